@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One-shot set-up of a fresh machine (as root): system packages the lab and daemons need, npm packages, build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have wg       || need+=(wireguard-tools)
+have ip       || need+=(iproute2)
+have nft      || need+=(nftables)
+have dnsmasq  || need+=(dnsmasq-base)
+have ping     || need+=(iputils-ping)
+have udhcpc   || need+=(udhcpc)
+have socat    || need+=(socat)
+have wpa_cli  || need+=(wpasupplicant)
+# No WireGuard module in the kernel: the userspace implementation stands in.
+if ! modprobe -n wireguard >/dev/null 2>&1 && [ ! -d /sys/module/wireguard ]; then
+  have wireguard-go || need+=(wireguard-go)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing system packages (${need[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# npm packages: install when missing or when the lockfile changed since the last install.
+stamp=node_modules/.roamlink-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+# Native modules must load (a blocked install script leaves them unbuilt).
+node -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null || npm rebuild better-sqlite3 --loglevel=error
+
+# Build.
+npx tsc -p tsconfig.json

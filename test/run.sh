@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite: unit tests, then the lab scenarios (root: network namespaces, WireGuard).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dirs=(dist/test/unit)
+if [ "$(id -u)" = 0 ]; then
+  dirs+=(dist/test/lab)
+else
+  echo "test: not root, skipping the lab tests" >&2
+fi
+exec node --test --test-concurrency=1 --test-reporter=spec "${dirs[@]}"
