@@ -12,6 +12,7 @@ have dnsmasq  || need+=(dnsmasq-base)
 have ping     || need+=(iputils-ping)
 have udhcpc   || need+=(udhcpc)
 have socat    || need+=(socat)
+have ethtool  || need+=(ethtool)
 have wpa_cli  || need+=(wpasupplicant)
 # No WireGuard module in the kernel: the userspace implementation stands in.
 if ! modprobe -n wireguard >/dev/null 2>&1 && [ ! -d /sys/module/wireguard ]; then

@@ -1,0 +1,276 @@
+// The lab's network: namespaces, veth pairs, bridges, NAT and DHCP standing in for a vehicle, its radios, APs, a carrier and HQ.
+//
+//   cam ─lan0── veh ──wlan0───┐            ┌─ br0 ─ ap0 (NAT, dnsmasq) ─┐
+//  (camera)    (agent)─wlan1──┼── air ─────┼─ br1 ─ ap1 (NAT, dnsmasq) ─┼── net (br0, "internet") ── hq ─lan0── disp
+//                      └wwan0─┼── lte (CGNAT, dnsmasq) ─────────────────┘      (concentrator)      (dispatcher)
+//
+// A radio is "associated" when its peer port in `air` is enslaved to that AP's bridge and up; no AP, no carrier.
+// Every namespace is named `<id>-<role>` with the owner's pid in <id>, so stale ones can be swept.
+import { rm } from 'node:fs/promises';
+import { run } from '../shared/exec.js';
+import { ProcGroup } from './procs.js';
+
+export interface LabAp {
+  ssid: string;
+  bssid: string;
+}
+
+export const PLAN = {
+  hqWan: '198.51.100.2',
+  netRouter: '198.51.100.1',
+  lteWan: '198.51.100.30',
+  apWan: (i: number) => `198.51.100.${10 + i}`,
+  apNet: (i: number) => `192.168.${10 + i}`,
+  lteNet: '100.64.0',
+  hqLan: '10.0.0.0/24',
+  hqLanGw: '10.0.0.1',
+  dispatcher: '10.0.0.10',
+  vehLan: '10.20.1.0/24',
+  vehLanGw: '10.20.1.1',
+  camera: '10.20.1.10',
+  tunnelNet: '10.99.0.0/24',
+  wgPort: 51820,
+  radios: ['wlan0', 'wlan1'] as const,
+  modem: 'wwan0',
+};
+
+export type UplinkName = 'wlan0' | 'wlan1' | 'wwan0';
+
+let labCounter = 0;
+
+/** Removes what earlier runs left behind: namespaces whose owner process is gone (names `rl<pid><letter>-…`). */
+export async function sweepStale(): Promise<string[]> {
+  const r = await run(['ip', 'netns', 'list'], { allowFail: true });
+  const swept: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const name = line.split(' ')[0];
+    const m = name ? /^rl(\d+)[a-z]-/.exec(name) : null;
+    if (!m || !name) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) continue;
+    await killNetnsPids(name);
+    await run(['ip', 'netns', 'del', name], { allowFail: true });
+    swept.push(name);
+  }
+  return swept;
+}
+
+async function killNetnsPids(ns: string): Promise<void> {
+  const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
+  const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    let any = false;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+        any = true;
+      } catch {
+        /* gone */
+      }
+    }
+    if (!any) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+export class Topology {
+  readonly id: string;
+  readonly ns: { veh: string; cam: string; air: string; net: string; lte: string; hq: string; disp: string; ap: string[] };
+  /** WireGuard interface names, unique machine-wide (wireguard-go's control sockets are global). */
+  readonly wg: { veh: string; hq: string };
+  readonly procs = new ProcGroup();
+  private readonly created: string[] = [];
+  private associated = new Map<string, number | null>();
+  private blackholed = new Set<UplinkName>();
+  private tornDown = false;
+
+  constructor(
+    readonly aps: LabAp[],
+    readonly runDir: string,
+  ) {
+    const letter = String.fromCharCode(97 + (labCounter++ % 26));
+    this.id = `rl${process.pid}${letter}`;
+    const n = (role: string) => `${this.id}-${role}`;
+    this.ns = { veh: n('veh'), cam: n('cam'), air: n('air'), net: n('net'), lte: n('lte'), hq: n('hq'), disp: n('disp'), ap: aps.map((_, i) => n(`ap${i}`)) };
+    this.wg = { veh: `${this.id}v`, hq: `${this.id}h` };
+  }
+
+  private ipn(ns: string, ...args: string[]) {
+    return run(['ip', '-n', ns, ...args]);
+  }
+
+  private async sysctl(ns: string, ...kv: string[]) {
+    await run(['sysctl', '-q', '-w', ...kv], { netns: ns });
+  }
+
+  private async nft(ns: string, script: string) {
+    await run(['nft', '-f', '-'], { netns: ns, input: script });
+  }
+
+  private async veth(a: { ns: string; name: string }, b: { ns: string; name: string }) {
+    await run(['ip', 'link', 'add', 'name', a.name, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.name, 'netns', b.ns]);
+    // Checksums are filled in by software, so raw-socket readers (udhcpc) see valid ones.
+    for (const end of [a, b]) {
+      await run(['ethtool', '-K', end.name, 'tx', 'off'], { netns: end.ns, allowFail: true });
+    }
+  }
+
+  private async addr(ns: string, dev: string, cidr: string) {
+    await this.ipn(ns, 'addr', 'add', cidr, 'dev', dev);
+    await this.ipn(ns, 'link', 'set', 'dev', dev, 'up');
+  }
+
+  private dhcp(ns: string, dev: string, net: string, lo: number, hi: number, gw: string) {
+    this.procs.start(`dnsmasq-${ns}`, [
+      'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--port=0', '--no-ping', '--no-resolv',
+      `--interface=${dev}`, '--bind-interfaces', `--dhcp-range=${net}.${lo},${net}.${hi},1h`,
+      `--dhcp-option=3,${gw}`, `--dhcp-leasefile=${this.runDir}/${ns}.leases`, `--pid-file=${this.runDir}/${ns}.pid`,
+    ], { netns: ns });
+  }
+
+  async up(): Promise<void> {
+    await sweepStale();
+    const { ns } = this;
+    for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ns.disp, ...ns.ap]) {
+      await run(['ip', 'netns', 'add', name]);
+      this.created.push(name);
+      await this.ipn(name, 'link', 'set', 'dev', 'lo', 'up');
+    }
+
+    // The internet: one segment.
+    await this.ipn(ns.net, 'link', 'add', 'br0', 'type', 'bridge');
+    await this.addr(ns.net, 'br0', `${PLAN.netRouter}/24`);
+    const wan = async (host: string, port: string, address: string) => {
+      await this.veth({ ns: host, name: 'wan0' }, { ns: ns.net, name: port });
+      await this.ipn(ns.net, 'link', 'set', 'dev', port, 'master', 'br0', 'up');
+      await this.addr(host, 'wan0', `${address}/24`);
+    };
+
+    // HQ and its LAN.
+    await wan(ns.hq, 'p-hq', PLAN.hqWan);
+    await this.veth({ ns: ns.hq, name: 'lan0' }, { ns: ns.disp, name: 'lan0' });
+    await this.addr(ns.hq, 'lan0', `${PLAN.hqLanGw}/24`);
+    await this.addr(ns.disp, 'lan0', `${PLAN.dispatcher}/24`);
+    await this.ipn(ns.disp, 'route', 'add', 'default', 'via', PLAN.hqLanGw);
+    await this.sysctl(ns.hq, 'net.ipv4.ip_forward=1');
+
+    // Access points: a radio segment (bridge in `air`) each, DHCP, NAT, and no foreign sources.
+    await this.ipn(ns.air, 'link', 'set', 'dev', 'lo', 'up');
+    for (let i = 0; i < this.aps.length; i++) {
+      const ap = ns.ap[i]!;
+      const net = PLAN.apNet(i);
+      await wan(ap, `p-ap${i}`, PLAN.apWan(i));
+      await this.ipn(ap, 'route', 'add', 'default', 'via', PLAN.netRouter);
+      await this.ipn(ns.air, 'link', 'add', `br${i}`, 'type', 'bridge');
+      await this.ipn(ns.air, 'link', 'set', 'dev', `br${i}`, 'up');
+      await this.veth({ ns: ap, name: 'wl0' }, { ns: ns.air, name: `a${i}` });
+      await this.ipn(ns.air, 'link', 'set', 'dev', `a${i}`, 'master', `br${i}`, 'up');
+      await this.addr(ap, 'wl0', `${net}.1/24`);
+      await this.sysctl(ap, 'net.ipv4.ip_forward=1');
+      await this.nft(ap, natScript('wl0', `${net}.0/24`));
+      this.dhcp(ap, 'wl0', net, 100, 199, `${net}.1`);
+    }
+
+    // The LTE carrier: the modem's link straight into the carrier's network, behind carrier-grade NAT.
+    await wan(ns.lte, 'p-lte', PLAN.lteWan);
+    await this.ipn(ns.lte, 'route', 'add', 'default', 'via', PLAN.netRouter);
+    await this.veth({ ns: ns.veh, name: PLAN.modem }, { ns: ns.lte, name: 'ran0' });
+    await this.addr(ns.lte, 'ran0', `${PLAN.lteNet}.1/24`);
+    await this.sysctl(ns.lte, 'net.ipv4.ip_forward=1');
+    await this.nft(ns.lte, natScript('ran0', `${PLAN.lteNet}.0/24`));
+    this.dhcp(ns.lte, 'ran0', PLAN.lteNet, 10, 50, `${PLAN.lteNet}.1`);
+
+    // The vehicle: two radios whose far ends wait, unassociated, in `air`; its LAN with the camera.
+    for (const radio of PLAN.radios) {
+      await this.veth({ ns: ns.veh, name: radio }, { ns: ns.air, name: `r-${radio}` });
+      this.associated.set(radio, null);
+    }
+    for (const dev of [...PLAN.radios, PLAN.modem]) await this.ipn(ns.veh, 'link', 'set', 'dev', dev, 'up');
+    await this.veth({ ns: ns.veh, name: 'lan0' }, { ns: ns.cam, name: 'lan0' });
+    await this.addr(ns.veh, 'lan0', `${PLAN.vehLanGw}/24`);
+    await this.addr(ns.cam, 'lan0', `${PLAN.camera}/24`);
+    await this.ipn(ns.cam, 'route', 'add', 'default', 'via', PLAN.vehLanGw);
+    await this.sysctl(ns.veh, 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
+  }
+
+  /** Joins a radio's link to an AP's segment (index into `aps`), or to none (no carrier). */
+  async associate(radio: string, ap: number | null): Promise<void> {
+    const port = `r-${radio}`;
+    if (this.associated.get(radio) === ap) return;
+    await this.ipn(this.ns.air, 'link', 'set', 'dev', port, 'down');
+    await this.ipn(this.ns.air, 'link', 'set', 'dev', port, 'nomaster');
+    if (ap !== null) {
+      await this.ipn(this.ns.air, 'link', 'set', 'dev', port, 'master', `br${ap}`);
+      await this.ipn(this.ns.air, 'link', 'set', 'dev', port, 'up');
+    }
+    this.associated.set(radio, ap);
+  }
+
+  associationOf(radio: string): number | null {
+    return this.associated.get(radio) ?? null;
+  }
+
+  /** The far end of an uplink: where the lab cuts carrier or drops traffic. */
+  private farEnd(uplink: UplinkName): { ns: string; dev: string } {
+    return uplink === PLAN.modem ? { ns: this.ns.lte, dev: 'ran0' } : { ns: this.ns.air, dev: `r-${uplink}` };
+  }
+
+  /** Carrier loss (false) or its return (true). A radio comes back associated with the AP it had. */
+  async carrier(uplink: UplinkName, up: boolean): Promise<void> {
+    const end = this.farEnd(uplink);
+    await this.ipn(end.ns, 'link', 'set', 'dev', end.dev, up ? 'up' : 'down');
+  }
+
+  /** A silent blackhole: the link stays up, every frame both ways is dropped. */
+  async blackhole(uplink: UplinkName, on: boolean): Promise<void> {
+    const end = this.farEnd(uplink);
+    const table = `bh_${uplink}`;
+    if (on && !this.blackholed.has(uplink)) {
+      await this.nft(end.ns, [
+        `table netdev ${table} {`,
+        `  chain in { type filter hook ingress device "${end.dev}" priority 0; policy drop; }`,
+        `  chain out { type filter hook egress device "${end.dev}" priority 0; policy drop; }`,
+        '}',
+      ].join('\n'));
+      this.blackholed.add(uplink);
+    } else if (!on && this.blackholed.has(uplink)) {
+      await this.nft(end.ns, `delete table netdev ${table}`);
+      this.blackholed.delete(uplink);
+    }
+  }
+
+  /** Tears down everything: processes in every namespace, the namespaces, wireguard-go sockets. Idempotent. */
+  async down(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    await this.procs.stopAll();
+    for (const name of this.created.reverse()) {
+      await killNetnsPids(name);
+      await run(['ip', 'netns', 'del', name], { allowFail: true });
+    }
+    for (const ifname of Object.values(this.wg)) {
+      await rm(`/run/wireguard/${ifname}.sock`, { force: true });
+    }
+  }
+}
+
+function natScript(inner: string, innerNet: string): string {
+  return [
+    'table ip lab {',
+    '  chain forward {',
+    '    type filter hook forward priority 0; policy accept;',
+    `    iifname "${inner}" ip saddr != ${innerNet} drop`,
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority 100; policy accept;',
+    '    oifname "wan0" masquerade',
+    '  }',
+    '}',
+  ].join('\n');
+}
