@@ -1,0 +1,110 @@
+// The concentrator's (HQ) config file: its zod schema and a loader that names the bad field in an InputError.
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError, parseOrThrow } from '../errors.js';
+import { assertWgKey, isIfName } from '../wg.js';
+// The CIDR arithmetic lives with the concentrator, its main user; move it to shared/ when the agent needs it.
+import { firstHost, formatIPv4, isNetworkAddress, networkOf, overlaps, parseCidr } from '../../concentrator/cidr.js';
+
+export const DEFAULT_HQ_CONFIG = '/etc/roamlink/hq.yaml';
+export const DEFAULT_CONTROL_SOCKET = '/run/roamlink/hq.sock';
+
+const network = (what: string) =>
+  z.string().refine((s) => parseCidr(s) !== null, { message: `not an IPv4 CIDR (like ${what})` }).refine(
+    (s) => {
+      const c = parseCidr(s);
+      return c === null || isNetworkAddress(c);
+    },
+    { message: 'not a network address: its host bits are set' },
+  );
+
+export const HqConfigSchema = z.strictObject({
+  /** WireGuard interface name. */
+  interface: z.string().refine(isIfName, { message: 'not an interface name (1-15 characters of a-z A-Z 0-9 _ = + . -)' }),
+  listen_port: z.number().int().min(1).max(65535).default(51820),
+  /** File holding the base64 private key; must not be accessible to group or others. */
+  private_key_file: z.string().min(1),
+  /** The tunnel's IPv4 network; HQ takes its first host, vehicles the next free ones. */
+  tunnel_network: network('10.99.0.0/24').refine((s) => (parseCidr(s)?.prefix ?? 0) <= 30, {
+    message: 'too small: needs room for HQ and vehicles (at most /30)',
+  }),
+  /** Where registry.sqlite and generated keys (keys/NAME.key) live. */
+  state_dir: z.string().min(1),
+  /** Unix socket of the admin API. */
+  control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
+  /** HQ LAN networks (informational; vehicle subnets must not overlap them). */
+  lan_subnets: z.array(network('192.168.10.0/24')).default([]),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type HqConfigFile = z.output<typeof HqConfigSchema>;
+
+export interface HqConfig extends HqConfigFile {
+  /** The file it was read from. */
+  source: string;
+  /** HQ's own tunnel address (first host of tunnel_network), e.g. 10.99.0.1. */
+  tunnel_address: string;
+}
+
+/** Reads and checks a private key file: mode 0600 or stricter, content one WireGuard key. Names `field` on error. */
+export async function readPrivateKeyFile(path: string, field = 'private_key_file'): Promise<string> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, field);
+  }
+  if (!st.isFile()) throw new InputError(`${path} is not a file`, field);
+  if ((st.mode & 0o077) !== 0) {
+    throw new InputError(`${path} is accessible to group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 ${path}`, field);
+  }
+  const text = await readFile(path, 'utf8');
+  return assertWgKey(text, field, false);
+}
+
+/** Checks an already-parsed document (paths resolved against `baseDir`). Pure: no I/O. */
+export function checkHqConfig(doc: unknown, source: string, baseDir: string): HqConfig {
+  const cfg = parseOrThrow(HqConfigSchema, doc ?? {}, source);
+  const tunnel = parseCidr(cfg.tunnel_network)!;
+  cfg.lan_subnets.forEach((s, i) => {
+    if (overlaps(parseCidr(s)!, tunnel)) throw new InputError(`${source}: lan_subnets[${i}]: ${s} overlaps tunnel_network ${cfg.tunnel_network}`);
+  });
+  return {
+    ...cfg,
+    private_key_file: resolve(baseDir, cfg.private_key_file),
+    state_dir: resolve(baseDir, cfg.state_dir),
+    control_socket: resolve(baseDir, cfg.control_socket),
+    tunnel_network: `${formatIPv4(networkOf(tunnel))}/${tunnel.prefix}`,
+    source,
+    tunnel_address: formatIPv4(firstHost(tunnel)),
+  };
+}
+
+/** Loads the HQ config YAML; relative paths in it are relative to the file. Throws InputError naming the field. */
+export async function loadHqConfig(path: string): Promise<HqConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--config');
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InputError(`${path}: not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+    throw new InputError(`${path}: expected a mapping of settings`);
+  }
+  const cfg = checkHqConfig(doc, path, dirname(resolve(path)));
+  try {
+    await readPrivateKeyFile(cfg.private_key_file);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`${path}: ${err.message}`);
+    throw err;
+  }
+  return cfg;
+}
