@@ -1,6 +1,11 @@
 // Where each sub-command module is attached to the program (one line per module).
 import type { Command } from 'commander';
+import { registerAgent } from './agent.js';
+import { registerHq } from './hq.js';
+import { registerVehicle } from './vehicle.js';
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerAgent(program);
+  registerHq(program);
+  registerVehicle(program);
 }

@@ -1,0 +1,48 @@
+// The agent's control API on a unix socket: status, and operator-forced switches (`roamlink switch UPLINK`).
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Actor, AnyStateMachine } from 'xstate';
+import type { Logger } from '../shared/log.js';
+import type { ArbiterEmitted, SwitchRecord } from './machines/arbiter.machine.js';
+import type { UplinkStatus } from './machines/uplink.machine.js';
+
+export interface ControlDeps {
+  arbiter: Actor<AnyStateMachine>;
+  log: Logger;
+}
+
+export function buildControlApp({ arbiter }: ControlDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
+
+  app.get('/v1/status', async () => {
+    const snap = arbiter.getSnapshot();
+    const ctx = snap.context as { active: string | null; status: Record<string, UplinkStatus> };
+    return { active: ctx.active, state: snap.value, uplinks: Object.values(ctx.status) };
+  });
+
+  app.post<{ Body: { to?: unknown } }>('/v1/switch', async (req, reply) => {
+    const to = req.body?.to;
+    if (typeof to !== 'string' || !/^[a-zA-Z0-9_.=+-]{1,15}$/.test(to)) {
+      return reply.code(400).send({ error: 'to: must be an uplink name' });
+    }
+    // Wait for this switch's outcome: done, or refused with a reason.
+    const outcome = await new Promise<ArbiterEmitted>((resolve) => {
+      const subs = [
+        arbiter.on('switch.done', (e: { record: SwitchRecord }) => {
+          if (e.record.to === to && e.record.reason === 'operator') finish({ type: 'switch.done', record: e.record });
+        }),
+        arbiter.on('switch.refused', (e: { to: string; why: string }) => {
+          if (e.to === to) finish({ type: 'switch.refused', to, why: e.why });
+        }),
+      ];
+      const finish = (e: ArbiterEmitted) => {
+        subs.forEach((s) => s.unsubscribe());
+        resolve(e);
+      };
+      arbiter.send({ type: 'operator.switch', to });
+    });
+    if (outcome.type === 'switch.refused') return reply.code(409).send({ error: outcome.why });
+    return { switched: outcome.record };
+  });
+
+  return app;
+}

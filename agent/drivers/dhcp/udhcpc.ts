@@ -1,0 +1,77 @@
+// DHCP client driver: busybox udhcpc in the foreground, reporting leases as JSON lines through a hook script.
+// udhcpc only tells; the agent itself puts the address and routes in place (in the uplink's own table).
+import { execa } from 'execa';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+
+export interface Lease {
+  address: string;
+  prefix: number;
+  router: string;
+  leaseSeconds: number;
+}
+
+export type DhcpEvent = { type: 'dhcp.bound'; lease: Lease } | { type: 'dhcp.lost'; why: string };
+
+export interface DhcpDriver {
+  /** Runs a DHCP client on the interface until the signal aborts; every lease change is reported. */
+  run(ifname: string, onEvent: (ev: DhcpEvent) => void, signal: AbortSignal): Promise<void>;
+}
+
+const HOOK = `#!/bin/sh
+# roamlink: udhcpc reports its state as one JSON line; the agent configures the interface itself.
+printf '{"event":"%s","ip":"%s","mask":"%s","router":"%s","lease":"%s"}\\n' "$1" "$ip" "$mask" "$router" "$lease"
+`;
+
+/** Parses one hook line into an event (pure). */
+export function parseHookLine(line: string): DhcpEvent | null {
+  let v: { event?: string; ip?: string; mask?: string; router?: string; lease?: string };
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  switch (v.event) {
+    case 'bound':
+    case 'renew': {
+      const prefix = Number(v.mask);
+      const router = (v.router ?? '').split(' ')[0] ?? '';
+      if (!v.ip || !Number.isInteger(prefix) || !router) return { type: 'dhcp.lost', why: `incomplete lease: ${line}` };
+      return { type: 'dhcp.bound', lease: { address: v.ip, prefix, router, leaseSeconds: Number(v.lease) || 0 } };
+    }
+    case 'deconfig':
+    case 'leasefail':
+    case 'nak':
+      return { type: 'dhcp.lost', why: v.event };
+    default:
+      return null;
+  }
+}
+
+export function createUdhcpcDriver(runDir: string): DhcpDriver {
+  let hookPath: Promise<string> | undefined;
+  const hook = () =>
+    (hookPath ??= (async () => {
+      await mkdir(runDir, { recursive: true });
+      const p = join(runDir, 'udhcpc.hook');
+      await writeFile(p, HOOK, { mode: 0o755 });
+      return p;
+    })());
+  return {
+    async run(ifname, onEvent, signal) {
+      const script = await hook();
+      // -f foreground, -t/-T/-A: 3 discovers 1 s apart, then retry after 1 s; -S no syslog.
+      const child = execa('udhcpc', ['-f', '-i', ifname, '-s', script, '-t', '3', '-T', '1', '-A', '1', '-S'], {
+        reject: false, cancelSignal: signal, buffer: false, stdin: 'ignore', stderr: 'ignore', env: { LC_ALL: 'C' },
+      });
+      if (child.stdout) {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          const ev = parseHookLine(line);
+          if (ev) onEvent(ev);
+        });
+      }
+      await child;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Reachability probe of the concentrator through one uplink's own path: a UDP echo sent from that uplink's address.
+import { createSocket, type Socket } from 'node:dgram';
+
+/** Probe datagrams start with this; the concentrator echoes them unchanged. */
+export const PROBE_MAGIC = 0x524c5031; // "RLP1"
+export const PROBE_SIZE = 24;
+
+export function encodeProbe(id: number, seq: number): Buffer {
+  const b = Buffer.alloc(PROBE_SIZE);
+  b.writeUInt32BE(PROBE_MAGIC, 0);
+  b.writeUInt32BE(id >>> 0, 4);
+  b.writeUInt32BE(seq >>> 0, 8);
+  return b;
+}
+
+export function decodeProbe(b: Buffer): { id: number; seq: number } | null {
+  if (b.length !== PROBE_SIZE || b.readUInt32BE(0) !== PROBE_MAGIC) return null;
+  return { id: b.readUInt32BE(4), seq: b.readUInt32BE(8) };
+}
+
+export interface Prober {
+  /** One round trip; resolves with the RTT in ms, rejects when the signal aborts first (the caller's timeout). */
+  probe(signal: AbortSignal): Promise<number>;
+  close(): void;
+}
+
+let nextId = (process.pid * 7919) >>> 0;
+
+/** A prober bound to a source address (the policy rule `from ADDR` routes it out of that uplink). */
+export async function createUdpProber(bindAddress: string, target: { address: string; port: number }): Promise<Prober> {
+  const sock: Socket = createSocket({ type: 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ address: bindAddress, port: 0 }, () => {
+      sock.off('error', reject);
+      resolve();
+    });
+  });
+  const id = nextId++ >>> 0;
+  let seq = 0;
+  const waiting = new Map<number, (t: number) => void>();
+  sock.on('message', (msg) => {
+    const p = decodeProbe(msg);
+    if (!p || p.id !== id) return;
+    waiting.get(p.seq)?.(performance.now());
+  });
+  sock.on('error', () => { /* send errors surface as timeouts */ });
+  return {
+    probe(signal) {
+      const s = ++seq >>> 0;
+      const t0 = performance.now();
+      return new Promise<number>((resolve, reject) => {
+        const done = () => {
+          waiting.delete(s);
+          signal.removeEventListener('abort', onAbort);
+        };
+        const onAbort = () => {
+          done();
+          reject(new Error('probe timed out'));
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort);
+        waiting.set(s, (t) => {
+          done();
+          resolve(t - t0);
+        });
+        sock.send(encodeProbe(id, s), target.port, target.address, (err) => {
+          if (err) {
+            done();
+            reject(err);
+          }
+        });
+      });
+    },
+    close() {
+      waiting.clear();
+      sock.close();
+    },
+  };
+}

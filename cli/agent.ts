@@ -1,0 +1,90 @@
+// `roamlink agent` (the vehicle daemon) and `roamlink switch` / `roamlink status` (talk to it over its control socket).
+import type { Command } from 'commander';
+import { request } from 'node:http';
+import { loadAgentConfig } from '../shared/config/agent.js';
+import { InputError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+
+const DEFAULT_CONFIG = '/etc/roamlink/agent.yaml';
+
+/** One HTTP request over a unix socket; bounded in time. */
+export function controlRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: data ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
+        } catch {
+          resolve({ status: res.statusCode ?? 0, body: text });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(`the agent is not running (no control socket at ${socketPath})`) : err));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function socketOf(opts: { socket?: string; config?: string }): Promise<string> {
+  if (opts.socket) return opts.socket;
+  return (await loadAgentConfig(opts.config ?? DEFAULT_CONFIG)).control_socket;
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run the vehicle agent: the tunnel, the uplinks, make-before-break switching')
+    .option('-c, --config <file>', 'agent config (YAML)', DEFAULT_CONFIG)
+    .option('--check', 'only validate the config: exit 0, or 2 naming the bad field')
+    .action(async (opts: { config: string; check?: boolean }) => {
+      const cfg = await loadAgentConfig(opts.config);
+      if (opts.check) {
+        console.log(`${opts.config}: ok (vehicle ${cfg.vehicle}, ${cfg.uplinks.length} uplinks)`);
+        return;
+      }
+      const log = createLogger({ name: 'agent', level: cfg.log_level, destination: undefined });
+      const { runAgent } = await import('../agent/agent.js');
+      const agent = await runAgent(cfg, log);
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void agent.stop());
+      await agent.done;
+    });
+
+  program
+    .command('switch')
+    .description('operator-forced switch of the tunnel to UPLINK, make-before-break like any other')
+    .argument('<uplink>', 'uplink name, e.g. wlan1 or wwan0')
+    .option('-c, --config <file>', 'agent config (YAML), for its control socket', DEFAULT_CONFIG)
+    .option('--socket <path>', 'the agent control socket (instead of --config)')
+    .option('--json', 'print the switch record as JSON')
+    .action(async (uplink: string, opts: { config?: string; socket?: string; json?: boolean }) => {
+      if (!/^[a-zA-Z0-9_.=+-]{1,15}$/.test(uplink)) throw new InputError(`"${uplink}" is not an uplink name`, 'UPLINK');
+      const r = await controlRequest(await socketOf(opts), 'POST', '/v1/switch', { to: uplink });
+      const body = r.body as { error?: string; switched?: { from: string | null; to: string; ms_to_first_packet: number | null } };
+      if (r.status === 400) throw new InputError(body.error ?? 'bad request', 'UPLINK');
+      if (r.status !== 200 || !body.switched) throw new Error(body.error ?? `agent answered ${r.status}`);
+      if (opts.json) console.log(JSON.stringify(body.switched));
+      else console.log(`switched ${body.switched.from ?? '-'} -> ${body.switched.to}; first reply on the new path after ${body.switched.ms_to_first_packet ?? '?'} ms`);
+    });
+
+  program
+    .command('status')
+    .description("the agent's uplinks and which one carries the tunnel")
+    .option('-c, --config <file>', 'agent config (YAML), for its control socket', DEFAULT_CONFIG)
+    .option('--socket <path>', 'the agent control socket (instead of --config)')
+    .option('--json', 'JSON output')
+    .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
+      const r = await controlRequest(await socketOf(opts), 'GET', '/v1/status');
+      const s = r.body as { active: string | null; uplinks: Array<{ name: string; phase: string; ready: boolean; lease: { address: string } | null; rttMs: number | null }> };
+      if (opts.json) return console.log(JSON.stringify(s));
+      console.log(`active: ${s.active ?? 'none'}`);
+      for (const u of s.uplinks) {
+        console.log(`${u.name === s.active ? '*' : ' '} ${u.name.padEnd(8)} ${u.phase.padEnd(12)} ${(u.lease?.address ?? '-').padEnd(16)} ${u.rttMs === null ? '-' : `${u.rttMs.toFixed(2)} ms`}`);
+      }
+    });
+}

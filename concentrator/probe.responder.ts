@@ -1,0 +1,18 @@
+// The concentrator's side of the agents' reachability probes: echoes well-formed probe datagrams, ignores the rest.
+import { createSocket, type Socket } from 'node:dgram';
+import { decodeProbe } from '../agent/drivers/probe/udp.probe.js';
+
+/** Listens on all addresses (outer probes arrive on the WAN, in-tunnel ones on the tunnel address). */
+export async function startProbeResponder(port: number, address = '0.0.0.0'): Promise<Socket> {
+  const sock = createSocket({ type: 'udp4' });
+  sock.on('message', (msg, rinfo) => {
+    // Same size back as came in: nothing to amplify.
+    if (decodeProbe(msg)) sock.send(msg, rinfo.port, rinfo.address);
+  });
+  sock.on('error', () => { /* a failed send is the prober's timeout */ });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ port, address }, () => resolve());
+  });
+  return sock;
+}

@@ -1,0 +1,94 @@
+// The agent's config file (YAML): its tunnel, the concentrator, the vehicle LAN, its uplinks; errors name the field.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { InputError, parseOrThrow } from '../errors.js';
+import { isWgKey } from '../wg.js';
+
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
+const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
+const ifname = z.string().regex(/^[a-zA-Z0-9_=+.-]{1,15}$/, 'must be an interface name (1-15 of a-z A-Z 0-9 _=+.-)');
+const wgKey = z.string().refine(isWgKey, 'must be a WireGuard key (44 characters of base64)');
+const endpoint = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[a-zA-Z0-9.-]+):\d{1,5}$/, 'must be host:port');
+
+export const uplinkSchema = z.strictObject({
+  name: ifname,
+  kind: z.enum(['wifi', 'lte', 'ethernet']),
+  /** wpa_supplicant's control socket of this radio (wifi only). */
+  ctrl_path: z.string().optional(),
+  /** Cost order among equals: lower is preferred. LTE defaults high: it is the costed fallback. */
+  cost: z.number().int().min(0).max(100).optional(),
+});
+
+export const agentConfigSchema = z.strictObject({
+  vehicle: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a vehicle name (a-z 0-9 . _ -)'),
+  wireguard: z.strictObject({
+    interface: ifname,
+    private_key_file: z.string().min(1),
+    /** The tunnel address HQ assigned to this vehicle. */
+    address: ipv4,
+    listen_port: z.number().int().min(1).max(65535).optional(),
+    /** The mark WireGuard puts on its outer packets; the agent steers packets with this mark. */
+    fwmark: z.number().int().min(1).max(0xffff_ffff).default(0x5200),
+    mtu: z.number().int().min(1280).max(1500).default(1420),
+    keepalive: z.number().int().min(0).max(3600).default(15),
+    implementation: z.enum(['auto', 'kernel', 'wireguard-go']).default('auto'),
+  }),
+  concentrator: z.strictObject({
+    endpoint,
+    public_key: wgKey,
+    tunnel_address: ipv4,
+    probe_port: z.number().int().min(1).max(65535).default(51821),
+    /** Networks behind HQ reached through the tunnel. */
+    routes: z.array(cidr).default([]),
+  }),
+  lan: z.strictObject({ interface: ifname, subnet: cidr }).optional(),
+  uplinks: z.array(uplinkSchema).min(1, 'needs at least one uplink'),
+  connect_list: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Uplink that carries the tunnel at start; default: the first ready one in list order. */
+  initial_uplink: z.string().optional(),
+  timing: z.strictObject({
+    probe_interval_ms: z.number().int().min(50).max(60_000).default(1000),
+    probe_timeout_ms: z.number().int().min(10).max(10_000).default(500),
+    /** How long the old uplink stays untouched after a switch, for packets in flight. */
+    drain_ms: z.number().int().min(0).max(10_000).default(200),
+    /** How long to wait for the first reply on the new path before calling a switch failed. */
+    confirm_timeout_ms: z.number().int().min(10).max(10_000).default(1000),
+  }).default({ probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000 }),
+  control_socket: z.string().default('/run/roamlink/agent.sock'),
+  state_dir: z.string().default('/var/lib/roamlink'),
+  run_dir: z.string().default('/run/roamlink'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+}).superRefine((c, ctx) => {
+  const names = new Set<string>();
+  c.uplinks.forEach((u, i) => {
+    if (names.has(u.name)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'name'], message: `duplicate uplink "${u.name}"` });
+    names.add(u.name);
+  });
+  if (c.initial_uplink && !names.has(c.initial_uplink)) {
+    ctx.addIssue({ code: 'custom', path: ['initial_uplink'], message: `"${c.initial_uplink}" is not one of the uplinks` });
+  }
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type UplinkConfig = z.output<typeof uplinkSchema>;
+
+export function parseAgentConfig(value: unknown, what = 'agent config'): AgentConfig {
+  return parseOrThrow(agentConfigSchema, value, what);
+}
+
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--config');
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new InputError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return parseAgentConfig(value, path);
+}
