@@ -65,12 +65,13 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   await wg.setPrivateKey(wgIf, privateKey);
   if (cfg.wireguard.listen_port) await wg.setListenPort(wgIf, cfg.wireguard.listen_port);
   await wg.setFwmark(wgIf, wgMark);
-  await wg.setPeer(wgIf, {
+  const peer = {
     publicKey: cfg.concentrator.public_key,
     allowedIps: [`${cfg.concentrator.tunnel_address}/32`, ...cfg.concentrator.routes],
     endpoint: cfg.concentrator.endpoint,
     keepalive: cfg.wireguard.keepalive,
-  });
+  };
+  let peerConfigured = false;
   await ip.addrReplace(wgIf, `${cfg.wireguard.address}/32`);
   await ip.setUp(wgIf);
   for (const dst of [`${cfg.concentrator.tunnel_address}/32`, ...cfg.concentrator.routes]) {
@@ -103,7 +104,16 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
         if (!lease) throw new Error(`${to.name} has no address`);
         const slot = slotOf.get(to.name)!;
         await steer.steer({ wgMark, endpoint, target: { mark: uplinkMark(wgMark, slot), address: lease.address } }, signal);
-        await routing.setTunnelDefault(slot, lease);
+        // The peer is configured once a path exists: WireGuard sends its first handshake at once, and a handshake
+        // sent with no route is retried only after 5 s.
+        if (!peerConfigured) {
+          await routing.setTunnelDefault(slot, lease);
+          await wg.setPeer(wgIf, peer);
+          peerConfigured = true;
+        }
+      },
+      async afterSwitch(to) {
+        if (to.lease) await routing.setTunnelDefault(slotOf.get(to.name)!, to.lease);
       },
       async tunnelProbe(signal) {
         tunnelProber ??= await createUdpProber(cfg.wireguard.address, tunnelTarget);
@@ -122,7 +132,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const arbiter = createActor(arbiterMachine, {
     input: {
       uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
-      drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
+      settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
     },
   });
 

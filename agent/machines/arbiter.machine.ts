@@ -25,6 +25,8 @@ export interface SwitchRecord {
 export interface ArbiterDeps {
   /** Steers the tunnel's outer packets onto this uplink. */
   steer: (to: UplinkStatus, signal: AbortSignal) => Promise<void>;
+  /** Housekeeping once the new path carries the tunnel (off the critical path). */
+  afterSwitch: (to: UplinkStatus, signal: AbortSignal) => Promise<void>;
   /** One probe through the tunnel; resolves with the RTT. */
   tunnelProbe: (signal: AbortSignal) => Promise<number>;
   /** Carrier changes of every link, until the signal aborts. */
@@ -36,6 +38,8 @@ export interface ArbiterDeps {
 export interface ArbiterInput {
   uplinks: string[];
   initial?: string;
+  /** After the first uplink is ready, how long to wait for the others before choosing where to start. */
+  settleMs: number;
   drainMs: number;
   confirmTimeoutMs: number;
   confirmRetryMs: number;
@@ -89,15 +93,27 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         return () => ac.abort();
       }),
       steer: fromPromise<void, { to: UplinkStatus }>(({ input, signal }) => deps.steer(input.to, signal)),
+      settle: fromPromise<void, { to: UplinkStatus }>(({ input, signal }) => deps.afterSwitch(input.to, signal)),
       tunnelProbe: fromPromise<number, void>(({ signal }) => deps.tunnelProbe(signal)),
     },
+    guards: {
+      anyReady: ({ context }) => Object.values(context.status).some((u) => u.ready),
+      allReady: ({ context }) => context.uplinks.every((n) => context.status[n]?.ready),
+    },
     delays: {
+      settle: ({ context }) => context.settleMs,
       drain: ({ context }) => context.drainMs,
       confirmTimeout: ({ context }) => context.confirmTimeoutMs,
       confirmRetry: ({ context }) => context.confirmRetryMs,
     },
     actions: {
       record: assign({ status: ({ context, event }) => (event.type === 'uplink.status' ? { ...context.status, [event.status.name]: event.status } : context.status) }),
+      beginInitial: assign({
+        pending: ({ context }) => {
+          const preferred = context.initial && context.status[context.initial]?.ready ? context.initial : null;
+          return begin(context, preferred ?? pickAfterLoss(Object.values(context.status), null)!, 'initial');
+        },
+      }),
       finish: enqueueActions(({ context, event, enqueue }) => {
         const p = context.pending!;
         const confirmed = event.type.startsWith('xstate.done.actor') ? deps.wallNow() : null;
@@ -131,16 +147,19 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     states: {
       starting: {
         on: {
-          'uplink.status': [
-            {
-              guard: ({ context, event }) => event.status.ready && (!context.initial || context.initial === event.status.name || context.status[context.initial]?.phase === 'down'),
-              target: 'switching',
-              actions: ['record', assign({ pending: ({ context, event }) => begin(context, event.status.name, 'initial') })],
-            },
-            { actions: 'record' },
-          ],
+          'uplink.status': { actions: 'record' },
           'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'no uplink is ready yet' })) },
         },
+        always: { guard: 'anyReady', target: 'settling' },
+      },
+      // The first ready uplink starts a short wait, so a slower Wi-Fi is not beaten to the start by LTE.
+      settling: {
+        on: {
+          'uplink.status': { actions: 'record' },
+          'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'no uplink is ready yet' })) },
+        },
+        always: { guard: 'allReady', target: 'switching', actions: 'beginInitial' },
+        after: { settle: { target: 'switching', actions: 'beginInitial' } },
       },
       steady: {
         always: [
@@ -219,6 +238,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
             },
           },
           draining: {
+            invoke: { src: 'settle', input: ({ context }) => ({ to: context.status[context.active!]! }) },
             after: { drain: { target: '#arbiter.steady', actions: assign({ pending: null }) } },
           },
         },
