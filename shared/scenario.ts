@@ -115,14 +115,15 @@ const faultSchema = z.discriminatedUnion(
 
 const count = z.number({ error: expected('expected a number') }).int({ error: expected('expected a whole number') }).nonnegative({ error: 'must not be negative' });
 
-/** Known limits; more may be added (each needs a rule in report.ts's evaluateExpect). */
+/** Known limits; more may be added, as numbers (each needs a rule in report.ts's EXPECT_RULES, or it fails the run). */
 const expectSchema = z
-  .looseObject({
+  .object({
     lost_max: count.optional(),
     max_gap_ms: z.number({ error: expected('expected a number of ms') }).nonnegative({ error: 'must not be negative' }).optional(),
     switches_min: count.optional(),
     switches_max: count.optional(),
   })
+  .catchall(z.number({ error: expected('expected a number') }))
   .superRefine((e, ctx) => {
     if (e.switches_min !== undefined && e.switches_max !== undefined && e.switches_min > e.switches_max) {
       ctx.addIssue({ code: 'custom', path: ['switches_max'], message: `less than switches_min (${e.switches_min})` });

@@ -1,4 +1,5 @@
 // From the meters' results and the switches, pure: the report's traffic block and each switch's gap and loss.
+import type { Traffic } from '../../shared/report.js';
 import { arrivalsOf, type MeterResult } from './result.js';
 
 /*
@@ -44,15 +45,6 @@ export interface AnalyzeInput<S extends SwitchIn = SwitchIn> {
   switches: S[];
   beforeMs?: number;
   afterMs?: number;
-}
-
-export interface Traffic {
-  pps: number;
-  sent: number;
-  received: number;
-  lost: number;
-  duplicates: number;
-  max_gap_ms: number;
 }
 
 export interface DirectionDetail {

@@ -87,6 +87,7 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'uplink not a string', given: { faults: [{ at: '1s', kind: 'carrier-loss', uplink: 5 }] }, want: /faults\[0\]\.uplink: expected an uplink name, active or all/ },
     { name: 'switches min > max', given: { expect: { switches_min: 3, switches_max: 1 } }, want: /expect\.switches_max: less than switches_min \(3\)/ },
     { name: 'lost_max negative', given: { expect: { lost_max: -1 } }, want: /expect\.lost_max: must not be negative/ },
+    { name: 'extra expect not a number', given: { expect: { p99_gap_ms: 'fast' } }, want: /expect\.p99_gap_ms: expected a number/ },
     { name: 'time negative', given: { duration: -5 }, want: /duration: not a duration: -5/ },
     { name: 'connect_list not a list', given: { agent: { connect_list: 'depot' } }, want: /agent\.connect_list: expected a list/ },
   ];

@@ -1,0 +1,160 @@
+// The lab run's report (design.md §2): its schema, judging the scenario's expect, uplink time, a readable summary.
+import { z } from 'zod';
+
+// Every object allows fields beyond these: the report may grow, and scripts read it.
+
+export const trafficSchema = z.looseObject({
+  pps: z.number(),
+  sent: z.number().int(),
+  received: z.number().int(),
+  lost: z.number().int(),
+  duplicates: z.number().int(),
+  max_gap_ms: z.number(),
+});
+
+export const reportSwitchSchema = z.looseObject({
+  /** ms since the run start. */
+  at_ms: z.number(),
+  from: z.string(),
+  to: z.string(),
+  reason: z.string(),
+  gap_ms: z.number(),
+  lost: z.number().int(),
+});
+
+export const expectResultSchema = z.looseObject({
+  name: z.string(),
+  limit: z.number(),
+  /** null: nothing measures this limit (an expect name without a rule). */
+  actual: z.number().nullable(),
+  ok: z.boolean(),
+});
+
+export const hqLogEntrySchema = z.looseObject({
+  id: z.string(),
+  vehicle: z.string(),
+  from: z.string(),
+  to: z.string(),
+  reason: z.string(),
+});
+
+export const reportSchema = z.looseObject({
+  scenario: z.string(),
+  /** Every expect item holds. */
+  ok: z.boolean(),
+  expect: z.array(expectResultSchema),
+  traffic: trafficSchema,
+  switches: z.array(reportSwitchSchema),
+  /** ms each uplink carried the tunnel. */
+  uplink_ms: z.record(z.string(), z.number()),
+  /** The switch log as the concentrator stored it at the end of the run. */
+  hq_log: z.array(hqLogEntrySchema),
+});
+
+export type Traffic = z.output<typeof trafficSchema>;
+export type ReportSwitch = z.output<typeof reportSwitchSchema>;
+export type ExpectResult = z.output<typeof expectResultSchema>;
+export type HqLogEntry = z.output<typeof hqLogEntrySchema>;
+export type Report = z.output<typeof reportSchema>;
+
+/** What a run measured, as the expect rules see it. */
+export interface Measured {
+  traffic: Traffic;
+  switches: ReadonlyArray<unknown>;
+}
+
+/** One row per expect name: `max` holds when actual ≤ limit, `min` when actual ≥ limit. A new limit is a new row. */
+export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actual: (m: Measured) => number }>> = {
+  lost_max: { bound: 'max', actual: (m) => m.traffic.lost },
+  max_gap_ms: { bound: 'max', actual: (m) => m.traffic.max_gap_ms },
+  switches_min: { bound: 'min', actual: (m) => m.switches.length },
+  switches_max: { bound: 'max', actual: (m) => m.switches.length },
+};
+
+/**
+ * Judges each limit of the scenario's expect, in the scenario's order. A name without a rule fails with
+ * actual null: a limit nobody checks must not pass silently (e.g. a misspelt one).
+ */
+export function evaluateExpect(expect: Readonly<Record<string, number | undefined>>, measured: Measured): ExpectResult[] {
+  const out: ExpectResult[] = [];
+  for (const [name, limit] of Object.entries(expect)) {
+    if (limit === undefined) continue;
+    const rule = EXPECT_RULES[name];
+    if (!rule) {
+      out.push({ name, limit, actual: null, ok: false });
+      continue;
+    }
+    const actual = rule.actual(measured);
+    out.push({ name, limit, actual, ok: rule.bound === 'max' ? actual <= limit : actual >= limit });
+  }
+  return out;
+}
+
+/**
+ * ms each uplink carried the tunnel over [0, durationMs]: `initialUplink` (null: none yet) until the first switch,
+ * then each switch's `to` until the next. Every name in `uplinks`, `initialUplink` and the switches appears, 0 if unused.
+ */
+export function uplinkTime(
+  switches: ReadonlyArray<{ at_ms: number; from: string; to: string }>,
+  initialUplink: string | null,
+  durationMs: number,
+  uplinks: readonly string[] = [],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const u of uplinks) out[u] = 0;
+  if (initialUplink !== null) out[initialUplink] = 0;
+  for (const s of switches) {
+    out[s.from] ??= 0;
+    out[s.to] ??= 0;
+  }
+  const clamp = (t: number) => Math.min(durationMs, Math.max(0, t));
+  let current = initialUplink;
+  let since = 0;
+  for (const s of [...switches].sort((a, b) => a.at_ms - b.at_ms)) {
+    const at = clamp(s.at_ms);
+    if (current !== null) out[current]! += at - since;
+    current = s.to;
+    since = at;
+  }
+  if (current !== null) out[current]! += durationMs - since;
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k]!);
+  return out;
+}
+
+/** Text columns, each as wide as its widest cell; `r` columns align right. */
+function columns(rows: string[][], align: ReadonlyArray<'l' | 'r'>, indent = '  '): string[] {
+  const width = align.map((_, i) => Math.max(0, ...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => indent + r.map((c, i) => (align[i] === 'r' ? c.padStart(width[i]!) : c.padEnd(width[i]!))).join('  ').trimEnd());
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
+
+/** The report as people read it at the end of `lab run` and the demo: switches, totals, uplink time, the verdict. */
+export function formatSummary(report: Report): string {
+  const lines: string[] = [`${report.scenario}: ${report.ok ? '✓ expectations met' : '✗ expectations not met'}`, ''];
+
+  if (report.switches.length === 0) lines.push('  no switches');
+  else {
+    const rows = [['at', 'switch', 'reason', 'gap', 'lost']];
+    for (const s of report.switches) rows.push([seconds(s.at_ms), `${s.from} → ${s.to}`, s.reason, `${s.gap_ms} ms`, String(s.lost)]);
+    lines.push(...columns(rows, ['r', 'l', 'l', 'r', 'r']));
+  }
+
+  const t = report.traffic;
+  lines.push(
+    '',
+    `  traffic  ${t.pps} pps, ${t.sent} sent, ${t.received} received, ${t.lost} lost, ${t.duplicates} duplicates, max gap ${t.max_gap_ms} ms`,
+    `  uplinks  ${Object.entries(report.uplink_ms).map(([u, ms]) => `${u} ${(ms / 1000).toFixed(1)}s`).join(', ') || 'none'}`,
+    `  hq log   ${report.hq_log.length} ${report.hq_log.length === 1 ? 'entry' : 'entries'}`,
+  );
+
+  if (report.expect.length > 0) {
+    lines.push('', '  expect');
+    const rows = report.expect.map((e) => {
+      const bound = (EXPECT_RULES[e.name]?.bound ?? (e.name.endsWith('_min') ? 'min' : 'max')) === 'min' ? '≥' : '≤';
+      return [e.ok ? '✓' : '✗', e.name, e.actual === null ? 'not measured' : String(e.actual), bound, String(e.limit)];
+    });
+    lines.push(...columns(rows, ['l', 'l', 'r', 'l', 'r'], '    '));
+  }
+  return `${lines.join('\n')}\n`;
+}
