@@ -1,0 +1,143 @@
+// `roamlink vehicle add|list|show|revoke`: the registry of vehicles; each change is then programmed by the running daemon.
+import type { Command } from 'commander';
+import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
+import { createWg } from '../shared/wg.js';
+import { controlRequest } from '../concentrator/client.js';
+import { openVehicles } from '../concentrator/daemon.js';
+import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const note = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Asks the running concentrator to program the registry now; without one, says when it will be. */
+async function programNow(cfg: HqConfig): Promise<void> {
+  let reply;
+  try {
+    reply = await controlRequest(cfg.control_socket, 'POST', '/v1/reconcile');
+  } catch (err) {
+    note(`warning: could not reach the concentrator on ${cfg.control_socket} (${err instanceof Error ? err.message : String(err)}); it programs the change when it next reconciles (SIGHUP or restart)`);
+    return;
+  }
+  if (!reply) note(`no concentrator is running on ${cfg.control_socket}: the change will be programmed when it starts`);
+  else if (reply.status === 200) note('programmed by the running concentrator');
+  else {
+    const msg = (reply.body as { error?: { message?: string } })?.error?.message ?? `HTTP ${reply.status}`;
+    note(`warning: the concentrator could not program every change (${msg}); see its log, it retries on SIGHUP or restart`);
+  }
+}
+
+function human(v: Vehicle & { peer?: { endpoint: string | null; latest_handshake: string | null; rx_bytes: number; tx_bytes: number } }): string {
+  const lines = [
+    `name:            ${v.name}`,
+    `state:           ${v.revoked_at ? `revoked ${v.revoked_at}` : 'active'}`,
+    `public key:      ${v.public_key}`,
+    `tunnel address:  ${v.tunnel_address}`,
+    `subnet:          ${v.subnet}`,
+    `site:            ${v.site ?? '-'}`,
+    `created:         ${v.created_at}`,
+  ];
+  if (v.peer) {
+    lines.push(`endpoint:        ${v.peer.endpoint ?? '-'}`, `last handshake:  ${v.peer.latest_handshake ?? 'never'}`, `transfer:        ${v.peer.rx_bytes} B received, ${v.peer.tx_bytes} B sent`);
+  }
+  return lines.join('\n');
+}
+
+export function registerVehicle(program: Command): void {
+  const vehicle = program.command('vehicle').description('the registry of vehicles (name, WireGuard key, tunnel address, LAN subnet, site)');
+
+  vehicle
+    .command('add <NAME>')
+    .description('register a vehicle; without --pubkey, generate its keypair and store the private key in STATE_DIR/keys/NAME.key')
+    .requiredOption('--subnet <cidr>', "the vehicle's LAN (IPv4 network, e.g. 10.20.7.0/24)")
+    .option('--pubkey <key>', "the vehicle's WireGuard public key")
+    .option('--site <site>', 'where the vehicle is based')
+    .option('--json', 'print the result as one JSON object')
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (name: string, opts: { subnet: string; pubkey?: string; site?: string; json?: boolean; config: string }) => {
+      const cfg = await loadHqConfig(opts.config);
+      const wg = createWg();
+      const hqPublicKey = await wg.pubKey(await readPrivateKeyFile(cfg.private_key_file));
+      let publicKey = opts.pubkey;
+      let privateKey: string | undefined;
+      if (publicKey === undefined) {
+        privateKey = await wg.genKey();
+        publicKey = await wg.pubKey(privateKey);
+      }
+      const { db, vehicles } = openVehicles(cfg, hqPublicKey);
+      let added;
+      try {
+        added = vehicles.add({ name, subnet: opts.subnet, publicKey, site: opts.site ?? null, privateKey });
+      } finally {
+        db.close();
+      }
+      const v = added.vehicle;
+      const concentrator = { public_key: hqPublicKey, tunnel_address: cfg.tunnel_address, listen_port: cfg.listen_port };
+      if (opts.json) {
+        out(JSON.stringify({
+          name: v.name, public_key: v.public_key, tunnel_address: v.tunnel_address, subnet: v.subnet, site: v.site, concentrator,
+          ...(added.privateKeyFile ? { private_key_file: added.privateKeyFile } : {}),
+        }));
+      } else {
+        out(`vehicle ${v.name} added: tunnel address ${v.tunnel_address}, subnet ${v.subnet}${v.site ? `, site ${v.site}` : ''}`);
+        out(`  public key:   ${v.public_key}`);
+        if (added.privateKeyFile) out(`  private key:  written to ${added.privateKeyFile} (mode 0600); install it on the vehicle, then delete it here`);
+        out(`  concentrator: public key ${concentrator.public_key}, tunnel address ${concentrator.tunnel_address}, port ${concentrator.listen_port}`);
+      }
+      await programNow(cfg);
+    });
+
+  vehicle
+    .command('list')
+    .description('list the vehicles, revoked ones included')
+    .option('--json', 'one JSON object per line')
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (opts: { json?: boolean; config: string }) => {
+      const cfg = await loadHqConfig(opts.config);
+      const { db, vehicles } = openVehicles(cfg);
+      const all = vehicles.list();
+      db.close();
+      if (opts.json) {
+        for (const v of all) out(JSON.stringify(v));
+        return;
+      }
+      const rows = [['NAME', 'STATE', 'TUNNEL', 'SUBNET', 'SITE', 'PUBLIC KEY'], ...all.map((v) => [v.name, v.revoked_at ? 'revoked' : 'active', v.tunnel_address, v.subnet, v.site ?? '-', v.public_key])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+    });
+
+  vehicle
+    .command('show <NAME>')
+    .description('one vehicle, with its live WireGuard state when the concentrator runs')
+    .option('--json', 'one JSON object')
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (name: string, opts: { json?: boolean; config: string }) => {
+      const cfg = await loadHqConfig(opts.config);
+      const { db, vehicles } = openVehicles(cfg);
+      let v: Vehicle & { peer?: never };
+      try {
+        v = vehicles.require(name);
+      } finally {
+        db.close();
+      }
+      const live = await controlRequest(cfg.control_socket, 'GET', `/v1/vehicles/${encodeURIComponent(name)}`, 5000).catch(() => null);
+      const shown = live?.status === 200 && (live.body as Vehicle).public_key === v.public_key ? (live.body as Vehicle) : v;
+      out(opts.json ? JSON.stringify(shown) : human(shown));
+    });
+
+  vehicle
+    .command('revoke <NAME>')
+    .description("revoke a vehicle: its peer and route go at the next reconcile (at once when the concentrator runs)")
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (name: string, opts: { config: string }) => {
+      const cfg = await loadHqConfig(opts.config);
+      const { db, vehicles } = openVehicles(cfg);
+      let v: Vehicle;
+      try {
+        v = vehicles.revoke(name);
+      } finally {
+        db.close();
+      }
+      out(`vehicle ${v.name} revoked (tunnel address ${v.tunnel_address} and subnet ${v.subnet} are free again)`);
+      await programNow(cfg);
+    });
+}

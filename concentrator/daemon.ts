@@ -1,0 +1,118 @@
+// The concentrator daemon's composition root: WireGuard interface up, registry open, reconcile, admin API on the socket.
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
+import type { Logger } from '../shared/log.js';
+import { createWg, type CreatedInterface, type WgDriver } from '../shared/wg.js';
+import { build } from './app.js';
+import { createRoutes, type RoutesDriver } from './routes.js';
+import { desiredFromVehicles } from './reconcile/diff.js';
+import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
+import { openDb, type Db } from './store/db.js';
+import { VehicleService } from './store/vehicles/service.js';
+
+export interface HqDeps {
+  log: Logger;
+  wg?: WgDriver;
+  routes?: RoutesDriver;
+}
+
+export interface HqHandle {
+  readonly publicKey: string;
+  readonly iface: CreatedInterface;
+  reconcile(): Promise<ReconcileResult>;
+  /** Stops serving, deletes the interface if this daemon created it, closes the registry. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export function registryPath(cfg: HqConfig): string {
+  return join(cfg.state_dir, 'registry.sqlite');
+}
+
+export function keysDir(cfg: HqConfig): string {
+  return join(cfg.state_dir, 'keys');
+}
+
+/** Opens the registry with the rules this config sets (the CLI and the daemon share it). */
+export function openVehicles(cfg: HqConfig, hqPublicKey?: string): { db: Db; vehicles: VehicleService } {
+  const db = openDb(registryPath(cfg));
+  const vehicles = new VehicleService(db, {
+    tunnelNetwork: cfg.tunnel_network,
+    lanSubnets: cfg.lan_subnets,
+    hqPublicKey,
+    keysDir: keysDir(cfg),
+  });
+  return { db, vehicles };
+}
+
+/** Resolves true when something accepts connections on the unix socket `path`. */
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
+  const { log } = deps;
+  const wg = deps.wg ?? createWg();
+  const routes = deps.routes ?? createRoutes();
+  const ifname = cfg.interface;
+
+  if (await socketAlive(cfg.control_socket)) throw new Error(`a concentrator is already running on ${cfg.control_socket}`);
+  const privateKey = await readPrivateKeyFile(cfg.private_key_file);
+  const publicKey = await wg.pubKey(privateKey);
+  const { db, vehicles } = openVehicles(cfg, publicKey);
+
+  let iface: CreatedInterface | null = null;
+  let app: FastifyInstance | null = null;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
+    rmSync(cfg.control_socket, { force: true });
+    if (iface?.created) {
+      await wg.deleteInterface(ifname).catch((err: Error) => log.warn({ err: err.message }, `deleting ${ifname}`));
+      log.info({ interface: ifname }, 'interface deleted');
+    }
+    db.close();
+  };
+
+  try {
+    iface = await wg.createInterface(ifname);
+    log.info({ interface: ifname, implementation: iface.implementation, created: iface.created }, 'interface ready');
+    await wg.setPrivateKey(ifname, privateKey);
+    await wg.setListenPort(ifname, cfg.listen_port);
+    const prefix = cfg.tunnel_network.split('/')[1];
+    await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
+
+    const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active()) });
+    await reconciler.reconcile();
+
+    const implementation = iface.implementation;
+    app = build({
+      vehicles,
+      reconcile: () => reconciler.reconcile(),
+      lastReconcile: () => reconciler.last,
+      health: () => ({ interface: ifname, implementation, public_key: publicKey, tunnel_address: cfg.tunnel_address, listen_port: cfg.listen_port }),
+      peers: async () => (await wg.show(ifname)).peers,
+      logger: log,
+    });
+    mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
+    rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
+    await app.listen({ path: cfg.control_socket });
+    chmodSync(cfg.control_socket, 0o600);
+    log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port }, 'concentrator ready');
+    return { publicKey, iface, reconcile: () => reconciler.reconcile(), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,159 @@
+// Registering, listing and revoking vehicles: every rule is checked inside one transaction, so a refusal changes nothing.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../../../shared/errors.js';
+import { assertWgKey } from '../../../shared/wg.js';
+import { firstHost, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, type Cidr } from '../../cidr.js';
+import type { Db } from '../db.js';
+import { assertSite, assertVehicleName, toVehicle, type Vehicle, type VehicleRow } from './schema.js';
+
+export interface VehicleServiceOptions {
+  /** The tunnel's network (CIDR); its first host is HQ's and is never given to a vehicle. */
+  tunnelNetwork: string;
+  /** HQ LAN networks: vehicle subnets must not overlap them. */
+  lanSubnets?: string[];
+  /** The concentrator's own public key, which no vehicle may use. */
+  hqPublicKey?: string;
+  /** Where generated private keys are written (NAME.key, mode 0600). */
+  keysDir?: string;
+  now?: () => Date;
+}
+
+export interface AddVehicle {
+  name: string;
+  subnet: string;
+  publicKey: string;
+  site?: string | null;
+  /** A generated private key to store in keysDir/NAME.key (written in the same transaction as the row). */
+  privateKey?: string;
+}
+
+export interface AddedVehicle {
+  vehicle: Vehicle;
+  /** Where the private key was written, when one was given. */
+  privateKeyFile?: string;
+}
+
+export class VehicleService {
+  private readonly tunnel: Cidr;
+  private readonly hqAddress: number;
+  private readonly lans: Array<{ text: string; cidr: Cidr }>;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: VehicleServiceOptions,
+  ) {
+    const t = parseCidr(opts.tunnelNetwork);
+    if (!t) throw new InputError(`${opts.tunnelNetwork} is not an IPv4 CIDR`, 'tunnel_network');
+    this.tunnel = t;
+    this.hqAddress = firstHost(t);
+    this.lans = (opts.lanSubnets ?? []).map((text, i) => ({ text, cidr: requireNetwork(text, `lan_subnets[${i}]`) }));
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Every vehicle ever registered, revoked ones included, in registration order. */
+  list(): Vehicle[] {
+    return (this.db.prepare('SELECT * FROM vehicles ORDER BY id').all() as VehicleRow[]).map(toVehicle);
+  }
+
+  /** The vehicles not revoked: what the concentrator programs. */
+  active(): Vehicle[] {
+    return (this.db.prepare('SELECT * FROM vehicles WHERE revoked_at IS NULL ORDER BY id').all() as VehicleRow[]).map(toVehicle);
+  }
+
+  /** The active vehicle of that name, else the one revoked last; null when there never was one. */
+  get(name: string): Vehicle | null {
+    const r = this.db
+      .prepare('SELECT * FROM vehicles WHERE name = ? ORDER BY revoked_at IS NULL DESC, id DESC LIMIT 1')
+      .get(name) as VehicleRow | undefined;
+    return r ? toVehicle(r) : null;
+  }
+
+  require(name: string, field = 'NAME'): Vehicle {
+    const v = this.get(assertVehicleName(name, field));
+    if (!v) throw new InputError(`no vehicle "${name}"`, field);
+    return v;
+  }
+
+  add(input: AddVehicle): AddedVehicle {
+    const name = assertVehicleName(input.name, 'NAME');
+    const subnet = requireNetwork(input.subnet, '--subnet');
+    const publicKey = assertWgKey(input.publicKey, '--pubkey');
+    const site = input.site === undefined || input.site === null ? null : assertSite(input.site);
+    if (input.privateKey !== undefined) assertWgKey(input.privateKey, 'private key', false);
+
+    const tx = this.db.transaction((): AddedVehicle => {
+      const byName = this.db.prepare('SELECT 1 FROM vehicles WHERE name = ? AND revoked_at IS NULL').get(name);
+      if (byName) throw new InputError(`vehicle "${name}" already exists`, 'NAME');
+
+      const byKey = this.db.prepare('SELECT name, revoked_at FROM vehicles WHERE public_key = ?').get(publicKey) as
+        | { name: string; revoked_at: string | null }
+        | undefined;
+      if (byKey) {
+        throw new InputError(`already registered to vehicle "${byKey.name}"${byKey.revoked_at ? ` (revoked ${byKey.revoked_at}; a revoked key cannot be reused)` : ''}`, '--pubkey');
+      }
+      if (this.opts.hqPublicKey && publicKey === this.opts.hqPublicKey) throw new InputError(`is the concentrator's own public key`, '--pubkey');
+
+      const subnetText = input.subnet;
+      if (overlaps(subnet, this.tunnel)) throw new InputError(`${subnetText} overlaps the tunnel network ${this.opts.tunnelNetwork}`, '--subnet');
+      for (const lan of this.lans) if (overlaps(subnet, lan.cidr)) throw new InputError(`${subnetText} overlaps HQ LAN ${lan.text}`, '--subnet');
+      const active = this.active();
+      for (const v of active) {
+        if (overlaps(subnet, parseCidr(v.subnet)!)) throw new InputError(`${subnetText} overlaps vehicle "${v.name}" (${v.subnet})`, '--subnet');
+      }
+
+      const taken = [this.hqAddress, ...active.map((v) => parseIPv4(v.tunnel_address)!)];
+      const addr = lowestFree(this.tunnel, taken);
+      if (addr === null) throw new Error(`tunnel_network ${this.opts.tunnelNetwork} is full (${active.length} vehicles and HQ)`);
+
+      const row = {
+        name,
+        public_key: publicKey,
+        tunnel_address: formatIPv4(addr),
+        subnet: `${formatIPv4(subnet.addr)}/${subnet.prefix}`,
+        site,
+        created_at: this.now().toISOString(),
+      };
+      this.db
+        .prepare('INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at) VALUES (@name, @public_key, @tunnel_address, @subnet, @site, @created_at)')
+        .run(row);
+      const vehicle: Vehicle = { ...row, revoked_at: null };
+      // Written last and atomically (temp file, rename): if it fails, the transaction rolls back the row.
+      if (input.privateKey !== undefined) return { vehicle, privateKeyFile: this.writeKey(name, input.privateKey) };
+      return { vehicle };
+    });
+    return tx.immediate();
+  }
+
+  /** Marks the active vehicle NAME revoked; its address and subnet become free. */
+  revoke(name: string): Vehicle {
+    assertVehicleName(name, 'NAME');
+    const tx = this.db.transaction((): Vehicle => {
+      const r = this.db.prepare('SELECT * FROM vehicles WHERE name = ? AND revoked_at IS NULL').get(name) as VehicleRow | undefined;
+      if (!r) {
+        const old = this.get(name);
+        throw new InputError(old ? `vehicle "${name}" is already revoked (${old.revoked_at})` : `no vehicle "${name}"`, 'NAME');
+      }
+      const at = this.now().toISOString();
+      this.db.prepare('UPDATE vehicles SET revoked_at = ? WHERE id = ?').run(at, r.id);
+      return toVehicle({ ...r, revoked_at: at });
+    });
+    return tx.immediate();
+  }
+
+  private writeKey(name: string, privateKey: string): string {
+    if (!this.opts.keysDir) throw new Error('no keys directory to store a generated private key in');
+    mkdirSync(this.opts.keysDir, { recursive: true, mode: 0o700 });
+    const file = join(this.opts.keysDir, `${name}.key`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, `${privateKey}\n`, { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    return file;
+  }
+}

@@ -1,0 +1,126 @@
+// The vehicle registry on a temporary SQLite file: allocation, every refusal (and the registry left unchanged), revocation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MIGRATIONS, openDb, schemaVersion } from '../../concentrator/store/db.js';
+import { VehicleService } from '../../concentrator/store/vehicles/service.js';
+
+const K = (n: number) => Buffer.alloc(32, n).toString('base64'); // distinct valid keys
+const HQ_KEY = K(200);
+const PRIV = K(201);
+
+function setup(t: { after: (fn: () => void) => void }, tunnel = '10.99.0.0/24') {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-vstore-'));
+  const db = openDb(join(dir, 'state', 'registry.sqlite'));
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let clock = Date.parse('2026-11-21T10:00:00Z');
+  const svc = new VehicleService(db, {
+    tunnelNetwork: tunnel, lanSubnets: ['192.168.10.0/24'], hqPublicKey: HQ_KEY, keysDir: join(dir, 'state', 'keys'),
+    now: () => new Date((clock += 1000)),
+  });
+  return { dir, db, svc };
+}
+
+test('the database: WAL, schema version recorded, reopening migrates nothing', (t) => {
+  const { dir, db } = setup(t);
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(schemaVersion(db), MIGRATIONS[MIGRATIONS.length - 1]!.version);
+  const again = openDb(join(dir, 'state', 'registry.sqlite'));
+  assert.equal(schemaVersion(again), 1);
+  assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, 1);
+  again.close();
+});
+
+test('addresses: lowest free, never HQ, freed by revocation, reused after it', (t) => {
+  const { svc } = setup(t);
+  const a = svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) }).vehicle;
+  const b = svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2), site: 'depot' }).vehicle;
+  const c = svc.add({ name: 'c', subnet: '10.20.3.0/24', publicKey: K(3) }).vehicle;
+  assert.deepEqual([a.tunnel_address, b.tunnel_address, c.tunnel_address], ['10.99.0.2', '10.99.0.3', '10.99.0.4']);
+  assert.equal(b.site, 'depot');
+  assert.equal(a.created_at, '2026-11-21T10:00:01.000Z');
+  svc.revoke('b');
+  const d = svc.add({ name: 'd', subnet: '10.20.2.0/24', publicKey: K(4) }).vehicle;
+  assert.equal(d.tunnel_address, '10.99.0.3', 'the lowest free address, freed by the revocation');
+  assert.deepEqual(svc.active().map((v) => v.name), ['a', 'c', 'd']);
+  assert.deepEqual(svc.list().map((v) => [v.name, v.revoked_at !== null]), [['a', false], ['b', true], ['c', false], ['d', false]]);
+});
+
+test('refusals name the field and leave the registry unchanged', (t) => {
+  const { svc, dir } = setup(t);
+  svc.add({ name: 'bus-7', subnet: '10.20.0.0/16', publicKey: K(1) });
+  svc.add({ name: 'x', subnet: '10.30.0.0/24', publicKey: K(2) });
+  svc.add({ name: 'gone', subnet: '10.40.0.0/24', publicKey: K(3) });
+  svc.revoke('gone');
+  const before = JSON.stringify(svc.list());
+  const table: Array<{ name: string; input: Parameters<VehicleService['add']>[0]; want: string }> = [
+    { name: 'bad CIDR', input: { name: 'n', subnet: '10.20.1.0/33', publicKey: K(9) }, want: '--subnet: 10.20.1.0/33 is not an IPv4 CIDR' },
+    { name: 'not a CIDR', input: { name: 'n', subnet: 'depot', publicKey: K(9) }, want: '--subnet: depot is not an IPv4 CIDR' },
+    { name: 'host bits set', input: { name: 'n', subnet: '10.50.1.1/24', publicKey: K(9) }, want: '--subnet: 10.50.1.1/24 is not a network address' },
+    { name: 'overlaps a vehicle', input: { name: 'n', subnet: '10.20.1.0/24', publicKey: K(9) }, want: '--subnet: 10.20.1.0/24 overlaps vehicle "bus-7" (10.20.0.0/16)' },
+    { name: 'contains the tunnel network', input: { name: 'n', subnet: '10.0.0.0/8', publicKey: K(9) }, want: '--subnet: 10.0.0.0/8 overlaps the tunnel network 10.99.0.0/24' },
+    { name: 'overlaps the tunnel', input: { name: 'n', subnet: '10.99.0.128/25', publicKey: K(9) }, want: '--subnet: 10.99.0.128/25 overlaps the tunnel network' },
+    { name: 'overlaps HQ LAN', input: { name: 'n', subnet: '192.168.0.0/16', publicKey: K(9) }, want: '--subnet: 192.168.0.0/16 overlaps HQ LAN 192.168.10.0/24' },
+    { name: 'duplicate name', input: { name: 'x', subnet: '10.50.0.0/24', publicKey: K(9) }, want: 'NAME: vehicle "x" already exists' },
+    { name: 'bad name', input: { name: 'Bus 7', subnet: '10.50.0.0/24', publicKey: K(9) }, want: 'NAME: "Bus 7" is not a vehicle name' },
+    { name: 'name too long', input: { name: 'a'.repeat(64), subnet: '10.50.0.0/24', publicKey: K(9) }, want: 'NAME: "aaaa' },
+    { name: 'duplicate key', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: K(2) }, want: '--pubkey: already registered to vehicle "x"' },
+    { name: 'revoked key stays burned', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: K(3) }, want: '--pubkey: already registered to vehicle "gone" (revoked' },
+    { name: "HQ's own key", input: { name: 'n', subnet: '10.50.0.0/24', publicKey: HQ_KEY }, want: "--pubkey: is the concentrator's own public key" },
+    { name: 'malformed key', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: 'abc' }, want: '--pubkey: "abc" is not a WireGuard key' },
+    { name: 'bad site', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: K(9), site: '' }, want: '--site: "" is not a site name' },
+  ];
+  for (const { name, input, want } of table) {
+    assert.throws(() => svc.add(input), (e: Error) => {
+      assert.equal(e.name, 'InputError', name);
+      assert.ok(e.message.startsWith(want), `${name}: got "${e.message}"`);
+      return true;
+    });
+    assert.equal(JSON.stringify(svc.list()), before, `${name}: registry unchanged`);
+  }
+  assert.equal(existsSync(join(dir, 'state', 'keys')), false, 'no key file for refused commands');
+});
+
+test('a revoked name may be registered again (new key, new row); the old one stays in the history', (t) => {
+  const { svc } = setup(t);
+  svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
+  svc.revoke('bus-7');
+  const again = svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(2) }).vehicle;
+  assert.equal(svc.get('bus-7')!.public_key, K(2));
+  assert.equal(again.revoked_at, null);
+  assert.equal(svc.list().length, 2);
+});
+
+test('revoke: unknown and twice are refused, naming NAME', (t) => {
+  const { svc } = setup(t);
+  assert.throws(() => svc.revoke('nope'), { name: 'InputError', message: 'NAME: no vehicle "nope"' });
+  svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) });
+  const r = svc.revoke('a');
+  assert.equal(r.revoked_at, '2026-11-21T10:00:02.000Z');
+  assert.throws(() => svc.revoke('a'), /NAME: vehicle "a" is already revoked \(2026-11-21T10:00:02.000Z\)/);
+  assert.throws(() => svc.require('zz'), /NAME: no vehicle "zz"/);
+});
+
+test('a generated private key is stored mode 0600 with the row, and only then', (t) => {
+  const { svc, dir } = setup(t);
+  const added = svc.add({ name: 'car', subnet: '10.20.1.0/24', publicKey: K(1), privateKey: PRIV });
+  assert.equal(added.privateKeyFile, join(dir, 'state', 'keys', 'car.key'));
+  assert.equal(readFileSync(added.privateKeyFile!, 'utf8'), `${PRIV}\n`);
+  assert.equal(statSync(added.privateKeyFile!).mode & 0o777, 0o600);
+  assert.equal(statSync(join(dir, 'state', 'keys')).mode & 0o777, 0o700);
+  assert.ok(!JSON.stringify(added.vehicle).includes(PRIV));
+  assert.throws(() => svc.add({ name: 'car2', subnet: '10.20.1.0/24', publicKey: K(2), privateKey: K(202) }), /overlaps/);
+  assert.deepEqual(readdirSync(join(dir, 'state', 'keys')), ['car.key']);
+});
+
+test('a full tunnel network is refused (not an input error) and nothing is stored', (t) => {
+  const { svc } = setup(t, '10.99.0.0/30'); // HQ .1, one vehicle .2
+  svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) });
+  assert.throws(() => svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2) }), (e: Error) => e.name === 'Error' && /is full/.test(e.message));
+  assert.equal(svc.list().length, 1);
+});
