@@ -9,6 +9,8 @@ import { Ip } from '../shared/ip.js';
 import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
+import type { RadioDriver } from './drivers/radio.js';
+import { openRadio } from './drivers/wpa/open.js';
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
 import { createLinkMonitor } from './drivers/links/link.monitor.js';
 import { createSteerDriver } from './drivers/nft/steer.js';
@@ -78,6 +80,13 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     await ip.routeReplace({ dst, dev: wgIf, src: cfg.wireguard.address });
   }
 
+  // Radios: one wpa_supplicant control interface each.
+  const radios = new Map<string, RadioDriver>();
+  for (const u of cfg.uplinks) {
+    if (u.kind !== 'wifi') continue;
+    radios.set(u.name, await openRadio(u.name, u.ctrl_path ?? `/run/wpa_supplicant/${u.name}`));
+  }
+
   // In-tunnel prober: its replies prove the concentrator reached us on the path we steered to.
   let tunnelProber: Prober | null = null;
   const tunnelTarget = { address: cfg.concentrator.tunnel_address, port: cfg.concentrator.probe_port };
@@ -87,6 +96,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     dhcp: createUdhcpcDriver(cfg.run_dir),
     routing,
     now: () => performance.now(),
+    radio: (ifname) => radios.get(ifname) ?? null,
     async probe(address, signal) {
       const p = await createUdpProber(address, probeTarget);
       try {
@@ -127,6 +137,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     slots.map((s): UplinkInput => ({
       name: s.name, slot: s.slot, kind: s.kind,
       probeIntervalMs: cfg.timing.probe_interval_ms, probeTimeoutMs: cfg.timing.probe_timeout_ms, maxMisses: 3,
+      connectList: cfg.connect_list, scanIntervalMs: cfg.timing.scan_interval_ms,
     })),
   );
   const arbiter = createActor(arbiterMachine, {
@@ -167,6 +178,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
       tunnelProber?.close();
+      for (const r of radios.values()) await r.close().catch(() => {});
       await steer.remove();
       await wg.deleteInterface(wgIf).catch((err) => log.warn({ err: String(err) }, 'could not delete the tunnel interface'));
       for (const s of slots) await routing.clear(s, leases[s.name]?.lease ?? undefined);

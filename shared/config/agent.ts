@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
 import { isWgKey } from '../wg.js';
+import { connectListSchema } from './connect-list.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
@@ -44,7 +45,7 @@ export const agentConfigSchema = z.strictObject({
   }),
   lan: z.strictObject({ interface: ifname, subnet: cidr }).optional(),
   uplinks: z.array(uplinkSchema).min(1, 'needs at least one uplink'),
-  connect_list: z.array(z.record(z.string(), z.unknown())).default([]),
+  connect_list: connectListSchema.default([]),
   /** Uplink that carries the tunnel at start; default: the first ready one in list order. */
   initial_uplink: z.string().optional(),
   timing: z.strictObject({
@@ -54,7 +55,9 @@ export const agentConfigSchema = z.strictObject({
     drain_ms: z.number().int().min(0).max(10_000).default(200),
     /** How long to wait for the first reply on the new path before calling a switch failed. */
     confirm_timeout_ms: z.number().int().min(10).max(10_000).default(1000),
-  }).default({ probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000 }),
+    /** How often a radio rescans for a better allowed AP. */
+    scan_interval_ms: z.number().int().min(500).max(600_000).default(3000),
+  }).default({ probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000, scan_interval_ms: 3000 }),
   control_socket: z.string().default('/run/roamlink/agent.sock'),
   state_dir: z.string().default('/var/lib/roamlink'),
   run_dir: z.string().default('/run/roamlink'),

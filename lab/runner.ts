@@ -1,0 +1,285 @@
+// Runs one scenario in the lab: builds the network, starts the concentrator and the agent, drives traffic, signals
+// and faults on the scenario's clock, and reports what was measured (design.md §2's report format).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../shared/exec.js';
+import { evaluateExpect, uplinkTime, type Report } from '../shared/report.js';
+import { signalAt, type Fault, type Scenario } from '../shared/scenario.js';
+import { createWg } from '../shared/wg.js';
+import { analyze, type SwitchIn } from './meter/analyze.js';
+import { startMeter, type MeterProcess } from './meter/meter.process.js';
+import { Proc } from './procs.js';
+import { PLAN, Topology, type UplinkName } from './topology.js';
+import { LabRadios } from './radios.js';
+
+const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
+const UPLINKS: UplinkName[] = ['wlan0', 'wlan1', 'wwan0'];
+const METER_PORT = 40000;
+
+/** What the lab tells whoever watches a run (the demo prints it live). */
+export type LabEvent =
+  | { type: 'phase'; text: string }
+  | { type: 'switch'; tMs: number; from: string | null; to: string; reason: string; msToFirstPacket: number | null }
+  | { type: 'fault'; tMs: number; text: string }
+  | { type: 'uplink'; tMs: number; uplink: string; phase: string; address: string | null };
+
+export interface RunOptions {
+  onEvent?: (ev: LabEvent) => void;
+  /** Aborts the run (Ctrl-C): everything is torn down and the promise rejects. */
+  signal?: AbortSignal;
+  /** Keep the agent's log lines (for debugging a failed run). */
+  agentLog?: string[];
+}
+
+interface AgentSwitchLine {
+  event: 'switch';
+  id: string;
+  from: string | null;
+  to: string;
+  reason: string;
+  decided_at: number;
+  steered_at: number;
+  confirmed_at: number | null;
+  ms_to_first_packet: number | null;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+const wall = () => performance.timeOrigin + performance.now();
+
+/** Deep merge of plain objects: the scenario's `agent` section over the lab's agent config. */
+export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = b && v && typeof b === 'object' && typeof v === 'object' && !Array.isArray(b) && !Array.isArray(v)
+      ? mergeConfig(b as Record<string, unknown>, v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}
+
+export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<Report> {
+  const say = (ev: LabEvent) => opts.onEvent?.(ev);
+  const dir = await mkdtemp(join(tmpdir(), 'roamlink-lab-'));
+  const aps = sc.aps.map((ap, i) => ({ ssid: ap.ssid, bssid: ap.bssid ?? `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` }));
+  const topo = new Topology(aps, dir);
+  const wg = createWg();
+  let t0 = Infinity; // wall ms of the scenario's time 0 (traffic start)
+  const tNow = () => wall() - t0;
+  const switches: AgentSwitchLine[] = [];
+  let agent: Proc | null = null;
+  let hq: Proc | null = null;
+  let radios: LabRadios | null = null;
+  let initialSeen: ((s: AgentSwitchLine) => void) | null = null;
+  const readyUplinks = new Set<string>();
+  const timers: NodeJS.Timeout[] = [];
+  let active: string | null = null;
+
+  try {
+    say({ type: 'phase', text: `building the lab (${topo.id}): ${aps.length} access points, LTE carrier, HQ` });
+    await topo.up();
+
+    // HQ: the concentrator, and the vehicle registered by its public key.
+    const hqKey = await wg.genKey();
+    await writeFile(join(dir, 'hq.key'), hqKey, { mode: 0o600 });
+    const hqCfg = join(dir, 'hq.yaml');
+    await writeFile(hqCfg, JSON.stringify({
+      interface: topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
+      tunnel_network: PLAN.tunnelNet, state_dir: join(dir, 'hq'), control_socket: join(dir, 'hq.sock'),
+      lan_subnets: [PLAN.hqLan], log_level: 'info',
+    }));
+    const startHq = () =>
+      topo.procs.start('hq', [process.execPath, ROAMLINK, 'hq', '--config', hqCfg], { netns: topo.ns.hq, onStderrLine: () => {} });
+    hq = startHq();
+    await waitFor(() => run([process.execPath, ROAMLINK, 'hq', 'pubkey', '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }).then((r) => r.exitCode === 0), 10_000, 'the concentrator to start', opts.signal);
+    const vehKey = await wg.genKey();
+    await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
+    const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json'], { netns: topo.ns.hq });
+    const reg = JSON.parse(added.stdout.trim().split('\n').pop()!) as { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
+
+    // The radios: a wpa_supplicant control interface each, emulated, whose APs' signals follow the scenario.
+    radios = new LabRadios(topo, sc, dir, () => tNow());
+    await radios.start();
+
+    // The agent, with the scenario's overrides.
+    const agentCfg = join(dir, 'agent.yaml');
+    const base: Record<string, unknown> = {
+      vehicle: 'lab-car',
+      wireguard: { interface: topo.wg.veh, private_key_file: join(dir, 'vehicle.key'), address: reg.tunnel_address.split('/')[0] },
+      concentrator: { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}`, public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] },
+      lan: { interface: 'lan0', subnet: PLAN.vehLan },
+      uplinks: [
+        ...PLAN.radios.map((name) => ({ name, kind: 'wifi', ctrl_path: radios!.ctrlPath(name) })),
+        { name: PLAN.modem, kind: 'lte' },
+      ],
+      control_socket: join(dir, 'agent.sock'), run_dir: join(dir, 'agent-run'), state_dir: join(dir, 'agent-state'),
+    };
+    await writeFile(agentCfg, JSON.stringify(mergeConfig(base, sc.agent as Record<string, unknown>)));
+    const onAgentLine = (line: string) => {
+      opts.agentLog?.push(line);
+      let v: Record<string, unknown>;
+      try {
+        v = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (v.event === 'switch') {
+        const s = v as unknown as AgentSwitchLine;
+        switches.push(s);
+        active = s.to;
+        initialSeen?.(s);
+        if (Number.isFinite(t0)) say({ type: 'switch', tMs: s.decided_at - t0, from: s.from, to: s.to, reason: s.reason, msToFirstPacket: s.ms_to_first_packet });
+      } else if (v.event === 'uplink.phase') {
+        const name = String(v.uplink);
+        if (v.phase === 'ready') readyUplinks.add(name);
+        else readyUplinks.delete(name);
+        if (Number.isFinite(t0)) say({ type: 'uplink', tMs: tNow(), uplink: name, phase: String(v.phase), address: (v.address as string | null) ?? null });
+      }
+    };
+    const startAgent = () =>
+      topo.procs.start('agent', [process.execPath, ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+    say({ type: 'phase', text: 'starting the agent; waiting for the tunnel and every usable uplink' });
+    const firstSwitch = new Promise<AgentSwitchLine>((resolve) => (initialSeen = resolve));
+    agent = startAgent();
+    const initial = await Promise.race([
+      firstSwitch,
+      sleep(20_000, opts.signal).then(() => { throw new Error('the agent did not bring the tunnel up within 20 s'); }),
+      agent.exited.then((c) => { throw new Error(`the agent exited (${c}) during start-up`); }),
+    ]);
+    initialSeen = null;
+    // Every uplink the scenario can use should be ready before the clock starts (bounded wait).
+    const usable = UPLINKS.filter((u) => u !== PLAN.modem || sc.lte);
+    await waitFor(async () => usable.every((u) => readyUplinks.has(u)) || false, 8000, 'all uplinks ready', opts.signal).catch(() => {});
+    // The tunnel carries traffic end to end before the clock starts.
+    await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal);
+
+    // Traffic: dispatcher <-> camera, sequence-numbered, starting together.
+    const startAt = wall() + 600;
+    const meterCommon = { pps: sc.traffic.pps, durationMs: sc.duration, startAtMs: startAt, drainMs: 1500 };
+    const up = sc.traffic.direction !== 'down';
+    const down = sc.traffic.direction !== 'up';
+    const runUp = Math.floor(Math.random() * 1e9);
+    const meters: MeterProcess[] = await Promise.all([
+      startMeter({ ...meterCommon, netns: topo.ns.cam, bind: `${PLAN.camera}:${METER_PORT}`, peer: `${PLAN.dispatcher}:${METER_PORT}`, send: up, runId: runUp }),
+      startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp }),
+    ]);
+    t0 = startAt;
+    const initialUplink = initial.to;
+    say({ type: 'phase', text: `traffic: ${sc.traffic.pps} packets/s ${sc.traffic.direction === 'both' ? 'each way' : sc.traffic.direction}, for ${sc.duration / 1000} s; tunnel on ${initialUplink}` });
+
+    // Faults on the scenario's clock.
+    const faultErrors: string[] = [];
+    const resolveUplinks = (sel: string): UplinkName[] =>
+      sel === 'all' ? UPLINKS : sel === 'active' ? (active ? [active as UplinkName] : []) : [sel as UplinkName];
+    const doFault = async (f: Fault) => {
+      switch (f.kind) {
+        case 'switch': {
+          say({ type: 'fault', tMs: tNow(), text: `operator: roamlink switch ${f.to}` });
+          const r = await run([process.execPath, ROAMLINK, 'switch', f.to, '--socket', join(dir, 'agent.sock')], { netns: topo.ns.veh, allowFail: true });
+          if (r.exitCode !== 0) faultErrors.push(`switch to ${f.to} at ${f.at} ms: ${r.stderr.trim()}`);
+          break;
+        }
+        case 'blackhole': {
+          const targets = resolveUplinks(f.uplink);
+          say({ type: 'fault', tMs: tNow(), text: `blackhole on ${targets.join(', ') || 'nothing'} for ${f.for} ms` });
+          for (const u of targets) await topo.blackhole(u, true);
+          timers.push(setTimeout(() => void Promise.all(targets.map((u) => topo.blackhole(u, false))).catch(() => {}), f.for));
+          break;
+        }
+        case 'carrier-loss': {
+          const targets = resolveUplinks(f.uplink);
+          say({ type: 'fault', tMs: tNow(), text: `carrier lost on ${targets.join(', ')}${f.for ? ` for ${f.for} ms` : ''}` });
+          for (const u of targets) await topo.carrier(u, false);
+          if (f.for) timers.push(setTimeout(() => void Promise.all(targets.map((u) => topo.carrier(u, true))).catch(() => {}), f.for));
+          break;
+        }
+        case 'restart': {
+          say({ type: 'fault', tMs: tNow(), text: `restart of the ${f.target}` });
+          if (f.target === 'concentrator') {
+            await hq!.stop();
+            hq = startHq();
+          } else {
+            await agent!.stop();
+            agent = startAgent();
+          }
+          break;
+        }
+      }
+    };
+    for (const f of sc.faults) {
+      timers.push(setTimeout(() => void doFault(f).catch((err) => faultErrors.push(`${f.kind} at ${f.at} ms: ${String(err)}`)), Math.max(0, t0 + f.at - wall())));
+    }
+
+    const results = await Promise.all(meters.map((m) => m.result));
+    const [cam, disp] = results as [typeof results[0], typeof results[0]];
+    const inRun = switches.filter((s) => s.decided_at >= t0 && s.decided_at <= t0 + sc.duration);
+    const switchIn: SwitchIn[] = inRun.map((s) => ({
+      at_ms: Math.round(s.decided_at - t0), decided_at: s.decided_at, done_at: s.confirmed_at ?? undefined,
+      from: s.from ?? '-', to: s.to, reason: s.reason, ms_to_first_packet: s.ms_to_first_packet, id: s.id,
+    }));
+    const directions = [
+      ...(up ? [{ name: 'up (camera → dispatcher)', sender: cam, receiver: disp }] : []),
+      ...(down ? [{ name: 'down (dispatcher → camera)', sender: disp, receiver: cam }] : []),
+    ];
+    const a = analyze({ runStartMs: t0, directions, switches: switchIn });
+    const reportSwitches = a.switches.map((s) => ({
+      at_ms: s.at_ms, from: s.from, to: s.to, reason: s.reason, gap_ms: s.gap_ms, lost: s.lost,
+      ms_to_first_packet: s.ms_to_first_packet as number | null,
+    }));
+    const hqLog = await readHqLog(hqCfg, topo.ns.hq);
+    const measured = { traffic: a.traffic, switches: reportSwitches };
+    const expect = evaluateExpect(sc.expect as Record<string, number | undefined>, measured);
+    if (faultErrors.length) expect.push({ name: 'faults_applied', limit: 0, actual: faultErrors.length, ok: false });
+    const report: Report = {
+      scenario: sc.name,
+      ok: expect.every((e) => e.ok),
+      expect,
+      traffic: a.traffic,
+      switches: reportSwitches,
+      uplink_ms: uplinkTime(reportSwitches, initialUplink, sc.duration, UPLINKS),
+      hq_log: hqLog,
+      directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms })),
+      fault_errors: faultErrors,
+      lab: { id: topo.id, wireguard: 'see agent log' },
+    };
+    return report;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    await radios?.stop().catch(() => {});
+    await topo.down();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The switch log as the concentrator stored it (empty until the concentrator keeps one). */
+async function readHqLog(hqCfg: string, netns: string): Promise<Report['hq_log']> {
+  const r = await run([process.execPath, ROAMLINK, 'log', '--json', '--config', hqCfg], { netns, allowFail: true });
+  if (r.exitCode !== 0) return [];
+  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await sleep(100, signal);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export { signalAt };
