@@ -1,4 +1,6 @@
 // The concentrator daemon's composition root: WireGuard interface up, registry open, reconcile, admin API on the socket.
+import type { Socket } from 'node:dgram';
+import { startProbeResponder } from './probe.responder.js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -72,11 +74,13 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
 
   let iface: CreatedInterface | null = null;
   let app: FastifyInstance | null = null;
+  let prober: Socket | null = null;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
+    prober?.close();
     rmSync(cfg.control_socket, { force: true });
     if (iface?.created) {
       await wg.deleteInterface(ifname).catch((err: Error) => log.warn({ err: err.message }, `deleting ${ifname}`));
@@ -95,6 +99,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
 
     const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active()) });
     await reconciler.reconcile();
+
+    // Agents probe us through each uplink (outer address) and through the tunnel: echo them.
+    prober = await startProbeResponder(cfg.probe_port);
 
     const implementation = iface.implementation;
     app = build({

@@ -24,6 +24,8 @@ export const HqConfigSchema = z.strictObject({
   /** WireGuard interface name. */
   interface: z.string().refine(isIfName, { message: 'not an interface name (1-15 characters of a-z A-Z 0-9 _ = + . -)' }),
   listen_port: z.number().int().min(1).max(65535).default(51820),
+  /** UDP port where the agents' reachability probes are echoed (outer and in-tunnel). */
+  probe_port: z.number().int().min(1).max(65535).default(51821),
   /** File holding the base64 private key; must not be accessible to group or others. */
   private_key_file: z.string().min(1),
   /** The tunnel's IPv4 network; HQ takes its first host, vehicles the next free ones. */
