@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { connectListSchema } from './config/connect-list.js';
 import { parseDuration } from './duration.js';
 import { InputError, parseOrThrow } from './errors.js';
 
@@ -80,18 +81,15 @@ const apSchema = z
   // security defaults to psk when a passphrase is given, open otherwise.
   .transform((ap) => ({ ...ap, security: ap.security ?? (ap.psk !== undefined ? ('psk' as const) : ('open' as const)) }));
 
-/** Light check of the agent's connect list; the agent's own config schema has the last word. */
-const connectEntry = z.looseObject({
-  ssid: z.string({ error: expected('expected an SSID') }).min(1, { error: 'must not be empty' }),
-  bssid: bssid.optional(),
-  min_signal: z.number({ error: expected('expected a dBm number') }).negative({ error: 'min_signal is in dBm and must be negative' }),
-});
-
+/**
+ * Overrides merged over the agent's default config; kept as written (the merge and the full check are the lab's).
+ * The connect list is checked now, by the agent's own schema, so a bad entry fails before the lab starts.
+ */
 const agentOverrides = z
   .record(z.string(), z.unknown(), { error: expected('expected a mapping merged over the agent config') })
   .superRefine((agent, ctx) => {
     if (agent.connect_list === undefined) return;
-    const r = z.array(connectEntry, { error: expected('expected a list') }).safeParse(agent.connect_list);
+    const r = connectListSchema.safeParse(agent.connect_list);
     if (!r.success) for (const iss of r.error.issues) ctx.addIssue({ code: 'custom', path: ['connect_list', ...iss.path], message: iss.message });
   });
 

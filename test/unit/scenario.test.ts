@@ -50,7 +50,7 @@ test('invalid files fail with the file and the field', async () => {
     { file: 'times-descend.yaml', want: /aps\[0\]\.signal\[2\]: times must ascend/ },
     { file: 'bad-bssid.yaml', want: /aps\[0\]\.bssid: not a BSSID: "02:00:00:00:01"/ },
     { file: 'bad-duration.yaml', want: /duration: not a duration: "40 parsecs"/ },
-    { file: 'connect-list-positive.yaml', want: /agent\.connect_list\[0\]\.min_signal: min_signal is in dBm and must be negative/ },
+    { file: 'connect-list-positive.yaml', want: /agent\.connect_list\[0\]\.min_signal: 80 is not a signal level/ },
     { file: 'typo-key.yaml', want: /typo-key\.yaml: Unrecognized key: "expcet"/ },
     { file: 'yaml-syntax.yaml', want: /yaml-syntax\.yaml:6:\d+: YAML syntax: / },
     { file: 'psk-missing.yaml', want: /aps\[0\]\.psk: required when security is psk/ },
@@ -89,7 +89,8 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'lost_max negative', given: { expect: { lost_max: -1 } }, want: /expect\.lost_max: must not be negative/ },
     { name: 'extra expect not a number', given: { expect: { p99_gap_ms: 'fast' } }, want: /expect\.p99_gap_ms: expected a number/ },
     { name: 'time negative', given: { duration: -5 }, want: /duration: not a duration: -5/ },
-    { name: 'connect_list not a list', given: { agent: { connect_list: 'depot' } }, want: /agent\.connect_list: expected a list/ },
+    { name: 'connect_list not a list', given: { agent: { connect_list: 'depot' } }, want: /agent\.connect_list: connect_list must be a list of entries/ },
+    { name: 'connect_list entry checked by the agent schema', given: { agent: { connect_list: [{ ssid: 'a', bssid: '02:00' }] } }, want: /agent\.connect_list\[0\]\.bssid: "02:00" is not a MAC address/ },
   ];
   for (const { name, given, want } of bad) {
     assert.throws(() => parseScenario({ ...base, ...given }, 'inline'), (e: unknown) => e instanceof InputError && want.test(e.message), name);
