@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { connectListSchema } from './config/connect-list.js';
+import { connectListSchema, isValidPsk } from './config/connect-list.js';
 import { parseDuration } from './duration.js';
 import { InputError, parseOrThrow } from './errors.js';
 
@@ -68,11 +68,18 @@ const lteTrace = signalTrace(-140);
 
 const apSchema = z
   .strictObject({
-    ssid: z.string({ error: expected('expected an SSID') }).min(1, { error: 'must not be empty' }).max(32, { error: 'at most 32 bytes' }),
+    ssid: z
+      .string({ error: expected('expected an SSID') })
+      .min(1, { error: 'must not be empty' })
+      .refine((s) => Buffer.byteLength(s, 'utf8') <= 32, { error: 'longer than 32 bytes' }),
     bssid: bssid.optional(),
     signal: wifiTrace,
     security: z.enum(['open', 'psk'], { error: expected('expected one of open, psk') }).optional(),
-    psk: z.string({ error: expected('expected a passphrase') }).min(8, { error: 'a WPA passphrase has 8 to 63 characters' }).max(63, { error: 'a WPA passphrase has 8 to 63 characters' }).optional(),
+    // Never quoted in a message: it is a secret.
+    psk: z
+      .string({ error: expected('expected a passphrase') })
+      .refine(isValidPsk, { error: (iss) => `not a valid psk (8 to 63 printable ASCII characters, or 64 hex digits; got ${String(iss.input).length} characters)` })
+      .optional(),
   })
   .superRefine((ap, ctx) => {
     if (ap.security === 'psk' && ap.psk === undefined) ctx.addIssue({ code: 'custom', path: ['psk'], message: 'required when security is psk' });

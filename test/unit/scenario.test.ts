@@ -75,6 +75,7 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'same ssid, no bssid', given: { aps: [{ ssid: 'a', bssid: '02:00:00:00:00:01', signal: [[0, -50]] }, { ssid: 'a', signal: [[0, -50]] }] }, want: /aps\[1\]\.bssid: required: another AP has the ssid "a"/ },
     { name: 'bssid twice (any case)', given: { aps: [{ ssid: 'a', bssid: '02:00:00:00:00:0A', signal: [[0, -50]] }, { ssid: 'b', bssid: '02:00:00:00:00:0a', signal: [[0, -50]] }] }, want: /aps\[1\]\.bssid: 02:00:00:00:00:0a is also aps\[0\]'s/ },
     { name: 'psk with open', given: { aps: [{ ssid: 'a', security: 'open', psk: 'abcdefgh', signal: [[0, -50]] }] }, want: /aps\[0\]\.psk: given, but security is open/ },
+    { name: 'psk too short, not quoted', given: { aps: [{ ssid: 'a', psk: 'short', signal: [[0, -50]] }] }, want: /aps\[0\]\.psk: not a valid psk \(.*got 5 characters\)$/ },
     { name: 'no uplink', given: { lte: undefined }, want: /aps: the scenario has no uplink/ },
     { name: 'bad direction', given: { traffic: { pps: 10, direction: 'sideways' } }, want: /traffic\.direction: expected one of both, up, down/ },
     { name: 'pps zero', given: { traffic: { pps: 0 } }, want: /traffic\.pps: at least 1/ },
