@@ -9,7 +9,7 @@ export interface ControlReply {
 /** One request to the admin API on `socketPath`; null when no daemon listens there (no socket, or refused). */
 export function controlRequest(socketPath: string, method: 'GET' | 'POST', path: string, timeoutMs = 30_000): Promise<ControlReply | null> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath, method, path, timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
