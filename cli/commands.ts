@@ -1,11 +1,13 @@
 // Where each sub-command module is attached to the program (one line per module).
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
+import { registerLab } from './lab.js';
 import { registerHq } from './hq.js';
 import { registerVehicle } from './vehicle.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
+  registerLab(program);
   registerHq(program);
   registerVehicle(program);
 }

@@ -1,0 +1,74 @@
+// `roamlink lab run SCENARIO` and `roamlink demo`: scenarios in the network lab, a live switch log, a summary.
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { formatSummary } from '../shared/report.js';
+import { loadScenario } from '../shared/scenario.js';
+import type { LabEvent } from '../lab/runner.js';
+
+export const DEMO_SCENARIO = fileURLToPath(new URL('../../lab/scenarios/demo.yaml', import.meta.url));
+
+const t = (ms: number) => `${(ms / 1000).toFixed(3).padStart(8)}s`;
+
+export function formatLabEvent(ev: LabEvent): string | null {
+  switch (ev.type) {
+    case 'phase':
+      return `== ${ev.text}`;
+    case 'switch':
+      return `${t(ev.tMs)}  switch  ${(ev.from ?? '-').padEnd(6)} → ${ev.to.padEnd(6)} ${ev.reason.padEnd(10)} first reply on the new path ${ev.msToFirstPacket === null ? 'not seen' : `after ${ev.msToFirstPacket.toFixed(1)} ms`}`;
+    case 'fault':
+      return `${t(ev.tMs)}  fault   ${ev.text}`;
+    case 'uplink':
+      return ev.tMs >= 0 ? `${t(ev.tMs)}  uplink  ${ev.uplink.padEnd(6)} ${ev.phase}${ev.address ? ` (${ev.address})` : ''}` : null;
+  }
+}
+
+async function runFile(file: string, opts: { report?: string; quiet?: boolean }): Promise<number> {
+  const sc = await loadScenario(file);
+  if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, WireGuard)');
+  const { runScenario } = await import('../lab/runner.js');
+  const ac = new AbortController();
+  const onSignal = () => {
+    console.error('\ninterrupted: tearing the lab down');
+    ac.abort(new Error('interrupted'));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const report = await runScenario(sc, {
+      signal: ac.signal,
+      onEvent: (ev) => {
+        if (opts.quiet) return;
+        const line = formatLabEvent(ev);
+        if (line) console.log(line);
+      },
+    });
+    console.log(`\n${formatSummary(report)}`);
+    if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function registerLab(program: Command): void {
+  const lab = program.command('lab').description('the network lab: scenarios with real WireGuard, NAT, DHCP and emulated radios');
+  lab
+    .command('run')
+    .description('run a scenario; exit 0 when its expect holds, 1 when not, 2 on bad input')
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option('--report <file>', 'write the report (JSON) here')
+    .option('-q, --quiet', 'no live log, only the summary')
+    .action(async (file: string, opts: { report?: string; quiet?: boolean }) => {
+      process.exitCode = await runFile(file, opts);
+    });
+
+  program
+    .command('demo')
+    .description('a simulated drive in the lab: the switch log live, then a summary')
+    .option('--report <file>', 'write the report (JSON) here')
+    .action(async (opts: { report?: string }) => {
+      process.exitCode = await runFile(DEMO_SCENARIO, opts);
+    });
+}
