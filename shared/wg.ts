@@ -281,8 +281,9 @@ export function createWg(run: Runner = defaultRun): WgDriver {
         throw new Error(`cannot delete interface ${name}: ${r.stderr.trim()}`);
       }
       // wireguard-go exits by itself once its tun device is gone; stop it in case it has not yet (or is stuck).
-      // Its name is unique machine-wide, so its exact command line designates it.
-      const p = await run(['pgrep', '-x', '-f', `wireguard-go ${name}`], { signal: opts?.signal, allowFail: true });
+      // Its name is unique machine-wide, so its exact command line designates it (pgrep takes a regex: escape . and +).
+      const pattern = `wireguard-go ${name.replace(/[.+]/g, '\\$&')}`;
+      const p = await run(['pgrep', '-x', '-f', pattern], { signal: opts?.signal, allowFail: true });
       for (const pid of p.stdout.split(/\s+/).filter((s) => /^\d+$/.test(s))) {
         await run(['kill', '-TERM', pid], { signal: opts?.signal, allowFail: true });
       }

@@ -141,7 +141,8 @@ class FakeOS {
       return ok(); // a wireguard-go in this model does not notice: deleteInterface must stop it itself
     }
     if ((m = /^pgrep -x -f (.+)$/.exec(s))) {
-      const pids = [...this.procs].filter(([, c]) => c === m![1]).map(([p]) => p);
+      const re = new RegExp(`^(?:${m[1]})$`); // pgrep -x -f: the whole command line matches the regex
+      const pids = [...this.procs].filter(([, c]) => re.test(c)).map(([p]) => p);
       return pids.length ? ok(pids.join('\n') + '\n') : fail('', 1);
     }
     if ((m = /^kill -TERM (\d+)$/.exec(s))) return this.procs.delete(Number(m[1])) ? ok() : fail('No such process');
@@ -211,9 +212,12 @@ test('deleteInterface stops wireguard-go and removes its socket; deleting twice 
   const wg = createWg(os.run);
   await wg.createInterface('rl-a', { netns: 'ns1' });
   await wg.createInterface('rl-b', { netns: 'ns1' });
+  await wg.createInterface('rl.a+', { netns: 'ns1' });
+  await wg.createInterface('rlxaa', { netns: 'ns1' }); // what "rl.a+" would match as an unescaped regex
   await wg.deleteInterface('rl-a', { netns: 'ns1' });
-  assert.deepEqual([...os.procs.values()], ['wireguard-go rl-b']);
-  assert.deepEqual([...os.sockets], ['/run/wireguard/rl-b.sock']);
+  await wg.deleteInterface('rl.a+', { netns: 'ns1' });
+  assert.deepEqual([...os.procs.values()], ['wireguard-go rl-b', 'wireguard-go rlxaa']);
+  assert.deepEqual([...os.sockets], ['/run/wireguard/rl-b.sock', '/run/wireguard/rlxaa.sock']);
   assert.equal(os.links.has('ns1/rl-a'), false);
   await wg.deleteInterface('rl-a', { netns: 'ns1' });
 });
