@@ -633,3 +633,22 @@ export function parseCmti(line: string): { storage: string; index: number } | un
 export function parseCmgs(lines: readonly string[]): number | undefined {
   return num(findLine(lines, '+CMGS')?.[0]);
 }
+
+/** +CGCONTRDP: <cid>,<bearer>,<apn>[,<local_addr and subnet_mask>[,<gw_addr>[,<DNS_prim>[,<DNS_sec>]]]]. */
+export function parseCgcontrdp(lines: readonly string[]): { address?: string; prefixLength?: number; gateway?: string; dns: string[] } | undefined {
+  const f = findLine(lines, '+CGCONTRDP');
+  if (!f) return undefined;
+  const out: { address?: string; prefixLength?: number; gateway?: string; dns: string[] } = { dns: [] };
+  const am = (f[3] ?? '').split('.');
+  if (am.length === 8) {
+    out.address = am.slice(0, 4).join('.');
+    out.prefixLength = prefixLength(am.slice(4).join('.'));
+  } else if (dottedToIp(f[3] ?? '')) out.address = dottedToIp(f[3]!);
+  const gw = dottedToIp(f[4] ?? '');
+  if (gw && gw !== '0.0.0.0') out.gateway = gw;
+  for (const d of [f[5], f[6]]) {
+    const ip = dottedToIp(d ?? '');
+    if (ip && ip !== '0.0.0.0') out.dns.push(ip);
+  }
+  return out;
+}
