@@ -2,12 +2,14 @@
 import type { Command } from 'commander';
 import { registerAgent } from './agent.js';
 import { registerLab } from './lab.js';
+import { registerModem } from './modem.js';
 import { registerHq } from './hq.js';
 import { registerVehicle } from './vehicle.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
   registerLab(program);
+  registerModem(program);
   registerHq(program);
   registerVehicle(program);
 }
