@@ -1,0 +1,77 @@
+// nft steering: the scripts as golden text, the driver's argv, and the real `nft` accepting them in a throwaway namespace.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createSteerDriver, steerSwitchScript, steerTableScript, type SteerSpec } from '../../agent/drivers/nft/steer.js';
+import { run, type Runner, type RunOptions } from '../../shared/exec.js';
+
+const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/agent/${name}`, import.meta.url)), 'utf8');
+
+const endpoint = { address: '198.51.100.7', port: 51820 };
+const onWlan0: SteerSpec = { wgMark: 0x5200, endpoint, target: { mark: 0x5201, address: '192.168.50.23' } };
+const onWwan0: SteerSpec = { wgMark: 0x5200, endpoint, target: { mark: 0x5203, address: '100.64.7.9' } };
+const nowhere: SteerSpec = { wgMark: 0x5200, endpoint, target: null };
+
+test('steer scripts: golden text', () => {
+  const table: Array<{ name: string; got: string; want: string }> = [
+    { name: 'table with a target', got: steerTableScript(onWlan0), want: 'steer-table.nft' },
+    { name: 'table without a target', got: steerTableScript(nowhere), want: 'steer-table-no-target.nft' },
+    { name: 'switch to wwan0', got: steerSwitchScript(onWwan0), want: 'steer-switch.nft' },
+    { name: 'switch to nowhere', got: steerSwitchScript(nowhere), want: 'steer-switch-no-target.nft' },
+  ];
+  for (const { name, got, want } of table) assert.equal(got, fixture(want), name);
+});
+
+test('steer driver: one `nft -f -` per call, the script on stdin, in its namespace; remove tolerates a missing table', async () => {
+  const calls: Array<{ argv: readonly string[]; opts: RunOptions | undefined }> = [];
+  const runner: Runner = async (argv, opts) => {
+    calls.push({ argv, opts });
+    return { stdout: '', stderr: '', exitCode: 0 };
+  };
+  const d = createSteerDriver('rl-veh', runner);
+  await d.init(nowhere);
+  await d.steer(onWwan0);
+  await d.remove();
+  assert.deepEqual(calls.map((c) => c.argv), [['nft', '-f', '-'], ['nft', '-f', '-'], ['nft', '-f', '-']]);
+  assert.deepEqual(calls.map((c) => c.opts?.netns), ['rl-veh', 'rl-veh', 'rl-veh']);
+  assert.equal(calls[0]!.opts?.input, fixture('steer-table-no-target.nft'));
+  assert.equal(calls[1]!.opts?.input, fixture('steer-switch.nft'));
+  assert.equal(calls[2]!.opts?.input, 'table ip roamlink\ndelete table ip roamlink\n');
+  assert.deepEqual(calls.map((c) => c.opts?.allowFail ?? false), [false, false, true]);
+});
+
+const isRoot = process.getuid?.() === 0;
+
+test('nft accepts the scripts (check mode, then for real, in a throwaway namespace)', { skip: !isRoot && 'needs root' }, async (t) => {
+  const ns = `rlt-steer-${process.pid}`;
+  await run(['ip', 'netns', 'add', ns]);
+  t.after(async () => {
+    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  });
+  const check = (script: string) => run(['nft', '-c', '-f', '-'], { netns: ns, input: script });
+
+  // An empty ruleset: the table script is accepted with and without a target, and checking changes nothing.
+  await check(steerTableScript(onWlan0));
+  await check(steerTableScript(nowhere));
+  assert.equal((await run(['nft', 'list', 'ruleset'], { netns: ns })).stdout.trim(), '');
+
+  // The switch script needs the table: the driver creates it (twice: init is idempotent), then a switch is checked.
+  const d = createSteerDriver(ns);
+  await d.init(nowhere);
+  await d.init(onWlan0);
+  await check(steerSwitchScript(onWwan0));
+  await check(steerSwitchScript(nowhere));
+
+  // Applied: the chain holds exactly the new rule (nft prints marks zero-padded).
+  await d.steer(onWwan0);
+  await d.steer(onWwan0);
+  const listed = (await run(['nft', 'list', 'chain', 'ip', 'roamlink', 'steer'], { netns: ns })).stdout;
+  const rules = listed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('meta mark'));
+  assert.deepEqual(rules, ['meta mark 0x00005200 ip daddr 198.51.100.7 udp dport 51820 meta mark set 0x00005203 ip saddr set 100.64.7.9']);
+  assert.match(listed, /type route hook output priority mangle; policy accept;/);
+
+  await d.remove();
+  await d.remove();
+  assert.equal((await run(['nft', 'list', 'ruleset'], { netns: ns })).stdout.trim(), '');
+});
