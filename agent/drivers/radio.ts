@@ -30,6 +30,9 @@ export type RadioEvent =
   | { type: 'radio.connected'; bssid: string; ssid?: string }
   | { type: 'radio.disconnected'; bssid?: string; reason?: number }
   | { type: 'radio.scan-results' }
+  /** An association attempt failed: reason as wpa_supplicant says it (WRONG_KEY, AUTH_FAILED, CONN_FAILED,
+   *  ASSOC_REJECT status_code=N, NETWORK_NOT_FOUND). wpa_supplicant keeps retrying on its own; a machine may give up. */
+  | { type: 'radio.connect-failed'; ssid?: string; reason: string }
   | { type: 'radio.gone' };
 
 /**
