@@ -26,18 +26,20 @@ printf '{"event":"%s","ip":"%s","mask":"%s","router":"%s","lease":"%s"}\\n' "$1"
 
 /** Parses one hook line into an event (pure). */
 export function parseHookLine(line: string): DhcpEvent | null {
-  let v: { event?: string; ip?: string; mask?: string; router?: string; lease?: string };
+  let v: { event?: string; ip?: string; mask?: string; router?: string; lease?: string } | null;
   try {
     v = JSON.parse(line);
   } catch {
     return null;
   }
+  if (typeof v !== 'object' || v === null) return null;
   switch (v.event) {
     case 'bound':
     case 'renew': {
-      const prefix = Number(v.mask);
+      // An empty $mask (no subnet option) must not become a /0: Number('') is 0.
+      const prefix = /^\d{1,2}$/.test(v.mask ?? '') ? Number(v.mask) : NaN;
       const router = (v.router ?? '').split(' ')[0] ?? '';
-      if (!v.ip || !Number.isInteger(prefix) || !router) return { type: 'dhcp.lost', why: `incomplete lease: ${line}` };
+      if (!v.ip || !(prefix >= 1 && prefix <= 32) || !router) return { type: 'dhcp.lost', why: `incomplete lease: ${line}` };
       return { type: 'dhcp.bound', lease: { address: v.ip, prefix, router, leaseSeconds: Number(v.lease) || 0 } };
     }
     case 'deconfig':

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 
 export interface LinkState {
   ifname: string;
-  /** LOWER_UP: the link has carrier. */
+  /** UP and LOWER_UP, and not NO-CARRIER (the kernel calls it running: a Wi-Fi link is not until its handshake is done). */
   carrier: boolean;
 }
 
@@ -14,7 +14,9 @@ export function parseLinkLine(line: string): LinkState | null {
   if (!m) return null;
   if (/^(?:\[[A-Z]+\]\s*)?Deleted/.test(line)) return { ifname: m[1]!, carrier: false };
   const flags = m[2]!.split(',');
-  return { ifname: m[1]!, carrier: flags.includes('LOWER_UP') && flags.includes('UP') };
+  // ip prints NO-CARRIER for UP without RUNNING: LOWER_UP can be set while the operstate is DORMANT (Wi-Fi before its
+  // 4-way handshake) or LOWERLAYERDOWN (captured on a veth), and DHCP then would only time out.
+  return { ifname: m[1]!, carrier: flags.includes('LOWER_UP') && flags.includes('UP') && !flags.includes('NO-CARRIER') };
 }
 
 export interface LinkMonitor {
