@@ -7,6 +7,9 @@ import type { Logger } from '../../shared/log.js';
 import { decodeSsid, encodeSsidText } from '../../agent/drivers/wpa/wpa.parse.js';
 
 /*
+ * Replies and events were checked against a real wpa_supplicant 2.10 (wired driver on a veth, 2026-11): STATUS,
+ * LIST_NETWORKS flags, SET_NETWORK FAIL cases, NETWORK-ADDED/REMOVED, the CONNECTED/DISCONNECTED texts, SELECT_NETWORK
+ * of the current network doing nothing, DETACH when not attached answering FAIL.
  * The model: configured networks (ADD/SET/ENABLE/SELECT/REMOVE_NETWORK), the state (DISCONNECTED, SCANNING,
  * ASSOCIATING, COMPLETED…), the current network and AP, the attached monitors, the last scan. The APs and their
  * signals come from the lab (`aps()`, read at every scan, poll and tick). Like wpa_supplicant it replies to each
@@ -215,7 +218,7 @@ export class WpaEmulator {
       case 'ADD_NETWORK': {
         const id = this.nextId++;
         this.networks.set(id, { id, ssid: null, bssid: null, keyMgmt: ['WPA-PSK', 'WPA-EAP'], psk: null, disabled: true, tempDisabledUntil: null, authFailures: 0, other: new Map() });
-        return [`${id}\n`];
+        return [`${id}\n`, () => this.emit(`CTRL-EVENT-NETWORK-ADDED ${id}`)];
       }
       case 'SET_NETWORK': {
         const net = this.networks.get(Number(args[0]));
@@ -266,7 +269,7 @@ export class WpaEmulator {
           this.leave(3, true);
         }
         for (const n of removed) this.networks.delete(n.id);
-        return [ok];
+        return [ok, () => removed.forEach((n) => this.emit(`CTRL-EVENT-NETWORK-REMOVED ${n.id}`))];
       }
       case 'DISCONNECT':
         this.userDisconnected = true;
@@ -404,7 +407,10 @@ export class WpaEmulator {
     const c = this.current;
     this.current = null;
     if (this.state !== 'DISCONNECTED' && this.state !== 'INACTIVE') this.state = 'DISCONNECTED';
-    if (c) this.emit(`CTRL-EVENT-DISCONNECTED bssid=${c.ap.bssid.toLowerCase()} reason=${reason}${locally ? ' locally_generated=1' : ''}`);
+    if (c) {
+      this.emit(`CTRL-EVENT-DISCONNECTED bssid=${c.ap.bssid.toLowerCase()} reason=${reason}${locally ? ' locally_generated=1' : ''}`);
+      this.emit('CTRL-EVENT-DSCP-POLICY clear_all');
+    }
     this.setLink(null);
   }
 
@@ -457,6 +463,7 @@ export class WpaEmulator {
       this.emit(`Associated with ${bssid}`);
       if (ap.security === 'psk') this.emit(`WPA: Key negotiation completed with ${bssid} [PTK=CCMP GTK=CCMP]`);
       this.emit(`CTRL-EVENT-CONNECTED - Connection to ${bssid} completed [id=${net.id} id_str=${net.other.get('id_str') ?? ''}]`);
+      this.emit('CTRL-EVENT-SUBNET-STATUS-UPDATE status=0');
     } finally {
       this.attempting--;
     }

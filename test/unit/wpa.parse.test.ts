@@ -113,3 +113,20 @@ test('redactCommand hides secrets and nothing else', () => {
   assert.equal(redactCommand('SET_NETWORK 0 ssid "psk"'), 'SET_NETWORK 0 ssid "psk"');
   assert.equal(redactCommand('STATUS'), 'STATUS');
 });
+
+test('replies captured from a real wpa_supplicant 2.10 (wired driver on a veth, 2026-11)', () => {
+  const status = 'bssid=01:80:c2:00:00:03\nfreq=0\nssid=caf\\xc3\\xa9\nid=1\nmode=station\npairwise_cipher=NONE\ngroup_cipher=NONE\nkey_mgmt=NONE\nwpa_state=COMPLETED\naddress=aa:c6:a3:d3:c5:f0\nuuid=d3dcda35-710f-5e37-bf70-e7f57c956ad0\n';
+  const s = parseStatus(status);
+  assert.deepEqual([s.state, s.ssid, s.bssid, s.id, s.freq], ['COMPLETED', 'café', '01:80:c2:00:00:03', 1, 0]);
+  assert.equal(parseStatus('wpa_state=DISCONNECTED\naddress=aa:c6:a3:d3:c5:f0\nuuid=d3dcda35-710f-5e37-bf70-e7f57c956ad0\n').state, 'DISCONNECTED');
+  const list = 'network id / ssid / bssid / flags\n0\tdepot 7\t02:00:00:00:01:00\t[DISABLED]\n1\tcaf\\xc3\\xa9\tany\t[CURRENT]\n';
+  assert.deepEqual(parseListNetworks(list), [
+    { id: 0, ssid: 'depot 7', bssid: '02:00:00:00:01:00', flags: ['DISABLED'] },
+    { id: 1, ssid: 'café', bssid: null, flags: ['CURRENT'] },
+  ]);
+  assert.equal(parseSignalPoll('FAIL\n'), null);
+  assert.deepEqual(parseEvent('<3>CTRL-EVENT-CONNECTED - Connection to 01:80:c2:00:00:03 completed [id=1 id_str=]'), {
+    kind: 'connected', priority: 3, bssid: '01:80:c2:00:00:03', id: 1, raw: '<3>CTRL-EVENT-CONNECTED - Connection to 01:80:c2:00:00:03 completed [id=1 id_str=]',
+  });
+  assert.equal(parseEvent('<3>CTRL-EVENT-NETWORK-ADDED 0')?.kind, 'other');
+});
