@@ -71,7 +71,9 @@ export function createRoutingDriver(ip: Ip, wgMark: number): RoutingDriver {
       await ip.ruleEnsure(tunnelRule(wgMark));
     },
     async apply(u, lease, previous) {
-      if (previous && previous.address !== lease.address) await this.clear(u, previous);
+      // Another address or prefix: `addr replace` would add a second address (the kernel keys them by both) and leave
+      // the old connected route in the table, so the old lease goes first.
+      if (previous && (previous.address !== lease.address || previous.prefix !== lease.prefix)) await this.clear(u, previous);
       await ip.addrReplace(u.name, `${lease.address}/${lease.prefix}`);
       // The kernel adds a connected route to main; keep it (probes to the gateway), add ours to the uplink table.
       const want = desiredUplinkRouting(u, wgMark, lease);
