@@ -10,7 +10,16 @@ const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
 const ifname = z.string().regex(/^[a-zA-Z0-9_=+.-]{1,15}$/, 'must be an interface name (1-15 of a-z A-Z 0-9 _=+.-)');
 const wgKey = z.string().refine(isWgKey, 'must be a WireGuard key (44 characters of base64)');
-const endpoint = z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[a-zA-Z0-9.-]+):\d{1,5}$/, 'must be host:port');
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** host:port, the port 1-65535, and a host of digits and dots a real IPv4 address (not a name to look up). */
+const endpoint = z.string().superRefine((s, ctx) => {
+  const m = /^([a-zA-Z0-9.-]+):(\d{1,5})$/.exec(s);
+  const bad = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (!m) return bad('must be host:port');
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return bad(`${JSON.stringify(s)}: the port must be 1-65535`);
+  if (/^[\d.]+$/.test(m[1]!) && !IPV4_RE.test(m[1]!)) return bad(`${JSON.stringify(s)}: ${m[1]} is not an IPv4 address`);
+});
 
 export const uplinkSchema = z.strictObject({
   name: ifname,
