@@ -51,7 +51,7 @@ export const smsSchema = z.strictObject({
 export const balanceSchema = z.strictObject({
   method: z.enum(['ussd', 'sms']),
   /** USSD code, e.g. "*100#" (method ussd). */
-  code: z.string().regex(/^[*#0-9]{2,20}$/, 'must be a USSD code such as *100#').optional(),
+  code: z.string().regex(/^[*#][*#0-9]{0,18}#$/, 'must be a USSD code such as *100#').optional(),
   /** Short code the balance request is texted to, e.g. "1266" (method sms). */
   short_code: z.string().regex(/^[0-9]{2,15}$/, 'must be a short code (digits)').optional(),
   /** Text of the balance request (method sms). */
