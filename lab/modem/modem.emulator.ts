@@ -338,7 +338,7 @@ export class ModemEmulator {
   /** A URC that changes nothing, in the vendor's style (Quectel's one is the ambiguous +CEREG form). */
   private midReplyUrc(): string {
     const m = this.model;
-    if (this.profile.name === 'huawei') return '^BOOT:20131286,0,0,0,72';
+    if (this.profile.family === 'huawei') return '^BOOT:20131286,0,0,0,72';
     return `+CEREG: ${m.regStat()}`;
   }
 

@@ -125,7 +125,7 @@ export class ModemModel {
     this.cfun = 1;
     this.simLocked = !!this.sim.pin && this.sim.present;
     this.regN = { cs: 0, gprs: 0, eps: 0 };
-    this.curc = this.profile.name === 'huawei';
+    this.curc = this.profile.family === 'huawei';
     this.qindCsq = false;
     this.cgerep = false;
     this.cnmi = false;
@@ -161,11 +161,11 @@ export class ModemModel {
     this.signal = { ...this.signal, ...s };
     this.onNetworkChange();
     if (!this.registered || this.cfun !== 1) return;
-    if (this.profile.name === 'huawei' && this.curc) {
+    if (this.profile.family === 'huawei' && this.curc) {
       this.urc(this.hcsqLine());
       this.urc(`^RSSI: ${this.csq()}`);
     }
-    if (this.profile.name === 'quectel' && this.qindCsq) this.urc(`+QIND: "csq",${this.csq()},99`);
+    if (this.profile.family === 'quectel' && this.qindCsq) this.urc(`+QIND: "csq",${this.csq()},99`);
   }
 
   /** Re-evaluates registration and the bearer after the signal, SIM or radio changed; sends the URCs. */
@@ -270,8 +270,8 @@ export class ModemModel {
     if (ub === '+CGMR' || ub === '+GMR') return this.identity('+CGMR', p.firmware);
     if (ub === '+CGSN' || ub === '+GSN') return this.ok([p.imei]);
     if (ub === '+CIMI') return this.simGate() ?? this.ok([p.imsi]);
-    if (ub === '^ICCID?' && p.name === 'huawei') return this.sim.present ? this.ok([`^ICCID: ${p.iccid}`]) : this.cmeError(10);
-    if (ub === '+QCCID' && p.name === 'quectel') return this.sim.present ? this.ok([`+QCCID: ${p.iccid}`]) : this.cmeError(10);
+    if (ub === '^ICCID?' && p.family === 'huawei') return this.sim.present ? this.ok([`^ICCID: ${p.iccid}`]) : this.cmeError(10);
+    if (ub === '+QCCID' && p.family === 'quectel') return this.sim.present ? this.ok([`+QCCID: ${p.iccid}`]) : this.cmeError(10);
     if (ub === '+CCID') return this.sim.present ? this.ok([`+CCID: ${p.iccid}`]) : this.cmeError(10);
 
     // SIM
@@ -281,12 +281,12 @@ export class ModemModel {
       return this.ok([`+CPIN: ${this.simLocked ? 'SIM PIN' : 'READY'}`]);
     }
     if ((m = /^\+CPIN="?([^",]*)"?(?:,"?([^"]*)"?)?$/i.exec(body))) return this.enterPin(m[1]!, m[2]);
-    if (ub === '^CPIN?' && p.name === 'huawei') {
+    if (ub === '^CPIN?' && p.family === 'huawei') {
       const code = !this.sim.present ? 'SIM REMOVED' : this.sim.pinRetries <= 0 ? 'SIM PUK' : this.simLocked ? 'SIM PIN' : 'READY';
       const times = this.simLocked ? this.sim.pinRetries : this.sim.pinRetries <= 0 ? this.sim.pukRetries : '';
       return this.ok([`^CPIN: ${code},${times},${this.sim.pukRetries},${this.sim.pinRetries},10,3`]);
     }
-    if (ub === '+QPINC="SC"' && p.name === 'quectel') return this.ok([`+QPINC: "SC",${this.sim.pinRetries},${this.sim.pukRetries}`]);
+    if (ub === '+QPINC="SC"' && p.family === 'quectel') return this.ok([`+QPINC: "SC",${this.sim.pinRetries},${this.sim.pukRetries}`]);
 
     // Radio
     if (ub === '+CFUN?') return this.ok([`+CFUN: ${this.cfun}`]);
@@ -298,7 +298,7 @@ export class ModemModel {
       if (fun === 0 && this.sim.pin) this.simLocked = true;
       if (this.cfun !== 1) this.setBearer(false, 'network');
       this.onNetworkChange();
-      if (p.name === 'quectel') this.urc(`+CFUN: ${this.cfun}`);
+      if (p.family !== 'huawei') this.urc(`+CFUN: ${this.cfun}`);
       return this.ok();
     }
 
@@ -336,17 +336,17 @@ export class ModemModel {
       const sinr = Math.round(((this.signal.sinr ?? 0) + 20) * 5);
       return this.ok([`+QCSQ: "LTE",${this.signal.rsrp + 25},${this.signal.rsrp},${sinr},${this.signal.rsrq ?? -10}`]);
     }
-    if ((m = /^\^CURC=([01])$/.exec(ub)) && p.name === 'huawei') { this.curc = m[1] === '1'; return this.ok(); }
-    if ((m = /^\+QINDCFG="CSQ",([01])(?:,[01])?$/.exec(ub)) && p.name === 'quectel') { this.qindCsq = m[1] === '1'; return this.ok(); }
+    if ((m = /^\^CURC=([01])$/.exec(ub)) && p.family === 'huawei') { this.curc = m[1] === '1'; return this.ok(); }
+    if ((m = /^\+QINDCFG="CSQ",([01])(?:,[01])?$/.exec(ub)) && p.family === 'quectel') { this.qindCsq = m[1] === '1'; return this.ok(); }
 
     // Mode
-    if ((m = /^\^SYSCFGEX="(\d+)",[0-9A-F]+,\d,(\d),[0-9A-F]+,,$/.exec(ub)) && p.name === 'huawei') {
+    if ((m = /^\^SYSCFGEX="(\d+)",[0-9A-F]+,\d,(\d),[0-9A-F]+,,$/.exec(ub)) && p.family === 'huawei') {
       const order: Record<string, string> = { '00': 'auto', '03': 'lte', '0302': 'lte-3g', '02': '3g', '01': '2g' };
       if (!order[m[1]!]) return this.cmeError(50);
       this.mode = { preference: order[m[1]!]!, psOnly: m[2] === '1' };
       return this.ok();
     }
-    if ((m = /^\+QCFG="(NWSCANMODE|NWSCANSEQ|SERVICEDOMAIN)",(\d+)(?:,\d)?$/.exec(ub)) && p.name === 'quectel') {
+    if ((m = /^\+QCFG="(NWSCANMODE|NWSCANSEQ|SERVICEDOMAIN)",(\d+)(?:,\d)?$/.exec(ub)) && p.family === 'quectel') {
       if (m[1] === 'NWSCANMODE') this.mode.preference = ['auto', '2g', '3g', 'lte'][Number(m[2])] ?? 'auto';
       if (m[1] === 'SERVICEDOMAIN') this.mode.psOnly = m[2] === '1';
       return this.ok();
@@ -480,7 +480,7 @@ export class ModemModel {
       this.simLocked = false;
       this.sim.pinRetries = 3;
       this.later(() => {
-        this.urc(this.profile.name === 'quectel' ? '+CPIN: READY' : '^SIMST: 1');
+        this.urc(this.profile.family === 'huawei' ? '^SIMST: 1' : '+CPIN: READY');
         this.onNetworkChange();
       }, 10);
       return this.ok();

@@ -1,14 +1,16 @@
 // Vendor profiles of the lab's modem emulator: identity strings, signal commands, URCs, bearer style, defaults.
 
 export interface VendorProfile {
-  name: 'huawei' | 'quectel';
+  name: string;
+  /** The proprietary command set it speaks besides 3GPP: Huawei's (^…), Quectel's (+Q…), or none. */
+  family: 'huawei' | 'quectel' | '3gpp';
   manufacturer: string;
   model: string;
   firmware: string;
   /** Echo right after power-up (ATE1 state). */
   echo: boolean;
-  /** The proprietary signal query this vendor answers: ^HCSQ? (Huawei) or +QCSQ (Quectel). */
-  signalCommand: 'AT^HCSQ?' | 'AT+QCSQ';
+  /** The proprietary signal query this vendor answers: ^HCSQ? (Huawei), +QCSQ (Quectel), or none (CESQ/CSQ only). */
+  signalCommand?: 'AT^HCSQ?' | 'AT+QCSQ';
   /** Data bearer: Huawei NCM (^NDISDUP, ^DHCP?, ^NDISSTAT URC) or PDP activation (+CGACT, +CGEV URC). */
   bearer: 'ndis' | 'cgact';
   /** USSD strings exchanged as packed GSM 7-bit hex (Huawei's habit). */
@@ -27,6 +29,7 @@ export interface VendorProfile {
 
 export const huaweiProfile: VendorProfile = {
   name: 'huawei',
+  family: 'huawei',
   manufacturer: 'huawei',
   model: 'E3372',
   firmware: '22.328.62.00.1217',
@@ -45,6 +48,7 @@ export const huaweiProfile: VendorProfile = {
 
 export const quectelProfile: VendorProfile = {
   name: 'quectel',
+  family: 'quectel',
   manufacturer: 'Quectel',
   model: 'EC25',
   firmware: 'EC25EFAR06A06M4G',
