@@ -1,5 +1,5 @@
 // The lab modem's state and AT command set, without I/O: a command line in, reply lines out, URCs through a callback.
-import { decodePdu, packGsm7Hex, unpackGsm7Hex, encodeUcs2 } from '../../agent/drivers/modem/sms.pdu.js';
+import { decodePdu, packGsm7Hex, unpackGsm7Hex, encodeUcs2, toSeptets } from '../../agent/drivers/modem/sms.pdu.js';
 import { encodeDeliver } from './sms.deliver.js';
 import type { VendorProfile } from './modem.profiles.js';
 
@@ -450,7 +450,9 @@ export class ModemModel {
       const reply = this.ussdReplies.get(code);
       this.later(() => {
         if (reply === undefined) return this.urc('+CUSD: 4');
-        if (this.ussdUcs2) return this.urc(`+CUSD: 0,"${encodeUcs2(reply).toString('hex').toUpperCase()}",72`);
+        // UCS2 when asked to, or when the text does not fit (the GSM alphabet packed; ASCII as plain text).
+        const fits = p.ussdPacked ? !!toSeptets(reply) : /^[\x20-\x7e]*$/.test(reply);
+        if (this.ussdUcs2 || !fits) return this.urc(`+CUSD: 0,"${encodeUcs2(reply).toString('hex').toUpperCase()}",72`);
         return this.urc(`+CUSD: 0,"${p.ussdPacked ? packGsm7Hex(reply) : reply}",15`);
       }, 30);
       return this.ok();
