@@ -5,6 +5,7 @@ import { registerLab } from './lab.js';
 import { registerModem } from './modem.js';
 import { registerHq } from './hq.js';
 import { registerVehicle } from './vehicle.js';
+import { registerLog } from './log.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerModem(program);
   registerHq(program);
   registerVehicle(program);
+  registerLog(program);
 }

@@ -14,6 +14,7 @@ import { desiredFromVehicles } from './reconcile/diff.js';
 import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
 import { openDb, type Db } from './store/db.js';
 import { VehicleService } from './store/vehicles/service.js';
+import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 
 export interface HqDeps {
   log: Logger;
@@ -75,6 +76,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   let iface: CreatedInterface | null = null;
   let app: FastifyInstance | null = null;
   let prober: Socket | null = null;
+  let ops: FleetOps | null = null; // switch log, agents' API, sites, dashboard, metrics
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -82,6 +84,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
     prober?.close();
     rmSync(cfg.control_socket, { force: true });
+    await ops?.close();
     if (iface?.created) {
       await wg.deleteInterface(ifname).catch((err: Error) => log.warn({ err: err.message }, `deleting ${ifname}`));
       log.info({ interface: ifname }, 'interface deleted');
@@ -112,6 +115,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
       peers: async () => (await wg.show(ifname)).peers,
       logger: log,
     });
+    ops = await startFleetOps({ cfg, db, vehicles, log, adminApp: app });
     mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
     rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
     await app.listen({ path: cfg.control_socket });

@@ -39,6 +39,17 @@ export const HqConfigSchema = z.strictObject({
   /** HQ LAN networks (informational; vehicle subnets must not overlap them). */
   lan_subnets: z.array(network('192.168.10.0/24')).default([]),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Fleet operations (switch log, heartbeats, sites, dashboard, metrics): concentrator/agent-api and concentrator/admin.
+  /** TCP port of the agents' API, on tunnel_address only (reachable inside the tunnel). */
+  agent_api_port: z.number().int().min(1).max(65535).default(8080),
+  /** host:port of the admin HTTP listener (dashboard, JSON API, /metrics), e.g. 127.0.0.1:8443; absent: none. */
+  admin_listen: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'must be host:port (e.g. 127.0.0.1:8443)').optional(),
+  /** File holding the admin bearer token (mode 0600); needed with admin_listen. */
+  admin_token_file: z.string().min(1).optional(),
+  /** Days of switch log kept; older events are pruned hourly. */
+  log_retention_days: z.number().int().min(1).max(3650).default(365),
+  /** A vehicle not heard from (heartbeats) for this long is offline. */
+  offline_after_ms: z.number().int().min(1000).max(3_600_000).default(15_000),
 });
 
 export type HqConfigFile = z.output<typeof HqConfigSchema>;
@@ -73,8 +84,10 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
   cfg.lan_subnets.forEach((s, i) => {
     if (overlaps(parseCidr(s)!, tunnel)) throw new InputError(`${source}: lan_subnets[${i}]: ${s} overlaps tunnel_network ${cfg.tunnel_network}`);
   });
+  if (cfg.admin_listen && !cfg.admin_token_file) throw new InputError(`${source}: admin_token_file: needed with admin_listen (the dashboard's bearer token)`);
   return {
     ...cfg,
+    ...(cfg.admin_token_file ? { admin_token_file: resolve(baseDir, cfg.admin_token_file) } : {}),
     private_key_file: resolve(baseDir, cfg.private_key_file),
     state_dir: resolve(baseDir, cfg.state_dir),
     control_socket: resolve(baseDir, cfg.control_socket),

@@ -1,0 +1,90 @@
+// `roamlink log`: the switch log as the concentrator stored it, filtered, followed, or as JSON lines (the lab's hq_log).
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
+import { parseLogParams, type LogParams } from '../concentrator/admin/log-query.js';
+import { eventsPath, openEventsDb, type EventsDb } from '../concentrator/store/events/db.js';
+import { EventStore, type LogFilter } from '../concentrator/store/events/service.js';
+import type { StoredEvent } from '../concentrator/store/events/schema.js';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+interface LogOpts {
+  vehicle?: string;
+  site?: string;
+  uplink?: string;
+  reason?: string;
+  since?: string;
+  until?: string;
+  follow?: boolean;
+  json?: boolean;
+  config: string;
+}
+
+/**
+ * One line of `--json`: at least {id, vehicle, from, to, reason, at}. `from` is "-" for the first switch after the
+ * agent started (as in the lab report's switches), so every entry reads the same way.
+ */
+export function jsonLine(e: StoredEvent): string {
+  return JSON.stringify({
+    id: e.id, vehicle: e.vehicle, seq: e.seq, at: e.at, from: e.from ?? '-', to: e.to, reason: e.reason, why: e.why,
+    ms_to_first_packet: e.ms_to_first_packet, gap_ms: e.gap_ms, site: e.site, candidates: e.candidates, received_at: e.received_at,
+  });
+}
+
+export function humanLine(e: StoredEvent): string {
+  const ms = e.ms_to_first_packet === null ? 'unconfirmed' : `${e.ms_to_first_packet} ms`;
+  return `${e.at}  ${e.vehicle.padEnd(12)}  ${`${e.from ?? '-'} -> ${e.to}`.padEnd(18)}  ${e.reason.padEnd(12)}  ${ms.padEnd(11)}  ${e.site ?? '-'}`;
+}
+
+export function registerLog(program: Command): void {
+  program
+    .command('log')
+    .description('the switch log as the concentrator stored it (oldest first)')
+    .option('--vehicle <name>', 'only this vehicle')
+    .option('--site <site>', 'only switches at this site')
+    .option('--uplink <name>', 'only switches from or to this uplink')
+    .option('--reason <reason>', 'only this reason (signal, carrier, failed, operator, ...)')
+    .option('--since <when>', 'from this long ago (2h, 30m, 7d) or this ISO time')
+    .option('--until <when>', 'up to this ISO time (or this long ago)')
+    .option('--follow', 'keep printing switches as they are stored')
+    .option('--json', 'one JSON object per line: {id, vehicle, seq, at, from, to, reason, ...}')
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (opts: LogOpts) => {
+      const params: LogParams = { vehicle: opts.vehicle, site: opts.site, uplink: opts.uplink, reason: opts.reason, since: opts.since, until: opts.until };
+      for (const k of Object.keys(params) as Array<keyof LogParams>) if (params[k] === undefined) delete params[k];
+      const filter = parseLogParams(params, Date.now(), (k) => `--${k}`);
+      const cfg = await loadHqConfig(opts.config);
+      const path = eventsPath(cfg.state_dir);
+      const print = opts.json ? (e: StoredEvent) => out(jsonLine(e)) : (e: StoredEvent) => out(humanLine(e));
+
+      let db: EventsDb | null = openEventsDb(path, { mustExist: true });
+      if (!opts.json && !opts.follow && !db) process.stderr.write(`no switch log yet (${path})\n`);
+      let cursor = 0;
+      let store = db && new EventStore(db);
+      if (store) {
+        cursor = store.maxRowid();
+        for (const e of store.iterate({ ...filter, uptoRowid: cursor })) print(e);
+      }
+      if (!opts.follow) {
+        db?.close();
+        return;
+      }
+      let stop = false;
+      const onSignal = () => (stop = true);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const tail: LogFilter = { ...filter, afterRowid: cursor };
+      while (!stop) {
+        await sleep(500);
+        db ??= openEventsDb(path, { mustExist: true });
+        if (!db) continue;
+        store ??= new EventStore(db);
+        for (const e of store.iterate(tail)) {
+          print(e);
+          tail.afterRowid = e.rowid;
+        }
+      }
+      db?.close();
+    });
+}

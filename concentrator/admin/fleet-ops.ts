@@ -1,0 +1,97 @@
+// Fleet operations wired into the concentrator: the switch log store, the agents' API on the tunnel address, the
+// admin routes on the control socket, the admin HTTP listener (dashboard, /metrics), and the retention job.
+import type { FastifyInstance } from 'fastify';
+import type { HqConfig } from '../../shared/config/hq.js';
+import type { Logger } from '../../shared/log.js';
+import { FleetState } from '../agent-api/fleet.js';
+import { buildAgentApi } from '../agent-api/app.js';
+import { createVehicleLookup } from '../agent-api/identity.js';
+import { GroupCommit } from '../agent-api/ingest.js';
+import { HqMetrics } from '../metrics/hq.metrics.js';
+import type { Db } from '../store/db.js';
+import { eventsPath, openEventsDb } from '../store/events/db.js';
+import { EventStore } from '../store/events/service.js';
+import type { VehicleService } from '../store/vehicles/service.js';
+import { LastSwitches } from './fleet-view.js';
+import { adminRoutes } from './routes.js';
+
+export interface FleetOpsDeps {
+  cfg: HqConfig;
+  /** The registry (vehicles, sites). */
+  db: Db;
+  vehicles: VehicleService;
+  log: Logger;
+  /** The admin API on the control socket, not listening yet: the log, fleet and site routes are added to it. */
+  adminApp: FastifyInstance;
+}
+
+export interface FleetOps {
+  readonly events: EventStore;
+  readonly metrics: HqMetrics;
+  /** Stops the listeners and the retention job, closes the switch log. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+
+export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
+  const { cfg, log } = d;
+  const eventsDb = openEventsDb(eventsPath(cfg.state_dir));
+  const events = new EventStore(eventsDb);
+  const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms });
+  const lastSwitches = new LastSwitches(events);
+  const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length });
+  const commit = new GroupCommit(events);
+  const listeners: FastifyInstance[] = [];
+  let retention: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (retention) clearInterval(retention);
+    for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
+    eventsDb.close();
+  };
+
+  try {
+    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles }));
+
+    const agentApi = buildAgentApi({
+      identify: createVehicleLookup(d.db),
+      ingest: async (batch) => {
+        const r = await commit.submit(batch);
+        lastSwitches.update(r.inserted);
+        for (const e of r.inserted) log.info({ event: 'switch.stored', id: e.id, vehicle: e.vehicle, seq: e.seq, from: e.from, to: e.to, reason: e.reason }, `${e.vehicle}: ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
+        return r;
+      },
+      fleet,
+      metrics,
+      logger: log,
+    });
+    listeners.push(agentApi);
+    await agentApi.listen({ host: cfg.tunnel_address, port: cfg.agent_api_port });
+    log.info({ address: cfg.tunnel_address, port: cfg.agent_api_port }, 'agent API listening (inside the tunnel)');
+
+    const prune = () => {
+      const before = Date.now() - cfg.log_retention_days * 24 * HOUR;
+      const n = events.prune(before);
+      if (n) log.info({ pruned: n, before: new Date(before).toISOString() }, 'switch log retention');
+    };
+    retention = setInterval(() => {
+      try {
+        prune();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'switch log retention failed');
+      }
+    }, HOUR);
+    retention.unref();
+    setImmediate(() => {
+      if (!closed) prune();
+    });
+    return { events, metrics, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,122 @@
+// The agents' API, reached only inside the tunnel: switch events, heartbeats, site profiles. A vehicle is identified by
+// the request's source address (its tunnel address: WireGuard's cryptokey routing makes it unforgeable) and speaks only for itself.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../../shared/log.js';
+import { parseWire } from '../../shared/wire/common.js';
+import { heartbeatSchema, type HeartbeatReply } from '../../shared/wire/heartbeat.js';
+import type { SiteSet } from '../../shared/wire/site-profile.js';
+import { eventBatchSchema, type EventBatchReply, type SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { IngestResult } from '../store/events/service.js';
+import type { HqMetrics } from '../metrics/hq.metrics.js';
+import type { FleetState } from './fleet.js';
+
+/** Every error the agents' API answers with: `{ error: { code, message, field? } }` and this status. */
+export const AGENT_API_ERRORS = {
+  /** The source address is not the tunnel address of a registered, non-revoked vehicle. */
+  NOT_A_VEHICLE: 403,
+  /** The message speaks for another vehicle than the one sending it (`field` names where). */
+  WRONG_VEHICLE: 403,
+  /** The message does not follow the wire schema; `field` names the first bad field. Nothing was stored. */
+  INVALID: 400,
+  /** The body is not JSON, or the request is otherwise unreadable. */
+  BAD_REQUEST: 400,
+  /** The body is larger than the API accepts (split the batch). */
+  TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  /** Anything unexpected (e.g. the disk is full); nothing was acknowledged, so the agent retries. */
+  INTERNAL: 500,
+} as const;
+export type AgentApiErrorCode = keyof typeof AGENT_API_ERRORS;
+
+export interface AgentApiOptions {
+  /** The active vehicle whose tunnel address this is, or null. */
+  identify: (address: string) => { name: string } | null;
+  /** Stores a validated batch durably (group-committed); resolves once it is on disk. */
+  ingest: (events: readonly SwitchEvent[]) => Promise<IngestResult>;
+  fleet: FleetState;
+  /** The site profile set agents fetch; absent: an empty set, version 0. */
+  sites?: () => SiteSet;
+  sitesVersion?: () => number;
+  metrics?: HqMetrics;
+  logger?: Logger;
+  /** Largest body accepted (bytes); default 4 MiB (a full batch of 1000 events with candidates fits). */
+  bodyLimit?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    vehicle: string;
+  }
+}
+
+/** Socket addresses as IPv4 text: a dual-stack socket reports ::ffff:10.99.0.2. */
+export function normalizeAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
+  const app = o.logger
+    ? Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: o.bodyLimit ?? 4 << 20 })
+    : Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 4 << 20 });
+  const sitesVersion = () => o.sitesVersion?.() ?? o.sites?.().version ?? 0;
+
+  const fail = (code: AgentApiErrorCode, message: string, field?: string) => {
+    o.metrics?.rejected.inc({ code });
+    return { error: { code, message, ...(field ? { field } : {}) } };
+  };
+
+  app.decorateRequest('vehicle', '');
+  // Identity first, before the body is read: anything not from an active vehicle's tunnel address is refused.
+  app.addHook('onRequest', async (req, reply) => {
+    const addr = normalizeAddress(req.socket.remoteAddress);
+    const v = o.identify(addr);
+    if (!v) return reply.code(403).send(fail('NOT_A_VEHICLE', `${addr || 'this address'} is not the tunnel address of a registered vehicle`));
+    req.vehicle = v.name;
+  });
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(fail('NOT_FOUND', `no route ${req.method} ${req.url}`)));
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+    if (err.statusCode === 413) return reply.code(413).send(fail('TOO_LARGE', err.message));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(400).send(fail('BAD_REQUEST', err.message, '(body)'));
+    app.log.error({ err: err.message }, 'agent API error');
+    return reply.code(500).send(fail('INTERNAL', err.message));
+  });
+
+  app.post('/v1/events', async (req, reply) => {
+    const started = performance.now();
+    const p = parseWire(eventBatchSchema, req.body);
+    if (!p.ok) return reply.code(400).send(fail('INVALID', p.message, p.field));
+    const events = p.value.events;
+    const other = events.findIndex((e) => e.vehicle !== req.vehicle);
+    if (other >= 0) {
+      return reply.code(403).send(fail('WRONG_VEHICLE', `"${events[other]!.vehicle}" is not the sending vehicle (${req.vehicle})`, `events[${other}].vehicle`));
+    }
+    const r = await o.ingest(events);
+    o.metrics?.stored(r.inserted, r.duplicates);
+    o.metrics?.ingestSeconds.observe((performance.now() - started) / 1000);
+    const body: EventBatchReply = { stored: events.map((e) => e.id), inserted: r.inserted.length, duplicates: r.duplicates };
+    return body;
+  });
+
+  app.post('/v1/heartbeat', async (req, reply) => {
+    const p = parseWire(heartbeatSchema, req.body);
+    if (!p.ok) return reply.code(400).send(fail('INVALID', p.message, p.field));
+    if (p.value.vehicle !== req.vehicle) {
+      return reply.code(403).send(fail('WRONG_VEHICLE', `"${p.value.vehicle}" is not the sending vehicle (${req.vehicle})`, 'vehicle'));
+    }
+    o.fleet.heartbeat(p.value);
+    o.metrics?.heartbeats.inc();
+    const body: HeartbeatReply = { sites_version: sitesVersion() };
+    return body;
+  });
+
+  /** The profile set; with ?version=N equal to the current version, 304 and no body. */
+  app.get<{ Querystring: { version?: string } }>('/v1/sites', async (req, reply) => {
+    const have = req.query.version;
+    if (have !== undefined && Number(have) === sitesVersion()) return reply.code(304).send();
+    return o.sites?.() ?? { version: 0, sites: [] };
+  });
+
+  return app;
+}

@@ -1,0 +1,136 @@
+// The switch log store: idempotent ingest by event id (ON CONFLICT (id) DO NOTHING, one transaction per batch), the log query, retention.
+import type { Statement } from 'better-sqlite3';
+import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
+import type { EventsDb } from './db.js';
+import { fromRow, toRow, type EventRow, type StoredEvent } from './schema.js';
+
+/** What `roamlink log`, the admin API and the dashboard filter on. Times are ms since the epoch. */
+export interface LogFilter {
+  vehicle?: string;
+  site?: string;
+  /** Switches from or to this uplink. */
+  uplink?: string;
+  reason?: string;
+  /** at ≥ since. */
+  sinceMs?: number;
+  /** at ≤ until. */
+  untilMs?: number;
+  /** Only rows stored after this cursor (follow), in the order they were stored. */
+  afterRowid?: number;
+  /** Only rows stored up to this cursor (a snapshot to follow on from without printing a row twice). */
+  uptoRowid?: number;
+  limit?: number;
+  /** Newest first (the dashboard's timeline); default oldest first. */
+  desc?: boolean;
+}
+
+export interface IngestResult {
+  /** Events stored by this call (not seen before), in the batch's order. */
+  inserted: SwitchEvent[];
+  duplicates: number;
+}
+
+export class EventStore {
+  private readonly insert: Statement;
+  private readonly stmts = new Map<string, Statement>();
+  private readonly now: () => number;
+
+  constructor(
+    readonly db: EventsDb,
+    opts: { now?: () => number } = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.insert = db.prepare(
+      // Only a duplicate id is ignored; any other constraint failing aborts the whole transaction.
+      `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
+       VALUES (@id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+  }
+
+  /**
+   * Stores the events not already stored (by id) in one transaction: all of them, or none when it throws. An event
+   * whose id is stored already is a duplicate (a retry after a lost acknowledgement) and changes nothing.
+   */
+  ingest(events: readonly SwitchEvent[]): IngestResult {
+    return this.ingestMany([events])[0]!;
+  }
+
+  /** Several batches in one transaction (group commit: one fsync for all of them). */
+  ingestMany(batches: ReadonlyArray<readonly SwitchEvent[]>): IngestResult[] {
+    const receivedAt = this.now();
+    const tx = this.db.transaction(() =>
+      batches.map((events) => {
+        const inserted: SwitchEvent[] = [];
+        let duplicates = 0;
+        for (const e of events) {
+          if (this.insert.run(toRow(e, receivedAt)).changes === 1) inserted.push(e);
+          else duplicates++;
+        }
+        return { inserted, duplicates };
+      }),
+    );
+    return tx.immediate();
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  private select(f: LogFilter): { sql: string; params: Record<string, unknown> } {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (f.vehicle !== undefined) (where.push('vehicle = @vehicle'), (params.vehicle = f.vehicle));
+    if (f.site !== undefined) (where.push('site = @site'), (params.site = f.site));
+    if (f.uplink !== undefined) (where.push('(from_uplink = @uplink OR to_uplink = @uplink)'), (params.uplink = f.uplink));
+    if (f.reason !== undefined) (where.push('reason = @reason'), (params.reason = f.reason));
+    if (f.sinceMs !== undefined) (where.push('at >= @since'), (params.since = Math.floor(f.sinceMs)));
+    if (f.untilMs !== undefined) (where.push('at <= @until'), (params.until = Math.floor(f.untilMs)));
+    if (f.afterRowid !== undefined) (where.push('rowid > @after'), (params.after = Math.floor(f.afterRowid)));
+    if (f.uptoRowid !== undefined) (where.push('rowid <= @upto'), (params.upto = Math.floor(f.uptoRowid)));
+    const dir = f.desc ? 'DESC' : 'ASC';
+    const order = f.afterRowid !== undefined ? `rowid ${dir}` : `at ${dir}, vehicle ${dir}, seq ${dir}`;
+    const limit = f.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(f.limit))}` : '';
+    return { sql: `SELECT * FROM switch_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, params };
+  }
+
+  /** The log, oldest first (by when each switch happened, then vehicle and seq), or in stored order after a cursor. */
+  query(f: LogFilter = {}): StoredEvent[] {
+    const { sql, params } = this.select(f);
+    return (this.stmt(sql).all(params) as EventRow[]).map(fromRow);
+  }
+
+  /** Like query(), one row at a time (a large `roamlink log --json`). */
+  *iterate(f: LogFilter = {}): Generator<StoredEvent> {
+    const { sql, params } = this.select(f);
+    for (const r of this.stmt(sql).iterate(params) as IterableIterator<EventRow>) yield fromRow(r);
+  }
+
+  /** The cursor of the newest stored row (0 when empty). */
+  maxRowid(): number {
+    return (this.stmt('SELECT MAX(rowid) AS m FROM switch_events').get() as { m: number | null }).m ?? 0;
+  }
+
+  count(): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM switch_events').get() as { n: number }).n;
+  }
+
+  /** A vehicle's latest switch (by when it happened). */
+  last(vehicle: string): StoredEvent | null {
+    const r = this.stmt('SELECT * FROM switch_events WHERE vehicle = ? ORDER BY at DESC, seq DESC LIMIT 1').get(vehicle) as EventRow | undefined;
+    return r ? fromRow(r) : null;
+  }
+
+  /** Retention: deletes events that happened before `beforeMs`, `chunk` rows per transaction; returns how many. */
+  prune(beforeMs: number, chunk = 10_000): number {
+    const del = this.stmt('DELETE FROM switch_events WHERE rowid IN (SELECT rowid FROM switch_events WHERE at < ? ORDER BY at LIMIT ?)');
+    let total = 0;
+    for (;;) {
+      const n = del.run(Math.floor(beforeMs), chunk).changes;
+      total += n;
+      if (n < chunk) return total;
+    }
+  }
+}
