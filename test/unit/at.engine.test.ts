@@ -234,3 +234,18 @@ test('classification table', () => {
   assert.equal(commandName('at+creg=2'), '+CREG');
   assert.equal(commandName('ATE0'), '');
 });
+
+test('a prompt that never comes: the command times out and ESC leaves text entry', async () => {
+  const { engine, port, clock } = setup({ timeoutMs: 1000 });
+  const p = engine.send('AT+CMGS=18', { payload: '00110000' });
+  await tick();
+  clock.advance(1000);
+  await assert.rejects(p, /timeout/);
+  assert.deepEqual(port.written, ['AT+CMGS=18\r', '\x1b']);
+});
+
+test('non-ASCII in a real reply is kept; mostly-binary lines are not', async () => {
+  const { engine, answer } = setup();
+  answer({ 'AT+COPS?': '\r\n+COPS: 0,0,"Bouygues T\xe9l\xe9com",7\r\n\xe4\xf6\xfc\xdf\r\nOK\r\n' });
+  assert.deepEqual((await engine.send('AT+COPS?')).lines, ['+COPS: 0,0,"Bouygues T\xe9l\xe9com",7']);
+});

@@ -127,7 +127,7 @@ export function isGarbage(line: string): boolean {
   if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(line)) return true;
   let odd = 0;
   for (const ch of line) if (ch < ' ' || ch > '~') odd++;
-  return odd > 0 && odd * 3 >= line.length;
+  return odd > 0 && odd * 2 > line.length;
 }
 
 interface Pending {
@@ -242,6 +242,7 @@ export class AtEngine {
   private timeout(p: Pending): void {
     if (this.current !== p) return;
     this.stats.timeouts++;
+    this.cancelPrompt(p);
     this.log?.warn({ at: p.display, timeout_ms: p.opts.timeoutMs ?? this.defaultTimeoutMs }, 'at command timed out');
     this.startZombie();
     this.settle(p, { error: new AtError('timeout', p.display, undefined, undefined, p.lines) });
@@ -256,9 +257,20 @@ export class AtEngine {
       return;
     }
     if (this.current === p) {
+      this.cancelPrompt(p);
       this.startZombie();
       this.settle(p, { error: new AtError('aborted', p.display, undefined, undefined, p.lines) });
       this.pump();
+    }
+  }
+
+  /** A command waiting for its "> " prompt is given up: ESC takes the modem out of text entry. */
+  private cancelPrompt(p: Pending): void {
+    if (p.opts.payload === undefined || p.promptSent) return;
+    try {
+      this.port.write('\x1b');
+    } catch {
+      // The port is gone; shutdown follows.
     }
   }
 

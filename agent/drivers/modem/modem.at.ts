@@ -139,10 +139,15 @@ export class AtModemDriver implements ModemDriver {
     await this.optional('AT+CMEE=1', signal);
     const maker = parseIdentityLine((await this.optional('AT+CGMI', signal))?.lines ?? [], '+CGMI');
     this.dialect = dialectFor(maker);
+    await this.configure(signal);
+    this.log?.info({ device: this.device, dialect: this.dialect.name, manufacturer: maker }, 'modem ready');
+  }
+
+  /** Unsolicited reports and SMS settings; again after an unlock, as some modems refuse them with a locked SIM. */
+  private async configure(signal: AbortSignal): Promise<void> {
     for (const cmd of ['AT+CREG=2', 'AT+CGREG=2', 'AT+CEREG=2', 'AT+CMGF=0', 'AT+CNMI=2,1,0,0,0', 'AT+CGEREP=2,1', ...this.dialect.initCommands]) {
       await this.optional(cmd, signal);
     }
-    this.log?.info({ device: this.device, dialect: this.dialect.name, manufacturer: maker }, 'modem ready');
   }
 
   async identity(signal: AbortSignal): Promise<ModemIdentity> {
@@ -212,13 +217,15 @@ export class AtModemDriver implements ModemDriver {
     if (sim.pinRetries !== undefined && sim.pinRetries < this.minPinRetries) return log('refused-low-retries', { min_retries: this.minPinRetries });
     try {
       await this.at(`AT+CPIN=${quoteAt(pin)}`, signal, { sensitive: true, timeoutMs: this.t.network });
-      return log('unlocked');
     } catch (err) {
       if (!(err instanceof AtError) || err.kind === 'closed') throw err;
       // Wrong PIN, or no answer (it may have been counted): never again for this SIM.
       this.pinGuard.markFailed(key);
       return log(err.kind === 'cme' && err.code === 16 ? 'wrong-pin' : 'failed', { error: err.final ?? err.kind });
     }
+    log('unlocked');
+    await this.configure(signal);
+    return 'unlocked';
   }
 
   async registration(signal: AbortSignal): Promise<RegistrationStatus> {
