@@ -151,10 +151,11 @@ export class ModemEmulator {
     return this.model.deliverSms(from, text, opts);
   }
 
-  /** Sets the reply of a USSD code (e.g. '*100#'). */
-  setUssdReply(code: string, text: string, opts: { ucs2?: boolean } = {}): void {
+  /** Sets the reply of a USSD code (e.g. '*100#'), how it is coded, and how long the network takes. */
+  setUssdReply(code: string, text: string, opts: { ucs2?: boolean; delayMs?: number } = {}): void {
     this.model.ussdReplies.set(code, text);
     this.model.ussdUcs2 = !!opts.ucs2;
+    if (opts.delayMs !== undefined) this.model.ussdDelayMs = opts.delayMs;
   }
 
   get state() {

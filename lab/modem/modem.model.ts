@@ -84,6 +84,8 @@ export class ModemModel {
     ['1266', (t) => (/saldo/i.test(t) ? 'Ihr aktuelles Guthaben betraegt 4,56 EUR.' : undefined)],
   ]);
   ussdUcs2 = false;
+  /** How long the network takes to answer a USSD request, ms. */
+  ussdDelayMs = 30;
 
   // Forgotten on power cycle.
   echo: boolean;
@@ -454,7 +456,7 @@ export class ModemModel {
         const fits = p.ussdPacked ? !!toSeptets(reply) : /^[\x20-\x7e]*$/.test(reply);
         if (this.ussdUcs2 || !fits) return this.urc(`+CUSD: 0,"${encodeUcs2(reply).toString('hex').toUpperCase()}",72`);
         return this.urc(`+CUSD: 0,"${p.ussdPacked ? packGsm7Hex(reply) : reply}",15`);
-      }, 30);
+      }, this.ussdDelayMs);
       return this.ok();
     }
     return { info: [], final: p.unknownReply };

@@ -1,7 +1,7 @@
 // SMS, USSD and balance through the driver and the emulator on a real pty: multi-part UCS2 both ways, commands, balance.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextEvent, openDriver, startEmulator, until, within } from '../../lab/modem/testing.js';
+import { nextEvent, openDriver, sleep, startEmulator, until, within } from '../../lab/modem/testing.js';
 import { initialInboxState, processInbox } from '../../agent/sms/sms.inbox.js';
 import type { SmsCommandHandlers } from '../../agent/sms/sms.handlers.js';
 import { balanceFromText, checkBalanceUssd, requestBalanceSms } from '../../agent/balance/balance.check.js';
@@ -101,4 +101,17 @@ test('SMS commands end to end: secret in a UCS2 message works, strangers are ign
   ]);
   assert.equal(emu.model.inbox.size, 0);
   assert.ok(!lines.join('').includes('Schlüssel'), 'the secret is never logged');
+});
+
+test('USSD: the device vanishing while the reply is awaited ends the wait at once', async (t) => {
+  const emu = await startEmulator(t, { profile: 'quectel' });
+  emu.setUssdReply('*123#', 'Guthaben 1,00 EUR', { delayMs: 5000 });
+  const d = await openDriver(t, emu);
+  const wait = assert.rejects(d.ussd('*123#', AbortSignal.timeout(10_000)), (e: unknown) => e instanceof Error && /closed/.test(e.message + String((e as { kind?: string }).kind)));
+  await until(() => emu.commands.includes('AT+CUSD=1,"*123#",15'), 1000, 'USSD sent');
+  await sleep(50);
+  const t0 = Date.now();
+  await emu.unplug();
+  await wait;
+  assert.ok(Date.now() - t0 < 1000);
 });

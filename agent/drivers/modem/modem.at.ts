@@ -353,12 +353,19 @@ export class AtModemDriver implements ModemDriver {
     if (!/^[0-9*#]+$/.test(code)) throw new Error(`not a USSD code: "${code}"`);
     const packed = this.dialect.ussdPacked;
     let off: () => void = () => undefined;
-    const reply = new Promise<UssdReply>((resolve) => {
-      off = this.engine.onUrc((u) => {
+    const reply = new Promise<UssdReply>((resolve, reject) => {
+      const offUrc = this.engine.onUrc((u) => {
         const r = parseCusd(u.line, { packed });
         if (r) resolve(r);
       });
+      // The device vanishing while the network's reply is awaited ends the wait.
+      const offClose = this.engine.onClose((err) => reject(new AtError('closed', 'AT+CUSD', err?.message)));
+      off = () => {
+        offUrc();
+        offClose();
+      };
     });
+    reply.catch(() => undefined);
     try {
       await this.at(`AT+CUSD=1,"${packed ? packGsm7Hex(code) : code}",15`, signal, { timeoutMs: this.t.network });
       return await abortable(reply, signal);
