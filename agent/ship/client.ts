@@ -1,0 +1,103 @@
+// The agent's HTTP client of HQ's agents' API, inside the tunnel: http://<concentrator tunnel address>:<port>/v1/...
+import { Agent, request } from 'node:http';
+import type { HeartbeatInput, HeartbeatReply } from '../../shared/wire/heartbeat.js';
+import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { SendOutcome } from './shipper.js';
+
+export interface AgentApiClientOptions {
+  /** e.g. http://10.99.0.1:8080 */
+  baseUrl: string;
+  /** Our tunnel address: requests leave from it, which is how HQ knows us. */
+  localAddress?: string;
+  /** Per request (ms). */
+  timeoutMs?: number;
+}
+
+export interface HttpReply {
+  status: number;
+  body: unknown;
+}
+
+export interface AgentApiClient {
+  postEvents(events: SwitchEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  postHeartbeat(hb: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatReply>;
+  /** The profile set (unvalidated: the caller checks it), or 'unchanged' when HQ has `version` too. */
+  getSites(version: number | null, signal: AbortSignal): Promise<unknown | 'unchanged'>;
+  close(): void;
+}
+
+/** Classifies HQ's answer to POST /v1/events (pure). */
+export function eventsOutcome(r: HttpReply): SendOutcome {
+  const err = (r.body as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
+  if (r.status === 200) {
+    const stored = (r.body as { stored?: unknown })?.stored;
+    if (Array.isArray(stored) && stored.every((s) => typeof s === 'string')) return { kind: 'ok', stored };
+    return { kind: 'retry', error: 'HQ answered 200 without the stored ids' };
+  }
+  if (r.status === 413) return { kind: 'too-large' };
+  if (r.status === 400 && err?.code === 'INVALID') {
+    const m = /^events\[(\d+)\]/.exec(err.field ?? '');
+    return { kind: 'refused', index: m ? Number(m[1]) : null, message: `${err.field ?? '?'}: ${err.message ?? 'invalid'}` };
+  }
+  return { kind: 'retry', error: `HTTP ${r.status}${err ? ` ${err.code}: ${err.message}` : ''}` };
+}
+
+export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
+  const base = new URL(o.baseUrl);
+  // Keep-alive: the connection lives inside the tunnel, whose inner addresses never change across switches.
+  const agent = new Agent({ keepAlive: true, maxSockets: 2, timeout: 60_000 });
+  const timeoutMs = o.timeoutMs ?? 5000;
+
+  const call = (method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<HttpReply> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          protocol: base.protocol, hostname: base.hostname, port: base.port || 80, method, path, agent,
+          localAddress: o.localAddress, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = null;
+            try {
+              parsed = text ? JSON.parse(text) : null;
+            } catch {
+              parsed = text;
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  return {
+    async postEvents(events, signal) {
+      try {
+        return eventsOutcome(await call('POST', '/v1/events', { events }, signal));
+      } catch (err) {
+        return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
+      }
+    },
+    async postHeartbeat(hb, signal) {
+      const r = await call('POST', '/v1/heartbeat', hb, signal);
+      if (r.status !== 200) throw new Error(`heartbeat: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body as HeartbeatReply;
+    },
+    async getSites(version, signal) {
+      const r = await call('GET', `/v1/sites${version === null ? '' : `?version=${version}`}`, undefined, signal);
+      if (r.status === 304) return 'unchanged';
+      if (r.status !== 200) throw new Error(`sites: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// Ships the journal to HQ: oldest first, in batches, retrying with backoff until HQ acknowledges; idempotent by id,
+// so a batch sent twice (acknowledgement lost, agent restarted) is stored once.
+//
+// idle ──kick()──▶ sending ──acknowledged, more left──▶ sending
+//                     │ └──acknowledged, none left──▶ idle
+//                     └──failed──▶ waiting ──timer or kick()──▶ sending
+import type { Logger } from '../../shared/log.js';
+import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import type { Timer } from './timer.js';
+
+/** What one POST of a batch came to. */
+export type SendOutcome =
+  /** HQ stored (or already had) these ids. */
+  | { kind: 'ok'; stored: string[] }
+  /** Worth retrying as is: no route, HQ down or restarting, 5xx, 403 (not registered yet), a timeout. */
+  | { kind: 'retry'; error: string }
+  /** HQ will never take this batch as it is (400); `index` is the bad event's, when HQ named it. */
+  | { kind: 'refused'; index: number | null; message: string }
+  /** 413: send fewer at a time. */
+  | { kind: 'too-large' };
+
+export interface ShipperJournal {
+  unshipped(limit: number): SwitchEvent[];
+  markShipped(ids: readonly string[]): number;
+  markRejected(id: string, why: string): void;
+}
+
+export interface ShipperDeps {
+  journal: ShipperJournal;
+  send: (events: SwitchEvent[], signal: AbortSignal) => Promise<SendOutcome>;
+  timer: Timer;
+  random?: () => number;
+  backoff?: Partial<BackoffPolicy>;
+  /** Events per POST (HQ takes up to 1000). */
+  batchSize?: number;
+  log?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Metrics hooks. */
+  onShipped?: (n: number) => void;
+  onFailure?: (error: string) => void;
+}
+
+export type ShipperState = 'idle' | 'sending' | 'waiting' | 'stopped';
+
+export class Shipper {
+  private st: ShipperState = 'idle';
+  private attempt = 0;
+  private retryHandle: unknown = null;
+  private readonly ac = new AbortController();
+  private readonly policy: BackoffPolicy;
+  private readonly maxBatch: number;
+  private batch: number;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly d: ShipperDeps) {
+    this.policy = { ...DEFAULT_BACKOFF, ...d.backoff };
+    this.maxBatch = d.batchSize ?? 200;
+    this.batch = this.maxBatch;
+  }
+
+  get state(): ShipperState {
+    return this.st;
+  }
+
+  /** Failures in a row since the last acknowledgement. */
+  get failures(): number {
+    return this.attempt;
+  }
+
+  /** Something was journaled, or a path to HQ came back: ship now (a pending retry is brought forward). */
+  kick(): void {
+    if (this.st === 'stopped') return;
+    if (this.st === 'sending') return; // the loop reads the journal again before it goes idle
+    if (this.st === 'waiting') {
+      this.d.timer.clear(this.retryHandle);
+      this.retryHandle = null;
+    }
+    this.running = this.pump();
+  }
+
+  /** Stops: the request in flight is aborted (its events stay unshipped and go with the next agent). */
+  async stop(): Promise<void> {
+    if (this.st === 'waiting') this.d.timer.clear(this.retryHandle);
+    this.st = 'stopped';
+    this.ac.abort();
+    await this.running?.catch(() => {});
+  }
+
+  private wait(error: string): void {
+    const ms = backoffDelay(this.attempt, this.policy, this.d.random?.() ?? Math.random());
+    this.attempt++;
+    this.d.onFailure?.(error);
+    if (this.attempt === 1 || this.attempt % 20 === 0) this.d.log?.warn({ event: 'ship.retry', attempt: this.attempt, in_ms: ms, err: error }, `switch log not shipped (${error}); retrying`);
+    this.st = 'waiting';
+    this.retryHandle = this.d.timer.set(() => {
+      this.retryHandle = null;
+      if (this.st === 'waiting') this.running = this.pump();
+    }, ms);
+  }
+
+  private async pump(): Promise<void> {
+    this.st = 'sending';
+    for (;;) {
+      const events = this.d.journal.unshipped(this.batch);
+      if (!events.length) {
+        this.st = 'idle';
+        return;
+      }
+      let out: SendOutcome;
+      try {
+        out = await this.d.send(events, this.ac.signal);
+      } catch (err) {
+        out = { kind: 'retry', error: err instanceof Error ? err.message : String(err) };
+      }
+      if ((this.st as ShipperState) === 'stopped') return;
+      switch (out.kind) {
+        case 'ok': {
+          const sent = new Set(events.map((e) => e.id));
+          const acked = out.stored.filter((id) => sent.has(id));
+          if (!acked.length) {
+            this.wait('HQ acknowledged none of the batch');
+            return;
+          }
+          this.d.journal.markShipped(acked);
+          this.d.onShipped?.(acked.length);
+          if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
+          this.attempt = 0;
+          this.batch = Math.min(this.maxBatch, this.batch * 2);
+          continue;
+        }
+        case 'too-large':
+          if (events.length > 1) {
+            this.batch = Math.max(1, Math.floor(events.length / 2));
+            continue;
+          }
+          this.reject(events[0]!, 'HQ refuses it as too large');
+          continue;
+        case 'refused': {
+          const bad = out.index !== null ? events[out.index] : events.length === 1 ? events[0] : undefined;
+          if (bad) this.reject(bad, out.message);
+          else this.batch = 1; // find the bad one: one at a time until it is shipped or set aside
+          continue;
+        }
+        case 'retry':
+          this.wait(out.error);
+          return;
+      }
+    }
+  }
+
+  private reject(e: SwitchEvent, why: string): void {
+    this.d.journal.markRejected(e.id, `refused by HQ: ${why}`);
+    this.d.log?.error({ event: 'ship.refused', id: e.id, seq: e.seq, why }, `HQ refuses switch event ${e.id} (seq ${e.seq}); kept in the journal, not shipped`);
+  }
+}
