@@ -24,14 +24,21 @@ export function buildControlApp({ arbiter }: ControlDeps): FastifyInstance {
     if (typeof to !== 'string' || !/^[a-zA-Z0-9_.=+-]{1,15}$/.test(to)) {
       return reply.code(400).send({ error: 'to: must be an uplink name' });
     }
-    // Wait for this switch's outcome: done, or refused with a reason.
+    // Wait for this switch's outcome: done, or refused with a reason. The arbiter answers a request it refuses while
+    // it takes it (during send); once our switch is under way, a refusal naming the same uplink is another request's
+    // ("a switch is under way"), unless our switch is no longer pending (its steering failed).
+    const ours = () => {
+      const p = (arbiter.getSnapshot().context as { pending: { to: string; reason: string } | null }).pending;
+      return p?.to === to && p.reason === 'operator';
+    };
     const outcome = await new Promise<ArbiterEmitted>((resolve) => {
+      let sent = false;
       const subs = [
         arbiter.on('switch.done', (e: { record: SwitchRecord }) => {
           if (e.record.to === to && e.record.reason === 'operator') finish({ type: 'switch.done', record: e.record });
         }),
         arbiter.on('switch.refused', (e: { to: string; why: string }) => {
-          if (e.to === to) finish({ type: 'switch.refused', to, why: e.why });
+          if (e.to === to && (!sent || !ours())) finish({ type: 'switch.refused', to, why: e.why });
         }),
       ];
       const finish = (e: ArbiterEmitted) => {
@@ -39,6 +46,7 @@ export function buildControlApp({ arbiter }: ControlDeps): FastifyInstance {
         resolve(e);
       };
       arbiter.send({ type: 'operator.switch', to });
+      sent = true;
     });
     if (outcome.type === 'switch.refused') return reply.code(409).send({ error: outcome.why });
     return { switched: outcome.record };

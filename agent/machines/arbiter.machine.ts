@@ -43,6 +43,8 @@ export interface ArbiterInput {
   drainMs: number;
   confirmTimeoutMs: number;
   confirmRetryMs: number;
+  /** After a failed steering, how long before the arbiter decides on its own again (default 1000). */
+  steerRetryMs?: number;
 }
 
 export type ArbiterEvent =
@@ -67,6 +69,8 @@ interface Ctx extends ArbiterInput {
   status: Record<string, UplinkStatus>;
   active: string | null;
   pending: Pending | null;
+  /** A steering just failed: no decision of the arbiter's own until steerRetry has passed (operators may still switch). */
+  coolingDown: boolean;
 }
 
 function candidates(status: Record<string, UplinkStatus>): SwitchRecord['candidates'] {
@@ -105,6 +109,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       drain: ({ context }) => context.drainMs,
       confirmTimeout: ({ context }) => context.confirmTimeoutMs,
       confirmRetry: ({ context }) => context.confirmRetryMs,
+      steerRetry: ({ context }) => context.steerRetryMs ?? 1000,
     },
     actions: {
       record: assign({ status: ({ context, event }) => (event.type === 'uplink.status' ? { ...context.status, [event.status.name]: event.status } : context.status) }),
@@ -128,7 +133,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     },
   }).createMachine({
     id: 'arbiter',
-    context: ({ input }) => ({ ...input, status: {}, active: null, pending: null }),
+    context: ({ input }) => ({ ...input, status: {}, active: null, pending: null, coolingDown: false }),
     invoke: [
       { src: 'links' },
       ...uplinkInputs.map((u) => ({ id: u.name, src: 'uplink' as const, input: u })),
@@ -159,13 +164,22 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'no uplink is ready yet' })) },
         },
         always: { guard: 'allReady', target: 'switching', actions: 'beginInitial' },
-        after: { settle: { target: 'switching', actions: 'beginInitial' } },
+        // The uplink that started the wait may be gone by now: with nothing ready, wait for the next one.
+        after: { settle: [{ guard: 'anyReady', target: 'switching', actions: 'beginInitial' }, { target: 'starting' }] },
       },
       steady: {
+        // A steering that keeps failing is retried once per steerRetry, not in a loop (each try runs nft).
+        after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: assign({ coolingDown: false }) } },
         always: [
           {
+            // No uplink carries the tunnel (the initial steering failed): start as soon as one is ready.
+            guard: ({ context }) => !context.coolingDown && !context.active && pickAfterLoss(Object.values(context.status), null) !== null,
+            target: 'switching',
+            actions: 'beginInitial',
+          },
+          {
             guard: ({ context }) => {
-              if (!context.active) return false;
+              if (!context.active || context.coolingDown) return false;
               const s = context.status[context.active];
               return (!s || !s.ready) && pickAfterLoss(Object.values(context.status), context.active) !== null;
             },
@@ -213,13 +227,14 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
                 actions: assign({
                   active: ({ context }) => context.pending!.to,
                   pending: ({ context }) => ({ ...context.pending!, steeredAt: deps.wallNow() }),
+                  coolingDown: false,
                 }),
               },
               onError: {
                 target: '#arbiter.steady',
                 actions: [
                   emit(({ context, event }) => ({ type: 'switch.refused' as const, to: context.pending!.to, why: `steering failed: ${String(event.error)}` })),
-                  assign({ pending: null }),
+                  assign({ pending: null, coolingDown: true }),
                 ],
               },
             },
