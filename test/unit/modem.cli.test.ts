@@ -63,45 +63,51 @@ test('status --json on vendors it has never been tuned for, with their habits', 
 
 test('a PIN-locked SIM: reported as such; with --pin-file unlocked; a bad PIN file is bad input', async (t) => {
   const emu = await startEmulator(t, { profile: 'quectel', sim: { pin: '4711' } });
-  const locked = await roamlink(['modem', 'status', '--device', emu.devicePath, '--json']);
+  const pinFile = join(emu.dir, 'sim.pin');
+  const badFile = join(emu.dir, 'bad.pin');
+  await writeFile(pinFile, '4711\n');
+  await writeFile(badFile, 'one two\n');
+  // Bad input is refused before the device is opened, so these run alongside the first read.
+  const [locked, bad, missing] = await Promise.all([
+    roamlink(['modem', 'status', '--device', emu.devicePath, '--json']),
+    roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', badFile]),
+    roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', join(emu.dir, 'nope')]),
+  ]);
   assert.equal(locked.code, 0, locked.stderr);
   const j = JSON.parse(locked.stdout);
   assert.deepEqual([j.sim.state, j.sim.pin_retries, j.registration.registered], ['pin', 3, false]);
-  const pinFile = join(emu.dir, 'sim.pin');
-  await writeFile(pinFile, '4711\n');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--pin-file: .* must hold a PIN of 4 to 8 digits/);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--pin-file: cannot read/);
   const ok = await roamlink(['modem', 'status', '--device', emu.devicePath, '--json', '--pin-file', pinFile]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual([JSON.parse(ok.stdout).sim.state, JSON.parse(ok.stdout).sim.unlock], ['ready', 'unlocked']);
   assert.ok(!ok.stdout.includes('4711') && !ok.stderr.includes('4711'), 'the PIN is never printed');
-  await writeFile(pinFile, 'one two\n');
-  const bad = await roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', pinFile]);
-  assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--pin-file: .* must hold a PIN of 4 to 8 digits/);
-  const missing = await roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', join(emu.dir, 'nope')]);
-  assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /--pin-file: cannot read/);
 });
 
 test('no device, a device that never answers, a device unplugged mid-read: clear error, exit 1, bounded', async (t) => {
-  const none = await roamlink(['modem', 'status', '--device', '/nonexistent/ttyUSB7']);
+  const silent = await startEmulator(t, { profile: 'huawei', habits: { silent: true } });
+  const emu = await startEmulator(t, { profile: 'huawei', habits: { slow: [{ match: /^AT\+COPS\?$/, delayMs: 3000 }] } });
+  const unplugged = (async () => {
+    const run = roamlink(['modem', 'status', '--device', emu.devicePath, '--at-timeout', '5s']);
+    for (let i = 0; i < 300 && !emu.commands.includes('AT+COPS?'); i++) await sleep(10);
+    await emu.unplug();
+    return run;
+  })();
+  const [none, s, u, usage] = await Promise.all([
+    roamlink(['modem', 'status', '--device', '/nonexistent/ttyUSB7']),
+    roamlink(['modem', 'status', '--device', silent.devicePath, '--at-timeout', '300ms']),
+    unplugged,
+    roamlink(['modem', 'status']),
+  ]);
   assert.equal(none.code, 1);
   assert.equal(none.stderr, 'roamlink: /nonexistent/ttyUSB7: no such device\n');
-
-  const silent = await startEmulator(t, { profile: 'huawei', habits: { silent: true } });
-  const s = await roamlink(['modem', 'status', '--device', silent.devicePath, '--at-timeout', '300ms']);
   assert.equal(s.code, 1);
   assert.match(s.stderr, /no reply to AT/);
   assert.ok(s.ms < 5000, `took ${s.ms} ms`);
-
-  const emu = await startEmulator(t, { profile: 'huawei', habits: { slow: [{ match: /^AT\+COPS\?$/, delayMs: 3000 }] } });
-  const run = roamlink(['modem', 'status', '--device', emu.devicePath, '--at-timeout', '5s']);
-  for (let i = 0; i < 300 && !emu.commands.includes('AT+COPS?'); i++) await sleep(10);
-  await emu.unplug();
-  const u = await run;
   assert.equal(u.code, 1);
   assert.match(u.stderr, /went away/);
   assert.ok(u.ms < 5000, `took ${u.ms} ms`);
-
-  const usage = await roamlink(['modem', 'status']);
   assert.equal(usage.code, 2);
 });

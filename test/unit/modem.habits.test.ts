@@ -21,7 +21,7 @@ test('echo on and off, per profile default and forced', async (t) => {
 });
 
 test('slow replies: within the timeout they are fine; past it the call fails and the late reply is not mistaken', async (t) => {
-  const emu = await startEmulator(t, { profile: 'huawei', habits: { replyDelayMs: 15 } });
+  const emu = await startEmulator(t, { profile: 'huawei', habits: { replyDelayMs: 5 } });
   const d = await openDriver(t, emu, { timeouts: { default: 300, network: 300 }, lateReplyGraceMs: 600 });
   assert.equal((await readModemStatus(d, within())).model, 'E3372');
   emu.setHabits({ slow: [{ match: /^AT\+COPS\?$/, delayMs: 500 }] });
