@@ -6,6 +6,7 @@ import { registerModem } from './modem.js';
 import { registerHq } from './hq.js';
 import { registerVehicle } from './vehicle.js';
 import { registerLog } from './log.js';
+import { registerSite } from './site.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerHq(program);
   registerVehicle(program);
   registerLog(program);
+  registerSite(program);
 }

@@ -11,6 +11,8 @@ import { HqMetrics } from '../metrics/hq.metrics.js';
 import type { Db } from '../store/db.js';
 import { eventsPath, openEventsDb } from '../store/events/db.js';
 import { EventStore } from '../store/events/service.js';
+import { openSitesDb, sitesPath } from '../store/sites/db.js';
+import { SiteService } from '../store/sites/service.js';
 import type { VehicleService } from '../store/vehicles/service.js';
 import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
@@ -28,6 +30,7 @@ export interface FleetOpsDeps {
 export interface FleetOps {
   readonly events: EventStore;
   readonly metrics: HqMetrics;
+  readonly sites: SiteService;
   /** Stops the listeners and the retention job, closes the switch log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -38,6 +41,8 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const { cfg, log } = d;
   const eventsDb = openEventsDb(eventsPath(cfg.state_dir));
   const events = new EventStore(eventsDb);
+  const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
+  const sites = new SiteService(sitesDb);
   const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms });
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length });
@@ -52,10 +57,11 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     if (retention) clearInterval(retention);
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
     eventsDb.close();
+    sitesDb.close();
   };
 
   try {
-    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles }));
+    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'admin socket' }));
 
     const agentApi = buildAgentApi({
       identify: createVehicleLookup(d.db),
@@ -67,6 +73,8 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       },
       fleet,
       metrics,
+      sites: () => sites.set(),
+      sitesVersion: () => sites.version(),
       logger: log,
     });
     listeners.push(agentApi);
@@ -89,7 +97,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     setImmediate(() => {
       if (!closed) prune();
     });
-    return { events, metrics, close };
+    return { events, metrics, sites, close };
   } catch (err) {
     await close();
     throw err;

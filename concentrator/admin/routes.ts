@@ -31,7 +31,10 @@ export async function checked<T>(reply: FastifyReply, fn: () => T | Promise<T>):
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof InputError) return opsError(reply, 'INVALID', err.message, err.field);
+    if (err instanceof InputError) {
+      const prefix = err.field ? `${err.field}: ` : '';
+      return opsError(reply, 'INVALID', prefix && err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message, err.field);
+    }
     throw err;
   }
 }
@@ -42,6 +45,8 @@ export interface AdminRoutesDeps {
   lastSwitches: LastSwitches;
   vehicles: { list(): Vehicle[]; get(name: string): Vehicle | null };
   sites?: SiteRoutesDeps['sites'];
+  /** Who changes made through this listener come from, for the sites' audit. */
+  origin?: string;
   now?: () => number;
 }
 
@@ -73,6 +78,6 @@ export function adminRoutes(d: AdminRoutesDeps) {
       return vehicleDetail(v, d.fleet, d.lastSwitches);
     });
 
-    if (d.sites) registerSiteRoutes(app, { sites: d.sites });
+    if (d.sites) registerSiteRoutes(app, { sites: d.sites, origin: d.origin });
   };
 }

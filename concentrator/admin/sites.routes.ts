@@ -1,8 +1,85 @@
-// Site routes of the admin API (placeholder until the site store lands).
-import type { FastifyInstance } from 'fastify';
+// Sites in the admin API: list, show (with the effective profile), add, change, remove, history. Every change is
+// validated whole and audited with who made it.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InputError } from '../../shared/errors.js';
+import { PROFILE_DEFAULTS, PROFILE_FIELDS, effectiveProfile } from '../../shared/wire/site-profile.js';
+import { SiteExistsError, SiteNotFoundError, type SitePatch, type SiteService } from '../store/sites/service.js';
+import { checked, opsError } from './routes.js';
 
 export interface SiteRoutesDeps {
-  sites: unknown;
+  sites: SiteService;
+  /** Where the change comes from, for the audit (`dashboard`, `admin socket`); an X-Roamlink-Operator header adds a name. */
+  origin?: string;
 }
 
-export function registerSiteRoutes(_app: FastifyInstance, _d: SiteRoutesDeps): void {}
+const PATCH_KEYS = ['description', 'match', 'profile'];
+
+function who(req: FastifyRequest, origin: string): string {
+  const h = req.headers['x-roamlink-operator'];
+  const name = typeof h === 'string' ? h.trim().replace(/[^\w .@-]/g, '').slice(0, 60) : '';
+  return name ? `${origin}:${name}` : origin;
+}
+
+function checkPatch(body: unknown): SitePatch {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InputError('must be an object {description?, match?, profile?}', '(body)');
+  for (const k of Object.keys(body)) if (!PATCH_KEYS.includes(k)) throw new InputError(`not a site field (one of ${PATCH_KEYS.join(', ')})`, k);
+  const p = body as Record<string, unknown>;
+  for (const k of ['match', 'profile']) {
+    if (p[k] !== undefined && (typeof p[k] !== 'object' || p[k] === null || Array.isArray(p[k]))) throw new InputError('must be an object', k);
+  }
+  return p as SitePatch;
+}
+
+export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): void {
+  const origin = d.origin ?? 'admin';
+  const { sites } = d;
+
+  /** What a profile may hold, and the defaults where it is silent (the dashboard's form). */
+  app.get('/v1/site-profile', async () => ({ fields: PROFILE_FIELDS, defaults: PROFILE_DEFAULTS }));
+
+  app.get('/v1/sites', async () => ({ ...sites.set(), recent: sites.recent(20) }));
+
+  app.get<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+    const s = sites.get(req.params.name);
+    if (!s) return opsError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
+    return { site: s, effective: effectiveProfile(s.profile) };
+  });
+
+  app.get<{ Params: { name: string } }>('/v1/sites/:name/history', async (req, reply) => {
+    const h = sites.history(req.params.name);
+    if (!h.length) return opsError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
+    return { history: h };
+  });
+
+  app.post('/v1/sites', async (req, reply) => {
+    try {
+      const site = sites.add(req.body, who(req, origin));
+      return reply.code(201).send({ site });
+    } catch (err) {
+      if (err instanceof SiteExistsError) return opsError(reply, 'SITE_EXISTS', err.message, err.field);
+      return checked(reply, () => {
+        throw err;
+      });
+    }
+  });
+
+  app.patch<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+    try {
+      return sites.update(req.params.name, checkPatch(req.body), who(req, origin));
+    } catch (err) {
+      if (err instanceof SiteNotFoundError) return opsError(reply, 'SITE_NOT_FOUND', err.message);
+      return checked(reply, () => {
+        throw err;
+      });
+    }
+  });
+
+  app.delete<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+    try {
+      return { removed: sites.remove(req.params.name, who(req, origin)) };
+    } catch (err) {
+      if (err instanceof SiteNotFoundError) return opsError(reply, 'SITE_NOT_FOUND', err.message);
+      throw err;
+    }
+  });
+}

@@ -20,18 +20,23 @@ export interface OpenEventsOptions {
   mustExist?: boolean;
 }
 
-export function migrateEvents(db: EventsDb): number {
+/** Runs each step not yet applied, in order, each in its own transaction (never edit a released step: append one). */
+export function migrateSteps(db: Database.Database, steps: ReadonlyArray<{ version: number; sql: string }>, what: string): number {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const current = () => (db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0;
-  const latest = EVENTS_MIGRATIONS[EVENTS_MIGRATIONS.length - 1]!.version;
+  const latest = steps[steps.length - 1]!.version;
   const now = current();
-  if (now > latest) throw new Error(`switch log schema version ${now} is newer than this roamlink understands (${latest})`);
+  if (now > latest) throw new Error(`${what} schema version ${now} is newer than this roamlink understands (${latest})`);
   const step = db.transaction((m: { version: number; sql: string }) => {
     db.exec(m.sql);
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(m.version, new Date().toISOString());
   });
-  for (const m of EVENTS_MIGRATIONS) if (m.version > now) step.immediate(m);
+  for (const m of steps) if (m.version > now) step.immediate(m);
   return current();
+}
+
+export function migrateEvents(db: EventsDb): number {
+  return migrateSteps(db, EVENTS_MIGRATIONS, 'switch log');
 }
 
 /** Opens (creating when absent, directory mode 0700) and migrates the switch log; ':memory:' for tests. */
