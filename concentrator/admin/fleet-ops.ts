@@ -16,6 +16,8 @@ import { SiteService } from '../store/sites/service.js';
 import type { VehicleService } from '../store/vehicles/service.js';
 import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
+import { buildAdminHttp, listenAddress } from './http.js';
+import { readTokenFile } from './token.js';
 
 export interface FleetOpsDeps {
   cfg: HqConfig;
@@ -80,6 +82,14 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     listeners.push(agentApi);
     await agentApi.listen({ host: cfg.tunnel_address, port: cfg.agent_api_port });
     log.info({ address: cfg.tunnel_address, port: cfg.agent_api_port }, 'agent API listening (inside the tunnel)');
+
+    if (cfg.admin_listen) {
+      const token = await readTokenFile(cfg.admin_token_file!);
+      const adminHttp = buildAdminHttp({ token, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
+      listeners.push(adminHttp);
+      await adminHttp.listen(listenAddress(cfg.admin_listen));
+      log.info({ listen: cfg.admin_listen }, 'admin HTTP (dashboard, API, /metrics) listening');
+    }
 
     const prune = () => {
       const before = Date.now() - cfg.log_retention_days * 24 * HOUR;

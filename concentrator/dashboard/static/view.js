@@ -1,0 +1,110 @@
+// roamlink dashboard: pure view helpers (no DOM, no fetch), so node's tests can import them as they are.
+
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text safe inside HTML (element content and quoted attributes). */
+export function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
+}
+
+/** "12 s ago", "3 min ago", "2 h ago", "4 d ago"; "never" for null. */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+export function dbm(v) {
+  return typeof v === 'number' ? `${Math.round(v)} dBm` : '—';
+}
+
+export function ms(v) {
+  return typeof v === 'number' ? `${Math.round(v * 10) / 10} ms` : '—';
+}
+
+const PALETTE = ['#2457c5', '#d9730d', '#1a7f37', '#8250df', '#b42318', '#0e7490', '#9a6700'];
+
+/** A stable colour per uplink name. */
+export function uplinkColor(name) {
+  let h = 0;
+  for (const c of String(name)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length];
+}
+
+/**
+ * Which uplink carried the tunnel when, between fromMs and toMs, from switches sorted oldest first:
+ * [{ uplink, start, end }] (uplink null before the first known switch).
+ */
+export function timelineSegments(switches, fromMs, toMs) {
+  const sorted = [...switches].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const segs = [];
+  let cur = null;
+  let start = fromMs;
+  for (const s of sorted) {
+    const t = Date.parse(s.at);
+    if (t <= fromMs) {
+      cur = s.to;
+      continue;
+    }
+    if (t > toMs) break;
+    if (cur === null && segs.length === 0 && s.from && s.from !== '-') cur = s.from;
+    if (t > start) segs.push({ uplink: cur, start, end: t });
+    cur = s.to;
+    start = t;
+  }
+  if (toMs > start) segs.push({ uplink: cur, start, end: toMs });
+  return segs;
+}
+
+/** Heartbeat samples ({t, active, u: [[name, signal, rtt, loss]]}) to { uplink: [[t, signal]] }, nulls left out. */
+export function signalSeries(history) {
+  const out = {};
+  for (const s of history) {
+    for (const [name, signal] of s.u) {
+      if (typeof signal !== 'number') continue;
+      (out[name] ??= []).push([s.t, signal]);
+    }
+  }
+  return out;
+}
+
+export function scale(v, d0, d1, r0, r1) {
+  if (d1 === d0) return (r0 + r1) / 2;
+  return r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
+}
+
+/** SVG polyline points for [[x, y]] in the given domains, drawn in a w x h box (y grows downwards). */
+export function polyline(points, [x0, x1], [y0, y1], w, h) {
+  return points.map(([x, y]) => `${scale(x, x0, x1, 0, w).toFixed(1)},${scale(y, y0, y1, h, 0).toFixed(1)}`).join(' ');
+}
+
+/** One line per changed field: "profile.hold_ms: 3000 → 2000". */
+export function diffLines(diff) {
+  const show = (v) => (v === null || v === undefined ? '(default)' : Array.isArray(v) ? v.join(', ') || '(none)' : String(v));
+  return Object.entries(diff).map(([k, { from, to }]) => `${k}: ${show(from)} → ${show(to)}`);
+}
+
+/**
+ * The profile form's values to a PATCH body: an empty field means the default (null), numbers where the default is
+ * a number; lists split on commas. `before` is the stored profile, so only changes are sent.
+ */
+export function profilePatch(values, defaults, before) {
+  const profile = {};
+  for (const [k, raw] of Object.entries(values)) {
+    const text = String(raw).trim();
+    const want = text === '' ? null : typeof defaults[k] === 'number' && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    const had = before[k] ?? null;
+    if (want !== had) profile[k] = want;
+  }
+  return profile;
+}
+
+export function splitList(text) {
+  return String(text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

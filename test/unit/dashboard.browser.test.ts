@@ -1,0 +1,145 @@
+// The dashboard's pages in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core): sign-in, the
+// fleet, a vehicle's switch timeline and signal chart, adding and editing a site profile with the audit shown.
+// Skips (with the reason) when playwright-core or chromium is not installed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { TOKEN, dashboardFixture } from './dashboard.fixtures.test.js';
+
+const CHROMIUM = process.env.ROAMLINK_CHROMIUM ?? '/usr/bin/chromium';
+
+// Loaded by name at run time: playwright-core is optional (npm i -D playwright-core; apt install chromium).
+type Pw = { chromium: { launch(o: object): Promise<Browser> } };
+interface Browser { newPage(): Promise<Page>; close(): Promise<void> }
+interface Page {
+  goto(url: string): Promise<unknown>;
+  fill(sel: string, v: string): Promise<void>;
+  click(sel: string): Promise<void>;
+  waitForSelector(sel: string, o?: object): Promise<unknown>;
+  waitForFunction(fn: string, arg?: unknown, o?: object): Promise<unknown>;
+  textContent(sel: string): Promise<string | null>;
+  getAttribute(sel: string, name: string): Promise<string | null>;
+  $$(sel: string): Promise<unknown[]>;
+  isVisible(sel: string): Promise<boolean>;
+  evaluate<T>(fn: string): Promise<T>;
+  on(ev: 'pageerror' | 'console', fn: (x: { message?: string; type?: () => string; text?: () => string }) => void): void;
+}
+
+async function loadPlaywright(): Promise<Pw | string> {
+  const name = 'playwright-core';
+  try {
+    return (await import(name)) as Pw;
+  } catch {
+    return 'playwright-core is not installed (npm i -D playwright-core)';
+  }
+}
+
+const pw = await loadPlaywright();
+const skip = typeof pw === 'string' ? pw : !existsSync(CHROMIUM) ? `${CHROMIUM} is absent (apt install chromium, or set ROAMLINK_CHROMIUM)` : false;
+if (skip) console.log(`# dashboard browser tests skipped: ${skip}`);
+
+async function open(t: { after: (fn: () => unknown) => void }) {
+  const f = dashboardFixture();
+  await f.app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = f.app.server.address() as { port: number };
+  const browser = await (pw as Pw).chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type?.() === 'error') errors.push(`console: ${m.text?.()}`);
+  });
+  t.after(async () => {
+    await browser.close();
+    await f.close();
+  });
+  const base = `http://127.0.0.1:${addr.port}`;
+  const signIn = async (operator = 'ann') => {
+    await page.goto(`${base}/`);
+    await page.waitForSelector('#login-form', { state: 'visible' });
+    await page.fill('#token', TOKEN);
+    await page.fill('#operator', operator);
+    await page.click('#login-form button[type=submit]');
+  };
+  return { f, page, base, errors, signIn };
+}
+
+test('sign-in: a wrong token is refused and the form comes back; the right one shows the fleet', { skip }, async (t) => {
+  const { page, base, errors } = await open(t);
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await page.fill('#token', 'not-the-token-at-all');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(`document.querySelector('#login-error').textContent.includes('refused')`);
+  assert.equal(await page.isVisible('#login'), true);
+  await page.fill('#token', TOKEN);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#fleet tbody tr[data-vehicle="bus-7"]');
+  assert.equal(await page.isVisible('#login'), false);
+  assert.deepEqual(errors.filter((e) => !e.includes('401')), []);
+});
+
+test('fleet page: online state, active uplink, signal, site, last switch per vehicle', { skip }, async (t) => {
+  const { page, errors, signIn } = await open(t);
+  await signIn();
+  await page.waitForSelector('#fleet tbody tr[data-vehicle="van-2"]');
+  assert.equal((await page.textContent('#fleet-summary'))?.trim(), '1 of 2 online');
+  const bus = '#fleet tr[data-vehicle="bus-7"]';
+  assert.equal((await page.textContent(`${bus} .badge`))?.trim(), 'online');
+  assert.equal((await page.textContent(`${bus} .active`))?.trim(), 'wwan0');
+  assert.equal((await page.textContent(`${bus} .signal`))?.trim(), '-93 dBm');
+  assert.equal((await page.textContent(`${bus} .site`))?.trim(), 'depot');
+  assert.match((await page.textContent(`${bus} .last-switch`)) ?? '', /wlan1 → wwan0 \(carrier\), 5 min ago/);
+  assert.equal((await page.textContent('#fleet tr[data-vehicle="van-2"] .badge'))?.trim(), 'offline');
+  assert.deepEqual(errors, []);
+});
+
+test('vehicle page: facts, switch timeline (a band per uplink) and table, signal chart per uplink', { skip }, async (t) => {
+  const { page, errors, signIn } = await open(t);
+  await signIn();
+  await page.waitForSelector('#fleet tr[data-vehicle="bus-7"] a');
+  await page.click('#fleet tr[data-vehicle="bus-7"] a');
+  await page.waitForSelector('#vehicle-name');
+  assert.match((await page.textContent('#vehicle-name')) ?? '', /bus-7\s+online/);
+  assert.equal((await page.$$('#switches tbody tr')).length, 3);
+  assert.match((await page.textContent('#switches tbody tr:first-child')) ?? '', /wlan1 → wwan0\s*carrier/);
+  for (const u of ['wlan0', 'wlan1', 'wwan0']) assert.ok((await page.$$(`#timeline rect[data-uplink="${u}"]`)).length >= 1, `timeline band for ${u}`);
+  assert.ok((await page.$$('#timeline line.switch-mark')).length === 3);
+  for (const u of ['wlan0', 'wwan0']) {
+    const pts = await page.getAttribute(`#signal-chart polyline[data-uplink="${u}"]`, 'points');
+    assert.equal(pts?.trim().split(' ').length, 12, `12 samples for ${u}`);
+  }
+  assert.match((await page.textContent('#vehicle-facts')) ?? '', /12\.5 EUR/);
+  assert.deepEqual(errors, []);
+});
+
+test('sites: add one, edit its profile (saved, versioned, audited with who), a bad value named and nothing saved', { skip }, async (t) => {
+  const { f, page, base, errors, signIn } = await open(t);
+  await signIn('ann');
+  await page.goto(`${base}/#/sites`);
+  await page.waitForSelector('#sites tbody tr[data-site="depot"]');
+  await page.fill('#a-name', 'street-7');
+  await page.fill('#a-area_prefix', 'street-');
+  await page.click('#site-add button[type=submit]');
+  await page.waitForSelector('#site-edit');
+  assert.match((await page.textContent('#site-version')) ?? '', /version 1/);
+  await page.fill('#f-hold_ms', '2000');
+  await page.fill('#f-lte', 'never');
+  await page.click('#site-save');
+  await page.waitForFunction(`document.querySelector('#site-edit-result')?.textContent.includes('version 2')`);
+  assert.deepEqual(f.sites.get('street-7')!.profile, { hold_ms: 2000, lte: 'never' });
+  assert.equal((await page.textContent('#site-history tbody tr:first-child .who'))?.trim(), 'dashboard:ann');
+  assert.match((await page.textContent('#site-history tbody tr:first-child')) ?? '', /profile\.hold_ms: \(default\) → 2000/);
+  await page.fill('#f-loss_max', '3');
+  await page.click('#site-save');
+  await page.waitForFunction(`document.querySelector('#site-edit-error').textContent.includes('profile.loss_max')`);
+  assert.match((await page.getAttribute('#f-loss_max', 'class')) ?? '', /invalid/);
+  assert.equal(f.sites.get('street-7')!.version, 2);
+  await page.goto(`${base}/#/sites`);
+  await page.fill('#a-name', 'bad');
+  await page.fill('#a-bssid', 'not-a-bssid');
+  await page.click('#site-add button[type=submit]');
+  await page.waitForFunction(`document.querySelector('#site-add-error').textContent.includes('match.bssid[0]')`);
+  assert.equal(f.sites.get('bad'), null);
+  assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+});

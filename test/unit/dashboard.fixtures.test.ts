@@ -1,0 +1,52 @@
+// A concentrator's admin HTTP listener with a small fleet in memory, for the dashboard tests (no tests of its own).
+import { buildAdminHttp } from '../../concentrator/admin/http.js';
+import { LastSwitches } from '../../concentrator/admin/fleet-view.js';
+import { FleetState } from '../../concentrator/agent-api/fleet.js';
+import { HqMetrics } from '../../concentrator/metrics/hq.metrics.js';
+import { openDb } from '../../concentrator/store/db.js';
+import { openEventsDb } from '../../concentrator/store/events/db.js';
+import { EventStore } from '../../concentrator/store/events/service.js';
+import { openSitesDb } from '../../concentrator/store/sites/db.js';
+import { SiteService } from '../../concentrator/store/sites/service.js';
+import { VehicleService } from '../../concentrator/store/vehicles/service.js';
+import { heartbeatSchema } from '../../shared/wire/heartbeat.js';
+import type { Logger } from '../../shared/log.js';
+import { ev } from './events.fixtures.test.js';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+const K = (n: number) => Buffer.alloc(32, n).toString('base64');
+
+export function dashboardFixture(opts: { logger?: Logger } = {}) {
+  const now = Date.now();
+  const db = openDb(':memory:');
+  const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
+  vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
+  vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) });
+  const events = new EventStore(openEventsDb(':memory:'));
+  const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+  events.ingest([
+    ev(1, { at: at(40 * 60_000), from: null, to: 'wlan0', reason: 'initial', site: 'depot' }),
+    ev(2, { at: at(20 * 60_000), from: 'wlan0', to: 'wlan1', reason: 'signal', site: 'depot', why: 'wlan0 below -75 dBm for 1 s' }),
+    ev(3, { at: at(5 * 60_000), from: 'wlan1', to: 'wwan0', reason: 'carrier', site: null }),
+  ]);
+  let t = now - 60_000;
+  const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => t });
+  for (let i = 0; i < 12; i++) {
+    t = now - 60_000 + i * 5000;
+    fleet.heartbeat(heartbeatSchema.parse({
+      vehicle: 'bus-7', at: new Date(t).toISOString(), active: 'wwan0', site: 'depot', journal_backlog: 0,
+      uplinks: [
+        { name: 'wlan0', kind: 'wifi', state: 'ready', ready: true, signal: -60 - i, rtt_ms: 10, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } },
+        { name: 'wwan0', kind: 'lte', state: 'ready', ready: true, signal: -95 + (i % 3), rtt_ms: 45 },
+      ],
+      modem: { balance: 12.5, currency: 'EUR' },
+    }));
+  }
+  t = now;
+  const sites = new SiteService(openSitesDb(':memory:'));
+  sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:root');
+  const lastSwitches = new LastSwitches(events);
+  const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
+  const app = buildAdminHttp({ token: TOKEN, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger });
+  return { app, sites, events, fleet, close: async () => { await app.close(); db.close(); } };
+}

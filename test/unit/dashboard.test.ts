@@ -1,0 +1,113 @@
+// The admin HTTP listener without a browser: the token guards the API and /metrics (never logged), the static pages
+// carry a strict CSP, and the dashboard's pure view helpers (imported as the browser loads them).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bearerMatches, readTokenFile } from '../../concentrator/admin/token.js';
+import { listenAddress } from '../../concentrator/admin/http.js';
+import { InputError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/log.js';
+import { TOKEN, dashboardFixture } from './dashboard.fixtures.test.js';
+
+const VIEW = fileURLToPath(new URL('../../../concentrator/dashboard/static/view.js', import.meta.url));
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+test('the API and /metrics need the token; the pages do not; the token never reaches the log', async (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({ name: 'hq', level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+  const f = dashboardFixture({ logger });
+  t.after(f.close);
+  for (const url of ['/v1/fleet', '/v1/log', '/v1/sites', '/metrics', '/v1/anything']) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }]) {
+      const r = await f.app.inject({ method: 'GET', url, headers });
+      assert.equal(r.statusCode, 401, `${url} ${JSON.stringify(headers)}`);
+      assert.equal(r.json().error.code, 'UNAUTHORIZED');
+      assert.match(String(r.headers['www-authenticate']), /^Bearer/);
+    }
+  }
+  const page = await f.app.inject({ method: 'GET', url: '/' });
+  assert.equal(page.statusCode, 200);
+  assert.match(String(page.headers['content-type']), /text\/html/);
+  assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+  assert.match(page.body, /<script type="module" src="\/app.js">/);
+  for (const url of ['/app.js', '/view.js', '/style.css']) assert.equal((await f.app.inject({ method: 'GET', url })).statusCode, 200, url);
+  assert.equal((await f.app.inject({ method: 'GET', url: '/../daemon.ts' })).statusCode, 404);
+  const fleet = await f.app.inject({ method: 'GET', url: '/v1/fleet', headers: auth });
+  assert.equal(fleet.statusCode, 200);
+  assert.equal(fleet.headers['cache-control'], 'no-store');
+  const metrics = await f.app.inject({ method: 'GET', url: '/metrics', headers: auth });
+  assert.match(String(metrics.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  assert.match(metrics.body, /roamlink_vehicles_online 1\n/);
+  await f.app.inject({ method: 'POST', url: '/v1/sites', headers: { ...auth, 'x-roamlink-operator': 'ann' }, payload: { name: 'x', match: { ssid: ['x'], bssid: ['bad'] } } });
+  assert.ok(!lines.join('').includes(TOKEN), 'the token appears in the log');
+});
+
+test('fleet and vehicle JSON: online, active uplink, signal, site, last switch; history for the chart', async (t) => {
+  const f = dashboardFixture();
+  t.after(f.close);
+  const fleet = (await f.app.inject({ method: 'GET', url: '/v1/fleet', headers: auth })).json();
+  assert.equal(fleet.online, 1);
+  const bus = fleet.vehicles.find((v: { name: string }) => v.name === 'bus-7');
+  assert.deepEqual({ online: bus.online, active: bus.active, signal: bus.signal, site: bus.site, last: [bus.last_switch.from, bus.last_switch.to, bus.last_switch.reason] }, {
+    online: true, active: 'wwan0', signal: -93, site: 'depot', last: ['wlan1', 'wwan0', 'carrier'],
+  });
+  const van = fleet.vehicles.find((v: { name: string }) => v.name === 'van-2');
+  assert.deepEqual([van.online, van.last_switch], [false, null]);
+  const detail = (await f.app.inject({ method: 'GET', url: '/v1/fleet/bus-7', headers: auth })).json();
+  assert.equal(detail.history.length, 12);
+  assert.equal(detail.heartbeat.modem.balance, 12.5);
+  assert.equal((await f.app.inject({ method: 'GET', url: '/v1/fleet/nobody', headers: auth })).statusCode, 404);
+  const log = (await f.app.inject({ method: 'GET', url: '/v1/log?vehicle=bus-7&order=desc&limit=2', headers: auth })).json();
+  assert.deepEqual(log.events.map((e: { seq: number }) => e.seq), [3, 2]);
+  const bad = await f.app.inject({ method: 'GET', url: '/v1/log?since=soon', headers: auth });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().error.field, 'since');
+});
+
+test('the token file: mode 0600, one long token; bearer compare', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-token-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const p = join(dir, 'token');
+  return (async () => {
+    writeFileSync(p, `${TOKEN}\n`, { mode: 0o600 });
+    assert.equal(await readTokenFile(p), TOKEN);
+    writeFileSync(join(dir, 'short'), 'abc', { mode: 0o600 });
+    await assert.rejects(readTokenFile(join(dir, 'short')), (e: unknown) => e instanceof InputError && e.field === 'admin_token_file');
+    writeFileSync(join(dir, 'open'), TOKEN, { mode: 0o644 });
+    await assert.rejects(readTokenFile(join(dir, 'open')), /chmod 600/);
+    assert.equal(bearerMatches(`Bearer ${TOKEN}`, TOKEN), true);
+    assert.equal(bearerMatches(`bearer ${TOKEN}`, TOKEN), true);
+    assert.equal(bearerMatches(`Bearer ${TOKEN}x`, TOKEN), false);
+    assert.equal(bearerMatches(undefined, TOKEN), false);
+    assert.deepEqual(listenAddress('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
+    assert.deepEqual(listenAddress('[::1]:8443'), { host: '::1', port: 8443 });
+  })();
+});
+
+test('view helpers: escaping, ages, timeline segments, signal series, polyline, profile patch', async () => {
+  const v = await import(VIEW);
+  assert.equal(v.esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  const now = Date.parse('2026-11-21T12:00:00Z');
+  assert.deepEqual(['2026-11-21T11:59:30Z', '2026-11-21T11:30:00Z', '2026-11-21T09:00:00Z', '2026-11-18T12:00:00Z', null].map((x) => v.ago(x, now)), ['30 s ago', '30 min ago', '3 h ago', '3 d ago', 'never']);
+  const sw = [
+    { at: '2026-11-21T11:10:00Z', from: '-', to: 'wlan0' },
+    { at: '2026-11-21T11:40:00Z', from: 'wlan0', to: 'wwan0' },
+    { at: '2026-11-21T11:20:00Z', from: 'wlan0', to: 'wlan1' },
+  ];
+  const from = Date.parse('2026-11-21T11:00:00Z');
+  assert.deepEqual(v.timelineSegments(sw, from, now).map((s: { uplink: string | null; start: number; end: number }) => [s.uplink, (s.end - s.start) / 60_000]), [
+    [null, 10], ['wlan0', 10], ['wlan1', 20], ['wwan0', 20],
+  ]);
+  assert.deepEqual(v.timelineSegments([{ at: '2026-11-21T11:30:00Z', from: 'wlan1', to: 'wlan0' }], from, now).map((s: { uplink: string }) => s.uplink), ['wlan1', 'wlan0']);
+  assert.deepEqual(v.signalSeries([{ t: 1, u: [['wlan0', -60, 1, 0], ['wwan0', null, 2, 0]] }, { t: 2, u: [['wlan0', -62, 1, 0]] }]), { wlan0: [[1, -60], [2, -62]] });
+  assert.equal(v.polyline([[0, -100], [10, -50]], [0, 10], [-100, -50], 100, 50), '0.0,50.0 100.0,0.0');
+  assert.equal(v.uplinkColor('wlan0'), v.uplinkColor('wlan0'));
+  assert.deepEqual(v.profilePatch({ hold_ms: '2000', lte: 'never', loss_max: '', switch_below: '-70' }, { hold_ms: 3000, lte: 'fallback', loss_max: 0.3, switch_below: -75 }, { loss_max: 0.2, switch_below: -70 }), {
+    hold_ms: 2000, lte: 'never', loss_max: null,
+  });
+  assert.deepEqual(v.diffLines({ 'profile.hold_ms': { from: null, to: 2000 }, 'match.ssid': { from: ['a'], to: [] } }), ['profile.hold_ms: (default) → 2000', 'match.ssid: a → (none)']);
+});
