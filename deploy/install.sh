@@ -62,12 +62,13 @@ LIVE=0                                          # a running systemd we may talk 
 if [ "$ROOT" = / ] && [ -d /run/systemd/system ]; then LIVE=1; fi
 
 # Runs a command in the target system.
-in_root() { if [ "$ROOT" = / ]; then "$@"; else chroot "$ROOT" "$@"; fi; }
+in_root() { if [ "$ROOT" = / ]; then "$@"; else chroot "$ROOT" env LC_ALL=C "$@"; fi; }
 
 # chroot: /proc for package scripts, and no service starts (policy-rc.d), both undone on exit.
 cleanup=()
 on_exit() { local i; for ((i=${#cleanup[@]}-1; i>=0; i--)); do eval "${cleanup[i]}" || true; done; }
 trap on_exit EXIT
+trap 'exit 143' TERM INT HUP
 if [ "$ROOT" != / ]; then
   if ! mountpoint -q "$R/proc"; then mount -t proc proc "$R/proc"; cleanup+=("umount '$R/proc'"); fi
   if [ ! -e "$R/usr/sbin/policy-rc.d" ]; then
@@ -133,7 +134,7 @@ node_major_in_root() { in_root sh -c 'command -v node >/dev/null && node -p "pro
 is_installed() { in_root dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 kernel_has_wireguard() { [ -d /sys/module/wireguard ] || modprobe -n wireguard >/dev/null 2>&1; }
 
-pkgs=(iproute2 wireguard-tools)
+pkgs=(iproute2 wireguard-tools procps)          # procps: kill, for ExecReload; ps, for the operator
 if [ "$ROLE" = agent ]; then pkgs+=(nftables udhcpc wpasupplicant iw); fi
 kernel_has_wireguard || pkgs+=(wireguard-go)
 NODE_PATH_IN_ROOT=""
