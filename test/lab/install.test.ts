@@ -147,6 +147,8 @@ test(`install.sh into a fresh Debian ${SUITE} root: both roles, --check, enrollm
   assert.equal(statSync(join(dir, 'var/lib/roamlink')).mode & 0o777, 0o700);
   const version = await inRoot(dir, ['roamlink', '--version']);
   assert.equal(version.code, 0, version.stderr);
+  const node = /^exec (\S+) /m.exec(readFileSync(join(dir, 'usr/local/bin/roamlink'), 'utf8'))?.[1];
+  t.diagnostic(`roamlink ${version.stdout.trim()} runs on ${node} (${node?.startsWith('/opt/') ? "copied in: the distribution's Node is another major" : "the distribution's"})`);
 
   // The installed units verify inside the root, against the programs there.
   const verify = await inRoot(dir, ['systemd-analyze', 'verify', '--man=no', '/usr/local/lib/systemd/system/roamlink-agent.service', '/usr/local/lib/systemd/system/roamlink-hq.service']);
