@@ -9,6 +9,7 @@ import { Ip } from '../shared/ip.js';
 import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
+import { startModem } from './modem.js';
 import type { RadioDriver } from './drivers/radio.js';
 import { openRadio } from './drivers/wpa/open.js';
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
@@ -160,7 +161,10 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   });
   arbiter.start();
 
-  const app = buildControlApp({ arbiter, log });
+  // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
+  const modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
+
+  const app = buildControlApp({ arbiter, log, modem: () => modem?.status() ?? null });
   await mkdir(dirname(cfg.control_socket), { recursive: true });
   await rm(cfg.control_socket, { force: true });
   await app.listen({ path: cfg.control_socket });
@@ -175,6 +179,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       if (stopping) return done;
       stopping = true;
       await app.close().catch(() => {});
+      modem?.stop();
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
       tunnelProber?.close();

@@ -8,15 +8,22 @@ import type { UplinkStatus } from './machines/uplink.machine.js';
 export interface ControlDeps {
   arbiter: Actor<AnyStateMachine>;
   log: Logger;
+  /** What the modem says (null without a modem): the agent holds the serial port, so status comes from here. */
+  modem?: () => unknown;
 }
 
-export function buildControlApp({ arbiter }: ControlDeps): FastifyInstance {
+export function buildControlApp({ arbiter, modem }: ControlDeps): FastifyInstance {
   const app = Fastify({ logger: false });
 
   app.get('/v1/status', async () => {
     const snap = arbiter.getSnapshot();
     const ctx = snap.context as { active: string | null; status: Record<string, UplinkStatus> };
-    return { active: ctx.active, state: snap.value, uplinks: Object.values(ctx.status) };
+    return { active: ctx.active, state: snap.value, uplinks: Object.values(ctx.status), modem: modem?.() ?? null };
+  });
+
+  app.get('/v1/modem', async (_req, reply) => {
+    const m = modem?.() ?? null;
+    return m ? m : reply.code(404).send({ error: 'no modem configured' });
   });
 
   app.post<{ Body: { to?: unknown } }>('/v1/switch', async (req, reply) => {

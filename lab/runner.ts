@@ -13,6 +13,7 @@ import { startMeter, type MeterProcess } from './meter/meter.process.js';
 import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
 import { LabRadios } from './radios.js';
+import { LabLte } from './lte.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
 const UPLINKS: UplinkName[] = ['wlan0', 'wlan1', 'wwan0'];
@@ -85,6 +86,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   let agent: Proc | null = null;
   let hq: Proc | null = null;
   let radios: LabRadios | null = null;
+  let lte: LabLte | null = null;
   let initialSeen: ((s: AgentSwitchLine) => void) | null = null;
   const readyUplinks = new Set<string>();
   const timers: NodeJS.Timeout[] = [];
@@ -115,6 +117,13 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     // The radios: a wpa_supplicant control interface each, emulated, whose APs' signals follow the scenario.
     radios = new LabRadios(topo, sc, dir, () => tNow());
     await radios.start();
+    // The modem: the LTE uplink runs through the production AT driver against an emulated modem.
+    if (sc.lte) {
+      lte = new LabLte(topo, sc, dir, () => tNow());
+      await lte.start();
+    } else {
+      await topo.carrier(PLAN.modem, false);
+    }
 
     // The agent, with the scenario's overrides.
     const agentCfg = join(dir, 'agent.yaml');
@@ -123,6 +132,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       wireguard: { interface: topo.wg.veh, private_key_file: join(dir, 'vehicle.key'), address: reg.tunnel_address.split('/')[0] },
       concentrator: { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}`, public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] },
       lan: { interface: 'lan0', subnet: PLAN.vehLan },
+      ...(lte ? { modem: { device: lte.devicePath, apn: 'internet' } } : {}),
       uplinks: [
         ...PLAN.radios.map((name) => ({ name, kind: 'wifi', ctrl_path: radios!.ctrlPath(name) })),
         { name: PLAN.modem, kind: 'lte' },
@@ -204,8 +214,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         case 'carrier-loss': {
           const targets = resolveUplinks(f.uplink);
           say({ type: 'fault', tMs: tNow(), text: `carrier lost on ${targets.join(', ')}${f.for ? ` for ${f.for} ms` : ''}` });
-          for (const u of targets) await topo.carrier(u, false);
-          if (f.for) timers.push(setTimeout(() => void Promise.all(targets.map((u) => topo.carrier(u, true))).catch(() => {}), f.for));
+          // LTE loses coverage at the modem (the network drops the bearer); a radio loses its link.
+          const cut = async (u: UplinkName, up: boolean) => (u === PLAN.modem && lte ? lte.setCoverage(up) : topo.carrier(u, up));
+          for (const u of targets) await cut(u, false);
+          if (f.for) timers.push(setTimeout(() => void Promise.all(targets.map((u) => cut(u, true))).catch(() => {}), f.for));
           break;
         }
         case 'restart': {
@@ -261,6 +273,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   } finally {
     for (const t of timers) clearTimeout(t);
     await radios?.stop().catch(() => {});
+    await lte?.stop().catch(() => {});
     await topo.down();
     await rm(dir, { recursive: true, force: true });
   }

@@ -31,7 +31,7 @@ export const PLAN = {
   tunnelNet: '10.99.0.0/24',
   wgPort: 51820,
   radios: ['wlan0', 'wlan1'] as const,
-  modem: 'wwan0',
+  modem: 'wwan0' as const,
 };
 
 export type UplinkName = 'wlan0' | 'wlan1' | 'wwan0';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
 import { isWgKey } from '../wg.js';
 import { connectListSchema } from './connect-list.js';
+import { modemConfigSchema } from './modem.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
@@ -55,6 +56,8 @@ export const agentConfigSchema = z.strictObject({
   lan: z.strictObject({ interface: ifname, subnet: cidr }).optional(),
   uplinks: z.array(uplinkSchema).min(1, 'needs at least one uplink'),
   connect_list: connectListSchema.default([]),
+  /** The LTE modem (AT port, SIM, APN, SMS, balance); drives the uplink of kind lte. */
+  modem: modemConfigSchema.optional(),
   /** Uplink that carries the tunnel at start; default: the first ready one in list order. */
   initial_uplink: z.string().optional(),
   timing: z.strictObject({

@@ -1,0 +1,91 @@
+// Wires the modem into the agent: the modem machine with the AT driver, its signal to the LTE uplink, SMS and balance.
+import { readFile } from 'node:fs/promises';
+import { createActor, type Actor, type AnyStateMachine } from 'xstate';
+import type { AgentConfig } from '../shared/config/agent.js';
+import type { Logger } from '../shared/log.js';
+import { memoryPinGuard } from './drivers/modem/modem.driver.js';
+import { openAtModem } from './drivers/modem/modem.at.js';
+import { createModemMachine, type ModemStatus } from './machines/modem.machine.js';
+import { createModemServices } from './modem.services.js';
+import type { UplinkStatus } from './machines/uplink.machine.js';
+
+export interface RunningModem {
+  status(): (ModemStatus & { balance: unknown }) | null;
+  stop(): void;
+}
+
+async function readOptional(path: string | undefined): Promise<string | undefined> {
+  return path ? (await readFile(path, 'utf8')).trim() : undefined;
+}
+
+export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>): Promise<RunningModem> {
+  const m = cfg.modem!;
+  const lte = cfg.uplinks.find((u) => u.kind === 'lte')?.name ?? null;
+  const mlog = log.child({ component: 'modem' });
+  // One guard for the life of the process: a PIN that failed once is never sent again.
+  const pinGuard = memoryPinGuard();
+  const ctx = () => arbiter.getSnapshot().context as { active: string | null; status: Record<string, UplinkStatus> };
+  const switchTo = (to: string) =>
+    new Promise<{ ok: boolean; message: string }>((resolve) => {
+      const subs = [
+        arbiter.on('switch.done', (e: { record: { to: string } }) => e.record.to === to && done({ ok: true, message: `switched to ${to}` })),
+        arbiter.on('switch.refused', (e: { to: string; why: string }) => e.to === to && done({ ok: false, message: e.why })),
+      ];
+      const done = (r: { ok: boolean; message: string }) => {
+        subs.forEach((s) => s.unsubscribe());
+        resolve(r);
+      };
+      arbiter.send({ type: 'operator.switch', to });
+    });
+  let status: ModemStatus | null = null;
+  const services = createModemServices({
+    vehicle: cfg.vehicle, modem: m, log: mlog, now: () => Date.now(),
+    facts: () => {
+      const c = ctx();
+      const ups = Object.values(c.status);
+      const active = c.active ? c.status[c.active] : undefined;
+      return { activeUplink: c.active ?? undefined, activeKind: active?.kind, wifiUp: ups.some((u) => u.kind === 'wifi' && u.ready), tunnelUp: !!active?.ready };
+    },
+    handlers: {
+      async status() {
+        const c = ctx();
+        return {
+          vehicle: cfg.vehicle, active: c.active ?? undefined,
+          uplinks: Object.values(c.status).map((u) => ({
+            name: u.name, kind: u.kind, state: u.name === c.active ? 'active' : u.phase,
+            signalDbm: u.kind === 'lte' ? status?.signalDbm ?? undefined : undefined, network: u.ap?.ssid,
+          })),
+          tunnel: { up: !!(c.active && c.status[c.active]?.ready), rttMs: c.active ? c.status[c.active]?.rttMs ?? undefined : undefined },
+          balance: services.balance() ?? undefined,
+        };
+      },
+      switchUplink: (uplink) => switchTo(uplink),
+      callHome: async () => (lte ? switchTo(lte) : { ok: false, message: 'no LTE uplink configured' }),
+      async reload() {
+        return { ok: false, message: 'reload: restart the agent to apply a new config (site profiles reload on their own)' };
+      },
+    },
+  });
+  const machine = createModemMachine({
+    open: (signal) => openAtModem({ device: m.device, log: mlog, pinGuard, minPinRetries: m.min_pin_retries, signal }),
+    pin: () => readOptional(m.pin_file),
+    bearer: { apn: m.apn, ipType: m.ip_type, user: m.user, auth: m.auth, password: await readOptional(m.password_file) },
+    log: mlog,
+    now: () => Date.now(),
+    services: (driver, signal) => services.pass(driver, signal),
+    onStatus: (s) => {
+      const before = status;
+      status = s;
+      if (s.phase !== before?.phase) mlog.info({ event: 'modem.status', phase: s.phase, registration: s.registration, signal_dbm: s.signalDbm, sim: s.simProblem }, `modem ${s.phase}`);
+      if (lte && s.signalDbm !== null && s.signalDbm !== before?.signalDbm) {
+        arbiter.getSnapshot().children[lte]?.send({ type: 'uplink.signal', dBm: s.signalDbm });
+      }
+    },
+  });
+  const actor = createActor(machine, { input: {} });
+  actor.start();
+  return {
+    status: () => (status ? { ...status, balance: services.balance() } : null),
+    stop: () => actor.stop(),
+  };
+}
