@@ -38,6 +38,8 @@ export interface FleetOps {
 }
 
 const HOUR = 3_600_000;
+/** listen(2) backlog of the agents' API (the kernel caps it at net.core.somaxconn). */
+export const AGENT_API_BACKLOG = 4096;
 
 export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const { cfg, log } = d;
@@ -80,7 +82,8 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       logger: log,
     });
     listeners.push(agentApi);
-    await agentApi.listen({ host: cfg.tunnel_address, port: cfg.agent_api_port });
+    // A deep accept queue: after an HQ restart the whole fleet reconnects at once (Node's default 511 overflowed in bench/hq).
+    await agentApi.listen({ host: cfg.tunnel_address, port: cfg.agent_api_port, backlog: AGENT_API_BACKLOG });
     log.info({ address: cfg.tunnel_address, port: cfg.agent_api_port }, 'agent API listening (inside the tunnel)');
 
     if (cfg.admin_listen) {

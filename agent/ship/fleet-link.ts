@@ -1,0 +1,156 @@
+// The agent's link to HQ's fleet operations, wired in one place: the switch journal, its shipper, heartbeats, the site
+// profile sync and the /metrics listener. The agent's composition root starts it and hands it each switch.
+import type { Server } from 'node:http';
+import type { Logger } from '../../shared/log.js';
+import type { Heartbeat } from '../../shared/wire/heartbeat.js';
+import { matchSite, type ApInUse, type SiteSet } from '../../shared/wire/site-profile.js';
+import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { SwitchRecord } from '../machines/arbiter.machine.js';
+import type { UplinkStatus } from '../machines/uplink.machine.js';
+import { Journal, journalPath } from '../journal/journal.js';
+import { switchEventFrom } from '../journal/record.js';
+import { applyFor, type Applied } from '../sites/apply.js';
+import { fileSiteStore, sitesPath } from '../sites/store.js';
+import { SiteSync } from '../sites/sync.js';
+import { createAgentApiClient } from './client.js';
+import { readCounters } from './counters.js';
+import { HeartbeatSender, heartbeatFrom } from './heartbeat.js';
+import { AgentMetrics, serveMetrics } from './metrics.js';
+import { Shipper } from './shipper.js';
+import { realTimer, type Timer } from './timer.js';
+
+export interface FleetLinkOptions {
+  vehicle: string;
+  /** Where journal.sqlite and sites.json live (the agent config's state_dir). */
+  stateDir: string;
+  /** The agents' API inside the tunnel, e.g. http://10.99.0.1:8080. */
+  apiUrl: string;
+  /** Our tunnel address: HQ knows us by it. */
+  localAddress?: string;
+  /** The arbiter's view: which uplink is active and each uplink's status. */
+  snapshot: () => { active: string | null; status: Record<string, UplinkStatus> };
+  /** LTE signal (RSRP, dBm) from the modem, by uplink name. */
+  signalOf?: (uplink: string) => number | null | undefined;
+  /** The modem's balance and operator, for the heartbeat. */
+  modem?: () => Heartbeat['modem'];
+  /** A new site profile set (from disk at start, then from HQ): re-apply profileFor(ap) to the arbiter. */
+  onSites?: (set: SiteSet) => void;
+  heartbeatMs?: number;
+  sitesPollMs?: number;
+  /** host:port for GET /metrics; absent: none. */
+  metricsListen?: string;
+  log: Logger;
+  timer?: Timer;
+}
+
+export interface FleetLink {
+  /**
+   * Journals a switch (on disk when this returns), then ships it and counts it. Call it first thing in the
+   * switch handler, before the switch is logged: a switch anyone saw is a switch HQ will get.
+   */
+  recordSwitch(r: SwitchRecord): SwitchEvent;
+  /** The thresholds for the AP in use (its site's profile over the defaults). */
+  profileFor(ap: ApInUse | null): Applied;
+  /** The site the vehicle is at now (from the active uplink's AP), or null. */
+  site(): string | null;
+  readonly metrics: AgentMetrics;
+  readonly journal: Journal;
+  stop(): Promise<void>;
+}
+
+/** The AP of the uplink carrying the tunnel, else of any associated radio. */
+function apInUse(s: { active: string | null; status: Record<string, UplinkStatus> }, prefer?: string): ApInUse | null {
+  const order = [prefer, s.active].filter((x): x is string => !!x);
+  for (const n of order) {
+    const ap = s.status[n]?.ap;
+    if (ap) return { ssid: ap.ssid, bssid: ap.bssid };
+  }
+  return null;
+}
+
+export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
+  const timer = o.timer ?? realTimer;
+  const journal = Journal.open(journalPath(o.stateDir));
+  journal.prune(Date.now() - 7 * 86_400_000);
+  const client = createAgentApiClient({ baseUrl: o.apiUrl, localAddress: o.localAddress });
+  const metrics = new AgentMetrics({ now: () => performance.now(), backlog: () => journal.backlog() });
+  const log = o.log;
+
+  const shipper = new Shipper({
+    journal,
+    send: (events, signal) => client.postEvents(events, signal),
+    timer,
+    log,
+    onShipped: (n) => metrics.onShipped(n),
+    onFailure: () => metrics.onShipFailure(),
+  });
+
+  const sites = new SiteSync({
+    fetch: (version, signal) => client.getSites(version, signal),
+    store: fileSiteStore(sitesPath(o.stateDir), (msg) => log.warn({ event: 'sites.file' }, msg)),
+    timer,
+    intervalMs: o.sitesPollMs ?? 30_000,
+    onChange: (set) => o.onSites?.(set),
+    log,
+  });
+  const siteOf = (ap: ApInUse | null) => {
+    const set = sites.current;
+    return set ? (matchSite(set.sites, ap)?.name ?? null) : null;
+  };
+
+  const heartbeat = new HeartbeatSender({
+    timer,
+    intervalMs: o.heartbeatMs ?? 5000,
+    collect: () => {
+      const s = o.snapshot();
+      return heartbeatFrom({
+        vehicle: o.vehicle, now: Date.now(), active: s.active, site: siteOf(apInUse(s)),
+        uplinks: Object.values(s.status).map((u) => ({ name: u.name, kind: u.kind, phase: u.phase, ready: u.ready, rttMs: u.rttMs, ap: u.ap })),
+        signal: o.signalOf, counters: (n) => readCounters(n), modem: o.modem?.() ?? null,
+        backlog: journal.backlog(), sitesVersion: sites.current?.version ?? null,
+      });
+    },
+    send: (hb, signal) => client.postHeartbeat(hb, signal),
+    onReply: (r) => {
+      sites.hint(r.sites_version);
+      if (journal.backlog() > 0) shipper.kick(); // HQ answers again: ship what waited, now
+    },
+  });
+
+  let metricsServer: Server | null = null;
+  if (o.metricsListen) metricsServer = await serveMetrics(o.metricsListen, () => metrics.render());
+
+  // Whatever an earlier run left unshipped goes first.
+  const left = journal.backlog();
+  if (left) log.info({ event: 'journal.backlog', events: left }, `${left} switch events from before wait for HQ`);
+  sites.start();
+  heartbeat.start();
+  shipper.kick();
+
+  return {
+    journal,
+    metrics,
+    recordSwitch(r) {
+      const s = o.snapshot();
+      const event = switchEventFrom(r, {
+        vehicle: o.vehicle,
+        site: siteOf(apInUse(s, r.to)),
+        signalOf: (n) => s.status[n]?.ap?.signal ?? o.signalOf?.(n),
+      });
+      const { event: stored, invalid } = journal.append(event);
+      if (invalid) log.error({ event: 'journal.invalid', id: r.id, field: invalid.field, err: invalid.message }, `switch ${r.id} kept in the journal but not shipped: ${invalid.field}: ${invalid.message}`);
+      metrics.onSwitch(stored);
+      shipper.kick();
+      heartbeat.now();
+      return stored;
+    },
+    profileFor: (ap) => applyFor(sites.current, ap),
+    site: () => siteOf(apInUse(o.snapshot())),
+    async stop() {
+      await Promise.all([shipper.stop(), heartbeat.stop(), sites.stop()]);
+      metricsServer?.close();
+      client.close();
+      journal.close();
+    },
+  };
+}

@@ -1,0 +1,404 @@
+// bench/hq: the concentrator at fleet scale, in one process plus a load worker, each part beside a baseline run the same way:
+//   ingest   10,000 registered vehicles, 2,000 sending heartbeats every 5 s and switch events at >= 5,000/s over real HTTP,
+//            each from its own address (loopback 127.64.0.0/18 stands in for the tunnel): request p50/p99, exactly once;
+//            agents shipping what accumulated (at most one POST a second) vs one POST per event
+//   query    a 24 h log query for one vehicle among 10 M stored events: the (vehicle, at) index vs a full scan
+//   memory   RSS and heap with the fleet's heartbeat history full
+//   cold     programming 10,000 peers and routes (root, a network namespace, wireguard-go): the reconciler one change
+//            at a time (measured on a sample, extrapolated) vs one `wg addconf` and one `ip -batch`
+// Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE.
+import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
+const VEHICLES = env('BENCH_VEHICLES', 10_000);
+const ACTIVE = env('BENCH_ACTIVE', 2000);
+const RATE = env('BENCH_RATE', 5000);
+const SECONDS = env('BENCH_SECONDS', 10);
+const EVENTS = env('BENCH_EVENTS', 10_000_000);
+const COLD = env('BENCH_COLD', 1);
+const COLD_SAMPLE = env('BENCH_COLD_SAMPLE', 1000);
+const HEARTBEAT_MS = 5000;
+const BATCH_EVERY_MS = 1000;
+const NET = [127, 64, 0, 0]; // 127.64.0.0/18: HQ .0.1, vehicles from .0.2
+
+const addr = (n: number) => `${NET[0]}.${NET[1]}.${(n >> 8) & 255}.${n & 255}`;
+const vehicleAddr = (i: number) => addr(2 + i);
+const vehicleName = (i: number) => `v${i}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The load worker: the agents.
+
+interface LoadIn {
+  host: string;
+  port: number;
+  active: number;
+  rate: number;
+  seconds: number;
+  batched: boolean;
+  idBase: number;
+}
+
+export interface LoadOut {
+  eventLat: number[];
+  hbLat: number[];
+  generated: number;
+  acked: number;
+  posts: number;
+  errors: string[];
+  elapsedS: number;
+}
+
+function uuidOf(n: number): string {
+  const h = n.toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${h}`;
+}
+
+async function loadWorker(o: LoadIn): Promise<LoadOut> {
+  const agents = Array.from({ length: o.active }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const queues: object[][] = Array.from({ length: o.active }, () => []);
+  const seq = new Array<number>(o.active).fill(0);
+  const inflight = new Array<boolean>(o.active).fill(false);
+  const lastSent = new Array<number>(o.active).fill(0);
+  const out: LoadOut = { eventLat: [], hbLat: [], generated: 0, acked: 0, posts: 0, errors: [], elapsedS: 0 };
+  let pending = 0;
+
+  const post = (i: number, path: string, body: unknown, onDone: (ms: number, status: number, json: unknown) => void) => {
+    const payload = Buffer.from(JSON.stringify(body));
+    const t = performance.now();
+    pending++;
+    const req = request(
+      { host: o.host, port: o.port, method: 'POST', path, agent: agents[i], localAddress: vehicleAddr(i), headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          pending--;
+          let json: unknown = null;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString());
+          } catch {
+            // keep null
+          }
+          onDone(performance.now() - t, res.statusCode ?? 0, json);
+        });
+      },
+    );
+    req.on('error', (err) => {
+      pending--;
+      if (out.errors.length < 10) out.errors.push(err.message);
+    });
+    req.end(payload);
+  };
+
+  const ship = (i: number) => {
+    const batch = queues[i]!.splice(0, 1000);
+    if (!batch.length) return;
+    inflight[i] = true;
+    lastSent[i] = performance.now();
+    out.posts++;
+    post(i, '/v1/events', { events: batch }, (ms, status, json) => {
+      inflight[i] = false;
+      out.eventLat.push(ms);
+      if (status === 200) out.acked += (json as { stored: string[] }).stored.length;
+      else if (out.errors.length < 10) out.errors.push(`HTTP ${status} ${JSON.stringify(json).slice(0, 200)}`);
+      if (!o.batched && queues[i]!.length) ship(i);
+    });
+  };
+
+  const heartbeat = (i: number) =>
+    post(i, '/v1/heartbeat', {
+      vehicle: vehicleName(i), at: new Date().toISOString(), active: 'wlan0', site: 'depot', journal_backlog: queues[i]!.length, sites_version: 0,
+      uplinks: [
+        { name: 'wlan0', kind: 'wifi', state: 'ready', ready: true, signal: -60 - (i % 20), rtt_ms: 12, loss: 0, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' }, rx_bytes: 1e6, tx_bytes: 2e6 },
+        { name: 'wlan1', kind: 'wifi', state: 'ready', ready: true, signal: -70, rtt_ms: 15, loss: 0, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' }, rx_bytes: 1e5, tx_bytes: 2e5 },
+        { name: 'wwan0', kind: 'lte', state: 'ready', ready: true, signal: -95, rtt_ms: 45, loss: 0.01, ap: null, rx_bytes: 1e4, tx_bytes: 2e4 },
+      ],
+    }, (ms) => out.hbLat.push(ms));
+
+  const start = performance.now();
+  const end = start + o.seconds * 1000;
+  const nextHb = Array.from({ length: o.active }, (_, i) => start + (i * HEARTBEAT_MS) / o.active);
+  const UPLINKS = ['wlan0', 'wlan1', 'wwan0'];
+  while (performance.now() < end) {
+    const now = performance.now();
+    const due = Math.floor(((now - start) / 1000) * o.rate) - out.generated;
+    for (let k = 0; k < due; k++) {
+      const i = Math.floor(Math.random() * o.active);
+      const s = ++seq[i]!;
+      queues[i]!.push({
+        id: uuidOf(o.idBase + out.generated), vehicle: vehicleName(i), seq: s, at: new Date().toISOString(),
+        from: UPLINKS[s % 3], to: UPLINKS[(s + 1) % 3], reason: 'signal', why: 'wlan0 below -75 dBm for 1 s', ms_to_first_packet: 4.2, site: 'depot',
+        candidates: UPLINKS.map((name) => ({ name, phase: 'ready', ready: true, signal: -70, rtt_ms: 12, loss: 0 })),
+      });
+      out.generated++;
+      if (!o.batched && !inflight[i]) ship(i);
+    }
+    for (let i = 0; i < o.active; i++) {
+      if (o.batched && !inflight[i] && queues[i]!.length && now - lastSent[i]! >= BATCH_EVERY_MS) ship(i);
+      if (now >= nextHb[i]!) {
+        nextHb[i]! += HEARTBEAT_MS;
+        heartbeat(i);
+      }
+    }
+    await sleep(5);
+  }
+  // Drain: everything generated is shipped before the run ends.
+  const drainUntil = performance.now() + 30_000;
+  while (performance.now() < drainUntil && (pending > 0 || queues.some((q) => q.length))) {
+    for (let i = 0; i < o.active; i++) if (!inflight[i] && queues[i]!.length) ship(i);
+    await sleep(5);
+  }
+  out.elapsedS = (performance.now() - start) / 1000;
+  for (const a of agents) a.destroy();
+  return out;
+}
+
+if (!isMainThread) {
+  loadWorker(workerData as LoadIn).then((r) => parentPort!.postMessage(r));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statistics and the table.
+
+function pct(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+const med = (xs: number[]) => pct(xs, 50);
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+function table(header: string[], rows: string[][]): void {
+  const all = [header, ...rows];
+  const w = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  for (const r of all) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  '));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The parts.
+
+async function main() {
+  const { openDb } = await import('../concentrator/store/db.js');
+  const { openEventsDb } = await import('../concentrator/store/events/db.js');
+  const { EventStore } = await import('../concentrator/store/events/service.js');
+  const { GroupCommit } = await import('../concentrator/agent-api/ingest.js');
+  const { FleetState } = await import('../concentrator/agent-api/fleet.js');
+  const { buildAgentApi } = await import('../concentrator/agent-api/app.js');
+  const { createVehicleLookup } = await import('../concentrator/agent-api/identity.js');
+  const { HqMetrics } = await import('../concentrator/metrics/hq.metrics.js');
+  const { AGENT_API_BACKLOG } = await import('../concentrator/admin/fleet-ops.js');
+  const { heartbeatSchema } = await import('../shared/wire/heartbeat.js');
+
+  const dir = mkdtempSync(join(tmpdir(), 'rl-bench-hq-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  console.log(`bench/hq: ${VEHICLES} vehicles registered, ${ACTIVE} sending heartbeats every ${HEARTBEAT_MS / 1000} s and switch events at ${RATE}/s for ${SECONDS} s; a 24 h query among ${(EVENTS / 1e6).toFixed(1)} M events; cold start of ${VEHICLES} peers`);
+
+  // The registry: 10,000 vehicles in one transaction (the service's per-add checks are O(n); not what is measured).
+  const reg = openDb(join(dir, 'registry.sqlite'));
+  const ins = reg.prepare('INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+  reg.transaction(() => {
+    for (let i = 0; i < VEHICLES; i++) {
+      const key = Buffer.alloc(32);
+      key.writeUInt32BE(i + 1, 0);
+      ins.run(vehicleName(i), key.toString('base64'), vehicleAddr(i), `10.${20 + (i >> 8)}.${i & 255}.0/24`, 'depot', new Date().toISOString());
+    }
+  })();
+
+  // ---- ingest ----
+  const ingestRun = async (batched: boolean, idBase: number) => {
+    const evDb = openEventsDb(join(dir, `ingest-${batched ? 'batched' : 'single'}.sqlite`));
+    const events = new EventStore(evDb);
+    const gc = new GroupCommit(events);
+    const fleet = new FleetState({ offlineAfterMs: 15_000 });
+    const metrics = new HqMetrics({ fleet, registered: () => VEHICLES });
+    const app = buildAgentApi({ identify: createVehicleLookup(reg), ingest: (b) => gc.submit(b), fleet, metrics });
+    await app.listen({ host: addr(1), port: 0, backlog: AGENT_API_BACKLOG });
+    const port = (app.server.address() as { port: number }).port;
+    const worker = new Worker(new URL(import.meta.url), { workerData: { host: addr(1), port, active: ACTIVE, rate: RATE, seconds: SECONDS, batched, idBase } satisfies LoadIn });
+    const out = await new Promise<LoadOut>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    const stored = events.count();
+    await app.close();
+    evDb.close();
+    return { out, stored, online: fleet.onlineCount(), fleet };
+  };
+
+  console.log('\ningest (real HTTP on loopback, group commit, synchronous=FULL):');
+  const single = await ingestRun(false, 0);
+  const batched = await ingestRun(true, 1e9);
+  const row = (name: string, r: Awaited<ReturnType<typeof ingestRun>>) => [
+    name, String(r.out.generated), fmt(r.out.generated / r.out.elapsedS, 0), fmt(r.out.posts / r.out.elapsedS, 0),
+    fmt(med(r.out.eventLat), 2), fmt(pct(r.out.eventLat, 99), 2), fmt(pct(r.out.hbLat, 99), 2),
+    r.stored === r.out.generated && r.out.acked === r.out.generated ? 'yes' : `NO (stored ${r.stored}, acked ${r.out.acked})`, String(r.online),
+  ];
+  table(['agents ship', 'events', 'events/s', 'POSTs/s', 'median ms', 'p99 ms', 'heartbeat p99 ms', 'each stored once', 'online'], [
+    row('one POST per event', single),
+    row(`batched (<= 1 POST / ${BATCH_EVERY_MS} ms)`, batched),
+  ]);
+  for (const r of [single, batched]) if (r.out.errors.length) console.log(`  errors: ${r.out.errors.join('; ')}`);
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+  console.log(`ratio (batched / one per event): p99 ${ratio(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99))}, POSTs ${ratio(batched.out.posts, single.out.posts)}`);
+  const bestP99 = Math.min(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99));
+  console.log(`goal: ingest p99 <= 20 ms at >= 5,000 events/s (${bestP99 <= 20 && batched.out.generated / batched.out.elapsedS >= 5000 * 0.95 ? 'met' : 'NOT met'}, best p99 ${fmt(bestP99, 2)} ms)`);
+
+  // ---- memory: the fleet's heartbeat history full (240 samples per heartbeating vehicle) ----
+  const fleet = batched.fleet;
+  const hbBase = Date.now();
+  for (let k = 0; k < 240; k++) {
+    for (let i = 0; i < ACTIVE; i++) {
+      fleet.heartbeat(heartbeatSchema.parse({
+        vehicle: vehicleName(i), at: new Date(hbBase + k * HEARTBEAT_MS).toISOString(), active: 'wlan0', site: 'depot',
+        uplinks: ['wlan0', 'wlan1', 'wwan0'].map((name, j) => ({ name, kind: j < 2 ? 'wifi' : 'lte', state: 'ready', ready: true, signal: -60 - j * 10, rtt_ms: 12, loss: 0 })),
+      }));
+    }
+  }
+  global.gc?.();
+  const mem = process.memoryUsage();
+  console.log(`\nmemory with ${ACTIVE} vehicles' heartbeat history full (240 samples each): RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}${global.gc ? '' : ' (run with --expose-gc for a settled heap)'}`);
+
+  // ---- query ----
+  console.log(`\nquery: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (bulk insert, indexes built after)...`);
+  const qPath = join(dir, 'query.sqlite');
+  const qDb = openEventsDb(qPath, { synchronous: 'OFF' });
+  const t0 = performance.now();
+  qDb.exec('DROP INDEX switch_events_vehicle_at; DROP INDEX switch_events_at;');
+  const qIns = qDb.prepare('INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+  const span = 30 * 86_400_000;
+  const first = Date.now() - span;
+  const detail = JSON.stringify({ why: 'wlan0 below -75 dBm for 1 s', candidates: [{ name: 'wlan0', phase: 'ready', ready: true, signal: -78, rtt_ms: 12, loss: 0, score: null }] });
+  const id = Buffer.alloc(16);
+  id.writeUInt32BE(0x4000_0000, 4);
+  const bulk = qDb.transaction((from: number, to: number) => {
+    for (let n = from; n < to; n++) {
+      id.writeUInt32BE(Math.floor(n / 2 ** 32), 8);
+      id.writeUInt32BE(n >>> 0, 12);
+      const at = Math.floor(first + (n / EVENTS) * span);
+      qIns.run(id, vehicleName(n % VEHICLES), Math.floor(n / VEHICLES) + 1, at, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, null, detail, at + 40);
+    }
+  });
+  for (let n = 0; n < EVENTS; n += 200_000) bulk(n, Math.min(EVENTS, n + 200_000));
+  const t1 = performance.now();
+  qDb.exec('CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at); CREATE INDEX switch_events_at ON switch_events(at);');
+  const t2 = performance.now();
+  console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, indexes in ${fmt((t2 - t1) / 1000)} s`);
+  const store = new EventStore(qDb);
+  const pick = () => {
+    const v = vehicleName(Math.floor(Math.random() * VEHICLES));
+    const since = first + Math.random() * (span - 86_400_000);
+    return { v, since, until: since + 86_400_000 };
+  };
+  const idx: number[] = [];
+  let rows = 0;
+  for (let k = 0; k < 300; k++) {
+    const q = pick();
+    const s = performance.now();
+    rows += store.query({ vehicle: q.v, sinceMs: q.since, untilMs: q.until }).length;
+    idx.push(performance.now() - s);
+  }
+  const scan: number[] = [];
+  const scanStmt = qDb.prepare('SELECT * FROM switch_events NOT INDEXED WHERE vehicle = ? AND at >= ? AND at <= ? ORDER BY at');
+  for (let k = 0; k < 3; k++) {
+    const q = pick();
+    const s = performance.now();
+    scanStmt.all(q.v, q.since, q.until);
+    scan.push(performance.now() - s);
+  }
+  table(['24 h query, one vehicle', 'runs', 'rows/query', 'median ms', 'p99 ms'], [
+    ['(vehicle, at) index', String(idx.length), fmt(rows / idx.length), fmt(med(idx), 3), fmt(pct(idx, 99), 3)],
+    ['full scan (NOT INDEXED)', String(scan.length), '', fmt(med(scan), 1), fmt(pct(scan, 99), 1)],
+  ]);
+  console.log(`ratio (index / scan), median: ${(med(idx) / med(scan)).toExponential(2)}`);
+  qDb.close();
+
+  // ---- cold start ----
+  if (!COLD) console.log('\ncold start: skipped (BENCH_COLD=0)');
+  else if (process.getuid?.() !== 0) console.log('\ncold start: skipped (needs root: a network namespace and wireguard-go)');
+  else await coldStart(reg, dir);
+
+  reg.close();
+  cleanup();
+}
+
+async function coldStart(reg: import('../concentrator/store/db.js').Db, dir: string): Promise<void> {
+  const { run } = await import('../shared/exec.js');
+  const { createWg } = await import('../shared/wg.js');
+  const { createRoutes, ROUTE_PROTO } = await import('../concentrator/routes.js');
+  const { Reconciler } = await import('../concentrator/reconcile/reconciler.js');
+  const { desiredFromVehicles } = await import('../concentrator/reconcile/diff.js');
+  const { createLogger } = await import('../shared/log.js');
+  const { toVehicle } = await import('../concentrator/store/vehicles/schema.js');
+  type VehicleRow = import('../concentrator/store/vehicles/schema.js').VehicleRow;
+
+  const ns = `rlb-hq-${process.pid}`;
+  const ifname = `rlb${process.pid % 100000}`;
+  const wg = createWg();
+  const opts = { netns: ns };
+  const all = (reg.prepare('SELECT * FROM vehicles ORDER BY id').all() as VehicleRow[]).map(toVehicle);
+  const log = createLogger({ name: 'bench', level: 'silent' });
+  const fresh = async () => {
+    await wg.deleteInterface(ifname, opts).catch(() => {});
+    await wg.createInterface(ifname, { ...opts, implementation: 'auto' });
+    await wg.setPrivateKey(ifname, await wg.genKey(), opts);
+    await run(['ip', '-n', ns, 'link', 'set', ifname, 'up']);
+  };
+  const counts = async () => {
+    const peers = (await wg.show(ifname, opts)).peers.length;
+    const routes = (await run(['ip', '-n', ns, 'route', 'show', 'dev', ifname, 'proto', String(ROUTE_PROTO)])).stdout.trim().split('\n').filter(Boolean).length;
+    return { peers, routes };
+  };
+  console.log(`\ncold start in namespace ${ns} (${ifname}):`);
+  await run(['ip', 'netns', 'add', ns]);
+  try {
+    // The reconciler as the daemon runs it: one `wg set` or `ip route` per change.
+    const sample = all.slice(0, Math.min(COLD_SAMPLE, all.length));
+    await fresh();
+    const rec = new Reconciler({ ifname, netns: ns, wg, routes: createRoutes(), log, desired: () => desiredFromVehicles(sample) });
+    let s = performance.now();
+    const r = await rec.reconcile();
+    const recMs = performance.now() - s;
+    const c1 = await counts();
+    // Batched: every peer in one `wg addconf`, every route in one `ip -batch`.
+    await fresh();
+    const desired = desiredFromVehicles(all);
+    const conf = join(dir, 'peers.conf');
+    const batch = join(dir, 'routes.batch');
+    s = performance.now();
+    writeFileSync(conf, desired.peers.map((p) => `[Peer]\nPublicKey = ${p.publicKey}\nAllowedIPs = ${p.allowedIps.join(', ')}\n`).join('\n'), { mode: 0o600 });
+    writeFileSync(batch, desired.routes.map((d) => `route replace ${d} dev ${ifname} proto ${ROUTE_PROTO}\n`).join(''));
+    await run(['wg', 'addconf', ifname, conf], { netns: ns });
+    await run(['ip', '-n', ns, '-batch', batch]);
+    const batchMs = performance.now() - s;
+    const c2 = await counts();
+    const perChange = recMs / Math.max(1, r.changes.length);
+    const extrapolated = perChange * (all.length * 2);
+    table(['programming', 'peers', 'routes', 'measured s', `for ${all.length} peers s`], [
+      [`reconciler, one change at a time (${sample.length} sampled)`, String(c1.peers), String(c1.routes), fmt(recMs / 1000, 2), `${fmt(extrapolated / 1000, 1)} (extrapolated)`],
+      ['batched: one wg addconf + one ip -batch', String(c2.peers), String(c2.routes), fmt(batchMs / 1000, 2), fmt(batchMs / 1000, 2)],
+    ]);
+    console.log(`ratio (batched / one at a time, ${all.length} peers): ${(batchMs / extrapolated).toFixed(3)}x`);
+    console.log(`goal: cold start of ${all.length} peers and routes <= 10 s: reconciler ${extrapolated <= 10_000 ? 'met' : 'NOT met'}, batched ${batchMs <= 10_000 ? 'met' : 'NOT met'}`);
+  } finally {
+    await wg.deleteInterface(ifname, opts).catch(() => {});
+    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+}
+
+if (isMainThread) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
