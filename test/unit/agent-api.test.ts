@@ -147,3 +147,21 @@ test('sites: the set, or 304 when the agent has this version', async (t) => {
   assert.equal(r.statusCode, 304);
   assert.equal(r.body, '');
 });
+
+test('fleet history: a ring of the last N samples; nulls kept as null; at most 4 uplinks per vehicle', async () => {
+  const { heartbeatSchema } = await import('../../shared/wire/heartbeat.js');
+  let now = 1000;
+  const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => now, historySize: 3 });
+  const names = ['wlan0', 'wlan1', 'wwan0', 'eth0', 'wlan2'];
+  for (let i = 0; i < 5; i++) {
+    now = 1000 + i * 5000;
+    fleet.heartbeat(heartbeatSchema.parse({
+      vehicle: 'bus-7', at: new Date(now).toISOString(), active: i % 2 ? 'wlan1' : null,
+      uplinks: names.map((name, k) => ({ name, kind: 'wifi', state: 'ready', ready: true, signal: k === 0 ? -60 - i : null, rtt_ms: 12.3, loss: k === 2 ? 0.25 : null })),
+    }));
+  }
+  const h = fleet.history('bus-7');
+  assert.deepEqual(h.map((s) => [s.t, s.active]), [[11_000, null], [16_000, 'wlan1'], [21_000, null]]);
+  assert.deepEqual(h[2]!.u, [['wlan0', -64, 12.3, null], ['wlan1', null, 12.3, null], ['wwan0', null, 12.3, 0.25], ['eth0', null, 12.3, null]]);
+  assert.deepEqual(fleet.history('nobody'), []);
+});
