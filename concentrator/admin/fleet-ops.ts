@@ -72,7 +72,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       ingest: async (batch) => {
         const r = await commit.submit(batch);
         lastSwitches.update(r.inserted);
-        for (const e of r.inserted) log.info({ event: 'switch.stored', id: e.id, vehicle: e.vehicle, seq: e.seq, from: e.from, to: e.to, reason: e.reason }, `${e.vehicle}: ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
+        for (const e of r.inserted) log.debug({ event: 'switch.stored', id: e.id, vehicle: e.vehicle, seq: e.seq, from: e.from, to: e.to, reason: e.reason }, `${e.vehicle}: ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
         return r;
       },
       fleet,
