@@ -1,4 +1,5 @@
-// Lab test of deploy/install.sh (root): a fresh Debian root from debootstrap, both roles installed into it, a vehicle enrolled.
+// Lab tests of the deployment (root): install.sh into a fresh Debian root from debootstrap, both roles, a vehicle enrolled;
+// and HQ routing as docs/operator-guide.md prescribes it (a LAN router with a static route to the concentrator).
 //
 //   /var/cache/roamlink-test/SUITE-ARCH.tar    the bootstrapped root (minbase + systemd), made once, unpacked per run
 //   /var/cache/roamlink-test/archives/         apt's .deb cache, bind-mounted into the root while the test runs
@@ -12,6 +13,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { controlRequest } from '../../concentrator/client.js';
+import { run } from '../../shared/exec.js';
+import { createWg, wireguardGoSocket } from '../../shared/wg.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SUITE = process.env.ROAMLINK_TEST_SUITE || 'bookworm';
@@ -219,4 +224,125 @@ test(`install.sh into a fresh Debian ${SUITE} root: both roles, --check, enrollm
   const purge = await install(['--uninstall', '--purge', '--root', dir]);
   assert.equal(purge.code, 0, purge.stderr);
   assert.ok(!existsSync(join(dir, 'etc/roamlink')) && !existsSync(join(dir, 'var/lib/roamlink')));
+});
+
+/*
+ * HQ routing, option b of the guide: the concentrator is one host on the HQ LAN; the LAN's router has static routes for
+ * the vehicle block and the tunnel network via the concentrator, and forwards HQ's WireGuard port from its outside.
+ *
+ *   host  lan0 192.168.10.20 ─┐                      router (…r)                          vehicle (…v)
+ *   (…h)  default via .1      ├─ br0 192.168.10.1    wan0 192.0.2.1 ──────── veth ──────── wan0 192.0.2.2
+ *   hq    lan0 192.168.10.5  ─┘  10.20.0.0/16, 10.99.0.0/24 via .5            wg 10.99.0.2, routes 10.99.0.1, 192.168.10.0/24
+ *   (…q)  default via .1          DNAT udp 51820,51821 -> .5                   lan0 (veth) 10.20.7.1/24 
+ *         roamlink hq: wg 10.99.0.1/24, route 10.20.7.0/24 (proto 82); `unreachable 10.20.0.0/16` added halfway
+ */
+test('HQ routing: a LAN host reaches a vehicle through the LAN router\'s static route; the rest of the block is unreachable, not a loop', {
+  skip: process.getuid?.() !== 0 && 'needs root (network namespaces, WireGuard)', timeout: 60_000,
+}, async (t) => {
+  const id = `rlt${process.pid}`;
+  const ns = { r: `${id}r`, q: `${id}q`, h: `${id}h`, v: `${id}v` };
+  const wgHq = `rlq${process.pid}`;
+  const wgCar = `rlv${process.pid}`;
+  const wg = createWg();
+  const dir = mkdtempSync(join(tmpdir(), 'rlt-route-'));
+  const daemonLog: string[] = [];
+  let daemon: ReturnType<typeof spawn> | null = null;
+  t.after(async () => {
+    if (daemon && daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 1000));
+      if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    }
+    await wg.deleteInterface(wgHq, { netns: ns.q }).catch(() => {});
+    await wg.deleteInterface(wgCar, { netns: ns.v }).catch(() => {});
+    for (const n of Object.values(ns)) await run(['ip', 'netns', 'del', n], { allowFail: true });
+    for (const i of [wgHq, wgCar]) rmSync(wireguardGoSocket(i), { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ip = (n: string, ...args: string[]) => run(['ip', '-n', n, ...args]);
+  const inNs = (n: string, ...argv: string[]) => run(argv, { netns: n, allowFail: true });
+
+  for (const n of Object.values(ns)) {
+    await run(['ip', 'netns', 'add', n]);
+    await ip(n, 'link', 'set', 'lo', 'up');
+  }
+  // The HQ LAN: a bridge in the router, the concentrator and a host on it.
+  await ip(ns.r, 'link', 'add', 'br0', 'type', 'bridge');
+  await ip(ns.r, 'addr', 'add', '192.168.10.1/24', 'dev', 'br0');
+  await ip(ns.r, 'link', 'set', 'br0', 'up');
+  for (const [n, port, addr] of [[ns.q, 'p-q', '192.168.10.5'], [ns.h, 'p-h', '192.168.10.20']] as const) {
+    await ip(ns.r, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'lan0', 'netns', n);
+    await ip(ns.r, 'link', 'set', port, 'master', 'br0', 'up');
+    await ip(n, 'addr', 'add', `${addr}/24`, 'dev', 'lan0');
+    await ip(n, 'link', 'set', 'lan0', 'up');
+    await ip(n, 'route', 'add', 'default', 'via', '192.168.10.1');
+  }
+  // The outside: the vehicle's uplink to the router's WAN side, HQ's ports forwarded to the concentrator.
+  await ip(ns.r, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', 'wan0', 'netns', ns.v);
+  await ip(ns.r, 'addr', 'add', '192.0.2.1/24', 'dev', 'wan0');
+  await ip(ns.r, 'link', 'set', 'wan0', 'up');
+  await ip(ns.v, 'addr', 'add', '192.0.2.2/24', 'dev', 'wan0');
+  await ip(ns.v, 'link', 'set', 'wan0', 'up');
+  await run(['nft', '-f', '-'], { netns: ns.r, input: 'table ip portfw {\n chain pre { type nat hook prerouting priority dstnat; iifname "wan0" udp dport { 51820, 51821 } dnat to 192.168.10.5; }\n}\n' });
+  for (const n of [ns.r, ns.q]) await run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'], { netns: n });
+  // The guide's static routes on the LAN router.
+  await ip(ns.r, 'route', 'add', '10.20.0.0/16', 'via', '192.168.10.5');
+  await ip(ns.r, 'route', 'add', '10.99.0.0/24', 'via', '192.168.10.5');
+  // The vehicle's LAN (a camera would sit behind it).
+  await ip(ns.v, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan0p');
+  await ip(ns.v, 'addr', 'add', '10.20.7.1/24', 'dev', 'lan0');
+  for (const dev of ['lan0', 'lan0p']) await ip(ns.v, 'link', 'set', dev, 'up');
+
+  // HQ: its config and key, the vehicle registered, the daemon started.
+  const hqKey = await wg.genKey();
+  writeFileSync(join(dir, 'hq.key'), `${hqKey}\n`, { mode: 0o600 });
+  const config = join(dir, 'hq.yaml');
+  writeFileSync(config, [`interface: ${wgHq}`, 'private_key_file: hq.key', 'tunnel_network: 10.99.0.0/24', 'state_dir: state',
+    'control_socket: hq.sock', 'lan_subnets: [192.168.10.0/24]', 'log_level: warn', ''].join('\n'));
+  const carKey = await wg.genKey();
+  const roamlink = (...args: string[]) => sh(['node', join(ROOT, 'bin/roamlink'), ...args], { timeoutMs: 30_000 });
+  const add = await roamlink('vehicle', 'add', 'bus-7', '--subnet', '10.20.7.0/24', '--pubkey', await wg.pubKey(carKey), '--json', '--config', config);
+  assert.equal(add.code, 0, add.stderr);
+  const bus = JSON.parse(add.stdout) as { tunnel_address: string; concentrator: { public_key: string } };
+  daemon = spawn('ip', ['netns', 'exec', ns.q, 'node', join(ROOT, 'bin/roamlink'), 'hq', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon.stdout!.on('data', (c: Buffer) => daemonLog.push(String(c)));
+  daemon.stderr!.on('data', (c: Buffer) => daemonLog.push(String(c)));
+  const until = async (what: string, ms: number, ok: () => Promise<boolean>) => {
+    const deadline = Date.now() + ms;
+    while (!(await ok())) {
+      if (daemon?.exitCode !== null) assert.fail(`roamlink hq exited: ${daemonLog.join('')}`);
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; roamlink hq: ${daemonLog.join('')}`);
+      await sleep(100);
+    }
+  };
+  await until('the concentrator', 15_000, async () => (await controlRequest(join(dir, 'hq.sock'), 'GET', '/v1/health', 2000).catch(() => null))?.status === 200);
+
+  // The vehicle: its tunnel to HQ's public address, HQ's LAN routed into it (what the agent sets up).
+  await wg.createInterface(wgCar, { netns: ns.v });
+  await wg.setPrivateKey(wgCar, carKey, { netns: ns.v });
+  await wg.setPeer(wgCar, { publicKey: bus.concentrator.public_key, allowedIps: ['10.99.0.1/32', '192.168.10.0/24'], endpoint: '192.0.2.1:51820', keepalive: 1 }, { netns: ns.v });
+  await ip(ns.v, 'addr', 'add', `${bus.tunnel_address}/32`, 'dev', wgCar);
+  await ip(ns.v, 'link', 'set', wgCar, 'up');
+  for (const dst of ['10.99.0.1/32', '192.168.10.0/24']) await ip(ns.v, 'route', 'add', dst, 'dev', wgCar, 'src', bus.tunnel_address);
+
+  // A host on the HQ LAN reaches the vehicle's LAN and its tunnel address: host -> router -> concentrator -> tunnel.
+  await until('a ping from the HQ LAN to the vehicle LAN', 15_000, async () => (await inNs(ns.h, 'ping', '-c', '1', '-W', '1', '10.20.7.1')).exitCode === 0);
+  assert.equal((await inNs(ns.h, 'ping', '-c', '1', '-W', '2', bus.tunnel_address)).exitCode, 0, 'the tunnel address through the router');
+  const via = await inNs(ns.q, 'ip', 'route', 'get', '10.20.7.1');
+  assert.match(via.stdout, new RegExp(`dev ${wgHq}`));
+
+  // A subnet of the block that no vehicle has: without the guide's unreachable route it bounces between the router
+  // (static route to HQ) and HQ (default route to the router) until its TTL runs out; with it, HQ answers at once.
+  // (No ICMP redirects, so that ping reports how the packet ended rather than the redirects on its way.)
+  for (const [n, dev] of [[ns.r, 'br0'], [ns.q, 'lan0']] as const) {
+    await run(['sysctl', '-qw', 'net.ipv4.conf.all.send_redirects=0', `net.ipv4.conf.${dev}.send_redirects=0`], { netns: n });
+  }
+  const loop = await inNs(ns.h, 'ping', '-c', '1', '-W', '2', '10.20.9.1');
+  assert.notEqual(loop.exitCode, 0);
+  assert.match(loop.stdout, /Time to live exceeded/, loop.stdout);
+  await ip(ns.q, 'route', 'add', 'unreachable', '10.20.0.0/16');
+  const refused = await inNs(ns.h, 'ping', '-c', '1', '-W', '2', '10.20.9.1');
+  assert.notEqual(refused.exitCode, 0);
+  assert.match(refused.stdout, /From 192\.168\.10\.5 .*Unreachable/, refused.stdout);
+  assert.equal((await inNs(ns.h, 'ping', '-c', '1', '-W', '2', '10.20.7.1')).exitCode, 0, 'the enrolled vehicle still reachable: its /24 is more specific');
 });
