@@ -89,6 +89,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   let lte: LabLte | null = null;
   let initialSeen: ((s: AgentSwitchLine) => void) | null = null;
   const readyUplinks = new Set<string>();
+  const recentAgent: string[] = [];
+  const agentTail = () => (recentAgent.length ? `; the agent's last lines:\n${recentAgent.join('\n')}` : '');
   const timers: NodeJS.Timeout[] = [];
   let active: string | null = null;
 
@@ -142,6 +144,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await writeFile(agentCfg, JSON.stringify(mergeConfig(base, sc.agent as Record<string, unknown>)));
     const onAgentLine = (line: string) => {
       opts.agentLog?.push(line);
+      recentAgent.push(line);
+      if (recentAgent.length > 15) recentAgent.shift();
       let v: Record<string, unknown>;
       try {
         v = JSON.parse(line);
@@ -168,8 +172,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     agent = startAgent();
     const initial = await Promise.race([
       firstSwitch,
-      sleep(20_000, opts.signal).then(() => { throw new Error('the agent did not bring the tunnel up within 20 s'); }),
-      agent.exited.then((c) => { throw new Error(`the agent exited (${c}) during start-up`); }),
+      sleep(20_000, opts.signal).then(() => { throw new Error(`the agent did not bring the tunnel up within 20 s${agentTail()}`); }),
+      agent.exited.then((c) => { throw new Error(`the agent exited (${c}) during start-up${agentTail()}`); }),
     ]);
     initialSeen = null;
     // Every uplink the scenario can use should be ready before the clock starts (bounded wait).
