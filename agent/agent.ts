@@ -10,6 +10,7 @@ import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
 import { startModem } from './modem.js';
+import { createTunnelMachine } from './machines/tunnel.machine.js';
 import type { RadioDriver } from './drivers/radio.js';
 import { openRadio } from './drivers/wpa/open.js';
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
@@ -18,7 +19,14 @@ import { createSteerDriver } from './drivers/nft/steer.js';
 import { createUdpProber, type Prober } from './drivers/probe/udp.probe.js';
 import { createRoutingDriver, uplinkMark } from './drivers/routing/uplink.routing.js';
 import { createArbiterMachine, type SwitchRecord } from './machines/arbiter.machine.js';
-import { createUplinkMachine, type UplinkInput } from './machines/uplink.machine.js';
+import { stateOf } from './machines/arbiter.decide.js';
+import { createUplinkMachine, type UplinkInput, type UplinkReport } from './machines/uplink.machine.js';
+import { createWatchdogMachine } from './machines/watchdog.machine.js';
+import { createProbePool } from './drivers/probe/probe.pool.js';
+import { createSysfsCounters } from './drivers/tunnel/counters.js';
+import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
+import { DEFAULT_BUDGET } from './policy/budget.js';
+import { policyWith } from './policy/policy.js';
 
 export interface RunningAgent {
   stop(): Promise<void>;
@@ -93,20 +101,24 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const tunnelTarget = { address: cfg.concentrator.tunnel_address, port: cfg.concentrator.probe_port };
   const probeTarget = { address: endpoint.address, port: cfg.concentrator.probe_port };
 
+  // Probes through each uplink's own path: one socket per uplink, bound to its current address.
+  const probes = createProbePool(probeTarget);
   const uplinkMachine = createUplinkMachine({
     dhcp: createUdhcpcDriver(cfg.run_dir),
     routing,
     now: () => performance.now(),
+    wallNow: () => Date.now(),
     radio: (ifname) => radios.get(ifname) ?? null,
-    async probe(address, signal) {
-      const p = await createUdpProber(address, probeTarget);
-      try {
-        return await p.probe(signal);
-      } finally {
-        p.close();
-      }
-    },
+    probe: (ifname, address, signal) => probes.probe(ifname, address, signal),
   });
+  const policy = policyWith(cfg.policy);
+  const counters = createSysfsCounters(wgIf);
+  const watchdog = cfg.watchdog && (cfg.watchdog.hosts.length > 0 || cfg.watchdog.dns)
+    ? {
+      hosts: cfg.watchdog.hosts, dns: cfg.watchdog.dns ?? null, intervalMs: cfg.watchdog.interval_ms, timeoutMs: cfg.watchdog.timeout_ms,
+      failures: cfg.watchdog.failures, tunnelIf: wgIf,
+    }
+    : null;
   const linkMonitor = createLinkMonitor();
   const arbiterMachine = createArbiterMachine(
     {
@@ -131,6 +143,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
         return tunnelProber.probe(signal);
       },
       watchLinks: (onChange, signal) => linkMonitor.watch((s) => onChange(s.ifname, s.carrier), signal),
+      readCounters: (signal) => counters.read(signal),
+      now: () => performance.now(),
       wallNow: () => performance.timeOrigin + performance.now(),
       newId: () => randomUUID(),
     },
@@ -139,23 +153,36 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       name: s.name, slot: s.slot, kind: s.kind,
       probeIntervalMs: cfg.timing.probe_interval_ms, probeTimeoutMs: cfg.timing.probe_timeout_ms, maxMisses: 3,
       connectList: cfg.connect_list, scanIntervalMs: cfg.timing.scan_interval_ms,
+      budget: { ...DEFAULT_BUDGET, bytes_per_day: cfg.lte_budget.bytes_per_day, min_interval_ms: cfg.lte_budget.min_interval_ms },
     })),
+    watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
   );
   const arbiter = createActor(arbiterMachine, {
     input: {
       uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
       settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
+      policy, counterIntervalMs: 25, watchdog,
     },
   });
 
   arbiter.on('switch.done', ({ record }) => logSwitch(log, cfg.vehicle, record));
   arbiter.on('switch.refused', ({ to, why }) => log.warn({ event: 'switch.refused', to, why }, `switch to ${to} refused: ${why}`));
+  arbiter.on('tunnel.resteered', (e) => log.info({ event: 'tunnel.resteered', uplink: e.uplink, from: e.from, to: e.to }, `${e.uplink}'s address is now ${e.to}: tunnel re-steered (was ${e.from ?? 'none'})`));
+  arbiter.on('watchdog.acted', (e) => log.warn({ event: 'watchdog.acted', uplink: e.uplink, action: e.action, why: e.why }, `watchdog: ${e.action} ${e.uplink}: ${e.why}`));
+  arbiter.on('watchdog.round', ({ round }) => {
+    const failing = round.result.hosts.length > 0 && round.result.hosts.every((h) => h.rttMs === null);
+    if (failing || round.result.dns?.ok === false) log.warn({ event: 'watchdog.round', uplink: round.uplink, hosts: round.result.hosts, dns: round.result.dns }, 'watchdog: a check failed');
+  });
+  // One line per change of an uplink's lifecycle phase or state (the issue's names: standby, active, degraded, ...).
   let lastPhase = new Map<string, string>();
   arbiter.subscribe((snap) => {
-    for (const s of Object.values(snap.context.status)) {
-      if (lastPhase.get(s.name) !== s.phase) {
-        lastPhase.set(s.name, s.phase);
-        log.info({ event: 'uplink.phase', uplink: s.name, phase: s.phase, address: s.lease?.address ?? null, rtt_ms: s.rttMs }, `${s.name} ${s.phase}`);
+    const ctx = snap.context;
+    for (const s of Object.values(ctx.status) as UplinkReport[]) {
+      const state = stateOf(s, { active: ctx.active, holdDown: ctx.holdDown, policy: ctx.policy, now: performance.now() });
+      const key = `${s.phase}/${state}`;
+      if (lastPhase.get(s.name) !== key) {
+        lastPhase.set(s.name, key);
+        log.info({ event: 'uplink.phase', uplink: s.name, phase: s.phase, state, address: s.lease?.address ?? null, rtt_ms: s.rttMs, signal: s.signal, loss: s.probe.loss, ap: s.ap }, `${s.name} ${s.phase} (${state})`);
       }
     }
   });
@@ -163,6 +190,26 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
 
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
   const modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
+
+  // The tunnel keeper: a silent tunnel over a path that answers means the concentrator lost our session.
+  const tunnel = createActor(createTunnelMachine({
+    async probe(signal) {
+      tunnelProber ??= await createUdpProber(cfg.wireguard.address, tunnelTarget);
+      return tunnelProber.probe(signal);
+    },
+    pathOk() {
+      const c = arbiter.getSnapshot().context as { active: string | null; status: Record<string, { ready: boolean; misses: number }> };
+      const a = c.active ? c.status[c.active] : undefined;
+      return peerConfigured && !!a?.ready && a.misses === 0;
+    },
+    async rehandshake() {
+      log.warn({ event: 'tunnel.rehandshake' }, 'tunnel silent over a live path: forcing a new handshake');
+      await wg.removePeer(wgIf, peer.publicKey);
+      await wg.setPeer(wgIf, peer);
+    },
+    onChange: (up, why) => log.info({ event: up ? 'tunnel.up' : 'tunnel.down', why }, `tunnel ${up ? 'up' : 'down'}: ${why}`),
+  }), { input: { intervalMs: 1000, timeoutMs: 500, misses: 3 } });
+  tunnel.start();
 
   const app = buildControlApp({ arbiter, log, modem: () => modem?.status() ?? null });
   await mkdir(dirname(cfg.control_socket), { recursive: true });
@@ -180,9 +227,11 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       stopping = true;
       await app.close().catch(() => {});
       modem?.stop();
+      tunnel.stop();
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
       tunnelProber?.close();
+      probes.close();
       for (const r of radios.values()) await r.close().catch(() => {});
       await steer.remove();
       await wg.deleteInterface(wgIf).catch((err) => log.warn({ err: String(err) }, 'could not delete the tunnel interface'));
@@ -195,6 +244,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   };
 }
 
+/** The switch log line: the record, with the why (the rule, a line for people, each candidate's signal, RTT, loss) and the site. */
 function logSwitch(log: Logger, vehicle: string, r: SwitchRecord): void {
-  log.info({ event: 'switch', vehicle, ...r }, `switch ${r.from ?? '-'} -> ${r.to} (${r.reason}) in ${r.ms_to_first_packet ?? 'unconfirmed'} ms`);
+  log.info({ event: 'switch', vehicle, ...r, site: r.site ?? null }, `switch ${r.from ?? '-'} -> ${r.to} (${r.reason}: ${r.why?.text ?? ''}) in ${r.ms_to_first_packet ?? 'unconfirmed'} ms`);
 }
