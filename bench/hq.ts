@@ -9,7 +9,7 @@
 // Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,8 @@ const COLD = env('BENCH_COLD', 1);
 const COLD_SAMPLE = env('BENCH_COLD_SAMPLE', 1000);
 const HEARTBEAT_MS = 5000;
 const BATCH_EVERY_MS = 1000;
+/** Requests started in the first seconds of the timed run are left out of the warm p99. */
+const WARMUP_MS = 2000;
 const NET = [127, 64, 0, 0]; // 127.64.0.0/18: HQ .0.1, vehicles from .0.2
 
 const addr = (n: number) => `${NET[0]}.${NET[1]}.${(n >> 8) & 255}.${n & 255}`;
@@ -45,6 +47,11 @@ interface LoadIn {
 
 export interface LoadOut {
   eventLat: number[];
+  /** Latencies of event POSTs started after the warm-up. */
+  eventLatWarm: number[];
+  /** Before the timed run every agent sends a heartbeat at once (as after an HQ restart): how long until all were answered, and their p99. */
+  stormS: number;
+  stormP99: number;
   hbLat: number[];
   generated: number;
   acked: number;
@@ -64,10 +71,11 @@ async function loadWorker(o: LoadIn): Promise<LoadOut> {
   const seq = new Array<number>(o.active).fill(0);
   const inflight = new Array<boolean>(o.active).fill(false);
   const lastSent = new Array<number>(o.active).fill(0);
-  const out: LoadOut = { eventLat: [], hbLat: [], generated: 0, acked: 0, posts: 0, errors: [], elapsedS: 0 };
+  const out: LoadOut = { eventLat: [], eventLatWarm: [], stormS: 0, stormP99: 0, hbLat: [], generated: 0, acked: 0, posts: 0, errors: [], elapsedS: 0 };
   let pending = 0;
+  let start = performance.now();
 
-  const post = (i: number, path: string, body: unknown, onDone: (ms: number, status: number, json: unknown) => void) => {
+  const post = (i: number, path: string, body: unknown, onDone: (ms: number, status: number, json: unknown, startedAt: number) => void) => {
     const payload = Buffer.from(JSON.stringify(body));
     const t = performance.now();
     pending++;
@@ -84,7 +92,7 @@ async function loadWorker(o: LoadIn): Promise<LoadOut> {
           } catch {
             // keep null
           }
-          onDone(performance.now() - t, res.statusCode ?? 0, json);
+          onDone(performance.now() - t, res.statusCode ?? 0, json, t);
         });
       },
     );
@@ -101,16 +109,17 @@ async function loadWorker(o: LoadIn): Promise<LoadOut> {
     inflight[i] = true;
     lastSent[i] = performance.now();
     out.posts++;
-    post(i, '/v1/events', { events: batch }, (ms, status, json) => {
+    post(i, '/v1/events', { events: batch }, (ms, status, json, startedAt) => {
       inflight[i] = false;
       out.eventLat.push(ms);
+      if (startedAt - start >= WARMUP_MS) out.eventLatWarm.push(ms);
       if (status === 200) out.acked += (json as { stored: string[] }).stored.length;
       else if (out.errors.length < 10) out.errors.push(`HTTP ${status} ${JSON.stringify(json).slice(0, 200)}`);
       if (!o.batched && queues[i]!.length) ship(i);
     });
   };
 
-  const heartbeat = (i: number) =>
+  const heartbeat = (i: number, done: (ms: number) => void = (ms) => out.hbLat.push(ms)) =>
     post(i, '/v1/heartbeat', {
       vehicle: vehicleName(i), at: new Date().toISOString(), active: 'wlan0', site: 'depot', journal_backlog: queues[i]!.length, sites_version: 0,
       uplinks: [
@@ -118,9 +127,18 @@ async function loadWorker(o: LoadIn): Promise<LoadOut> {
         { name: 'wlan1', kind: 'wifi', state: 'ready', ready: true, signal: -70, rtt_ms: 15, loss: 0, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' }, rx_bytes: 1e5, tx_bytes: 2e5 },
         { name: 'wwan0', kind: 'lte', state: 'ready', ready: true, signal: -95, rtt_ms: 45, loss: 0.01, ap: null, rx_bytes: 1e4, tx_bytes: 2e4 },
       ],
-    }, (ms) => out.hbLat.push(ms));
+    }, (ms) => done(ms));
 
-  const start = performance.now();
+  // The reconnect storm: every agent at once, then the timed run on connections that are up (as a running fleet's are).
+  const storm: number[] = [];
+  for (let i = 0; i < o.active; i++) heartbeat(i, (ms) => storm.push(ms));
+  while (storm.length < o.active && performance.now() - start < 60_000) await sleep(5);
+  out.stormS = (performance.now() - start) / 1000;
+  out.stormP99 = pct(storm, 99);
+  out.hbLat = [];
+  start = performance.now();
+  // Agents' shipping turns are spread over the interval, as in a fleet (not all on the same tick).
+  for (let i = 0; i < o.active; i++) lastSent[i] = start - Math.random() * BATCH_EVERY_MS;
   const end = start + o.seconds * 1000;
   const nextHb = Array.from({ length: o.active }, (_, i) => start + (i * HEARTBEAT_MS) / o.active);
   const UPLINKS = ['wlan0', 'wlan1', 'wwan0'];
@@ -222,6 +240,15 @@ async function main() {
     const fleet = new FleetState({ offlineAfterMs: 15_000 });
     const metrics = new HqMetrics({ fleet, registered: () => VEHICLES });
     const app = buildAgentApi({ identify: createVehicleLookup(reg), ingest: (b) => gc.submit(b), fleet, metrics });
+    // Server-side time of each POST /v1/events: from the request parsed to the answer sent (validation, durable commit).
+    const serverMs: number[] = [];
+    const began = new WeakMap<object, number>();
+    app.addHook('onRequest', async (req) => {
+      began.set(req, performance.now());
+    });
+    app.addHook('onResponse', async (req) => {
+      if (req.url === '/v1/events') serverMs.push(performance.now() - began.get(req)!);
+    });
     await app.listen({ host: addr(1), port: 0, backlog: AGENT_API_BACKLOG });
     const port = (app.server.address() as { port: number }).port;
     const worker = new Worker(new URL(import.meta.url), { workerData: { host: addr(1), port, active: ACTIVE, rate: RATE, seconds: SECONDS, batched, idBase } satisfies LoadIn });
@@ -233,26 +260,31 @@ async function main() {
     const stored = events.count();
     await app.close();
     evDb.close();
-    return { out, stored, online: fleet.onlineCount(), fleet };
+    return { out, stored, online: fleet.onlineCount(), fleet, serverMs };
   };
 
-  console.log('\ningest (real HTTP on loopback, group commit, synchronous=FULL):');
+  console.log(`\ningest (real HTTP on loopback, group commit, synchronous=FULL; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} before):`);
   const single = await ingestRun(false, 0);
   const batched = await ingestRun(true, 1e9);
   const row = (name: string, r: Awaited<ReturnType<typeof ingestRun>>) => [
     name, String(r.out.generated), fmt(r.out.generated / r.out.elapsedS, 0), fmt(r.out.posts / r.out.elapsedS, 0),
-    fmt(med(r.out.eventLat), 2), fmt(pct(r.out.eventLat, 99), 2), fmt(pct(r.out.hbLat, 99), 2),
+    fmt(med(r.out.eventLat), 2), fmt(pct(r.out.eventLat, 99), 2), fmt(pct(r.out.eventLatWarm, 99), 2), fmt(med(r.serverMs), 2), fmt(pct(r.serverMs, 99), 2), fmt(pct(r.out.hbLat, 99), 2),
     r.stored === r.out.generated && r.out.acked === r.out.generated ? 'yes' : `NO (stored ${r.stored}, acked ${r.out.acked})`, String(r.online),
   ];
-  table(['agents ship', 'events', 'events/s', 'POSTs/s', 'median ms', 'p99 ms', 'heartbeat p99 ms', 'each stored once', 'online'], [
+  table(['agents ship', 'events', 'events/s', 'POSTs/s', 'median ms', 'p99 ms', `p99 after ${WARMUP_MS / 1000} s`, 'server median ms', 'server p99 ms', 'heartbeat p99 ms', 'each stored once', 'online'], [
     row('one POST per event', single),
     row(`batched (<= 1 POST / ${BATCH_EVERY_MS} ms)`, batched),
   ]);
   for (const r of [single, batched]) if (r.out.errors.length) console.log(`  errors: ${r.out.errors.join('; ')}`);
+  console.log(`reconnect storm (${ACTIVE} agents' first heartbeat at once, as after an HQ restart): all answered in ${fmt(single.out.stormS, 2)} s / ${fmt(batched.out.stormS, 2)} s, p99 ${fmt(single.out.stormP99, 0)} / ${fmt(batched.out.stormP99, 0)} ms`);
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
   console.log(`ratio (batched / one per event): p99 ${ratio(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99))}, POSTs ${ratio(batched.out.posts, single.out.posts)}`);
   const bestP99 = Math.min(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99));
-  console.log(`goal: ingest p99 <= 20 ms at >= 5,000 events/s (${bestP99 <= 20 && batched.out.generated / batched.out.elapsedS >= 5000 * 0.95 ? 'met' : 'NOT met'}, best p99 ${fmt(bestP99, 2)} ms)`);
+  const warmP99 = Math.min(pct(batched.out.eventLatWarm, 99), pct(single.out.eventLatWarm, 99));
+  const rateOk = batched.out.generated / batched.out.elapsedS >= 5000 * 0.95;
+  const serverP99 = Math.min(pct(batched.serverMs, 99), pct(single.serverMs, 99));
+  console.log(`goal: ingest p99 <= 20 ms at >= 5,000 events/s: client-measured, whole run ${bestP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(bestP99, 2)} ms); after warm-up ${warmP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(warmP99, 2)} ms); server-side ${serverP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(serverP99, 2)} ms)`);
+  console.log('  (client times include the load worker sharing the CPUs; on a 2-CPU machine with other work they are upper bounds)');
 
   // ---- memory: the fleet's heartbeat history full (240 samples per heartbeating vehicle) ----
   const fleet = batched.fleet;
