@@ -34,21 +34,24 @@ export function buildControlApp({ arbiter, modem }: ControlDeps): FastifyInstanc
     // Wait for this switch's outcome: done, or refused with a reason. The arbiter answers a request it refuses while
     // it takes it (during send); once our switch is under way, a refusal naming the same uplink is another request's
     // ("a switch is under way"), unless our switch is no longer pending (its steering failed).
+    // An operator's switch is marked `operator` (its reason is the policy's rule: `forced`, or a failure rule that
+    // happened to pick the same uplink).
     const ours = () => {
-      const p = (arbiter.getSnapshot().context as { pending: { to: string; reason: string } | null }).pending;
-      return p?.to === to && p.reason === 'operator';
+      const p = (arbiter.getSnapshot().context as { pending: { to: string; operator?: boolean } | null }).pending;
+      return p?.to === to && p.operator === true;
     };
-    const outcome = await new Promise<ArbiterEmitted>((resolve) => {
+    type Outcome = Extract<ArbiterEmitted, { type: 'switch.done' | 'switch.refused' }>;
+    const outcome = await new Promise<Outcome>((resolve) => {
       let sent = false;
       const subs = [
         arbiter.on('switch.done', (e: { record: SwitchRecord }) => {
-          if (e.record.to === to && e.record.reason === 'operator') finish({ type: 'switch.done', record: e.record });
+          if (e.record.to === to && e.record.operator === true) finish({ type: 'switch.done', record: e.record });
         }),
         arbiter.on('switch.refused', (e: { to: string; why: string }) => {
           if (e.to === to && (!sent || !ours())) finish({ type: 'switch.refused', to, why: e.why });
         }),
       ];
-      const finish = (e: ArbiterEmitted) => {
+      const finish = (e: Outcome) => {
         subs.forEach((s) => s.unsubscribe());
         resolve(e);
       };

@@ -1,13 +1,152 @@
-// Pure choices the arbiter makes without a policy: where to go when the active uplink is lost.
-import type { UplinkStatus } from './uplink.machine.js';
+// The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
+// radio exclusions, the snapshot chooseUplink decides on.
+import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
+import type { ArbiterMemory, ArbiterSnapshot, Rule, UplinkState, UplinkView } from '../policy/choose.js';
+import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
-export type SwitchReason = 'initial' | 'operator' | 'carrier' | 'failed' | 'signal' | 'better' | 'lte-fallback' | 'lte-leave';
+/** Why a switch happened: the policy's rule, or the watchdog's finding. */
+export type SwitchReason = Rule | 'watchdog';
 
-/** The ready uplink to fail over to: Wi-Fi and Ethernet before LTE (the costed one), then the lowest RTT, then order. */
-export function pickAfterLoss(uplinks: UplinkStatus[], active: string | null): string | null {
-  const cost = (u: UplinkStatus) => (u.kind === 'lte' ? 1 : 0);
-  const ready = uplinks
-    .filter((u) => u.ready && u.carrier && u.name !== active)
-    .sort((a, b) => cost(a) - cost(b) || (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity) || a.slot - b.slot);
-  return ready[0]?.name ?? null;
+/** The tunnel's traffic as the arbiter tracks it from the interface's counters (monotonic ms). */
+export interface TunnelSeen {
+  rx: number | null;
+  tx: number | null;
+  /** When the counters were last read. */
+  readAt: number | null;
+  /** When rx (authenticated packets from the concentrator) and tx last grew. */
+  last_rx_at: number | null;
+  last_tx_at: number | null;
+}
+
+export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: null, readAt: null, last_rx_at: null, last_tx_at: null });
+
+/**
+ * The tunnel after a counter reading (null: the read failed). A counter that grew is dated at the PREVIOUS reading
+ * when readings are regular (the packet came after it, so this is the earliest it can have been: failure detection
+ * never waits on the polling), but at `now` after a pause longer than two intervals (an event loop that stalled must
+ * not make a live path look silent).
+ */
+export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | null, now: number, intervalMs: number): TunnelSeen {
+  if (!c) return { ...prev, readAt: now };
+  const regular = prev.readAt !== null && now - prev.readAt <= 2 * intervalMs;
+  const at = regular ? prev.readAt! : now;
+  const grew = (was: number | null, is: number) => was === null || is !== was; // a reset (new interface) counts as life too
+  return {
+    rx: c.rx,
+    tx: c.tx,
+    readAt: now,
+    last_rx_at: prev.rx !== null && grew(prev.rx, c.rx) ? at : prev.last_rx_at,
+    last_tx_at: prev.tx !== null && grew(prev.tx, c.tx) ? at : prev.last_tx_at,
+  };
+}
+
+/**
+ * The time decisions are made at: now, but never more than two counter intervals past the last reading. After a
+ * stall of the agent's event loop, the first event handled may be a probe reply or a status, with the counters not
+ * read since: deciding at `now` would see a silence the agent itself caused.
+ */
+export function decisionClock(now: number, t: TunnelSeen, intervalMs: number): number {
+  return t.readAt === null ? now : Math.min(now, t.readAt + 2 * intervalMs);
+}
+
+/** Traffic flows: the tunnel sent a packet within the policy's busy window. */
+export function isBusy(t: TunnelSeen, policy: Policy, now: number): boolean {
+  return t.last_tx_at !== null && now - t.last_tx_at <= policy.busy_window_ms;
+}
+
+export interface ViewContext {
+  active: string | null;
+  holdDown: Readonly<Record<string, number>>;
+  policy: Policy;
+  now: number;
+}
+
+/** The issue's state names, from the uplink's report and the arbiter's roles. */
+export function stateOf(u: UplinkReport, o: ViewContext): UplinkState {
+  if (!u.carrier) {
+    if (u.kind !== 'wifi' || u.radio === null) return 'down';
+    return u.radio === 'associating' || (u.radio === 'idle' && u.ap !== null) ? 'associating' : 'scanning';
+  }
+  if (!u.lease) return 'addressing';
+  const lossy = u.probe.loss >= o.policy.loss_max;
+  if (u.name === o.active) {
+    const weak = u.kind === 'wifi' && u.signal !== null && u.signal < o.policy.switch_below;
+    return !u.ready || lossy || weak ? 'degraded' : 'active';
+  }
+  if ((o.holdDown[u.name] ?? -Infinity) > o.now) return 'hold-down';
+  if (!u.addressed || !u.ready) return 'probing';
+  return lossy ? 'degraded' : 'standby';
+}
+
+/** One uplink as chooseUplink sees it. */
+export function viewOf(u: UplinkReport, o: ViewContext): UplinkView {
+  const v: UplinkView = {
+    name: u.name,
+    // Ethernet is compared as Wi-Fi that is always strong (a cable has no signal to fade): it is never costed.
+    kind: u.kind === 'lte' ? 'lte' : 'wifi',
+    state: stateOf(u, o),
+    signal: u.kind === 'ethernet' ? 0 : u.signal,
+    ready: u.ready && u.addressed,
+    carrier: u.carrier,
+    probe: u.probe,
+    holdDownUntil: o.holdDown[u.name] ?? null,
+  };
+  if (u.ap) {
+    v.ssid = u.ap.ssid;
+    v.bssid = u.ap.bssid;
+  }
+  return v;
+}
+
+export interface SnapshotInput extends ViewContext {
+  uplinks: readonly UplinkReport[];
+  activeSince: number | null;
+  tunnel: TunnelSeen;
+  forced: { to: string; at: number } | null;
+  memory: ArbiterMemory;
+}
+
+export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
+  return {
+    uplinks: i.uplinks.map((u) => viewOf(u, i)),
+    active: i.active,
+    activeSince: i.activeSince,
+    tunnel: { last_rx_at: i.tunnel.last_rx_at, last_tx_at: i.tunnel.last_tx_at },
+    forced: i.forced,
+    memory: i.memory,
+  };
+}
+
+export interface RoleMessage {
+  role: UplinkRole;
+  /** The active's probe interval (policy.activeProbeIntervalMs for the traffic now). */
+  probeIntervalMs?: number;
+  /** Wi-Fi: the BSSIDs this radio must leave to others. */
+  exclude?: string[];
+}
+
+/**
+ * What each uplink should be told: its role, the active's probe pace, and each radio's excluded APs. A radio that is
+ * not active leaves the active radio's AP and the APs of lower-numbered standby radios to them (two radios on one AP
+ * share its failures); every radio avoids the APs in hold-down.
+ */
+export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string | null; holdDown: Readonly<Record<string, number>>; heldAps: Readonly<Record<string, number>>; now: number; busy: boolean; policy: Policy }): Record<string, RoleMessage> {
+  const out: Record<string, RoleMessage> = {};
+  const held = Object.entries(i.heldAps).filter(([, until]) => until > i.now).map(([b]) => b.toLowerCase());
+  const active = i.uplinks.find((u) => u.name === i.active);
+  for (const u of i.uplinks) {
+    const role: UplinkRole = u.name === i.active ? 'active' : (i.holdDown[u.name] ?? -Infinity) > i.now ? 'hold-down' : 'standby';
+    const m: RoleMessage = { role };
+    if (role === 'active') m.probeIntervalMs = activeProbeIntervalMs(i.policy, i.busy);
+    if (u.kind === 'wifi') {
+      const ex = new Set(held);
+      if (role !== 'active') {
+        if (active?.kind === 'wifi' && active.ap) ex.add(active.ap.bssid.toLowerCase());
+        for (const o of i.uplinks) if (o.kind === 'wifi' && o.name !== i.active && o.slot < u.slot && o.ap) ex.add(o.ap.bssid.toLowerCase());
+      }
+      m.exclude = [...ex].sort();
+    }
+    out[u.name] = m;
+  }
+  return out;
 }

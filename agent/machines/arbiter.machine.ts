@@ -1,25 +1,54 @@
-// The arbiter: owns which uplink carries the tunnel and runs the make-before-break switch sequence.
+// The arbiter: owns which uplink carries the tunnel, decides with the policy, and runs the make-before-break switch.
 //
-// steady ──(decision)──▶ switching.steering ─▶ confirming ─▶ draining ─▶ steady
-// Steering moves WireGuard's outer packets to the new uplink (already addressed and probed through its own path);
-// confirming waits for the first reply through the tunnel on the new path; draining leaves the old uplink
-// untouched while packets in flight arrive.
-import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine } from 'xstate';
-import type { UplinkInput, UplinkStatus } from './uplink.machine.js';
-import { pickAfterLoss, type SwitchReason } from './arbiter.decide.js';
+// starting ─▶ settling ─▶ switching ─▶ steady ⇄ switching            switching: steering ─▶ confirming ─▶ draining
+// Decisions are chooseUplink(snapshot, policy, now) (agent/policy/choose.ts), taken on every uplink status, every
+// carrier event (a lost carrier goes straight from the netlink event to the decision and the steering), and every
+// reading of the tunnel's counters (the tick, every counterIntervalMs). The switch: steering moves WireGuard's outer
+// packets to the new uplink (already addressed and probed through its own path); confirming waits for the first reply
+// through the tunnel on the new path; draining leaves the old uplink untouched while packets in flight arrive. The
+// arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
+// to leave to the others. It re-steers, without a switch, when the active uplink's address changes.
+import { assign, emit, enqueueActions, fromCallback, fromPromise, sendParent, setup, type AnyStateMachine } from 'xstate';
+import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
+import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
+import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
+import { decisionClock, isBusy, NO_TUNNEL, rolesFor, seeCounters, snapshotOf, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+
+export type { SwitchReason };
+
+export interface SwitchCandidate {
+  name: string;
+  phase: string;
+  ready: boolean;
+  rttMs: number | null;
+  misses: number;
+  carrier: boolean;
+  /** dBm (Wi-Fi RSSI, LTE RSRP), probe loss (0..1) and the issue's state name, as the decision saw them. */
+  signal?: number | null;
+  loss?: number;
+  state?: string;
+}
 
 export interface SwitchRecord {
   id: string;
   from: string | null;
   to: string;
-  reason: SwitchReason;
+  /** The rule that fired (choose.ts's Rule, or `watchdog`). */
+  reason: SwitchReason | string;
   /** Wall-clock ms (same clock as the lab's meters). */
   decided_at: number;
   steered_at: number;
   confirmed_at: number | null;
   /** Decision to first reply on the new path. */
   ms_to_first_packet: number | null;
-  candidates: Array<Pick<UplinkStatus, 'name' | 'phase' | 'ready' | 'rttMs' | 'misses' | 'carrier'>>;
+  candidates: SwitchCandidate[];
+  /** The decision's why: the rule, a line for people, every candidate's signal, RTT, loss. */
+  why?: Why;
+  /** The site the vehicle was at (null until sites are matched). */
+  site?: string | null;
+  /** An operator asked for it (`roamlink switch`). */
+  operator?: boolean;
 }
 
 export interface ArbiterDeps {
@@ -31,6 +60,10 @@ export interface ArbiterDeps {
   tunnelProbe: (signal: AbortSignal) => Promise<number>;
   /** Carrier changes of every link, until the signal aborts. */
   watchLinks: (onChange: (ifname: string, up: boolean) => void, signal: AbortSignal) => Promise<void>;
+  /** The tunnel interface's packet counters. */
+  readCounters: (signal: AbortSignal) => Promise<{ rx: number; tx: number }>;
+  /** Monotonic ms: decisions (the same clock as the uplinks' probe times). */
+  now: () => number;
   wallNow: () => number;
   newId: () => string;
 }
@@ -45,16 +78,34 @@ export interface ArbiterInput {
   confirmRetryMs: number;
   /** After a failed steering, how long before the arbiter decides on its own again (default 1000). */
   steerRetryMs?: number;
+  /** The thresholds (default: DEFAULT_POLICY); a site's profile replaces them with policy.set. */
+  policy?: Policy;
+  site?: string | null;
+  /** How often the tunnel's counters are read, which is also the decision tick (default 25). */
+  counterIntervalMs?: number;
+  /** The slower checker beyond the concentrator; none when absent. */
+  watchdog?: WatchdogConfig | null;
 }
 
 export type ArbiterEvent =
-  | { type: 'uplink.status'; status: UplinkStatus }
+  | { type: 'uplink.status'; status: UplinkReport }
   | { type: 'link.changed'; ifname: string; up: boolean }
-  | { type: 'operator.switch'; to: string };
+  | { type: 'operator.switch'; to: string }
+  | { type: 'tunnel.counters'; rx: number | null; tx: number | null }
+  /** A signal reading from outside (the modem machine), forwarded to that uplink. */
+  | { type: 'uplink.signal'; uplink: string; dBm: number | null }
+  /** New thresholds (a site's profile) and the site they come from. */
+  | { type: 'policy.set'; policy: Policy; site: string | null }
+  | WatchdogRoundEvent
+  | { type: 'arbiter.decide' };
 
 export type ArbiterEmitted =
   | { type: 'switch.done'; record: SwitchRecord }
-  | { type: 'switch.refused'; to: string; why: string };
+  | { type: 'switch.refused'; to: string; why: string }
+  /** The active uplink's address changed: the tunnel's outer packets now leave from the new one (no switch). */
+  | { type: 'tunnel.resteered'; uplink: string; from: string | null; to: string }
+  | { type: 'watchdog.round'; round: WatchdogRoundEvent }
+  | { type: 'watchdog.acted'; uplink: string; action: 'switch' | 'readdress'; why: string };
 
 interface Pending {
   from: string | null;
@@ -62,24 +113,93 @@ interface Pending {
   reason: SwitchReason;
   decidedAt: number;
   steeredAt: number | null;
-  candidates: SwitchRecord['candidates'];
+  why: Why;
+  operator: boolean;
+  /** The uplink to re-address once the switch has drained (the watchdog's cure). */
+  readdress: string | null;
 }
 
+type SwitchDecision = Extract<Decision, { action: 'switch' }> & { operator?: boolean; reason?: SwitchReason; readdress?: string | null };
+
 interface Ctx extends ArbiterInput {
-  status: Record<string, UplinkStatus>;
+  status: Record<string, UplinkReport>;
   active: string | null;
+  /** When the active took the tunnel (monotonic). */
+  activeSince: number | null;
   pending: Pending | null;
   /** A steering just failed: no decision of the arbiter's own until steerRetry has passed (operators may still switch). */
   coolingDown: boolean;
+  policy: Policy;
+  site: string | null;
+  memory: ArbiterMemory;
+  /** Uplinks not to be taken before these times (monotonic), and their APs (radios avoid them meanwhile). */
+  holdDown: Record<string, number>;
+  heldAps: Record<string, number>;
+  forced: { to: string; at: number } | null;
+  tunnel: TunnelSeen;
+  /** Where the outer packets were last steered: the uplink and the source address. */
+  steered: { uplink: string; address: string } | null;
+  /** A switch decided and not yet begun. */
+  decision: SwitchDecision | null;
+  /** The last role message sent to each uplink (only changes are sent). */
+  told: Record<string, string>;
 }
 
-function candidates(status: Record<string, UplinkStatus>): SwitchRecord['candidates'] {
-  return Object.values(status).map(({ name, phase, ready, rttMs, misses, carrier }) => ({ name, phase, ready, rttMs, misses, carrier }));
+function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
+  const byName = new Map((why?.candidates ?? []).map((c) => [c.name, c]));
+  return Object.values(status).map(({ name, phase, ready, rttMs, misses, carrier, signal, probe }) => {
+    const c = byName.get(name);
+    return { name, phase, ready, rttMs, misses, carrier, signal: c?.signal ?? signal, loss: c?.loss ?? probe.loss, state: c?.state ?? phase };
+  });
 }
 
-export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateMachine, uplinkInputs: UplinkInput[]) {
-  const begin = (ctx: Ctx, to: string, reason: SwitchReason): Pending => ({
-    from: ctx.active, to, reason, decidedAt: deps.wallNow(), steeredAt: null, candidates: candidates(ctx.status),
+/** The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests). */
+function createCounterMachine(read: ArbiterDeps['readCounters']) {
+  return setup({
+    types: { context: {} as { intervalMs: number }, input: {} as { intervalMs: number } },
+    actors: { read: fromPromise<{ rx: number; tx: number }, void>(({ signal }) => read(signal)) },
+    delays: { every: ({ context }) => context.intervalMs },
+  }).createMachine({
+    id: 'counters',
+    context: ({ input }) => ({ intervalMs: input.intervalMs }),
+    initial: 'reading',
+    states: {
+      reading: {
+        invoke: {
+          src: 'read',
+          onDone: { target: 'waiting', actions: sendParent(({ event }) => ({ type: 'tunnel.counters' as const, rx: event.output.rx, tx: event.output.tx })) },
+          onError: { target: 'waiting', actions: sendParent({ type: 'tunnel.counters' as const, rx: null, tx: null }) },
+        },
+      },
+      waiting: { after: { every: 'reading' } },
+    },
+  });
+}
+
+/** Stands in for the watchdog actor when none is configured (never invoked then). */
+const NO_WATCHDOG = setup({}).createMachine({ id: 'no-watchdog' });
+
+export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateMachine, uplinkInputs: UplinkInput[], watchdogMachine?: AnyStateMachine) {
+  const interval = (c: Ctx) => c.counterIntervalMs ?? 25;
+  const clock = (c: Ctx) => decisionClock(deps.now(), c.tunnel, interval(c));
+  const snapshot = (c: Ctx, now: number, over: Partial<{ active: string | null; status: Record<string, UplinkReport> }> = {}) =>
+    snapshotOf({
+      uplinks: Object.values(over.status ?? c.status), active: over.active !== undefined ? over.active : c.active, activeSince: c.activeSince,
+      tunnel: c.tunnel, forced: c.forced, memory: c.memory, holdDown: c.holdDown, policy: c.policy, now,
+    });
+  /** The initial choice: the configured initial uplink when it is ready, else the policy's. */
+  const initialPick = (c: Ctx): SwitchDecision | null => {
+    const now = clock(c);
+    const d = chooseUplink(snapshot(c, now, { active: null }), c.policy, now);
+    const preferred = c.initial && c.status[c.initial]?.ready && c.status[c.initial]?.addressed ? c.initial : null;
+    if (preferred && (d.action !== 'switch' || d.to !== preferred)) {
+      return { action: 'switch', from: null, to: preferred, rule: 'initial', memory: d.memory, why: { ...d.why, rule: 'initial', text: `initial_uplink ${preferred} is ready (configured)` } };
+    }
+    return d.action === 'switch' ? d : null;
+  };
+  const begin = (c: Ctx, d: SwitchDecision): Pending => ({
+    from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), steeredAt: null, why: d.why,
+    operator: d.operator ?? false, readdress: d.readdress ?? null,
   });
 
   return setup({
@@ -91,18 +211,31 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     },
     actors: {
       uplink: uplinkMachine,
+      watchdog: watchdogMachine ?? NO_WATCHDOG,
+      counters: createCounterMachine(deps.readCounters),
       links: fromCallback(({ sendBack }) => {
         const ac = new AbortController();
         deps.watchLinks((ifname, up) => sendBack({ type: 'link.changed', ifname, up }), ac.signal).catch(() => {});
         return () => ac.abort();
       }),
       steer: fromPromise<void, { to: UplinkStatus }>(({ input, signal }) => deps.steer(input.to, signal)),
+      resteer: fromPromise<void, { to: UplinkStatus }>(async ({ input, signal }) => {
+        await deps.steer(input.to, signal);
+        await deps.afterSwitch(input.to, signal);
+      }),
       settle: fromPromise<void, { to: UplinkStatus }>(({ input, signal }) => deps.afterSwitch(input.to, signal)),
       tunnelProbe: fromPromise<number, void>(({ signal }) => deps.tunnelProbe(signal)),
     },
     guards: {
       anyReady: ({ context }) => Object.values(context.status).some((u) => u.ready),
-      allReady: ({ context }) => context.uplinks.every((n) => context.status[n]?.ready),
+      allReadyAndPick: ({ context }) => context.uplinks.every((n) => context.status[n]?.ready) && initialPick(context) !== null,
+      canStart: ({ context }) => initialPick(context) !== null,
+      hasDecision: ({ context }) => context.decision !== null,
+      activeLostCarrier: ({ context, event }) => event.type === 'link.changed' && !event.up && event.ifname === context.active,
+      activeMoved: ({ context }) => {
+        const a = context.active ? context.status[context.active] : undefined;
+        return !!(a && a.addressed && a.lease && context.steered?.uplink === a.name && context.steered.address !== a.lease.address);
+      },
     },
     delays: {
       settle: ({ context }) => context.settleMs,
@@ -112,13 +245,69 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       steerRetry: ({ context }) => context.steerRetryMs ?? 1000,
     },
     actions: {
-      record: assign({ status: ({ context, event }) => (event.type === 'uplink.status' ? { ...context.status, [event.status.name]: event.status } : context.status) }),
-      beginInitial: assign({
-        pending: ({ context }) => {
-          const preferred = context.initial && context.status[context.initial]?.ready ? context.initial : null;
-          return begin(context, preferred ?? pickAfterLoss(Object.values(context.status), null)!, 'initial');
+      record: assign({
+        status: ({ context, event }) => (event.type === 'uplink.status' ? { ...context.status, [event.status.name]: event.status } : context.status),
+      }),
+      // The netlink event is the freshest fact: the decision does not wait for the uplink machine's report.
+      recordCarrier: assign({
+        status: ({ context, event }) => {
+          if (event.type !== 'link.changed') return context.status;
+          const s = context.status[event.ifname];
+          if (!s || s.carrier === event.up) return context.status;
+          return { ...context.status, [event.ifname]: { ...s, carrier: event.up, ...(event.up ? {} : { ready: false }) } };
         },
       }),
+      forwardLink: enqueueActions(({ event, context, enqueue }) => {
+        if (event.type === 'link.changed' && context.uplinks.includes(event.ifname)) enqueue.sendTo(event.ifname, { type: 'link.carrier', up: event.up });
+      }),
+      recordCounters: assign({
+        tunnel: ({ context, event }) => {
+          if (event.type !== 'tunnel.counters') return context.tunnel;
+          const c = event.rx !== null && event.tx !== null ? { rx: event.rx, tx: event.tx } : null;
+          return seeCounters(context.tunnel, c, deps.now(), interval(context));
+        },
+      }),
+      // Roles, the active's probe pace and the radios' exclusions: sent when they change.
+      tell: enqueueActions(({ context, enqueue }) => {
+        const now = clock(context);
+        const msgs = rolesFor({
+          uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
+          busy: isBusy(context.tunnel, context.policy, now), policy: context.policy,
+        });
+        const told = { ...context.told };
+        let changed = false;
+        for (const [name, m] of Object.entries(msgs)) {
+          const key = JSON.stringify(m);
+          if (told[name] === key) continue;
+          const before = told[name] ? (JSON.parse(told[name]!) as typeof m) : null;
+          told[name] = key;
+          changed = true;
+          if (!before || before.role !== m.role || before.probeIntervalMs !== m.probeIntervalMs) {
+            enqueue.sendTo(name, { type: 'uplink.role', role: m.role, ...(m.probeIntervalMs !== undefined ? { probeIntervalMs: m.probeIntervalMs } : {}) });
+          }
+          if (m.exclude && JSON.stringify(before?.exclude) !== JSON.stringify(m.exclude)) enqueue.sendTo(name, { type: 'radio.exclude', bssids: m.exclude });
+        }
+        if (changed) enqueue.assign({ told });
+      }),
+      decideSoon: enqueueActions(({ enqueue }) => enqueue.raise({ type: 'arbiter.decide' })),
+      decide: assign(({ context }) => {
+        const now = clock(context);
+        const d = chooseUplink(snapshot(context, now), context.policy, now);
+        return { memory: d.memory, decision: d.action === 'switch' && !context.coolingDown ? d : null };
+      }),
+      begin: assign(({ context }) => {
+        const d = context.decision!;
+        const holdDown = { ...context.holdDown };
+        const heldAps = { ...context.heldAps };
+        if (d.holdDown) {
+          holdDown[d.holdDown.uplink] = d.holdDown.until;
+          const ap = context.status[d.holdDown.uplink]?.ap;
+          if (ap) heldAps[ap.bssid.toLowerCase()] = d.holdDown.until;
+        }
+        for (const [k, until] of Object.entries(heldAps)) if (until <= clock(context)) delete heldAps[k];
+        return { pending: begin(context, d), decision: null, holdDown, heldAps, memory: d.memory };
+      }),
+      beginInitial: assign(({ context }) => ({ pending: begin(context, initialPick(context)!), decision: null })),
       finish: enqueueActions(({ context, event, enqueue }) => {
         const p = context.pending!;
         const confirmed = event.type.startsWith('xstate.done.actor') ? deps.wallNow() : null;
@@ -126,96 +315,140 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           id: deps.newId(), from: p.from, to: p.to, reason: p.reason,
           decided_at: p.decidedAt, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed,
           ms_to_first_packet: confirmed === null ? null : Math.round((confirmed - p.decidedAt) * 100) / 100,
-          candidates: p.candidates,
+          candidates: candidatesOf(context.status, p.why), why: p.why, site: context.site, operator: p.operator,
         };
+        enqueue.assign({ activeSince: deps.now() });
         enqueue.emit({ type: 'switch.done', record });
       }),
+      tellWatchdog: enqueueActions(({ context, enqueue }) => {
+        if (!context.watchdog) return;
+        enqueue.sendTo('watchdog', { type: 'watchdog.path', uplink: context.steered?.uplink ?? null, address: context.steered?.address ?? null });
+      }),
+      afterDrain: enqueueActions(({ context, enqueue }) => {
+        const r = context.pending?.readdress;
+        if (r) enqueue.sendTo(r, { type: 'uplink.readdress', why: 'watchdog' });
+        enqueue.assign({ pending: null });
+      }),
+      // The watchdog's alarms: the active path fails beyond the concentrator. Move to the best other uplink (as if
+      // the active had lost carrier), hold it down and re-address it; with nowhere to go, re-address it in place.
+      onWatchdog: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'watchdog.round') return;
+        enqueue.emit({ type: 'watchdog.round', round: event });
+        const alarm = event.alarms[0];
+        if (!alarm || !context.active || event.uplink !== context.active || context.decision) return;
+        const now = clock(context);
+        const a = context.status[context.active]!;
+        const d = chooseUplink(snapshot(context, now, { status: { ...context.status, [a.name]: { ...a, carrier: false } } }), context.policy, now);
+        const why = `${alarm.check === 'dns' ? 'DNS' : 'hosts beyond the concentrator'}: ${alarm.why}`;
+        if (d.action === 'switch') {
+          const text = `${context.active} fails the watchdog (${why}) → ${d.to}`;
+          enqueue.assign({ decision: { ...d, reason: 'watchdog', why: { ...d.why, text }, readdress: context.active } });
+          enqueue.emit({ type: 'watchdog.acted', uplink: context.active, action: 'switch', why });
+        } else {
+          enqueue.sendTo(context.active, { type: 'uplink.readdress', why: 'watchdog' });
+          enqueue.emit({ type: 'watchdog.acted', uplink: context.active, action: 'readdress', why });
+        }
+      }),
+      refuse: emit(({ event }, params: { why: string }) => ({ type: 'switch.refused' as const, to: (event as { to: string }).to, why: params.why })),
     },
   }).createMachine({
     id: 'arbiter',
-    context: ({ input }) => ({ ...input, status: {}, active: null, pending: null, coolingDown: false }),
+    context: ({ input }) => ({
+      ...input, status: {}, active: null, activeSince: null, pending: null, coolingDown: false,
+      policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
+      forced: null, tunnel: { ...NO_TUNNEL }, steered: null, decision: null, told: {},
+    }),
     invoke: [
       { src: 'links' },
+      { id: 'counters', src: 'counters', input: ({ context }) => ({ intervalMs: context.counterIntervalMs ?? 25 }) },
       ...uplinkInputs.map((u) => ({ id: u.name, src: 'uplink' as const, input: u })),
+      ...(watchdogMachine ? [{ id: 'watchdog', src: 'watchdog' as const, input: ({ context }: { context: Ctx }) => context.watchdog }] : []),
     ],
     on: {
-      'uplink.status': { actions: 'record' },
-      'link.changed': {
+      'uplink.status': { actions: ['record', 'tell', 'decideSoon'] },
+      'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decideSoon'] },
+      'tunnel.counters': { actions: ['recordCounters', 'tell', 'decideSoon'] },
+      'uplink.signal': {
         actions: enqueueActions(({ event, context, enqueue }) => {
-          if (event.type === 'link.changed' && context.uplinks.includes(event.ifname)) {
-            enqueue.sendTo(event.ifname, { type: 'link.carrier', up: event.up });
-          }
+          if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.signal', dBm: event.dBm });
         }),
       },
+      'policy.set': { actions: assign({ policy: ({ event }) => event.policy, site: ({ event }) => event.site }) },
+      'watchdog.round': { actions: emit(({ event }) => ({ type: 'watchdog.round' as const, round: event })) },
     },
     initial: 'starting',
     states: {
       starting: {
-        on: {
-          'uplink.status': { actions: 'record' },
-          'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'no uplink is ready yet' })) },
-        },
+        on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'no uplink is ready yet' } } } },
         always: { guard: 'anyReady', target: 'settling' },
       },
       // The first ready uplink starts a short wait, so a slower Wi-Fi is not beaten to the start by LTE.
       settling: {
-        on: {
-          'uplink.status': { actions: 'record' },
-          'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'no uplink is ready yet' })) },
-        },
-        always: { guard: 'allReady', target: 'switching', actions: 'beginInitial' },
-        // The uplink that started the wait may be gone by now: with nothing ready, wait for the next one.
-        after: { settle: [{ guard: 'anyReady', target: 'switching', actions: 'beginInitial' }, { target: 'starting' }] },
+        on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'no uplink is ready yet' } } } },
+        always: { guard: 'allReadyAndPick', target: 'switching', actions: 'beginInitial' },
+        // The uplink that started the wait may be gone by now: with nothing usable, wait for the next one.
+        after: { settle: [{ guard: 'canStart', target: 'switching', actions: 'beginInitial' }, { target: 'starting' }] },
       },
       steady: {
+        entry: ['tell', 'decide'],
         // A steering that keeps failing is retried once per steerRetry, not in a loop (each try runs nft).
-        after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: assign({ coolingDown: false }) } },
-        always: [
-          {
-            // No uplink carries the tunnel (the initial steering failed): start as soon as one is ready.
-            guard: ({ context }) => !context.coolingDown && !context.active && pickAfterLoss(Object.values(context.status), null) !== null,
-            target: 'switching',
-            actions: 'beginInitial',
-          },
-          {
-            guard: ({ context }) => {
-              if (!context.active || context.coolingDown) return false;
-              const s = context.status[context.active];
-              return (!s || !s.ready) && pickAfterLoss(Object.values(context.status), context.active) !== null;
-            },
-            target: 'switching',
-            actions: assign({
-              pending: ({ context }) => {
-                const s = context.status[context.active!];
-                return begin(context, pickAfterLoss(Object.values(context.status), context.active)!, s && !s.carrier ? 'carrier' : 'failed');
-              },
-            }),
-          },
-        ],
+        after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: [assign({ coolingDown: false }), 'decide'] } },
+        always: { guard: 'hasDecision', target: 'switching', actions: 'begin' },
         on: {
+          'arbiter.decide': { actions: 'decide' },
+          'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
+            { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },
+            { guard: ({ context, event }) => !context.status[event.to], actions: { type: 'refuse', params: ({ event }) => ({ why: `no uplink named ${event.to}` }) } },
             {
-              guard: ({ context, event }) => event.to === context.active,
-              actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: `${event.to} is already active` })),
+              guard: ({ context, event }) => !context.status[event.to]!.ready,
+              actions: { type: 'refuse', params: ({ context, event }) => ({ why: `${event.to} is not ready (${context.status[event.to]!.phase})` }) },
             },
             {
-              guard: ({ context, event }) => context.status[event.to]?.ready === true,
-              target: 'switching',
-              actions: assign({ pending: ({ context, event }) => begin(context, event.to, 'operator') }),
-            },
-            {
-              actions: emit(({ context, event }) => ({
-                type: 'switch.refused' as const, to: event.to,
-                why: context.status[event.to] ? `${event.to} is not ready (${context.status[event.to]!.phase})` : `no uplink named ${event.to}`,
-              })),
+              // The operator's uplink is taken at once (it is ready) and pinned for policy.forced_hold_ms: the policy
+              // then moves the tunnel off it only for a failure. An operator asking while the active is failing picks
+              // where the failure sends the tunnel; the failed uplink is held down all the same.
+              actions: enqueueActions(({ context, event, enqueue }) => {
+                const now = clock(context);
+                const forced = { to: event.to, at: now };
+                const d = chooseUplink({ ...snapshot(context, now), forced }, context.policy, now);
+                const failure = d.action === 'switch' && (d.rule === 'carrier-loss' || d.rule === 'blackhole') ? d : null;
+                const text = `operator asked for ${event.to}${failure ? ` (${failure.why.text.split(' → ')[0]})` : ''}`;
+                const decision: SwitchDecision = {
+                  action: 'switch', from: context.active, to: event.to, rule: 'forced', operator: true,
+                  why: { ...d.why, rule: 'forced', text: `${text} → ${event.to}` }, memory: d.action === 'switch' ? d.memory : { ...d.memory, belowSince: null, betterSince: {} },
+                  ...(failure?.holdDown ? { holdDown: failure.holdDown } : {}),
+                };
+                enqueue.assign({ forced, decision, coolingDown: false });
+              }),
             },
           ],
         },
+        initial: 'watching',
+        states: {
+          watching: { always: { guard: 'activeMoved', target: 'resteering' } },
+          // The active uplink's address changed (a new lease, a roam into another subnet): the outer packets' source
+          // follows it. Not a switch: no record, a log line.
+          resteering: {
+            invoke: {
+              src: 'resteer',
+              input: ({ context }) => ({ to: context.status[context.active!]! }),
+              onDone: {
+                target: 'watching',
+                actions: [
+                  emit(({ context }) => ({ type: 'tunnel.resteered' as const, uplink: context.active!, from: context.steered?.address ?? null, to: context.status[context.active!]!.lease!.address })),
+                  assign({ steered: ({ context }) => ({ uplink: context.active!, address: context.status[context.active!]!.lease!.address }) }),
+                  'tellWatchdog',
+                ],
+              },
+              onError: 'resteerFailed',
+            },
+          },
+          resteerFailed: { after: { steerRetry: 'watching' } },
+        },
       },
       switching: {
-        on: {
-          'operator.switch': { actions: emit(({ event }) => ({ type: 'switch.refused' as const, to: event.to, why: 'a switch is under way' })) },
-        },
+        on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'a switch is under way' } } } },
         initial: 'steering',
         states: {
           steering: {
@@ -224,11 +457,16 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
               input: ({ context }) => ({ to: context.status[context.pending!.to]! }),
               onDone: {
                 target: 'confirming',
-                actions: assign({
-                  active: ({ context }) => context.pending!.to,
-                  pending: ({ context }) => ({ ...context.pending!, steeredAt: deps.wallNow() }),
-                  coolingDown: false,
-                }),
+                actions: [
+                  assign({
+                    active: ({ context }) => context.pending!.to,
+                    pending: ({ context }) => ({ ...context.pending!, steeredAt: deps.wallNow() }),
+                    steered: ({ context }) => ({ uplink: context.pending!.to, address: context.status[context.pending!.to]?.lease?.address ?? '' }),
+                    coolingDown: false,
+                  }),
+                  'tell',
+                  'tellWatchdog',
+                ],
               },
               onError: {
                 target: '#arbiter.steady',
@@ -242,6 +480,13 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           confirming: {
             initial: 'asking',
             after: { confirmTimeout: { target: 'draining', actions: 'finish' } },
+            on: {
+              // The new path lost its carrier before it answered: recorded unconfirmed, and decided again at once.
+              'link.changed': [
+                { guard: 'activeLostCarrier', target: '#arbiter.steady', actions: ['forwardLink', 'recordCarrier', 'finish', 'afterDrain'] },
+                { actions: ['forwardLink', 'recordCarrier'] },
+              ],
+            },
             states: {
               asking: {
                 invoke: {
@@ -254,7 +499,13 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           },
           draining: {
             invoke: { src: 'settle', input: ({ context }) => ({ to: context.status[context.active!]! }) },
-            after: { drain: { target: '#arbiter.steady', actions: assign({ pending: null }) } },
+            after: { drain: { target: '#arbiter.steady', actions: 'afterDrain' } },
+            on: {
+              'link.changed': [
+                { guard: 'activeLostCarrier', target: '#arbiter.steady', actions: ['forwardLink', 'recordCarrier', 'afterDrain'] },
+                { actions: ['forwardLink', 'recordCarrier'] },
+              ],
+            },
           },
         },
       },

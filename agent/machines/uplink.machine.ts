@@ -1,15 +1,33 @@
-// One uplink's lifecycle: carrier, address (DHCP), its own routing, and probes of the concentrator through its own path.
-// The machine reports a status to its parent (the arbiter) on every change; it never decides which uplink is active.
-import { assign, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+// One uplink's lifecycle: radio (scan, pick, associate), carrier, address (DHCP or static per connect-list entry), its
+// own routing, probes of the concentrator through its own path, and its signal. It reports a status to its parent (the
+// arbiter) on every change; it never decides which uplink is active — the arbiter tells it its role.
+//
+//   radio (Wi-Fi):  scanning ─▶ choosing ─▶ associating ─▶ idle ─(scan interval)─▶ scanning   (disconnecting when refused)
+//   link:           down ─(carrier)─▶ up: addressing ─▶ configuring ─▶ probing ⟲ (sending ─▶ waiting)
+//   signal:         waiting ─(signal interval)─▶ reading ─▶ waiting       (Wi-Fi: signal poll; LTE: the modem's events)
+// Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
+// (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
-import { pickAp } from '../policy/connect-list.js';
-import type { ConnectList } from '../../shared/config/connect-list.js';
+import { budgetStatus, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
+import type { ProbeStats } from '../policy/choose.js';
+import { identityMatches } from '../policy/connect-list.js';
+import type { Addressing, ConnectList } from '../../shared/config/connect-list.js';
+import { EMPTY_HISTORY, probeStatsOf, recordProbeResult, type ProbeHistory } from './probe.stats.js';
+import { radioMove, type RadioRole } from './radio.choice.js';
 
 export type UplinkPhase = 'down' | 'addressing' | 'configuring' | 'probing' | 'ready';
+export type UplinkRole = RadioRole;
+/** Where a Wi-Fi radio is: looking, joining, or on an AP (idle between scans: `ap` says whether associated). */
+export type RadioPhase = 'scanning' | 'associating' | 'idle';
 
-/** What the arbiter knows of an uplink: a plain, serializable snapshot. */
+/**
+ * An uplink as others see it (the control API, the fleet link): a plain, serializable snapshot. The fields after `ap`
+ * came with the policy (issue 3); they are optional here so older readers and fixtures keep working, and always set
+ * in what the machine reports (UplinkReport).
+ */
 export interface UplinkStatus {
   name: string;
   slot: number;
@@ -17,65 +35,130 @@ export interface UplinkStatus {
   phase: UplinkPhase;
   carrier: boolean;
   lease: Lease | null;
-  /** Addressed, routed, and the last probe through its own path answered. */
+  /** Addressed, routed, and the last probe through its own path answered (fewer than maxMisses missed since). */
   ready: boolean;
+  /** Smoothed probe RTT (ms). */
   rttMs: number | null;
   lastOkAt: number | null;
   /** Consecutive probes without an answer. */
   misses: number;
-  /** Wi-Fi: the AP the radio is associated with (or asked to be). */
-  ap: { ssid: string; bssid: string; signal: number } | null;
+  /** Wi-Fi: the AP the radio is associated with (or asked to be), and the connect-list entry that allows it. */
+  ap: { ssid: string; bssid: string; signal: number; entry?: number | null } | null;
+  /** The lease is on the interface and its routing in place (what steering to it needs). */
+  addressed?: boolean;
+  /** RTT, loss over the last ~20 probes, last reply: what the policy reads. */
+  probe?: ProbeStats;
+  /** dBm: the associated AP's signal (Wi-Fi) or RSRP (LTE, from the modem); null when unknown. */
+  signal?: number | null;
+  /** The role the arbiter gave it. */
+  role?: UplinkRole;
+  /** Wi-Fi: where the radio is; null for other kinds. */
+  radio?: RadioPhase | null;
+  addressing?: Addressing['mode'];
 }
+
+/** What the uplink machine reports: every field set. */
+export type UplinkReport = Required<UplinkStatus> & { ap: { ssid: string; bssid: string; signal: number; entry: number | null } | null };
 
 export interface UplinkInput extends UplinkSlot {
   kind: UplinkStatus['kind'];
+  /** Standby probe interval (LTE: the budget's pace when slower). */
   probeIntervalMs: number;
   probeTimeoutMs: number;
   /** Misses after which a ready uplink is no longer ready. */
   maxMisses: number;
-  /** Wi-Fi: the connect-list, and how often the radio rescans. */
+  /** Wi-Fi: the connect-list, and how often a standby radio rescans. */
   connectList: ConnectList;
   scanIntervalMs: number;
+  /** How often the active radio scans (it only moves for the reasons in radio.choice.ts). Default 10 × scanIntervalMs. */
+  activeScanIntervalMs?: number;
+  /** How often a standby radio's signal is polled (default 1000) and the active's (default 200). */
+  signalIntervalMs?: number;
+  activeSignalIntervalMs?: number;
+  /** LTE standby probes: the daily byte budget (default 5 MB). */
+  budget?: ProbeBudget;
 }
 
 export interface UplinkDeps {
   dhcp: DhcpDriver;
   routing: RoutingDriver;
   /** One probe from `address` through the uplink's own path; resolves with the RTT (ms). */
-  probe: (address: string, signal: AbortSignal) => Promise<number>;
+  probe: (ifname: string, address: string, signal: AbortSignal) => Promise<number>;
+  /** Monotonic ms: probe times (the arbiter compares them with its own `now`). */
   now: () => number;
+  /** Wall-clock ms, for the LTE budget's days (default: now). */
+  wallNow?: () => number;
   /** The radio of a Wi-Fi uplink, by interface name (none for LTE and Ethernet). */
   radio: (ifname: string) => RadioDriver | null;
 }
 
 export type UplinkEvent =
   | { type: 'link.carrier'; up: boolean }
-  /** BSSIDs this radio must leave to others (the other radio's AP). */
+  /** BSSIDs this radio must leave to others (the active radio's AP, APs in hold-down). */
   | { type: 'radio.exclude'; bssids: string[] }
+  /** The arbiter's role for this uplink, and (active) how often to probe it. */
+  | { type: 'uplink.role'; role: UplinkRole; probeIntervalMs?: number }
+  /** The signal from outside (the modem machine, for LTE): RSRP dBm. */
+  | { type: 'uplink.signal'; dBm: number | null }
+  /** Drop the address and get a new one (the watchdog's cure for bogus DNS); also when the AP's addressing changes. */
+  | { type: 'uplink.readdress'; why: string }
   | RadioEvent
   | DhcpEvent;
 
 interface Ctx extends UplinkInput {
+  phase: UplinkPhase;
   carrier: boolean;
   lease: Lease | null;
   applied: Lease | null;
   ready: boolean;
-  rttMs: number | null;
-  lastOkAt: number | null;
-  misses: number;
-  ap: UplinkStatus['ap'];
+  history: ProbeHistory;
+  signal: number | null;
+  role: UplinkRole;
+  activeProbeIntervalMs: number;
+  radioPhase: RadioPhase | null;
+  ap: UplinkReport['ap'];
   scan: ScanEntry[];
   exclude: string[];
+  /** The addressing the link region runs with (fixed on entering `up`). */
+  addressing: Addressing;
+  budgetUsage: BudgetUsage | null;
 }
 
-export function statusOf(ctx: Ctx, phase: UplinkPhase): UplinkStatus {
+export function statusOf(ctx: Ctx): UplinkReport {
   return {
-    name: ctx.name, slot: ctx.slot, kind: ctx.kind, phase, carrier: ctx.carrier, lease: ctx.lease,
-    ready: ctx.ready, rttMs: ctx.rttMs, lastOkAt: ctx.lastOkAt, misses: ctx.misses, ap: ctx.ap,
+    name: ctx.name, slot: ctx.slot, kind: ctx.kind, phase: ctx.phase, carrier: ctx.carrier, lease: ctx.lease,
+    addressed: ctx.applied !== null && ctx.lease !== null && ctx.applied.address === ctx.lease.address && ctx.applied.prefix === ctx.lease.prefix && ctx.applied.router === ctx.lease.router,
+    ready: ctx.ready, rttMs: ctx.history.srttMs, lastOkAt: ctx.history.lastOkAt, misses: ctx.history.misses,
+    probe: probeStatsOf(ctx.history), signal: ctx.signal, role: ctx.role, radio: ctx.radioPhase, ap: ctx.ap,
+    addressing: ctx.addressing.mode,
   };
 }
 
+/** The addressing for an AP: its connect-list entry's (DHCP when it has none, or for LTE). */
+export function addressingFor(list: ConnectList, ap: UplinkStatus['ap']): Addressing {
+  if (!ap || ap.entry === null || ap.entry === undefined) return { mode: 'dhcp' };
+  return list[ap.entry]?.addressing ?? { mode: 'dhcp' };
+}
+
+/** A static address as a lease: `10.7.0.20/24` and its gateway. */
+export function staticLease(a: Extract<Addressing, { mode: 'static' }>): Lease {
+  const [address, prefix] = a.address.split('/') as [string, string];
+  return { address, prefix: Number(prefix), router: a.gateway, leaseSeconds: 0 };
+}
+
+/** The first connect-list entry whose identity matches an AP seen in a scan (null when unknown or unmatched). */
+function entryOf(list: ConnectList, scan: readonly ScanEntry[], bssid: string): number | null {
+  const seen = scan.find((s) => s.bssid.toLowerCase() === bssid.toLowerCase());
+  if (!seen) return null;
+  const i = list.findIndex((e) => identityMatches(e, seen));
+  return i < 0 ? null : i;
+}
+
 export function createUplinkMachine(deps: UplinkDeps) {
+  const wallNow = deps.wallNow ?? deps.now;
+  const isLteStandby = (c: Ctx) => c.kind === 'lte' && c.role !== 'active';
+  const budgetOf = (c: Ctx) => c.budget ?? DEFAULT_BUDGET;
+
   return setup({
     types: {
       context: {} as Ctx,
@@ -83,7 +166,12 @@ export function createUplinkMachine(deps: UplinkDeps) {
       input: {} as UplinkInput,
     },
     actors: {
-      dhcp: fromCallback<DhcpEvent, { ifname: string }>(({ sendBack, input }) => {
+      // DHCP, or the connect-list entry's static address handed over as a lease at once.
+      address: fromCallback<DhcpEvent, { ifname: string; addressing: Addressing }>(({ sendBack, input }) => {
+        if (input.addressing.mode === 'static') {
+          sendBack({ type: 'dhcp.bound', lease: staticLease(input.addressing) });
+          return undefined;
+        }
         const ac = new AbortController();
         deps.dhcp.run(input.ifname, (ev) => sendBack(ev), ac.signal).catch(() => sendBack({ type: 'dhcp.lost', why: 'client failed' }));
         return () => ac.abort();
@@ -91,7 +179,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
       configure: fromPromise<void, { slot: UplinkSlot; lease: Lease; previous: Lease | null }>(async ({ input }) => {
         await deps.routing.apply(input.slot, input.lease, input.previous ?? undefined);
       }),
-      probe: fromPromise<number, { address: string }>(({ input, signal }) => deps.probe(input.address, signal)),
+      probe: fromPromise<number, { ifname: string; address: string }>(({ input, signal }) => deps.probe(input.ifname, input.address, signal)),
       radioEvents: fromCallback<RadioEvent, { ifname: string }>(({ sendBack, input }) => {
         const radio = deps.radio(input.ifname);
         return radio ? radio.onEvent((ev) => sendBack(ev)) : undefined;
@@ -99,37 +187,75 @@ export function createUplinkMachine(deps: UplinkDeps) {
       scan: fromPromise<ScanEntry[], { ifname: string }>(({ input, signal }) => deps.radio(input.ifname)!.scan(signal)),
       connect: fromPromise<void, { ifname: string; ssid: string; bssid: string; psk?: string }>(({ input, signal }) =>
         deps.radio(input.ifname)!.connect({ ssid: input.ssid, bssid: input.bssid, psk: input.psk }, signal)),
+      disconnect: fromPromise<void, { ifname: string }>(({ input, signal }) => deps.radio(input.ifname)!.disconnect(signal)),
       signalPoll: fromPromise<number | null, { ifname: string }>(({ input, signal }) => deps.radio(input.ifname)!.signalPoll(signal)),
     },
     delays: {
-      probeInterval: ({ context }) => context.probeIntervalMs,
+      probeInterval: ({ context }) => {
+        if (context.role === 'active') return context.activeProbeIntervalMs;
+        if (!isLteStandby(context)) return context.probeIntervalMs;
+        // LTE on standby: the budget's pace (never faster than the standby interval).
+        const wall = wallNow();
+        const b = budgetStatus(context.budgetUsage, wall, budgetOf(context));
+        return Math.max(context.probeIntervalMs, b.next_at - wall);
+      },
       probeTimeout: ({ context }) => context.probeTimeoutMs,
       retry: 1000,
-      scanInterval: ({ context }) => context.scanIntervalMs,
+      scanInterval: ({ context }) => (context.role === 'active' ? (context.activeScanIntervalMs ?? 10 * context.scanIntervalMs) : context.scanIntervalMs),
       associateTimeout: 5000,
+      signalInterval: ({ context }) => (context.role === 'active' ? (context.activeSignalIntervalMs ?? 200) : (context.signalIntervalMs ?? 1000)),
+      signalTimeout: 1000,
     },
     actions: {
-      report: sendParent(({ context }, params: { phase: UplinkPhase }) => ({ type: 'uplink.status' as const, status: statusOf(context, params.phase) })),
+      report: sendParent(({ context }) => ({ type: 'uplink.status' as const, status: statusOf(context) })),
+      setRole: assign(({ context, event }) => {
+        if (event.type !== 'uplink.role') return {};
+        return { role: event.role, activeProbeIntervalMs: event.probeIntervalMs ?? context.activeProbeIntervalMs };
+      }),
+      spendBudget: assign({
+        budgetUsage: ({ context }) => (isLteStandby(context) ? recordProbe(context.budgetUsage, budgetOf(context).probe_bytes, wallNow(), budgetOf(context)) : context.budgetUsage),
+      }),
+      probeOk: assign(({ context, event }) => {
+        const rtt = (event as unknown as { output: number }).output;
+        return { ready: true, history: recordProbeResult(context.history, rtt, deps.now()), phase: 'ready' as const };
+      }),
+      probeMissed: assign(({ context }) => {
+        const history = recordProbeResult(context.history, null, deps.now());
+        const ready = context.ready && history.misses < context.maxMisses;
+        return { history, ready, phase: ready ? ('ready' as const) : ('probing' as const) };
+      }),
     },
     guards: {
       carrierUp: ({ event }) => event.type === 'link.carrier' && event.up,
       carrierDown: ({ event }) => event.type === 'link.carrier' && !event.up,
-      tooManyMisses: ({ context }) => context.misses >= context.maxMisses,
       isWifi: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
-      shouldMove: ({ context }) => {
-        const pick = pickAp({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null });
-        return pick !== null && pick.ap.bssid !== context.ap?.bssid;
+      hasSignalPoll: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
+      associated: ({ context }) => context.ap !== null,
+      becameActive: ({ context, event }) => event.type === 'uplink.role' && event.role === 'active' && context.role !== 'active',
+      moveAssociate: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'associate',
+      moveDisconnect: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'disconnect',
+      addressingChanged: ({ context }) => {
+        const want = addressingFor(context.connectList, context.ap);
+        return JSON.stringify(want) !== JSON.stringify(context.addressing);
       },
     },
   }).createMachine({
     id: 'uplink',
     context: ({ input }) => ({
-      ...input, carrier: false, lease: null, applied: null, ready: false, rttMs: null, lastOkAt: null, misses: 0,
-      ap: null, scan: [], exclude: [],
+      ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
+      signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
+      addressing: { mode: 'dhcp' }, budgetUsage: null,
     }),
     type: 'parallel',
+    on: {
+      'uplink.role': { actions: ['setRole', 'report'] },
+      'uplink.signal': {
+        guard: ({ context, event }) => event.dBm !== context.signal,
+        actions: [assign({ signal: ({ event }) => event.dBm }), 'report'],
+      },
+    },
     states: {
-      // Wi-Fi: keep the radio on the best allowed AP (scan, pick, associate, rescan). Others: nothing to do.
+      // Wi-Fi: keep the radio on the best allowed AP for its role (scan, pick, associate, rescan). Others: nothing to do.
       radio: {
         initial: 'start',
         states: {
@@ -138,47 +264,96 @@ export function createUplinkMachine(deps: UplinkDeps) {
           active: {
             invoke: { src: 'radioEvents', input: ({ context }) => ({ ifname: context.name }) },
             on: {
-              'radio.disconnected': { target: '.scanning', actions: assign({ ap: null }) },
-              'radio.exclude': { actions: assign({ exclude: ({ event }) => event.bssids }) },
+              // A disconnection from another AP than ours (the one being left for the AP we asked for) changes nothing.
+              'radio.disconnected': {
+                guard: ({ context, event }) => !event.bssid || !context.ap || event.bssid.toLowerCase() === context.ap.bssid.toLowerCase(),
+                target: '.scanning',
+                actions: [assign({ ap: null, signal: null }), 'report'],
+              },
+              'radio.exclude': { actions: assign({ exclude: ({ event }) => event.bssids.map((b) => b.toLowerCase()) }) },
+              // wpa_supplicant (re)connected on its own, or where asked: adopt the AP it names.
+              'radio.connected': {
+                actions: enqueueActions(({ context, event, enqueue }) => {
+                  const bssid = event.bssid.toLowerCase();
+                  if (context.ap?.bssid.toLowerCase() === bssid) return;
+                  const seen = context.scan.find((s) => s.bssid.toLowerCase() === bssid);
+                  enqueue.assign({
+                    ap: { ssid: event.ssid ?? seen?.ssid ?? '', bssid, signal: seen?.signal ?? -100, entry: entryOf(context.connectList, context.scan, bssid) },
+                  });
+                  enqueue('report');
+                }),
+              },
             },
             initial: 'scanning',
             states: {
               scanning: {
+                entry: assign({ radioPhase: 'scanning' }),
                 invoke: {
                   src: 'scan',
                   input: ({ context }) => ({ ifname: context.name }),
-                  onDone: { target: 'choosing', actions: assign({ scan: ({ event }) => event.output }) },
+                  onDone: {
+                    target: 'choosing',
+                    actions: assign(({ context, event }) => {
+                      const scan = event.output;
+                      // The scan's reading of the current AP is a signal sample too.
+                      const mine = context.ap ? scan.find((s) => s.bssid.toLowerCase() === context.ap!.bssid.toLowerCase()) : undefined;
+                      return { scan, ...(mine && context.ap ? { ap: { ...context.ap, signal: mine.signal } } : {}) };
+                    }),
+                  },
                   onError: { target: 'idle' },
                 },
               },
               choosing: {
                 always: [
                   {
-                    guard: 'shouldMove',
+                    guard: 'moveAssociate',
                     target: 'associating',
-                    actions: assign({
-                      ap: ({ context }) => {
-                        const p = pickAp({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null })!;
-                        return { ssid: p.ap.ssid, bssid: p.ap.bssid, signal: p.ap.signal };
-                      },
-                    }),
+                    actions: [
+                      assign({
+                        ap: ({ context }) => {
+                          const m = radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role });
+                          if (m.action !== 'associate') return context.ap;
+                          return { ssid: m.pick.ap.ssid, bssid: m.pick.ap.bssid.toLowerCase(), signal: m.pick.ap.signal, entry: m.pick.index };
+                        },
+                        signal: null,
+                      }),
+                      'report',
+                    ],
                   },
+                  { guard: 'moveDisconnect', target: 'disconnecting' },
                   { target: 'idle' },
                 ],
               },
               associating: {
+                entry: assign({ radioPhase: 'associating' }),
                 invoke: {
                   src: 'connect',
                   input: ({ context }) => {
-                    const entry = context.connectList.find((e) => e.ssid === context.ap!.ssid || (e.ssid_prefix && context.ap!.ssid.startsWith(e.ssid_prefix)));
+                    const entry = context.ap!.entry !== null ? context.connectList[context.ap!.entry] : undefined;
                     return { ifname: context.name, ssid: context.ap!.ssid, bssid: context.ap!.bssid, psk: entry?.psk };
                   },
-                  onError: { target: 'idle', actions: assign({ ap: null }) },
+                  onError: { target: 'idle', actions: [assign({ ap: null }), 'report'] },
                 },
                 on: { 'radio.connected': { target: 'idle' } },
-                after: { associateTimeout: { target: 'idle', actions: assign({ ap: null }) } },
+                after: { associateTimeout: { target: 'idle', actions: [assign({ ap: null }), 'report'] } },
+              },
+              disconnecting: {
+                invoke: {
+                  src: 'disconnect',
+                  input: ({ context }) => ({ ifname: context.name }),
+                  onDone: { target: 'idle', actions: [assign({ ap: null, signal: null }), 'report'] },
+                  onError: { target: 'idle' },
+                },
               },
               idle: {
+                entry: [
+                  assign({ radioPhase: 'idle' }),
+                  'report',
+                  // A new AP may come with another addressing (a static entry): the link region starts over.
+                  enqueueActions(({ check, enqueue }) => {
+                    if (check('addressingChanged')) enqueue.raise({ type: 'uplink.readdress', why: 'the AP in use has other addressing' });
+                  }),
+                ],
                 after: { scanInterval: 'scanning' },
               },
             },
@@ -189,56 +364,85 @@ export function createUplinkMachine(deps: UplinkDeps) {
         initial: 'down',
         states: {
           down: {
-            entry: [assign({ ready: false, carrier: false }), { type: 'report', params: { phase: 'down' } }],
+            entry: [assign({ ready: false, carrier: false, phase: 'down' }), 'report'],
             on: { 'link.carrier': { guard: 'carrierUp', target: 'up', actions: assign({ carrier: true }) } },
           },
           up: {
-            invoke: { src: 'dhcp', input: ({ context }) => ({ ifname: context.name }) },
+            entry: assign({ addressing: ({ context }) => addressingFor(context.connectList, context.ap) }),
+            invoke: { src: 'address', input: ({ context }) => ({ ifname: context.name, addressing: context.addressing }) },
             on: {
               'link.carrier': { guard: 'carrierDown', target: 'down' },
               'dhcp.bound': { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease }) },
               'dhcp.lost': { target: '.addressing', actions: assign({ lease: null, ready: false }) },
+              'uplink.readdress': { target: 'up', reenter: true, actions: assign({ lease: null, ready: false }) },
             },
             initial: 'addressing',
             states: {
-              addressing: { entry: { type: 'report', params: { phase: 'addressing' } } },
+              addressing: { entry: [assign({ phase: 'addressing' }), 'report'] },
               configuring: {
-                entry: { type: 'report', params: { phase: 'configuring' } },
+                entry: [assign({ phase: 'configuring' }), 'report'],
                 invoke: {
                   src: 'configure',
                   input: ({ context }) => ({ slot: context, lease: context.lease!, previous: context.applied }),
-                  onDone: { target: 'probing', actions: assign({ applied: ({ context }) => context.lease }) },
+                  onDone: { target: 'probing', actions: [assign({ applied: ({ context }) => context.lease, phase: ({ context }) => (context.ready ? 'ready' : 'probing') }), 'report'] },
                   onError: { target: 'configureFailed' },
                 },
               },
               configureFailed: { after: { retry: 'configuring' } },
               probing: {
-                invoke: {
-                  src: 'probe',
-                  input: ({ context }) => ({ address: context.lease!.address }),
-                  onDone: {
-                    target: 'ready',
-                    actions: assign({ ready: true, misses: 0, rttMs: ({ event }) => event.output, lastOkAt: () => deps.now() }),
+                initial: 'sending',
+                states: {
+                  sending: {
+                    entry: 'spendBudget',
+                    invoke: {
+                      src: 'probe',
+                      input: ({ context }) => ({ ifname: context.name, address: context.lease!.address }),
+                      onDone: { target: 'waiting', actions: ['probeOk', 'report'] },
+                      onError: { target: 'waiting', actions: ['probeMissed', 'report'] },
+                    },
+                    after: { probeTimeout: { target: 'waiting', actions: ['probeMissed', 'report'] } },
                   },
-                  onError: { target: 'missed' },
+                  waiting: {
+                    on: {
+                      // The new active is probed at once, at its faster pace; other role changes re-time the wait.
+                      'uplink.role': [
+                        { guard: 'becameActive', target: 'sending', actions: ['setRole', 'report'] },
+                        { target: 'waiting', reenter: true, actions: ['setRole', 'report'] },
+                      ],
+                    },
+                    after: { probeInterval: 'sending' },
+                  },
                 },
-                after: { probeTimeout: 'missed' },
-              },
-              missed: {
-                entry: assign({ misses: ({ context }) => context.misses + 1 }),
-                always: [
-                  { guard: 'tooManyMisses', target: 'waiting', actions: [assign({ ready: false }), { type: 'report', params: { phase: 'probing' } }] },
-                  { target: 'waiting' },
-                ],
-              },
-              ready: {
-                entry: { type: 'report', params: { phase: 'ready' } },
-                after: { probeInterval: 'probing' },
-              },
-              waiting: {
-                after: { probeInterval: 'probing' },
               },
             },
+          },
+        },
+      },
+      signal: {
+        initial: 'start',
+        states: {
+          start: { always: [{ guard: 'hasSignalPoll', target: 'waiting' }, { target: 'external' }] },
+          // LTE: the modem machine sends uplink.signal (handled at the root).
+          external: {},
+          waiting: {
+            after: { signalInterval: [{ guard: 'associated', target: 'reading' }, { target: 'waiting', reenter: true }] },
+          },
+          reading: {
+            invoke: {
+              src: 'signalPoll',
+              input: ({ context }) => ({ ifname: context.name }),
+              onDone: {
+                target: 'waiting',
+                actions: enqueueActions(({ context, event, enqueue }) => {
+                  const dBm = event.output;
+                  if (dBm === context.signal) return;
+                  enqueue.assign({ signal: dBm, ...(dBm !== null && context.ap ? { ap: { ...context.ap, signal: dBm } } : {}) });
+                  enqueue('report');
+                }),
+              },
+              onError: 'waiting',
+            },
+            after: { signalTimeout: 'waiting' },
           },
         },
       },

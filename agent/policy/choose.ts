@@ -119,6 +119,8 @@ export type Decision =
  *                   lte is last-resort or never).
  * Entering LTE below T and leaving it above T + H, and needing H for hold_ms between Wi-Fis, is what keeps a
  * signal that wanders around a threshold from flapping.
+ * An uplink in hold-down is not usable, except as the last choice of rules 1-3 when nothing else is (2026-11: before,
+ * a dead active stayed active while the only uplink that worked again sat out its hold-down).
  * Best usable, for rules 1-5: Wi-Fi at or above switch_below (strongest first, then lower RTT), then LTE when
  * lte = fallback, then weaker Wi-Fi, then LTE when lte = last-resort.
  */
@@ -152,7 +154,11 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     return d;
   };
   const others = snapshot.uplinks.filter(usable);
-  const best = bestUsable(others, policy);
+  // With no active, or an active that is gone (rules 1-3), an uplink in hold-down beats nothing: hold-down ranks a
+  // failed uplink last, it must not keep the tunnel on a dead path when it is the only one that works again.
+  const held = snapshot.uplinks.filter((u) => u !== active && !usable(u) && isUsable({ ...u, state: u.state === 'hold-down' ? 'standby' : u.state, holdDownUntil: null }, policy, now));
+  const bestFree = bestUsable(others, policy);
+  const best = bestFree ?? bestUsable(held, policy);
 
   // 1. initial
   if (!active) {
@@ -194,7 +200,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const deadLimit = busy ? policy.dead_busy_ms : policy.dead_idle_ms;
   if (active.probe.loss >= policy.loss_max && Math.max(busySilentMs, busy ? 0 : silentMs) <= deadLimit / 2) {
     const text = `${active.name} loses ${pct(active.probe.loss)} of probes (limit ${pct(policy.loss_max)})`;
-    return best ? go('loss', best, text, true) : stay('none', `${text}; nothing usable to move to${forcedNote}`);
+    return bestFree ? go('loss', bestFree, text, true) : stay('none', `${text}; nothing usable to move to${forcedNote}`);
   }
 
   const wifis = others.filter((u) => u.kind === 'wifi').sort(byWifiPreference);

@@ -6,6 +6,8 @@ import { InputError, parseOrThrow } from '../errors.js';
 import { isWgKey } from '../wg.js';
 import { connectListSchema } from './connect-list.js';
 import { modemConfigSchema } from './modem.js';
+import { profileShape } from '../wire/site-profile.js';
+import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
@@ -29,6 +31,24 @@ export const uplinkSchema = z.strictObject({
   ctrl_path: z.string().optional(),
   /** Cost order among equals: lower is preferred. LTE defaults high: it is the costed fallback. */
   cost: z.number().int().min(0).max(100).optional(),
+});
+
+/** The arbiter's thresholds (agent/policy/policy.ts), each optional over the defaults; a site's profile from HQ overrides them in turn. */
+const { switch_below, hysteresis_db, below_ms, hold_ms, dwell_ms, hold_down_ms, dead_busy_ms, dead_idle_ms, busy_window_ms, loss_max, forced_hold_ms, lte } = profileShape;
+export const policySchema = z
+  .strictObject({ switch_below, hysteresis_db, below_ms, hold_ms, dwell_ms, hold_down_ms, dead_busy_ms, dead_idle_ms, busy_window_ms, loss_max, forced_hold_ms, lte })
+  .partial();
+
+/** The slower checker beyond the concentrator (agent/machines/watchdog.machine.ts). */
+export const watchdogSchema = z.strictObject({
+  /** Hosts beyond the concentrator pinged through the tunnel (e.g. HQ's servers); the check fails when none answers. */
+  hosts: z.array(ipv4).max(16).default([]),
+  /** A name resolved with these servers through the active uplink's own path (a carrier's bogus DNS shows here). */
+  dns: z.strictObject({ name: z.string().min(1).max(253), servers: z.array(ipv4).min(1).max(4) }).optional(),
+  interval_ms: z.number().int().min(1000).max(3_600_000).default(30_000),
+  timeout_ms: z.number().int().min(100).max(10_000).default(2000),
+  /** Failed rounds in a row before it acts (moves the tunnel off the uplink and re-addresses it). */
+  failures: z.number().int().min(1).max(100).default(3),
 });
 
 export const agentConfigSchema = z.strictObject({
@@ -60,6 +80,14 @@ export const agentConfigSchema = z.strictObject({
   modem: modemConfigSchema.optional(),
   /** Uplink that carries the tunnel at start; default: the first ready one in list order. */
   initial_uplink: z.string().optional(),
+  /** Overrides of the selection policy's defaults (thresholds, hysteresis, hold times, dead-path limits, LTE use). */
+  policy: policySchema.default({}),
+  /** LTE standby probes stay within this daily budget (agent/policy/budget.ts). */
+  lte_budget: z.strictObject({
+    bytes_per_day: z.number().int().min(0).max(1_000_000_000).default(5_000_000),
+    min_interval_ms: z.number().int().min(100).max(3_600_000).default(2000),
+  }).default({ bytes_per_day: 5_000_000, min_interval_ms: 2000 }),
+  watchdog: watchdogSchema.optional(),
   timing: z.strictObject({
     probe_interval_ms: z.number().int().min(50).max(60_000).default(1000),
     probe_timeout_ms: z.number().int().min(10).max(10_000).default(500),
@@ -80,6 +108,10 @@ export const agentConfigSchema = z.strictObject({
     if (names.has(u.name)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'name'], message: `duplicate uplink "${u.name}"` });
     names.add(u.name);
   });
+  const p = c.policy;
+  const eff = (k: 'dead_busy_ms' | 'dead_idle_ms' | 'busy_window_ms') => p[k] ?? DEFAULT_POLICY[k];
+  if (eff('dead_busy_ms') > eff('dead_idle_ms')) ctx.addIssue({ code: 'custom', path: ['policy', p.dead_busy_ms !== undefined ? 'dead_busy_ms' : 'dead_idle_ms'], message: `dead_busy_ms (${eff('dead_busy_ms')}) must be ≤ dead_idle_ms (${eff('dead_idle_ms')})` });
+  if (eff('busy_window_ms') > eff('dead_busy_ms')) ctx.addIssue({ code: 'custom', path: ['policy', p.busy_window_ms !== undefined ? 'busy_window_ms' : 'dead_busy_ms'], message: `busy_window_ms (${eff('busy_window_ms')}) must be ≤ dead_busy_ms (${eff('dead_busy_ms')})` });
   if (c.initial_uplink && !names.has(c.initial_uplink)) {
     ctx.addIssue({ code: 'custom', path: ['initial_uplink'], message: `"${c.initial_uplink}" is not one of the uplinks` });
   }

@@ -18,6 +18,8 @@ const LEASES: Record<string, Lease> = {
 /** Probe round trips through each uplink's own path (simulated ms), and through the tunnel. */
 const RTT: Record<string, number> = { wlan0: 10, wlan1: 12, wwan0: 40 };
 const TUNNEL_RTT = 3;
+/** Signals (dBm) each uplink reports: the harness has no radios, so they come as uplink.signal events. */
+const SIGNAL: Record<string, number> = { wlan0: -55, wlan1: -60, wwan0: -95 };
 
 const TIMING = { probeIntervalMs: 100, probeTimeoutMs: 50, maxMisses: 3 };
 const STEER_RETRY = 1000;
@@ -59,6 +61,12 @@ class Harness {
   /** Uplinks whose own path is blackholed (their probes go unanswered). */
   readonly blackholed = new Set<string>();
   tunnelAnswers = true;
+  /** The tunnel interface's packet counters (the test moves them to show traffic). */
+  rx = 0;
+  tx = 0;
+  /** Traffic flows through the tunnel (tx grows every ms), and comes back authenticated (rx grows) unless rxFlowing is off. */
+  flowing = false;
+  rxFlowing = true;
   readonly steers: Array<{ to: string; address: string | undefined; at: number }> = [];
   /** While set, steering waits for it (a switch under way). */
   steerGate: Deferred | null = null;
@@ -92,8 +100,9 @@ class Harness {
       routing,
       now: () => clock.now(),
       radio: () => null,
-      probe: (address, signal) => {
+      probe: (ifname, address, signal) => {
         const name = owner(address);
+        assert.equal(name, ifname, 'each uplink probes from its own address');
         return this.blackholed.has(name) ? never(signal) : after(clock, RTT[name] ?? 20, signal, RTT[name] ?? 20);
       },
     });
@@ -115,6 +124,8 @@ class Harness {
             this.pushLink = onChange;
             signal.addEventListener('abort', () => resolve());
           }),
+        readCounters: async () => ({ rx: this.rx, tx: this.tx }),
+        now: () => clock.now(),
         wallNow: () => clock.now(),
         newId: (() => {
           let n = 0;
@@ -133,6 +144,10 @@ class Harness {
   /** Moves simulated time on, a millisecond at a time, letting promises settle in between. */
   async advance(ms: number): Promise<void> {
     for (let i = 0; i < ms; i++) {
+      if (this.flowing) {
+        this.tx++;
+        if (this.rxFlowing) this.rx++;
+      }
       this.clock.increment(1);
       await flush();
     }
@@ -153,10 +168,15 @@ class Harness {
 
   /** Carrier, a lease, and the first probe through its own path: ready. */
   async bringUp(name: string): Promise<void> {
+    this.signal(name, SIGNAL[name] ?? null);
     await this.link(name, true);
     await this.bind(name);
     await this.advance((RTT[name] ?? 20) + 1);
     assert.equal(this.status(name)?.ready, true, `${name} ready`);
+  }
+
+  signal(uplink: string, dBm: number | null): void {
+    this.actor.send({ type: 'uplink.signal', uplink, dBm });
   }
 
   operator(to: string): ArbiterEmitted[] {
@@ -169,12 +189,24 @@ class Harness {
     return this.actor.getSnapshot().context.status[name];
   }
 
+  get ctx() {
+    return this.actor.getSnapshot().context;
+  }
+
+  /** The role an uplink machine was given, and its active probe pace. */
+  roleOf(name: string): { role: string; probeIntervalMs: number } {
+    const c = (this.actor.getSnapshot().children[name]!.getSnapshot() as { context: { role: string; activeProbeIntervalMs: number } }).context;
+    return { role: c.role, probeIntervalMs: c.activeProbeIntervalMs };
+  }
+
   get active(): string | null {
     return this.actor.getSnapshot().context.active;
   }
 
-  get state(): unknown {
-    return this.actor.getSnapshot().value;
+  /** The top-level state's name (steady, switching, ...). */
+  get state(): string {
+    const v = this.actor.getSnapshot().value;
+    return typeof v === 'string' ? v : Object.keys(v)[0]!;
   }
 
   done(): SwitchRecord[] {
@@ -290,7 +322,7 @@ test('settle time over with nothing ready any more: no switch to nothing; the fi
   assert.equal(h.done()[0]?.reason, 'initial');
 });
 
-test('operator switch to a ready uplink: steered there, switch.done with reason operator, confirmed', async (t) => {
+test('operator switch to a ready uplink: steered there, switch.done with reason forced (marked operator), confirmed', async (t) => {
   const h = await Harness.steadyOn('wlan0');
   t.after(() => h.stop());
   const t0 = h.clock.now();
@@ -301,7 +333,8 @@ test('operator switch to a ready uplink: steered there, switch.done with reason 
   const [rec] = h.done();
   assert.ok(rec, 'switch.done');
   assert.equal(rec.id, 'sw-2');
-  assert.deepEqual([rec.from, rec.to, rec.reason], ['wlan0', 'wlan1', 'operator']);
+  assert.deepEqual([rec.from, rec.to, rec.reason, rec.operator], ['wlan0', 'wlan1', 'forced', true]);
+  assert.match(rec.why!.text, /operator asked for wlan1/);
   assert.equal(rec.decided_at, t0);
   assert.equal(rec.steered_at, t0);
   assert.equal(rec.confirmed_at, t0 + TUNNEL_RTT);
@@ -343,7 +376,7 @@ test('a second operator switch during a switch is refused, while steering and wh
   await h.advance(ARBITER.confirmTimeoutMs);
   const [rec] = h.done();
   assert.ok(rec);
-  assert.deepEqual([rec.to, rec.reason, rec.confirmed_at, rec.ms_to_first_packet], ['wlan1', 'operator', null, null]);
+  assert.deepEqual([rec.to, rec.reason, rec.confirmed_at, rec.ms_to_first_packet], ['wlan1', 'forced', null, null]);
   assert.deepEqual(h.steers.map((s) => s.to), ['wlan1']);
 });
 
@@ -359,59 +392,87 @@ test('steering fails: the switch is refused with the error and the tunnel stays 
   assert.deepEqual(h.done(), []);
 });
 
-test('carrier loss of the active uplink: to a ready standby (Wi-Fi first) with reason carrier; none ready, no switch until one is', async (t) => {
+test('carrier loss of the active uplink: straight from the netlink event to the steering (same ms), rule carrier-loss, old one held down', async (t) => {
   const h = await Harness.steadyOn('wlan0');
   t.after(() => h.stop());
   const t0 = h.clock.now();
   await h.link('wlan0', false);
   assert.deepEqual(h.steers, [{ to: 'wlan1', address: '10.7.0.20', at: t0 }], 'at once, to the other Wi-Fi');
   await h.advance(TUNNEL_RTT + ARBITER.drainMs);
-  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan0', 'wlan1', 'carrier']]);
-  assert.equal(h.done()[0]!.ms_to_first_packet, TUNNEL_RTT);
+  const [rec] = h.done();
+  assert.deepEqual([rec?.from, rec?.to, rec?.reason, rec?.ms_to_first_packet], ['wlan0', 'wlan1', 'carrier-loss', TUNNEL_RTT]);
+  assert.match(rec!.why!.text, /wlan0 lost carrier → wlan1 -60 dBm/);
+  assert.deepEqual(rec!.why!.candidates.map((c) => [c.name, c.signal, c.rtt_ms, c.loss]), [['wlan0', -55, 10, 0], ['wlan1', -60, 12, 0], ['wwan0', -95, 40, 0]]);
+  assert.equal(rec!.site, null);
+  assert.ok(h.ctx.holdDown.wlan0! >= t0 + 30_000, 'wlan0 held down for hold_down_ms');
 
+  // wlan1 goes too: wlan0 is back but held down, so LTE takes over.
+  await h.bringUp('wlan0');
   await h.link('wlan1', false);
   await h.advance(TUNNEL_RTT + ARBITER.drainMs);
-  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wlan1', 'wwan0', 'carrier'], 'LTE, the last one ready');
+  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wlan1', 'wwan0', 'carrier-loss'], 'LTE, not the held-down wlan0');
 
+  // Then LTE goes: wlan0, though still in hold-down, is better than a dead path.
   await h.link('wwan0', false);
+  await h.advance(TUNNEL_RTT + ARBITER.drainMs);
+  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wwan0', 'wlan0', 'carrier-loss']);
+
+  // Nothing left: no switch until something is usable again.
+  await h.link('wlan0', false);
   await h.advance(3000);
-  assert.equal(h.steers.length, 2, 'nothing ready: no switch');
-  assert.equal(h.active, 'wwan0');
+  assert.equal(h.steers.length, 3, `nothing usable: no switch: ${JSON.stringify(h.steers)}`);
   assert.equal(h.state, 'steady');
-
   await h.bringUp('wlan1');
-  assert.deepEqual(h.steers.map((s) => s.to), ['wlan1', 'wwan0', 'wlan1'], 'the first standby ready takes over');
-  await h.advance(TUNNEL_RTT);
-  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wwan0', 'wlan1', 'carrier']);
+  await h.advance(TUNNEL_RTT + 1);
+  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wlan0', 'wlan1', 'carrier-loss'], 'the first uplink usable again takes over');
 });
-
-test('probe misses of the active uplink (a silent blackhole): reason failed, within maxMisses probe rounds', async (t) => {
+test('silent blackhole of the active while traffic flows: moved after dead_busy_ms of silence, held down, probed until it heals', async (t) => {
   const h = await Harness.steadyOn('wlan1');
   t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(1000);
+  assert.equal(h.roleOf('wlan1').probeIntervalMs, 50, 'traffic flows: the active is probed every 50 ms');
   const t0 = h.clock.now();
   h.blackholed.add('wlan1');
-  const round = TIMING.probeIntervalMs + TIMING.probeTimeoutMs;
-  await h.advance((TIMING.maxMisses - 1) * round);
-  assert.equal(h.steers.length, 0, 'not after fewer misses');
-  await h.advance(round + TIMING.probeIntervalMs);
-  assert.equal(h.steers.length, 1);
+  h.rxFlowing = false; // nothing authenticated comes back through the tunnel either
+  await h.advance(380);
+  assert.equal(h.steers.length, 0, 'not before dead_busy_ms');
+  await h.advance(120);
+  assert.equal(h.steers.length, 1, 'within dead_busy_ms + one probe + one counter interval');
   assert.equal(h.steers[0]!.to, 'wlan0');
   const detected = h.steers[0]!.at - t0;
-  assert.ok(detected > (TIMING.maxMisses - 1) * round && detected <= TIMING.maxMisses * round + TIMING.probeIntervalMs, `detected after ${detected} ms`);
+  assert.ok(detected > 400 && detected <= 400 + 50 + 25, `detected after ${detected} ms`);
+  h.rxFlowing = true;
   await h.advance(TUNNEL_RTT);
-  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan1', 'wlan0', 'failed']]);
+  const [rec] = h.done();
+  assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan1', 'wlan0', 'blackhole']);
+  assert.match(rec!.why!.text, /wlan1 silent for 4\d\d ms while traffic flows \(limit 400 ms\)/);
   assert.equal(h.status('wlan1')?.carrier, true);
-  assert.ok(h.status('wlan1')!.misses >= TIMING.maxMisses);
 
-  // The path heals: wlan1 is ready again, as a standby; the tunnel stays on wlan0.
+  // The path heals: wlan1 is ready again (a standby in hold-down); the tunnel stays on wlan0.
   h.blackholed.delete('wlan1');
-  await h.advance(round + TIMING.probeIntervalMs + RTT.wlan1!);
+  await h.advance(TIMING.probeIntervalMs + TIMING.probeTimeoutMs + RTT.wlan1! + 50);
   assert.equal(h.status('wlan1')?.ready, true);
-  assert.equal(h.status('wlan1')?.misses, 0);
+  assert.equal(h.status('wlan1')?.role, 'hold-down');
   assert.equal(h.active, 'wlan0');
   assert.equal(h.steers.length, 1);
 });
 
+test('silent blackhole of the active when idle: moved after dead_idle_ms; probes every 200 ms', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  t.after(() => h.stop());
+  assert.equal(h.roleOf('wlan0').probeIntervalMs, 200, 'idle: the active is probed every 200 ms');
+  const t0 = h.clock.now();
+  h.blackholed.add('wlan0');
+  await h.advance(1100);
+  assert.equal(h.steers.length, 0, 'not before dead_idle_ms');
+  await h.advance(350);
+  assert.equal(h.steers.length, 1);
+  const detected = h.steers[0]!.at - t0;
+  assert.ok(detected > 1200 && detected <= 1200 + 200 + 25, `detected after ${detected} ms`);
+  await h.advance(TUNNEL_RTT);
+  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan0', 'wlan1', 'blackhole']]);
+});
 test('a new lease on an uplink: routing re-applied with the previous lease; a renew of the same lease keeps it ready', async (t) => {
   const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1']);
   t.after(() => h.stop());
@@ -428,14 +489,22 @@ test('a new lease on an uplink: routing re-applied with the previous lease; a re
   assert.deepEqual(h.steers, []);
 });
 
-test('a new address on the active uplink moves the steering to it', { todo: 'arbiter.machine.ts steady: the active uplink\'s address change is never re-steered' }, async (t) => {
+test('a new address on the active uplink moves the steering to it: re-steered, no switch, a resteered event', async (t) => {
   const h = await Harness.steadyOn('wlan0', ['wlan0']);
   t.after(() => h.stop());
+  const events: unknown[] = [];
+  h.actor.on('tunnel.resteered', (e) => void events.push(e));
   await h.bind('wlan0', lease('192.168.51.40', 24, '192.168.51.1'));
   await h.advance(50);
   assert.deepEqual(h.steers.map((s) => s.address), ['192.168.51.40'], 'the outer packets\' source follows the new address');
+  assert.deepEqual(h.afterSwitches.map((a) => a.to), ['wlan0'], 'the tunnel table\'s default follows the new gateway');
+  assert.deepEqual(events, [{ type: 'tunnel.resteered', uplink: 'wlan0', from: '192.168.50.23', to: '192.168.51.40' }]);
+  assert.deepEqual(h.done(), [], 'not a switch');
+  // A renew of the same lease changes nothing.
+  await h.bind('wlan0', lease('192.168.51.40', 24, '192.168.51.1'));
+  await h.advance(50);
+  assert.equal(h.steers.length, 1);
 });
-
 test('the initial steering fails: retried after steerRetry, without an operator', async (t) => {
   const h = new Harness();
   t.after(() => h.stop());
@@ -468,7 +537,7 @@ test('a steering that keeps failing is retried once per steerRetry, not in a loo
   assert.deepEqual(h.operator('wwan0'), []);
   await flush();
   await h.advance(TUNNEL_RTT);
-  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan0', 'wwan0', 'operator']]);
+  assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan0', 'wwan0', 'forced']]);
   assert.equal(h.active, 'wwan0');
 });
 
@@ -527,14 +596,14 @@ test('control: refused is 409 with the reason; a switch is 200 with its record; 
   const ok = await answered(h, app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan1' } }));
   assert.equal(ok.statusCode, 200, ok.body);
   const { switched } = ok.json() as { switched: SwitchRecord };
-  assert.deepEqual([switched.from, switched.to, switched.reason, switched.ms_to_first_packet], ['wlan0', 'wlan1', 'operator', TUNNEL_RTT]);
+  assert.deepEqual([switched.from, switched.to, switched.reason, switched.ms_to_first_packet], ['wlan0', 'wlan1', 'forced', TUNNEL_RTT]);
 
   await h.advance(ARBITER.drainMs);
   const st = await app.inject({ method: 'GET', url: '/v1/status' });
   assert.equal(st.statusCode, 200);
   const body = st.json() as { active: string; state: unknown; uplinks: UplinkStatus[] };
   assert.equal(body.active, 'wlan1');
-  assert.equal(body.state, 'steady');
+  assert.deepEqual(body.state, { steady: 'watching' });
   assert.deepEqual(body.uplinks.map((u) => [u.name, u.phase, u.ready]).sort(), [['wlan0', 'ready', true], ['wlan1', 'ready', true], ['wwan0', 'down', false]]);
   assert.equal(body.uplinks.find((u) => u.name === 'wlan1')?.lease?.address, '10.7.0.20');
 });

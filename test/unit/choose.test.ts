@@ -107,6 +107,8 @@ test('chooseUplink: one decision per rule', () => {
     { name: 'better: less than the hysteresis resets', given: snap([wifi('wlan0', -70), wifi('wlan1', -66)], 'wlan0', { memory: { ...EMPTY_MEMORY, betterSince: { wlan1: NOW - 9000 } } }), want: { action: 'stay', rule: 'none' } },
     // hold-down
     { name: 'hold-down: a failed uplink is not taken', given: snap([wifi('wlan0', -60, { carrier: false }), wifi('wlan1', -50, { holdDownUntil: NOW + 1 }), lte()], 'wlan0'), want: { action: 'switch', to: 'wwan0', rule: 'carrier-loss', holdDown: true } },
+    { name: 'hold-down: the only working uplink is taken even so (a dead active is worse)', given: snap([wifi('wlan0', -60, { carrier: false }), wifi('wlan1', -50, { holdDownUntil: NOW + 1 }), lte({ carrier: false })], 'wlan0'), want: { action: 'switch', to: 'wlan1', rule: 'carrier-loss', holdDown: true } },
+    { name: 'hold-down: but not to leave a lossy active', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 50, 0.5) }), wifi('wlan1', -50, { holdDownUntil: NOW + 1 })], 'wlan0'), want: { action: 'stay', rule: 'none', text: /nothing usable/ } },
     { name: 'hold-down: taken again once it expires', given: snap([wifi('wlan0', -60, { carrier: false }), wifi('wlan1', -50, { holdDownUntil: NOW }), lte()], 'wlan0'), want: { action: 'switch', to: 'wlan1', rule: 'carrier-loss', holdDown: true } },
     // LTE
     { name: 'leave-lte: a Wi-Fi at threshold + hysteresis', given: snap([wifi('wlan0', -70), lteActive()], 'wwan0'), want: { action: 'switch', to: 'wlan0', rule: 'leave-lte' } },
