@@ -58,6 +58,11 @@ export interface FleetLink {
   stop(): Promise<void>;
 }
 
+/** What the uplink reports beyond UplinkStatus's core, when the uplink machine has it (signal incl. LTE RSRP, probe loss). */
+type Measured = UplinkStatus & { signal?: number | null; probe?: { loss?: number | null } };
+const signalIn = (u: UplinkStatus | undefined) => (u as Measured | undefined)?.signal ?? u?.ap?.signal ?? null;
+const lossIn = (u: UplinkStatus | undefined) => (u as Measured | undefined)?.probe?.loss ?? null;
+
 /** The AP of the uplink carrying the tunnel, else of any associated radio. */
 function apInUse(s: { active: string | null; status: Record<string, UplinkStatus> }, prefer?: string): ApInUse | null {
   const order = [prefer, s.active].filter((x): x is string => !!x);
@@ -106,7 +111,8 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       return heartbeatFrom({
         vehicle: o.vehicle, now: Date.now(), active: s.active, site: siteOf(apInUse(s)),
         uplinks: Object.values(s.status).map((u) => ({ name: u.name, kind: u.kind, phase: u.phase, ready: u.ready, rttMs: u.rttMs, ap: u.ap })),
-        signal: o.signalOf, counters: (n) => readCounters(n), modem: o.modem?.() ?? null,
+        signal: (n) => signalIn(s.status[n]) ?? o.signalOf?.(n), loss: (n) => lossIn(s.status[n]),
+        counters: (n) => readCounters(n), modem: o.modem?.() ?? null,
         backlog: journal.backlog(), sitesVersion: sites.current?.version ?? null,
       });
     },
@@ -135,7 +141,8 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       const event = switchEventFrom(r, {
         vehicle: o.vehicle,
         site: siteOf(apInUse(s, r.to)),
-        signalOf: (n) => s.status[n]?.ap?.signal ?? o.signalOf?.(n),
+        signalOf: (n) => signalIn(s.status[n]) ?? o.signalOf?.(n),
+        lossOf: (n) => lossIn(s.status[n]),
       });
       const { event: stored, invalid } = journal.append(event);
       if (invalid) log.error({ event: 'journal.invalid', id: r.id, field: invalid.field, err: invalid.message }, `switch ${r.id} kept in the journal but not shipped: ${invalid.field}: ${invalid.message}`);
