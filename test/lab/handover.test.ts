@@ -20,7 +20,7 @@ test('a dozen operator-forced switches across wlan0, wlan1 and wwan0 at 1000 pac
   const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, fault_errors: report.fault_errors }, null, 1);
   assert.equal(report.switches.length, 13, detail);
   assert.deepEqual(report.switches.map((s) => s.to), ['wlan1', 'wwan0', 'wlan0', 'wwan0', 'wlan1', 'wlan0', 'wlan1', 'wwan0', 'wlan0', 'wlan1', 'wwan0', 'wlan1', 'wlan0'], detail);
-  assert.ok(report.switches.every((s) => s.reason === 'operator'), detail);
+  assert.ok(report.switches.every((s) => s.reason === 'forced'), detail);
   // Both directions counted every packet they sent.
   assert.equal(report.traffic.sent, 2 * 1000 * 16, detail);
   assert.equal(report.traffic.lost, 0, detail);
