@@ -14,6 +14,12 @@ have udhcpc   || need+=(udhcpc)
 have socat    || need+=(socat)
 have ethtool  || need+=(ethtool)
 have wpa_cli  || need+=(wpasupplicant)
+# The test suite also needs: systemd-analyze (unit checks), debootstrap (install test), Chromium (dashboard tests).
+if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
+  have systemd-analyze || need+=(systemd)
+  have debootstrap     || need+=(debootstrap)
+  have chromium        || need+=(chromium)
+fi
 # No WireGuard module in the kernel: the userspace implementation stands in.
 if ! modprobe -n wireguard >/dev/null 2>&1 && [ ! -d /sys/module/wireguard ]; then
   have wireguard-go || need+=(wireguard-go)
