@@ -25,7 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 ROLE="" PREFIX=/opt/roamlink ROOT=/ MODE=install PURGE=0 ENABLE=0 DEPS=1
 
-usage() { sed -n '3,4p' "$0" | sed 's/^# *//'; }
+usage() { sed -n '4,5p' "$0" | sed 's/^# *//'; }
 die() { echo "install: $*" >&2; exit 2; }
 say() { echo "install: $*"; }
 

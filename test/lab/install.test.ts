@@ -1,4 +1,5 @@
 // Lab tests of the deployment (root): install.sh into a fresh Debian root from debootstrap, both roles, a vehicle enrolled;
+// that root booted under systemd (systemd-nspawn), the hardened units running the daemons and sd_notify reaching systemd;
 // and HQ routing as docs/operator-guide.md prescribes it (a LAN router with a static route to the concentrator).
 //
 //   /var/cache/roamlink-test/SUITE-ARCH.tar    the bootstrapped root (minbase + systemd), made once, unpacked per run
@@ -345,4 +346,152 @@ test('HQ routing: a LAN host reaches a vehicle through the LAN router\'s static 
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stdout, /From 192\.168\.10\.5 .*Unreachable/, refused.stdout);
   assert.equal((await inNs(ns.h, 'ping', '-c', '1', '-W', '2', '10.20.7.1')).exitCode, 0, 'the enrolled vehicle still reachable: its /24 is more specific');
+});
+
+/** Polls `check` every 200 ms until it returns true; fails after `ms` with `what` and the last detail it gave. */
+async function poll(what: string, ms: number, check: () => Promise<true | string>): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    const r = await check();
+    if (r === true) return;
+    last = r;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${last}`);
+    await sleep(200);
+  }
+}
+
+const noNspawn = spawnSync('systemd-nspawn', ['--version']).error && 'systemd-nspawn is not installed (Debian package `systemd-container`)';
+
+test('the units under systemd: the root booted with systemd-nspawn runs both daemons sandboxed; sd_notify readiness and watchdog work', {
+  skip: skip || noNspawn, timeout: 300_000,
+}, async (t) => {
+  const dir = await freshRoot(t);
+  if (!dir) return;
+  for (const role of ['hq', 'agent']) {
+    const r = await install(['--role', role, '--root', dir]);
+    if (r.code !== 0 && /unable to fetch|could not resolve|failed to fetch|temporary failure/i.test(r.stderr)) return void t.skip(`apt cannot reach the package registry: ${r.stderr.trim().split('\n').pop()}`);
+    assert.equal(r.code, 0, `install --role ${role}:\n${r.stdout}\n${r.stderr}`);
+  }
+  assert.equal((await inRoot(dir, ['sh', '-c', 'umask 077 && wg genkey > /etc/roamlink/hq.key && wg genkey > /etc/roamlink/agent.key'])).code, 0);
+  // The vehicle: one wired uplink (eth1, made once the container runs); no wpa_supplicant or modem in a container.
+  writeFileSync(join(dir, 'etc/roamlink/agent.yaml'), [
+    'vehicle: bus-7',
+    'wireguard: { interface: roamlink0, private_key_file: /etc/roamlink/agent.key, address: 10.99.0.2 }',
+    'concentrator: { endpoint: "192.0.2.1:51820", public_key: ReplaceWithTheConcentratorsPublicKeyFromHQ0=, tunnel_address: 10.99.0.1 }',
+    'uplinks: [ { name: eth1, kind: ethernet } ]', '',
+  ].join('\n'));
+  assert.equal((await inRoot(dir, ['systemctl', 'enable', 'roamlink-hq'])).code, 0);
+  // Until a daemon calls startSdNotify() (shared/sdnotify.ts), Type=notify would time it out: run it as Type=exec.
+  const daemonFiles = { 'roamlink-hq': ['cli/hq.js', 'concentrator/daemon.js'], 'roamlink-agent': ['cli/agent.js', 'agent/agent.js'] };
+  for (const [unit, files] of Object.entries(daemonFiles)) {
+    if (files.some((f) => existsSync(join(dir, 'opt/roamlink/dist', f)) && readFileSync(join(dir, 'opt/roamlink/dist', f), 'utf8').includes('startSdNotify'))) continue;
+    t.diagnostic(`${unit}: the daemon does not call startSdNotify() yet: tested with a Type=exec, WatchdogSec=0 drop-in`);
+    mkdirSync(join(dir, `etc/systemd/system/${unit}.service.d`), { recursive: true });
+    writeFileSync(join(dir, `etc/systemd/system/${unit}.service.d/no-notify.conf`), '[Service]\nType=exec\nWatchdogSec=0\n');
+  }
+  // A probe of shared/sdnotify.ts itself: READY with a status, then pings (or none, when SDN_HEALTHY=0).
+  const node = /^exec (\S+) /m.exec(readFileSync(join(dir, 'usr/local/bin/roamlink'), 'utf8'))![1]!;
+  writeFileSync(join(dir, 'etc/systemd/system/sdn-probe@.service'), [
+    '[Service]', 'Type=notify', 'NotifyAccess=main', 'WatchdogSec=2s', 'Environment=SDN_HEALTHY=%i',
+    `ExecStart=${node} --input-type=module -e "const { startSdNotify } = await import('/opt/roamlink/dist/shared/sdnotify.js'); ` +
+      `startSdNotify({ status: 'probe up', healthy: () => process.env.SDN_HEALTHY === '1', onError: (e) => console.error(e.message) }); setInterval(() => {}, 1000);"`, '',
+  ].join('\n'));
+
+  // Boot it: systemd as PID 1 of the container, its own network namespace.
+  let bootLog = '';
+  const nspawn = spawn('systemd-nspawn', ['-D', dir, '--boot', '--private-network', '--register=no', '--keep-unit', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  nspawn.stdout!.on('data', (c: Buffer) => (bootLog += c));
+  nspawn.stderr!.on('data', (c: Buffer) => (bootLog += c));
+  let init = 0;
+  const root = dir;
+  // Shut down before the root's own clean-up removes it (try/finally: the after hooks' order is not ours to choose).
+  const shutdown = async () => {
+    if (nspawn.exitCode !== null) return;
+    if (init) await sh(['nsenter', '-t', String(init), '-a', 'systemctl', 'poweroff'], { timeoutMs: 10_000 });
+    const exited = () => new Promise((r) => nspawn.once('exit', () => r(true)));
+    if (nspawn.exitCode === null && !(await Promise.race([exited(), sleep(20_000).then(() => false)]))) {
+      if (init) process.kill(init, 'SIGKILL'); // the container's PID 1: its whole PID namespace goes with it
+      nspawn.kill('SIGKILL');
+      await Promise.race([exited(), sleep(5000)]);
+    }
+  };
+  try {
+    await booted();
+  } finally {
+    await shutdown();
+  }
+
+  async function booted(): Promise<void> {
+    await poll('the container to boot', 60_000, async () => {
+      if (nspawn.exitCode !== null) assert.fail(`systemd-nspawn exited ${nspawn.exitCode}: ${bootLog.slice(-2000)}`);
+      const kids = existsSync(`/proc/${nspawn.pid}/task/${nspawn.pid}/children`) ? readFileSync(`/proc/${nspawn.pid}/task/${nspawn.pid}/children`, 'utf8').trim() : '';
+      init = Number(kids.split(/\s+/)[0]) || 0;
+      if (!init) return 'no init yet';
+      const r = await sh(['nsenter', '-t', String(init), '-a', 'systemctl', 'is-system-running'], { timeoutMs: 10_000 });
+      return /running|degraded/.test(r.stdout) ? true : r.stdout.trim();
+    });
+    const c = (...argv: string[]) => sh(['nsenter', '-t', String(init), '-a', 'env', '-i', `PATH=${PATH}`, 'LC_ALL=C', ...argv], { timeoutMs: 30_000 });
+    const show = async (unit: string) => Object.fromEntries((await c('systemctl', 'show', unit, '-p', 'ActiveState', '-p', 'SubState', '-p', 'Result', '-p', 'NRestarts', '-p', 'StatusText'))
+      .stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const journal = async (unit: string) => (await c('journalctl', '-u', unit, '-o', 'cat', '--no-pager')).stdout;
+
+    // The concentrator: started at boot, sandboxed, its interface up (wireguard-go in the sandbox), programming routes.
+    await poll('roamlink-hq to be active', 30_000, async () => ((await show('roamlink-hq')).ActiveState === 'active' ? true : JSON.stringify(await show('roamlink-hq')) + (await journal('roamlink-hq')).slice(-1500)));
+    await poll('the concentrator to be ready', 20_000, async () => ((await journal('roamlink-hq')).includes('concentrator ready') ? true : (await journal('roamlink-hq')).slice(-1500)));
+    const pub = (await c('sh', '-c', 'wg genkey | wg pubkey')).stdout.trim();
+    const add = await c('roamlink', 'vehicle', 'add', 'bus-7', '--subnet', '10.20.7.0/24', '--pubkey', pub);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stderr, /programmed by the running concentrator/);
+    assert.match((await c('ip', 'route', 'show', 'proto', '82')).stdout, /^10\.20\.7\.0\/24 dev roamlink-hq/m);
+    assert.equal((await c('systemctl', 'reload', 'roamlink-hq')).code, 0);
+    const security = await c('systemd-analyze', 'security', '--no-pager', 'roamlink-hq');
+    t.diagnostic(security.stdout.trim().split('\n').pop() ?? '');
+
+    // shared/sdnotify.ts against systemd itself: READY=1 with STATUS; pings keep a 2 s watchdog happy, no pings fail it.
+    assert.equal((await c('systemctl', 'start', 'sdn-probe@1')).code, 0);
+    await sleep(5000);
+    assert.deepEqual(await show('sdn-probe@1'), { ActiveState: 'active', SubState: 'running', Result: 'success', NRestarts: '0', StatusText: 'probe up' });
+    await c('systemctl', 'stop', 'sdn-probe@1');
+    await c('systemctl', 'start', 'sdn-probe@0');
+    await poll('the watchdog to fire', 10_000, async () => ((await show('sdn-probe@0')).Result === 'watchdog' ? true : JSON.stringify(await show('sdn-probe@0'))));
+
+    // The agent: its children (wireguard-go, udhcpc with raw sockets and the hook in /run/roamlink) run in the sandbox.
+    assert.equal((await c('sh', '-c', 'ip link add eth1 type veth peer name eth1p && ip link set eth1p up && ip link set eth1 up')).code, 0);
+    assert.equal((await c('systemctl', 'start', 'roamlink-agent')).code, 0, await journal('roamlink-agent'));
+    await poll('the agent to address eth1 (udhcpc broadcasting, the hook run)', 20_000, async () => {
+      const j = await journal('roamlink-agent');
+      return /broadcasting discover/.test(j) && /"phase":"addressing"/.test(j) ? true : j.slice(-1500);
+    });
+    // A DHCP server on the far end (this machine's dnsmasq in the container's network): the lease comes back through the
+    // hook udhcpc runs from /run/roamlink, inside the sandbox.
+    if (spawnSync('dnsmasq', ['--version']).error) {
+      t.diagnostic('no dnsmasq on this machine: the lease through the hook is not tested');
+      assert.match((await c('roamlink', 'status')).stdout, /eth1\s+addressing/);
+    } else {
+      assert.equal((await c('ip', 'addr', 'add', '192.168.77.1/24', 'dev', 'eth1p')).code, 0);
+      const dhcpd = spawn('nsenter', ['-t', String(init), '-n', 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--interface=eth1p',
+        '--bind-interfaces', '--dhcp-range=192.168.77.100,192.168.77.150,1h', `--dhcp-leasefile=${join(root, 'tmp/leases')}`, `--pid-file=${join(root, 'tmp/dnsmasq.pid')}`], { stdio: 'ignore' });
+      try {
+        await poll('a lease through the hook', 20_000, async () => {
+          const j = await journal('roamlink-agent');
+          return /"uplink":"eth1",[^\n]*"address":"192\.168\.77\.1\d\d"/.test(j) ? true : j.slice(-1500);
+        });
+      } finally {
+        dhcpd.kill();
+      }
+    }
+    assert.equal((await c('ip', 'link', 'show', 'roamlink0')).code, 0, 'the tunnel interface');
+    for (const unit of ['roamlink-hq', 'roamlink-agent']) {
+      assert.doesNotMatch(await journal(unit), /not permitted|EPERM|EACCES|Permission denied|Read-only file system/i, unit);
+    }
+
+    // Stopping takes the interfaces with them.
+    for (const [unit, ifname] of [['roamlink-agent', 'roamlink0'], ['roamlink-hq', 'roamlink-hq']] as const) {
+      assert.equal((await c('systemctl', 'stop', unit)).code, 0);
+      assert.equal((await show(unit)).ActiveState, 'inactive', `${unit}: ${await journal(unit)}`);
+      assert.notEqual((await c('ip', 'link', 'show', ifname)).code, 0, `${ifname} left behind`);
+    }
+
+  }
 });
