@@ -7,7 +7,7 @@
 //   signal:         waiting ─(signal interval)─▶ reading ─▶ waiting       (Wi-Fi: signal poll; LTE: the modem's events)
 // Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
 // (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
-import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup } from 'xstate';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
@@ -102,6 +102,8 @@ export type UplinkEvent =
   | { type: 'uplink.signal'; dBm: number | null }
   /** Drop the address and get a new one (the watchdog's cure for bogus DNS); also when the AP's addressing changes. */
   | { type: 'uplink.readdress'; why: string }
+  /** Internal: the role changed, so the waits timed for the old one start over. */
+  | { type: 'uplink.retime' }
   | RadioEvent
   | DhcpEvent;
 
@@ -231,7 +233,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
       isWifi: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
       hasSignalPoll: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
       associated: ({ context }) => context.ap !== null,
-      becameActive: ({ context, event }) => event.type === 'uplink.role' && event.role === 'active' && context.role !== 'active',
+      isActive: ({ context }) => context.role === 'active',
       moveAssociate: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'associate',
       moveDisconnect: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'disconnect',
       addressingChanged: ({ context }) => {
@@ -248,7 +250,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
     }),
     type: 'parallel',
     on: {
-      'uplink.role': { actions: ['setRole', 'report'] },
+      'uplink.role': { actions: ['setRole', 'report', raise({ type: 'uplink.retime' })] },
       'uplink.signal': {
         guard: ({ context, event }) => event.dBm !== context.signal,
         actions: [assign({ signal: ({ event }) => event.dBm }), 'report'],
@@ -270,7 +272,16 @@ export function createUplinkMachine(deps: UplinkDeps) {
                 target: '.scanning',
                 actions: [assign({ ap: null, signal: null }), 'report'],
               },
-              'radio.exclude': { actions: assign({ exclude: ({ event }) => event.bssids.map((b) => b.toLowerCase()) }) },
+              // Told to leave its AP to another radio: look for another one now, not at the next scan.
+              'radio.exclude': [
+                {
+                  guard: ({ context, event }) => context.role !== 'active' && !!context.ap && event.bssids.some((b) => b.toLowerCase() === context.ap!.bssid.toLowerCase())
+                    && !context.exclude.includes(context.ap.bssid.toLowerCase()),
+                  target: '.scanning',
+                  actions: assign({ exclude: ({ event }) => event.bssids.map((b) => b.toLowerCase()) }),
+                },
+                { actions: assign({ exclude: ({ event }) => event.bssids.map((b) => b.toLowerCase()) }) },
+              ],
               // wpa_supplicant (re)connected on its own, or where asked: adopt the AP it names.
               'radio.connected': {
                 actions: enqueueActions(({ context, event, enqueue }) => {
@@ -355,6 +366,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
                   }),
                 ],
                 after: { scanInterval: 'scanning' },
+                on: { 'uplink.retime': { target: 'idle', reenter: true } },
               },
             },
           },
@@ -404,11 +416,8 @@ export function createUplinkMachine(deps: UplinkDeps) {
                   },
                   waiting: {
                     on: {
-                      // The new active is probed at once, at its faster pace; other role changes re-time the wait.
-                      'uplink.role': [
-                        { guard: 'becameActive', target: 'sending', actions: ['setRole', 'report'] },
-                        { target: 'waiting', reenter: true, actions: ['setRole', 'report'] },
-                      ],
+                      // The active is probed at once, at its faster pace; other role changes re-time the wait.
+                      'uplink.retime': [{ guard: 'isActive', target: 'sending' }, { target: 'waiting', reenter: true }],
                     },
                     after: { probeInterval: 'sending' },
                   },
@@ -426,6 +435,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
           external: {},
           waiting: {
             after: { signalInterval: [{ guard: 'associated', target: 'reading' }, { target: 'waiting', reenter: true }] },
+            on: { 'uplink.retime': { target: 'waiting', reenter: true } },
           },
           reading: {
             invoke: {

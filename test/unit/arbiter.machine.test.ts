@@ -7,6 +7,8 @@ import { createUplinkMachine, type UplinkInput, type UplinkStatus } from '../../
 import type { DhcpDriver, DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
 import type { RoutingDriver } from '../../agent/drivers/routing/uplink.routing.js';
 import { buildControlApp } from '../../agent/control.js';
+import { createWatchdogMachine, type WatchdogConfig } from '../../agent/machines/watchdog.machine.js';
+import type { WatchdogDriver } from '../../agent/drivers/watchdog/watchdog.driver.js';
 import { createLogger } from '../../shared/log.js';
 
 const lease = (address: string, prefix: number, router: string): Lease => ({ address, prefix, router, leaseSeconds: 3600 });
@@ -76,8 +78,23 @@ class Harness {
   readonly emitted: ArbiterEmitted[] = [];
   readonly actor;
 
+  /** The watchdog's checks: which hosts answer through the tunnel, whether DNS resolves (the test flips them). */
+  hostsAnswer = true;
+  dnsAnswers = true;
+  readonly watchdogCalls: string[] = [];
+
   constructor(input: Partial<ArbiterInput> = {}) {
     const clock = this.clock;
+    const watchdogDriver: WatchdogDriver = {
+      pingHost: (host, ifname) => {
+        this.watchdogCalls.push(`ping ${host} via ${ifname}`);
+        return Promise.resolve(this.hostsAnswer ? 2 : null);
+      },
+      resolve: (name, servers, from) => {
+        this.watchdogCalls.push(`resolve ${name} @${servers.join(',')} from ${from}`);
+        return this.dnsAnswers ? Promise.resolve(['10.0.0.10']) : Promise.reject(Object.assign(new Error('refused'), { code: 'EREFUSED' }));
+      },
+    };
     const owner = (address: string) => Object.keys(LEASES).find((n) => LEASES[n]!.address === address) ?? address;
     const dhcp: DhcpDriver = {
       run: (ifname, onEvent, signal) =>
@@ -134,6 +151,7 @@ class Harness {
       },
       uplinkMachine,
       this.uplinks,
+      input.watchdog ? createWatchdogMachine(watchdogDriver) : undefined,
     );
     this.actor = createActor(machine, { clock, input: { uplinks: this.uplinks.map((u) => u.name), ...ARBITER, ...input } });
     this.actor.on('switch.done', (e) => void this.emitted.push(e));
@@ -218,8 +236,8 @@ class Harness {
   }
 
   /** Up to the steady state with `active` carrying the tunnel and the others ready as standbys. */
-  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0']): Promise<Harness> {
-    const h = new Harness({ initial: active });
+  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0'], input: Partial<ArbiterInput> = {}): Promise<Harness> {
+    const h = new Harness({ initial: active, ...input });
     for (const n of ready) await h.bringUp(n);
     await h.advance(ARBITER.settleMs + TUNNEL_RTT + ARBITER.drainMs + 1);
     assert.equal(h.active, active);
@@ -638,4 +656,50 @@ test('control: a switch whose steering fails is 409 with the error', async (t) =
   const r = await answered(h, app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan1' } }));
   assert.equal(r.statusCode, 409);
   assert.deepEqual(r.json(), { error: 'steering failed: Error: nft: no such table' });
+});
+
+// The watchdog beyond the concentrator: its alarms move the tunnel (make-before-break) and re-address the uplink.
+
+const WATCHDOG: WatchdogConfig = { hosts: ['10.0.0.10', '10.0.0.11'], dns: { name: 'hq.example', servers: ['192.0.2.53'] }, intervalMs: 5000, timeoutMs: 1000, failures: 3, tunnelIf: 'wg0' };
+
+test('watchdog: hosts and DNS checked every interval through the tunnel and the active path; nothing done while they pass', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1'], { watchdog: WATCHDOG });
+  t.after(() => h.stop());
+  await h.advance(5001);
+  assert.deepEqual(h.watchdogCalls, ['ping 10.0.0.10 via wg0', 'ping 10.0.0.11 via wg0', 'resolve hq.example @192.0.2.53 from 192.168.50.23']);
+  await h.advance(20_000);
+  assert.deepEqual(h.steers, []);
+});
+
+test('watchdog: DNS failing for 3 rounds on the active path: moved to the standby (reason watchdog), then the old one re-addressed', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1'], { watchdog: WATCHDOG });
+  t.after(() => h.stop());
+  const acted: unknown[] = [];
+  h.actor.on('watchdog.acted', (e) => void acted.push(e));
+  h.dnsAnswers = false;
+  const wlan0Client = h.dhcpClients.get('wlan0');
+  await h.advance(2 * 5000 + 50);
+  assert.equal(h.steers.length, 0, 'not before 3 failed rounds');
+  await h.advance(5000);
+  assert.deepEqual(h.steers.map((s) => s.to), ['wlan1']);
+  await h.advance(TUNNEL_RTT + ARBITER.drainMs + 1);
+  const [rec] = h.done();
+  assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'watchdog']);
+  assert.match(rec!.why!.text, /wlan0 fails the watchdog \(DNS: DNS failing for 3 rounds: hq\.example via 192\.0\.2\.53: EREFUSED\) → wlan1/);
+  assert.equal(acted.length, 1);
+  assert.ok(h.ctx.holdDown.wlan0! > h.clock.now(), 'wlan0 held down');
+  assert.notEqual(h.dhcpClients.get('wlan0'), wlan0Client, 'wlan0 got a new DHCP client after the drain (re-addressed)');
+});
+
+test('watchdog: hosts beyond the concentrator silent, nowhere else to go: the active uplink is re-addressed in place', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0'], { watchdog: { ...WATCHDOG, dns: null } });
+  t.after(() => h.stop());
+  const acted: Array<{ action: string; uplink: string }> = [];
+  h.actor.on('watchdog.acted', (e) => void acted.push(e));
+  h.hostsAnswer = false;
+  const client = h.dhcpClients.get('wlan0');
+  await h.advance(3 * 5000 + 50);
+  assert.deepEqual(acted.map((a) => [a.action, a.uplink]), [['readdress', 'wlan0']]);
+  assert.notEqual(h.dhcpClients.get('wlan0'), client);
+  assert.deepEqual(h.steers, []);
 });

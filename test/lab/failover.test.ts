@@ -1,0 +1,64 @@
+// Failover in the lab (issue 3, item 5): carrier loss of the active uplink puts traffic on the standby within 100 ms, a
+// silent blackhole within 500 ms while traffic flows and 1.5 s when idle; each switch's log line says why.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadScenario } from '../../shared/scenario.js';
+import { runScenario } from '../../lab/runner.js';
+import { labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
+
+interface FaultOut {
+  kind: string;
+  active: string | null;
+  outage_ms: number | null;
+  switch: { to: string; reason: string; detect_ms: number; ms_to_first_packet: number | null } | null;
+}
+
+test('carrier loss of the active uplink, twice at 1000 packets/s each way: traffic on the standby within 100 ms', { timeout: 120_000 }, async () => {
+  const log: string[] = [];
+  const report = await runScenario(await loadScenario(scenarioPath('failover-carrier.yaml')), { agentLog: log });
+  const faults = (report.faults ?? []) as FaultOut[];
+  const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, faults }, null, 1);
+  assert.equal(faults.length, 2, detail);
+  // The first to the other radio; the second to LTE (the first radio is back, but in hold-down).
+  assert.deepEqual(faults.map((f) => [f.active, f.switch?.to, f.switch?.reason]), [['wlan0', 'wlan1', 'carrier-loss'], ['wlan1', 'wwan0', 'carrier-loss']], detail);
+  for (const f of faults) assert.ok(f.outage_ms !== null && f.outage_ms < 100, `outage ${f.outage_ms} ms: ${detail}`);
+  assert.equal(report.ok, true, detail);
+  // The why, in the switch log line: the rule, the text, every candidate's signal, RTT and loss; the site.
+  const lines = switchLines(log).filter((l) => l.reason === 'carrier-loss');
+  assert.equal(lines.length, 2);
+  const why = lines[0]!.why!;
+  assert.equal(why.rule, 'carrier-loss');
+  assert.match(why.text, /wlan0 lost carrier → wlan1 -\d+ dBm/);
+  assert.deepEqual(why.candidates.map((c) => c.name).sort(), ['wlan0', 'wlan1', 'wwan0']);
+  for (const c of why.candidates) for (const k of ['signal', 'rtt_ms', 'loss']) assert.ok(k in c, `${String(c.name)} has ${k}`);
+  assert.equal(typeof why.candidates.find((c) => c.name === 'wwan0')!.signal, 'number', 'the LTE signal comes from the modem');
+  assert.equal(lines[0]!.site, null);
+  assert.deepEqual(await labLeftovers(), []);
+});
+
+test('silent blackhole of the active uplink, twice while 1000 packets/s flow each way: traffic on the standby within 500 ms', { timeout: 120_000 }, async () => {
+  const log: string[] = [];
+  const report = await runScenario(await loadScenario(scenarioPath('failover-blackhole.yaml')), { agentLog: log });
+  const faults = (report.faults ?? []) as FaultOut[];
+  const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, faults }, null, 1);
+  assert.deepEqual(faults.map((f) => [f.active, f.switch?.to, f.switch?.reason]), [['wlan0', 'wlan1', 'blackhole'], ['wlan1', 'wwan0', 'blackhole']], detail);
+  for (const f of faults) assert.ok(f.outage_ms !== null && f.outage_ms < 500, `outage ${f.outage_ms} ms: ${detail}`);
+  assert.equal(report.ok, true, detail);
+  const why = switchLines(log).find((l) => l.reason === 'blackhole')!.why!;
+  assert.match(why.text, /wlan0 silent for \d+ ms while traffic flows \(limit 400 ms\) → wlan1/);
+  assert.deepEqual(await labLeftovers(), []);
+});
+
+test('silent blackhole of the active uplink when idle: the tunnel is on the standby within 1.5 s', { timeout: 120_000 }, async () => {
+  const report = await runScenario(await loadScenario(scenarioPath('failover-idle.yaml')));
+  const faults = (report.faults ?? []) as FaultOut[];
+  const detail = JSON.stringify({ expect: report.expect, switches: report.switches, faults }, null, 1);
+  const sw = faults[0]?.switch;
+  assert.ok(sw, detail);
+  assert.deepEqual([sw.to, sw.reason], ['wlan1', 'blackhole'], detail);
+  // At one packet a second the meters cannot time it: from the fault to the first reply through the tunnel on the new path.
+  assert.ok(sw.ms_to_first_packet !== null && sw.detect_ms + sw.ms_to_first_packet < 1500, detail);
+  assert.ok(sw.detect_ms > 800, `not a false alarm before the idle limit: ${detail}`);
+  assert.equal(report.ok, true, detail);
+  assert.deepEqual(await labLeftovers(), []);
+});

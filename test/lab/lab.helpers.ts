@@ -1,0 +1,22 @@
+// Helpers of the lab tests: scenario paths, the agent's switch log lines, what the lab left behind.
+import { fileURLToPath } from 'node:url';
+import { run } from '../../shared/exec.js';
+
+export const scenarioPath = (name: string) => fileURLToPath(new URL(`../../../test/lab/scenarios/${name}`, import.meta.url));
+
+/** The agent's `switch` log lines (JSON), as the switch log will ship them. */
+export function switchLines(agentLog: string[]): Array<Record<string, unknown> & { reason: string; to: string; from: string | null; why?: { rule: string; text: string; candidates: Array<Record<string, unknown>> }; site?: string | null }> {
+  return agentLog.flatMap((l) => {
+    try {
+      const v = JSON.parse(l) as Record<string, unknown>;
+      return v.event === 'switch' ? [v as never] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** This process's lab namespaces still there (every test must tear its lab down, even when it fails). */
+export async function labLeftovers(): Promise<string[]> {
+  return (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`rl${process.pid}`));
+}

@@ -1,0 +1,79 @@
+// The arbiter's pure helpers as tables: tunnel counters as times, the decision clock, state names, roles and exclusions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decisionClock, NO_TUNNEL, rolesFor, seeCounters, stateOf, viewOf, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
+import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
+
+const P = { ...DEFAULT_POLICY };
+
+function up(name: string, over: Partial<UplinkReport> = {}): UplinkReport {
+  const kind = name.startsWith('wwan') ? 'lte' : 'wifi';
+  return {
+    name, slot: { wlan0: 1, wlan1: 2, wwan0: 3 }[name] ?? 9, kind, phase: 'ready', carrier: true,
+    lease: { address: '10.0.0.2', prefix: 24, router: '10.0.0.1', leaseSeconds: 60 }, addressed: true, ready: true, rttMs: 5, lastOkAt: 0, misses: 0,
+    probe: { rtt_ms: 5, loss: 0, last_ok_at: 0 }, signal: kind === 'wifi' ? -60 : -95, role: 'standby', radio: kind === 'wifi' ? 'idle' : null,
+    ap: kind === 'wifi' ? { ssid: 'depot', bssid: name === 'wlan0' ? '02:00:00:00:00:01' : '02:00:00:00:00:02', signal: -60, entry: 0 } : null, addressing: 'dhcp',
+    ...over,
+  };
+}
+
+test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {
+  const t0: TunnelSeen = seeCounters({ ...NO_TUNNEL }, { rx: 10, tx: 10 }, 1000, 25);
+  assert.deepEqual(t0, { rx: 10, tx: 10, readAt: 1000, last_rx_at: null, last_tx_at: null }, 'the first reading proves nothing');
+  const t1 = seeCounters(t0, { rx: 12, tx: 10 }, 1025, 25);
+  assert.deepEqual([t1.last_rx_at, t1.last_tx_at], [1000, null], 'rx grew after the reading at 1000');
+  const t2 = seeCounters(t1, { rx: 12, tx: 11 }, 1050, 25);
+  assert.deepEqual([t2.last_rx_at, t2.last_tx_at], [1000, 1025]);
+  const stalled = seeCounters(t2, { rx: 20, tx: 20 }, 1600, 25);
+  assert.deepEqual([stalled.last_rx_at, stalled.last_tx_at], [1600, 1600], 'after a 550 ms stall: dated now, not 550 ms ago');
+  const failed = seeCounters(t2, null, 1075, 25);
+  assert.deepEqual([failed.readAt, failed.rx, failed.last_rx_at], [1075, 12, 1000], 'a failed read keeps what was known');
+  const reset = seeCounters(t2, { rx: 0, tx: 0 }, 1075, 25);
+  assert.deepEqual([reset.last_rx_at, reset.last_tx_at], [1050, 1050], 'a counter reset (new interface) is a change');
+});
+
+test('decisionClock: never more than two counter intervals past the last reading', () => {
+  assert.equal(decisionClock(5000, { ...NO_TUNNEL }, 25), 5000, 'no reading yet: now');
+  assert.equal(decisionClock(5010, { ...NO_TUNNEL, readAt: 5000 }, 25), 5010);
+  assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000 }, 25), 5050, 'stalled: as of the last reading');
+});
+
+test('stateOf: the issue\'s state names', () => {
+  const o = { active: 'wlan0', holdDown: { wlan1: 2000 }, policy: P, now: 1000 };
+  const table: Array<[string, UplinkReport, string]> = [
+    ['Wi-Fi without carrier, radio scanning', up('wlan1', { carrier: false, radio: 'scanning', ap: null }), 'scanning'],
+    ['Wi-Fi without carrier, associating', up('wlan1', { carrier: false, radio: 'associating' }), 'associating'],
+    ['LTE without carrier', up('wwan0', { carrier: false }), 'down'],
+    ['no lease', up('wwan0', { lease: null }), 'addressing'],
+    ['addressed, not yet answered', up('wwan0', { ready: false }), 'probing'],
+    ['ready standby', up('wwan0'), 'standby'],
+    ['lossy standby', up('wwan0', { probe: { rtt_ms: 5, loss: 0.4, last_ok_at: 0 } }), 'degraded'],
+    ['held down', up('wlan1'), 'hold-down'],
+    ['the active', up('wlan0'), 'active'],
+    ['the active below switch_below', up('wlan0', { signal: -80 }), 'degraded'],
+    ['the active not answering', up('wlan0', { ready: false }), 'degraded'],
+  ];
+  for (const [name, u, want] of table) assert.equal(stateOf(u, o), want, name);
+  assert.equal(viewOf(up('wlan1', { addressed: false }), o).ready, false, 'not steerable before its routing is in place');
+  assert.equal(viewOf(up('eth0', { kind: 'ethernet', signal: null, ap: null }), o).signal, 0, 'a cable counts as a strong signal');
+});
+
+test('rolesFor: roles, the active\'s probe pace, and which APs each radio leaves to others', () => {
+  const uplinks = [up('wlan0'), up('wlan1'), up('wwan0')];
+  const base = { uplinks, holdDown: {}, heldAps: {}, now: 1000, policy: P };
+  const busy = rolesFor({ ...base, active: 'wlan0', busy: true });
+  assert.deepEqual(busy, {
+    wlan0: { role: 'active', probeIntervalMs: 50, exclude: [] },
+    wlan1: { role: 'standby', exclude: ['02:00:00:00:00:01'] },
+    wwan0: { role: 'standby' },
+  });
+  assert.equal(rolesFor({ ...base, active: 'wlan0', busy: false }).wlan0!.probeIntervalMs, 200, 'idle: every 200 ms');
+  // LTE active: the higher-numbered radio leaves the lower one's AP.
+  const lte = rolesFor({ ...base, active: 'wwan0', busy: false });
+  assert.deepEqual([lte.wlan0!.exclude, lte.wlan1!.exclude], [[], ['02:00:00:00:00:01']]);
+  // wlan1 active: wlan0 leaves its AP; an AP in hold-down is left by everyone not active.
+  const held = rolesFor({ ...base, active: 'wlan1', busy: false, holdDown: { wlan0: 5000 }, heldAps: { '02:00:00:00:00:09': 5000, '02:00:00:00:00:08': 900 } });
+  assert.deepEqual(held.wlan0, { role: 'hold-down', exclude: ['02:00:00:00:00:02', '02:00:00:00:00:09'] });
+  assert.deepEqual(held.wlan1, { role: 'active', probeIntervalMs: 200, exclude: ['02:00:00:00:00:09'] });
+});

@@ -1,0 +1,285 @@
+// The uplink machine on a simulated clock with a fake radio (a model of wpa_supplicant's behaviour), fake DHCP and
+// routing; and the pure parts it uses: the radio's move after a scan, probe statistics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActor, setup, SimulatedClock, type AnyActorRef } from 'xstate';
+import { createUplinkMachine, type UplinkInput, type UplinkReport } from '../../agent/machines/uplink.machine.js';
+import { radioMove, ACTIVE_HOP_MARGIN_DB, type RadioRole } from '../../agent/machines/radio.choice.js';
+import { EMPTY_HISTORY, lossOf, probeStatsOf, recordProbeResult } from '../../agent/machines/probe.stats.js';
+import type { DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
+import type { RadioDriver, RadioEvent, RadioNetwork, ScanEntry } from '../../agent/drivers/radio.js';
+import { parseConnectList } from '../../shared/config/connect-list.js';
+import { DEFAULT_BUDGET } from '../../agent/policy/budget.js';
+
+const OPEN = '[ESS]';
+const ap = (bssid: string, ssid: string, signal: number): ScanEntry => ({ bssid, ssid, signal, freq: 2412, flags: OPEN });
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+const LIST = parseConnectList([
+  { ssid: 'depot', min_signal: -80 },
+  { ssid: 'street-7', min_signal: -78, addressing: { static: { address: '10.7.0.20/24', gateway: '10.7.0.1' } } },
+]);
+
+// ---- pure: what a radio does after a scan ------------------------------------------------------------------------
+
+test('radioMove: table', () => {
+  const D1 = ap('02:00:00:00:00:01', 'depot', -60);
+  const D2 = ap('02:00:00:00:00:03', 'depot', -50);
+  const S = ap('02:00:00:00:00:02', 'street-7', -55);
+  const table: Array<{ name: string; scan: ScanEntry[]; current: string | null; role: RadioRole; exclude?: string[]; want: string }> = [
+    { name: 'unassociated: the best allowed AP', scan: [S, D1], current: null, role: 'standby', want: 'associate 02:00:00:00:00:01' },
+    { name: 'unassociated: nothing allowed', scan: [ap('02:00:00:00:00:09', 'cafe', -40)], current: null, role: 'standby', want: 'stay' },
+    { name: 'standby: moves to an earlier entry', scan: [S, D1], current: S.bssid, role: 'standby', want: 'associate 02:00:00:00:00:01' },
+    { name: 'standby: leaves the active radio\'s AP', scan: [S, D1], current: D1.bssid, role: 'standby', exclude: [D1.bssid], want: 'associate 02:00:00:00:00:02' },
+    { name: 'standby: keeps an excluded AP when nothing else is allowed', scan: [D1], current: D1.bssid, role: 'standby', exclude: [D1.bssid], want: 'stay' },
+    { name: 'standby: same entry +10 dB: moves', scan: [D1, D2], current: D1.bssid, role: 'standby', want: 'associate 02:00:00:00:00:03' },
+    { name: 'active: same entry +10 dB: holds its AP', scan: [D1, D2], current: D1.bssid, role: 'active', want: 'stay' },
+    { name: 'active: an earlier entry, not enough stronger: holds', scan: [{ ...S, signal: -60 }, { ...D1, signal: -60 + ACTIVE_HOP_MARGIN_DB - 1 }], current: S.bssid, role: 'active', want: 'stay' },
+    { name: `active: an earlier entry ${ACTIVE_HOP_MARGIN_DB} dB stronger: moves`, scan: [{ ...S, signal: -65 }, { ...D1, signal: -65 + ACTIVE_HOP_MARGIN_DB }], current: S.bssid, role: 'active', want: 'associate 02:00:00:00:00:01' },
+    { name: 'active: its AP below the entry\'s minimum, another allowed: moves', scan: [{ ...D1, signal: -85 }, S], current: D1.bssid, role: 'active', want: 'associate 02:00:00:00:00:02' },
+    { name: 'any: its AP refused, nothing else: disconnects', scan: [{ ...D1, signal: -85 }], current: D1.bssid, role: 'standby', want: 'disconnect' },
+    { name: 'any: its AP not in this scan: stays (wpa_supplicant says when it is gone)', scan: [S], current: D1.bssid, role: 'active', want: 'stay' },
+  ];
+  for (const { name, scan, current, role, exclude, want } of table) {
+    const m = radioMove({ scan, list: LIST, exclude: exclude ?? [], current, role });
+    const got = m.action === 'associate' ? `associate ${m.pick.ap.bssid}` : m.action;
+    assert.equal(got, want, `${name}: ${m.why}`);
+  }
+});
+
+test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => {
+  let h = { ...EMPTY_HISTORY };
+  h = recordProbeResult(h, 10, 1);
+  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, last_ok_at: 1 });
+  h = recordProbeResult(h, 18, 2);
+  assert.equal(h.srttMs, 11, '1/8 of the new sample');
+  for (let i = 0; i < 5; i++) h = recordProbeResult(h, null, 3 + i);
+  assert.equal(h.misses, 5);
+  assert.equal(lossOf(h), 5 / 7);
+  assert.equal(h.lastOkAt, 2);
+  for (let i = 0; i < 20; i++) h = recordProbeResult(h, 10, 10 + i);
+  assert.equal(h.results.length, 20);
+  assert.equal(lossOf(h), 0, 'the window forgets');
+  assert.equal(h.misses, 0);
+});
+
+// ---- the machine -------------------------------------------------------------------------------------------------
+
+/** A stateful model of a wpa_supplicant radio: the APs it sees, what it is associated with, the calls it got. */
+class FakeRadio implements RadioDriver {
+  aps: ScanEntry[] = [];
+  associated: string | null = null;
+  readonly calls: string[] = [];
+  private readonly listeners = new Set<(ev: RadioEvent) => void>();
+  constructor(readonly ifname: string) {}
+  async scan(): Promise<ScanEntry[]> {
+    this.calls.push('scan');
+    return this.aps.map((a) => ({ ...a }));
+  }
+  async connect(net: RadioNetwork): Promise<void> {
+    this.calls.push(`connect ${net.bssid}`);
+    const old = this.associated;
+    this.associated = net.bssid ?? null;
+    queueMicrotask(() => {
+      if (old) this.emit({ type: 'radio.disconnected', bssid: old, reason: 3 });
+      this.emit({ type: 'radio.connected', bssid: net.bssid!, ssid: net.ssid });
+    });
+  }
+  async disconnect(): Promise<void> {
+    this.calls.push('disconnect');
+    const old = this.associated;
+    this.associated = null;
+    if (old) queueMicrotask(() => this.emit({ type: 'radio.disconnected', bssid: old, reason: 3 }));
+  }
+  async status() {
+    return { state: this.associated ? ('COMPLETED' as const) : ('DISCONNECTED' as const) };
+  }
+  async signalPoll(): Promise<number | null> {
+    this.calls.push('signal');
+    return this.aps.find((a) => a.bssid === this.associated)?.signal ?? null;
+  }
+  onEvent(l: (ev: RadioEvent) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  async close() {}
+  emit(ev: RadioEvent) {
+    for (const l of this.listeners) l(ev);
+  }
+  count(call: string): number {
+    return this.calls.filter((c) => c === call).length;
+  }
+}
+
+class Rig {
+  readonly clock = new SimulatedClock();
+  readonly radio = new FakeRadio('wlan1');
+  readonly reports: UplinkReport[] = [];
+  readonly dhcpRuns: string[] = [];
+  readonly routing: string[] = [];
+  dhcp: ((ev: DhcpEvent) => void) | null = null;
+  probes = 0;
+  wall = Date.UTC(2026, 10, 21, 12, 0, 0);
+  readonly actor;
+
+  constructor(input: Partial<UplinkInput> = {}, aps: ScanEntry[] = []) {
+    const clock = this.clock;
+    this.radio.aps = aps;
+    const machine = createUplinkMachine({
+      dhcp: {
+        run: (ifname, onEvent, signal) =>
+          new Promise<void>((resolve) => {
+            this.dhcpRuns.push(ifname);
+            this.dhcp = onEvent;
+            signal.addEventListener('abort', () => resolve());
+          }),
+      },
+      routing: {
+        init: async () => {},
+        apply: async (u, l) => void this.routing.push(`apply ${u.name} ${l.address}/${l.prefix} via ${l.router}`),
+        clear: async () => {},
+        setTunnelDefault: async () => {},
+      },
+      probe: (_ifname, _address, signal) =>
+        new Promise((resolve, reject) => {
+          this.probes++;
+          const id = clock.setTimeout(() => resolve(5), 5);
+          signal.addEventListener('abort', () => {
+            clock.clearTimeout(id);
+            reject(new Error('aborted'));
+          });
+        }),
+      now: () => clock.now(),
+      wallNow: () => this.wall + clock.now(),
+      radio: (n) => (n === 'wlan1' ? this.radio : null),
+    });
+    const full: UplinkInput = {
+      name: 'wlan1', slot: 2, kind: 'wifi', probeIntervalMs: 1000, probeTimeoutMs: 500, maxMisses: 3, connectList: LIST, scanIntervalMs: 3000,
+      ...input,
+    };
+    const parent = setup({ actors: { uplink: machine } }).createMachine({
+      invoke: { id: 'u', src: 'uplink', input: full },
+      on: { 'uplink.status': { actions: ({ event }) => void this.reports.push((event as unknown as { status: UplinkReport }).status) } },
+    });
+    this.actor = createActor(parent, { clock });
+    this.actor.start();
+  }
+
+  get child(): AnyActorRef {
+    return this.actor.getSnapshot().children.u as AnyActorRef;
+  }
+
+  send(ev: unknown): void {
+    this.child.send(ev);
+  }
+
+  get last(): UplinkReport {
+    return this.reports.at(-1)!;
+  }
+
+  async advance(ms: number): Promise<void> {
+    for (let i = 0; i < ms; i++) {
+      this.clock.increment(1);
+      await flush();
+    }
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+}
+
+test('standby radio: associates with the best allowed AP, leaves it when told the active radio has it, at once', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60), ap('02:00:00:00:00:02', 'street-7', -70)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01');
+  assert.equal(r.last.ap?.entry, 0);
+  r.send({ type: 'radio.exclude', bssids: ['02:00:00:00:00:01'] });
+  await r.advance(5);
+  assert.equal(r.radio.associated, '02:00:00:00:00:02', 'moved without waiting for the next scan');
+  assert.deepEqual(r.radio.calls.filter((c) => c.startsWith('connect')), ['connect 02:00:00:00:00:01', 'connect 02:00:00:00:00:02']);
+});
+
+test('static addressing per connect-list entry: no DHCP client, the entry\'s address and gateway routed', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:02', 'street-7', -60)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(20);
+  assert.deepEqual(r.dhcpRuns, [], 'no DHCP client for a static entry');
+  assert.deepEqual(r.routing, ['apply wlan1 10.7.0.20/24 via 10.7.0.1']);
+  assert.equal(r.last.addressing, 'static');
+  assert.equal(r.last.ready, true);
+  assert.equal(r.last.lease?.address, '10.7.0.20');
+});
+
+test('DHCP for a DHCP entry; readdress restarts the client and drops the lease', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(1);
+  assert.deepEqual(r.dhcpRuns, ['wlan1']);
+  const lease: Lease = { address: '192.168.10.150', prefix: 24, router: '192.168.10.1', leaseSeconds: 3600 };
+  r.dhcp!({ type: 'dhcp.bound', lease });
+  await r.advance(10);
+  assert.equal(r.last.ready, true);
+  r.send({ type: 'uplink.readdress', why: 'watchdog' });
+  await r.advance(1);
+  assert.deepEqual(r.dhcpRuns, ['wlan1', 'wlan1'], 'a new DHCP client');
+  assert.deepEqual([r.last.phase, r.last.lease, r.last.ready], ['addressing', null, false]);
+});
+
+test('roles: the active is probed at its pace and its signal read every 200 ms; a standby every 1000 ms', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(1);
+  r.dhcp!({ type: 'dhcp.bound', lease: { address: '192.168.10.150', prefix: 24, router: '192.168.10.1', leaseSeconds: 3600 } });
+  await r.advance(10);
+  let probes = r.probes;
+  let polls = r.radio.count('signal');
+  await r.advance(4100);
+  assert.equal(r.probes - probes, 4, 'standby: one probe a second');
+  assert.ok(r.radio.count('signal') - polls >= 3 && r.radio.count('signal') - polls <= 4, `standby: one signal poll a second (${r.radio.count('signal') - polls})`);
+  assert.equal(r.last.signal, -60);
+  assert.equal(r.last.role, 'standby');
+
+  r.send({ type: 'uplink.role', role: 'active', probeIntervalMs: 50 });
+  await r.advance(1);
+  probes = r.probes;
+  polls = r.radio.count('signal');
+  await r.advance(1000);
+  assert.ok(r.probes - probes >= 17 && r.probes - probes <= 19, `active: every 50 ms + 5 ms RTT (${r.probes - probes})`);
+  assert.ok(r.radio.count('signal') - polls >= 4, `active: the signal read every 200 ms (${r.radio.count('signal') - polls})`);
+  assert.equal(r.last.role, 'active');
+  // The active radio holds its AP against a stronger one of the same entry; a standby would move.
+  r.radio.aps = [ap('02:00:00:00:00:01', 'depot', -60), ap('02:00:00:00:00:03', 'depot', -45)];
+  await r.advance(31_000);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01', 'the active radio holds its AP');
+  r.send({ type: 'uplink.role', role: 'standby' });
+  await r.advance(3100);
+  assert.equal(r.radio.associated, '02:00:00:00:00:03', 'as a standby, it moves at its next scan');
+});
+
+test('LTE on standby: probed within the daily byte budget; as the active, at its pace; signal from the modem', async (t) => {
+  const bytesPerDay = 200 * 864; // one 200-byte probe per 100 s over a day
+  const r = new Rig({ name: 'wwan0', slot: 3, kind: 'lte', connectList: [], budget: { ...DEFAULT_BUDGET, bytes_per_day: bytesPerDay, min_interval_ms: 2000 } });
+  t.after(() => r.stop());
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(1);
+  r.dhcp!({ type: 'dhcp.bound', lease: { address: '100.64.0.20', prefix: 24, router: '100.64.0.1', leaseSeconds: 3600 } });
+  await r.advance(10);
+  assert.equal(r.probes, 1);
+  await r.advance(60_000);
+  // Half the day is left (noon) with 863 probes' budget: one every ~50 s, not one a second.
+  assert.equal(r.probes, 2, `standby LTE probes: ${r.probes}`);
+  r.send({ type: 'uplink.role', role: 'active', probeIntervalMs: 200 });
+  await r.advance(1000);
+  assert.ok(r.probes >= 6, `active LTE is probed like any active (${r.probes})`);
+  r.send({ type: 'uplink.signal', dBm: -97 });
+  await r.advance(1);
+  assert.equal(r.last.signal, -97);
+});
