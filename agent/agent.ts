@@ -9,6 +9,7 @@ import { Ip } from '../shared/ip.js';
 import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
+import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
 import { startModem } from './modem.js';
 import { createTunnelMachine } from './machines/tunnel.machine.js';
 import type { RadioDriver } from './drivers/radio.js';
@@ -89,11 +90,12 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     await ip.routeReplace({ dst, dev: wgIf, src: cfg.wireguard.address });
   }
 
+  await mkdir(cfg.run_dir, { recursive: true, mode: 0o750 });
   // Radios: one wpa_supplicant control interface each.
   const radios = new Map<string, RadioDriver>();
   for (const u of cfg.uplinks) {
     if (u.kind !== 'wifi') continue;
-    radios.set(u.name, await openRadio(u.name, u.ctrl_path ?? `/run/wpa_supplicant/${u.name}`));
+    radios.set(u.name, await openRadio(u.name, u.ctrl_path ?? `/run/wpa_supplicant/${u.name}`, undefined, log, cfg.run_dir));
   }
 
   // In-tunnel prober: its replies prove the concentrator reached us on the path we steered to.
@@ -165,7 +167,55 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     },
   });
 
-  arbiter.on('switch.done', ({ record }) => logSwitch(log, cfg.vehicle, record));
+  // Fleet operations: every switch journaled (fsync'd) before it is logged or shipped; heartbeats; site profiles.
+  // A site's profile (matched by the AP in use) replaces the config's thresholds, without a restart.
+  let lastSite: string | null | undefined;
+  let modemRef: { status(): { balance: unknown } | null } | null = null;
+  let linkReady: FleetLink | null = null;
+  const applySite = (link: FleetLink) => {
+    const c = arbiter.getSnapshot().context as { active: string | null; status: Record<string, { ap: { ssid: string; bssid: string } | null }> };
+    const ap = c.active ? c.status[c.active]?.ap ?? null : null;
+    const applied = link.profileFor(ap ? { ssid: ap.ssid, bssid: ap.bssid } : null);
+    const next = applied.site ? applied.policy : policy;
+    if (applied.site === lastSite) return;
+    lastSite = applied.site;
+    arbiter.send({ type: 'policy.set', policy: next, site: applied.site });
+    log.info({ event: 'site.applied', site: applied.site, version: applied.version }, `thresholds of site ${applied.site ?? '(none: config)'}`);
+  };
+  const fleetLink: FleetLink = await startFleetLink({
+    vehicle: cfg.vehicle,
+    stateDir: cfg.state_dir,
+    apiUrl: `http://${cfg.concentrator.tunnel_address}:${cfg.concentrator.api_port}`,
+    localAddress: cfg.wireguard.address,
+    snapshot: () => {
+      const c = arbiter.getSnapshot().context;
+      return { active: c.active, status: c.status };
+    },
+    modem: () => {
+      const b = modemRef?.status()?.balance as { amount?: number; currency?: string; at?: number } | null | undefined;
+      return b?.amount !== undefined
+        ? { balance: b.amount, currency: b.currency ?? null, balance_at: b.at ? new Date(b.at).toISOString() : null, operator: null }
+        : null;
+    },
+    // Called at start too (the last good set from disk), before startFleetLink has returned.
+    onSites: () => {
+      lastSite = undefined;
+      if (linkReady) applySite(linkReady);
+    },
+    metricsListen: cfg.metrics_listen,
+    log,
+  });
+  linkReady = fleetLink;
+  applySite(fleetLink);
+  arbiter.on('switch.done', ({ record }) => {
+    try {
+      fleetLink.recordSwitch(record);
+    } catch (err) {
+      log.error({ event: 'journal.failed', id: record.id, err: String(err) }, `could not journal switch ${record.id}`);
+    }
+    logSwitch(log, cfg.vehicle, record);
+    applySite(fleetLink);
+  });
   arbiter.on('switch.refused', ({ to, why }) => log.warn({ event: 'switch.refused', to, why }, `switch to ${to} refused: ${why}`));
   arbiter.on('tunnel.resteered', (e) => log.info({ event: 'tunnel.resteered', uplink: e.uplink, from: e.from, to: e.to }, `${e.uplink}'s address is now ${e.to}: tunnel re-steered (was ${e.from ?? 'none'})`));
   arbiter.on('watchdog.acted', (e) => log.warn({ event: 'watchdog.acted', uplink: e.uplink, action: e.action, why: e.why }, `watchdog: ${e.action} ${e.uplink}: ${e.why}`));
@@ -190,6 +240,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
 
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
   const modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
+  modemRef = modem;
 
   // The tunnel keeper: a silent tunnel over a path that answers means the concentrator lost our session.
   const tunnel = createActor(createTunnelMachine({
@@ -230,6 +281,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       tunnel.stop();
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
+      await fleetLink.stop();
       tunnelProber?.close();
       probes.close();
       for (const r of radios.values()) await r.close().catch(() => {});

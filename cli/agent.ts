@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { loadAgentConfig } from '../shared/config/agent.js';
 import { InputError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
+import { startSdNotify } from '../shared/sdnotify.js';
 
 const DEFAULT_CONFIG = '/etc/roamlink/agent.yaml';
 
@@ -51,7 +52,13 @@ export function registerAgent(program: Command): void {
       const log = createLogger({ name: 'agent', level: cfg.log_level, destination: undefined });
       const { runAgent } = await import('../agent/agent.js');
       const agent = await runAgent(cfg, log);
-      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void agent.stop());
+      const sd = startSdNotify({ status: `agent ${cfg.vehicle} running`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(sig, () => {
+          sd.stopping();
+          void agent.stop();
+        });
+      }
       await agent.done;
     });
 

@@ -1,5 +1,6 @@
 // `roamlink hq`: the concentrator daemon (with --check, only validates its config) and `roamlink hq pubkey`.
 import type { Command } from 'commander';
+import { startSdNotify } from '../shared/sdnotify.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/config/hq.js';
 import { createLogger } from '../shared/log.js';
 import { createWg } from '../shared/wg.js';
@@ -19,12 +20,14 @@ export function registerHq(program: Command): void {
       }
       const log = createLogger({ name: 'hq', level: cfg.log_level });
       const handle = await startHq(cfg, { log });
+      const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       await new Promise<void>((resolve) => {
         const hup = () => {
           log.info('SIGHUP: reconciling');
           void handle.reconcile();
         };
         const stop = (signal: NodeJS.Signals) => {
+          sd.stopping();
           log.info({ signal }, 'stopping');
           process.off('SIGHUP', hup);
           handle.close().then(resolve, (err: Error) => {

@@ -18,6 +18,7 @@ have wpa_cli  || need+=(wpasupplicant)
 if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have systemd-analyze || need+=(systemd)
   have debootstrap     || need+=(debootstrap)
+  have systemd-nspawn  || need+=(systemd-container)
   have chromium        || need+=(chromium)
 fi
 # No WireGuard module in the kernel: the userspace implementation stands in.

@@ -9,6 +9,7 @@ import { evaluateExpect, uplinkTime, type Report } from '../shared/report.js';
 import { signalAt, type Fault, type Scenario } from '../shared/scenario.js';
 import { createWg } from '../shared/wg.js';
 import { analyze, type SwitchIn } from './meter/analyze.js';
+import { indexDirection, outageAfter } from './meter/outage.js';
 import { startMeter, type MeterProcess } from './meter/meter.process.js';
 import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
@@ -32,6 +33,21 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keep the agent's log lines (for debugging a failed run). */
   agentLog?: string[];
+  /** Told the agent's pid each time it starts (bench/agent samples its CPU and memory). */
+  onAgent?: (pid: number | undefined) => void;
+  /** Called once the traffic clock has started (scenario time 0), with its epoch ms. */
+  onClockStart?: (t0: number) => void;
+}
+
+/** A fault as the lab applied it (times on the scenario's clock). */
+export interface AppliedFault {
+  kind: Fault['kind'];
+  /** When the scenario asked for it, and when the lab started applying it (the outage counts from then). */
+  at_ms: number;
+  applied_ms: number;
+  uplinks: string[];
+  /** The uplink carrying the tunnel when the fault hit. */
+  active: string | null;
 }
 
 interface AgentSwitchLine {
@@ -165,8 +181,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         if (Number.isFinite(t0)) say({ type: 'uplink', tMs: tNow(), uplink: name, phase: String(v.phase), address: (v.address as string | null) ?? null });
       }
     };
-    const startAgent = () =>
-      topo.procs.start('agent', [process.execPath, ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+    const startAgent = () => {
+      const p = topo.procs.start('agent', [process.execPath, ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+      opts.onAgent?.(p.pid);
+      return p;
+    };
     say({ type: 'phase', text: 'starting the agent; waiting for the tunnel and every usable uplink' });
     const firstSwitch = new Promise<AgentSwitchLine>((resolve) => (initialSeen = resolve));
     agent = startAgent();
@@ -177,7 +196,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     ]);
     initialSeen = null;
     // Every uplink the scenario can use should be ready before the clock starts (bounded wait).
-    const usable = UPLINKS.filter((u) => u !== PLAN.modem || sc.lte);
+    // (Each radio takes an AP of its own: with one AP, one radio stays unassociated.)
+    const usable = [...PLAN.radios.slice(0, Math.min(PLAN.radios.length, sc.aps.length)), ...(sc.lte ? [PLAN.modem] : [])];
     await waitFor(async () => usable.every((u) => readyUplinks.has(u)) || false, 8000, 'all uplinks ready', opts.signal).catch(() => {});
     // The tunnel carries traffic end to end before the clock starts.
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal);
@@ -193,11 +213,14 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp }),
     ]);
     t0 = startAt;
+    opts.onClockStart?.(t0);
     const initialUplink = initial.to;
     say({ type: 'phase', text: `traffic: ${sc.traffic.pps} packets/s ${sc.traffic.direction === 'both' ? 'each way' : sc.traffic.direction}, for ${sc.duration / 1000} s; tunnel on ${initialUplink}` });
 
     // Faults on the scenario's clock.
     const faultErrors: string[] = [];
+    const applied: AppliedFault[] = [];
+    const note = (f: Fault, uplinks: string[]) => applied.push({ kind: f.kind, at_ms: f.at, applied_ms: Math.round(tNow() * 10) / 10, uplinks, active });
     const resolveUplinks = (sel: string): UplinkName[] =>
       sel === 'all' ? UPLINKS : sel === 'active' ? (active ? [active as UplinkName] : []) : [sel as UplinkName];
     const doFault = async (f: Fault) => {
@@ -210,6 +233,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         }
         case 'blackhole': {
           const targets = resolveUplinks(f.uplink);
+          note(f, targets);
           say({ type: 'fault', tMs: tNow(), text: `blackhole on ${targets.join(', ') || 'nothing'} for ${f.for} ms` });
           for (const u of targets) await topo.blackhole(u, true);
           timers.push(setTimeout(() => void Promise.all(targets.map((u) => topo.blackhole(u, false))).catch(() => {}), f.for));
@@ -217,6 +241,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         }
         case 'carrier-loss': {
           const targets = resolveUplinks(f.uplink);
+          note(f, targets);
           say({ type: 'fault', tMs: tNow(), text: `carrier lost on ${targets.join(', ')}${f.for ? ` for ${f.for} ms` : ''}` });
           // LTE loses coverage at the modem (the network drops the bearer); a radio loses its link.
           const cut = async (u: UplinkName, up: boolean) => (u === PLAN.modem && lte ? lte.setCoverage(up) : topo.carrier(u, up));
@@ -257,8 +282,30 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       at_ms: s.at_ms, from: s.from, to: s.to, reason: s.reason, gap_ms: s.gap_ms, lost: s.lost,
       ms_to_first_packet: s.ms_to_first_packet as number | null,
     }));
-    const hqLog = await readHqLog(hqCfg, topo.ns.hq);
-    const measured = { traffic: a.traffic, switches: reportSwitches };
+    // Each path fault: its outage (fault to the first packet sent after it that arrived) and the switch that answered it.
+    const indexed = directions.map(indexDirection);
+    const reportFaults = applied.map((f, i) => {
+      const next = applied.slice(i + 1).find((g) => g.applied_ms > f.applied_ms);
+      const horizon = t0 + Math.min(next?.applied_ms ?? Infinity, f.applied_ms + 10_000, sc.duration + 1000);
+      const o = f.kind === 'blackhole' || f.kind === 'carrier-loss' ? outageAfter(indexed, t0 + f.applied_ms, horizon) : null;
+      const answer = inRun.find((s) => s.decided_at - t0 >= f.applied_ms && f.active !== null && s.from === f.active);
+      return {
+        ...f,
+        outage_ms: o?.outage_ms ?? null,
+        outage_by_direction: o?.by_direction ?? [],
+        switch: answer ? { to: answer.to, reason: answer.reason, detect_ms: Math.round((answer.decided_at - t0 - f.applied_ms) * 10) / 10, ms_to_first_packet: answer.ms_to_first_packet } : null,
+      };
+    });
+    // The switch log as HQ stored it: every switch the agent made, once, in order (shipping is asynchronous:
+    // wait, bounded, for the last ones to arrive).
+    let hqLog = await readHqLog(hqCfg, topo.ns.hq);
+    const agentIds = switches.map((s) => s.id);
+    for (let i = 0; i < 50 && agentIds.some((id) => !hqLog.some((h) => h.id === id)); i++) {
+      await sleep(200, opts.signal);
+      hqLog = await readHqLog(hqCfg, topo.ns.hq);
+    }
+    const hqCheck = compareLogs(agentIds, hqLog.map((h) => String(h.id)));
+    const measured = { traffic: a.traffic, switches: reportSwitches, faults: reportFaults, hq_log_mismatch: hqCheck.mismatch };
     const expect = evaluateExpect(sc.expect as Record<string, number | undefined>, measured);
     if (faultErrors.length) expect.push({ name: 'faults_applied', limit: 0, actual: faultErrors.length, ok: false });
     const report: Report = {
@@ -267,9 +314,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       expect,
       traffic: a.traffic,
       switches: reportSwitches,
-      uplink_ms: uplinkTime(reportSwitches, initialUplink, sc.duration, UPLINKS),
+      uplink_ms: Object.fromEntries(Object.entries(uplinkTime(reportSwitches, initialUplink, sc.duration, UPLINKS)).filter(([k]) => k !== '-')),
       hq_log: hqLog,
+      hq_log_check: hqCheck,
       directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms })),
+      faults: reportFaults,
       fault_errors: faultErrors,
       lab: { id: topo.id, wireguard: 'see agent log' },
     };
@@ -283,7 +332,24 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   }
 }
 
-/** The switch log as the concentrator stored it (empty until the concentrator keeps one). */
+/**
+ * The agent's switches (by id, in the order it made them) against HQ's log: missing, doubled, foreign, and out of
+ * order entries; `mismatch` adds them up (0: HQ holds every switch exactly once, in order).
+ */
+export function compareLogs(agent: readonly string[], hq: readonly string[]) {
+  const count = new Map<string, number>();
+  for (const id of hq) count.set(id, (count.get(id) ?? 0) + 1);
+  const missing = agent.filter((id) => !count.has(id)).length;
+  const duplicates = [...count.values()].reduce((n, c) => n + c - 1, 0);
+  const known = new Set(agent);
+  const foreign = [...count.keys()].filter((id) => !known.has(id)).length;
+  const seen = hq.filter((id, i) => known.has(id) && hq.indexOf(id) === i);
+  const expected = agent.filter((id) => count.has(id));
+  const outOfOrder = seen.filter((id, i) => id !== expected[i]).length;
+  return { agent: agent.length, stored: hq.length, missing, duplicates, foreign, out_of_order: outOfOrder, mismatch: missing + duplicates + foreign + outOfOrder };
+}
+
+/** The switch log as the concentrator stored it. */
 async function readHqLog(hqCfg: string, netns: string): Promise<Report['hq_log']> {
   const r = await run([process.execPath, ROAMLINK, 'log', '--json', '--config', hqCfg], { netns, allowFail: true });
   if (r.exitCode !== 0) return [];

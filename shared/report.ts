@@ -61,6 +61,16 @@ export type Report = z.output<typeof reportSchema>;
 export interface Measured {
   traffic: Traffic;
   switches: ReadonlyArray<unknown>;
+  /** Path faults (carrier loss, blackhole) with their outage: fault to the first packet after it (null: never). */
+  faults?: ReadonlyArray<{ kind: string; outage_ms: number | null }>;
+  /** Entries by which HQ's switch log differs from the agent's switches (missing, doubled, foreign, out of order). */
+  hq_log_mismatch?: number;
+}
+
+/** The longest outage of the path faults (a fault never recovered from counts as infinite); 0 without faults. */
+function outageMax(m: Measured): number {
+  const path = (m.faults ?? []).filter((f) => f.kind === 'carrier-loss' || f.kind === 'blackhole');
+  return path.reduce((mx, f) => Math.max(mx, f.outage_ms ?? Infinity), 0);
 }
 
 /** One row per expect name: `max` holds when actual ≤ limit, `min` when actual ≥ limit. A new limit is a new row. */
@@ -69,6 +79,8 @@ export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actua
   max_gap_ms: { bound: 'max', actual: (m) => m.traffic.max_gap_ms },
   switches_min: { bound: 'min', actual: (m) => m.switches.length },
   switches_max: { bound: 'max', actual: (m) => m.switches.length },
+  outage_max_ms: { bound: 'max', actual: outageMax },
+  hq_log_mismatch_max: { bound: 'max', actual: (m) => m.hq_log_mismatch ?? Infinity },
 };
 
 /**

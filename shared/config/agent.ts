@@ -70,6 +70,8 @@ export const agentConfigSchema = z.strictObject({
     public_key: wgKey,
     tunnel_address: ipv4,
     probe_port: z.number().int().min(1).max(65535).default(51821),
+    /** The concentrator's agents' API inside the tunnel (switch log, heartbeats, site profiles). */
+    api_port: z.number().int().min(1).max(65535).default(8080),
     /** Networks behind HQ reached through the tunnel. */
     routes: z.array(cidr).default([]),
   }),
@@ -99,6 +101,8 @@ export const agentConfigSchema = z.strictObject({
     scan_interval_ms: z.number().int().min(500).max(600_000).default(3000),
   }).default({ probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000, scan_interval_ms: 3000 }),
   control_socket: z.string().default('/run/roamlink/agent.sock'),
+  /** host:port for the agent's Prometheus /metrics; absent: not served. */
+  metrics_listen: z.string().regex(/^[0-9.]+:\d{1,5}$/, 'must be address:port').optional(),
   state_dir: z.string().default('/var/lib/roamlink'),
   run_dir: z.string().default('/run/roamlink'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

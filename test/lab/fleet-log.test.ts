@@ -1,0 +1,23 @@
+// HQ's switch log end to end: across a concentrator restart, a long total outage and an agent restart, HQ holds
+// every switch the agent made exactly once, in the agent's order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { loadScenario } from '../../shared/scenario.js';
+import { runScenario } from '../../lab/runner.js';
+
+test('hq_log equals the agent\'s switches across restarts and a long outage', { timeout: 180_000 }, async () => {
+  const sc = await loadScenario(fileURLToPath(new URL('../../../test/lab/scenarios/fleet-log.yaml', import.meta.url)));
+  const report = await runScenario(sc);
+  const check = report.hq_log_check as { agent: number; stored: number; mismatch: number };
+  const detail = JSON.stringify({ check, switches: report.switches, hq: report.hq_log.map((h) => [h.from, h.to, h.reason]), fault_errors: report.fault_errors }, null, 1);
+  assert.deepEqual(report.fault_errors, [], detail);
+  // Both operator switches after the restarts, at least, and the initial choices of both agent runs.
+  assert.ok(check.agent >= 5, detail);
+  assert.equal(check.stored, check.agent, detail);
+  assert.equal(check.mismatch, 0, detail);
+  // The report's switches (those within the run) are the tail of HQ's log, in order.
+  const hqTail = report.hq_log.slice(-report.switches.length).map((h) => `${h.from}>${h.to}`);
+  assert.deepEqual(hqTail, report.switches.map((s) => `${s.from}>${s.to}`), detail);
+  assert.equal(report.ok, true, detail);
+});
