@@ -9,7 +9,7 @@ import { run } from '../../shared/exec.js';
 const scenario = (name: string) => fileURLToPath(new URL(`../../../test/lab/scenarios/${name}`, import.meta.url));
 
 async function labLeftovers(): Promise<string[]> {
-  const ns = (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`rl${process.pid}`));
+  const ns = (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => new RegExp(`^rl${process.pid}[a-z]-`).test(n));
   return ns;
 }
 

@@ -11,12 +11,12 @@ const here = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.u
 
 async function namespacesOf(pid: number): Promise<string[]> {
   const r = await run(['ip', 'netns', 'list'], { allowFail: true });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`rl${pid}`));
+  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => new RegExp(`^rl${pid}[a-z]-`).test(n));
 }
 
 async function wireguardGoOf(pid: number): Promise<string[]> {
   const r = await run(['pgrep', '-a', '-x', 'wireguard-go'], { allowFail: true });
-  return r.stdout.split('\n').filter((l) => l.includes(`rl${pid}`));
+  return r.stdout.split('\n').filter((l) => new RegExp(`rl${pid}[a-z][vh]\\b`).test(l));
 }
 
 test('a scenario with a mistake: exit 2 and the field named, nothing built', async () => {
@@ -44,6 +44,6 @@ test('Ctrl-C in the middle of a run tears everything down', { timeout: 90_000 },
   assert.match(out, /interrupted: tearing the lab down/);
   assert.deepEqual(await namespacesOf(child.pid!), []);
   assert.deepEqual(await wireguardGoOf(child.pid!), []);
-  const socks = (await readdir('/run/wireguard').catch(() => [] as string[])).filter((s) => s.startsWith(`rl${child.pid}`));
+  const socks = (await readdir('/run/wireguard').catch(() => [] as string[])).filter((s) => new RegExp(`^rl${child.pid}[a-z]`).test(s));
   assert.deepEqual(socks, []);
 });

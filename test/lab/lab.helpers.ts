@@ -18,5 +18,5 @@ export function switchLines(agentLog: string[]): Array<Record<string, unknown> &
 
 /** This process's lab namespaces still there (every test must tear its lab down, even when it fails). */
 export async function labLeftovers(): Promise<string[]> {
-  return (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`rl${process.pid}`));
+  return (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => new RegExp(`^rl${process.pid}[a-z]-`).test(n));
 }

@@ -31,7 +31,7 @@ test('a full config: every field as written, connect-list entries normalized', a
     fwmark: 0x5200, mtu: 1380, keepalive: 10, implementation: 'wireguard-go',
   });
   assert.deepEqual(cfg.concentrator, {
-    endpoint: '198.51.100.7:51820', public_key: HQ_PUB, tunnel_address: '10.99.0.1', probe_port: 51821, routes: ['192.168.10.0/24', '172.20.0.0/16'],
+    endpoint: '198.51.100.7:51820', public_key: HQ_PUB, tunnel_address: '10.99.0.1', probe_port: 51821, api_port: 8080, routes: ['192.168.10.0/24', '172.20.0.0/16'],
   });
   assert.deepEqual(cfg.lan, { interface: 'eth0', subnet: '10.20.7.0/24' });
   assert.deepEqual(cfg.uplinks, [
