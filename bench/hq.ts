@@ -4,9 +4,11 @@
 //            agents shipping what accumulated (at most one POST a second) vs one POST per event
 //   query    a 24 h log query for one vehicle among 10 M stored events: the (vehicle, at) index vs a full scan
 //   memory   RSS and heap with the fleet's heartbeat history full
-//   cold     programming 10,000 peers and routes (root, a network namespace, wireguard-go): the reconciler one change
-//            at a time (measured on a sample, extrapolated) vs one `wg addconf` and one `ip -batch`
-// Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE.
+//   cold     programming 10,000 peers and routes (root, a network namespace, wireguard-go): the reconciler's first
+//            pass as the daemon runs it (batched; median of BENCH_COLD_RUNS), one change at a time (measured on a
+//            sample, extrapolated), and bare `wg addconf` + `ip -batch` as the floor
+// Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE
+// BENCH_COLD_RUNS; BENCH_ONLY=cold runs the cold start alone.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -22,6 +24,8 @@ const SECONDS = env('BENCH_SECONDS', 10);
 const EVENTS = env('BENCH_EVENTS', 10_000_000);
 const COLD = env('BENCH_COLD', 1);
 const COLD_SAMPLE = env('BENCH_COLD_SAMPLE', 1000);
+const COLD_RUNS = env('BENCH_COLD_RUNS', 3);
+const ONLY = process.env.BENCH_ONLY;
 const HEARTBEAT_MS = 5000;
 const BATCH_EVERY_MS = 1000;
 /** Requests started in the first seconds of the timed run are left out of the warm p99. */
@@ -232,6 +236,14 @@ async function main() {
     }
   })();
 
+  if (ONLY === 'cold') {
+    await coldPart(reg, dir);
+    reg.close();
+    cleanup();
+    return;
+  }
+  if (ONLY !== undefined) throw new Error(`BENCH_ONLY must be "cold", not "${ONLY}"`);
+
   // ---- ingest ----
   const ingestRun = async (batched: boolean, idBase: number) => {
     const evDb = openEventsDb(join(dir, `ingest-${batched ? 'batched' : 'single'}.sqlite`));
@@ -355,13 +367,15 @@ async function main() {
   console.log(`ratio (index / scan), median: ${(med(idx) / med(scan)).toExponential(2)}`);
   qDb.close();
 
-  // ---- cold start ----
+  await coldPart(reg, dir);
+  reg.close();
+  cleanup();
+}
+
+async function coldPart(reg: import('../concentrator/store/db.js').Db, dir: string): Promise<void> {
   if (!COLD) console.log('\ncold start: skipped (BENCH_COLD=0)');
   else if (process.getuid?.() !== 0) console.log('\ncold start: skipped (needs root: a network namespace and wireguard-go)');
   else await coldStart(reg, dir);
-
-  reg.close();
-  cleanup();
 }
 
 async function coldStart(reg: import('../concentrator/store/db.js').Db, dir: string): Promise<void> {
@@ -391,20 +405,41 @@ async function coldStart(reg: import('../concentrator/store/db.js').Db, dir: str
     const routes = (await run(['ip', '-n', ns, 'route', 'show', 'dev', ifname, 'proto', String(ROUTE_PROTO)])).stdout.trim().split('\n').filter(Boolean).length;
     return { peers, routes };
   };
-  console.log(`\ncold start in namespace ${ns} (${ifname}):`);
+  console.log(`\ncold start in namespace ${ns} (${ifname}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} before):`);
   await run(['ip', 'netns', 'add', ns]);
   try {
-    // The reconciler as the daemon runs it: one `wg set` or `ip route` per change.
+    // The reconciler as the daemon runs it: its first pass, batched (one `wg addconf`, one `ip -batch` per 2,000
+    // routes), the state read back, nothing left for one at a time. From a fresh interface each run.
+    const desired = desiredFromVehicles(all);
+    const runs: number[] = [];
+    let c0 = { peers: 0, routes: 0 };
+    let r0: Awaited<ReturnType<InstanceType<typeof Reconciler>['reconcile']>> | null = null;
+    for (let k = 0; k < COLD_RUNS; k++) {
+      await fresh();
+      const rec = new Reconciler({ ifname, netns: ns, wg, routes: createRoutes(), log, desired: () => desired });
+      const s = performance.now();
+      r0 = await rec.reconcile();
+      runs.push(performance.now() - s);
+      c0 = await counts();
+      if (!r0.ok || c0.peers !== all.length || c0.routes !== all.length) break;
+    }
+    const batchedMs = med(runs);
+
+    // One change at a time (as every pass did before batches; now only small passes): a first, empty pass, then the
+    // sample, with batching off.
     const sample = all.slice(0, Math.min(COLD_SAMPLE, all.length));
     await fresh();
-    const rec = new Reconciler({ ifname, netns: ns, wg, routes: createRoutes(), log, desired: () => desiredFromVehicles(sample) });
+    let registry: typeof all = [];
+    const rec = new Reconciler({ ifname, netns: ns, wg, routes: createRoutes(), log, desired: () => desiredFromVehicles(registry), batchThreshold: Infinity });
+    await rec.reconcile();
+    registry = sample;
     let s = performance.now();
     const r = await rec.reconcile();
     const recMs = performance.now() - s;
     const c1 = await counts();
-    // Batched: every peer in one `wg addconf`, every route in one `ip -batch`.
+
+    // The floor: every peer in one bare `wg addconf`, every route in one `ip -batch`, nothing read back.
     await fresh();
-    const desired = desiredFromVehicles(all);
     const conf = join(dir, 'peers.conf');
     const batch = join(dir, 'routes.batch');
     s = performance.now();
@@ -417,11 +452,15 @@ async function coldStart(reg: import('../concentrator/store/db.js').Db, dir: str
     const perChange = recMs / Math.max(1, r.changes.length);
     const extrapolated = perChange * (all.length * 2);
     table(['programming', 'peers', 'routes', 'measured s', `for ${all.length} peers s`], [
+      [`reconciler, first pass batched (median of ${runs.length}: ${runs.map((x) => fmt(x / 1000, 2)).join(' / ')})`, String(c0.peers), String(c0.routes), fmt(batchedMs / 1000, 2), fmt(batchedMs / 1000, 2)],
       [`reconciler, one change at a time (${sample.length} sampled)`, String(c1.peers), String(c1.routes), fmt(recMs / 1000, 2), `${fmt(extrapolated / 1000, 1)} (extrapolated)`],
-      ['batched: one wg addconf + one ip -batch', String(c2.peers), String(c2.routes), fmt(batchMs / 1000, 2), fmt(batchMs / 1000, 2)],
+      ['bare: one wg addconf + one ip -batch', String(c2.peers), String(c2.routes), fmt(batchMs / 1000, 2), fmt(batchMs / 1000, 2)],
     ]);
-    console.log(`ratio (batched / one at a time, ${all.length} peers): ${(batchMs / extrapolated).toFixed(3)}x`);
-    console.log(`goal: cold start of ${all.length} peers and routes <= 10 s: reconciler ${extrapolated <= 10_000 ? 'met' : 'NOT met'}, batched ${batchMs <= 10_000 ? 'met' : 'NOT met'}`);
+    if (r0 && !r0.ok) console.log(`  the batched pass reported failures: ${r0.error ?? r0.changes.filter((c) => !c.ok).slice(0, 3).map((c) => c.error).join('; ')}`);
+    console.log(`  batched pass: ${r0?.changes.filter((c) => c.batched).length ?? 0} of ${r0?.changes.length ?? 0} changes through the batch`);
+    console.log(`ratio (reconciler batched / one at a time, ${all.length} peers): ${(batchedMs / extrapolated).toFixed(3)}x; batched / bare: ${(batchedMs / batchMs).toFixed(2)}x`);
+    const programmedAll = c0.peers === all.length && c0.routes === all.length;
+    console.log(`goal: cold start of ${all.length} peers and routes <= 10 s: reconciler ${batchedMs <= 10_000 && programmedAll ? 'met' : 'NOT met'} (${fmt(batchedMs / 1000, 2)} s), one at a time ${extrapolated <= 10_000 ? 'met' : 'NOT met'}`);
   } finally {
     await wg.deleteInterface(ifname, opts).catch(() => {});
     await run(['ip', 'netns', 'del', ns], { allowFail: true });

@@ -27,8 +27,20 @@ export interface RoutesDriver {
   replace(dst: string, dev: string, opts?: CallOptions): Promise<void>;
   /** Deletes our route to `dst` through `dev`; absent is fine. */
   remove(dst: string, dev: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Runs an `ip -batch` script (lines like `route replace … proto 82`) with `-force`: a line the kernel refuses is
+   * reported and the next lines still run. A line `ip` cannot parse ends the script there (iproute2 6.1, measured
+   * 2026-11), so callers render only lines that parse. Never throws for a failed line: the caller re-reads the table.
+   */
+  batch(script: string, opts?: CallOptions): Promise<BatchResult>;
   /** Gives `dev` the address `cidr` (e.g. 10.99.0.1/24, replacing it if present) and brings it up. */
   addressUp(dev: string, cidr: string, opts?: CallOptions): Promise<void>;
+}
+
+export interface BatchResult {
+  ok: boolean;
+  /** What `ip` printed about the lines that failed ("RTNETLINK answers: …", "Command failed -:LINE"); '' when ok. */
+  errors: string;
 }
 
 /** Parses `ip -j route show …` (pure). */
@@ -62,6 +74,11 @@ export function createRoutes(run: Runner = defaultRun): RoutesDriver {
       if (r.exitCode !== 0 && !/No such process|Cannot find device/.test(r.stderr)) {
         throw new Error(`cannot delete route ${dst} dev ${dev}: ${r.stderr.trim()}`);
       }
+    },
+    async batch(script, opts) {
+      if (script === '') return { ok: true, errors: '' };
+      const r = await run(['ip', '-force', '-batch', '-'], { netns: opts?.netns, signal: opts?.signal, input: script, allowFail: true });
+      return { ok: r.exitCode === 0, errors: r.exitCode === 0 ? '' : r.stderr.trim() || `ip -batch exited ${r.exitCode}` };
     },
     async addressUp(dev, cidr, opts) {
       await run(['ip', 'address', 'replace', cidr, 'dev', dev], { netns: opts?.netns, signal: opts?.signal });

@@ -1,4 +1,7 @@
 // The pure core of peer and route programming: the desired state from the registry, and the changes from current to desired.
+import { assertIfName, isWgKey } from '../../shared/wg.js';
+import { parseCidr } from '../cidr.js';
+import { ROUTE_PROTO } from '../routes.js';
 import type { Vehicle } from '../store/vehicles/schema.js';
 
 export interface PeerState {
@@ -77,4 +80,76 @@ export function describe(c: Change): string {
     case 'route.replace':
       return `add route ${c.dst}`;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Batches: a large pass (a cold start of 10,000 vehicles) applied by a few processes instead of one per change.
+
+/** A pass with more peer sets and route adds than this is applied in batches; the first pass always is. */
+export const BATCH_THRESHOLD = 50;
+
+/** Lines per `ip -batch` process: bounds each process's input and the error output it prints. */
+export const ROUTE_BATCH_LINES = 2000;
+
+export interface Batch {
+  /** What goes away: always applied one at a time and exactly (`wg set … peer K remove`, `ip route del`), first. */
+  removals: Change[];
+  /** The peer sets and route adds the batch carries, in plan order. */
+  batched: Change[];
+  /** Sets and adds whose text would not parse (a key, a CIDR): left out, so they are tried one at a time and fail alone. */
+  unbatchable: Change[];
+  /** The `wg addconf` file: one [Peer] section (PublicKey, AllowedIPs) per set, no [Interface], no private key; '' if none. */
+  peersConf: string;
+  /** `ip -force -batch -` scripts, ROUTE_BATCH_LINES lines at most each, one `route replace … proto 82` a line. */
+  routeScripts: string[];
+}
+
+/** Whether a pass applies `changes` in batches: the first pass always, later ones when they set or add more than `threshold`. */
+export function shouldBatch(changes: readonly Change[], first: boolean, threshold = BATCH_THRESHOLD): boolean {
+  return first || changes.filter((c) => c.kind === 'peer.set' || c.kind === 'route.replace').length > threshold;
+}
+
+/**
+ * Renders a plan as batch text (pure). Both texts are parsed by their tool before anything is applied: one bad
+ * key makes `wg addconf` refuse the whole file, and `ip -force` goes on after a line the kernel refuses but exits
+ * at one it cannot parse. So only entries that parse are rendered; the others are returned as `unbatchable`.
+ * Nothing from the registry reaches the text unchecked: a newline in a key or CIDR would be a line of its own.
+ */
+export function renderBatch(changes: readonly Change[], ifname: string, linesPerScript = ROUTE_BATCH_LINES): Batch {
+  assertIfName(ifname, 'interface');
+  if (!Number.isInteger(linesPerScript) || linesPerScript < 1) throw new Error(`linesPerScript must be a positive integer, not ${linesPerScript}`);
+  const b: Batch = { removals: [], batched: [], unbatchable: [], peersConf: '', routeScripts: [] };
+  const sections: string[] = [];
+  const lines: string[] = [];
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'peer.remove':
+      case 'route.remove':
+        b.removals.push(c);
+        break;
+      case 'peer.set':
+        // A peer with no allowed-ips (never desired today) is left to `wg set … allowed-ips ''`, plain in its meaning.
+        if (!isWgKey(c.publicKey) || c.allowedIps.length === 0 || !c.allowedIps.every((a) => parseCidr(a) !== null)) b.unbatchable.push(c);
+        else {
+          b.batched.push(c);
+          sections.push(`[Peer]\nPublicKey = ${c.publicKey}\nAllowedIPs = ${c.allowedIps.join(', ')}\n`);
+        }
+        break;
+      case 'route.replace':
+        if (parseCidr(c.dst) === null) b.unbatchable.push(c);
+        else {
+          b.batched.push(c);
+          lines.push(`route replace ${c.dst} dev ${ifname} proto ${ROUTE_PROTO}\n`);
+        }
+        break;
+    }
+  }
+  b.peersConf = sections.join('\n');
+  for (let i = 0; i < lines.length; i += linesPerScript) b.routeScripts.push(lines.slice(i, i + linesPerScript).join(''));
+  return b;
+}
+
+/** The same change (kind and key; a set's allowed-ips may differ): how a batched change is found in the plan that follows it. */
+export function changeKey(c: Change): string {
+  return c.kind === 'peer.remove' || c.kind === 'peer.set' ? `${c.kind} ${c.publicKey}` : `${c.kind} ${c.dst}`;
 }
