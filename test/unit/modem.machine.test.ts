@@ -1,0 +1,80 @@
+// The modem machine against the emulated modem on a real pty: bring-up to a data bearer, a USB unplug and replug,
+// the network dropping the bearer, and a SIM whose PIN is wrong (tried once, never again).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActor } from 'xstate';
+import { openAtModem } from '../../agent/drivers/modem/modem.at.js';
+import { memoryPinGuard } from '../../agent/drivers/modem/modem.driver.js';
+import { createModemMachine, type ModemStatus } from '../../agent/machines/modem.machine.js';
+import { createLogger } from '../../shared/log.js';
+import { startEmulator, until } from '../../lab/modem/testing.js';
+import type { ModemEmulator } from '../../lab/modem/modem.emulator.js';
+
+const quiet = createLogger({ name: 'test', level: 'silent' });
+
+function startMachine(t: TestContext, emu: ModemEmulator, pin?: string) {
+  const statuses: ModemStatus[] = [];
+  const pinGuard = memoryPinGuard();
+  let pinReads = 0;
+  const machine = createModemMachine({
+    open: (signal) => openAtModem({ device: emu.devicePath, log: quiet, pinGuard, timeouts: { default: 1000, network: 1500, bearer: 1500, sms: 2000, radio: 1500 }, lateReplyGraceMs: 300, signal }),
+    pin: async () => {
+      pinReads++;
+      return pin;
+    },
+    bearer: { apn: 'internet' },
+    log: quiet,
+    now: () => Date.now(),
+    onStatus: (s) => statuses.push(s),
+  });
+  const actor = createActor(machine, { input: { reopenMs: 200, registerPollMs: 100, bearerPollMs: 100, signalPollMs: 100, servicesMs: 60_000 } });
+  actor.start();
+  t.after(() => actor.stop());
+  const last = () => statuses[statuses.length - 1];
+  return { statuses, last, pinReads: () => pinReads };
+}
+
+test('bring-up to online, the signal read, then an unplug: absent, and back online after the replug', { timeout: 20_000 }, async (t) => {
+  const emu = await startEmulator(t, { profile: 'huawei', signal: { rsrp: -97 } });
+  const m = startMachine(t, emu);
+  await until(() => m.last()?.phase === 'online' && m.last()?.signalDbm !== null, 8000, 'online with a signal');
+  assert.equal(m.last()!.bearer, true);
+  assert.equal(m.last()!.signalDbm, -97);
+  emu.setSignal(-110);
+  await until(() => m.last()?.signalDbm === -110, 3000, 'the new signal');
+
+  await emu.unplug();
+  await until(() => m.last()?.phase === 'absent', 3000, 'absent after the unplug');
+  assert.equal(m.last()!.bearer, false);
+  await emu.replug();
+  await until(() => m.last()?.phase === 'online', 10_000, 'online again after the replug');
+});
+
+test('the network drops the bearer: recovering (re-dial), then online again', { timeout: 20_000 }, async (t) => {
+  const emu = await startEmulator(t, { profile: 'huawei' });
+  const m = startMachine(t, emu);
+  await until(() => m.last()?.phase === 'online', 8000, 'online');
+  emu.setBearer(false);
+  await until(() => m.statuses.some((s) => s.phase === 'recovering'), 3000, 'recovering');
+  await until(() => m.last()?.phase === 'online', 10_000, 'online after the re-dial');
+});
+
+test('a wrong PIN is sent once and never again; the machine stays locked, the SIM keeps its retries', { timeout: 20_000 }, async (t) => {
+  const emu = await startEmulator(t, { profile: 'huawei', sim: { pin: '1234', pinRetries: 3 } });
+  const m = startMachine(t, emu, '9999');
+  await until(() => m.last()?.phase === 'locked', 8000, 'locked');
+  assert.equal(m.last()!.simProblem, 'wrong-pin');
+  const retries = emu.state.pinRetries;
+  assert.equal(retries, 2, 'one attempt spent');
+  // Time passes; nothing else is tried.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(emu.state.pinRetries, 2);
+  assert.equal(m.last()!.phase, 'locked');
+});
+
+test('a PIN-locked SIM with the right PIN: unlocked and online', { timeout: 20_000 }, async (t) => {
+  const emu = await startEmulator(t, { profile: 'quectel', sim: { pin: '1234', pinRetries: 3 } });
+  const m = startMachine(t, emu, '1234');
+  await until(() => m.last()?.phase === 'online', 10_000, 'online');
+  assert.equal(m.pinReads(), 1);
+});
