@@ -204,7 +204,7 @@ export interface WgDriver {
  * stdin is a socket, which `/dev/stdin` cannot open (ENXIO, measured 2026-11). The file lives in a fresh 0700
  * directory (on tmpfs under /run when writable), mode 0600, and is removed as soon as the command returns.
  */
-async function withSecretFile<T>(secret: string, fn: (path: string) => Promise<T>): Promise<T> {
+export async function withSecretFile<T>(secret: string, fn: (path: string) => Promise<T>): Promise<T> {
   let dir: string;
   try {
     dir = await mkdtemp('/run/roamlink-secret-');
