@@ -202,7 +202,7 @@ test('the addconf file: peers only, 0600 in a fresh 0700 directory, gone once wg
   assert.ok(f);
   assert.deepEqual({ mode: f.mode, dirMode: f.dirMode }, { mode: 0o600, dirMode: 0o700 });
   assert.equal(f.text, `[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.99.0.2/32, 10.20.1.0/24\n\n[Peer]\nPublicKey = ${K2}\nAllowedIPs = 10.99.0.3/32, 10.20.2.0/24\n`);
-  assert.match(f.path, /roamlink-peers-\w+\/peers\.conf$/);
+  assert.match(f.path, /roamlink-secret-\w+\/key$/);
   assert.equal(existsSync(dirname(f.path)), false);
 });
 

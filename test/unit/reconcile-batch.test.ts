@@ -106,5 +106,5 @@ test('wg addconf driver: refuses text that is more than peers, runs nothing for 
   assert.deepEqual(calls, []);
   await d.addconf('wg0', `[Peer]\nPublicKey = ${K1}\nAllowedIPs = 10.99.0.2/32\n`, { netns: 'ns1' });
   assert.equal(calls.length, 1);
-  assert.match(calls[0]!, /^wg addconf wg0 \/\S+\/roamlink-peers-\w+\/peers\.conf$/);
+  assert.match(calls[0]!, /^wg addconf wg0 \/\S+\/roamlink-secret-\w+\/key$/);
 });
