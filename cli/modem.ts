@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError } from '../shared/errors.js';
+import { controlRequest } from './agent.js';
 import { parseDuration } from '../shared/duration.js';
 import { createLogger } from '../shared/log.js';
 import { AtError } from '../agent/drivers/modem/at.engine.js';
@@ -32,6 +33,7 @@ function number(v: string, field: string): number {
 
 interface StatusOpts {
   device: string;
+  socket: string;
   json?: boolean;
   pinFile?: string;
   timeout: string;
@@ -56,6 +58,16 @@ async function status(opts: StatusOpts): Promise<void> {
     const st = await readModemStatus(driver, signal, { pin });
     process.stdout.write(opts.json ? `${JSON.stringify(modemStatusJson(st))}\n` : `${formatModemStatus(st)}\n`);
   } catch (err) {
+    // A running agent holds the port (serial ports are exclusive): ask the agent what its modem says instead.
+    if (err instanceof DeviceError && /lock|busy/i.test(err.message)) {
+      const fromAgent = await controlRequest(opts.socket, 'GET', '/v1/modem', undefined, 5000).catch(() => null);
+      if (fromAgent?.status === 200) {
+        const m = fromAgent.body as Record<string, unknown>;
+        if (opts.json) process.stdout.write(`${JSON.stringify({ source: 'agent', ...m })}\n`);
+        else process.stdout.write(`${opts.device} is held by the running agent; its modem status:\n${Object.entries(m).map(([k, v]) => `  ${k.padEnd(13)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n')}\n`);
+        return;
+      }
+    }
     if (err instanceof DeviceError) throw new Error(err.message);
     if (err instanceof AtError) {
       if (err.kind === 'aborted') throw new Error(`${opts.device}: no complete status within ${opts.timeout}`);
@@ -75,6 +87,7 @@ export function registerModem(program: Command): void {
     .description('what the modem says: model, SIM state, registration, operator, signal')
     .requiredOption('--device <path>', "the modem's AT port, e.g. /dev/ttyUSB2")
     .option('--json', 'one JSON object')
+    .option('--socket <path>', "the agent's control socket, asked when the agent holds the port", '/run/roamlink/agent.sock')
     .option('--pin-file <file>', 'enter the PIN from this file if, and only if, the SIM asks for it')
     .option('--timeout <duration>', 'give up after this long in all', '20s')
     .option('--at-timeout <duration>', 'time allowed for each AT command', '2s')
