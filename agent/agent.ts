@@ -145,7 +145,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
         return tunnelProber.probe(signal);
       },
       watchLinks: (onChange, signal) => linkMonitor.watch((s) => onChange(s.ifname, s.carrier), signal),
-      readCounters: (signal) => counters.read(signal),
+      readCounters: () => counters.read(),
       now: () => performance.now(),
       wallNow: () => performance.timeOrigin + performance.now(),
       newId: () => randomUUID(),
@@ -163,21 +163,24 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     input: {
       uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
       settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
-      policy, counterIntervalMs: 25, watchdog,
+      policy, counterIntervalMs: 50, watchdog,
     },
   });
 
   // Fleet operations: every switch journaled (fsync'd) before it is logged or shipped; heartbeats; site profiles.
   // A site's profile (matched by the AP in use) replaces the config's thresholds, without a restart.
   let lastSite: string | null | undefined;
+  let lastVersion: number | null | undefined;
   let modemRef: { status(): { balance: unknown } | null } | null = null;
   let linkReady: FleetLink | null = null;
   const applySite = (link: FleetLink) => {
     const c = arbiter.getSnapshot().context as { active: string | null; status: Record<string, { ap: { ssid: string; bssid: string } | null }> };
-    const ap = c.active ? c.status[c.active]?.ap ?? null : null;
+    // Where the vehicle is: the active uplink's AP, else any radio's (on LTE the vehicle is still at that site).
+    const ap = (c.active ? c.status[c.active]?.ap : null) ?? Object.values(c.status).find((u) => u.ap)?.ap ?? null;
     const applied = link.profileFor(ap ? { ssid: ap.ssid, bssid: ap.bssid } : null);
     const next = applied.site ? applied.policy : policy;
-    if (applied.site === lastSite) return;
+    if (applied.site === lastSite && applied.version === lastVersion) return;
+    lastVersion = applied.version;
     lastSite = applied.site;
     arbiter.send({ type: 'policy.set', policy: next, site: applied.site });
     log.info({ event: 'site.applied', site: applied.site, version: applied.version }, `thresholds of site ${applied.site ?? '(none: config)'}`);
@@ -219,9 +222,13 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   arbiter.on('switch.refused', ({ to, why }) => log.warn({ event: 'switch.refused', to, why }, `switch to ${to} refused: ${why}`));
   arbiter.on('tunnel.resteered', (e) => log.info({ event: 'tunnel.resteered', uplink: e.uplink, from: e.from, to: e.to }, `${e.uplink}'s address is now ${e.to}: tunnel re-steered (was ${e.from ?? 'none'})`));
   arbiter.on('watchdog.acted', (e) => log.warn({ event: 'watchdog.acted', uplink: e.uplink, action: e.action, why: e.why }, `watchdog: ${e.action} ${e.uplink}: ${e.why}`));
+  let watchdogOk: boolean | null = null;
   arbiter.on('watchdog.round', ({ round }) => {
     const failing = round.result.hosts.length > 0 && round.result.hosts.every((h) => h.rttMs === null);
-    if (failing || round.result.dns?.ok === false) log.warn({ event: 'watchdog.round', uplink: round.uplink, hosts: round.result.hosts, dns: round.result.dns }, 'watchdog: a check failed');
+    const ok = !failing && round.result.dns?.ok !== false;
+    // The first round's result, then every change (failures are warnings).
+    if (ok !== watchdogOk) log[ok ? 'info' : 'warn']({ event: 'watchdog.round', ok, uplink: round.uplink, hosts: round.result.hosts, dns: round.result.dns }, ok ? 'watchdog: checks pass' : 'watchdog: a check failed');
+    watchdogOk = ok;
   });
   // One line per change of an uplink's lifecycle phase or state (the issue's names: standby, active, degraded, ...).
   let lastPhase = new Map<string, string>();
@@ -284,6 +291,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       await fleetLink.stop();
       tunnelProber?.close();
       probes.close();
+      counters.close();
       for (const r of radios.values()) await r.close().catch(() => {});
       await steer.remove();
       await wg.deleteInterface(wgIf).catch((err) => log.warn({ err: String(err) }, 'could not delete the tunnel interface'));

@@ -37,6 +37,11 @@ export interface RunOptions {
   onAgent?: (pid: number | undefined) => void;
   /** Called once the traffic clock has started (scenario time 0), with its epoch ms. */
   onClockStart?: (t0: number) => void;
+  /**
+   * Runs once the traffic has started, with a way to run `roamlink …` at HQ (as an operator there would) and the
+   * scenario clock; the run's results wait for it. For tests that act at HQ mid-run (site profiles).
+   */
+  during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number }) => Promise<void>;
 }
 
 /** A fault as the lab applied it (times on the scenario's clock). */
@@ -266,7 +271,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       timers.push(setTimeout(() => void doFault(f).catch((err) => faultErrors.push(`${f.kind} at ${f.at} ms: ${String(err)}`)), Math.max(0, t0 + f.at - wall())));
     }
 
+    const duringDone = opts.during?.({
+      hq: (args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }),
+      tNow,
+    });
     const results = await Promise.all(meters.map((m) => m.result));
+    await duringDone;
     const [cam, disp] = results as [typeof results[0], typeof results[0]];
     const inRun = switches.filter((s) => s.decided_at >= t0 && s.decided_at <= t0 + sc.duration);
     const switchIn: SwitchIn[] = inRun.map((s) => ({
