@@ -1,15 +1,29 @@
-// bench/handover: planned switches in the lab at 1000 packets/s each way; loss and decision-to-first-packet time,
-// side by side with a break-before-make baseline (the old uplink's carrier cut first, as a single radio must) run
-// in the same process.
+// bench/handover: switches and failovers in the lab at 1000 packets/s each way.
+// 1. Planned (operator-forced) switches: loss and decision-to-first-packet time, beside a break-before-make baseline
+//    (the old uplink's carrier cut first, as a single radio must), run in the same process.
+// 2. Failovers: >= 20 carrier losses and >= 20 silent blackholes of the active uplink; the outage of each (from the
+//    fault to the first packet after the loss it caused, lab/meter/outage.ts), median and max; beside two baselines
+//    computed for the same faults: mwan3's default tracking and the field notes' NCM watchdog (bench/baselines.ts),
+//    their detection modelled from each fault's time with a seeded random phase of their ping loop, plus the switch
+//    time this run measured (their logic, our switch): ratios printed.
 import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
+import { median, MWAN3_DEFAULT, mwan3DetectMs, NCM_WATCHDOG, ncmDetectMs, seeded } from './baselines.js';
 
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 54);
 const EVERY_MS = Number(process.env.BENCH_EVERY_MS ?? 600);
+const FAILOVERS = Math.max(20, Number(process.env.BENCH_FAILOVERS ?? 22));
+const ONLY = process.env.BENCH_ONLY; // planned | failover
 const ORDER = ['wlan1', 'wwan0', 'wlan0'];
 
-function scenario(name: string, breakFirst: boolean): Scenario {
+const APS = [
+  { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: [[0, -50]] },
+  { ssid: 'street-7', bssid: '02:00:00:00:00:02', signal: [[0, -52]] },
+];
+const CONNECT_LIST = [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', min_signal: -80 }];
+
+function planned(name: string, breakFirst: boolean): Scenario {
   const faults: unknown[] = [];
   const n = breakFirst ? Math.min(SWITCHES, 12) : SWITCHES;
   let prev = 'wlan0';
@@ -22,28 +36,39 @@ function scenario(name: string, breakFirst: boolean): Scenario {
   }
   const duration = breakFirst ? 1000 + n * 2500 + 1500 : 1000 + n * EVERY_MS + 1000;
   return parseScenario({
-    name, duration, traffic: { pps: 1000, direction: 'both' },
-    aps: [
-      { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: [[0, -50]] },
-      { ssid: 'street-7', bssid: '02:00:00:00:00:02', signal: [[0, -55]] },
-    ],
-    lte: { signal: [[0, -95]] },
-    agent: { connect_list: [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', min_signal: -80 }], initial_uplink: 'wlan0' },
+    name, duration, traffic: { pps: 1000, direction: 'both' }, aps: APS, lte: { signal: [[0, -95]] },
+    agent: { connect_list: CONNECT_LIST, initial_uplink: 'wlan0' },
     faults,
   }, name);
 }
 
-const median = (xs: number[]) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/**
+ * Failovers of the active uplink, one every `everyMs`, each lasting `forMs`. Hold-down is shortened to 1.5 s (the
+ * policy's default is 30 s) so the failed radio is usable again by the next fault and the faults alternate between the
+ * radios (LTE takes over when neither is): every fault hits a healthy, ready standby set-up.
+ */
+function failovers(kind: 'carrier-loss' | 'blackhole', everyMs: number, forMs: number): Scenario {
+  const faults = Array.from({ length: FAILOVERS }, (_, i) => ({ at: 1500 + i * everyMs, kind, uplink: 'active', for: forMs }));
+  return parseScenario({
+    name: `bench-${kind}`, duration: 1500 + FAILOVERS * everyMs + 500, traffic: { pps: 1000, direction: 'both' }, aps: APS, lte: { signal: [[0, -95]] },
+    agent: { connect_list: CONNECT_LIST, initial_uplink: 'wlan0', policy: { hold_down_ms: 1500 } },
+    faults,
+  }, `bench-${kind}`);
+}
+
 const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
-interface Row { name: string; switches: number; lost: number; lostPerSwitch: number; medFirst: number; maxFirst: number; medGap: number; maxGap: number }
+function table(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}
 
-function row(name: string, r: Report): Row {
+interface PlannedRow { name: string; switches: number; lost: number; lostPerSwitch: number; medFirst: number; maxFirst: number; medGap: number; maxGap: number }
+
+function plannedRow(name: string, r: Report): PlannedRow {
   const first = r.switches.map((s) => (s as { ms_to_first_packet?: number | null }).ms_to_first_packet).filter((x): x is number => typeof x === 'number');
   const gaps = r.switches.map((s) => s.gap_ms);
   return {
@@ -52,24 +77,74 @@ function row(name: string, r: Report): Row {
   };
 }
 
-const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-
-async function main() {
-  if (process.getuid?.() !== 0) throw new Error('bench/handover needs root (the lab)');
-  console.log(`bench/handover: ${SWITCHES} planned switches every ${EVERY_MS} ms at 1000 packets/s each way, then the baseline`);
-  const ours = row('roamlink make-before-break', await runScenario(scenario('bench-planned', false)));
-  const base = row('baseline break-before-make', await runScenario(scenario('bench-break-first', true)));
-  const rows = [ours, base];
-  const header = ['run', 'switches', 'lost', 'lost/switch', 'median ms to 1st pkt', 'max ms to 1st pkt', 'median gap ms', 'max gap ms'];
-  const cells = rows.map((r) => [r.name, String(r.switches), String(r.lost), fmt(r.lostPerSwitch, 2), fmt(r.medFirst), fmt(r.maxFirst), fmt(r.medGap), fmt(r.maxGap)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  for (const c of cells) console.log(line(c));
+async function plannedBench(): Promise<void> {
+  console.log(`\n1. planned: ${SWITCHES} operator-forced switches every ${EVERY_MS} ms, then the break-before-make baseline`);
+  const ours = plannedRow('roamlink make-before-break', await runScenario(planned('bench-planned', false)));
+  const base = plannedRow('baseline break-before-make', await runScenario(planned('bench-break-first', true)));
+  table(
+    ['run', 'switches', 'lost', 'lost/switch', 'median ms to 1st pkt', 'max ms to 1st pkt', 'median gap ms', 'max gap ms'],
+    [ours, base].map((r) => [r.name, String(r.switches), String(r.lost), fmt(r.lostPerSwitch, 2), fmt(r.medFirst), fmt(r.maxFirst), fmt(r.medGap), fmt(r.maxGap)]),
+  );
   const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(3)}x` : a === 0 ? '0 vs 0' : '-');
   console.log(`ratios (roamlink / baseline): lost per switch ${ratio(ours.lostPerSwitch, base.lostPerSwitch)}, median gap ${ratio(ours.medGap, base.medGap)}, max gap ${ratio(ours.maxGap, base.maxGap)}`);
   console.log(`goal: 0 lost (${ours.lost === 0 ? 'met' : 'NOT met'}), median and max decision-to-first-packet <= 50 ms (${ours.medFirst <= 50 && ours.maxFirst <= 50 ? 'met' : 'NOT met'})`);
   if (ours.switches < SWITCHES) console.log(`warning: only ${ours.switches} of ${SWITCHES} switches happened`);
+}
+
+interface FaultOut {
+  kind: string;
+  applied_ms: number;
+  active: string | null;
+  outage_ms: number | null;
+  switch: { to: string; reason: string; detect_ms: number; ms_to_first_packet: number | null } | null;
+}
+
+async function failoverBench(): Promise<void> {
+  console.log(`\n2. failovers: ${FAILOVERS} carrier losses and ${FAILOVERS} silent blackholes of the active uplink at 1000 packets/s each way`);
+  const runs: Array<{ kind: 'carrier-loss' | 'blackhole'; goal: number; faults: FaultOut[] }> = [];
+  for (const [kind, every, forMs, goal] of [['carrier-loss', 2500, 1000, 100], ['blackhole', 3000, 1200, 500]] as const) {
+    const r = await runScenario(failovers(kind, every, forMs));
+    runs.push({ kind, goal, faults: (r.faults ?? []) as FaultOut[] });
+  }
+  const rand = seeded(20261121);
+  const rows: string[][] = [];
+  const summary: string[] = [];
+  for (const run of runs) {
+    const outages = run.faults.map((f) => f.outage_ms).filter((x): x is number => x !== null);
+    const never = run.faults.length - outages.length;
+    const detects = run.faults.map((f) => f.switch?.detect_ms).filter((x): x is number => typeof x === 'number');
+    const switchMs = run.faults.map((f) => f.switch?.ms_to_first_packet).filter((x): x is number => typeof x === 'number');
+    const ourSwitch = median(switchMs);
+    // The baselines for the same faults: their detection, from a random phase of their loop, plus our switch time.
+    const mwan3 = run.faults.map(() => mwan3DetectMs(rand()) + ourSwitch);
+    const ncm = run.faults.map(() => ncmDetectMs(rand()) + ourSwitch);
+    const reasons = [...new Set(run.faults.map((f) => f.switch?.reason ?? 'none'))].join(',');
+    rows.push([`roamlink (${run.kind})`, String(run.faults.length), String(never), fmt(median(outages)), fmt(max(outages)), fmt(median(detects)), fmt(ourSwitch), reasons]);
+    rows.push([`  mwan3 default tracking`, String(run.faults.length), '-', fmt(median(mwan3), 0), fmt(max(mwan3), 0), fmt(median(mwan3) - ourSwitch, 0), fmt(ourSwitch), 'model']);
+    rows.push([`  NCM watchdog (field notes)`, String(run.faults.length), '-', fmt(median(ncm), 0), fmt(max(ncm), 0), fmt(median(ncm) - ourSwitch, 0), fmt(ourSwitch), 'model']);
+    const ok = never === 0 && max(outages) < run.goal && run.faults.length >= 20;
+    summary.push(
+      `${run.kind}: outage median ${fmt(median(outages))} ms, max ${fmt(max(outages))} ms over ${run.faults.length} faults (goal < ${run.goal} ms: ${ok ? 'met' : 'NOT met'}); ` +
+        `ratios (roamlink / baseline, medians): vs mwan3 ${(median(outages) / median(mwan3)).toFixed(4)}x (${(median(mwan3) / median(outages)).toFixed(0)} times faster), ` +
+        `vs NCM watchdog ${(median(outages) / median(ncm)).toFixed(4)}x (${(median(ncm) / median(outages)).toFixed(0)} times faster)`,
+    );
+  }
+  table(['failover', 'faults', 'never', 'median outage ms', 'max outage ms', 'median detect ms', 'switch ms', 'reasons'], rows);
+  for (const s of summary) console.log(s);
+  console.log(
+    `baselines: detection modelled (bench/baselines.ts) for the same fault times with a seeded random phase of their ping loops, assuming the fault lasts until ` +
+      `they notice (this run's faults end after ${1000}-${1200} ms, which neither would notice at all); mwan3: ${MWAN3_DEFAULT.intervalMs / 1000} s interval, ` +
+      `${MWAN3_DEFAULT.timeoutMs / 1000} s timeout, down after ${MWAN3_DEFAULT.down} failures, tracking only (netifd's ifdown hotplug on a carrier loss the OS sees is not modelled); ` +
+      `NCM watchdog: a ping every ${NCM_WATCHDOG.everyMs / 1000} s, ${NCM_WATCHDOG.tries} tries, then reconnect (the reconnect's own seconds not counted). ` +
+      `Both given roamlink's measured switch time after detection.`,
+  );
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('bench/handover needs root (the lab)');
+  console.log('bench/handover: the lab at 1000 packets/s each way (wireguard-go, NAT, DHCP, emulated radios and modem)');
+  if (ONLY !== 'failover') await plannedBench();
+  if (ONLY !== 'planned') await failoverBench();
 }
 
 await main();

@@ -54,6 +54,11 @@ export function isBusy(t: TunnelSeen, policy: Policy, now: number): boolean {
   return t.last_tx_at !== null && now - t.last_tx_at <= policy.busy_window_ms;
 }
 
+/** Authenticated packets come back through the tunnel: they prove the active path alive, as probe replies do. */
+export function isRxFlowing(t: TunnelSeen, policy: Policy, now: number): boolean {
+  return t.last_rx_at !== null && now - t.last_rx_at <= policy.busy_window_ms;
+}
+
 export interface ViewContext {
   active: string | null;
   holdDown: Readonly<Record<string, number>>;
@@ -119,7 +124,8 @@ export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
 
 export interface RoleMessage {
   role: UplinkRole;
-  /** The active's probe interval (policy.activeProbeIntervalMs for the traffic now). */
+  /** The active's probe interval: policy.activeProbeIntervalMs's busy pace while traffic flows and nothing comes back
+   *  through the tunnel, its idle pace otherwise (returning tunnel packets prove the path as well as probes do). */
   probeIntervalMs?: number;
   /** Wi-Fi: the BSSIDs this radio must leave to others. */
   exclude?: string[];
@@ -130,14 +136,14 @@ export interface RoleMessage {
  * not active leaves the active radio's AP and the APs of lower-numbered standby radios to them (two radios on one AP
  * share its failures); every radio avoids the APs in hold-down.
  */
-export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string | null; holdDown: Readonly<Record<string, number>>; heldAps: Readonly<Record<string, number>>; now: number; busy: boolean; policy: Policy }): Record<string, RoleMessage> {
+export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string | null; holdDown: Readonly<Record<string, number>>; heldAps: Readonly<Record<string, number>>; now: number; busy: boolean; rxFlowing?: boolean; policy: Policy }): Record<string, RoleMessage> {
   const out: Record<string, RoleMessage> = {};
   const held = Object.entries(i.heldAps).filter(([, until]) => until > i.now).map(([b]) => b.toLowerCase());
   const active = i.uplinks.find((u) => u.name === i.active);
   for (const u of i.uplinks) {
     const role: UplinkRole = u.name === i.active ? 'active' : (i.holdDown[u.name] ?? -Infinity) > i.now ? 'hold-down' : 'standby';
     const m: RoleMessage = { role };
-    if (role === 'active') m.probeIntervalMs = activeProbeIntervalMs(i.policy, i.busy);
+    if (role === 'active') m.probeIntervalMs = activeProbeIntervalMs(i.policy, i.busy && !i.rxFlowing);
     if (u.kind === 'wifi') {
       const ex = new Set(held);
       if (role !== 'active') {

@@ -13,7 +13,7 @@ import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
-import { decisionClock, isBusy, NO_TUNNEL, rolesFor, seeCounters, snapshotOf, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, rolesFor, seeCounters, snapshotOf, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
 
 export type { SwitchReason };
 
@@ -60,8 +60,8 @@ export interface ArbiterDeps {
   tunnelProbe: (signal: AbortSignal) => Promise<number>;
   /** Carrier changes of every link, until the signal aborts. */
   watchLinks: (onChange: (ifname: string, up: boolean) => void, signal: AbortSignal) => Promise<void>;
-  /** The tunnel interface's packet counters. */
-  readCounters: (signal: AbortSignal) => Promise<{ rx: number; tx: number }>;
+  /** The tunnel interface's packet counters, read synchronously (sysfs: microseconds); throws when unreadable. */
+  readCounters: () => { rx: number; tx: number };
   /** Monotonic ms: decisions (the same clock as the uplinks' probe times). */
   now: () => number;
   wallNow: () => number;
@@ -96,8 +96,7 @@ export type ArbiterEvent =
   | { type: 'uplink.signal'; uplink: string; dBm: number | null }
   /** New thresholds (a site's profile) and the site they come from. */
   | { type: 'policy.set'; policy: Policy; site: string | null }
-  | WatchdogRoundEvent
-  | { type: 'arbiter.decide' };
+  | WatchdogRoundEvent;
 
 export type ArbiterEmitted =
   | { type: 'switch.done'; record: SwitchRecord }
@@ -153,25 +152,30 @@ function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): Sw
   });
 }
 
-/** The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests). */
+/**
+ * The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests) and sent to the
+ * parent. The read is synchronous, so a tick is one transition here and one event there: at 40 ticks a second, an
+ * actor per read would be most of the agent's CPU.
+ */
 function createCounterMachine(read: ArbiterDeps['readCounters']) {
+  const reading = (): { type: 'tunnel.counters'; rx: number | null; tx: number | null } => {
+    try {
+      const c = read();
+      return { type: 'tunnel.counters', rx: c.rx, tx: c.tx };
+    } catch {
+      return { type: 'tunnel.counters', rx: null, tx: null };
+    }
+  };
   return setup({
     types: { context: {} as { intervalMs: number }, input: {} as { intervalMs: number } },
-    actors: { read: fromPromise<{ rx: number; tx: number }, void>(({ signal }) => read(signal)) },
     delays: { every: ({ context }) => context.intervalMs },
   }).createMachine({
     id: 'counters',
     context: ({ input }) => ({ intervalMs: input.intervalMs }),
-    initial: 'reading',
+    entry: sendParent(() => reading()),
+    initial: 'waiting',
     states: {
-      reading: {
-        invoke: {
-          src: 'read',
-          onDone: { target: 'waiting', actions: sendParent(({ event }) => ({ type: 'tunnel.counters' as const, rx: event.output.rx, tx: event.output.tx })) },
-          onError: { target: 'waiting', actions: sendParent({ type: 'tunnel.counters' as const, rx: null, tx: null }) },
-        },
-      },
-      waiting: { after: { every: 'reading' } },
+      waiting: { after: { every: { target: 'waiting', reenter: true, actions: sendParent(() => reading()) } } },
     },
   });
 }
@@ -272,7 +276,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const now = clock(context);
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
-          busy: isBusy(context.tunnel, context.policy, now), policy: context.policy,
+          busy: isBusy(context.tunnel, context.policy, now), rxFlowing: isRxFlowing(context.tunnel, context.policy, now), policy: context.policy,
         });
         const told = { ...context.told };
         let changed = false;
@@ -289,7 +293,6 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         }
         if (changed) enqueue.assign({ told });
       }),
-      decideSoon: enqueueActions(({ enqueue }) => enqueue.raise({ type: 'arbiter.decide' })),
       decide: assign(({ context }) => {
         const now = clock(context);
         const d = chooseUplink(snapshot(context, now), context.policy, now);
@@ -365,9 +368,10 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       ...(watchdogMachine ? [{ id: 'watchdog', src: 'watchdog' as const, input: ({ context }: { context: Ctx }) => context.watchdog }] : []),
     ],
     on: {
-      'uplink.status': { actions: ['record', 'tell', 'decideSoon'] },
-      'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decideSoon'] },
-      'tunnel.counters': { actions: ['recordCounters', 'tell', 'decideSoon'] },
+      // Recorded in every state; steady also decides on each (its handlers below shadow these).
+      'uplink.status': { actions: ['record', 'tell'] },
+      'link.changed': { actions: ['forwardLink', 'recordCarrier'] },
+      'tunnel.counters': { actions: ['recordCounters', 'tell'] },
       'uplink.signal': {
         actions: enqueueActions(({ event, context, enqueue }) => {
           if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.signal', dBm: event.dBm });
@@ -395,7 +399,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: [assign({ coolingDown: false }), 'decide'] } },
         always: { guard: 'hasDecision', target: 'switching', actions: 'begin' },
         on: {
-          'arbiter.decide': { actions: 'decide' },
+          'uplink.status': { actions: ['record', 'tell', 'decide'] },
+          'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide'] },
+          'tunnel.counters': { actions: ['recordCounters', 'tell', 'decide'] },
           'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
             { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },

@@ -7,7 +7,7 @@
 //   signal:         waiting ─(signal interval)─▶ reading ─▶ waiting       (Wi-Fi: signal poll; LTE: the modem's events)
 // Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
 // (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
-import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, raise, setup } from 'xstate';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
@@ -124,7 +124,12 @@ interface Ctx extends UplinkInput {
   /** The addressing the link region runs with (fixed on entering `up`). */
   addressing: Addressing;
   budgetUsage: BudgetUsage | null;
+  /** The signal in the last report. */
+  reported: number | null;
 }
+
+/** LTE signal changes smaller than this (dB) do not make a report of their own. */
+export const LTE_SIGNAL_STEP_DB = 3;
 
 export function statusOf(ctx: Ctx): UplinkReport {
   return {
@@ -209,7 +214,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
       signalTimeout: 1000,
     },
     actions: {
-      report: sendParent(({ context }) => ({ type: 'uplink.status' as const, status: statusOf(context) })),
+      report: enqueueActions(({ context, enqueue }) => {
+        enqueue.sendParent({ type: 'uplink.status', status: statusOf(context) });
+        if (context.reported !== context.signal) enqueue.assign({ reported: context.signal });
+      }),
       setRole: assign(({ context, event }) => {
         if (event.type !== 'uplink.role') return {};
         return { role: event.role, activeProbeIntervalMs: event.probeIntervalMs ?? context.activeProbeIntervalMs };
@@ -246,15 +254,20 @@ export function createUplinkMachine(deps: UplinkDeps) {
     context: ({ input }) => ({
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
-      addressing: { mode: 'dhcp' }, budgetUsage: null,
+      addressing: { mode: 'dhcp' }, budgetUsage: null, reported: null,
     }),
     type: 'parallel',
     on: {
       'uplink.role': { actions: ['setRole', 'report', raise({ type: 'uplink.retime' })] },
-      'uplink.signal': {
-        guard: ({ context, event }) => event.dBm !== context.signal,
-        actions: [assign({ signal: ({ event }) => event.dBm }), 'report'],
-      },
+      // The modem's reading (LTE). The policy never compares LTE's signal (it is for the why), and modems report it
+      // often with a dB of jitter: a change of less than LTE_SIGNAL_STEP_DB is kept and goes with the next report.
+      'uplink.signal': [
+        {
+          guard: ({ context, event }) => event.dBm !== context.signal && (context.kind !== 'lte' || event.dBm === null || context.reported === null || Math.abs(event.dBm - context.reported) >= LTE_SIGNAL_STEP_DB),
+          actions: [assign({ signal: ({ event }) => event.dBm }), 'report'],
+        },
+        { actions: assign({ signal: ({ event }) => event.dBm }) },
+      ],
     },
     states: {
       // Wi-Fi: keep the radio on the best allowed AP for its role (scan, pick, associate, rescan). Others: nothing to do.

@@ -141,7 +141,7 @@ class Harness {
             this.pushLink = onChange;
             signal.addEventListener('abort', () => resolve());
           }),
-        readCounters: async () => ({ rx: this.rx, tx: this.tx }),
+        readCounters: () => ({ rx: this.rx, tx: this.tx }),
         now: () => clock.now(),
         wallNow: () => clock.now(),
         newId: (() => {
@@ -449,11 +449,14 @@ test('silent blackhole of the active while traffic flows: moved after dead_busy_
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(1000);
-  assert.equal(h.roleOf('wlan1').probeIntervalMs, 50, 'traffic flows: the active is probed every 50 ms');
+  assert.equal(h.roleOf('wlan1').probeIntervalMs, 200, 'traffic flows both ways: the tunnel\'s packets prove the path, probes at the idle pace');
   const t0 = h.clock.now();
   h.blackholed.add('wlan1');
   h.rxFlowing = false; // nothing authenticated comes back through the tunnel either
-  await h.advance(380);
+  await h.advance(300);
+  assert.equal(h.roleOf('wlan1').probeIntervalMs, 50, 'traffic flows, nothing comes back: probed every 50 ms');
+  h.steers.length = 0;
+  await h.advance(80);
   assert.equal(h.steers.length, 0, 'not before dead_busy_ms');
   await h.advance(120);
   assert.equal(h.steers.length, 1, 'within dead_busy_ms + one probe + one counter interval');

@@ -3,7 +3,7 @@
 // WireGuard (kernel module and wireguard-go alike) counts in rx_packets only the data packets it authenticated and
 // delivered to the interface, so a growing rx counter proves the concentrator reaches us on the path in use; tx_packets
 // grows with whatever the vehicle sends into the tunnel (traffic flowing). Keepalives count in neither.
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface TunnelCounters {
@@ -12,8 +12,9 @@ export interface TunnelCounters {
 }
 
 export interface CounterReader {
-  /** The interface's rx/tx packet counters now. Rejects when the interface is gone. */
-  read(signal: AbortSignal): Promise<TunnelCounters>;
+  /** The interface's rx/tx packet counters now (two small synchronous reads). Throws when the interface is gone. */
+  read(): TunnelCounters;
+  close(): void;
 }
 
 /** Parses a sysfs counter file's text (a decimal number and a newline). */
@@ -23,15 +24,36 @@ export function parseCounter(text: string, what: string): number {
   return Number(t);
 }
 
-/** Reads /sys/class/net/<ifname>/statistics/{rx,tx}_packets (in the reader's network namespace's sysfs). */
+/**
+ * Reads /sys/class/net/<ifname>/statistics/{rx,tx}_packets (in the reader's network namespace's sysfs). The files stay
+ * open and are re-read from offset 0 (sysfs renders the value anew on each read): two small synchronous reads, no
+ * open/close and no thread-pool round trip per tick — at 40 readings a second that is most of the agent's idle CPU.
+ * A failed read (the interface re-created) reopens the files next time.
+ */
 export function createSysfsCounters(ifname: string, root = '/sys/class/net'): CounterReader {
   const dir = join(root, ifname, 'statistics');
-  const rxPath = join(dir, 'rx_packets');
-  const txPath = join(dir, 'tx_packets');
+  const paths = [join(dir, 'rx_packets'), join(dir, 'tx_packets')] as const;
+  const buf = Buffer.alloc(32);
+  let fds: [number, number] | null = null;
+  const close = () => {
+    if (fds) for (const fd of fds) closeSync(fd);
+    fds = null;
+  };
+  const readOne = (fd: number, path: string) => parseCounter(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)), path);
   return {
-    async read(signal) {
-      const [rx, tx] = await Promise.all([readFile(rxPath, { encoding: 'utf8', signal }), readFile(txPath, { encoding: 'utf8', signal })]);
-      return { rx: parseCounter(rx, rxPath), tx: parseCounter(tx, txPath) };
+    read() {
+      try {
+        fds ??= [openSync(paths[0], 'r'), openSync(paths[1], 'r')];
+        return { rx: readOne(fds[0], paths[0]), tx: readOne(fds[1], paths[1]) };
+      } catch (err) {
+        try {
+          close();
+        } catch {
+          // already gone
+        }
+        throw err;
+      }
     },
+    close,
   };
 }

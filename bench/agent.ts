@@ -1,0 +1,139 @@
+// bench/agent: the agent's memory and CPU in steady state with three uplinks ready (two radios, LTE), measured from
+// /proc over a steady minute in the lab, against the issue's goals (RSS <= 80 MB, CPU <= 2% of a core), with an idle
+// `node -e` process measured the same way in the same run as a baseline.
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { parseScenario } from '../shared/scenario.js';
+import { runScenario } from '../lab/runner.js';
+
+const MEASURE_MS = Number(process.env.BENCH_AGENT_MS ?? 60_000);
+const WARMUP_MS = 5000;
+const PPS = Number(process.env.BENCH_AGENT_PPS ?? 1000);
+const GOAL_RSS_MB = 80;
+const GOAL_CPU_PCT = 2;
+
+/** CPU seconds (user + system) and RSS of a process, from /proc/<pid>/stat and /proc/<pid>/status (pure parsers below). */
+interface Sample {
+  at: number;
+  cpuTicks: number;
+  /** The main (JavaScript) thread's share; the rest is V8's GC helpers and libuv's thread pool. */
+  mainTicks: number;
+  rssKb: number;
+}
+
+/** utime + stime (fields 14 and 15) of /proc/<pid>/stat; the command name in parentheses may hold spaces. */
+export function parseStatTicks(stat: string): number {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state): utime is field 14, stime field 15.
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+export function parseRssKb(status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function sample(pid: number): Promise<Sample> {
+  const [stat, status, main] = await Promise.all([
+    readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8'),
+  ]);
+  return { at: performance.now(), cpuTicks: parseStatTicks(stat), mainTicks: parseStatTicks(main), rssKb: parseRssKb(status) };
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const r = await execa('pgrep', ['-P', String(pid)], { reject: false });
+  return String(r.stdout).split('\n').filter(Boolean).map(Number);
+}
+
+async function clkTck(): Promise<number> {
+  const r = await execa('getconf', ['CLK_TCK'], { reject: false });
+  return Number(String(r.stdout).trim()) || 100;
+}
+
+interface Measured {
+  cpuPct: number;
+  mainCpuPct: number;
+  rssMbMax: number;
+  rssMbEnd: number;
+}
+
+/** Samples a process every second for `ms`; CPU % of one core over the whole span, RSS max and last. */
+async function measure(pid: number, ms: number, tck: number, extra: () => Promise<number[]> = async () => []): Promise<{ main: Measured; extraCpuPct: number }> {
+  const first = await sample(pid);
+  const extraStart = new Map<number, number>();
+  for (const p of await extra()) extraStart.set(p, (await sample(p).catch(() => null))?.cpuTicks ?? 0);
+  let last = first;
+  let rssMax = first.rssKb;
+  const until = first.at + ms;
+  while (performance.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(1000, until - performance.now())));
+    last = await sample(pid);
+    rssMax = Math.max(rssMax, last.rssKb);
+  }
+  let extraTicks = 0;
+  for (const [p, t0] of extraStart) {
+    const s = await sample(p).catch(() => null);
+    if (s) extraTicks += s.cpuTicks - t0;
+  }
+  const secs = (last.at - first.at) / 1000;
+  return {
+    main: { cpuPct: ((last.cpuTicks - first.cpuTicks) / tck / secs) * 100, mainCpuPct: ((last.mainTicks - first.mainTicks) / tck / secs) * 100, rssMbMax: rssMax / 1024, rssMbEnd: last.rssKb / 1024 },
+    extraCpuPct: (extraTicks / tck / secs) * 100,
+  };
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('bench/agent needs root (the lab)');
+  const tck = await clkTck();
+  const duration = WARMUP_MS + MEASURE_MS + 2000;
+  const sc = parseScenario({
+    name: 'bench-agent', duration, traffic: { pps: PPS, direction: 'both' },
+    aps: [
+      { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: [[0, -58], [duration, -60]] },
+      { ssid: 'street-7', bssid: '02:00:00:00:00:02', signal: [[0, -62], [duration, -61]] },
+    ],
+    lte: { signal: [[0, -95]] },
+    agent: { initial_uplink: 'wlan0', connect_list: [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', min_signal: -80 }] },
+  }, 'bench-agent');
+  console.log(`bench/agent: the agent over ${MEASURE_MS / 1000} s of steady state (after ${WARMUP_MS / 1000} s), three uplinks ready, ${PPS} packets/s each way through the tunnel; baseline: an idle \`node -e\` measured alongside`);
+
+  let agentPid: number | undefined;
+  let result: { main: Measured; extraCpuPct: number } | null = null;
+  let baseline: { main: Measured } | null = null;
+  let measuring: Promise<void> | null = null;
+  const idle = execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' });
+  try {
+    const report = await runScenario(sc, {
+      onAgent: (pid) => (agentPid = pid),
+      onClockStart: (t0) => {
+        measuring = (async () => {
+          await new Promise((r) => setTimeout(r, Math.max(0, t0 - (performance.timeOrigin + performance.now())) + WARMUP_MS));
+          if (!agentPid) throw new Error('no agent pid');
+          const pid = agentPid;
+          [result, baseline] = await Promise.all([
+            measure(pid, MEASURE_MS, tck, () => childrenOf(pid)),
+            measure(idle.pid!, MEASURE_MS, tck),
+          ]);
+        })();
+      },
+    });
+    await measuring;
+    if (!result || !baseline) throw new Error('nothing measured');
+    const r = result as { main: Measured; extraCpuPct: number };
+    const b = baseline as { main: Measured };
+    const row = (name: string, m: Measured) => `${name.padEnd(34)} ${m.cpuPct.toFixed(2).padStart(6)} %  ${m.mainCpuPct.toFixed(2).padStart(10)} %  ${m.rssMbMax.toFixed(1).padStart(7)} MB  ${m.rssMbEnd.toFixed(1).padStart(7)} MB`;
+    console.log(`${'process'.padEnd(34)} ${'CPU'.padStart(8)}  ${'main thread'.padStart(12)}  ${'RSS max'.padStart(10)}  ${'RSS end'.padStart(10)}`);
+    console.log(row('roamlink agent (node)', r.main));
+    console.log(row('baseline: idle node -e', b.main));
+    console.log(`the agent's own children (ip monitor, udhcpc): ${r.extraCpuPct.toFixed(2)} % CPU together (not counted above)`);
+    console.log(`switches during the run: ${report.switches.length}; packets lost: ${report.traffic.lost}`);
+    const ok = r.main.rssMbMax <= GOAL_RSS_MB && r.main.cpuPct <= GOAL_CPU_PCT;
+    console.log(`goal: RSS <= ${GOAL_RSS_MB} MB (${r.main.rssMbMax <= GOAL_RSS_MB ? 'met' : 'NOT met'}), CPU <= ${GOAL_CPU_PCT}% of a core (${r.main.cpuPct <= GOAL_CPU_PCT ? 'met' : 'NOT met'}); above the idle baseline: +${(r.main.cpuPct - b.main.cpuPct).toFixed(2)} % CPU, +${(r.main.rssMbMax - b.main.rssMbMax).toFixed(1)} MB`);
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    idle.kill('SIGTERM');
+    await idle;
+  }
+}
+
+await main();
