@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { decisionClock, NO_TUNNEL, rolesFor, seeCounters, stateOf, viewOf, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
 import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
+import { createSysfsCounters, parseCounter } from '../../agent/drivers/tunnel/counters.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const P = { ...DEFAULT_POLICY };
 
@@ -77,4 +81,24 @@ test('rolesFor: roles, the active\'s probe pace, and which APs each radio leaves
   const held = rolesFor({ ...base, active: 'wlan1', busy: false, holdDown: { wlan0: 5000 }, heldAps: { '02:00:00:00:00:09': 5000, '02:00:00:00:00:08': 900 } });
   assert.deepEqual(held.wlan0, { role: 'hold-down', exclude: ['02:00:00:00:00:02', '02:00:00:00:00:09'] });
   assert.deepEqual(held.wlan1, { role: 'active', probeIntervalMs: 200, exclude: ['02:00:00:00:00:09'] });
+});
+
+test('tunnel counters: sysfs files kept open and re-read from offset 0; an interface that is not there throws', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'rl-sysfs-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const stats = join(root, 'wg0', 'statistics');
+  const write = (rx: number, tx: number) => {
+    mkdirSync(stats, { recursive: true });
+    writeFileSync(join(stats, 'rx_packets'), `${rx}\n`);
+    writeFileSync(join(stats, 'tx_packets'), `${tx}\n`);
+  };
+  write(5, 7);
+  const c = createSysfsCounters('wg0', root);
+  t.after(() => c.close());
+  assert.deepEqual(c.read(), { rx: 5, tx: 7 });
+  write(123456789012, 8);
+  assert.deepEqual(c.read(), { rx: 123456789012, tx: 8 }, 'the same open files show the new values');
+  assert.throws(() => parseCounter('garbage', 'rx_packets'), /rx_packets: not a counter/);
+  const gone = createSysfsCounters('nope', root);
+  assert.throws(() => gone.read(), /ENOENT/);
 });
