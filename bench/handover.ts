@@ -26,13 +26,12 @@ const CONNECT_LIST = [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', mi
 function planned(name: string, breakFirst: boolean): Scenario {
   const faults: unknown[] = [];
   const n = breakFirst ? Math.min(SWITCHES, 12) : SWITCHES;
-  let prev = 'wlan0';
   for (let i = 0; i < n; i++) {
     const at = 1000 + i * (breakFirst ? 2500 : EVERY_MS);
     const to = ORDER[i % ORDER.length]!;
-    if (breakFirst) faults.push({ at, kind: 'carrier-loss', uplink: prev, for: 1500 });
+    // Break first: the active uplink's carrier goes, then the agent moves (whichever uplink the policy had chosen).
+    if (breakFirst) faults.push({ at, kind: 'carrier-loss', uplink: 'active', for: 1500 });
     else faults.push({ at, kind: 'switch', to });
-    prev = to;
   }
   const duration = breakFirst ? 1000 + n * 2500 + 1500 : 1000 + n * EVERY_MS + 1000;
   return parseScenario({

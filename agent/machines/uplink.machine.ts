@@ -303,6 +303,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
                   const seen = context.scan.find((s) => s.bssid.toLowerCase() === bssid);
                   enqueue.assign({
                     ap: { ssid: event.ssid ?? seen?.ssid ?? '', bssid, signal: seen?.signal ?? -100, entry: entryOf(context.connectList, context.scan, bssid) },
+                    signal: seen?.signal ?? null,
                   });
                   enqueue('report');
                 }),
@@ -321,7 +322,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
                       const scan = event.output;
                       // The scan's reading of the current AP is a signal sample too.
                       const mine = context.ap ? scan.find((s) => s.bssid.toLowerCase() === context.ap!.bssid.toLowerCase()) : undefined;
-                      return { scan, ...(mine && context.ap ? { ap: { ...context.ap, signal: mine.signal } } : {}) };
+                      return { scan, ...(mine && context.ap ? { ap: { ...context.ap, signal: mine.signal }, signal: mine.signal } : {}) };
                     }),
                   },
                   onError: { target: 'idle' },
@@ -339,8 +340,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
                           if (m.action !== 'associate') return context.ap;
                           return { ssid: m.pick.ap.ssid, bssid: m.pick.ap.bssid.toLowerCase(), signal: m.pick.ap.signal, entry: m.pick.index };
                         },
-                        signal: null,
                       }),
+                      // The scan's reading stands for the signal until the first poll (a null would rank the radio
+                      // below LTE at the initial choice).
+                      assign({ signal: ({ context }) => context.ap?.signal ?? null }),
                       'report',
                     ],
                   },

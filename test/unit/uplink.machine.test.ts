@@ -195,6 +195,7 @@ test('standby radio: associates with the best allowed AP, leaves it when told th
   await r.advance(5);
   assert.equal(r.radio.associated, '02:00:00:00:00:01');
   assert.equal(r.last.ap?.entry, 0);
+  assert.equal(r.last.signal, -60, 'the scan\'s reading until the first signal poll');
   r.send({ type: 'radio.exclude', bssids: ['02:00:00:00:00:01'] });
   await r.advance(5);
   assert.equal(r.radio.associated, '02:00:00:00:00:02', 'moved without waiting for the next scan');
