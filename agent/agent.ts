@@ -163,7 +163,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     input: {
       uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
       settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
-      policy, counterIntervalMs: 50, watchdog,
+      policy, counterIntervalMs: 50, restProbeMs: cfg.timing.probe_interval_ms, watchdog,
     },
   });
 

@@ -124,8 +124,10 @@ export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
 
 export interface RoleMessage {
   role: UplinkRole;
-  /** The active's probe interval: policy.activeProbeIntervalMs's busy pace while traffic flows and nothing comes back
-   *  through the tunnel, its idle pace otherwise (returning tunnel packets prove the path as well as probes do). */
+  /** The active's probe interval: policy.activeProbeIntervalMs (its busy pace while traffic flows out and nothing comes
+   *  back, its idle pace when nothing flows), or the standby pace while authenticated packets come back through the
+   *  tunnel: they prove the path as well as probes do, and the moment they stop the pace is back to the policy's (the
+   *  silence then counts from the last of them, so a slower pace before it does not delay or hasten a decision). */
   probeIntervalMs?: number;
   /** Wi-Fi: the BSSIDs this radio must leave to others. */
   exclude?: string[];
@@ -136,14 +138,14 @@ export interface RoleMessage {
  * not active leaves the active radio's AP and the APs of lower-numbered standby radios to them (two radios on one AP
  * share its failures); every radio avoids the APs in hold-down.
  */
-export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string | null; holdDown: Readonly<Record<string, number>>; heldAps: Readonly<Record<string, number>>; now: number; busy: boolean; rxFlowing?: boolean; policy: Policy }): Record<string, RoleMessage> {
+export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string | null; holdDown: Readonly<Record<string, number>>; heldAps: Readonly<Record<string, number>>; now: number; busy: boolean; rxFlowing?: boolean; policy: Policy; restProbeMs?: number }): Record<string, RoleMessage> {
   const out: Record<string, RoleMessage> = {};
   const held = Object.entries(i.heldAps).filter(([, until]) => until > i.now).map(([b]) => b.toLowerCase());
   const active = i.uplinks.find((u) => u.name === i.active);
   for (const u of i.uplinks) {
     const role: UplinkRole = u.name === i.active ? 'active' : (i.holdDown[u.name] ?? -Infinity) > i.now ? 'hold-down' : 'standby';
     const m: RoleMessage = { role };
-    if (role === 'active') m.probeIntervalMs = activeProbeIntervalMs(i.policy, i.busy && !i.rxFlowing);
+    if (role === 'active') m.probeIntervalMs = i.rxFlowing ? (i.restProbeMs ?? 1000) : activeProbeIntervalMs(i.policy, i.busy);
     if (u.kind === 'wifi') {
       const ex = new Set(held);
       if (role !== 'active') {

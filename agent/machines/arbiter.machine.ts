@@ -81,6 +81,8 @@ export interface ArbiterInput {
   /** The thresholds (default: DEFAULT_POLICY); a site's profile replaces them with policy.set. */
   policy?: Policy;
   site?: string | null;
+  /** The active's probe interval while tunnel packets come back (default 1000: the standby pace). */
+  restProbeMs?: number;
   /** How often the tunnel's counters are read, which is also the decision tick (default 25). */
   counterIntervalMs?: number;
   /** The slower checker beyond the concentrator; none when absent. */
@@ -277,6 +279,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
           busy: isBusy(context.tunnel, context.policy, now), rxFlowing: isRxFlowing(context.tunnel, context.policy, now), policy: context.policy,
+          restProbeMs: context.restProbeMs,
         });
         const told = { ...context.told };
         let changed = false;

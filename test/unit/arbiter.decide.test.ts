@@ -73,7 +73,7 @@ test('rolesFor: roles, the active\'s probe pace, and which APs each radio leaves
     wwan0: { role: 'standby' },
   });
   assert.equal(rolesFor({ ...base, active: 'wlan0', busy: false }).wlan0!.probeIntervalMs, 200, 'idle: every 200 ms');
-  assert.equal(rolesFor({ ...base, active: 'wlan0', busy: true, rxFlowing: true }).wlan0!.probeIntervalMs, 200, 'busy, but tunnel packets come back: they prove the path');
+  assert.equal(rolesFor({ ...base, active: 'wlan0', busy: true, rxFlowing: true, restProbeMs: 1000 }).wlan0!.probeIntervalMs, 1000, 'tunnel packets come back: they prove the path; the standby pace');
   // LTE active: the higher-numbered radio leaves the lower one's AP.
   const lte = rolesFor({ ...base, active: 'wwan0', busy: false });
   assert.deepEqual([lte.wlan0!.exclude, lte.wlan1!.exclude], [[], ['02:00:00:00:00:01']]);

@@ -449,7 +449,7 @@ test('silent blackhole of the active while traffic flows: moved after dead_busy_
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(1000);
-  assert.equal(h.roleOf('wlan1').probeIntervalMs, 200, 'traffic flows both ways: the tunnel\'s packets prove the path, probes at the idle pace');
+  assert.equal(h.roleOf('wlan1').probeIntervalMs, 1000, 'traffic flows both ways: the tunnel\'s packets prove the path, probes at the standby pace');
   const t0 = h.clock.now();
   h.blackholed.add('wlan1');
   h.rxFlowing = false; // nothing authenticated comes back through the tunnel either
@@ -705,4 +705,16 @@ test('watchdog: hosts beyond the concentrator silent, nowhere else to go: the ac
   assert.deepEqual(acted.map((a) => [a.action, a.uplink]), [['readdress', 'wlan0']]);
   assert.notEqual(h.dhcpClients.get('wlan0'), client);
   assert.deepEqual(h.steers, []);
+});
+
+test('traffic out, nothing back through the tunnel, the path alive: the fast probes answer, no switch', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(2000);
+  assert.equal(h.roleOf('wlan0').probeIntervalMs, 1000, 'the tunnel\'s packets prove the path meanwhile');
+  h.rxFlowing = false; // HQ has nothing to send back; the camera keeps sending
+  await h.advance(3000);
+  assert.equal(h.roleOf('wlan0').probeIntervalMs, 50);
+  assert.deepEqual(h.steers, [], `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
 });
