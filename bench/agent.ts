@@ -40,6 +40,24 @@ async function sample(pid: number): Promise<Sample> {
   return { at: performance.now(), cpuTicks: parseStatTicks(stat), mainTicks: parseStatTicks(main), rssKb: parseRssKb(status) };
 }
 
+/** Where a process's RSS is (pure, over /proc/<pid>/smaps): the node binary's pages, anonymous memory (V8's heap
+ *  and the like), malloc's heap, native add-ons, the rest; in MB. */
+export function rssBreakdown(smaps: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  let where = 'other';
+  for (const line of smaps.split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const path = m[1]!.trim();
+      where = path === '' ? 'anonymous (V8 heap, buffers)' : path === '[heap]' ? 'malloc heap' : /\/node$/.test(path) ? 'node binary' : path.endsWith('.node') ? 'native add-ons' : 'other';
+      continue;
+    }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r) out[where] = (out[where] ?? 0) + Number(r[1]) / 1024;
+  }
+  return out;
+}
+
 async function childrenOf(pid: number): Promise<number[]> {
   const r = await execa('pgrep', ['-P', String(pid)], { reject: false });
   return String(r.stdout).split('\n').filter(Boolean).map(Number);
@@ -101,6 +119,8 @@ async function main() {
   let result: { main: Measured; extraCpuPct: number } | null = null;
   let baseline: { main: Measured } | null = null;
   let measuring: Promise<void> | null = null;
+  let smaps: string | null = null;
+  let idleSmaps: string | null = null;
   const idle = execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' });
   try {
     const report = await runScenario(sc, {
@@ -114,6 +134,7 @@ async function main() {
             measure(pid, MEASURE_MS, tck, () => childrenOf(pid)),
             measure(idle.pid!, MEASURE_MS, tck),
           ]);
+          [smaps, idleSmaps] = await Promise.all([readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => null), readFile(`/proc/${idle.pid}/smaps`, 'utf8').catch(() => null)]);
         })();
       },
     });
@@ -127,6 +148,9 @@ async function main() {
     console.log(row('baseline: idle node -e', b.main));
     console.log(`the agent's own children (ip monitor, udhcpc): ${r.extraCpuPct.toFixed(2)} % CPU together (not counted above)`);
     console.log(`switches during the run: ${report.switches.length}; packets lost: ${report.traffic.lost}`);
+    const show = (b: Record<string, number>) => Object.entries(b).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    if (smaps) console.log(`the agent's RSS at the end, MB: ${show(rssBreakdown(smaps))}`);
+    if (idleSmaps) console.log(`the idle node's, MB: ${show(rssBreakdown(idleSmaps))}`);
     const ok = r.main.rssMbMax <= GOAL_RSS_MB && r.main.cpuPct <= GOAL_CPU_PCT;
     console.log(`goal: RSS <= ${GOAL_RSS_MB} MB (${r.main.rssMbMax <= GOAL_RSS_MB ? 'met' : 'NOT met'}), CPU <= ${GOAL_CPU_PCT}% of a core (${r.main.cpuPct <= GOAL_CPU_PCT ? 'met' : 'NOT met'}); above the idle baseline: +${(r.main.cpuPct - b.main.cpuPct).toFixed(2)} % CPU, +${(r.main.rssMbMax - b.main.rssMbMax).toFixed(1)} MB`);
     process.exitCode = ok ? 0 : 1;
