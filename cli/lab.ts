@@ -29,11 +29,14 @@ async function runFile(file: string, opts: { report?: string; quiet?: boolean })
   const { runScenario } = await import('../lab/runner.js');
   const ac = new AbortController();
   const onSignal = () => {
+    if (ac.signal.aborted) return;
     console.error('\ninterrupted: tearing the lab down');
     ac.abort(new Error('interrupted'));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: execa's exit hook re-raises a signal that no other listener is left to handle, which would
+  // kill this process before the lab is torn down.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const report = await runScenario(sc, {
       signal: ac.signal,

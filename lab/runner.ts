@@ -117,6 +117,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
 
   try {
     say({ type: 'phase', text: `building the lab (${topo.id}): ${aps.length} access points, LTE carrier, HQ` });
+    // An abort (Ctrl-C) tears the lab down at once: that stops every process in it, the meters too.
+    opts.signal?.addEventListener('abort', () => void topo.down(), { once: true });
+    opts.signal?.throwIfAborted();
     await topo.up();
 
     // HQ: the concentrator, and the vehicle registered by its public key.
@@ -275,7 +278,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       hq: (args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }),
       tNow,
     });
-    const results = await Promise.all(meters.map((m) => m.result));
+    const results = await Promise.all(meters.map((m) => m.result)).catch((err) => {
+      throw opts.signal?.aborted ? opts.signal.reason : err;
+    });
+    opts.signal?.throwIfAborted();
     await duringDone;
     const [cam, disp] = results as [typeof results[0], typeof results[0]];
     const inRun = switches.filter((s) => s.decided_at >= t0 && s.decided_at <= t0 + sc.duration);

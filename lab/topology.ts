@@ -88,7 +88,8 @@ export class Topology {
   private readonly created: string[] = [];
   private associated = new Map<string, number | null>();
   private blackholed = new Set<UplinkName>();
-  private tornDown = false;
+  private tornDown: Promise<void> | undefined;
+  private building: Promise<void> | undefined;
 
   constructor(
     readonly aps: LabAp[],
@@ -134,10 +135,16 @@ export class Topology {
     ], { netns: ns });
   }
 
-  async up(): Promise<void> {
+  up(): Promise<void> {
+    this.building = this.build();
+    return this.building;
+  }
+
+  private async build(): Promise<void> {
     await sweepStale();
     const { ns } = this;
     for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ns.disp, ...ns.ap]) {
+      if (this.tornDown) throw new Error('the lab was torn down while it was being built');
       await run(['ip', 'netns', 'add', name]);
       this.created.push(name);
       await this.ipn(name, 'link', 'set', 'dev', 'lo', 'up');
@@ -246,9 +253,15 @@ export class Topology {
   }
 
   /** Tears down everything: processes in every namespace, the namespaces, wireguard-go sockets. Idempotent. */
-  async down(): Promise<void> {
-    if (this.tornDown) return;
-    this.tornDown = true;
+  down(): Promise<void> {
+    // Every caller (an abort, then the run's finally) waits for the same, whole teardown.
+    this.tornDown ??= this.teardown();
+    return this.tornDown;
+  }
+
+  private async teardown(): Promise<void> {
+    // A build under way stops at its next namespace; wait for it, so nothing it made is missed.
+    await this.building?.catch(() => {});
     await this.procs.stopAll();
     for (const name of this.created.reverse()) {
       await killNetnsPids(name);
