@@ -45,17 +45,8 @@ export function ncmDetectMs(phase: number, w: NcmWatchdog = NCM_WATCHDOG): numbe
   return phase * w.everyMs + w.tries * w.everyMs;
 }
 
-/** A small seeded generator (mulberry32): the phases of a run, reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator, re-exported for the benchmarks. */
+export { seeded } from '../shared/rng.js';
 
 export function median(xs: readonly number[]): number {
   if (!xs.length) return NaN;

@@ -9,13 +9,8 @@ import type { StoredEvent } from '../concentrator/store/events/schema.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-interface LogOpts {
-  vehicle?: string;
-  site?: string;
-  uplink?: string;
-  reason?: string;
-  since?: string;
-  until?: string;
+/** The query's own fields (as the API takes them), plus what only the CLI has. */
+interface LogOpts extends Pick<LogParams, 'vehicle' | 'site' | 'uplink' | 'reason' | 'since' | 'until'> {
   follow?: boolean;
   json?: boolean;
   config: string;

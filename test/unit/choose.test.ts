@@ -1,4 +1,5 @@
 // The arbiter's pure decision: rule tables at one instant, then simulated-clock runs (flapping, dwell, hold-down, LTE, steady).
+import { seeded } from '../../shared/rng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
@@ -144,17 +145,6 @@ test('chooseUplink: memory timers start, continue and reset', () => {
 
 // ---- simulated clock -------------------------------------------------------------------------------------------
 
-/** A small seeded PRNG (mulberry32), so runs repeat exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SimUplink {
   name: string;
@@ -193,7 +183,7 @@ interface SimSwitch {
 function simulate(o: SimOptions): SimSwitch[] {
   const policy = o.policy ?? P;
   const step = o.stepMs ?? 50;
-  const rand = rng(o.seed ?? 1);
+  const rand = seeded(o.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
   const st = new Map(o.uplinks.map((u) => [u.name, { lastProbe: -Infinity, lastOk: null as number | null, loss: 0, rtt: null as number | null, noise: 0, holdDownUntil: null as number | null }]));
   let active = o.active;
