@@ -4,7 +4,6 @@ import { startSdNotify } from '../shared/sdnotify.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/config/hq.js';
 import { createLogger } from '../shared/log.js';
 import { createWg } from '../shared/wg.js';
-import { startHq } from '../concentrator/daemon.js';
 
 export function registerHq(program: Command): void {
   const hq = program
@@ -19,6 +18,8 @@ export function registerHq(program: Command): void {
         return;
       }
       const log = createLogger({ name: 'hq', level: cfg.log_level });
+      // Loaded here, not at the top: the agent's process runs the same CLI and has no use for the concentrator.
+      const { startHq } = await import('../concentrator/daemon.js');
       const handle = await startHq(cfg, { log });
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       await new Promise<void>((resolve) => {

@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import { createWg } from '../shared/wg.js';
 import { controlRequest } from '../concentrator/client.js';
-import { openVehicles } from '../concentrator/daemon.js';
 import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
+
+/** The registry, loaded when a vehicle command runs (the daemon module is the concentrator's, fastify and all). */
+const openVehicles = async (...a: Parameters<typeof import('../concentrator/daemon.js').openVehicles>) => (await import('../concentrator/daemon.js')).openVehicles(...a);
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const note = (s: string) => process.stderr.write(`${s}\n`);
@@ -63,7 +65,7 @@ export function registerVehicle(program: Command): void {
         privateKey = await wg.genKey();
         publicKey = await wg.pubKey(privateKey);
       }
-      const { db, vehicles } = openVehicles(cfg, hqPublicKey);
+      const { db, vehicles } = await openVehicles(cfg, hqPublicKey);
       let added;
       try {
         added = vehicles.add({ name, subnet: opts.subnet, publicKey, site: opts.site ?? null, privateKey });
@@ -93,7 +95,7 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (opts: { json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = openVehicles(cfg);
+      const { db, vehicles } = await openVehicles(cfg);
       const all = vehicles.list();
       db.close();
       if (opts.json) {
@@ -112,7 +114,7 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = openVehicles(cfg);
+      const { db, vehicles } = await openVehicles(cfg);
       let v: Vehicle & { peer?: never };
       try {
         v = vehicles.require(name);
@@ -130,7 +132,7 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = openVehicles(cfg);
+      const { db, vehicles } = await openVehicles(cfg);
       let v: Vehicle;
       try {
         v = vehicles.revoke(name);

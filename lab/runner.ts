@@ -15,6 +15,7 @@ import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
 import { LabRadios } from './radios.js';
 import { LabLte } from './lte.js';
+import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
 const UPLINKS: UplinkName[] = ['wlan0', 'wlan1', 'wwan0'];
@@ -190,7 +191,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       }
     };
     const startAgent = () => {
-      const p = topo.procs.start('agent', [process.execPath, ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+      const p = topo.procs.start('agent', [process.execPath, ...AGENT_NODE_FLAGS, ...labAgentNodeArgs(), ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
       opts.onAgent?.(p.pid);
       return p;
     };

@@ -16,9 +16,13 @@ export interface TunnelSeen {
   /** When rx (authenticated packets from the concentrator) and tx last grew. */
   last_rx_at: number | null;
   last_tx_at: number | null;
+  /** Whether rx and tx grew at the last reading: the arbiter, told of readings only when their news changes, takes a
+   *  counter that was moving to be moving still (tunnelAsOf). */
+  rx_moving: boolean;
+  tx_moving: boolean;
 }
 
-export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: null, readAt: null, last_rx_at: null, last_tx_at: null });
+export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: null, readAt: null, last_rx_at: null, last_tx_at: null, rx_moving: false, tx_moving: false });
 
 /**
  * The tunnel after a counter reading (null: the read failed). A counter that grew is dated at the PREVIOUS reading
@@ -27,26 +31,72 @@ export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: nul
  * not make a live path look silent).
  */
 export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | null, now: number, intervalMs: number): TunnelSeen {
-  if (!c) return { ...prev, readAt: now };
+  if (!c) return { ...prev, readAt: now, rx_moving: false, tx_moving: false };
   const regular = prev.readAt !== null && now - prev.readAt <= 2 * intervalMs;
   const at = regular ? prev.readAt! : now;
-  const grew = (was: number | null, is: number) => was === null || is !== was; // a reset (new interface) counts as life too
+  const grew = (was: number | null, is: number) => was !== null && is !== was; // a reset (new interface) counts as life too
+  const rxMoving = grew(prev.rx, c.rx);
+  const txMoving = grew(prev.tx, c.tx);
   return {
     rx: c.rx,
     tx: c.tx,
     readAt: now,
-    last_rx_at: prev.rx !== null && grew(prev.rx, c.rx) ? at : prev.last_rx_at,
-    last_tx_at: prev.tx !== null && grew(prev.tx, c.tx) ? at : prev.last_tx_at,
+    last_rx_at: rxMoving ? at : prev.last_rx_at,
+    last_tx_at: txMoving ? at : prev.last_tx_at,
+    rx_moving: rxMoving,
+    tx_moving: txMoving,
   };
 }
 
 /**
- * The time decisions are made at: now, but never more than two counter intervals past the last reading. After a
- * stall of the agent's event loop, the first event handled may be a probe reply or a status, with the counters not
- * read since: deciding at `now` would see a silence the agent itself caused.
+ * The tunnel as of `now` (no later than the clock allows: decisionClock) from the last reading the arbiter heard of.
+ * No news means the counters move as they did then: a counter that was growing grew at a reading since, at the
+ * latest one interval before the last reading (as seeCounters dates it).
  */
-export function decisionClock(now: number, t: TunnelSeen, intervalMs: number): number {
-  return t.readAt === null ? now : Math.min(now, t.readAt + 2 * intervalMs);
+export function tunnelAsOf(t: TunnelSeen, now: number, intervalMs: number): TunnelSeen {
+  if (t.readAt === null || now <= t.readAt) return t;
+  const since = now - 2 * intervalMs;
+  return {
+    ...t,
+    last_rx_at: t.rx_moving ? Math.max(t.last_rx_at ?? since, since) : t.last_rx_at,
+    last_tx_at: t.tx_moving ? Math.max(t.last_tx_at ?? since, since) : t.last_tx_at,
+  };
+}
+
+/**
+ * The counter reader's memory between readings: the tunnel as last read, how the last reading found the counters
+ * (rx and tx grown or not; `unread` when the read failed), and when the arbiter was last told.
+ */
+export interface CounterWatch {
+  seen: TunnelSeen;
+  grew: string | null;
+  toldAt: number | null;
+}
+
+export const NO_WATCH: Readonly<CounterWatch> = Object.freeze({ seen: NO_TUNNEL, grew: null, toldAt: null });
+
+/**
+ * One reading of the tunnel's counters, and whether the arbiter must hear of it. It must when the way the counters
+ * move changes (traffic starts or stops, replies stop or resume), on every reading while packets go out and none come
+ * back (a silence the blackhole rule is timing), and at least every `heartbeatMs`. A tunnel in a steady state (both
+ * ways flowing, or idle) costs the arbiter one event per heartbeat instead of one per reading: the counters are read
+ * every few tens of ms so that a silence is dated to the reading, not to the heartbeat.
+ */
+export function watchCounters(w: CounterWatch, c: { rx: number; tx: number } | null, now: number, intervalMs: number, heartbeatMs: number): { watch: CounterWatch; tell: boolean } {
+  const seen = seeCounters(w.seen, c, now, intervalMs);
+  const grew = c === null ? 'unread' : `${seen.rx_moving ? 'rx' : '-'}/${seen.tx_moving ? 'tx' : '-'}`;
+  const tell = w.toldAt === null || grew !== w.grew || (seen.tx_moving && !seen.rx_moving) || c === null || now - w.toldAt >= heartbeatMs;
+  return { watch: { seen, grew, toldAt: tell ? now : w.toldAt }, tell };
+}
+
+/**
+ * The time decisions are made at: now, but never more than a heartbeat and a counter interval past the reading the
+ * arbiter last heard of (with heartbeatMs = intervalMs: two intervals). After a stall of the agent's event loop, the
+ * first event handled may be a probe reply or a status, with the counters not read since: deciding at `now` would see
+ * a silence the agent itself caused.
+ */
+export function decisionClock(now: number, t: TunnelSeen, intervalMs: number, heartbeatMs: number = intervalMs): number {
+  return t.readAt === null ? now : Math.min(now, t.readAt + intervalMs + heartbeatMs);
 }
 
 /** Traffic flows: the tunnel sent a packet within the policy's busy window. */

@@ -13,7 +13,7 @@ import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
-import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, rolesFor, seeCounters, snapshotOf, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
 
 export type { SwitchReason };
 
@@ -83,8 +83,11 @@ export interface ArbiterInput {
   site?: string | null;
   /** The active's probe interval while tunnel packets come back (default 1000: the standby pace). */
   restProbeMs?: number;
-  /** How often the tunnel's counters are read, which is also the decision tick (default 25). */
+  /** How often the tunnel's counters are read (default 25). */
   counterIntervalMs?: number;
+  /** The longest the arbiter goes without hearing of the counters while they move steadily (default 250): the
+   *  decision tick of a steady tunnel. Silences are reported at every reading. */
+  counterHeartbeatMs?: number;
   /** The slower checker beyond the concentrator; none when absent. */
   watchdog?: WatchdogConfig | null;
 }
@@ -93,7 +96,7 @@ export type ArbiterEvent =
   | { type: 'uplink.status'; status: UplinkReport }
   | { type: 'link.changed'; ifname: string; up: boolean }
   | { type: 'operator.switch'; to: string }
-  | { type: 'tunnel.counters'; rx: number | null; tx: number | null }
+  | { type: 'tunnel.counters'; seen: TunnelSeen }
   /** A signal reading from outside (the modem machine), forwarded to that uplink. */
   | { type: 'uplink.signal'; uplink: string; dBm: number | null }
   /** New thresholds (a site's profile) and the site they come from. */
@@ -155,29 +158,35 @@ function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): Sw
 }
 
 /**
- * The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests) and sent to the
- * parent. The read is synchronous, so a tick is one transition here and one event there: at 40 ticks a second, an
- * actor per read would be most of the agent's CPU.
+ * The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests); the parent
+ * hears of a reading when watchCounters says it must. The read is synchronous, so a reading is one transition here,
+ * and an event there only when the counters' news matters: at 40 readings a second, an actor per read, or an arbiter
+ * decision per read, would be most of the agent's CPU.
  */
-function createCounterMachine(read: ArbiterDeps['readCounters']) {
-  const reading = (): { type: 'tunnel.counters'; rx: number | null; tx: number | null } => {
-    try {
-      const c = read();
-      return { type: 'tunnel.counters', rx: c.rx, tx: c.tx };
-    } catch {
-      return { type: 'tunnel.counters', rx: null, tx: null };
-    }
-  };
+function createCounterMachine(read: ArbiterDeps['readCounters'], now: () => number) {
   return setup({
-    types: { context: {} as { intervalMs: number }, input: {} as { intervalMs: number } },
+    types: { context: {} as { intervalMs: number; heartbeatMs: number; watch: CounterWatch }, input: {} as { intervalMs: number; heartbeatMs: number } },
     delays: { every: ({ context }) => context.intervalMs },
+    actions: {
+      read: enqueueActions(({ context, enqueue }) => {
+        let c: { rx: number; tx: number } | null;
+        try {
+          c = read();
+        } catch {
+          c = null;
+        }
+        const { watch, tell } = watchCounters(context.watch, c, now(), context.intervalMs, context.heartbeatMs);
+        enqueue.assign({ watch });
+        if (tell) enqueue.sendParent({ type: 'tunnel.counters', seen: watch.seen });
+      }),
+    },
   }).createMachine({
     id: 'counters',
-    context: ({ input }) => ({ intervalMs: input.intervalMs }),
-    entry: sendParent(() => reading()),
+    context: ({ input }) => ({ intervalMs: input.intervalMs, heartbeatMs: input.heartbeatMs, watch: NO_WATCH }),
+    entry: 'read',
     initial: 'waiting',
     states: {
-      waiting: { after: { every: { target: 'waiting', reenter: true, actions: sendParent(() => reading()) } } },
+      waiting: { after: { every: { target: 'waiting', reenter: true, actions: 'read' } } },
     },
   });
 }
@@ -187,11 +196,12 @@ const NO_WATCHDOG = setup({}).createMachine({ id: 'no-watchdog' });
 
 export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateMachine, uplinkInputs: UplinkInput[], watchdogMachine?: AnyStateMachine) {
   const interval = (c: Ctx) => c.counterIntervalMs ?? 25;
-  const clock = (c: Ctx) => decisionClock(deps.now(), c.tunnel, interval(c));
+  const heartbeat = (c: Ctx) => c.counterHeartbeatMs ?? 250;
+  const clock = (c: Ctx) => decisionClock(deps.now(), c.tunnel, interval(c), heartbeat(c));
   const snapshot = (c: Ctx, now: number, over: Partial<{ active: string | null; status: Record<string, UplinkReport> }> = {}) =>
     snapshotOf({
       uplinks: Object.values(over.status ?? c.status), active: over.active !== undefined ? over.active : c.active, activeSince: c.activeSince,
-      tunnel: c.tunnel, forced: c.forced, memory: c.memory, holdDown: c.holdDown, policy: c.policy, now,
+      tunnel: tunnelAsOf(c.tunnel, now, interval(c)), forced: c.forced, memory: c.memory, holdDown: c.holdDown, policy: c.policy, now,
     });
   /** The initial choice: the configured initial uplink when it is ready, else the policy's. */
   const initialPick = (c: Ctx): SwitchDecision | null => {
@@ -218,7 +228,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     actors: {
       uplink: uplinkMachine,
       watchdog: watchdogMachine ?? NO_WATCHDOG,
-      counters: createCounterMachine(deps.readCounters),
+      counters: createCounterMachine(deps.readCounters, deps.now),
       links: fromCallback(({ sendBack }) => {
         const ac = new AbortController();
         deps.watchLinks((ifname, up) => sendBack({ type: 'link.changed', ifname, up }), ac.signal).catch(() => {});
@@ -266,19 +276,14 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       forwardLink: enqueueActions(({ event, context, enqueue }) => {
         if (event.type === 'link.changed' && context.uplinks.includes(event.ifname)) enqueue.sendTo(event.ifname, { type: 'link.carrier', up: event.up });
       }),
-      recordCounters: assign({
-        tunnel: ({ context, event }) => {
-          if (event.type !== 'tunnel.counters') return context.tunnel;
-          const c = event.rx !== null && event.tx !== null ? { rx: event.rx, tx: event.tx } : null;
-          return seeCounters(context.tunnel, c, deps.now(), interval(context));
-        },
-      }),
+      recordCounters: assign({ tunnel: ({ context, event }) => (event.type === 'tunnel.counters' ? event.seen : context.tunnel) }),
       // Roles, the active's probe pace and the radios' exclusions: sent when they change.
       tell: enqueueActions(({ context, enqueue }) => {
         const now = clock(context);
+        const tunnel = tunnelAsOf(context.tunnel, now, interval(context));
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
-          busy: isBusy(context.tunnel, context.policy, now), rxFlowing: isRxFlowing(context.tunnel, context.policy, now), policy: context.policy,
+          busy: isBusy(tunnel, context.policy, now), rxFlowing: isRxFlowing(tunnel, context.policy, now), policy: context.policy,
           restProbeMs: context.restProbeMs,
         });
         const told = { ...context.told };
@@ -366,7 +371,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     }),
     invoke: [
       { src: 'links' },
-      { id: 'counters', src: 'counters', input: ({ context }) => ({ intervalMs: context.counterIntervalMs ?? 25 }) },
+      { id: 'counters', src: 'counters', input: ({ context }) => ({ intervalMs: interval(context), heartbeatMs: heartbeat(context) }) },
       ...uplinkInputs.map((u) => ({ id: u.name, src: 'uplink' as const, input: u })),
       ...(watchdogMachine ? [{ id: 'watchdog', src: 'watchdog' as const, input: ({ context }: { context: Ctx }) => context.watchdog }] : []),
     ],

@@ -63,6 +63,21 @@ export function signalDbm(s: ModemSignal): number | null {
   return s.rsrpDbm ?? s.rscpDbm ?? s.rssiDbm ?? null;
 }
 
+/**
+ * A new reading over the last. A bare RSSI (^RSSI, +QIND "csq": no access technology) refreshes the RSSI of a full
+ * reading of the same cell (^HCSQ, AT+CESQ) rather than replacing it: Huawei sends both on every change, and the
+ * uplink's signal would otherwise flip between RSRP and RSSI (tens of dB apart) at each pair.
+ */
+export function mergeSignal(prev: ModemSignal | null, next: ModemSignal): ModemSignal {
+  if (next.rat !== 'unknown' || !prev || prev.rat === 'unknown' || prev.rat === 'none') return next;
+  return { ...prev, rssiDbm: next.rssiDbm, ...(next.csq !== undefined ? { csq: next.csq } : {}) };
+}
+
+function mergedSignal(prev: ModemSignal | null, next: ModemSignal): { signal: ModemSignal; signalDbm: number | null } {
+  const signal = mergeSignal(prev, next);
+  return { signal, signalDbm: signalDbm(signal) };
+}
+
 export function createModemMachine(deps: ModemDeps) {
   let driver: ModemDriver | null = null;
   const d = () => {
@@ -211,7 +226,7 @@ export function createModemMachine(deps: ModemDeps) {
           online: {
             entry: [assign({ bearer: true, ladder: ({ context }) => recordSuccess(context.ladder), lastError: null }), { type: 'report', params: { phase: 'online' } }, { type: 'logPhase', params: { phase: 'online' } }],
             on: {
-              'modem.signal': { actions: [assign({ signal: ({ event }) => event.signal, signalDbm: ({ event }) => signalDbm(event.signal) }), { type: 'report', params: { phase: 'online' } }] },
+              'modem.signal': { actions: [assign(({ context, event }) => mergedSignal(context.signal, event.signal)), { type: 'report', params: { phase: 'online' } }] },
             },
             type: 'parallel',
             states: {
@@ -221,7 +236,7 @@ export function createModemMachine(deps: ModemDeps) {
                   reading: {
                     invoke: {
                       src: 'signal',
-                      onDone: { target: 'waiting', actions: [assign({ signal: ({ event }) => event.output, signalDbm: ({ event }) => signalDbm(event.output) }), { type: 'report', params: { phase: 'online' } }] },
+                      onDone: { target: 'waiting', actions: [assign(({ context, event }) => mergedSignal(context.signal, event.output)), { type: 'report', params: { phase: 'online' } }] },
                       onError: 'waiting',
                     },
                   },

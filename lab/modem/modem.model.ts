@@ -157,17 +157,27 @@ export class ModemModel {
     return s === 1 || s === 5;
   }
 
+  /** The last signal report of each kind, so a report goes out only when its value changes. */
+  private readonly lastSignalUrc = new Map<string, string>();
+
   // ------------------------------------------------------------ driven by the lab
 
   setSignal(s: LteSignal): void {
     this.signal = { ...this.signal, ...s };
     this.onNetworkChange();
     if (!this.registered || this.cfun !== 1) return;
+    // Like the modems, a report when the reading changes (in the units the report carries), not on every update.
     if (this.profile.family === 'huawei' && this.curc) {
-      this.urc(this.hcsqLine());
-      this.urc(`^RSSI: ${this.csq()}`);
+      this.urcOnChange('hcsq', this.hcsqLine());
+      this.urcOnChange('rssi', `^RSSI: ${this.csq()}`);
     }
-    if (this.profile.family === 'quectel' && this.qindCsq) this.urc(`+QIND: "csq",${this.csq()},99`);
+    if (this.profile.family === 'quectel' && this.qindCsq) this.urcOnChange('qind', `+QIND: "csq",${this.csq()},99`);
+  }
+
+  private urcOnChange(kind: string, line: string): void {
+    if (this.lastSignalUrc.get(kind) === line) return;
+    this.lastSignalUrc.set(kind, line);
+    this.urc(line);
   }
 
   /** Re-evaluates registration and the bearer after the signal, SIM or radio changed; sends the URCs. */
@@ -175,6 +185,7 @@ export class ModemModel {
     const stat = this.regStat();
     if (stat !== this.lastReg) {
       this.lastReg = stat;
+      this.lastSignalUrc.clear(); // a new registration reports its signal afresh
       for (const [domain, prefix] of [['cs', '+CREG'], ['gprs', '+CGREG'], ['eps', '+CEREG']] as const) {
         const n = this.regN[domain];
         if (n === 0) continue;

@@ -1,7 +1,7 @@
 // The arbiter's pure helpers as tables: tunnel counters as times, the decision clock, state names, roles and exclusions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionClock, NO_TUNNEL, rolesFor, seeCounters, stateOf, viewOf, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+import { decisionClock, NO_TUNNEL, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
 import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 import { createSysfsCounters, parseCounter } from '../../agent/drivers/tunnel/counters.js';
@@ -24,11 +24,12 @@ function up(name: string, over: Partial<UplinkReport> = {}): UplinkReport {
 
 test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {
   const t0: TunnelSeen = seeCounters({ ...NO_TUNNEL }, { rx: 10, tx: 10 }, 1000, 25);
-  assert.deepEqual(t0, { rx: 10, tx: 10, readAt: 1000, last_rx_at: null, last_tx_at: null }, 'the first reading proves nothing');
+  assert.deepEqual(t0, { rx: 10, tx: 10, readAt: 1000, last_rx_at: null, last_tx_at: null, rx_moving: false, tx_moving: false }, 'the first reading proves nothing');
   const t1 = seeCounters(t0, { rx: 12, tx: 10 }, 1025, 25);
   assert.deepEqual([t1.last_rx_at, t1.last_tx_at], [1000, null], 'rx grew after the reading at 1000');
   const t2 = seeCounters(t1, { rx: 12, tx: 11 }, 1050, 25);
   assert.deepEqual([t2.last_rx_at, t2.last_tx_at], [1000, 1025]);
+  assert.deepEqual([t2.rx_moving, t2.tx_moving], [false, true], 'what grew at this reading');
   const stalled = seeCounters(t2, { rx: 20, tx: 20 }, 1600, 25);
   assert.deepEqual([stalled.last_rx_at, stalled.last_tx_at], [1600, 1600], 'after a 550 ms stall: dated now, not 550 ms ago');
   const failed = seeCounters(t2, null, 1075, 25);
@@ -37,10 +38,50 @@ test('seeCounters: growth is dated at the previous reading when readings are reg
   assert.deepEqual([reset.last_rx_at, reset.last_tx_at], [1050, 1050], 'a counter reset (new interface) is a change');
 });
 
-test('decisionClock: never more than two counter intervals past the last reading', () => {
+test('decisionClock: never more than a heartbeat and an interval past the last reading heard of', () => {
   assert.equal(decisionClock(5000, { ...NO_TUNNEL }, 25), 5000, 'no reading yet: now');
   assert.equal(decisionClock(5010, { ...NO_TUNNEL, readAt: 5000 }, 25), 5010);
   assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000 }, 25), 5050, 'stalled: as of the last reading');
+  assert.equal(decisionClock(5200, { ...NO_TUNNEL, readAt: 5000 }, 25, 250), 5200, 'within a heartbeat: now');
+  assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000 }, 25, 250), 5275);
+});
+
+/** Readings every 25 ms of counters that grow as `flow(t)` says; which readings the arbiter hears of. */
+function told(flow: (t: number) => { rx: boolean; tx: boolean }, untilMs: number, heartbeatMs = 250): number[] {
+  let w: CounterWatch = NO_WATCH;
+  let rx = 0;
+  let tx = 0;
+  const out: number[] = [];
+  for (let t = 0; t <= untilMs; t += 25) {
+    const f = flow(t);
+    if (f.rx) rx += 3;
+    if (f.tx) tx += 3;
+    const r = watchCounters(w, { rx, tx }, t, 25, heartbeatMs);
+    w = r.watch;
+    if (r.tell) out.push(t);
+  }
+  return out;
+}
+
+test('watchCounters: a steady tunnel is told once a heartbeat; a change at once; a one-way silence at every reading', () => {
+  assert.deepEqual(told(() => ({ rx: true, tx: true }), 1000), [0, 25, 275, 525, 775], 'both ways flowing: the first readings, then heartbeats');
+  assert.deepEqual(told(() => ({ rx: false, tx: false }), 1000), [0, 250, 500, 750, 1000], 'idle: heartbeats');
+  const blackhole = told((t) => ({ rx: t < 500, tx: true }), 800);
+  assert.deepEqual(blackhole.filter((t) => t >= 500), [500, 525, 550, 575, 600, 625, 650, 675, 700, 725, 750, 775, 800], 'replies stop while packets go out: every reading');
+  assert.deepEqual(told((t) => ({ rx: t < 500, tx: t < 500 }), 800).filter((t) => t >= 300), [500, 750], 'traffic stops: at once, then heartbeats');
+  assert.deepEqual(told((t) => ({ rx: t >= 500, tx: t >= 500 }), 800).filter((t) => t >= 300), [500, 750], 'traffic starts: at once');
+  let w: CounterWatch = NO_WATCH;
+  w = watchCounters(w, { rx: 1, tx: 1 }, 0, 25, 250).watch;
+  assert.equal(watchCounters(w, null, 25, 25, 250).tell, true, 'a failed read is news');
+});
+
+test('tunnelAsOf: no news is the counters moving as last heard, dated as a reading would date them', () => {
+  const flowing: TunnelSeen = { rx: 9, tx: 9, readAt: 1000, last_rx_at: 975, last_tx_at: 975, rx_moving: true, tx_moving: true };
+  assert.deepEqual(tunnelAsOf(flowing, 1000, 25), flowing, 'at the reading: as read');
+  const later = tunnelAsOf(flowing, 1200, 25);
+  assert.deepEqual([later.last_rx_at, later.last_tx_at], [1150, 1150]);
+  const silent: TunnelSeen = { ...flowing, last_rx_at: 700, rx_moving: false };
+  assert.deepEqual([tunnelAsOf(silent, 1200, 25).last_rx_at, tunnelAsOf(silent, 1200, 25).last_tx_at], [700, 1150], 'a silence stays a silence');
 });
 
 test('stateOf: the issue\'s state names', () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { parseAgentConfig } from '../../shared/config/agent.js';
 import { DEFAULT_CONTROL_SOCKET, DEFAULT_HQ_CONFIG } from '../../shared/config/hq.js';
+import { AGENT_NODE_FLAGS } from '../../shared/runtime.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UNITS = { agent: 'roamlink-agent.service', hq: 'roamlink-hq.service' } as const;
@@ -118,6 +119,13 @@ test('the units run the daemons on the default config files, and their sockets l
   const agentDefaults = parseAgentConfig(parseYaml(readFileSync(join(ROOT, 'deploy/examples/agent.yaml'), 'utf8')));
   for (const p of [agentDefaults.control_socket, agentDefaults.run_dir, DEFAULT_CONTROL_SOCKET]) assert.match(p, /^\/run\/roamlink(\/|$)/);
   assert.equal(agentDefaults.state_dir, '/var/lib/roamlink');
+});
+
+test('the agent unit runs Node with the flags the lab measures the agent with', () => {
+  const env = read(UNITS.agent).unit.get('Service')?.get('Environment') ?? [];
+  const nodeOptions = env.map((e) => /^NODE_OPTIONS=(.*)$/.exec(e)?.[1]).filter((v) => v !== undefined);
+  assert.deepEqual(nodeOptions, [AGENT_NODE_FLAGS.join(' ')]);
+  assert.ok(AGENT_NODE_FLAGS.length > 0);
 });
 
 test('sysctl files: forwarding on both sides, no reverse-path filter on the vehicle', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createActor } from 'xstate';
 import { openAtModem } from '../../agent/drivers/modem/modem.at.js';
 import { memoryPinGuard } from '../../agent/drivers/modem/modem.driver.js';
-import { createModemMachine, type ModemStatus } from '../../agent/machines/modem.machine.js';
+import { createModemMachine, mergeSignal, type ModemStatus } from '../../agent/machines/modem.machine.js';
 import { createLogger } from '../../shared/log.js';
 import { startEmulator, until } from '../../lab/modem/testing.js';
 import type { ModemEmulator } from '../../lab/modem/modem.emulator.js';
@@ -42,6 +42,10 @@ test('bring-up to online, the signal read, then an unplug: absent, and back onli
   assert.equal(m.last()!.signalDbm, -97);
   emu.setSignal(-110);
   await until(() => m.last()?.signalDbm === -110, 3000, 'the new signal');
+  // Huawei follows each ^HCSQ with an ^RSSI: the reading stays RSRP (it used to flip to the RSSI, tens of dB apart).
+  const seen = m.statuses.length;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.deepEqual([...new Set(m.statuses.slice(seen - 1).map((s) => s.signalDbm))], [-110]);
 
   await emu.unplug();
   await until(() => m.last()?.phase === 'absent', 3000, 'absent after the unplug');
@@ -77,4 +81,13 @@ test('a PIN-locked SIM with the right PIN: unlocked and online', { timeout: 20_0
   const m = startMachine(t, emu, '1234');
   await until(() => m.last()?.phase === 'online', 10_000, 'online');
   assert.equal(m.pinReads(), 1);
+});
+
+test('a bare RSSI report refreshes the RSSI of a full reading; a full reading replaces what was there', () => {
+  const hcsq = { rat: 'lte' as const, rssiDbm: -70, rsrpDbm: -97, rsrqDb: -10, sinrDb: 12 };
+  const rssi = { rat: 'unknown' as const, rssiDbm: -67, csq: 23 };
+  assert.deepEqual(mergeSignal(hcsq, rssi), { ...hcsq, rssiDbm: -67, csq: 23 });
+  assert.deepEqual(mergeSignal(null, rssi), rssi);
+  assert.deepEqual(mergeSignal(rssi, hcsq), hcsq);
+  assert.deepEqual(mergeSignal({ rat: 'none' }, rssi), rssi);
 });
