@@ -8,12 +8,13 @@
 // through the tunnel on the new path; draining leaves the old uplink untouched while packets in flight arrive. The
 // arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
 // to leave to the others. It re-steers, without a switch, when the active uplink's address changes.
-import { assign, emit, enqueueActions, fromCallback, fromPromise, sendParent, setup, type AnyStateMachine } from 'xstate';
+import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
 import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
 import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { clockOf, every } from './every.js';
 
 export type { SwitchReason };
 
@@ -158,36 +159,24 @@ function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): Sw
 }
 
 /**
- * The tunnel's counters, read every intervalMs (a named delay: the simulated clock drives it in tests); the parent
- * hears of a reading when watchCounters says it must. The read is synchronous, so a reading is one transition here,
- * and an event there only when the counters' news matters: at 40 readings a second, an actor per read, or an arbiter
- * decision per read, would be most of the agent's CPU.
+ * The tunnel's counters, read every intervalMs on the actor's clock (the simulated one in tests); the arbiter hears of
+ * a reading when watchCounters says it must. A reading is a sysfs read and a comparison: at 20-40 readings a second, a
+ * transition per reading, or an arbiter decision per reading, would be most of the agent's CPU.
  */
-function createCounterMachine(read: ArbiterDeps['readCounters'], now: () => number) {
-  return setup({
-    types: { context: {} as { intervalMs: number; heartbeatMs: number; watch: CounterWatch }, input: {} as { intervalMs: number; heartbeatMs: number } },
-    delays: { every: ({ context }) => context.intervalMs },
-    actions: {
-      read: enqueueActions(({ context, enqueue }) => {
-        let c: { rx: number; tx: number } | null;
-        try {
-          c = read();
-        } catch {
-          c = null;
-        }
-        const { watch, tell } = watchCounters(context.watch, c, now(), context.intervalMs, context.heartbeatMs);
-        enqueue.assign({ watch });
-        if (tell) enqueue.sendParent({ type: 'tunnel.counters', seen: watch.seen });
-      }),
-    },
-  }).createMachine({
-    id: 'counters',
-    context: ({ input }) => ({ intervalMs: input.intervalMs, heartbeatMs: input.heartbeatMs, watch: NO_WATCH }),
-    entry: 'read',
-    initial: 'waiting',
-    states: {
-      waiting: { after: { every: { target: 'waiting', reenter: true, actions: 'read' } } },
-    },
+function counterReader(read: ArbiterDeps['readCounters'], now: () => number) {
+  return fromCallback<EventObject, { intervalMs: number; heartbeatMs: number }>(({ sendBack, input, self }) => {
+    let watch: CounterWatch = NO_WATCH;
+    return every(clockOf(self), input.intervalMs, () => {
+      let c: { rx: number; tx: number } | null;
+      try {
+        c = read();
+      } catch {
+        c = null;
+      }
+      const r = watchCounters(watch, c, now(), input.intervalMs, input.heartbeatMs);
+      watch = r.watch;
+      if (r.tell) sendBack({ type: 'tunnel.counters', seen: watch.seen });
+    });
   });
 }
 
@@ -228,7 +217,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     actors: {
       uplink: uplinkMachine,
       watchdog: watchdogMachine ?? NO_WATCHDOG,
-      counters: createCounterMachine(deps.readCounters, deps.now),
+      counters: counterReader(deps.readCounters, deps.now),
       links: fromCallback(({ sendBack }) => {
         const ac = new AbortController();
         deps.watchLinks((ifname, up) => sendBack({ type: 'link.changed', ifname, up }), ac.signal).catch(() => {});

@@ -7,7 +7,8 @@
 //   signal:         waiting ─(signal interval)─▶ reading ─▶ waiting       (Wi-Fi: signal poll; LTE: the modem's events)
 // Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
 // (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
-import { assign, enqueueActions, fromCallback, fromPromise, raise, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, type EventObject } from 'xstate';
+import { clockOf, every } from './every.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
@@ -77,6 +78,13 @@ export interface UplinkInput extends UplinkSlot {
   activeSignalIntervalMs?: number;
   /** LTE standby probes: the daily byte budget (default 5 MB). */
   budget?: ProbeBudget;
+  /** LTE: what the budget's day has spent so far (the agent keeps it on disk across restarts); default nothing. */
+  budgetUsage?: BudgetUsage | null;
+  /**
+   * LTE whose data bearer a modem machine dials: re-addressing it is a redial of the bearer (deps.redial), whose drop
+   * and return take the link's carrier down and up (NCM), and with it the lease. Without it, re-addressing is DHCP.
+   */
+  redial?: boolean;
 }
 
 export interface UplinkDeps {
@@ -90,6 +98,10 @@ export interface UplinkDeps {
   wallNow?: () => number;
   /** The radio of a Wi-Fi uplink, by interface name (none for LTE and Ethernet). */
   radio: (ifname: string) => RadioDriver | null;
+  /** LTE on standby: the budget's usage after each probe it paid for (the agent writes it to disk). */
+  onBudget?: (uplink: string, usage: BudgetUsage) => void;
+  /** Asks the modem to redial the data bearer of an uplink input with `redial` (the watchdog's cure for LTE). */
+  redial?: (uplink: string, why: string) => void;
 }
 
 export type UplinkEvent =
@@ -100,10 +112,13 @@ export type UplinkEvent =
   | { type: 'uplink.role'; role: UplinkRole; probeIntervalMs?: number }
   /** The signal from outside (the modem machine, for LTE): RSRP dBm. */
   | { type: 'uplink.signal'; dBm: number | null }
-  /** Drop the address and get a new one (the watchdog's cure for bogus DNS); also when the AP's addressing changes. */
+  /** Drop the address and get a new one (the watchdog's cure for bogus DNS); also when the AP's addressing changes.
+   *  LTE with `redial`: the modem redials the bearer instead. */
   | { type: 'uplink.readdress'; why: string }
   /** Internal: the role changed, so the waits timed for the old one start over. */
   | { type: 'uplink.retime' }
+  /** Internal: the associated radio's signal reading (signalWatch), when it changed. */
+  | { type: 'radio.signal'; dBm: number | null }
   | RadioEvent
   | DhcpEvent;
 
@@ -126,6 +141,14 @@ interface Ctx extends UplinkInput {
   budgetUsage: BudgetUsage | null;
   /** The signal in the last report. */
   reported: number | null;
+}
+
+/** The signal watcher tells the machine of an unchanged reading once in this many readings. */
+const REPEAT_SIGNAL_EVERY = 25;
+
+/** How often the radio's signal is read: the active's often (it decides switches), a standby's once a second. */
+function signalIntervalOf(c: Ctx): number {
+  return c.role === 'active' ? (c.activeSignalIntervalMs ?? 200) : (c.signalIntervalMs ?? 1000);
 }
 
 /** LTE signal changes smaller than this (dB) do not make a report of their own. */
@@ -195,7 +218,26 @@ export function createUplinkMachine(deps: UplinkDeps) {
       connect: fromPromise<void, { ifname: string; ssid: string; bssid: string; psk?: string }>(({ input, signal }) =>
         deps.radio(input.ifname)!.connect({ ssid: input.ssid, bssid: input.bssid, psk: input.psk }, signal)),
       disconnect: fromPromise<void, { ifname: string }>(({ input, signal }) => deps.radio(input.ifname)!.disconnect(signal)),
-      signalPoll: fromPromise<number | null, { ifname: string }>(({ input, signal }) => deps.radio(input.ifname)!.signalPoll(signal)),
+      // The associated radio's signal, read every intervalMs on the actor's clock; the machine hears of a reading when
+      // it changed (and every REPEAT_SIGNAL_EVERY readings regardless, so a reading the machine dropped is not lost).
+      signalWatch: fromCallback<EventObject, { ifname: string; intervalMs: number; timeoutMs: number }>(({ sendBack, input, self }) => {
+        const radio = deps.radio(input.ifname);
+        if (!radio) return undefined;
+        const ac = new AbortController();
+        let last: number | null | undefined;
+        let unchanged = 0;
+        const stop = every(clockOf(self), input.intervalMs, async () => {
+          const dBm = await radio.signalPoll(AbortSignal.any([ac.signal, AbortSignal.timeout(input.timeoutMs)]));
+          if (ac.signal.aborted || (dBm === last && ++unchanged < REPEAT_SIGNAL_EVERY)) return;
+          last = dBm;
+          unchanged = 0;
+          sendBack({ type: 'radio.signal', dBm });
+        });
+        return () => {
+          ac.abort();
+          stop();
+        };
+      }),
     },
     delays: {
       probeInterval: ({ context }) => {
@@ -210,8 +252,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
       retry: 1000,
       scanInterval: ({ context }) => (context.role === 'active' ? (context.activeScanIntervalMs ?? 10 * context.scanIntervalMs) : context.scanIntervalMs),
       associateTimeout: 5000,
-      signalInterval: ({ context }) => (context.role === 'active' ? (context.activeSignalIntervalMs ?? 200) : (context.signalIntervalMs ?? 1000)),
-      signalTimeout: 1000,
+
     },
     actions: {
       report: enqueueActions(({ context, enqueue }) => {
@@ -225,6 +266,12 @@ export function createUplinkMachine(deps: UplinkDeps) {
       spendBudget: assign({
         budgetUsage: ({ context }) => (isLteStandby(context) ? recordProbe(context.budgetUsage, budgetOf(context).probe_bytes, wallNow(), budgetOf(context)) : context.budgetUsage),
       }),
+      tellBudget: ({ context }) => {
+        if (isLteStandby(context) && context.budgetUsage) deps.onBudget?.(context.name, context.budgetUsage);
+      },
+      redial: ({ context, event }) => {
+        if (event.type === 'uplink.readdress') deps.redial?.(context.name, event.why);
+      },
       probeOk: assign(({ context, event }) => {
         const rtt = (event as unknown as { output: number }).output;
         return { ready: true, history: recordProbeResult(context.history, rtt, deps.now()), phase: 'ready' as const };
@@ -242,6 +289,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
       hasSignalPoll: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
       associated: ({ context }) => context.ap !== null,
       isActive: ({ context }) => context.role === 'active',
+      redialsBearer: ({ context }) => context.kind === 'lte' && !!context.redial && !!deps.redial,
       moveAssociate: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'associate',
       moveDisconnect: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'disconnect',
       addressingChanged: ({ context }) => {
@@ -254,7 +302,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
     context: ({ input }) => ({
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
-      addressing: { mode: 'dhcp' }, budgetUsage: null, reported: null,
+      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null,
     }),
     type: 'parallel',
     on: {
@@ -402,7 +450,11 @@ export function createUplinkMachine(deps: UplinkDeps) {
               'link.carrier': { guard: 'carrierDown', target: 'down' },
               'dhcp.bound': { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease }) },
               'dhcp.lost': { target: '.addressing', actions: assign({ lease: null, ready: false }) },
-              'uplink.readdress': { target: 'up', reenter: true, actions: assign({ lease: null, ready: false }) },
+              'uplink.readdress': [
+                // LTE with a modem: a new bearer brings the new address (the lease follows the carrier's drop and return).
+                { guard: 'redialsBearer', actions: 'redial' },
+                { target: 'up', reenter: true, actions: assign({ lease: null, ready: false }) },
+              ],
             },
             initial: 'addressing',
             states: {
@@ -421,7 +473,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
                 initial: 'sending',
                 states: {
                   sending: {
-                    entry: 'spendBudget',
+                    entry: ['spendBudget', 'tellBudget'],
                     invoke: {
                       src: 'probe',
                       input: ({ context }) => ({ ifname: context.name, address: context.lease!.address }),
@@ -446,29 +498,27 @@ export function createUplinkMachine(deps: UplinkDeps) {
       signal: {
         initial: 'start',
         states: {
-          start: { always: [{ guard: 'hasSignalPoll', target: 'waiting' }, { target: 'external' }] },
+          start: { always: [{ guard: 'hasSignalPoll', target: 'idle' }, { target: 'external' }] },
           // LTE: the modem machine sends uplink.signal (handled at the root).
           external: {},
-          waiting: {
-            after: { signalInterval: [{ guard: 'associated', target: 'reading' }, { target: 'waiting', reenter: true }] },
-            on: { 'uplink.retime': { target: 'waiting', reenter: true } },
-          },
-          reading: {
+          idle: { always: { guard: 'associated', target: 'watching' } },
+          watching: {
+            always: { guard: not('associated'), target: 'idle' },
             invoke: {
-              src: 'signalPoll',
-              input: ({ context }) => ({ ifname: context.name }),
-              onDone: {
-                target: 'waiting',
+              src: 'signalWatch',
+              input: ({ context }) => ({ ifname: context.name, intervalMs: signalIntervalOf(context), timeoutMs: 1000 }),
+            },
+            on: {
+              'uplink.retime': { target: 'watching', reenter: true },
+              'radio.signal': {
                 actions: enqueueActions(({ context, event, enqueue }) => {
-                  const dBm = event.output;
+                  const dBm = event.dBm;
                   if (dBm === context.signal) return;
                   enqueue.assign({ signal: dBm, ...(dBm !== null && context.ap ? { ap: { ...context.ap, signal: dBm } } : {}) });
                   enqueue('report');
                 }),
               },
-              onError: 'waiting',
             },
-            after: { signalTimeout: 'waiting' },
           },
         },
       },
