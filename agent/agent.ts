@@ -11,6 +11,7 @@ import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
 import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
 import { startModem } from './modem.js';
+import { budgetPath, fileBudgetStore, type BudgetStore } from './budget/store.js';
 import { createTunnelMachine } from './machines/tunnel.machine.js';
 import type { RadioDriver } from './drivers/radio.js';
 import { openRadio } from './drivers/wpa/open.js';
@@ -26,7 +27,7 @@ import { createWatchdogMachine } from './machines/watchdog.machine.js';
 import { createProbePool } from './drivers/probe/probe.pool.js';
 import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
-import { DEFAULT_BUDGET } from './policy/budget.js';
+import { DEFAULT_BUDGET, type BudgetUsage } from './policy/budget.js';
 import { policyWith } from './policy/policy.js';
 
 export interface RunningAgent {
@@ -103,6 +104,22 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const tunnelTarget = { address: cfg.concentrator.tunnel_address, port: cfg.concentrator.probe_port };
   const probeTarget = { address: endpoint.address, port: cfg.concentrator.probe_port };
 
+  // The LTE probe budget: each LTE uplink's spend today, kept in state_dir so a restart does not start the day over.
+  const budget = { ...DEFAULT_BUDGET, bytes_per_day: cfg.lte_budget.bytes_per_day, min_interval_ms: cfg.lte_budget.min_interval_ms };
+  const budgetStores = new Map<string, BudgetStore>();
+  const budgetUsage = new Map<string, BudgetUsage>();
+  for (const u of cfg.uplinks) {
+    if (u.kind !== 'lte') continue;
+    const path = budgetPath(cfg.state_dir, u.name);
+    const store = fileBudgetStore(path, { budget, warn: (msg) => log.warn({ event: 'budget.store', uplink: u.name }, msg) });
+    budgetStores.set(u.name, store);
+    const usage = store.load(Date.now());
+    if (!usage) continue;
+    budgetUsage.set(u.name, usage);
+    log.info({ event: 'budget.loaded', uplink: u.name, bytes: usage.bytes, bytes_per_day: budget.bytes_per_day, day_start: new Date(usage.day_start).toISOString() },
+      `${u.name}: ${usage.bytes} of today's ${budget.bytes_per_day} LTE probe bytes spent before this start (${path})`);
+  }
+
   // Probes through each uplink's own path: one socket per uplink, bound to its current address.
   const probes = createProbePool(probeTarget);
   const uplinkMachine = createUplinkMachine({
@@ -112,6 +129,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     wallNow: () => Date.now(),
     radio: (ifname) => radios.get(ifname) ?? null,
     probe: (ifname, address, signal) => probes.probe(ifname, address, signal),
+    onBudget: (uplink, usage) => budgetStores.get(uplink)?.record(usage),
   });
   const policy = policyWith(cfg.policy);
   const counters = createSysfsCounters(wgIf);
@@ -155,7 +173,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       name: s.name, slot: s.slot, kind: s.kind,
       probeIntervalMs: cfg.timing.probe_interval_ms, probeTimeoutMs: cfg.timing.probe_timeout_ms, maxMisses: 3,
       connectList: cfg.connect_list, scanIntervalMs: cfg.timing.scan_interval_ms,
-      budget: { ...DEFAULT_BUDGET, bytes_per_day: cfg.lte_budget.bytes_per_day, min_interval_ms: cfg.lte_budget.min_interval_ms },
+      budget, budgetUsage: budgetUsage.get(s.name) ?? null,
     })),
     watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
   );
@@ -288,6 +306,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       tunnel.stop();
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
+      for (const b of budgetStores.values()) b.flush();
       await fleetLink.stop();
       tunnelProber?.close();
       probes.close();

@@ -1,0 +1,127 @@
+// The LTE uplink on a simulated clock: its probe budget starts from the usage stored before a restart and hands every
+// change out (onBudget).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createActor, setup, SimulatedClock, type AnyActorRef } from 'xstate';
+import { createUplinkMachine, type UplinkDeps, type UplinkInput, type UplinkReport } from '../../agent/machines/uplink.machine.js';
+import type { DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
+import { dayStart, DEFAULT_BUDGET, type BudgetUsage } from '../../agent/policy/budget.js';
+
+const flush = () => new Promise<void>((r) => setImmediate(r));
+const NOON = Date.UTC(2026, 10, 21, 12, 0, 0);
+const LEASE: Lease = { address: '100.64.0.20', prefix: 24, router: '100.64.0.1', leaseSeconds: 3600 };
+/** One 200-byte probe per 100 s over a day: at noon, a fresh day's pace is one probe every ~50 s. */
+const BUDGET = { ...DEFAULT_BUDGET, bytes_per_day: 200 * 864, min_interval_ms: 2000 };
+
+/** One LTE uplink machine under a parent that keeps its reports; fake DHCP, routing and probes (5 ms RTT). */
+class LteRig {
+  readonly clock = new SimulatedClock();
+  readonly reports: UplinkReport[] = [];
+  readonly dhcpRuns: number[] = [];
+  readonly budgetTold: BudgetUsage[] = [];
+  dhcp: ((ev: DhcpEvent) => void) | null = null;
+  probes = 0;
+  readonly actor;
+
+  constructor(input: Partial<UplinkInput>, deps: Partial<UplinkDeps> = {}) {
+    const clock = this.clock;
+    const machine = createUplinkMachine({
+      dhcp: {
+        run: (_ifname, onEvent, signal) =>
+          new Promise<void>((resolve) => {
+            this.dhcpRuns.push(clock.now());
+            this.dhcp = onEvent;
+            signal.addEventListener('abort', () => resolve());
+          }),
+      },
+      routing: { init: async () => {}, apply: async () => {}, clear: async () => {}, setTunnelDefault: async () => {} },
+      probe: (_ifname, _address, signal) =>
+        new Promise((resolve, reject) => {
+          this.probes++;
+          const id = clock.setTimeout(() => resolve(5), 5);
+          signal.addEventListener('abort', () => {
+            clock.clearTimeout(id);
+            reject(new Error('aborted'));
+          });
+        }),
+      now: () => clock.now(),
+      wallNow: () => NOON + clock.now(),
+      radio: () => null,
+      onBudget: (_uplink, usage) => void this.budgetTold.push(usage),
+      ...deps,
+    });
+    const full: UplinkInput = {
+      name: 'wwan0', slot: 3, kind: 'lte', probeIntervalMs: 1000, probeTimeoutMs: 500, maxMisses: 3, connectList: [], scanIntervalMs: 3000,
+      budget: BUDGET, ...input,
+    };
+    const parent = setup({ actors: { uplink: machine } }).createMachine({
+      invoke: { id: 'u', src: 'uplink', input: full },
+      on: { 'uplink.status': { actions: ({ event }) => void this.reports.push((event as unknown as { status: UplinkReport }).status) } },
+    });
+    this.actor = createActor(parent, { clock });
+    this.actor.start();
+  }
+
+  send(ev: unknown): void {
+    (this.actor.getSnapshot().children.u as AnyActorRef).send(ev);
+  }
+
+  get last(): UplinkReport {
+    return this.reports.at(-1)!;
+  }
+
+  async advance(ms: number): Promise<void> {
+    for (let i = 0; i < ms; i++) {
+      this.clock.increment(1);
+      await flush();
+    }
+  }
+
+  /** Carrier, a lease, the first probe: ready (on standby). */
+  async up(): Promise<void> {
+    this.send({ type: 'link.carrier', up: true });
+    await this.advance(1);
+    this.dhcp!({ type: 'dhcp.bound', lease: LEASE });
+    await this.advance(10);
+    assert.equal(this.last.ready, true);
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+}
+
+test('LTE budget: a fresh start probes at the fresh day\'s pace, and tells the agent of each probe it paid for', async (t) => {
+  const r = new LteRig({});
+  t.after(() => r.stop());
+  await r.up();
+  await r.advance(60_000);
+  assert.equal(r.probes, 2, 'one probe at once, the next ~50 s later');
+  assert.deepEqual(r.budgetTold.map((u) => u.bytes), [200, 400]);
+  assert.equal(r.budgetTold[1]!.day_start, dayStart(NOON));
+  const second = r.budgetTold[1]!.last_probe_at! - NOON;
+  assert.ok(second >= 45_000 && second <= 55_000, `the second probe ${second} ms after the first`);
+});
+
+test('LTE budget: started from the usage stored before a restart, it keeps to what is left of the day', async (t) => {
+  // The day's budget all but spent before the restart: 10 probes' worth left for the 12 hours to midnight.
+  const stored: BudgetUsage = { day_start: dayStart(NOON), bytes: BUDGET.bytes_per_day - 10 * 200, last_probe_at: NOON - 1000 };
+  const r = new LteRig({ budgetUsage: stored });
+  t.after(() => r.stop());
+  await r.up();
+  await r.advance(10 * 60_000);
+  // Fresh, it would have probed every ~50 s (13 times in 10 min); with the stored spend, every 12 h / 10 = 72 min.
+  assert.equal(r.probes, 1, `probes in 10 min: ${r.probes}`);
+  assert.deepEqual(r.budgetTold.map((u) => u.bytes), [stored.bytes + 200], 'the spend carries on from the stored usage');
+});
+
+test('LTE budget: the active LTE\'s probes are traffic, not budget: nothing told', async (t) => {
+  const r = new LteRig({});
+  t.after(() => r.stop());
+  await r.up();
+  const told = r.budgetTold.length;
+  r.send({ type: 'uplink.role', role: 'active', probeIntervalMs: 200 });
+  await r.advance(2000);
+  assert.ok(r.probes >= 10, `active: probed at its pace (${r.probes})`);
+  assert.equal(r.budgetTold.length, told);
+});
