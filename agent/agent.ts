@@ -10,7 +10,7 @@ import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
 import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
-import { startModem } from './modem.js';
+import { startModem, type RunningModem } from './modem.js';
 import { budgetPath, fileBudgetStore, type BudgetStore } from './budget/store.js';
 import { createTunnelMachine } from './machines/tunnel.machine.js';
 import type { RadioDriver } from './drivers/radio.js';
@@ -119,6 +119,9 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     log.info({ event: 'budget.loaded', uplink: u.name, bytes: usage.bytes, bytes_per_day: budget.bytes_per_day, day_start: new Date(usage.day_start).toISOString() },
       `${u.name}: ${usage.bytes} of today's ${budget.bytes_per_day} LTE probe bytes spent before this start (${path})`);
   }
+  // The modem dials the bearer of the first LTE uplink (agent/modem.ts): the watchdog's re-addressing of it is a redial.
+  const modemUplink = cfg.modem ? cfg.uplinks.find((u) => u.kind === 'lte')?.name ?? null : null;
+  let modem: RunningModem | null = null;
 
   // Probes through each uplink's own path: one socket per uplink, bound to its current address.
   const probes = createProbePool(probeTarget);
@@ -130,6 +133,14 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     radio: (ifname) => radios.get(ifname) ?? null,
     probe: (ifname, address, signal) => probes.probe(ifname, address, signal),
     onBudget: (uplink, usage) => budgetStores.get(uplink)?.record(usage),
+    redial: (uplink, why) => {
+      if (!modem) {
+        log.warn({ event: 'uplink.redial', uplink, why }, `${uplink}: a redial of the bearer was asked (${why}), but the modem has not started`);
+        return;
+      }
+      log.info({ event: 'uplink.redial', uplink, why }, `${uplink}: re-addressed by redialing the modem's bearer (${why})`);
+      modem.redial(why);
+    },
   });
   const policy = policyWith(cfg.policy);
   const counters = createSysfsCounters(wgIf);
@@ -173,7 +184,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       name: s.name, slot: s.slot, kind: s.kind,
       probeIntervalMs: cfg.timing.probe_interval_ms, probeTimeoutMs: cfg.timing.probe_timeout_ms, maxMisses: 3,
       connectList: cfg.connect_list, scanIntervalMs: cfg.timing.scan_interval_ms,
-      budget, budgetUsage: budgetUsage.get(s.name) ?? null,
+      budget, budgetUsage: budgetUsage.get(s.name) ?? null, redial: s.name === modemUplink,
     })),
     watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
   );
@@ -264,7 +275,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   arbiter.start();
 
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
-  const modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
+  modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
   modemRef = modem;
 
   // The tunnel keeper: a silent tunnel over a path that answers means the concentrator lost our session.

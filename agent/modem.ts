@@ -11,6 +11,8 @@ import type { UplinkStatus } from './machines/uplink.machine.js';
 
 export interface RunningModem {
   status(): (ModemStatus & { balance: unknown }) | null;
+  /** Drop the data bearer and dial it again (only while online; the modem machine logs it either way). */
+  redial(why: string): void;
   stop(): void;
 }
 
@@ -86,6 +88,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   actor.start();
   return {
     status: () => (status ? { ...status, balance: services.balance() } : null),
+    redial: (why) => actor.send({ type: 'modem.redial', why }),
     stop: () => actor.stop(),
   };
 }

@@ -3,13 +3,15 @@
 // absent ─▶ opening ─▶ sim ─▶ registering ─▶ connecting ─▶ online ─(bearer lost)─▶ recovering ─▶ registering
 //   ▲                   └▶ locked (a PIN problem: no retry, to spare the SIM)        │
 //   └──────────────── modem.gone from any state (unplugged, reset) ◀───────────────────┘
+// online ─(modem.redial)─▶ redialing (release the bearer, wait until it is down) ─▶ connecting: the watchdog's cure for
+// a carrier's bogus DNS servers (a fresh bearer brings a fresh address and fresh servers).
 // The driver lives in the factory's closure, not in the context (which stays plain data). All waits are named delays.
 import { assign, fromCallback, fromPromise, setup } from 'xstate';
 import type { Logger } from '../../shared/log.js';
 import type { BearerConfig, ModemDriver, ModemEvent, ModemSignal, RegistrationStatus, UnlockResult } from '../drivers/modem/modem.driver.js';
 import { initialLadder, nextRecovery, recordAttempt, recordSuccess, executeRecoveryStep, type LadderState, type RecoveryStep } from '../drivers/modem/modem.recovery.js';
 
-export type ModemPhase = 'absent' | 'opening' | 'sim' | 'locked' | 'registering' | 'connecting' | 'online' | 'recovering';
+export type ModemPhase = 'absent' | 'opening' | 'sim' | 'locked' | 'registering' | 'connecting' | 'online' | 'redialing' | 'recovering';
 
 export interface ModemStatus {
   phase: ModemPhase;
@@ -48,7 +50,9 @@ export const DEFAULT_MODEM_TIMING: ModemTiming = {
   reopenMs: 2000, registerPollMs: 1000, bearerPollMs: 500, bearerTimeoutMs: 30_000, signalPollMs: 1000, servicesMs: 30_000,
 };
 
-type Ev = ModemEvent | { type: 'modem.services' };
+/** modem.redial: drop the data bearer and dial it again (a fresh bearer: a fresh address and DNS servers). Only online. */
+export type ModemMachineEvent = ModemEvent | { type: 'modem.services' } | { type: 'modem.redial'; why: string };
+type Ev = ModemMachineEvent;
 
 interface Ctx extends ModemStatus {
   timing: ModemTiming;
@@ -105,6 +109,7 @@ export function createModemMachine(deps: ModemDeps) {
       }),
       registration: fromPromise<RegistrationStatus, void>(({ signal }) => d().registration(signal)),
       connect: fromPromise<void, void>(({ signal }) => d().connect(deps.bearer, signal)),
+      disconnect: fromPromise<void, void>(({ signal }) => d().disconnect(signal)),
       bearerStatus: fromPromise<boolean, void>(async ({ signal }) => (await d().bearerStatus(signal)).connected),
       signal: fromPromise<ModemSignal, void>(({ signal }) => d().signal(signal)),
       recover: fromPromise<void, { ladder: LadderState; now: number }>(async ({ input, signal }) => {
@@ -144,6 +149,10 @@ export function createModemMachine(deps: ModemDeps) {
     initial: 'opening',
     on: {
       'modem.gone': { target: '.absent', actions: assign({ lastError: ({ event }) => `device gone${event.reason ? `: ${event.reason}` : ''}` }) },
+      // Online handles it; anywhere else there is no bearer to redial (or one is being made already).
+      'modem.redial': {
+        actions: ({ event }) => deps.log.info({ event: 'modem.redial', why: event.why, redialing: false }, `modem: redial asked (${event.why}) while not online: ignored`),
+      },
     },
     states: {
       absent: {
@@ -227,6 +236,10 @@ export function createModemMachine(deps: ModemDeps) {
             entry: [assign({ bearer: true, ladder: ({ context }) => recordSuccess(context.ladder), lastError: null }), { type: 'report', params: { phase: 'online' } }, { type: 'logPhase', params: { phase: 'online' } }],
             on: {
               'modem.signal': { actions: [assign(({ context, event }) => mergedSignal(context.signal, event.signal)), { type: 'report', params: { phase: 'online' } }] },
+              'modem.redial': {
+                target: 'redialing',
+                actions: ({ event }) => deps.log.warn({ event: 'modem.redial', why: event.why, redialing: true }, `modem: redialing the data bearer (${event.why})`),
+              },
             },
             type: 'parallel',
             states: {
@@ -250,6 +263,25 @@ export function createModemMachine(deps: ModemDeps) {
                   waiting: { after: { services: 'running' }, on: { 'modem.sms': 'running' } },
                 },
               },
+            },
+          },
+          // Asked to: release the bearer, wait until the modem says it is down, then dial again (connecting). The
+          // bearer going down is expected here, not a loss to recover from; one that will not go down is.
+          redialing: {
+            entry: [assign({ bearer: false }), { type: 'report', params: { phase: 'redialing' } }],
+            on: { 'modem.bearer': { guard: ({ event }) => !event.connected, actions: [] } },
+            after: { bearerTimeout: { target: 'recovering', actions: assign({ lastError: 'bearer not released for a redial' }) } },
+            initial: 'releasing',
+            states: {
+              releasing: { invoke: { src: 'disconnect', onDone: 'checking', onError: 'checking' } },
+              checking: {
+                invoke: {
+                  src: 'bearerStatus',
+                  onDone: [{ guard: ({ event }) => !event.output, target: '#modem.present.connecting' }, { target: 'waiting' }],
+                  onError: 'waiting',
+                },
+              },
+              waiting: { after: { bearerPoll: 'checking' } },
             },
           },
           recovering: {

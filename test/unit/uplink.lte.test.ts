@@ -1,5 +1,5 @@
 // The LTE uplink on a simulated clock: its probe budget starts from the usage stored before a restart and hands every
-// change out (onBudget).
+// change out (onBudget); re-addressing it is a modem redial when a modem dials its bearer, DHCP when none does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, setup, SimulatedClock, type AnyActorRef } from 'xstate';
@@ -19,6 +19,7 @@ class LteRig {
   readonly reports: UplinkReport[] = [];
   readonly dhcpRuns: number[] = [];
   readonly budgetTold: BudgetUsage[] = [];
+  readonly redials: Array<{ uplink: string; why: string }> = [];
   dhcp: ((ev: DhcpEvent) => void) | null = null;
   probes = 0;
   readonly actor;
@@ -48,6 +49,7 @@ class LteRig {
       wallNow: () => NOON + clock.now(),
       radio: () => null,
       onBudget: (_uplink, usage) => void this.budgetTold.push(usage),
+      redial: (uplink, why) => void this.redials.push({ uplink, why }),
       ...deps,
     });
     const full: UplinkInput = {
@@ -124,4 +126,38 @@ test('LTE budget: the active LTE\'s probes are traffic, not budget: nothing told
   await r.advance(2000);
   assert.ok(r.probes >= 10, `active: probed at its pace (${r.probes})`);
   assert.equal(r.budgetTold.length, told);
+});
+
+test('readdress of an LTE uplink whose bearer a modem dials: the modem is asked to redial; no new DHCP client, the lease kept', async (t) => {
+  const r = new LteRig({ redial: true });
+  t.after(() => r.stop());
+  await r.up();
+  r.send({ type: 'uplink.readdress', why: 'watchdog' });
+  await r.advance(5);
+  assert.deepEqual(r.redials, [{ uplink: 'wwan0', why: 'watchdog' }]);
+  assert.equal(r.dhcpRuns.length, 1, 'no DHCP restart');
+  assert.deepEqual([r.last.lease?.address, r.last.ready], [LEASE.address, true]);
+  // The redial takes the bearer down and up (NCM: the carrier with it): a fresh address comes by DHCP after it.
+  r.send({ type: 'link.carrier', up: false });
+  await r.advance(1);
+  assert.deepEqual([r.last.phase, r.last.lease], ['down', LEASE], 'down; the lease goes when a new one comes');
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(1);
+  assert.equal(r.dhcpRuns.length, 2, 'a DHCP client on the new bearer');
+});
+
+test('readdress of an LTE uplink without a modem (or no redial wired): DHCP re-addressing, as for Wi-Fi', async () => {
+  for (const [name, input, deps] of [
+    ['no modem section', {}, {}],
+    ['redial asked for but not wired', { redial: true }, { redial: undefined }],
+  ] as const) {
+    const r = new LteRig(input, deps);
+    await r.up();
+    r.send({ type: 'uplink.readdress', why: 'watchdog' });
+    await r.advance(1);
+    assert.deepEqual(r.redials, [], name);
+    assert.equal(r.dhcpRuns.length, 2, `${name}: a new DHCP client`);
+    assert.deepEqual([r.last.phase, r.last.lease, r.last.ready], ['addressing', null, false], name);
+    r.stop();
+  }
 });
