@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { parseAgentConfig } from '../../shared/config/agent.js';
+import { parseAgentConfig, watchdogSchema } from '../../shared/config/agent.js';
+import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
+import { DEFAULT_BUDGET } from '../../agent/policy/budget.js';
 import { checkHqConfig } from '../../shared/config/hq.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -49,6 +51,25 @@ test('the examples parse: a vehicle with two radios and a modem, and HQ', () => 
   assert.deepEqual(a.concentrator.routes, h.lan_subnets);
 });
 
+test('the example agent config: policy, lte_budget and watchdog show the defaults they say; the watchdog lines left commented out parse when uncommented', () => {
+  const text = example('agent.yaml');
+  const a = parseAgentConfig(parseYaml(text));
+  // Every policy field is in the file, with the policy's default (agent/policy/policy.ts).
+  assert.deepEqual(a.policy, { ...DEFAULT_POLICY });
+  assert.deepEqual(a.lte_budget, { bytes_per_day: DEFAULT_BUDGET.bytes_per_day, min_interval_ms: DEFAULT_BUDGET.min_interval_ms });
+  assert.equal(a.lte_budget.bytes_per_day, 5_000_000, '5 MB, as the comment says');
+  // The watchdog's timing at its defaults, and off (no hosts, no DNS check: the agent runs no watchdog then).
+  assert.deepEqual(a.watchdog, watchdogSchema.parse({}));
+  assert.deepEqual([a.watchdog?.hosts, a.watchdog?.dns], [[], undefined]);
+  const on = parseAgentConfig(parseYaml(text.replace('  # hosts: ', '  hosts: ').replace('  # dns: ', '  dns: ')));
+  assert.deepEqual(on.watchdog, {
+    hosts: ['192.168.10.10', '192.168.10.11'], dns: { name: 'hq.example.net', servers: ['9.9.9.9', '1.1.1.1'] },
+    interval_ms: 30_000, timeout_ms: 2000, failures: 3,
+  });
+  // The hosts are at HQ: inside what the vehicle routes into the tunnel.
+  assert.ok(on.watchdog!.hosts.every((h) => h.startsWith('192.168.10.')) && on.concentrator.routes.includes('192.168.10.0/24'));
+});
+
 test('--check: the examples exit 0', { skip: noWg }, (t) => {
   const s = site(t);
   const a = roamlink('agent', '--config', s.agent, '--check');
@@ -65,6 +86,13 @@ test('--check: a broken config exits 2 and names the field', { skip: noWg }, (t)
     { file: s.agent, from: 'kind: lte', to: 'kind: 5g', field: /uplinks\[2\]\.kind/ },
     { file: s.agent, from: 'endpoint: hq.example.net:51820', to: 'endpoint: hq.example.net', field: /concentrator\.endpoint/ },
     { file: s.agent, from: '  scan_interval_ms: 3000', to: '  scan_interval_ms: 3000\n  scan_intervall_ms: 3000', field: /timing.*scan_intervall_ms/ },
+    { file: s.agent, from: '  loss_max: 0.3 ', to: '  loss_max: 3 ', field: /policy\.loss_max/ },
+    { file: s.agent, from: '  lte: fallback ', to: '  lte: sometimes ', field: /policy\.lte/ },
+    { file: s.agent, from: '  dead_idle_ms: 1200 ', to: '  dead_idle_ms: 300 ', field: /policy\.dead_busy_ms.*must be ≤ dead_idle_ms \(300\)/ },
+    { file: s.agent, from: '  bytes_per_day: 5000000 ', to: '  bytes_per_day: -1 ', field: /lte_budget\.bytes_per_day/ },
+    { file: s.agent, from: '  min_interval_ms: 2000 ', to: '  min_interval_ms: 2s ', field: /lte_budget\.min_interval_ms/ },
+    { file: s.agent, from: '  # hosts: [192.168.10.10, ', to: '  hosts: [hq.example.net, ', field: /watchdog\.hosts\[0\]/ },
+    { file: s.agent, from: '  failures: 3 ', to: '  failures: 0 ', field: /watchdog\.failures/ },
     { file: s.hq, from: 'tunnel_network: 10.99.0.0/24', to: 'tunnel_network: 10.99.0.1/24', field: /tunnel_network/ },
     { file: s.hq, from: 'listen_port: 51820', to: 'listen_port: 518200', field: /listen_port/ },
   ];
