@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { parseScenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
+import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
 
 const MEASURE_MS = Number(process.env.BENCH_AGENT_MS ?? 60_000);
 const WARMUP_MS = 5000;
@@ -114,6 +115,7 @@ async function main() {
     agent: { initial_uplink: 'wlan0', connect_list: [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', min_signal: -80 }] },
   }, 'bench-agent');
   console.log(`bench/agent: the agent over ${MEASURE_MS / 1000} s of steady state (after ${WARMUP_MS / 1000} s), three uplinks ready, ${PPS} packets/s each way through the tunnel; baseline: an idle \`node -e\` measured alongside`);
+  console.log(`the agent runs as its systemd unit runs it: node ${[...AGENT_NODE_FLAGS, ...labAgentNodeArgs()].join(' ')} (shared/runtime.ts)`);
 
   let agentPid: number | undefined;
   let result: { main: Measured; extraCpuPct: number } | null = null;

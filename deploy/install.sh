@@ -201,7 +201,8 @@ mkdir -p "$R/usr/local/bin"
 cat > "$R/usr/local/bin/roamlink.tmp" <<EOF
 #!/bin/sh
 # roamlink (installed by deploy/install.sh): the app in $PREFIX on the Node it was built for.
-exec $NODE_PATH_IN_ROOT $PREFIX/bin/roamlink "\$@"
+# ROAMLINK_NODE_FLAGS: flags for Node itself, which NODE_OPTIONS does not all take (the agent's unit sets them).
+exec $NODE_PATH_IN_ROOT \$ROAMLINK_NODE_FLAGS $PREFIX/bin/roamlink "\$@"
 EOF
 chmod 755 "$R/usr/local/bin/roamlink.tmp"
 mv "$R/usr/local/bin/roamlink.tmp" "$R/usr/local/bin/roamlink"

@@ -7,6 +7,7 @@
 //   $TMP/rlt-inst-*/                           the root: install.sh --root, then everything else through chroot
 //
 // Set ROAMLINK_TEST_SUITE=trixie to try Debian 13, whose own nodejs is 20 (bookworm's is 18: the installer copies Node in).
+import { AGENT_NODE_FLAGS } from '../../shared/runtime.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -153,6 +154,11 @@ test(`install.sh into a fresh Debian ${SUITE} root: both roles, --check, enrollm
   assert.equal(statSync(join(dir, 'var/lib/roamlink')).mode & 0o777, 0o700);
   const version = await inRoot(dir, ['roamlink', '--version']);
   assert.equal(version.code, 0, version.stderr);
+  // The wrapper hands the agent unit's Node flags to Node (lite mode and small semi-spaces show in V8's heap).
+  const flagged = await inRoot(dir, ['sh', '-c', `ROAMLINK_NODE_FLAGS='${AGENT_NODE_FLAGS.join(' ')}' roamlink --version && ROAMLINK_NODE_FLAGS='--max-semi-space-size=1 --no-such-flag-x' roamlink --version`]);
+  assert.notEqual(flagged.code, 0, 'an unknown Node flag through ROAMLINK_NODE_FLAGS reaches Node (and fails it)');
+  assert.match(flagged.stderr, /no-such-flag-x/);
+  assert.equal((await inRoot(dir, ['sh', '-c', `ROAMLINK_NODE_FLAGS='${AGENT_NODE_FLAGS.join(' ')}' roamlink --version`])).code, 0, 'the agent unit\'s flags are valid for the installed Node');
   const node = /^exec (\S+) /m.exec(readFileSync(join(dir, 'usr/local/bin/roamlink'), 'utf8'))?.[1];
   t.diagnostic(`roamlink ${version.stdout.trim()} runs on ${node} (${node?.startsWith('/opt/') ? "copied in: the distribution's Node is another major" : "the distribution's"})`);
 

@@ -123,9 +123,11 @@ test('the units run the daemons on the default config files, and their sockets l
 
 test('the agent unit runs Node with the flags the lab measures the agent with', () => {
   const env = read(UNITS.agent).unit.get('Service')?.get('Environment') ?? [];
-  const nodeOptions = env.map((e) => /^NODE_OPTIONS=(.*)$/.exec(e)?.[1]).filter((v) => v !== undefined);
-  assert.deepEqual(nodeOptions, [AGENT_NODE_FLAGS.join(' ')]);
+  const flags = env.map((e) => /^"?ROAMLINK_NODE_FLAGS=([^"]*)"?$/.exec(e)?.[1]).filter((v) => v !== undefined);
+  assert.deepEqual(flags, [AGENT_NODE_FLAGS.join(' ')]);
   assert.ok(AGENT_NODE_FLAGS.length > 0);
+  // The installed wrapper hands them to Node (unquoted: one word each).
+  assert.match(readFileSync(join(ROOT, 'deploy/install.sh'), 'utf8'), /exec \S+ \\\$ROAMLINK_NODE_FLAGS \S+\/bin\/roamlink "\\\$@"/);
 });
 
 test('sysctl files: forwarding on both sides, no reverse-path filter on the vehicle', () => {
