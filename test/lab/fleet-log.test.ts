@@ -1,5 +1,6 @@
 // HQ's switch log end to end: across a concentrator restart, a long total outage and an agent restart, HQ holds
-// every switch the agent made exactly once, in the agent's order.
+// every switch the agent made exactly once, in the agent's order. The restarted agent also carries on with the day's
+// LTE probe budget where the first one left it (state_dir).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,8 @@ import { runScenario } from '../../lab/runner.js';
 
 test('hq_log equals the agent\'s switches across restarts and a long outage', { timeout: 180_000 }, async () => {
   const sc = await loadScenario(fileURLToPath(new URL('../../../test/lab/scenarios/fleet-log.yaml', import.meta.url)));
-  const report = await runScenario(sc);
+  const log: string[] = [];
+  const report = await runScenario(sc, { agentLog: log });
   const check = report.hq_log_check as { agent: number; stored: number; mismatch: number };
   const detail = JSON.stringify({ check, switches: report.switches, hq: report.hq_log.map((h) => [h.from, h.to, h.reason]), fault_errors: report.fault_errors }, null, 1);
   assert.deepEqual(report.fault_errors, [], detail);
@@ -20,4 +22,10 @@ test('hq_log equals the agent\'s switches across restarts and a long outage', { 
   const hqTail = report.hq_log.slice(-report.switches.length).map((h) => `${h.from}>${h.to}`);
   assert.deepEqual(hqTail, report.switches.map((s) => `${s.from}>${s.to}`), detail);
   assert.equal(report.ok, true, detail);
+  // wwan0 was probed on standby (within its budget) before the restart: the second agent starts from that spend.
+  const loaded = log.flatMap((l) => (l.includes('"event":"budget.loaded"') ? [JSON.parse(l) as { uplink: string; bytes: number }] : []));
+  assert.equal(loaded.length, 1, `one start from a stored budget (the second): ${JSON.stringify(loaded)}`);
+  assert.equal(loaded[0]!.uplink, 'wwan0');
+  assert.ok(loaded[0]!.bytes >= 200, `the first run's standby probes are counted: ${loaded[0]!.bytes} bytes`);
+  assert.deepEqual(log.filter((l) => l.includes('"event":"budget.store"')), [], 'no store warnings');
 });
