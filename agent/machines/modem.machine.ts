@@ -46,8 +46,11 @@ export interface ModemTiming {
   servicesMs: number;
 }
 
+/** signalPollMs: 5 s, as often as ModemManager's signal refresh at its quickest. The modems that can (Huawei ^HCSQ,
+ *  Quectel +QIND) also report a change on their own, and the policy never compares LTE's signal: it is for the why and
+ *  the operator. Each poll is an AT round trip the agent pays for in CPU. */
 export const DEFAULT_MODEM_TIMING: ModemTiming = {
-  reopenMs: 2000, registerPollMs: 1000, bearerPollMs: 500, bearerTimeoutMs: 30_000, signalPollMs: 1000, servicesMs: 30_000,
+  reopenMs: 2000, registerPollMs: 1000, bearerPollMs: 500, bearerTimeoutMs: 30_000, signalPollMs: 5000, servicesMs: 30_000,
 };
 
 /** modem.redial: drop the data bearer and dial it again (a fresh bearer: a fresh address and DNS servers). Only online. */
