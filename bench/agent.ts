@@ -19,6 +19,8 @@ interface Sample {
   cpuTicks: number;
   /** The main (JavaScript) thread's share; the rest is V8's GC helpers and libuv's thread pool. */
   mainTicks: number;
+  /** Of cpuTicks, the kernel's (stime): syscalls, and in the lab the veth and pty work they set off. */
+  sysTicks: number;
   rssKb: number;
 }
 
@@ -27,6 +29,11 @@ export function parseStatTicks(stat: string): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state): utime is field 14, stime field 15.
   return Number(rest[11]) + Number(rest[12]);
+}
+
+/** stime (field 15) alone. */
+export function parseStatSysTicks(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]);
 }
 
 export function parseRssKb(status: string): number {
@@ -38,7 +45,7 @@ async function sample(pid: number): Promise<Sample> {
   const [stat, status, main] = await Promise.all([
     readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8'),
   ]);
-  return { at: performance.now(), cpuTicks: parseStatTicks(stat), mainTicks: parseStatTicks(main), rssKb: parseRssKb(status) };
+  return { at: performance.now(), cpuTicks: parseStatTicks(stat), mainTicks: parseStatTicks(main), sysTicks: parseStatSysTicks(stat), rssKb: parseRssKb(status) };
 }
 
 /** Where a process's RSS is (pure, over /proc/<pid>/smaps): the node binary's pages, anonymous memory (V8's heap
@@ -71,6 +78,7 @@ async function clkTck(): Promise<number> {
 
 interface Measured {
   cpuPct: number;
+  sysCpuPct: number;
   mainCpuPct: number;
   rssMbMax: number;
   rssMbEnd: number;
@@ -96,7 +104,7 @@ async function measure(pid: number, ms: number, tck: number, extra: () => Promis
   }
   const secs = (last.at - first.at) / 1000;
   return {
-    main: { cpuPct: ((last.cpuTicks - first.cpuTicks) / tck / secs) * 100, mainCpuPct: ((last.mainTicks - first.mainTicks) / tck / secs) * 100, rssMbMax: rssMax / 1024, rssMbEnd: last.rssKb / 1024 },
+    main: { cpuPct: ((last.cpuTicks - first.cpuTicks) / tck / secs) * 100, sysCpuPct: ((last.sysTicks - first.sysTicks) / tck / secs) * 100, mainCpuPct: ((last.mainTicks - first.mainTicks) / tck / secs) * 100, rssMbMax: rssMax / 1024, rssMbEnd: last.rssKb / 1024 },
     extraCpuPct: (extraTicks / tck / secs) * 100,
   };
 }
@@ -144,8 +152,8 @@ async function main() {
     if (!result || !baseline) throw new Error('nothing measured');
     const r = result as { main: Measured; extraCpuPct: number };
     const b = baseline as { main: Measured };
-    const row = (name: string, m: Measured) => `${name.padEnd(34)} ${m.cpuPct.toFixed(2).padStart(6)} %  ${m.mainCpuPct.toFixed(2).padStart(10)} %  ${m.rssMbMax.toFixed(1).padStart(7)} MB  ${m.rssMbEnd.toFixed(1).padStart(7)} MB`;
-    console.log(`${'process'.padEnd(34)} ${'CPU'.padStart(8)}  ${'main thread'.padStart(12)}  ${'RSS max'.padStart(10)}  ${'RSS end'.padStart(10)}`);
+    const row = (name: string, m: Measured) => `${name.padEnd(34)} ${m.cpuPct.toFixed(2).padStart(6)} %  ${m.sysCpuPct.toFixed(2).padStart(8)} %  ${m.mainCpuPct.toFixed(2).padStart(10)} %  ${m.rssMbMax.toFixed(1).padStart(7)} MB  ${m.rssMbEnd.toFixed(1).padStart(7)} MB`;
+    console.log(`${'process'.padEnd(34)} ${'CPU'.padStart(8)}  ${'of it sys'.padStart(10)}  ${'main thread'.padStart(12)}  ${'RSS max'.padStart(10)}  ${'RSS end'.padStart(10)}`);
     console.log(row('roamlink agent (node)', r.main));
     console.log(row('baseline: idle node -e', b.main));
     console.log(`the agent's own children (ip monitor, udhcpc): ${r.extraCpuPct.toFixed(2)} % CPU together (not counted above)`);

@@ -78,14 +78,24 @@ export const NO_WATCH: Readonly<CounterWatch> = Object.freeze({ seen: NO_TUNNEL,
 /**
  * One reading of the tunnel's counters, and whether the arbiter must hear of it. It must when the way the counters
  * move changes (traffic starts or stops, replies stop or resume), on every reading while packets go out and none come
- * back (a silence the blackhole rule is timing), and at least every `heartbeatMs`. A tunnel in a steady state (both
+ * back (a silence the blackhole rule is timing), and at least every `heartbeatMs` (ALIVE_HEARTBEAT_FACTOR times that
+ * while replies come back). A tunnel in a steady state (both
  * ways flowing, or idle) costs the arbiter one event per heartbeat instead of one per reading: the counters are read
  * every few tens of ms so that a silence is dated to the reading, not to the heartbeat.
  */
+/** While replies come back through the tunnel (rx moving) the path is proven alive and no silence rule can fire:
+ *  the heartbeat is this many times longer then. */
+export const ALIVE_HEARTBEAT_FACTOR = 4;
+
+/** The heartbeat that applies after a reading: longer while rx moves. */
+export function heartbeatFor(t: TunnelSeen, heartbeatMs: number): number {
+  return t.rx_moving ? heartbeatMs * ALIVE_HEARTBEAT_FACTOR : heartbeatMs;
+}
+
 export function watchCounters(w: CounterWatch, c: { rx: number; tx: number } | null, now: number, intervalMs: number, heartbeatMs: number): { watch: CounterWatch; tell: boolean } {
   const seen = seeCounters(w.seen, c, now, intervalMs);
   const grew = c === null ? 'unread' : `${seen.rx_moving ? 'rx' : '-'}/${seen.tx_moving ? 'tx' : '-'}`;
-  const tell = w.toldAt === null || grew !== w.grew || (seen.tx_moving && !seen.rx_moving) || c === null || now - w.toldAt >= heartbeatMs;
+  const tell = w.toldAt === null || grew !== w.grew || (seen.tx_moving && !seen.rx_moving) || c === null || now - w.toldAt >= heartbeatFor(seen, heartbeatMs);
   return { watch: { seen, grew, toldAt: tell ? now : w.toldAt }, tell };
 }
 
@@ -96,7 +106,7 @@ export function watchCounters(w: CounterWatch, c: { rx: number; tx: number } | n
  * a silence the agent itself caused.
  */
 export function decisionClock(now: number, t: TunnelSeen, intervalMs: number, heartbeatMs: number = intervalMs): number {
-  return t.readAt === null ? now : Math.min(now, t.readAt + intervalMs + heartbeatMs);
+  return t.readAt === null ? now : Math.min(now, t.readAt + intervalMs + heartbeatFor(t, heartbeatMs));
 }
 
 /** Traffic flows: the tunnel sent a packet within the policy's busy window. */

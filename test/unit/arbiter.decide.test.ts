@@ -44,6 +44,8 @@ test('decisionClock: never more than a heartbeat and an interval past the last r
   assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000 }, 25), 5050, 'stalled: as of the last reading');
   assert.equal(decisionClock(5200, { ...NO_TUNNEL, readAt: 5000 }, 25, 250), 5200, 'within a heartbeat: now');
   assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000 }, 25, 250), 5275);
+  assert.equal(decisionClock(5600, { ...NO_TUNNEL, readAt: 5000, rx_moving: true }, 25, 250), 5600, 'replies were coming back: the long heartbeat');
+  assert.equal(decisionClock(6500, { ...NO_TUNNEL, readAt: 5000, rx_moving: true }, 25, 250), 6025);
 });
 
 /** Readings every 25 ms of counters that grow as `flow(t)` says; which readings the arbiter hears of. */
@@ -64,12 +66,13 @@ function told(flow: (t: number) => { rx: boolean; tx: boolean }, untilMs: number
 }
 
 test('watchCounters: a steady tunnel is told once a heartbeat; a change at once; a one-way silence at every reading', () => {
-  assert.deepEqual(told(() => ({ rx: true, tx: true }), 1000), [0, 25, 275, 525, 775], 'both ways flowing: the first readings, then heartbeats');
+  assert.deepEqual(told(() => ({ rx: true, tx: true }), 2500), [0, 25, 1025, 2025], 'both ways flowing: the first readings, then a heartbeat 4 times as long (replies prove the path)');
+  assert.deepEqual(told(() => ({ rx: true, tx: false }), 2500), [0, 25, 1025, 2025], 'replies with nothing sent: alive all the same');
   assert.deepEqual(told(() => ({ rx: false, tx: false }), 1000), [0, 250, 500, 750, 1000], 'idle: heartbeats');
   const blackhole = told((t) => ({ rx: t < 500, tx: true }), 800);
   assert.deepEqual(blackhole.filter((t) => t >= 500), [500, 525, 550, 575, 600, 625, 650, 675, 700, 725, 750, 775, 800], 'replies stop while packets go out: every reading');
-  assert.deepEqual(told((t) => ({ rx: t < 500, tx: t < 500 }), 800).filter((t) => t >= 300), [500, 750], 'traffic stops: at once, then heartbeats');
-  assert.deepEqual(told((t) => ({ rx: t >= 500, tx: t >= 500 }), 800).filter((t) => t >= 300), [500, 750], 'traffic starts: at once');
+  assert.deepEqual(told((t) => ({ rx: t < 500, tx: t < 500 }), 800).filter((t) => t >= 300), [500, 750], 'traffic stops: at once, then the short heartbeat');
+  assert.deepEqual(told((t) => ({ rx: t >= 500, tx: t >= 500 }), 1600).filter((t) => t >= 300), [500, 1500], 'traffic starts: at once, then the long heartbeat');
   let w: CounterWatch = NO_WATCH;
   w = watchCounters(w, { rx: 1, tx: 1 }, 0, 25, 250).watch;
   assert.equal(watchCounters(w, null, 25, 25, 250).tell, true, 'a failed read is news');
