@@ -26,7 +26,8 @@ export interface BudgetStore {
 export interface BudgetStoreOptions {
   /** Where the budget's days start (day_offset_ms); the rest is not needed to read the file. */
   budget?: ProbeBudget;
-  /** Writes are at least this far apart (default 5000): a probe every 2 s need not cost the flash a write each. */
+  /** Writes are at least this far apart (default 60 000): a probe every 2 s need not cost the flash a write (and an
+   *  fsync) each; a crash forgets at most a minute of spend, a few kB. */
   minIntervalMs?: number;
   /** Monotonic ms, for the spacing of writes. */
   now?: () => number;
@@ -89,7 +90,7 @@ export function writeFileAtomic(path: string, text: string): void {
 
 export function fileBudgetStore(path: string, opts: BudgetStoreOptions = {}): BudgetStore {
   const budget = opts.budget ?? DEFAULT_BUDGET;
-  const minInterval = opts.minIntervalMs ?? 5000;
+  const minInterval = opts.minIntervalMs ?? 60_000;
   const now = opts.now ?? (() => performance.now());
   const schedule = opts.schedule ?? defaultSchedule;
   const warn = opts.warn ?? (() => {});
