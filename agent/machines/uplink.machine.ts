@@ -119,6 +119,8 @@ export type UplinkEvent =
   | { type: 'uplink.retime' }
   /** Internal: the associated radio's signal reading (signalWatch), when it changed. */
   | { type: 'radio.signal'; dBm: number | null }
+  /** Internal: the answer to probe number `seq` (sendProbe): its RTT, or null when it failed. */
+  | { type: 'probe.done'; seq: number; rtt: number | null }
   | RadioEvent
   | DhcpEvent;
 
@@ -141,7 +143,12 @@ interface Ctx extends UplinkInput {
   budgetUsage: BudgetUsage | null;
   /** The signal in the last report. */
   reported: number | null;
+  /** The number of the probe in flight (probe.done answers carry it). */
+  probeSeq: number;
 }
+
+/** A probe's promise outlives its timeout by this much at most (its socket is then closed). */
+const PROBE_GRACE_MS = 100;
 
 /** The signal watcher tells the machine of an unchanged reading once in this many readings. */
 const REPEAT_SIGNAL_EVERY = 25;
@@ -209,7 +216,6 @@ export function createUplinkMachine(deps: UplinkDeps) {
       configure: fromPromise<void, { slot: UplinkSlot; lease: Lease; previous: Lease | null }>(async ({ input }) => {
         await deps.routing.apply(input.slot, input.lease, input.previous ?? undefined);
       }),
-      probe: fromPromise<number, { ifname: string; address: string }>(({ input, signal }) => deps.probe(input.ifname, input.address, signal)),
       radioEvents: fromCallback<RadioEvent, { ifname: string }>(({ sendBack, input }) => {
         const radio = deps.radio(input.ifname);
         return radio ? radio.onEvent((ev) => sendBack(ev)) : undefined;
@@ -272,8 +278,18 @@ export function createUplinkMachine(deps: UplinkDeps) {
       redial: ({ context, event }) => {
         if (event.type === 'uplink.readdress') deps.redial?.(context.name, event.why);
       },
+      // One probe through the uplink's own path, its answer sent back as probe.done with this probe's number (a late
+      // answer to an earlier probe is told apart and dropped). A promise and an event, not an actor per probe.
+      sendProbe: ({ context, self }) => {
+        const seq = context.probeSeq;
+        const { name, lease, probeTimeoutMs } = context;
+        Promise.resolve().then(() => deps.probe(name, lease!.address, AbortSignal.timeout(probeTimeoutMs + PROBE_GRACE_MS))).then(
+          (rtt) => self.send({ type: 'probe.done', seq, rtt }),
+          () => self.send({ type: 'probe.done', seq, rtt: null }),
+        );
+      },
       probeOk: assign(({ context, event }) => {
-        const rtt = (event as unknown as { output: number }).output;
+        const rtt = (event as Extract<UplinkEvent, { type: 'probe.done' }>).rtt!;
         return { ready: true, history: recordProbeResult(context.history, rtt, deps.now()), phase: 'ready' as const };
       }),
       probeMissed: assign(({ context }) => {
@@ -302,7 +318,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
     context: ({ input }) => ({
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
-      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null,
+      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0,
     }),
     type: 'parallel',
     on: {
@@ -473,12 +489,12 @@ export function createUplinkMachine(deps: UplinkDeps) {
                 initial: 'sending',
                 states: {
                   sending: {
-                    entry: ['spendBudget', 'tellBudget'],
-                    invoke: {
-                      src: 'probe',
-                      input: ({ context }) => ({ ifname: context.name, address: context.lease!.address }),
-                      onDone: { target: 'waiting', actions: ['probeOk', 'report'] },
-                      onError: { target: 'waiting', actions: ['probeMissed', 'report'] },
+                    entry: ['spendBudget', 'tellBudget', assign({ probeSeq: ({ context }) => context.probeSeq + 1 }), 'sendProbe'],
+                    on: {
+                      'probe.done': [
+                        { guard: ({ context, event }) => event.seq === context.probeSeq && event.rtt !== null, target: 'waiting', actions: ['probeOk', 'report'] },
+                        { guard: ({ context, event }) => event.seq === context.probeSeq, target: 'waiting', actions: ['probeMissed', 'report'] },
+                      ],
                     },
                     after: { probeTimeout: { target: 'waiting', actions: ['probeMissed', 'report'] } },
                   },
