@@ -28,7 +28,7 @@ export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: nul
  * The tunnel after a counter reading (null: the read failed). A counter that grew is dated at the PREVIOUS reading
  * when readings are regular (the packet came after it, so this is the earliest it can have been: failure detection
  * never waits on the polling), but at `now` after a pause longer than two intervals (an event loop that stalled must
- * not make a live path look silent).
+ * not make a live path look silent); one that did not grow has its silence moved on by the pause.
  */
 export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | null, now: number, intervalMs: number): TunnelSeen {
   if (!c) return { ...prev, readAt: now, rx_moving: false, tx_moving: false };
@@ -37,12 +37,16 @@ export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | nu
   const grew = (was: number | null, is: number) => was !== null && is !== was; // a reset (new interface) counts as life too
   const rxMoving = grew(prev.rx, c.rx);
   const txMoving = grew(prev.tx, c.tx);
+  // After a pause, a counter that did not grow keeps the silence it had before the pause, not the pause itself: a
+  // stalled machine (the agent, wireguard-go, the kernel's queues) saw nothing, which proves nothing about the path.
+  const gap = regular || prev.readAt === null ? 0 : now - prev.readAt;
+  const kept = (t: number | null) => (t === null ? null : t + gap);
   return {
     rx: c.rx,
     tx: c.tx,
     readAt: now,
-    last_rx_at: rxMoving ? at : prev.last_rx_at,
-    last_tx_at: txMoving ? at : prev.last_tx_at,
+    last_rx_at: rxMoving ? at : kept(prev.last_rx_at),
+    last_tx_at: txMoving ? at : kept(prev.last_tx_at),
     rx_moving: rxMoving,
     tx_moving: txMoving,
   };

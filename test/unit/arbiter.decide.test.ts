@@ -32,6 +32,8 @@ test('seeCounters: growth is dated at the previous reading when readings are reg
   assert.deepEqual([t2.rx_moving, t2.tx_moving], [false, true], 'what grew at this reading');
   const stalled = seeCounters(t2, { rx: 20, tx: 20 }, 1600, 25);
   assert.deepEqual([stalled.last_rx_at, stalled.last_tx_at], [1600, 1600], 'after a 550 ms stall: dated now, not 550 ms ago');
+  const stalledSilent = seeCounters(t2, { rx: 12, tx: 30 }, 4050, 25);
+  assert.deepEqual([stalledSilent.last_rx_at, stalledSilent.last_tx_at], [1000 + 3000, 4050], 'rx silent since 1000, then a 3 s stall: the silence is 50 ms old, not 3050');
   const failed = seeCounters(t2, null, 1075, 25);
   assert.deepEqual([failed.readAt, failed.rx, failed.last_rx_at], [1075, 12, 1000], 'a failed read keeps what was known');
   const reset = seeCounters(t2, { rx: 0, tx: 0 }, 1075, 25);
