@@ -40,3 +40,23 @@ export function every(clock: Clock, ms: number, fn: () => void | Promise<unknown
     if (timer !== undefined) clock.clearTimeout(timer);
   };
 }
+
+/**
+ * An abort signal that fires after `ms` (or with `parent`), and its release: once the work is done, release() clears
+ * the timer, so a reading that answered in a millisecond does not cost a wakeup `ms` later (AbortSignal.timeout's timer
+ * always fires).
+ */
+export function boundedSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException('timed out', 'TimeoutError')), ms);
+  const onParent = () => ac.abort(parent!.reason);
+  if (parent?.aborted) ac.abort(parent.reason);
+  else parent?.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: ac.signal,
+    release: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
+}

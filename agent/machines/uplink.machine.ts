@@ -8,7 +8,7 @@
 // Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
 // (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
 import { assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, type EventObject } from 'xstate';
-import { clockOf, every } from './every.js';
+import { boundedSignal, clockOf, every } from './every.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
@@ -233,7 +233,8 @@ export function createUplinkMachine(deps: UplinkDeps) {
         let last: number | null | undefined;
         let unchanged = 0;
         const stop = every(clockOf(self), input.intervalMs, async () => {
-          const dBm = await radio.signalPoll(AbortSignal.any([ac.signal, AbortSignal.timeout(input.timeoutMs)]));
+          const bounded = boundedSignal(input.timeoutMs, ac.signal);
+          const dBm = await radio.signalPoll(bounded.signal).finally(bounded.release);
           if (ac.signal.aborted || (dBm === last && ++unchanged < REPEAT_SIGNAL_EVERY)) return;
           last = dBm;
           unchanged = 0;
@@ -283,7 +284,8 @@ export function createUplinkMachine(deps: UplinkDeps) {
       sendProbe: ({ context, self }) => {
         const seq = context.probeSeq;
         const { name, lease, probeTimeoutMs } = context;
-        Promise.resolve().then(() => deps.probe(name, lease!.address, AbortSignal.timeout(probeTimeoutMs + PROBE_GRACE_MS))).then(
+        const bounded = boundedSignal(probeTimeoutMs + PROBE_GRACE_MS);
+        Promise.resolve().then(() => deps.probe(name, lease!.address, bounded.signal)).finally(bounded.release).then(
           (rtt) => self.send({ type: 'probe.done', seq, rtt }),
           () => self.send({ type: 'probe.done', seq, rtt: null }),
         );
