@@ -1,4 +1,5 @@
-// Probe statistics of one uplink (pure): smoothed RTT, loss over the last probes, when the last reply came.
+// Probe statistics of one uplink (pure): smoothed RTT, loss over the last probes, when the last reply came, and since
+// when the probes have gone unanswered.
 import type { ProbeStats } from '../policy/choose.js';
 
 /** How many recent probes the loss is measured over (choose.ts: "about the last 20"). */
@@ -14,17 +15,25 @@ export interface ProbeHistory {
   lastOkAt: number | null;
   /** Consecutive probes without an answer. */
   misses: number;
+  /** While misses > 0: when the first of them was given up (the probe timed out or failed to send). */
+  failingSince?: number | null;
+  /** When each lost probe still in `results` was given up, oldest first. */
+  missAt?: number[];
 }
 
-export const EMPTY_HISTORY: Readonly<ProbeHistory> = Object.freeze({ results: [], srttMs: null, lastOkAt: null, misses: 0 });
+export const EMPTY_HISTORY: Readonly<ProbeHistory> = Object.freeze({ results: [], srttMs: null, lastOkAt: null, misses: 0, failingSince: null, missAt: [] });
 
 /** The history after one probe: answered after `rttMs` at `now`, or lost (rttMs null). */
 export function recordProbeResult(h: ProbeHistory, rttMs: number | null, now: number, window = LOSS_WINDOW): ProbeHistory {
   const ok = rttMs !== null;
-  const results = [...h.results, ok].slice(-window);
-  if (!ok) return { results, srttMs: h.srttMs, lastOkAt: h.lastOkAt, misses: h.misses + 1 };
+  const all = [...h.results, ok];
+  const results = all.slice(-window);
+  // The times of the lost probes still in the window (those that slid out go with them).
+  const slidOut = all.slice(0, all.length - results.length).filter((r) => !r).length;
+  const kept = (h.missAt ?? []).slice(slidOut);
+  if (!ok) return { results, srttMs: h.srttMs, lastOkAt: h.lastOkAt, misses: h.misses + 1, failingSince: h.misses > 0 ? (h.failingSince ?? now) : now, missAt: [...kept, now] };
   const srtt = h.srttMs === null ? rttMs : h.srttMs + RTT_GAIN * (rttMs - h.srttMs);
-  return { results, srttMs: Math.round(srtt * 1000) / 1000, lastOkAt: now, misses: 0 };
+  return { results, srttMs: Math.round(srtt * 1000) / 1000, lastOkAt: now, misses: 0, failingSince: null, missAt: kept };
 }
 
 /** Loss over the window: 0 with no probe yet (nothing says it is lossy; `last_ok_at` null says it is unproven). */
@@ -33,7 +42,13 @@ export function lossOf(h: ProbeHistory): number {
   return h.results.filter((r) => !r).length / h.results.length;
 }
 
-/** The policy's view of the history. */
+/** The policy's view of the history (`failing` only while the latest probes go unanswered). */
 export function probeStatsOf(h: ProbeHistory): ProbeStats {
-  return { rtt_ms: h.srttMs, loss: lossOf(h), last_ok_at: h.lastOkAt };
+  const s: ProbeStats = { rtt_ms: h.srttMs, loss: lossOf(h), last_ok_at: h.lastOkAt };
+  const missAt = h.missAt ?? [];
+  if (h.misses > 0 && h.failingSince != null && missAt.length > 0) {
+    const run = Math.min(h.misses, missAt.length);
+    s.failing = { since: h.failingSince, last_at: missAt[missAt.length - 1]!, lost_before: missAt.slice(0, missAt.length - run) };
+  }
+  return s;
 }

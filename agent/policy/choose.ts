@@ -1,5 +1,5 @@
 // The arbiter's decision (pure): from a snapshot of the uplinks and the clock, stay or switch, and why.
-import type { Policy } from './policy.js';
+import { activeProbeIntervalMs, type Policy } from './policy.js';
 
 export type UplinkKind = 'wifi' | 'lte';
 export type UplinkState = 'down' | 'scanning' | 'associating' | 'addressing' | 'probing' | 'standby' | 'active' | 'degraded' | 'hold-down';
@@ -11,6 +11,10 @@ export interface ProbeStats {
   loss: number;
   /** When the last reply arrived (same clock as `now`), null if never. */
   last_ok_at: number | null;
+  /** Present while the latest probes go unanswered: when the first and the latest of them were given up (a probe is
+   *  given up when it times out, so up to the probe timeout after it was sent), and when the other lost probes of the
+   *  loss window were. */
+  failing?: { since: number; last_at: number; lost_before: number[] };
 }
 
 /** One uplink as the arbiter sees it. */
@@ -39,7 +43,25 @@ export interface ArbiterMemory {
   betterSince: Record<string, number>;
   /** Since when traffic has been flowing, continuously. */
   busySince: number | null;
+  /** Rule 3 found the far end (the concentrator) silent on every path: on which active, when the concentrator was
+   *  last heard on any path, and since when the verdict holds. Absent otherwise. */
+  farEnd?: { uplink: string; lastHeard: number; since: number };
+  /** The concentrator was heard again on another path at `at` while the active was still silent: the active has
+   *  dead_idle_ms from then (the far end's silence is not held against it). Until the active is heard or left. */
+  farEndBack?: { uplink: string; at: number };
+  /** These uplinks' probe loss counts probes lost while the far end was silent (the concentrator last heard at
+   *  `lastHeard`): it is not held against them while their latest probe, after they answered again, was answered
+   *  (the active: the loss rule; the others: being usable). Each is dropped once it has answered again and its loss is
+   *  under loss_max; kept across switches. */
+  farEndLoss?: { uplinks: string[]; lastHeard: number };
+  /** The latest spells (at most QUIET_KEPT) when the concentrator was heard on no path for dead_busy_ms or more: from
+   *  its last answer before to its first answer after (null while it lasts). Probes lost then are not a path's own
+   *  losses. Kept across switches. */
+  quiet?: Array<{ from: number; to: number | null }>;
 }
+
+/** How many quiet spells the memory keeps (a flapping HQ link: the loss windows of LTE standbys span minutes). */
+export const QUIET_KEPT = 4;
 
 export const EMPTY_MEMORY: Readonly<ArbiterMemory> = Object.freeze({ belowSince: null, betterSince: Object.freeze({}), busySince: null });
 
@@ -78,8 +100,8 @@ export interface CandidateWhy {
 }
 
 export interface Why {
-  /** The rule that fired; for a stay, the rule that held (`dwell`, `forced` pin) or `none`. */
-  rule: Rule | 'dwell' | 'none';
+  /** The rule that fired; for a stay, the rule that held (`far-end`, `dwell`, `forced` pin) or `none`. */
+  rule: Rule | 'far-end' | 'dwell' | 'none';
   /** One line for people: `wlan0 -81 dBm below -75 dBm for 1200 ms; wlan1 -62 dBm ready`. */
   text: string;
   at: number;
@@ -105,7 +127,11 @@ export type Decision =
  *  1. initial       no active uplink: take the best usable one (order below).
  *  2. carrier-loss  the active lost carrier: move at once, hold the old one down.
  *  3. blackhole     the active is silent (no probe reply, no tunnel packet) for dead_busy_ms while traffic flows
- *                   (counted from when it started flowing), or dead_idle_ms in any case: move, hold down.
+ *                   (counted from when it started flowing), or dead_idle_ms in any case: move (to a standby that has
+ *                   not failed since the active was last heard, when there is one), hold down.
+ *     far-end       ...unless the concentrator is silent on every path: stay, hold nothing down (see farEndOf). When
+ *                   another path hears it again first, the active has dead_idle_ms from then. An active not heard
+ *                   since it took the tunnel is judged against dead_idle_ms too (its last probe may still be out).
  *  4. forced        the operator asked for an uplink: take it if it is ready; while it is active and the request is
  *                   younger than forced_hold_ms, only rules 2-3 move the tunnel.
  *  -- dwell: within dwell_ms of the last switch, nothing below fires (their timers keep running).
@@ -128,13 +154,25 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const prev = snapshot.memory ?? EMPTY_MEMORY;
   const byName = new Map(snapshot.uplinks.map((u) => [u.name, u]));
   const active = snapshot.active !== null ? byName.get(snapshot.active) : undefined;
-  const usable = (u: UplinkView) => isUsable(u, policy, now) && u !== active;
-  const candidates = snapshot.uplinks.map((u) => describe(u, u === active, isUsable(u, policy, now)));
+  // Probes lost while the far end was silent are not the path's (ArbiterMemory.farEndLoss).
+  const fel = prev.farEndLoss;
+  const answeredSince = (u: UplinkView) => fel !== undefined && (u.probe.last_ok_at ?? -Infinity) > fel.lastHeard;
+  const forgiven = (u: UplinkView) => fel !== undefined && fel.uplinks.includes(u.name) && answeredSince(u) && !u.probe.failing;
+  const usableNow = (u: UplinkView) => isUsable(forgiven(u) ? { ...u, probe: { ...u.probe, loss: 0 } } : u, policy, now);
+  const usable = (u: UplinkView) => usableNow(u) && u !== active;
+  const candidates = snapshot.uplinks.map((u) => describe(u, u === active, usableNow(u)));
   const tunnel = snapshot.tunnel ?? { last_rx_at: null, last_tx_at: null };
   const busy = tunnel.last_tx_at !== null && now - tunnel.last_tx_at <= policy.busy_window_ms;
 
   // Memory for the next call, computed from this snapshot whatever the decision.
   const memory: ArbiterMemory = { belowSince: null, betterSince: {}, busySince: busy ? (prev.busySince ?? now) : null };
+  if (fel) {
+    // Each kept until it has answered since (no probe of the silence is still out) and its loss is under loss_max.
+    const still = fel.uplinks.filter((n) => { const u = byName.get(n); return u !== undefined && (!answeredSince(u) || u.probe.loss >= policy.loss_max); });
+    if (still.length > 0) memory.farEndLoss = { uplinks: still, lastHeard: fel.lastHeard };
+  }
+  const quiet = quietSpells(snapshot, tunnel, prev.quiet ?? [], policy, now);
+  if (quiet.length > 0) memory.quiet = quiet;
   const activeSignal = active?.kind === 'wifi' ? (active.signal ?? -Infinity) : null;
   if (active?.kind === 'wifi' && activeSignal! < policy.switch_below) memory.belowSince = prev.belowSince ?? now;
   if (activeSignal !== null) {
@@ -144,7 +182,10 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
       }
     }
   }
-  const afterSwitch: ArbiterMemory = { belowSince: null, betterSince: {}, busySince: memory.busySince };
+  const afterSwitch: ArbiterMemory = {
+    belowSince: null, betterSince: {}, busySince: memory.busySince,
+    ...(memory.farEndLoss ? { farEndLoss: memory.farEndLoss } : {}), ...(memory.quiet ? { quiet: memory.quiet } : {}),
+  };
 
   const why = (rule: Why['rule'], text: string): Why => ({ rule, text, at: now, active: active?.name ?? null, candidates });
   const stay = (rule: Why['rule'], text: string): Decision => ({ action: 'stay', why: why(rule, text), memory });
@@ -156,7 +197,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const others = snapshot.uplinks.filter(usable);
   // With no active, or an active that is gone (rules 1-3), an uplink in hold-down beats nothing: hold-down ranks a
   // failed uplink last, it must not keep the tunnel on a dead path when it is the only one that works again.
-  const held = snapshot.uplinks.filter((u) => u !== active && !usable(u) && isUsable({ ...u, state: u.state === 'hold-down' ? 'standby' : u.state, holdDownUntil: null }, policy, now));
+  const held = snapshot.uplinks.filter((u) => u !== active && !usable(u) && usableNow({ ...u, state: u.state === 'hold-down' ? 'standby' : u.state, holdDownUntil: null }));
   const bestFree = bestUsable(others, policy);
   const best = bestFree ?? bestUsable(held, policy);
 
@@ -171,15 +212,32 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     return best ? go('carrier-loss', best, `${active.name} lost carrier`, true) : stay('none', `${active.name} lost carrier; nothing usable to move to`);
   }
 
-  // 3. blackhole
-  const aliveAt = Math.max(active.probe.last_ok_at ?? -Infinity, tunnel.last_rx_at ?? -Infinity, snapshot.activeSince ?? -Infinity);
+  // 3. blackhole, unless it is the far end that went silent
+  const heardAt = Math.max(active.probe.last_ok_at ?? -Infinity, tunnel.last_rx_at ?? -Infinity);
+  const far = farEndOf(snapshot, active, heardAt, busy ? memory.busySince! : null, prev, quiet, policy, now);
+  if (far.verdict) {
+    memory.farEnd = { uplink: active.name, lastHeard: far.lastHeard, since: far.since };
+    memory.farEndLoss = { uplinks: snapshot.uplinks.map((u) => u.name), lastHeard: far.lastHeard };
+    return stay('far-end', far.text);
+  }
+  if (far.backAt !== null) memory.farEndBack = { uplink: active.name, at: far.backAt };
+  const backAt = memory.farEndBack?.at ?? -Infinity;
+  const aliveAt = Math.max(heardAt, snapshot.activeSince ?? -Infinity, backAt);
   const silentMs = now - aliveAt;
-  const busySilentMs = busy ? now - Math.max(aliveAt, memory.busySince!) : 0;
+  // Probes go one at a time and a lost one is given up only at the probe timeout: an active not heard since it took
+  // the tunnel (its probe sent at the standby pace may still be out) or since a far-end silence (its probe sent during
+  // it) is judged against dead_idle_ms, from when it took the tunnel or the concentrator was heard again.
+  const unproven = (snapshot.activeSince !== null && heardAt < snapshot.activeSince) || memory.farEndBack !== undefined;
+  const busySilentMs = busy && !unproven ? now - Math.max(aliveAt, memory.busySince!) : 0;
   if (busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms) {
+    const since = backAt === aliveAt ? ' since the concentrator answered again' : '';
     const text = busySilentMs > policy.dead_busy_ms
-      ? `${active.name} silent for ${fmtMs(busySilentMs)} while traffic flows (limit ${policy.dead_busy_ms} ms)`
-      : `${active.name} silent for ${fmtMs(silentMs)} (limit ${policy.dead_idle_ms} ms)`;
-    return best ? go('blackhole', best, text, true) : stay('none', `${text}; nothing usable to move to`);
+      ? `${active.name} silent for ${fmtMs(busySilentMs)}${since} while traffic flows (limit ${policy.dead_busy_ms} ms)`
+      : `${active.name} silent for ${fmtMs(silentMs)}${since} (limit ${policy.dead_idle_ms} ms)`;
+    // A standby that has failed since the active was last heard may share its trouble: one that answers goes first.
+    const answering = others.filter((u) => !(u.probe.failing && u.probe.failing.last_at > heardAt));
+    const target = (answering.length < others.length ? bestUsable(answering, policy) : undefined) ?? best;
+    return target ? go('blackhole', target, text, true) : stay('none', `${text}; nothing usable to move to`);
   }
 
   // 4. forced
@@ -196,9 +254,11 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const sinceSwitch = snapshot.activeSince === null ? Infinity : now - snapshot.activeSince;
   if (sinceSwitch < policy.dwell_ms) return stay('dwell', `${label(active)} active for ${fmtMs(sinceSwitch)} (dwell ${policy.dwell_ms} ms)${forcedNote}`);
 
-  // 5. loss (a silence in progress is the blackhole rule's to judge: it names the failure right)
+  // 5. loss (a silence in progress is the blackhole rule's to judge: it names the failure right; probes lost while the
+  // far end was silent are not the active's, so after such a silence it takes a probe lost after it answered again)
   const deadLimit = busy ? policy.dead_busy_ms : policy.dead_idle_ms;
-  if (active.probe.loss >= policy.loss_max && Math.max(busySilentMs, busy ? 0 : silentMs) <= deadLimit / 2) {
+  const outageLoss = !!memory.farEndLoss?.uplinks.includes(active.name) && !(active.probe.failing && answeredSince(active));
+  if (active.probe.loss >= policy.loss_max && !outageLoss && Math.max(busySilentMs, busy ? 0 : silentMs) <= deadLimit / 2) {
     const text = `${active.name} loses ${pct(active.probe.loss)} of probes (limit ${pct(policy.loss_max)})`;
     return bestFree ? go('loss', bestFree, text, true) : stay('none', `${text}; nothing usable to move to${forcedNote}`);
   }
@@ -233,6 +293,97 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const target = wifis.find((u) => sig(u) >= leaveAt);
   if (target) return go('leave-lte', target, `${active.name} is costed and ${target.name} ${sig(target)} dBm is good enough (≥${leaveAt} dBm)`);
   return stay('none', `${active.name} active; no Wi-Fi at or above ${strongEnough} dBm${forcedNote}`);
+}
+
+/**
+ * Is it the far end (the concentrator, or HQ's link) that went silent, rather than the active's path? The concentrator
+ * answers probes through every uplink's own path, so when it restarts every path goes silent at once. The verdict:
+ *  - the active is silent past its dead limit, counted as rule 3 does but from its last sign of life (probe reply or
+ *    tunnel packet; the grace after a switch is no sign of life), and
+ *  - no other path's latest probe was answered after that, or after the active took the tunnel when that is later (a
+ *    new active's last answer dates from its standby pace), give or take one of the active's probe intervals (within
+ *    which it may have gone silent with the far end): a standby that answers says the far end is up, and
+ *  - at least one other path has failed after the concentrator was last heard on ANY path: its latest probe was given
+ *    up after that, in a run of failures that began no earlier than dead_busy_ms before it, and it lost no other probe
+ *    of its loss window but while nothing was heard on any path (a path failing since long before, or one that loses
+ *    probes now and then, says nothing about the far end: its trouble is its own);
+ *  or the verdict already held on this active and nothing has been heard on any path since (a witness that goes away
+ *  does not end it). Witnesses are the other uplinks with carrier that have answered at some time, held-down included.
+ *
+ * Why it does not delay a blackhole of the active alone (but in one case, below): a standby whose latest probe since
+ * the active went silent was answered rules the verdict out, and one not probed since is no evidence; so the move
+ * happens exactly as before unless every standby probed since has failed, i.e. unless no path is known to work. Standbys are probed about once a second
+ * (LTE at its budget's pace, seconds), so at the dead limit there usually is no standby probe since, and no verdict.
+ * The one way a single-path blackhole is taken for the far end: a standby that lost nothing else lately loses, on its
+ * own, the probe it sent around the time the active went silent, and no other path has answered since (simulated,
+ * with standbys losing 5% of their probes: about 1% of such blackholes); the verdict then ends at the next answer of
+ * any path (a Wi-Fi standby's next probe, about 1 s; LTE's budget pace at worst), and the active has dead_idle_ms
+ * from then (its own probe of the silence may still be out).
+ * Caveats (2026-11): with the default 1 s standby pace and 500 ms probe timeout no standby probe sent after the silence
+ * began can have failed by dead_busy_ms (400 ms), so while traffic flows the FIRST decision of a far-end silence is
+ * still a blackhole switch; the verdict stops every later one (no cascade) and, idle, usually the first one too.
+ * Two Wi-Fi radios behind one site's backhaul fail together: that is taken for the far end until LTE answers.
+ *
+ * When the verdict ends because another path heard the concentrator again while the active is still silent, `backAt`
+ * says when: the active's silence then counts from it (against dead_idle_ms).
+ */
+function farEndOf(snapshot: ArbiterSnapshot, active: UplinkView, heardAt: number, busySince: number | null, prev: ArbiterMemory, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number):
+  { verdict: true; lastHeard: number; since: number; text: string } | { verdict: false; backAt: number | null } {
+  const was = prev.farEnd?.uplink === active.name ? prev.farEnd : undefined;
+  const heard = (u: UplinkView) => u.probe.last_ok_at ?? -Infinity;
+  const lastHeard = Math.max(heardAt, ...snapshot.uplinks.map(heard));
+  let backAt = prev.farEndBack?.uplink === active.name && prev.farEndBack.at > heardAt ? prev.farEndBack.at : null;
+  if (was && lastHeard > was.lastHeard) {
+    // Heard again: normal judgement. Another path first, the active still silent: its silence restarts from then.
+    if (heardAt <= was.lastHeard) backAt = Math.max(backAt ?? -Infinity, Math.min(...snapshot.uplinks.map(heard).filter((t) => t > was.lastHeard)));
+    return { verdict: false, backAt };
+  }
+  const no = { verdict: false as const, backAt };
+  if (!Number.isFinite(heardAt)) return no;
+  const silentMs = now - heardAt;
+  const busySilentMs = busySince !== null ? now - Math.max(heardAt, busySince) : 0;
+  if (!(busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms)) return no;
+  const witnesses = snapshot.uplinks.filter((u) => u !== active && u.carrier && u.probe.last_ok_at !== null);
+  const answeredAfter = Math.max(heardAt, snapshot.activeSince ?? -Infinity) + activeProbeIntervalMs(policy, busySince !== null);
+  if (witnesses.some((u) => !u.probe.failing && u.probe.last_ok_at! > answeredAfter)) return no;
+  const failed = witnesses.filter((u) => failedSince(u, lastHeard, quiet, policy, now)).map((u) => u.name);
+  const held = was !== undefined && was.lastHeard === lastHeard;
+  if (failed.length === 0 && !held) return no;
+  const also = failed.length === 0 ? 'no path has answered since' : `${failed.join(', ')} ${failed.length === 1 ? 'fails' : 'fail'} too, none answers`;
+  return {
+    verdict: true,
+    lastHeard,
+    since: held ? was.since : now,
+    text: `concentrator silent on every path: nothing heard for ${fmtMs(now - lastHeard)} (${active.name} silent for ${fmtMs(silentMs)}), ${also}; staying on ${active.name}, nothing held down`,
+  };
+}
+
+/**
+ * Its latest probe was given up after `t`, in a run of failures that began at most dead_busy_ms before `t`, on a path
+ * that lost nothing else lately but during quiet spells (a path that loses probes now and then may lose one on its own
+ * at any time). A probe lost in a spell is given up up to its timeout after the spell: dead_idle_ms of slack.
+ */
+function failedSince(u: UplinkView, t: number, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): boolean {
+  const f = u.probe.failing;
+  if (!f || !(f.last_at > t && f.since >= t - policy.dead_busy_ms)) return false;
+  return f.lost_before.every((at) => quiet.some((q) => at >= q.from && at <= (q.to ?? now) + policy.dead_idle_ms));
+}
+
+/**
+ * The quiet spells after this snapshot: the open one closes when anything is heard again (at the first answer after
+ * it); a new one opens when nothing has been heard on any path (probe replies, tunnel packets) for dead_busy_ms.
+ */
+function quietSpells(snapshot: ArbiterSnapshot, tunnel: { last_rx_at: number | null }, prev: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): NonNullable<ArbiterMemory['quiet']> {
+  const answers = [tunnel.last_rx_at ?? -Infinity, ...snapshot.uplinks.map((u) => u.probe.last_ok_at ?? -Infinity)];
+  const lastHeard = Math.max(...answers);
+  let spells = prev;
+  const open = spells.at(-1)?.to === null ? spells.at(-1)! : null;
+  if (open && lastHeard > open.from) spells = [...spells.slice(0, -1), { from: open.from, to: Math.min(...answers.filter((a) => a > open.from)) }];
+  const last = spells.at(-1);
+  if (Number.isFinite(lastHeard) && now - lastHeard >= policy.dead_busy_ms && last?.to !== null) {
+    spells = [...spells, { from: lastHeard, to: null }].slice(-QUIET_KEPT);
+  }
+  return spells;
 }
 
 /** Could take the tunnel now: ready, carrier, last probes answered and loss under the limit, not held down. */

@@ -718,3 +718,57 @@ test('traffic out, nothing back through the tunnel, the path alive: the fast pro
   assert.equal(h.roleOf('wlan0').probeIntervalMs, 50);
   assert.deepEqual(h.steers, [], `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
 });
+
+test('the concentrator silent on every path while traffic flows: no switch, nothing held down; back: nothing happens', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(1000);
+  // The concentrator goes away: no probe through any path is answered, nothing comes back through the tunnel.
+  for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.add(n);
+  h.rxFlowing = false;
+  h.tunnelAnswers = false;
+  await h.advance(3000);
+  assert.deepEqual(h.steers, [], `no switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  assert.deepEqual(h.ctx.holdDown, {});
+  assert.equal(h.ctx.memory.farEnd?.uplink, 'wlan0', 'the decision: the far end is silent');
+  // It is back: the active answers again, nothing moves (its lost probes were the far end's, not a reason to leave).
+  for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.delete(n);
+  h.rxFlowing = true;
+  h.tunnelAnswers = true;
+  await h.advance(5000);
+  assert.deepEqual(h.steers, [], `no switch after: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  assert.equal(h.ctx.memory.farEnd, undefined);
+  assert.equal(h.active, 'wlan0');
+});
+
+test('the concentrator back on the standbys first, the active still silent: moved dead_idle_ms after it was heard again', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(1000);
+  for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.add(n);
+  h.rxFlowing = false;
+  await h.advance(2000);
+  assert.equal(h.steers.length, 0);
+  // wlan0's own path stays dead; the others hear the concentrator again.
+  const t0 = h.clock.now();
+  h.blackholed.delete('wlan1');
+  h.blackholed.delete('wwan0');
+  await h.advance(300);
+  const back = h.ctx.memory.farEndBack?.at;
+  assert.ok(back !== undefined && back > t0 && back <= t0 + TIMING.probeTimeoutMs + TIMING.probeIntervalMs + RTT.wlan1!, `heard again at ${back} (unblackholed at ${t0})`);
+  assert.equal(h.steers.length, 0, 'not at once: the active\'s own probe of the silence may still be out');
+  await h.advance(back + 1200 - h.clock.now());
+  assert.equal(h.steers.length, 0, 'not before dead_idle_ms');
+  await h.advance(100);
+  assert.equal(h.steers.length, 1);
+  assert.equal(h.steers[0]!.to, 'wlan1');
+  const after = h.steers[0]!.at - back;
+  assert.ok(after > 1200 && after <= 1200 + 75, `moved ${after} ms after the concentrator was heard again`);
+  h.rxFlowing = true;
+  await h.advance(TUNNEL_RTT);
+  const [rec] = h.done();
+  assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'blackhole']);
+  assert.match(rec!.why!.text, /wlan0 silent for 12\d\d ms since the concentrator answered again \(limit 1200 ms\)/);
+});

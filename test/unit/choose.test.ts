@@ -2,7 +2,7 @@
 import { seeded } from '../../shared/rng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, QUIET_KEPT, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
 import { activeProbeIntervalMs, policyWith, type Policy } from '../../agent/policy/policy.js';
 
 const P = policyWith({});
@@ -385,4 +385,339 @@ test('simulated: an operator-forced switch pins, then the policy takes over agai
     forced: { to: 'wwan0', at: 10_000 },
   }).map((s) => [s.t, s.to, s.rule]);
   assert.deepEqual(switches, [[10_000, 'wwan0', 'forced'], [70_000, 'wlan0', 'leave-lte']]);
+});
+
+// ---- the far end silent on every path ------------------------------------------------------------------------------
+
+test('chooseUplink: the concentrator silent on every path is the far end, not the active path', () => {
+  const busy = { tunnel: { last_rx_at: null, last_tx_at: NOW - 10 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 5000 } };
+  // The active was last heard 450 ms ago; traffic flows; what the standbys heard decides.
+  const silent = (over: Partial<UplinkView> = {}) => wifi('wlan0', -60, { probe: probe(NOW - 450), ...over });
+  const failing = (lastOk: number, since: number, last = since, lostBefore: number[] = []) => ({ ...probe(lastOk, 0.05), failing: { since, last_at: last, lost_before: lostBefore } });
+  const far = /concentrator silent on every path: nothing heard for 450 ms \(wlan0 silent for 450 ms\)/;
+  const table: Array<{ name: string; given: ArbiterSnapshot; policy?: Partial<Policy>; want: Want }> = [
+    {
+      name: 'a standby probed since failed too, none answered: stay, nothing held down',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) }), lte()], 'wlan0', busy),
+      want: { action: 'stay', rule: 'far-end', text: /^concentrator silent on every path: nothing heard for 450 ms \(wlan0 silent for 450 ms\), wlan1 fails too, none answers; staying on wlan0, nothing held down$/ },
+    },
+    {
+      name: 'its failures began a little before the active\'s last sign of life (the probe responder stops before the tunnel)',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 700, NOW - 200) }), lte()], 'wlan0', busy),
+      want: { action: 'stay', rule: 'far-end', text: far },
+    },
+    {
+      name: 'idle: the same after dead_idle_ms',
+      given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65, { probe: failing(NOW - 2000, NOW - 700) })], 'wlan0'),
+      want: { action: 'stay', rule: 'far-end', text: /nothing heard for 1300 ms \(wlan0 silent for 1300 ms\)/ },
+    },
+    {
+      name: 'nothing usable to move to: the far end all the same',
+      given: snap([silent(), wifi('wlan1', -65, { ready: false, probe: failing(NOW - 3000, NOW - 300) })], 'wlan0', busy),
+      want: { action: 'stay', rule: 'far-end', text: far },
+    },
+    {
+      name: 'blackhole of the active alone: a standby answered since it went silent',
+      given: snap([silent(), wifi('wlan1', -65, { probe: probe(NOW - 100) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /wlan0 silent for 450 ms while traffic flows/ },
+    },
+    {
+      name: 'blackhole: one standby failed since, another answered: to the one that answers',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) }), lte({ probe: probe(NOW - 200, 0, 60) })], 'wlan0', busy),
+      want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'blackhole: the standby\'s last probe is a bit old (not probed since the silence began): move',
+      given: snap([silent(), wifi('wlan1', -65, { probe: probe(NOW - 800) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'blackhole: a standby failing since long before (its own trouble) says nothing about the far end',
+      given: snap([silent(), wifi('wlan1', -65, { holdDownUntil: NOW + 20_000, probe: failing(NOW - 9000, NOW - 8500, NOW - 100) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'blackhole: a standby that loses probes now and then (one more of its last 20) lost one more: no evidence (and not the target)',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300, NOW - 300, [NOW - 9000]) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'a standby whose other loss was in an earlier quiet spell (nothing heard anywhere then): evidence all the same',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300, NOW - 300, [NOW - 9000]) }), lte()], 'wlan0', { ...busy, memory: { ...busy.memory, quiet: [{ from: NOW - 9500, to: NOW - 8000 }] } }),
+      want: { action: 'stay', rule: 'far-end', text: far },
+    },
+    {
+      name: 'blackhole: a standby that failed before the active went silent, answered since: move',
+      given: snap([silent(), wifi('wlan1', -65, { probe: probe(NOW - 50) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'not yet silent for the dead limit: normal judgement',
+      given: snap([wifi('wlan0', -60, { probe: probe(NOW - 350) }), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) })], 'wlan0', busy),
+      want: { action: 'stay', rule: 'none' },
+    },
+    {
+      name: 'a standby answered after the active went silent, then failed: its latest word is a failure',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 200, NOW - 100) }), lte()], 'wlan0', busy),
+      want: { action: 'stay', rule: 'far-end', text: /nothing heard for 200 ms \(wlan0 silent for 450 ms\), wlan1 fails too/ },
+    },
+    {
+      name: 'a standby answered after the active went silent (beyond one of its probe intervals), another failed: move',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) }), lte({ probe: probe(NOW - 380, 0, 60) })], 'wlan0', busy),
+      want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'a standby\'s last answer within one active probe interval of the active\'s: the far end may have died between',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) }), lte({ probe: probe(NOW - 420, 0, 60) })], 'wlan0', busy),
+      want: { action: 'stay', rule: 'far-end', text: /nothing heard for 420 ms \(wlan0 silent for 450 ms\), wlan1 fails too/ },
+    },
+    {
+      name: 'the standby\'s failure was before the active\'s last sign of life: no evidence',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 500) }), lte()], 'wlan0', busy),
+      want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true },
+    },
+    {
+      name: 'a new active not heard since it took the tunnel: dead_idle_ms, not dead_busy_ms (its last probe may still be out)',
+      given: snap([wifi('wlan0', -60, { probe: probe(NOW - 2000) }), wifi('wlan1', -65, { probe: probe(NOW - 50) })], 'wlan0', { ...busy, activeSince: NOW - 500 }),
+      want: { action: 'stay', rule: 'dwell' },
+    },
+    {
+      name: 'a new active not heard for dead_idle_ms since it took the tunnel: blackhole',
+      given: snap([wifi('wlan0', -60, { probe: probe(NOW - 2000) }), wifi('wlan1', -65, { probe: probe(NOW - 50) })], 'wlan0', { ...busy, activeSince: NOW - 1300 }),
+      want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /wlan0 silent for 1300 ms \(limit 1200 ms\)/ },
+    },
+    {
+      name: 'the verdict blocks the other rules: no flip back to an operator\'s pinned uplink meanwhile',
+      given: snap([silent(), wifi('wlan1', -65, { probe: failing(NOW - 1400, NOW - 300) }), lte({ probe: failing(NOW - 3000, NOW - 200) })], 'wlan0', { ...busy, activeSince: NOW - 100, forced: { to: 'wwan0', at: NOW - 5000 } }),
+      want: { action: 'stay', rule: 'far-end' },
+    },
+  ];
+  const lastHeard = (g: ArbiterSnapshot) => Math.max(...g.uplinks.map((u) => u.probe.last_ok_at ?? -Infinity));
+  for (const { name, given, policy, want } of table) {
+    const d = chooseUplink(given, policyWith(policy), NOW);
+    check(name, d, want);
+    if (d.why.rule === 'far-end') assert.deepEqual([d.memory.farEnd, d.memory.farEndLoss], [{ uplink: 'wlan0', lastHeard: lastHeard(given), since: NOW }, { uplinks: given.uplinks.map((u) => u.name), lastHeard: lastHeard(given) }], name);
+    if (d.why.rule === 'far-end') assert.equal(JSON.stringify(d).includes('holdDown'), false, name);
+  }
+});
+
+test('chooseUplink: the far end comes back: normal judgement at once, the active has dead_idle_ms from then', () => {
+  const busyAt = (t: number) => ({ last_rx_at: null, last_tx_at: t - 10 });
+  const tunnel = busyAt(NOW);
+  const heardAt = NOW - 3000;
+  const active = wifi('wlan0', -60, { probe: probe(heardAt) });
+  const farEnd = { uplink: 'wlan0', lastHeard: heardAt, since: NOW - 2600 };
+  const memory: ArbiterMemory = { ...EMPTY_MEMORY, busySince: NOW - 9000, farEnd, farEndLoss: { uplinks: ['wlan0', 'wlan1'], lastHeard: heardAt } };
+  const failing = { ...probe(NOW - 3500, 0.2), failing: { since: NOW - 2500, last_at: NOW - 1000, lost_before: [] } };
+
+  // Still silent everywhere; the witness went away (carrier): the verdict holds, since it began.
+  const held = chooseUplink(snap([active, wifi('wlan1', -65, { carrier: false, probe: failing })], 'wlan0', { tunnel, memory }), P, NOW);
+  check('verdict held', held, { action: 'stay', rule: 'far-end', text: /nothing heard for 3000 ms \(wlan0 silent for 3000 ms\), no path has answered since/ });
+  assert.deepEqual(held.memory.farEnd, farEnd);
+
+  // wlan1 hears the concentrator again at NOW - 5; wlan0 is still silent: no switch yet, its silence counts from NOW - 5,
+  // against dead_idle_ms even though traffic flows (its probe sent during the silence may still be out).
+  const back = chooseUplink(snap([active, wifi('wlan1', -65, { probe: probe(NOW - 5, 0.2) })], 'wlan0', { tunnel, memory }), P, NOW);
+  check('back on wlan1', back, { action: 'stay', rule: 'none' });
+  assert.deepEqual(back.memory.farEndBack, { uplink: 'wlan0', at: NOW - 5 });
+  assert.equal(back.memory.farEnd, undefined);
+  // ...and wlan0 stays silent for dead_idle_ms after that: a blackhole after all.
+  const later = chooseUplink(snap([active, wifi('wlan1', -65, { probe: probe(NOW + 1000, 0.2) })], 'wlan0', { tunnel: busyAt(NOW + 1190), memory: back.memory }), P, NOW + 1190);
+  check('not before dead_idle_ms', later, { action: 'stay', rule: 'none' });
+  const moved = chooseUplink(snap([active, wifi('wlan1', -65, { probe: probe(NOW + 1000, 0.2) })], 'wlan0', { tunnel: busyAt(NOW + 1200), memory: later.memory }), P, NOW + 1200);
+  check('then moved', moved, { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /wlan0 silent for 1205 ms since the concentrator answered again \(limit 1200 ms\)/ });
+
+  // wlan0 hears it again itself: nothing to carry.
+  const self = chooseUplink(snap([wifi('wlan0', -60, { probe: probe(NOW - 20, 0.9) }), wifi('wlan1', -65, { probe: failing })], 'wlan0', { tunnel, memory }), P, NOW);
+  check('back on the active', self, { action: 'stay', rule: 'none' });
+  assert.equal(self.memory.farEndBack, undefined);
+  // The probes it lost meanwhile (90%) are the far end's: no loss switch while its latest probe answers...
+  assert.deepEqual(self.memory.farEndLoss, { uplinks: ['wlan0', 'wlan1'], lastHeard: heardAt });
+  // ...nor for a probe sent during the silence and given up after it (it has not answered since)...
+  const outage = chooseUplink(snap([wifi('wlan0', -60, { probe: { ...probe(heardAt, 0.9), failing: { since: NOW - 2500, last_at: NOW - 5, lost_before: [] } } }), wifi('wlan1', -65, { probe: probe(NOW - 10) })], 'wlan0', { tunnel, memory: { ...self.memory, farEndBack: { uplink: 'wlan0', at: NOW - 10 } } }), P, NOW);
+  check('an outage probe given up late', outage, { action: 'stay', rule: 'none' });
+  // ...one lost after it answered again counts; once the loss is under loss_max, the memory is gone.
+  const lossy = chooseUplink(snap([wifi('wlan0', -60, { probe: { ...probe(NOW - 20, 0.9), failing: { since: NOW - 5, last_at: NOW - 5, lost_before: [NOW - 900, NOW - 700] } } }), wifi('wlan1', -65)], 'wlan0', { tunnel, memory: self.memory }), P, NOW);
+  check('lossy after all', lossy, { action: 'switch', to: 'wlan1', rule: 'loss', holdDown: true });
+  const healed = chooseUplink(snap([wifi('wlan0', -60, { probe: probe(NOW - 20, 0.25) }), wifi('wlan1', -65)], 'wlan0', { tunnel, memory: self.memory }), P, NOW);
+  assert.equal(healed.memory.farEndLoss, undefined);
+  // A standby's loss from the silence does not make it unusable once it answers again (a blackhole right after has
+  // somewhere to go); it does while its latest probe is lost.
+  const standbyLoss = (p: UplinkView['probe']) => chooseUplink(snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65, { probe: p })], 'wlan0', { memory: { ...EMPTY_MEMORY, farEndLoss: { uplinks: ['wlan0', 'wlan1'], lastHeard: heardAt } } }), P, NOW);
+  check('standby forgiven', standbyLoss(probe(NOW - 50, 0.5)), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true });
+  check('standby failing again', standbyLoss({ ...probe(NOW - 500, 0.5), failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [NOW - 900, NOW - 700] } }), { action: 'stay', rule: 'none', text: /nothing usable/ });
+});
+
+test('chooseUplink: quiet spells (nothing heard on any path for dead_busy_ms) open, close at the first answer, survive switches', () => {
+  const views = (w0: number, w1: number) => [wifi('wlan0', -60, { probe: probe(w0) }), wifi('wlan1', -65, { probe: probe(w1) })];
+  const a = chooseUplink(snap(views(NOW - 390, NOW - 900), 'wlan0'), P, NOW);
+  assert.equal(a.memory.quiet, undefined, 'heard 390 ms ago');
+  const b = chooseUplink(snap(views(NOW - 400, NOW - 900), 'wlan0', { memory: a.memory }), P, NOW);
+  assert.deepEqual(b.memory.quiet, [{ from: NOW - 400, to: null }]);
+  const c = chooseUplink(snap(views(NOW - 400, NOW - 20), 'wlan0', { memory: b.memory }), P, NOW);
+  assert.deepEqual(c.memory.quiet, [{ from: NOW - 400, to: NOW - 20 }], 'closed at wlan1\'s answer');
+  // The blackhole that follows (wlan0 still silent after dead_idle_ms) keeps them for the next active.
+  const d = chooseUplink(snap(views(NOW - 1300, NOW - 20), 'wlan0', { memory: c.memory }), P, NOW);
+  assert.equal(d.action, 'switch');
+  assert.deepEqual(d.memory.quiet, [{ from: NOW - 400, to: NOW - 20 }]);
+  // At most QUIET_KEPT.
+  let m: ArbiterMemory = EMPTY_MEMORY;
+  for (let i = 0; i < 6; i++) {
+    const t = NOW + i * 10_000;
+    m = chooseUplink(snap(views(t - 500, t - 900), 'wlan0', { memory: m, activeSince: t - 60_000 }), P, t).memory;
+    m = chooseUplink(snap(views(t + 10, t - 900), 'wlan0', { memory: m, activeSince: t - 60_000 }), P, t + 20).memory;
+  }
+  assert.equal(m.quiet?.length, QUIET_KEPT);
+  assert.deepEqual(m.quiet?.at(-1), { from: NOW + 50_000 - 500, to: NOW + 50_000 + 10 });
+});
+
+/**
+ * Probes as the uplink machines send them: the active at activeProbeIntervalMs (upload only, so only probes tell life),
+ * each standby `standbyMs` after its last result (LTE at `lteMs`, its budget's pace), each given up after `timeoutMs`.
+ * Returns the switches. `farEndDown` silences every path; `dead` one path.
+ */
+
+function simulateProbes(o: {
+  uplinks: Array<{ name: string; kind: 'wifi' | 'lte'; signal: number; dead?: (t: number) => boolean; lossRate?: number }>;
+  active: string;
+  durationMs: number;
+  busy: boolean;
+  farEndDown?: (t: number) => boolean;
+  standbyMs?: number;
+  lteMs?: number;
+  timeoutMs?: number;
+  /** When the first probe of each uplink goes (its phase in the probe cycle). */
+  phase?: Record<string, number>;
+  seed?: number;
+}): Array<{ t: number; from: string | null; to: string; rule: string; why: string; holdDown: boolean }> {
+  const policy = P;
+  const step = 5;
+  const rand = seeded(o.seed ?? 1);
+  const timeout = o.timeoutMs ?? 500;
+  const st = new Map(o.uplinks.map((u) => [u.name, {
+    next: o.phase?.[u.name] ?? 0, inFlight: null as null | { sent: number; ok: boolean; rtt: number }, results: [] as Array<number | true>,
+    lastOk: null as number | null, failingSince: null as number | null, lastMiss: null as number | null, holdDownUntil: null as number | null,
+  }]));
+  let active = o.active;
+  let activeSince = -60_000;
+  let memory: ArbiterMemory = EMPTY_MEMORY;
+  const switches: Array<{ t: number; from: string | null; to: string; rule: string; why: string; holdDown: boolean }> = [];
+  for (let t = 0; t <= o.durationMs; t += step) {
+    for (const u of o.uplinks) {
+      const s = st.get(u.name)!;
+      const interval = u.name === active ? activeProbeIntervalMs(policy, o.busy) : u.kind === 'lte' ? (o.lteMs ?? 3456) : (o.standbyMs ?? 1000);
+      if (!s.inFlight && t >= s.next) {
+        const ok = !(o.farEndDown?.(t) ?? false) && !(u.dead?.(t) ?? false) && rand() >= (u.lossRate ?? 0);
+        s.inFlight = { sent: t, ok, rtt: u.kind === 'lte' ? 40 : 10 };
+      }
+      const f = s.inFlight;
+      if (f && f.ok && t >= f.sent + f.rtt) {
+        s.results = [...s.results, true as const].slice(-20);
+        s.lastOk = t;
+        s.failingSince = null;
+        s.inFlight = null;
+        s.next = t + interval;
+      } else if (f && !f.ok && t >= f.sent + timeout) {
+        s.results = [...s.results, t].slice(-20);
+        s.failingSince ??= t;
+        s.lastMiss = t;
+        s.inFlight = null;
+        s.next = t + interval;
+      }
+    }
+    const views: UplinkView[] = o.uplinks.map((u) => {
+      const s = st.get(u.name)!;
+      const lost = s.results.filter((r): r is number => r !== true);
+      const loss = s.results.length ? lost.length / s.results.length : 0;
+      let run = 0;
+      while (run < s.results.length && s.results[s.results.length - 1 - run] !== true) run++;
+      return {
+        name: u.name, kind: u.kind, state: u.name === active ? 'active' : 'standby', signal: u.signal, ready: true, carrier: true, holdDownUntil: s.holdDownUntil,
+        probe: { rtt_ms: 10, loss, last_ok_at: s.lastOk, ...(s.failingSince !== null ? { failing: { since: s.failingSince, last_at: s.lastMiss!, lost_before: lost.slice(0, lost.length - run) } } : {}) },
+      };
+    });
+    const d = chooseUplink({ uplinks: views, active, activeSince, memory, tunnel: { last_rx_at: null, last_tx_at: o.busy ? t : null } }, policy, t);
+    memory = d.memory;
+    if (d.action === 'switch') {
+      switches.push({ t, from: d.from, to: d.to, rule: d.rule, why: d.why.text, holdDown: !!d.holdDown });
+      if (d.holdDown) st.get(d.holdDown.uplink)!.holdDownUntil = d.holdDown.until;
+      active = d.to;
+      activeSince = t;
+      st.get(d.to)!.next = t; // the active is probed at once, at its pace
+    }
+  }
+  return switches;
+}
+
+const THREE = [
+  { name: 'wlan0', kind: 'wifi' as const, signal: -55 },
+  { name: 'wlan1', kind: 'wifi' as const, signal: -62 },
+  { name: 'wwan0', kind: 'lte' as const, signal: -95 },
+];
+
+test('simulated probes: a blackhole of the active alone moves within 500 ms with traffic and 1.5 s idle, whatever the standbys\' probe phase', () => {
+  for (const busy of [true, false]) {
+    for (const standbys of [['wlan1', 'wwan0'], ['wwan0']]) {
+      const uplinks = THREE.filter((u) => u.name === 'wlan0' || standbys.includes(u.name)).map((u) => (u.name === 'wlan0' ? { ...u, dead: (t: number) => t >= 20_000 } : u));
+      // The silence begins at every point of the standbys' probe cycles (their last probe fresh, a bit old, or in flight).
+      for (let phase = 0; phase < 3500; phase += 50) {
+        const sw = simulateProbes({ uplinks, active: 'wlan0', durationMs: 23_000, busy, phase: { wlan1: phase % 1010, wwan0: phase } });
+        const first = sw[0];
+        const label = `${busy ? 'busy' : 'idle'}, standbys ${standbys.join('+')}, phase ${phase}: ${JSON.stringify(sw)}`;
+        assert.ok(first && first.rule === 'blackhole' && first.holdDown, label);
+        assert.equal(first.to, standbys[0], label);
+        assert.ok(first.t - 20_000 <= (busy ? 500 : 1500), `detected after ${first.t - 20_000} ms: ${label}`);
+      }
+    }
+  }
+});
+
+test('simulated probes: the concentrator silent for 4 s: no cascade, nothing after it comes back', () => {
+  const counts = { busy: [0, 0], idle: [0, 0] } as Record<'busy' | 'idle', number[]>;
+  for (const busy of [true, false]) {
+    for (let phase = 0; phase < 3500; phase += 50) {
+      const sw = simulateProbes({ uplinks: THREE, active: 'wlan0', durationMs: 90_000, busy, farEndDown: (t) => t >= 20_000 && t < 24_000, phase: { wlan1: phase % 1010, wwan0: phase } });
+      const label = `${busy ? 'busy' : 'idle'}, phase ${phase}: ${JSON.stringify(sw)}`;
+      // At most one switch for it, at the very first dead limit, before any standby could tell; then the verdict holds.
+      const [first, ...rest] = sw;
+      if (first) assert.ok(first.rule === 'blackhole' && first.t - 20_000 <= (busy ? 500 : 1500), label);
+      // After it, only the way back to the stronger Wi-Fi once its hold-down is over: no loss or blackhole switch.
+      assert.ok(rest.every((s) => s.rule === 'better' && s.to === 'wlan0' && s.t >= first!.t + P.hold_down_ms), label);
+      assert.ok(rest.length <= 1, label);
+      counts[busy ? 'busy' : 'idle']![first ? 1 : 0]!++;
+    }
+  }
+  // With traffic, no standby probe sent after the silence began can have failed by dead_busy_ms (1 s pace, 500 ms
+  // timeout): the first decision is a switch. Idle, a standby usually has failed by dead_idle_ms: no switch at all.
+  assert.deepEqual(counts.busy, [0, 70]);
+  assert.ok(counts.idle[0]! >= 45, `idle: no switch in ${counts.idle[0]} of 70 phases`);
+});
+
+test('simulated probes: with standbys probed every 200 ms (timeout 100 ms) a far-end silence never moves the tunnel, a blackhole still does in time', () => {
+  for (const busy of [true, false]) {
+    for (let phase = 0; phase < 3500; phase += 50) {
+      const fast = { standbyMs: 200, timeoutMs: 100, phase: { wlan1: phase % 210, wwan0: phase } };
+      const far = simulateProbes({ uplinks: THREE, active: 'wlan0', durationMs: 60_000, busy, farEndDown: (t) => t >= 20_000 && t < 24_000, ...fast });
+      assert.deepEqual(far, [], `${busy ? 'busy' : 'idle'}, phase ${phase}: ${JSON.stringify(far)}`);
+      const bh = simulateProbes({ uplinks: THREE.map((u) => (u.name === 'wlan0' ? { ...u, dead: (t: number) => t >= 20_000 } : u)), active: 'wlan0', durationMs: 22_000, busy, ...fast });
+      assert.ok(bh[0] && bh[0].to === 'wlan1' && bh[0].t - 20_000 <= (busy ? 500 : 1500), `${busy ? 'busy' : 'idle'}, phase ${phase}: ${JSON.stringify(bh)}`);
+    }
+  }
+});
+
+test('simulated probes: standbys losing 5% of their probes on their own delay a blackhole only when one lost the probe that would have told', () => {
+  let late = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const uplinks = THREE.map((u) => (u.name === 'wlan0' ? { ...u, dead: (t: number) => t >= 20_000 } : { ...u, lossRate: 0.05 }));
+    const sw = simulateProbes({ uplinks, active: 'wlan0', durationMs: 26_000, busy: seed % 2 === 0, seed, phase: { wlan1: (seed * 37) % 1010, wwan0: (seed * 53) % 3456 } });
+    const first = sw[0];
+    assert.ok(first && first.rule === 'blackhole', `seed ${seed}: ${JSON.stringify(sw)}`);
+    const bound = seed % 2 === 0 ? 500 : 1500;
+    if (first.t - 20_000 > bound) {
+      late++;
+      // Never more than one standby probe cycle (LTE's, the slowest) and a dead limit late.
+      assert.ok(first.t - 20_000 <= bound + 3456 + 500 + 1200, `seed ${seed}: after ${first.t - 20_000} ms`);
+    }
+  }
+  assert.ok(late <= 6, `${late} of 300 late`);
 });
