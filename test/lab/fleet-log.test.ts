@@ -1,6 +1,6 @@
 // HQ's switch log end to end: across a concentrator restart, a long total outage and an agent restart, HQ holds
 // every switch the agent made exactly once, in the agent's order. The restarted agent also carries on with the day's
-// LTE probe budget where the first one left it (state_dir).
+// LTE probe budget where the first one left it (state_dir). The total outage is the far end's: no cascade of switches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,12 @@ test('hq_log equals the agent\'s switches across restarts and a long outage', { 
   const hqTail = report.hq_log.slice(-report.switches.length).map((h) => `${h.from}>${h.to}`);
   assert.deepEqual(hqTail, report.switches.map((s) => `${s.from}>${s.to}`), detail);
   assert.equal(report.ok, true, detail);
+  // Every path silent for 8 s (from 11 s) is the far end, not the active's path: at most the one blackhole switch
+  // decided at the first dead limit, before any standby could have been probed since (their pace is 1 s), and no
+  // cascade after it (no switch from path to path, no flip back to the operator's pinned uplink meanwhile).
+  const during = report.switches.filter((s) => s.at_ms >= 11_000 && s.at_ms < 19_000);
+  assert.ok(during.length <= 1, `switches while every path was silent: ${detail}`);
+  for (const s of during) assert.ok(s.reason === 'blackhole' && s.at_ms < 11_600, detail);
   // wwan0 was probed on standby (within its budget) before the restart: the second agent starts from that spend.
   const loaded = log.flatMap((l) => (l.includes('"event":"budget.loaded"') ? [JSON.parse(l) as { uplink: string; bytes: number }] : []));
   assert.equal(loaded.length, 1, `one start from a stored budget (the second): ${JSON.stringify(loaded)}`);
