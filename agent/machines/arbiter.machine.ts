@@ -3,7 +3,8 @@
 // starting ─▶ settling ─▶ switching ─▶ steady ⇄ switching            switching: steering ─▶ confirming ─▶ draining
 // Decisions are chooseUplink(snapshot, policy, now) (agent/policy/choose.ts), taken on every uplink status, every
 // carrier event (a lost carrier goes straight from the netlink event to the decision and the steering), and every
-// reading of the tunnel's counters (the tick, every counterIntervalMs). The switch: steering moves WireGuard's outer
+// reading of the tunnel's counters that brings news (read every counterIntervalMs; a silence at every reading, a steady
+// tunnel once a heartbeat: watchCounters). The switch: steering moves WireGuard's outer
 // packets to the new uplink (already addressed and probed through its own path); confirming waits for the first reply
 // through the tunnel on the new path; draining leaves the old uplink untouched while packets in flight arrive. The
 // arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
