@@ -8,6 +8,12 @@ export interface Clock {
   clearTimeout(id: unknown): void;
 }
 
+/** Node's timers. */
+export const REAL_CLOCK: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+};
+
 /** The clock an actor runs on: the one its system was created with (createActor's `clock` option). */
 export function clockOf(self: AnyActorRef): Clock {
   return (self as unknown as { clock: Clock }).clock;
@@ -42,20 +48,20 @@ export function every(clock: Clock, ms: number, fn: () => void | Promise<unknown
 }
 
 /**
- * An abort signal that fires after `ms` (or with `parent`), and its release: once the work is done, release() clears
+ * An abort signal that fires after `ms` on `clock` (an actor's: clockOf), or with `parent`, and its release: once the work is done, release() clears
  * the timer, so a reading that answered in a millisecond does not cost a wakeup `ms` later (AbortSignal.timeout's timer
  * always fires).
  */
-export function boundedSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal; release: () => void } {
+export function boundedSignal(ms: number, parent?: AbortSignal, clock: Clock = REAL_CLOCK): { signal: AbortSignal; release: () => void } {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new DOMException('timed out', 'TimeoutError')), ms);
+  const timer = clock.setTimeout(() => ac.abort(new DOMException('timed out', 'TimeoutError')), ms);
   const onParent = () => ac.abort(parent!.reason);
   if (parent?.aborted) ac.abort(parent.reason);
   else parent?.addEventListener('abort', onParent, { once: true });
   return {
     signal: ac.signal,
     release: () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       parent?.removeEventListener('abort', onParent);
     },
   };

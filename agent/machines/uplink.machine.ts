@@ -232,8 +232,9 @@ export function createUplinkMachine(deps: UplinkDeps) {
         const ac = new AbortController();
         let last: number | null | undefined;
         let unchanged = 0;
-        const stop = every(clockOf(self), input.intervalMs, async () => {
-          const bounded = boundedSignal(input.timeoutMs, ac.signal);
+        const clock = clockOf(self);
+        const stop = every(clock, input.intervalMs, async () => {
+          const bounded = boundedSignal(input.timeoutMs, ac.signal, clock);
           const dBm = await radio.signalPoll(bounded.signal).finally(bounded.release);
           if (ac.signal.aborted || (dBm === last && ++unchanged < REPEAT_SIGNAL_EVERY)) return;
           last = dBm;
@@ -284,7 +285,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
       sendProbe: ({ context, self }) => {
         const seq = context.probeSeq;
         const { name, lease, probeTimeoutMs } = context;
-        const bounded = boundedSignal(probeTimeoutMs + PROBE_GRACE_MS);
+        const bounded = boundedSignal(probeTimeoutMs + PROBE_GRACE_MS, undefined, clockOf(self));
         Promise.resolve().then(() => deps.probe(name, lease!.address, bounded.signal)).finally(bounded.release).then(
           (rtt) => self.send({ type: 'probe.done', seq, rtt }),
           () => self.send({ type: 'probe.done', seq, rtt: null }),

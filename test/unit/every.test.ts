@@ -46,6 +46,13 @@ test('boundedSignal: aborts after ms, or with its parent; released, its timer is
   await sleep(40);
   assert.equal(b.signal.aborted, false, 'released before its time: never aborts');
 
+  const clock = new SimulatedClock();
+  const e = boundedSignal(100, undefined, clock);
+  advance(clock, 99);
+  assert.equal(e.signal.aborted, false);
+  advance(clock, 1);
+  assert.equal(e.signal.aborted, true, 'on the given clock');
+
   const parent = new AbortController();
   const c = boundedSignal(10_000, parent.signal);
   parent.abort(new Error('stop'));
