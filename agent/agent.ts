@@ -200,7 +200,6 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   // A site's profile (matched by the AP in use) replaces the config's thresholds, without a restart.
   let lastSite: string | null | undefined;
   let lastVersion: number | null | undefined;
-  let modemRef: { status(): { balance: unknown } | null } | null = null;
   let linkReady: FleetLink | null = null;
   const applySite = (link: FleetLink) => {
     const c = arbiter.getSnapshot().context as { active: string | null; status: Record<string, { ap: { ssid: string; bssid: string } | null }> };
@@ -224,7 +223,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       return { active: c.active, status: c.status };
     },
     modem: () => {
-      const b = modemRef?.status()?.balance as { amount?: number; currency?: string; at?: number } | null | undefined;
+      const b = modem?.status()?.balance as { amount?: number; currency?: string; at?: number } | null | undefined;
       return b?.amount !== undefined
         ? { balance: b.amount, currency: b.currency ?? null, balance_at: b.at ? new Date(b.at).toISOString() : null, operator: null }
         : null;
@@ -276,7 +275,6 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
 
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
   modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
-  modemRef = modem;
 
   // The tunnel keeper: a silent tunnel over a path that answers means the concentrator lost our session.
   const tunnel = createActor(createTunnelMachine({

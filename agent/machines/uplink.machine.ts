@@ -4,7 +4,8 @@
 //
 //   radio (Wi-Fi):  scanning ─▶ choosing ─▶ associating ─▶ idle ─(scan interval)─▶ scanning   (disconnecting when refused)
 //   link:           down ─(carrier)─▶ up: addressing ─▶ configuring ─▶ probing ⟲ (sending ─▶ waiting)
-//   signal:         waiting ─(signal interval)─▶ reading ─▶ waiting       (Wi-Fi: signal poll; LTE: the modem's events)
+//   signal:         idle ─(associated)─▶ watching (a signal poll every interval; the machine hears of changes)
+//                   (Wi-Fi; LTE: the modem's events)
 // Roles (from the arbiter): active (probed every activeProbeIntervalMs, signal read often, holds its AP), standby
 // (probed every probeIntervalMs; LTE within its daily probe budget), hold-down (failed: probed like a standby).
 import { assign, enqueueActions, fromCallback, fromPromise, not, raise, setup, type EventObject } from 'xstate';
@@ -260,7 +261,6 @@ export function createUplinkMachine(deps: UplinkDeps) {
       retry: 1000,
       scanInterval: ({ context }) => (context.role === 'active' ? (context.activeScanIntervalMs ?? 10 * context.scanIntervalMs) : context.scanIntervalMs),
       associateTimeout: 5000,
-
     },
     actions: {
       report: enqueueActions(({ context, enqueue }) => {
@@ -494,10 +494,12 @@ export function createUplinkMachine(deps: UplinkDeps) {
                   sending: {
                     entry: ['spendBudget', 'tellBudget', assign({ probeSeq: ({ context }) => context.probeSeq + 1 }), 'sendProbe'],
                     on: {
-                      'probe.done': [
-                        { guard: ({ context, event }) => event.seq === context.probeSeq && event.rtt !== null, target: 'waiting', actions: ['probeOk', 'report'] },
-                        { guard: ({ context, event }) => event.seq === context.probeSeq, target: 'waiting', actions: ['probeMissed', 'report'] },
-                      ],
+                      // An answer to an earlier probe (given up at its timeout) is dropped.
+                      'probe.done': {
+                        guard: ({ context, event }) => event.seq === context.probeSeq,
+                        target: 'waiting',
+                        actions: [enqueueActions(({ event, enqueue }) => enqueue(event.rtt !== null ? 'probeOk' : 'probeMissed')), 'report'],
+                      },
                     },
                     after: { probeTimeout: { target: 'waiting', actions: ['probeMissed', 'report'] } },
                   },
