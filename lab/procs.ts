@@ -56,6 +56,13 @@ export class Proc {
     await this.exited;
     clearTimeout(timer);
   }
+
+  /** SIGKILL at once, no cleanup (a crash); resolves when the process is gone. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
 }
 
 export class ProcGroup {

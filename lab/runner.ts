@@ -48,6 +48,9 @@ export interface RunOptions {
 /** A fault as the lab applied it (times on the scenario's clock). */
 export interface AppliedFault {
   kind: Fault['kind'];
+  /** A restart's target and mode. */
+  target?: string;
+  mode?: string;
   /** When the scenario asked for it, and when the lab started applying it (the outage counts from then). */
   at_ms: number;
   applied_ms: number;
@@ -229,12 +232,16 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     // Faults on the scenario's clock.
     const faultErrors: string[] = [];
     const applied: AppliedFault[] = [];
-    const note = (f: Fault, uplinks: string[]) => applied.push({ kind: f.kind, at_ms: f.at, applied_ms: Math.round(tNow() * 10) / 10, uplinks, active });
+    const note = (f: Fault, uplinks: string[]) => applied.push({
+      kind: f.kind, ...(f.kind === 'restart' ? { target: f.target, mode: f.mode } : {}),
+      at_ms: f.at, applied_ms: Math.round(tNow() * 10) / 10, uplinks, active,
+    });
     const resolveUplinks = (sel: string): UplinkName[] =>
       sel === 'all' ? UPLINKS : sel === 'active' ? (active ? [active as UplinkName] : []) : [sel as UplinkName];
     const doFault = async (f: Fault) => {
       switch (f.kind) {
         case 'switch': {
+          note(f, active ? [active] : []);
           say({ type: 'fault', tMs: tNow(), text: `operator: roamlink switch ${f.to}` });
           const r = await run([process.execPath, ROAMLINK, 'switch', f.to, '--socket', join(dir, 'agent.sock')], { netns: topo.ns.veh, allowFail: true });
           if (r.exitCode !== 0) faultErrors.push(`switch to ${f.to} at ${f.at} ms: ${r.stderr.trim()}`);
@@ -259,12 +266,15 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           break;
         }
         case 'restart': {
-          say({ type: 'fault', tMs: tNow(), text: `restart of the ${f.target}` });
+          note(f, active ? [active] : []);
+          say({ type: 'fault', tMs: tNow(), text: `${f.mode === 'kill' ? 'crash (SIGKILL)' : 'restart'} of the ${f.target}` });
+          // graceful: SIGTERM and a grace period (systemctl restart); kill: SIGKILL, no cleanup (a crash).
+          const halt = (p: Proc) => (f.mode === 'kill' ? p.kill() : p.stop());
           if (f.target === 'concentrator') {
-            await hq!.stop();
+            await halt(hq!);
             hq = startHq();
           } else {
-            await agent!.stop();
+            await halt(agent!);
             agent = startAgent();
           }
           break;
@@ -299,17 +309,20 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       at_ms: s.at_ms, from: s.from, to: s.to, reason: s.reason, gap_ms: s.gap_ms, lost: s.lost,
       ms_to_first_packet: s.ms_to_first_packet as number | null,
     }));
-    // Each path fault: its outage (fault to the first packet sent after it that arrived) and the switch that answered it.
+    // Every fault (restarts and operator switches too): its outage (fault to the first packet through after what it
+    // cost), the datagrams it cost, and the switch that answered it.
     const indexed = directions.map(indexDirection);
     const reportFaults = applied.map((f, i) => {
       const next = applied.slice(i + 1).find((g) => g.applied_ms > f.applied_ms);
       const horizon = t0 + Math.min(next?.applied_ms ?? Infinity, f.applied_ms + 10_000, sc.duration + 1000);
-      const o = f.kind === 'blackhole' || f.kind === 'carrier-loss' ? outageAfter(indexed, t0 + f.applied_ms, horizon) : null;
-      const answer = inRun.find((s) => s.decided_at - t0 >= f.applied_ms && f.active !== null && s.from === f.active);
+      const o = outageAfter(indexed, t0 + f.applied_ms, horizon);
+      // The switch that answered it: away from the uplink it hit, before the next fault.
+      const answer = inRun.find((s) => s.decided_at - t0 >= f.applied_ms && s.decided_at - t0 < (next?.applied_ms ?? Infinity) && f.active !== null && s.from === f.active);
       return {
         ...f,
-        outage_ms: o?.outage_ms ?? null,
-        outage_by_direction: o?.by_direction ?? [],
+        outage_ms: o.outage_ms,
+        lost: o.by_direction.reduce((n, d) => n + d.lost, 0),
+        outage_by_direction: o.by_direction,
         switch: answer ? { to: answer.to, reason: answer.reason, detect_ms: Math.round((answer.decided_at - t0 - f.applied_ms) * 10) / 10, ms_to_first_packet: answer.ms_to_first_packet } : null,
       };
     });

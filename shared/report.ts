@@ -38,6 +38,26 @@ export const hqLogEntrySchema = z.looseObject({
   reason: z.string(),
 });
 
+/** A fault as the lab applied it, with what it cost: every kind (restarts and operator switches included). */
+export const reportFaultSchema = z.looseObject({
+  kind: z.string(),
+  /** Restarts: which daemon, and how it was stopped (graceful: SIGTERM; kill: SIGKILL). */
+  target: z.string().optional(),
+  mode: z.string().optional(),
+  /** When the scenario asked for it and when the lab applied it, ms since the run start. */
+  at_ms: z.number(),
+  applied_ms: z.number(),
+  /** From the fault to the first packet through after the datagrams it cost; null: nothing came through after it. */
+  outage_ms: z.number().nullable(),
+  /** Datagrams the fault cost (both directions; the first cluster of losses from the fault on). */
+  lost: z.number().int(),
+  /** The uplinks it hit, and the one carrying the tunnel then. */
+  uplinks: z.array(z.string()),
+  active: z.string().nullable(),
+  /** The switch that answered it (away from `active`, before the next fault), or null. */
+  switch: z.looseObject({ to: z.string(), reason: z.string(), detect_ms: z.number(), ms_to_first_packet: z.number().nullable() }).nullable(),
+});
+
 export const reportSchema = z.looseObject({
   scenario: z.string(),
   /** Every expect item holds. */
@@ -49,20 +69,23 @@ export const reportSchema = z.looseObject({
   uplink_ms: z.record(z.string(), z.number()),
   /** The switch log as the concentrator stored it at the end of the run. */
   hq_log: z.array(hqLogEntrySchema),
+  /** Every fault the lab applied, in order. */
+  faults: z.array(reportFaultSchema).optional(),
 });
 
 export type Traffic = z.output<typeof trafficSchema>;
 export type ReportSwitch = z.output<typeof reportSwitchSchema>;
 export type ExpectResult = z.output<typeof expectResultSchema>;
 export type HqLogEntry = z.output<typeof hqLogEntrySchema>;
+export type ReportFault = z.output<typeof reportFaultSchema>;
 export type Report = z.output<typeof reportSchema>;
 
 /** What a run measured, as the expect rules see it. */
 export interface Measured {
   traffic: Traffic;
   switches: ReadonlyArray<unknown>;
-  /** Path faults (carrier loss, blackhole) with their outage: fault to the first packet after it (null: never). */
-  faults?: ReadonlyArray<{ kind: string; outage_ms: number | null }>;
+  /** Every fault with its outage (fault to the first packet through after it; null: never) and what it cost. */
+  faults?: ReadonlyArray<{ kind: string; outage_ms: number | null; lost?: number }>;
   /** Entries by which HQ's switch log differs from the agent's switches (missing, doubled, foreign, out of order). */
   hq_log_mismatch?: number;
 }
@@ -73,6 +96,13 @@ function outageMax(m: Measured): number {
   return path.reduce((mx, f) => Math.max(mx, f.outage_ms ?? Infinity), 0);
 }
 
+/** The restarts (either daemon, either mode): their longest outage (never recovered: infinite) and their loss. */
+function restarts(m: Measured) {
+  return (m.faults ?? []).filter((f) => f.kind === 'restart');
+}
+const restartOutageMax = (m: Measured) => restarts(m).reduce((mx, f) => Math.max(mx, f.outage_ms ?? Infinity), 0);
+const restartLost = (m: Measured) => restarts(m).reduce((n, f) => n + (f.lost ?? Infinity), 0);
+
 /** One row per expect name: `max` holds when actual ≤ limit, `min` when actual ≥ limit. A new limit is a new row. */
 export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actual: (m: Measured) => number }>> = {
   lost_max: { bound: 'max', actual: (m) => m.traffic.lost },
@@ -81,6 +111,8 @@ export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actua
   switches_max: { bound: 'max', actual: (m) => m.switches.length },
   outage_max_ms: { bound: 'max', actual: outageMax },
   hq_log_mismatch_max: { bound: 'max', actual: (m) => m.hq_log_mismatch ?? Infinity },
+  restart_outage_max_ms: { bound: 'max', actual: restartOutageMax },
+  restart_lost_max: { bound: 'max', actual: restartLost },
 };
 
 /**
@@ -159,6 +191,17 @@ export function formatSummary(report: Report): string {
     `  uplinks  ${Object.entries(report.uplink_ms).map(([u, ms]) => `${u} ${(ms / 1000).toFixed(1)}s`).join(', ') || 'none'}`,
     `  hq log   ${report.hq_log.length} ${report.hq_log.length === 1 ? 'entry' : 'entries'}`,
   );
+
+  const faults = report.faults ?? [];
+  if (faults.length > 0) {
+    lines.push('', '  faults');
+    const rows = [['at', 'fault', 'outage', 'lost']];
+    for (const f of faults) {
+      const what = f.kind === 'restart' ? `restart ${f.target ?? ''} (${f.mode ?? 'graceful'})` : f.kind;
+      rows.push([seconds(f.applied_ms), what, f.outage_ms === null ? 'never back' : `${f.outage_ms} ms`, String(f.lost)]);
+    }
+    lines.push(...columns(rows, ['r', 'l', 'r', 'r'], '    '));
+  }
 
   if (report.expect.length > 0) {
     lines.push('', '  expect');

@@ -103,6 +103,8 @@ const agentOverrides = z
 const uplinkSelector = z.union([z.literal('active'), z.literal('all'), uplinkName], { error: expected('expected an uplink name, active or all') });
 
 export const FAULT_KINDS = ['blackhole', 'carrier-loss', 'restart', 'switch'] as const;
+/** How a restart fault stops the daemon: SIGTERM and a grace period, or SIGKILL at once. */
+export const RESTART_MODES = ['graceful', 'kill'] as const;
 
 const faultSchema = z.discriminatedUnion(
   'kind',
@@ -111,7 +113,13 @@ const faultSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('blackhole'), at: timeMs, uplink: uplinkSelector, for: timeMs }),
     /** The carrier goes; back after `for`, or never. */
     z.strictObject({ kind: z.literal('carrier-loss'), at: timeMs, uplink: uplinkSelector, for: timeMs.optional() }),
-    z.strictObject({ kind: z.literal('restart'), at: timeMs, target: z.enum(['concentrator', 'agent'], { error: expected('expected one of concentrator, agent') }) }),
+    /** A daemon restarts: `graceful` is SIGTERM (systemctl restart), `kill` is SIGKILL with no cleanup (a crash). */
+    z.strictObject({
+      kind: z.literal('restart'),
+      at: timeMs,
+      target: z.enum(['concentrator', 'agent'], { error: expected('expected one of concentrator, agent') }),
+      mode: z.enum(RESTART_MODES, { error: expected(`expected one of ${RESTART_MODES.join(', ')}`) }).default('graceful'),
+    }),
     /** An operator-forced switch. */
     z.strictObject({ kind: z.literal('switch'), at: timeMs, to: uplinkName }),
   ],

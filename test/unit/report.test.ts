@@ -35,6 +35,24 @@ test('evaluateExpect: each limit against what was measured, in the scenario orde
   for (const { name, expect, want } of table) assert.deepEqual(evaluateExpect(expect, measured), want, name);
 });
 
+test('evaluateExpect: restart limits see the restarts alone, either daemon, either mode', () => {
+  const faults = [
+    { kind: 'blackhole', outage_ms: 380, lost: 760 },
+    { kind: 'restart', outage_ms: 2.1, lost: 0 },
+    { kind: 'restart', outage_ms: 12, lost: 3 },
+    { kind: 'switch', outage_ms: 1, lost: 0 },
+  ];
+  const table: Array<{ name: string; faults: Measured['faults']; want: Array<[string, number, boolean]> }> = [
+    { name: 'worst restart and summed loss', faults, want: [['restart_outage_max_ms', 12, true], ['restart_lost_max', 3, false]] },
+    { name: 'no restart: nothing to hold against', faults: faults.filter((f) => f.kind !== 'restart'), want: [['restart_outage_max_ms', 0, true], ['restart_lost_max', 0, true]] },
+    { name: 'never back: infinite', faults: [{ kind: 'restart', outage_ms: null, lost: 900 }], want: [['restart_outage_max_ms', Infinity, false], ['restart_lost_max', 900, false]] },
+  ];
+  for (const { name, faults: f, want } of table) {
+    const got = evaluateExpect({ restart_outage_max_ms: 100, restart_lost_max: 0 }, { ...measured, faults: f });
+    assert.deepEqual(got.map((e) => [e.name, e.actual, e.ok]), want, name);
+  }
+});
+
 test('uplinkTime: each uplink from its switch to the next', () => {
   const table: Array<{ name: string; args: Parameters<typeof uplinkTime>; want: Record<string, number> }> = [
     { name: 'the design example', args: [[{ at_ms: 15_234, from: 'wlan0', to: 'wlan1' }], 'wlan0', 40_000, ['wlan0', 'wlan1', 'wwan0']], want: { wlan0: 15_234, wlan1: 24_766, wwan0: 0 } },
@@ -106,6 +124,17 @@ test('formatSummary: aligned switch rows, totals, verdicts', () => {
   // (expect rows follow the scenario's order; this one was built as lost_max, max_gap_ms, switches_min, p99_gap_ms)
   const got = formatSummary({ ...report, expect: [report.expect[2]!, report.expect[0]!, report.expect[1]!, report.expect[3]!] });
   assert.equal(got, want);
+  const withFaults = formatSummary({ ...report, expect: [], faults: [
+    { kind: 'restart', target: 'agent', mode: 'kill', at_ms: 5000, applied_ms: 5000.4, outage_ms: 2.5, lost: 0, uplinks: ['wlan0'], active: 'wlan0', switch: null },
+    { kind: 'blackhole', at_ms: 9000, applied_ms: 9001, outage_ms: null, lost: 1200, uplinks: ['wlan0'], active: 'wlan0', switch: null },
+  ] });
+  assert.ok(withFaults.endsWith([
+    '  faults',
+    '        at  fault                     outage  lost',
+    '    5.000s  restart agent (kill)      2.5 ms     0',
+    '    9.001s  blackhole             never back  1200',
+    '',
+  ].join('\n')), withFaults);
   const quiet = formatSummary({ ...report, ok: true, switches: [], expect: [], hq_log: [report.hq_log[0]!], uplink_ms: {} });
   assert.match(quiet, /^depot-to-street: ✓ expectations met\n\n  no switches\n/);
   assert.match(quiet, /uplinks  none\n  hq log   1 entry\n$/);

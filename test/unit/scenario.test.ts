@@ -17,7 +17,7 @@ test('the design example parses, times normalized to ms', async () => {
   assert.deepEqual(s.faults, [
     { at: 20_000, kind: 'blackhole', uplink: 'active', for: 3000 },
     { at: 30_000, kind: 'carrier-loss', uplink: 'wlan1' },
-    { at: 32_000, kind: 'restart', target: 'concentrator' },
+    { at: 32_000, kind: 'restart', target: 'concentrator', mode: 'graceful' },
     { at: 36_000, kind: 'switch', to: 'wwan0' },
   ]);
   assert.deepEqual(s.expect, { lost_max: 0, max_gap_ms: 300, switches_min: 2 });
@@ -81,6 +81,7 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'pps zero', given: { traffic: { pps: 0 } }, want: /traffic\.pps: at least 1/ },
     { name: 'fault at the end', given: { faults: [{ at: '10s', kind: 'restart', target: 'agent' }] }, want: /faults\[0\]\.at: 10000ms is not within the duration/ },
     { name: 'restart target', given: { faults: [{ at: '1s', kind: 'restart', target: 'router' }] }, want: /faults\[0\]\.target: expected one of concentrator, agent/ },
+    { name: 'restart mode', given: { faults: [{ at: '1s', kind: 'restart', target: 'agent', mode: 'gentle' }] }, want: /faults\[0\]\.mode: expected one of graceful, kill/ },
     { name: 'blackhole needs for', given: { faults: [{ at: '1s', kind: 'blackhole', uplink: 'all' }] }, want: /faults\[0\]\.for: / },
     { name: 'fault missing kind', given: { faults: [{ at: '1s' }] }, want: /faults\[0\]\.kind: expected one of/ },
     { name: 'unknown fault field', given: { faults: [{ at: '1s', kind: 'switch', to: 'wlan0', from: 'wwan0' }] }, want: /faults\[0\]: Unrecognized key: "from"/ },
@@ -98,6 +99,8 @@ test('inline cases: values and cross-field checks', () => {
   }
   const ok = parseScenario({ ...base, faults: [{ at: 9999, kind: 'blackhole', uplink: 'wlan0', for: '1ms' }] }, 'inline');
   assert.deepEqual(ok.faults, [{ at: 9999, kind: 'blackhole', uplink: 'wlan0', for: 1 }]);
+  const kill = parseScenario({ ...base, faults: [{ at: '2s', kind: 'restart', target: 'agent', mode: 'kill' }, { at: '3s', kind: 'restart', target: 'agent' }] }, 'inline');
+  assert.deepEqual(kill.faults.map((f) => f.kind === 'restart' && f.mode), ['kill', 'graceful'], 'mode defaults to graceful');
   const lte = parseScenario({ ...base, lte: { signal: [[0, -135]] } }, 'inline');
   assert.deepEqual(lte.lte, { signal: [[0, -135]] }, 'RSRP reaches below Wi-Fi range');
 });
