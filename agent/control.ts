@@ -1,7 +1,9 @@
-// The agent's control API on a unix socket: status, and operator-forced switches (`roamlink switch UPLINK`).
+// The agent's control API on a unix socket: status, and operator-forced switches (`roamlink switch UPLINK`); errors
+// from the one table (shared/http/errors.ts).
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { Logger } from '../shared/log.js';
+import { installErrorHandling, sendError } from '../shared/http/errors.js';
 import type { ArbiterEmitted, SwitchRecord } from './machines/arbiter.machine.js';
 import type { UplinkStatus } from './machines/uplink.machine.js';
 
@@ -12,8 +14,9 @@ export interface ControlDeps {
   modem?: () => unknown;
 }
 
-export function buildControlApp({ arbiter, modem }: ControlDeps): FastifyInstance {
+export function buildControlApp({ arbiter, modem, log }: ControlDeps): FastifyInstance {
   const app = Fastify({ logger: false });
+  installErrorHandling(app, { log, surface: 'agent control' });
 
   app.get('/v1/status', async () => {
     const snap = arbiter.getSnapshot();
@@ -23,13 +26,13 @@ export function buildControlApp({ arbiter, modem }: ControlDeps): FastifyInstanc
 
   app.get('/v1/modem', async (_req, reply) => {
     const m = modem?.() ?? null;
-    return m ? m : reply.code(404).send({ error: 'no modem configured' });
+    return m ? m : sendError(reply, 'NO_MODEM', 'no modem configured');
   });
 
   app.post<{ Body: { to?: unknown } }>('/v1/switch', async (req, reply) => {
     const to = req.body?.to;
     if (typeof to !== 'string' || !/^[a-zA-Z0-9_.=+-]{1,15}$/.test(to)) {
-      return reply.code(400).send({ error: 'to: must be an uplink name' });
+      return sendError(reply, 'INVALID', 'must be an uplink name', 'to');
     }
     // Wait for this switch's outcome: done, or refused with a reason. The arbiter answers a request it refuses while
     // it takes it (during send); once our switch is under way, a refusal naming the same uplink is another request's
@@ -58,7 +61,7 @@ export function buildControlApp({ arbiter, modem }: ControlDeps): FastifyInstanc
       arbiter.send({ type: 'operator.switch', to });
       sent = true;
     });
-    if (outcome.type === 'switch.refused') return reply.code(409).send({ error: outcome.why });
+    if (outcome.type === 'switch.refused') return sendError(reply, 'SWITCH_REFUSED', outcome.why);
     return { switched: outcome.record };
   });
 

@@ -72,9 +72,9 @@ export function registerAgent(program: Command): void {
     .action(async (uplink: string, opts: { config?: string; socket?: string; json?: boolean }) => {
       if (!/^[a-zA-Z0-9_.=+-]{1,15}$/.test(uplink)) throw new InputError(`"${uplink}" is not an uplink name`, 'UPLINK');
       const r = await controlRequest(await socketOf(opts), 'POST', '/v1/switch', { to: uplink });
-      const body = r.body as { error?: string; switched?: { from: string | null; to: string; ms_to_first_packet: number | null } };
-      if (r.status === 400) throw new InputError(body.error ?? 'bad request', 'UPLINK');
-      if (r.status !== 200 || !body.switched) throw new Error(body.error ?? `agent answered ${r.status}`);
+      const body = r.body as { error?: { message?: string }; switched?: { from: string | null; to: string; ms_to_first_packet: number | null } };
+      if (r.status === 400) throw new InputError(body.error?.message ?? 'bad request', 'UPLINK');
+      if (r.status !== 200 || !body.switched) throw new Error(body.error?.message ?? `agent answered ${r.status}`);
       if (opts.json) console.log(JSON.stringify(body.switched));
       else console.log(`switched ${body.switched.from ?? '-'} -> ${body.switched.to}; first reply on the new path after ${body.switched.ms_to_first_packet ?? '?'} ms`);
     });

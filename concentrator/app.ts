@@ -1,24 +1,12 @@
-// The concentrator's admin API (on the control socket): a fastify app built by build(opts), testable with app.inject().
+// The concentrator's admin API (on the control socket): a fastify app built by build(opts), testable with app.inject();
+// errors from the one table (shared/http/errors.ts), every route declaring operator access (admin/access.ts).
 import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import type { Logger } from '../shared/log.js';
 import type { WgPeerStatus } from '../shared/wg.js';
 import type { ReconcileResult } from './reconcile/reconciler.js';
 import type { Vehicle } from './store/vehicles/schema.js';
-
-/** Every error the API answers with: `{ error: { code, message } }` and this status. */
-export const API_ERRORS = {
-  /** No vehicle of that name, ever. */
-  VEHICLE_NOT_FOUND: 404,
-  /** No such route in the API. */
-  NOT_FOUND: 404,
-  /** A request the API cannot read (bad JSON, wrong parameter). */
-  BAD_REQUEST: 400,
-  /** The reconcile pass could not read the current state or some change failed; the body has the details. */
-  RECONCILE_FAILED: 500,
-  /** Anything unexpected. */
-  INTERNAL: 500,
-} as const;
-export type ApiErrorCode = keyof typeof API_ERRORS;
+import { errorBody, installErrorHandling, sendError } from '../shared/http/errors.js';
+import { installAccessGuard, OPERATOR } from './admin/access.js';
 
 export interface Health {
   interface: string;
@@ -56,10 +44,6 @@ export function peerView(p: WgPeerStatus): PeerView {
   };
 }
 
-function apiError(code: ApiErrorCode, message: string) {
-  return { error: { code, message } };
-}
-
 export function build(opts: AppOptions): FastifyInstance {
   const app = opts.logger
     ? Fastify({ loggerInstance: opts.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
@@ -78,14 +62,11 @@ export function build(opts: AppOptions): FastifyInstance {
     return p && v.revoked_at === null ? { ...v, peer: peerView(p) } : { ...v };
   };
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(apiError('NOT_FOUND', `no route ${req.method} ${req.url}`)));
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(400).send(apiError('BAD_REQUEST', err.message));
-    app.log.error({ err: err.message }, 'admin API error');
-    return reply.code(500).send(apiError('INTERNAL', err.message));
-  });
+  installErrorHandling(app, { log: app.log, surface: 'admin API' });
+  // The socket is the credential (mode 0600, the daemon's user): every caller is an operator, named '' in the audit.
+  installAccessGuard(app, () => '');
 
-  app.get('/v1/health', async () => {
+  app.get('/v1/health', OPERATOR, async () => {
     const last = opts.lastReconcile();
     return {
       ok: last?.ok ?? false,
@@ -95,20 +76,20 @@ export function build(opts: AppOptions): FastifyInstance {
     };
   });
 
-  app.get('/v1/vehicles', async () => {
+  app.get('/v1/vehicles', OPERATOR, async () => {
     const live = await livePeers();
     return { vehicles: opts.vehicles.list().map((v) => withPeer(v, live)) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/vehicles/:name', async (req, reply) => {
+  app.get<{ Params: { name: string } }>('/v1/vehicles/:name', OPERATOR, async (req, reply) => {
     const v = opts.vehicles.get(req.params.name);
-    if (!v) return reply.code(404).send(apiError('VEHICLE_NOT_FOUND', `no vehicle "${req.params.name}"`));
+    if (!v) return sendError(reply, 'VEHICLE_NOT_FOUND', `no vehicle "${req.params.name}"`);
     return withPeer(v, await livePeers());
   });
 
-  app.post('/v1/reconcile', async (_req, reply) => {
+  app.post('/v1/reconcile', OPERATOR, async (_req, reply) => {
     const r = await opts.reconcile();
-    if (!r.ok) return reply.code(500).send({ ...apiError('RECONCILE_FAILED', r.error ?? 'some changes failed'), result: r });
+    if (!r.ok) return reply.code(500).send({ ...errorBody('RECONCILE_FAILED', r.error ?? 'some changes failed'), result: r });
     return r;
   });
 

@@ -1,11 +1,13 @@
 // The admin HTTP listener on TCP (admin_listen): the dashboard's static pages, the JSON API (log, fleet, sites) and
-// /metrics, all but the static files behind the bearer token.
+// /metrics, all but the static files behind the bearer token, decided on the matched route (access.ts).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../shared/wire/prometheus.js';
 import { loadDashboard, type Asset } from '../dashboard/assets.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes.js';
 import { bearerMatches } from './token.js';
+import { installAccessGuard, OPERATOR, PUBLIC } from './access.js';
+import { installErrorHandling } from '../../shared/http/errors.js';
 
 export interface AdminHttpOptions extends AdminRoutesDeps {
   token: string;
@@ -29,30 +31,14 @@ export function buildAdminHttp(o: AdminHttpOptions): FastifyInstance {
     : Fastify({ logger: false });
   const files = o.dashboard ?? loadDashboard();
 
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0]!;
-    if (!(path.startsWith('/v1/') || path === '/metrics')) return;
-    if (!bearerMatches(req.headers.authorization, o.token)) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="roamlink"')
-        .send({ error: { code: 'UNAUTHORIZED', message: 'a valid admin token is needed (Authorization: Bearer TOKEN)' } });
-    }
-    reply.header('cache-control', 'no-store');
-  });
-
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
-    app.log.error({ err: err.message }, 'admin HTTP error');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: err.message } });
-  });
+  installErrorHandling(app, { log: app.log, surface: 'admin HTTP' });
+  installAccessGuard(app, (req) => (bearerMatches(req.headers.authorization, o.token) ? 'admin' : null));
 
   for (const [path, asset] of files) {
-    app.get(path, async (_req, reply) => reply.headers({ ...PAGE_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).send(asset.body));
+    app.get(path, PUBLIC, async (_req, reply) => reply.headers({ ...PAGE_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).send(asset.body));
   }
 
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', PROMETHEUS_CONTENT_TYPE).send(o.metrics.render()));
+  app.get('/metrics', OPERATOR, async (_req, reply) => reply.header('content-type', PROMETHEUS_CONTENT_TYPE).send(o.metrics.render()));
 
   app.register(adminRoutes(o));
   return app;

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InputError } from '../../shared/errors.js';
 import { PROFILE_DEFAULTS, PROFILE_FIELDS, effectiveProfile } from '../../shared/wire/site-profile.js';
 import { SiteExistsError, SiteNotFoundError, type SitePatch, type SiteService } from '../store/sites/service.js';
-import { checked, opsError } from './routes.js';
+import { sendError } from '../../shared/http/errors.js';
+import { OPERATOR } from './access.js';
 
 export interface SiteRoutesDeps {
   sites: SiteService;
@@ -35,50 +36,46 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
   const { sites } = d;
 
   /** What a profile may hold, and the defaults where it is silent (the dashboard's form). */
-  app.get('/v1/site-profile', async () => ({ fields: PROFILE_FIELDS, defaults: PROFILE_DEFAULTS }));
+  app.get('/v1/site-profile', OPERATOR, async () => ({ fields: PROFILE_FIELDS, defaults: PROFILE_DEFAULTS }));
 
-  app.get('/v1/sites', async () => ({ ...sites.set(), recent: sites.recent(20) }));
+  app.get('/v1/sites', OPERATOR, async () => ({ ...sites.set(), recent: sites.recent(20) }));
 
-  app.get<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+  app.get<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
     const s = sites.get(req.params.name);
-    if (!s) return opsError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
+    if (!s) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     return { site: s, effective: effectiveProfile(s.profile) };
   });
 
-  app.get<{ Params: { name: string } }>('/v1/sites/:name/history', async (req, reply) => {
+  app.get<{ Params: { name: string } }>('/v1/sites/:name/history', OPERATOR, async (req, reply) => {
     const h = sites.history(req.params.name);
-    if (!h.length) return opsError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
+    if (!h.length) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     return { history: h };
   });
 
-  app.post('/v1/sites', async (req, reply) => {
+  app.post('/v1/sites', OPERATOR, async (req, reply) => {
     try {
       const site = sites.add(req.body, who(req, origin));
       return reply.code(201).send({ site });
     } catch (err) {
-      if (err instanceof SiteExistsError) return opsError(reply, 'SITE_EXISTS', err.message, err.field);
-      return checked(reply, () => {
-        throw err;
-      });
+      if (err instanceof SiteExistsError) return sendError(reply, 'SITE_EXISTS', err.message, err.field);
+      throw err; // an InputError: 400 INVALID naming the field
     }
   });
 
-  app.patch<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+  app.patch<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
     try {
       return sites.update(req.params.name, checkPatch(req.body), who(req, origin));
     } catch (err) {
-      if (err instanceof SiteNotFoundError) return opsError(reply, 'SITE_NOT_FOUND', err.message);
-      return checked(reply, () => {
-        throw err;
-      });
+      if (err instanceof SiteNotFoundError) return sendError(reply, 'SITE_NOT_FOUND', err.message);
+      throw err; // an InputError: 400 INVALID naming the field
     }
   });
 
-  app.delete<{ Params: { name: string } }>('/v1/sites/:name', async (req, reply) => {
+  app.delete<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
     try {
       return { removed: sites.remove(req.params.name, who(req, origin)) };
     } catch (err) {
-      if (err instanceof SiteNotFoundError) return opsError(reply, 'SITE_NOT_FOUND', err.message);
+      if (err instanceof SiteNotFoundError) return sendError(reply, 'SITE_NOT_FOUND', err.message);
       throw err;
     }
   });

@@ -9,24 +9,7 @@ import { eventBatchSchema, type EventBatchReply, type SwitchEvent } from '../../
 import type { IngestResult } from '../store/events/service.js';
 import type { HqMetrics } from '../metrics/hq.metrics.js';
 import type { FleetState } from './fleet.js';
-
-/** Every error the agents' API answers with: `{ error: { code, message, field? } }` and this status. */
-export const AGENT_API_ERRORS = {
-  /** The source address is not the tunnel address of a registered, non-revoked vehicle. */
-  NOT_A_VEHICLE: 403,
-  /** The message speaks for another vehicle than the one sending it (`field` names where). */
-  WRONG_VEHICLE: 403,
-  /** The message does not follow the wire schema; `field` names the first bad field. Nothing was stored. */
-  INVALID: 400,
-  /** The body is not JSON, or the request is otherwise unreadable. */
-  BAD_REQUEST: 400,
-  /** The body is larger than the API accepts (split the batch). */
-  TOO_LARGE: 413,
-  NOT_FOUND: 404,
-  /** Anything unexpected (e.g. the disk is full); nothing was acknowledged, so the agent retries. */
-  INTERNAL: 500,
-} as const;
-export type AgentApiErrorCode = keyof typeof AGENT_API_ERRORS;
+import { errorBody, installErrorHandling, type HttpErrorCode } from '../../shared/http/errors.js';
 
 export interface AgentApiOptions {
   /** The active vehicle whose tunnel address this is, or null. */
@@ -61,9 +44,9 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     : Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 4 << 20 });
   const sitesVersion = () => o.sitesVersion?.() ?? o.sites?.().version ?? 0;
 
-  const fail = (code: AgentApiErrorCode, message: string, field?: string) => {
+  const fail = (code: HttpErrorCode, message: string, field?: string) => {
     o.metrics?.rejected.inc({ code });
-    return { error: { code, message, ...(field ? { field } : {}) } };
+    return errorBody(code, message, field);
   };
 
   app.decorateRequest('vehicle', '');
@@ -75,13 +58,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     req.vehicle = v.name;
   });
 
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(fail('NOT_FOUND', `no route ${req.method} ${req.url}`)));
-  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
-    if (err.statusCode === 413) return reply.code(413).send(fail('TOO_LARGE', err.message));
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return reply.code(400).send(fail('BAD_REQUEST', err.message, '(body)'));
-    app.log.error({ err: err.message }, 'agent API error');
-    return reply.code(500).send(fail('INTERNAL', err.message));
-  });
+  installErrorHandling(app, { log: app.log, surface: 'agent API', onError: (code) => o.metrics?.rejected.inc({ code }) });
 
   app.post('/v1/events', async (req, reply) => {
     const started = performance.now();

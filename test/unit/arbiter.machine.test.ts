@@ -592,11 +592,11 @@ test('control: POST /v1/switch with a bad body is 400 naming `to`', async (t) =>
   for (const payload of [{}, { to: 5 }, { to: 'wlan0; reboot' }, { to: 'a-name-longer-than-15' }, { to: '' }]) {
     const r = await app.inject({ method: 'POST', url: '/v1/switch', payload });
     assert.equal(r.statusCode, 400, JSON.stringify(payload));
-    assert.deepEqual(r.json(), { error: 'to: must be an uplink name' });
+    assert.deepEqual(r.json(), { error: { code: 'INVALID', message: 'must be an uplink name', field: 'to' } });
   }
   const none = await app.inject({ method: 'POST', url: '/v1/switch' });
   assert.equal(none.statusCode, 400);
-  assert.match(none.json().error, /^to: /);
+  assert.equal(none.json().error.field, 'to');
   assert.deepEqual(h.steers, []);
 });
 
@@ -609,10 +609,10 @@ test('control: refused is 409 with the reason; a switch is 200 with its record; 
   });
   const refused = await app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wwan0' } });
   assert.equal(refused.statusCode, 409);
-  assert.deepEqual(refused.json(), { error: 'wwan0 is not ready (down)' });
+  assert.deepEqual(refused.json(), { error: { code: 'SWITCH_REFUSED', message: 'wwan0 is not ready (down)' } });
   const active = await app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan0' } });
   assert.equal(active.statusCode, 409);
-  assert.deepEqual(active.json(), { error: 'wlan0 is already active' });
+  assert.deepEqual(active.json(), { error: { code: 'SWITCH_REFUSED', message: 'wlan0 is already active' } });
 
   const ok = await answered(h, app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan1' } }));
   assert.equal(ok.statusCode, 200, ok.body);
@@ -641,7 +641,7 @@ test('control: the same switch asked twice at once: the first is done, only the 
   await h.advance(5);
   const second = await answered(h, app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan1' } }));
   assert.equal(second.statusCode, 409);
-  assert.deepEqual(second.json(), { error: 'a switch is under way' });
+  assert.deepEqual(second.json(), { error: { code: 'SWITCH_REFUSED', message: 'a switch is under way' } });
   h.steerGate.resolve();
   const r = await answered(h, first);
   assert.equal(r.statusCode, 200, r.body);
@@ -658,7 +658,7 @@ test('control: a switch whose steering fails is 409 with the error', async (t) =
   h.steerFails = 'nft: no such table';
   const r = await answered(h, app.inject({ method: 'POST', url: '/v1/switch', payload: { to: 'wlan1' } }));
   assert.equal(r.statusCode, 409);
-  assert.deepEqual(r.json(), { error: 'steering failed: Error: nft: no such table' });
+  assert.deepEqual(r.json(), { error: { code: 'SWITCH_REFUSED', message: 'steering failed: Error: nft: no such table' } });
 });
 
 // The watchdog beyond the concentrator: its alarms move the tunnel (make-before-break) and re-address the uplink.

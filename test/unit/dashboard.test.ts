@@ -35,7 +35,8 @@ test('the API and /metrics need the token; the pages do not; the token never rea
   assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
   assert.match(page.body, /<script type="module" src="\/app.js">/);
   for (const url of ['/app.js', '/view.js', '/style.css']) assert.equal((await f.app.inject({ method: 'GET', url })).statusCode, 200, url);
-  assert.equal((await f.app.inject({ method: 'GET', url: '/../daemon.ts' })).statusCode, 404);
+  assert.equal((await f.app.inject({ method: 'GET', url: '/../daemon.ts' })).statusCode, 401);
+  assert.equal((await f.app.inject({ method: 'GET', url: '/../daemon.ts', headers: auth })).statusCode, 404);
   const fleet = await f.app.inject({ method: 'GET', url: '/v1/fleet', headers: auth });
   assert.equal(fleet.statusCode, 200);
   assert.equal(fleet.headers['cache-control'], 'no-store');

@@ -1,5 +1,6 @@
 // Sites: validation (4xx/exit 2 naming the field, nothing half-stored), versions, the audit (who, when, what), the
 // admin routes, the agents' fetch, the agent keeping its last good set, and `roamlink site`.
+import { installErrorHandling } from '../../shared/http/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -86,6 +87,7 @@ test('update: a real change bumps the site and set versions and is audited with 
 function adminApp(t: { after: (fn: () => unknown) => void }) {
   const sites = service();
   const app = Fastify();
+  installErrorHandling(app, { surface: 'test' });
   const events = new EventStore(openEventsDb(':memory:'));
   app.register(adminRoutes({ events, fleet: new FleetState({ offlineAfterMs: 1000 }), lastSwitches: new LastSwitches(events), vehicles: { list: () => [], get: () => null }, sites, origin: 'dashboard' }));
   t.after(() => app.close());
