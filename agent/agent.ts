@@ -182,8 +182,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     uplinkMachine,
     slots.map((s): UplinkInput => ({
       name: s.name, slot: s.slot, kind: s.kind,
-      probeIntervalMs: cfg.timing.probe_interval_ms, probeTimeoutMs: cfg.timing.probe_timeout_ms, maxMisses: 3,
-      connectList: cfg.connect_list, scanIntervalMs: cfg.timing.scan_interval_ms,
+      probeIntervalMs: policy.probe_interval_ms, probeTimeoutMs: policy.probe_timeout_ms, maxMisses: 3,
+      connectList: cfg.connect_list, scanIntervalMs: policy.scan_interval_ms, minSignal: policy.min_signal,
       budget, budgetUsage: budgetUsage.get(s.name) ?? null, redial: s.name === modemUplink,
     })),
     watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
@@ -192,7 +192,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     input: {
       uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
       settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
-      policy, counterIntervalMs: 50, restProbeMs: cfg.timing.probe_interval_ms, watchdog,
+      policy, counterIntervalMs: 50, watchdog,
     },
   });
 

@@ -83,7 +83,7 @@ export interface ArbiterInput {
   /** The thresholds (default: DEFAULT_POLICY); a site's profile replaces them with policy.set. */
   policy?: Policy;
   site?: string | null;
-  /** The active's probe interval while tunnel packets come back (default 1000: the standby pace). */
+  /** The active's probe interval while tunnel packets come back (default: the policy's probe_interval_ms, the standby pace). */
   restProbeMs?: number;
   /** How often the tunnel's counters are read (default 25). */
   counterIntervalMs?: number;
@@ -274,7 +274,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
           busy: isBusy(tunnel, context.policy, now), rxFlowing: isRxFlowing(tunnel, context.policy, now), policy: context.policy,
-          restProbeMs: context.restProbeMs,
+          restProbeMs: context.restProbeMs ?? context.policy.probe_interval_ms,
         });
         const told = { ...context.told };
         let changed = false;
@@ -375,7 +375,16 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.signal', dBm: event.dBm });
         }),
       },
-      'policy.set': { actions: assign({ policy: ({ event }) => event.policy, site: ({ event }) => event.site }) },
+      // The arbiter takes the thresholds; each uplink its part (probe and scan timing, the Wi-Fi floor).
+      'policy.set': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          enqueue.assign({ policy: event.policy, site: event.site });
+          const p = event.policy;
+          const part = { type: 'uplink.policy' as const, probeIntervalMs: p.probe_interval_ms, probeTimeoutMs: p.probe_timeout_ms, scanIntervalMs: p.scan_interval_ms, minSignal: p.min_signal };
+          for (const name of context.uplinks) enqueue.sendTo(name, part);
+          enqueue('tell');
+        }),
+      },
       'watchdog.round': { actions: emit(({ event }) => ({ type: 'watchdog.round' as const, round: event })) },
     },
     initial: 'starting',

@@ -19,6 +19,7 @@ import { identityMatches } from '../policy/connect-list.js';
 import type { Addressing, ConnectList } from '../../shared/config/connect-list.js';
 import { EMPTY_HISTORY, probeStatsOf, recordProbeResult, type ProbeHistory } from './probe.stats.js';
 import { radioMove, type RadioRole } from './radio.choice.js';
+import { signalFloor } from '../../shared/policy.js';
 
 export type UplinkPhase = 'down' | 'addressing' | 'configuring' | 'probing' | 'ready';
 export type UplinkRole = RadioRole;
@@ -72,6 +73,8 @@ export interface UplinkInput extends UplinkSlot {
   /** Wi-Fi: the connect-list, and how often a standby radio rescans. */
   connectList: ConnectList;
   scanIntervalMs: number;
+  /** dBm: the policy's Wi-Fi floor under every connect-list entry's min_signal (shared/policy.ts); none when absent. */
+  minSignal?: number;
   /** How often the active radio scans (it only moves for the reasons in radio.choice.ts). Default 10 × scanIntervalMs. */
   activeScanIntervalMs?: number;
   /** How often a standby radio's signal is polled (default 1000) and the active's (default 200). */
@@ -116,6 +119,8 @@ export type UplinkEvent =
   /** Drop the address and get a new one (the watchdog's cure for bogus DNS); also when the AP's addressing changes.
    *  LTE with `redial`: the modem redials the bearer instead. */
   | { type: 'uplink.readdress'; why: string }
+  /** The policy's part for uplinks (a site's profile, via the arbiter): probe and scan timing, the Wi-Fi floor. */
+  | { type: 'uplink.policy'; probeIntervalMs: number; probeTimeoutMs: number; scanIntervalMs: number; minSignal: number }
   /** Internal: the role changed, so the waits timed for the old one start over. */
   | { type: 'uplink.retime' }
   /** Internal: the associated radio's signal reading (signalWatch), when it changed. */
@@ -183,6 +188,14 @@ export function staticLease(a: Extract<Addressing, { mode: 'static' }>): Lease {
   const [address, prefix] = a.address.split('/') as [string, string];
   return { address, prefix: Number(prefix), router: a.gateway, leaseSeconds: 0 };
 }
+
+/** The connect-list as the radio applies it: each entry's min_signal raised to the policy's floor. */
+export function flooredList(list: ConnectList, minSignal: number | undefined): ConnectList {
+  if (minSignal === undefined || list.every((e) => e.min_signal >= minSignal)) return list;
+  return list.map((e) => ({ ...e, min_signal: signalFloor(e.min_signal, { min_signal: minSignal }) }));
+}
+
+const moveOf = (c: Ctx) => radioMove({ scan: c.scan, list: flooredList(c.connectList, c.minSignal), exclude: c.exclude, current: c.ap?.bssid ?? null, role: c.role });
 
 /** The first connect-list entry whose identity matches an AP seen in a scan (null when unknown or unmatched). */
 function entryOf(list: ConnectList, scan: readonly ScanEntry[], bssid: string): number | null {
@@ -309,8 +322,8 @@ export function createUplinkMachine(deps: UplinkDeps) {
       associated: ({ context }) => context.ap !== null,
       isActive: ({ context }) => context.role === 'active',
       redialsBearer: ({ context }) => context.kind === 'lte' && !!context.redial && !!deps.redial,
-      moveAssociate: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'associate',
-      moveDisconnect: ({ context }) => radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role }).action === 'disconnect',
+      moveAssociate: ({ context }) => moveOf(context).action === 'associate',
+      moveDisconnect: ({ context }) => moveOf(context).action === 'disconnect',
       addressingChanged: ({ context }) => {
         const want = addressingFor(context.connectList, context.ap);
         return JSON.stringify(want) !== JSON.stringify(context.addressing);
@@ -326,6 +339,15 @@ export function createUplinkMachine(deps: UplinkDeps) {
     type: 'parallel',
     on: {
       'uplink.role': { actions: ['setRole', 'report', raise({ type: 'uplink.retime' })] },
+      // New timing or floor: the waits start over with it (a radio on an AP now under the floor leaves it at its next scan).
+      'uplink.policy': {
+        guard: ({ context, event }) => context.probeIntervalMs !== event.probeIntervalMs || context.probeTimeoutMs !== event.probeTimeoutMs
+          || context.scanIntervalMs !== event.scanIntervalMs || context.minSignal !== event.minSignal,
+        actions: [
+          assign(({ event }) => ({ probeIntervalMs: event.probeIntervalMs, probeTimeoutMs: event.probeTimeoutMs, scanIntervalMs: event.scanIntervalMs, minSignal: event.minSignal })),
+          raise({ type: 'uplink.retime' }),
+        ],
+      },
       // The modem's reading (LTE). The policy never compares LTE's signal (it is for the why), and modems report it
       // often with a dB of jitter: a change of less than LTE_SIGNAL_STEP_DB is kept and goes with the next report.
       'uplink.signal': [
@@ -403,7 +425,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
                     actions: [
                       assign({
                         ap: ({ context }) => {
-                          const m = radioMove({ scan: context.scan, list: context.connectList, exclude: context.exclude, current: context.ap?.bssid ?? null, role: context.role });
+                          const m = moveOf(context);
                           if (m.action !== 'associate') return context.ap;
                           return { ssid: m.pick.ap.ssid, bssid: m.pick.ap.bssid.toLowerCase(), signal: m.pick.ap.signal, entry: m.pick.index };
                         },

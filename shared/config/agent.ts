@@ -6,8 +6,7 @@ import { InputError, parseOrThrow } from '../errors.js';
 import { isWgKey } from '../wg.js';
 import { connectListSchema } from './connect-list.js';
 import { modemConfigSchema } from './modem.js';
-import { profileShape } from '../wire/site-profile.js';
-import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
+import { policyOverridesSchema } from '../policy.js';
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address');
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR');
@@ -33,11 +32,25 @@ export const uplinkSchema = z.strictObject({
   cost: z.number().int().min(0).max(100).optional(),
 });
 
-/** The arbiter's thresholds (agent/policy/policy.ts), each optional over the defaults; a site's profile from HQ overrides them in turn. */
-const { switch_below, hysteresis_db, below_ms, hold_ms, dwell_ms, hold_down_ms, dead_busy_ms, dead_idle_ms, busy_window_ms, loss_max, forced_hold_ms, lte } = profileShape;
-export const policySchema = z
-  .strictObject({ switch_below, hysteresis_db, below_ms, hold_ms, dwell_ms, hold_down_ms, dead_busy_ms, dead_idle_ms, busy_window_ms, loss_max, forced_hold_ms, lte })
-  .partial();
+/** The selection policy's overrides (shared/policy.ts, the same schema as a site's profile, which overrides them in turn). */
+export const policySchema = policyOverridesSchema;
+
+/** Fields once under `timing`, now the policy's: still read there (a config's own `policy` wins). */
+const MOVED_TO_POLICY = ['probe_interval_ms', 'probe_timeout_ms', 'scan_interval_ms'] as const;
+function foldTimingIntoPolicy(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  const c = v as Record<string, unknown>;
+  const t = c.timing;
+  if (typeof t !== 'object' || t === null || !MOVED_TO_POLICY.some((k) => k in t)) return v;
+  const timing = { ...(t as Record<string, unknown>) };
+  const policy = typeof c.policy === 'object' && c.policy !== null ? { ...(c.policy as Record<string, unknown>) } : c.policy === undefined ? {} : c.policy;
+  for (const k of MOVED_TO_POLICY) {
+    if (!(k in timing)) continue;
+    if (typeof policy === 'object' && policy !== null && !(k in policy)) (policy as Record<string, unknown>)[k] = timing[k];
+    delete timing[k];
+  }
+  return { ...c, timing, policy };
+}
 
 /** The slower checker beyond the concentrator (agent/machines/watchdog.machine.ts). */
 export const watchdogSchema = z.strictObject({
@@ -51,7 +64,7 @@ export const watchdogSchema = z.strictObject({
   failures: z.number().int().min(1).max(100).default(3),
 });
 
-export const agentConfigSchema = z.strictObject({
+const agentConfigObject = z.strictObject({
   vehicle: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a vehicle name (a-z 0-9 . _ -)'),
   wireguard: z.strictObject({
     interface: ifname,
@@ -82,7 +95,8 @@ export const agentConfigSchema = z.strictObject({
   modem: modemConfigSchema.optional(),
   /** Uplink that carries the tunnel at start; default: the first ready one in list order. */
   initial_uplink: z.string().optional(),
-  /** Overrides of the selection policy's defaults (thresholds, hysteresis, hold times, dead-path limits, LTE use). */
+  /** Overrides of the selection policy's defaults (thresholds, hysteresis, hold times, dead-path limits, LTE use, probe
+   *  and scan timing, the Wi-Fi floor). */
   policy: policySchema.default({}),
   /** LTE standby probes stay within this daily budget (agent/policy/budget.ts). */
   lte_budget: z.strictObject({
@@ -90,16 +104,14 @@ export const agentConfigSchema = z.strictObject({
     min_interval_ms: z.number().int().min(100).max(3_600_000).default(2000),
   }).default({ bytes_per_day: 5_000_000, min_interval_ms: 2000 }),
   watchdog: watchdogSchema.optional(),
+  /** The switch's own timing (probe and scan timing are the policy's: probe_interval_ms, probe_timeout_ms, scan_interval_ms;
+   *  still accepted here and moved there). */
   timing: z.strictObject({
-    probe_interval_ms: z.number().int().min(50).max(60_000).default(1000),
-    probe_timeout_ms: z.number().int().min(10).max(10_000).default(500),
     /** How long the old uplink stays untouched after a switch, for packets in flight. */
     drain_ms: z.number().int().min(0).max(10_000).default(200),
     /** How long to wait for the first reply on the new path before calling a switch failed. */
     confirm_timeout_ms: z.number().int().min(10).max(10_000).default(1000),
-    /** How often a radio rescans for a better allowed AP. */
-    scan_interval_ms: z.number().int().min(500).max(600_000).default(3000),
-  }).default({ probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000, scan_interval_ms: 3000 }),
+  }).default({ drain_ms: 200, confirm_timeout_ms: 1000 }),
   control_socket: z.string().default('/run/roamlink/agent.sock'),
   /** host:port for the agent's Prometheus /metrics; absent: not served. */
   metrics_listen: z.string().regex(/^[0-9.]+:\d{1,5}$/, 'must be address:port').optional(),
@@ -112,14 +124,12 @@ export const agentConfigSchema = z.strictObject({
     if (names.has(u.name)) ctx.addIssue({ code: 'custom', path: ['uplinks', i, 'name'], message: `duplicate uplink "${u.name}"` });
     names.add(u.name);
   });
-  const p = c.policy;
-  const eff = (k: 'dead_busy_ms' | 'dead_idle_ms' | 'busy_window_ms') => p[k] ?? DEFAULT_POLICY[k];
-  if (eff('dead_busy_ms') > eff('dead_idle_ms')) ctx.addIssue({ code: 'custom', path: ['policy', p.dead_busy_ms !== undefined ? 'dead_busy_ms' : 'dead_idle_ms'], message: `dead_busy_ms (${eff('dead_busy_ms')}) must be ≤ dead_idle_ms (${eff('dead_idle_ms')})` });
-  if (eff('busy_window_ms') > eff('dead_busy_ms')) ctx.addIssue({ code: 'custom', path: ['policy', p.busy_window_ms !== undefined ? 'busy_window_ms' : 'dead_busy_ms'], message: `busy_window_ms (${eff('busy_window_ms')}) must be ≤ dead_busy_ms (${eff('dead_busy_ms')})` });
   if (c.initial_uplink && !names.has(c.initial_uplink)) {
     ctx.addIssue({ code: 'custom', path: ['initial_uplink'], message: `"${c.initial_uplink}" is not one of the uplinks` });
   }
 });
+
+export const agentConfigSchema = z.preprocess(foldTimingIntoPolicy, agentConfigObject);
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type UplinkConfig = z.output<typeof uplinkSchema>;

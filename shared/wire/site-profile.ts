@@ -1,73 +1,26 @@
 // Sites and their threshold profiles on the wire: validated here (ranges, and rules between fields), fetched by agents.
 import { z } from 'zod';
-import { DEFAULT_POLICY, type Policy } from '../../agent/policy/policy.js';
+import { DEFAULT_POLICY, POLICY_FIELDS, policyOverridesSchema, policyShape, policyWith, type Policy, type PolicyField, type PolicyOverrides } from '../policy.js';
 import { isoTime, siteName } from './common.js';
 
-const ms = (min: number, max: number) => z.number().int(`must be whole milliseconds`).min(min, `must be ≥ ${min} ms`).max(max, `must be ≤ ${max} ms`);
-const dbmIn = (min: number, max: number) => z.number().min(min, `must be ≥ ${min} dBm`).max(max, `must be ≤ ${max} dBm`);
-
 /**
- * A site's thresholds. Every field is optional: what a profile leaves out keeps the agent's default
- * (PROFILE_DEFAULTS). The fields mirror agent/policy/policy.ts's Policy, plus the Wi-Fi floor and probe timing.
+ * A site's thresholds: the policy's overrides (shared/policy.ts, the one definition). Every field is optional: what
+ * a profile leaves out keeps the default. Unknown fields are refused: a profile holds nothing the agent ignores.
  */
-export const profileShape = {
-  /** dBm: an AP weaker than this is not used at all (connect-list entries may ask more). */
-  min_signal: dbmIn(-110, -30),
-  /** dBm: an active Wi-Fi below this (for below_ms) is not good enough. */
-  switch_below: dbmIn(-110, -30),
-  /** dB a standby must be better by. */
-  hysteresis_db: z.number().min(0, 'must be ≥ 0 dB').max(40, 'must be ≤ 40 dB'),
-  below_ms: ms(0, 60_000),
-  hold_ms: ms(0, 60_000),
-  dwell_ms: ms(0, 600_000),
-  hold_down_ms: ms(0, 3_600_000),
-  dead_busy_ms: ms(50, 10_000),
-  dead_idle_ms: ms(100, 60_000),
-  busy_window_ms: ms(10, 10_000),
-  loss_max: z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1'),
-  forced_hold_ms: ms(0, 86_400_000),
-  /** LTE: fallback (when no Wi-Fi is good enough), last-resort (when none is usable), never. */
-  lte: z.enum(['fallback', 'last-resort', 'never'], { message: 'must be fallback, last-resort or never' }),
-  /** How often a standby uplink is probed through its own path. */
-  probe_interval_ms: ms(50, 60_000),
-  probe_timeout_ms: ms(10, 10_000),
-  /** How often a radio rescans for a better allowed AP. */
-  scan_interval_ms: ms(500, 600_000),
-} as const;
-
-export type ProfileField = keyof typeof profileShape;
-export const PROFILE_FIELDS = Object.keys(profileShape) as ProfileField[];
-
-export type Profile = { [K in ProfileField]?: z.output<(typeof profileShape)[K]> };
-export type EffectiveProfile = Required<Profile> & Policy;
+export const profileShape = policyShape;
+export type ProfileField = PolicyField;
+export const PROFILE_FIELDS: ProfileField[] = POLICY_FIELDS;
+export type Profile = PolicyOverrides;
+export type EffectiveProfile = Policy;
 
 /** What an agent applies where a profile is silent. */
-export const PROFILE_DEFAULTS: Readonly<EffectiveProfile> = Object.freeze({
-  ...DEFAULT_POLICY,
-  min_signal: -85,
-  probe_interval_ms: 1000,
-  probe_timeout_ms: 500,
-  scan_interval_ms: 3000,
-});
+export const PROFILE_DEFAULTS: Readonly<EffectiveProfile> = DEFAULT_POLICY;
 
 export function effectiveProfile(p: Profile): EffectiveProfile {
-  const out: Record<string, unknown> = { ...PROFILE_DEFAULTS };
-  for (const [k, v] of Object.entries(p)) if (v !== undefined) out[k] = v;
-  return out as unknown as EffectiveProfile;
+  return policyWith(p);
 }
 
-/** Rules between fields, checked on the effective values (so a profile cannot contradict a default either). */
-function crossCheck(p: Profile, ctx: z.RefinementCtx): void {
-  const e = effectiveProfile(p);
-  const bad = (field: ProfileField, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
-  const blame = (a: ProfileField, b: ProfileField) => (p[a] !== undefined ? a : b);
-  if (e.min_signal > e.switch_below) bad(blame('min_signal', 'switch_below'), `min_signal (${e.min_signal}) must be ≤ switch_below (${e.switch_below})`);
-  if (e.dead_busy_ms > e.dead_idle_ms) bad(blame('dead_busy_ms', 'dead_idle_ms'), `dead_busy_ms (${e.dead_busy_ms}) must be ≤ dead_idle_ms (${e.dead_idle_ms})`);
-  if (e.busy_window_ms > e.dead_busy_ms) bad(blame('busy_window_ms', 'dead_busy_ms'), `busy_window_ms (${e.busy_window_ms}) must be ≤ dead_busy_ms (${e.dead_busy_ms})`);
-  if (e.probe_timeout_ms >= e.probe_interval_ms) bad(blame('probe_timeout_ms', 'probe_interval_ms'), `probe_timeout_ms (${e.probe_timeout_ms}) must be < probe_interval_ms (${e.probe_interval_ms})`);
-}
-
-export const profileSchema = z.strictObject(profileShape).partial().superRefine(crossCheck);
+export const profileSchema = policyOverridesSchema;
 
 const bssid = z
   .string()

@@ -43,7 +43,9 @@ test('a full config: every field as written, connect-list entries normalized', a
   assert.deepEqual(cfg.connect_list[0], { ssid: 'depot', bssid: '02:00:00:00:00:01', min_signal: -80, security: 'open', addressing: { mode: 'dhcp' } });
   assert.deepEqual(cfg.connect_list[3]!.addressing, { mode: 'static', address: '10.7.0.20/24', gateway: '10.7.0.1' });
   assert.equal(cfg.initial_uplink, 'wlan1');
-  assert.deepEqual(cfg.timing, { probe_interval_ms: 200, probe_timeout_ms: 150, drain_ms: 100, confirm_timeout_ms: 800, scan_interval_ms: 2000 });
+  // Probe and scan timing written under timing (as before) land in the policy, where a site's profile sets them too.
+  assert.deepEqual(cfg.timing, { drain_ms: 100, confirm_timeout_ms: 800 });
+  assert.deepEqual([cfg.policy.probe_interval_ms, cfg.policy.probe_timeout_ms, cfg.policy.scan_interval_ms], [200, 150, 2000]);
   assert.deepEqual([cfg.control_socket, cfg.state_dir, cfg.run_dir, cfg.log_level], ['/run/roamlink/lab-car.sock', '/var/lib/roamlink/lab-car', '/run/roamlink/lab-car', 'debug']);
 });
 
@@ -58,12 +60,15 @@ test('defaults', () => {
   assert.equal(cfg.lan, undefined);
   assert.deepEqual(cfg.connect_list, []);
   assert.equal(cfg.initial_uplink, undefined);
-  assert.deepEqual(cfg.timing, { probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 200, confirm_timeout_ms: 1000, scan_interval_ms: 3000 });
+  assert.deepEqual(cfg.timing, { drain_ms: 200, confirm_timeout_ms: 1000 });
+  assert.deepEqual(cfg.policy, {});
   assert.deepEqual([cfg.control_socket, cfg.state_dir, cfg.run_dir, cfg.log_level], ['/run/roamlink/agent.sock', '/var/lib/roamlink', '/run/roamlink', 'info']);
   // Part of timing given: the rest defaults.
-  assert.deepEqual(parseAgentConfig({ ...minimal(), timing: { drain_ms: 50 } }).timing, {
-    probe_interval_ms: 1000, probe_timeout_ms: 500, drain_ms: 50, confirm_timeout_ms: 1000, scan_interval_ms: 3000,
-  });
+  assert.deepEqual(parseAgentConfig({ ...minimal(), timing: { drain_ms: 50 } }).timing, { drain_ms: 50, confirm_timeout_ms: 1000 });
+  // The policy's own spelling wins over the old one under timing.
+  const both = parseAgentConfig({ ...minimal(), timing: { probe_interval_ms: 300 }, policy: { probe_interval_ms: 700 } });
+  assert.equal(both.policy.probe_interval_ms, 700);
+  assert.deepEqual(both.timing, { drain_ms: 200, confirm_timeout_ms: 1000 });
 });
 
 test('each kind of mistake names the field', () => {
@@ -88,7 +93,9 @@ test('each kind of mistake names the field', () => {
     { name: 'tunnel address', edit: (c) => (c.wireguard.address = '10.99.0.256'), want: /wireguard\.address: must be an IPv4 address/ },
     { name: 'route not a CIDR', edit: (c) => (c.concentrator.routes[1] = '172.20.0.0'), want: /concentrator\.routes\[1\]: must be an IPv4 CIDR/ },
     { name: 'fwmark zero', edit: (c) => (c.wireguard.fwmark = 0), want: /wireguard\.fwmark: / },
-    { name: 'timing below its floor', edit: (c) => (c.timing.probe_interval_ms = 5), want: /timing\.probe_interval_ms: / },
+    { name: 'timing below its floor', edit: (c) => (c.timing.probe_interval_ms = 5), want: /policy\.probe_interval_ms: must be ≥ 50 ms/ },
+    { name: 'probe timeout not under the interval', edit: (c) => (c.policy = { probe_timeout_ms: 1000 }), want: /policy\.probe_timeout_ms: probe_timeout_ms \(1000\) must be < probe_interval_ms \(200\)/ },
+    { name: 'a policy field the agent has not', edit: (c) => (c.policy = { roam_aggressiveness: 3 }), want: /policy: Unrecognized key: "roam_aggressiveness"/ },
     { name: 'vehicle name', edit: (c) => (c.vehicle = 'Lab Car'), want: /vehicle: must be a vehicle name/ },
     { name: 'unknown key (a typo)', edit: (c) => (c.wireguard.privat_key_file = 'x'), want: /wireguard: Unrecognized key: "privat_key_file"/ },
     { name: 'unknown top-level key', edit: (c) => (c.uplink = []), want: /Unrecognized key: "uplink"/ },

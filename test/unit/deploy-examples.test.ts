@@ -85,7 +85,7 @@ test('--check: a broken config exits 2 and names the field', { skip: noWg }, (t)
     { file: s.agent, from: 'public_key: ReplaceWithTheConcentratorsPublicKeyFromHQ0=', to: 'public_key: not-a-key', field: /concentrator\.public_key/ },
     { file: s.agent, from: 'kind: lte', to: 'kind: 5g', field: /uplinks\[2\]\.kind/ },
     { file: s.agent, from: 'endpoint: hq.example.net:51820', to: 'endpoint: hq.example.net', field: /concentrator\.endpoint/ },
-    { file: s.agent, from: '  scan_interval_ms: 3000', to: '  scan_interval_ms: 3000\n  scan_intervall_ms: 3000', field: /timing.*scan_intervall_ms/ },
+    { file: s.agent, from: '  scan_interval_ms: 3000', to: '  scan_interval_ms: 3000\n  scan_intervall_ms: 3000', field: /policy.*scan_intervall_ms/ },
     { file: s.agent, from: '  loss_max: 0.3 ', to: '  loss_max: 3 ', field: /policy\.loss_max/ },
     { file: s.agent, from: '  lte: fallback ', to: '  lte: sometimes ', field: /policy\.lte/ },
     { file: s.agent, from: '  dead_idle_ms: 1200 ', to: '  dead_idle_ms: 300 ', field: /policy\.dead_busy_ms.*must be ≤ dead_idle_ms \(300\)/ },

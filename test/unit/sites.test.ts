@@ -189,7 +189,7 @@ test('applyFor: the matched site\'s profile over the defaults; policy fields onl
   const none = applyFor(SET(2, -70), { ssid: 'street-7', bssid: '02:00:00:00:00:02' });
   assert.equal(none.site, null);
   assert.deepEqual(none.policy, { ...DEFAULT_POLICY });
-  assert.equal(applyFor(null, null).profile.min_signal, -85);
+  assert.equal(applyFor(null, null).policy.min_signal, -85);
 });
 
 test('parseSettings: profile fields, lists, unset; unknown setting named', () => {
