@@ -234,7 +234,11 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     },
     guards: {
       anyReady: ({ context }) => Object.values(context.status).some((u) => u.ready),
-      allReadyAndPick: ({ context }) => context.uplinks.every((n) => context.status[n]?.ready) && initialPick(context) !== null,
+      // Every uplink ready, and every radio's signal known (a Wi-Fi of unknown signal ranks below LTE): the best of
+      // them is known, no need to wait out the settle time.
+      allReadyAndPick: ({ context }) =>
+        context.uplinks.every((n) => context.status[n]?.ready && (context.status[n]!.kind !== 'wifi' || context.status[n]!.signal !== null)) &&
+        initialPick(context) !== null,
       canStart: ({ context }) => initialPick(context) !== null,
       hasDecision: ({ context }) => context.decision !== null,
       activeLostCarrier: ({ context, event }) => event.type === 'link.changed' && !event.up && event.ifname === context.active,
@@ -393,7 +397,8 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'no uplink is ready yet' } } } },
         always: { guard: 'anyReady', target: 'settling' },
       },
-      // The first ready uplink starts a short wait, so a slower Wi-Fi is not beaten to the start by LTE.
+      // The first ready uplink starts a short wait (settleMs), so that the start goes to the best by the policy of those
+      // ready within it, not to the first: a slower Wi-Fi is not beaten by LTE, a stronger AP not by a weaker one.
       settling: {
         on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'no uplink is ready yet' } } } },
         always: { guard: 'allReadyAndPick', target: 'switching', actions: 'beginInitial' },

@@ -556,6 +556,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
               'radio.signal': {
                 actions: enqueueActions(({ context, event, enqueue }) => {
                   const dBm = event.dBm;
+                  // SIGNAL_POLL fails (null) while the radio joins the AP: the scan's reading stands until a real one
+                  // (a null here ranked the stronger radio below LTE and the weaker one at the initial choice). A lost
+                  // AP is the disconnection event's to report, which clears the signal.
+                  if (dBm === null && context.ap !== null) return;
                   if (dBm === context.signal) return;
                   enqueue.assign({ signal: dBm, ...(dBm !== null && context.ap ? { ap: { ...context.ap, signal: dBm } } : {}) });
                   enqueue('report');

@@ -324,6 +324,69 @@ test('initial switch: at once when every uplink is ready; to initial_uplink when
   assert.equal(lteOnly.done()[0]?.reason, 'initial');
 });
 
+test('first choice: the best by the policy of the uplinks ready within the settle time, not the first ready (table)', async (t) => {
+  // Each uplink: when it becomes ready (simulated ms from the start; absent: never) and the signal it reports then
+  // (null: not known yet), and when a later reading comes. want: where the tunnel starts, and when it is steered there.
+  interface Given { ready: number; signal: number | null; reading?: [number, number] }
+  const S = ARBITER.settleMs;
+  const table: Array<{ name: string; given: Record<string, Given>; want: { to: string; at: number } }> = [
+    {
+      name: 'the demo: street-7 (-70) ready first, depot (-45) 40 ms later, LTE between: depot, once all are ready',
+      given: { wlan1: { ready: 0, signal: -70 }, wwan0: { ready: 20, signal: -95 }, wlan0: { ready: 40, signal: -45 } },
+      want: { to: 'wlan0', at: 40 },
+    },
+    {
+      name: '-58 ready first, -55 within the settle time, no LTE: the -55, at the end of the settle time',
+      given: { wlan1: { ready: 0, signal: -58 }, wlan0: { ready: 1400, signal: -55 } },
+      want: { to: 'wlan0', at: S },
+    },
+    {
+      name: 'the stronger ready only after the settle time: the weaker starts (the policy moves it later)',
+      given: { wlan1: { ready: 0, signal: -70 }, wlan0: { ready: S + 100, signal: -45 } },
+      want: { to: 'wlan1', at: S },
+    },
+    {
+      name: 'all ready, the stronger radio\'s signal not known yet: wait for its reading, then take it',
+      given: { wlan1: { ready: 0, signal: -70 }, wwan0: { ready: 10, signal: -95 }, wlan0: { ready: 20, signal: null, reading: [300, -45] } },
+      want: { to: 'wlan0', at: 300 },
+    },
+    {
+      name: 'a radio\'s signal never known: the policy at the end of the settle time, which ranks it last',
+      given: { wlan1: { ready: 0, signal: -70 }, wwan0: { ready: 10, signal: -95 }, wlan0: { ready: 20, signal: null } },
+      want: { to: 'wlan1', at: S },
+    },
+    {
+      name: 'only a weak Wi-Fi (below switch_below) and LTE: LTE (lte: fallback)',
+      given: { wlan1: { ready: 0, signal: -80 }, wwan0: { ready: 100, signal: -95 } },
+      want: { to: 'wwan0', at: S },
+    },
+  ];
+  for (const c of table) {
+    const h = new Harness();
+    t.after(() => h.stop());
+    const steps = Object.entries(c.given)
+      .flatMap(([name, g]) => [
+        { at: g.ready, run: async () => {
+          // bringUp's steps with the row's signal: ready when the first probe answers, RTT ms after the address
+          h.signal(name, g.signal);
+          await h.link(name, true);
+          await h.bind(name);
+        }, shift: -(RTT[name] ?? 20) },
+        ...(g.reading ? [{ at: g.reading[0], run: async () => h.signal(name, g.reading![1]), shift: 0 }] : []),
+      ])
+      .map((s) => ({ ...s, at: s.at + s.shift }))
+      .sort((a, b) => a.at - b.at);
+    const t0 = h.clock.now() + 100;
+    for (const s of steps) {
+      await h.advance(t0 + s.at - h.clock.now());
+      await s.run();
+    }
+    await h.advance(t0 + S + 2000 - h.clock.now());
+    assert.deepEqual(h.steers.slice(0, 1).map((x) => ({ to: x.to, at: x.at - t0 })), [c.want], c.name);
+    assert.equal(h.done()[0]?.reason, 'initial', c.name);
+  }
+});
+
 test('settle time over with nothing ready any more: no switch to nothing; the first uplink ready later starts', async (t) => {
   const h = new Harness();
   t.after(() => h.stop());

@@ -92,8 +92,24 @@ class FakeRadio implements RadioDriver {
     this.calls.push('scan');
     return this.aps.map((a) => ({ ...a }));
   }
+  /** While set, connect() only starts joining: the radio is associated once join() is called (SIGNAL_POLL fails meanwhile). */
+  holdJoin = false;
+  private joining: RadioNetwork | null = null;
   async connect(net: RadioNetwork): Promise<void> {
     this.calls.push(`connect ${net.bssid}`);
+    if (this.holdJoin) {
+      this.joining = net;
+      return;
+    }
+    this.joined(net);
+  }
+  join(): void {
+    const net = this.joining;
+    assert.ok(net, 'a join is under way');
+    this.joining = null;
+    this.joined(net);
+  }
+  private joined(net: RadioNetwork): void {
     const old = this.associated;
     this.associated = net.bssid ?? null;
     queueMicrotask(() => {
@@ -216,6 +232,27 @@ test('standby radio: associates with the best allowed AP, leaves it when told th
   await r.advance(5);
   assert.equal(r.radio.associated, '02:00:00:00:00:02', 'moved without waiting for the next scan');
   assert.deepEqual(r.radio.calls.filter((c) => c.startsWith('connect')), ['connect 02:00:00:00:00:01', 'connect 02:00:00:00:00:02']);
+});
+
+test('a radio joining its AP: the signal polls that fail meanwhile keep the scan\'s reading; a real reading replaces it; a disconnection clears it', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -45)]);
+  t.after(() => r.stop());
+  r.radio.holdJoin = true;
+  await r.advance(5);
+  assert.ok(r.radio.count('signal') >= 1, 'polled while joining');
+  assert.equal(r.radio.associated, null);
+  assert.equal(r.last.signal, -45, 'not null: a null ranks the radio below LTE at the initial choice');
+  r.radio.join();
+  await r.advance(5);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01');
+  r.radio.aps[0]!.signal = -52;
+  await r.advance(1000);
+  assert.equal(r.last.signal, -52, 'the next poll\'s reading');
+  r.radio.aps = [];
+  r.radio.associated = null;
+  r.radio.emit({ type: 'radio.disconnected', bssid: '02:00:00:00:00:01', reason: 3 });
+  await r.advance(1);
+  assert.equal(r.last.signal, null, 'gone with its AP');
 });
 
 test('static addressing per connect-list entry: no DHCP client, the entry\'s address and gateway routed', async (t) => {
