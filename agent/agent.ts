@@ -1,6 +1,7 @@
 // The agent's composition root: wires the real drivers into the machines, brings the tunnel up, serves the control socket.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { readSecretFile } from '../shared/secret-file.js';
 import { dirname } from 'node:path';
 import { createActor } from 'xstate';
 import type { AgentConfig } from '../shared/config/agent.js';
@@ -37,15 +38,7 @@ export interface RunningAgent {
 
 /** Refuses a private key file others can read, then reads it (the key itself is never logged). */
 export async function readPrivateKey(path: string, field: string): Promise<string> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`, field);
-  }
-  if (st.mode & 0o077) throw new InputError(`${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`, field);
-  const key = (await readFile(path, 'utf8')).trim();
-  return assertWgKey(key, field, false);
+  return assertWgKey(await readSecretFile(path, field), field, false);
 }
 
 async function sysctl(path: string, value: string): Promise<void> {

@@ -1,6 +1,6 @@
 // The modem's out-of-band jobs, one pass at a time: SMS commands from the inbox, SMS alerts, the prepaid balance.
 // State between passes is plain data kept here; the modem machine decides when a pass runs.
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../shared/secret-file.js';
 import type { ModemConfig } from '../shared/config/modem.js';
 import type { Logger } from '../shared/log.js';
 import { balanceDue, balanceFinished, balanceStarted, initialBalanceCheck, type BalanceCheckState } from './balance/balance.schedule.js';
@@ -27,9 +27,9 @@ export interface ModemServices {
   requestBalance(): void;
 }
 
+/** The SMS secret, checked like the private key (readSecretFile); read at each pass, so a new one takes effect. */
 async function readSecret(path: string | undefined): Promise<string | undefined> {
-  if (!path) return undefined;
-  return (await readFile(path, 'utf8')).trim() || undefined;
+  return path ? readSecretFile(path, 'modem.sms.secret_file') : undefined;
 }
 
 export function createModemServices(deps: ModemServicesDeps): ModemServices {

@@ -1,5 +1,5 @@
 // Wires the modem into the agent: the modem machine with the AT driver, its signal to the LTE uplink, SMS and balance.
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../shared/secret-file.js';
 import { createActor, type Actor, type AnyStateMachine } from 'xstate';
 import type { AgentConfig } from '../shared/config/agent.js';
 import type { Logger } from '../shared/log.js';
@@ -16,12 +16,16 @@ export interface RunningModem {
   stop(): void;
 }
 
-async function readOptional(path: string | undefined): Promise<string | undefined> {
-  return path ? (await readFile(path, 'utf8')).trim() : undefined;
+/** A secret file named in the config, checked like the private key (readSecretFile), or undefined when none is set. */
+async function readOptional(path: string | undefined, field: string): Promise<string | undefined> {
+  return path ? readSecretFile(path, field) : undefined;
 }
 
 export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>): Promise<RunningModem> {
   const m = cfg.modem!;
+  // Every secret file is checked now, so a bad one stops the start like a bad private key (the PIN is read again when asked for).
+  await readOptional(m.pin_file, 'modem.pin_file');
+  await readOptional(m.sms?.secret_file, 'modem.sms.secret_file');
   const lte = cfg.uplinks.find((u) => u.kind === 'lte')?.name ?? null;
   const mlog = log.child({ component: 'modem' });
   // One guard for the life of the process: a PIN that failed once is never sent again.
@@ -70,8 +74,8 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   });
   const machine = createModemMachine({
     open: (signal) => openAtModem({ device: m.device, log: mlog, pinGuard, minPinRetries: m.min_pin_retries, signal }),
-    pin: () => readOptional(m.pin_file),
-    bearer: { apn: m.apn, ipType: m.ip_type, user: m.user, auth: m.auth, password: await readOptional(m.password_file) },
+    pin: () => readOptional(m.pin_file, 'modem.pin_file'),
+    bearer: { apn: m.apn, ipType: m.ip_type, user: m.user, auth: m.auth, password: await readOptional(m.password_file, 'modem.password_file') },
     log: mlog,
     now: () => Date.now(),
     services: (driver, signal) => services.pass(driver, signal),

@@ -1,5 +1,5 @@
 // `roamlink modem status`: what the modem says about itself (model, SIM, registration, operator, signal), bounded in time.
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../shared/secret-file.js';
 import type { Command } from 'commander';
 import { InputError } from '../shared/errors.js';
 import { controlRequest } from './agent.js';
@@ -10,15 +10,9 @@ import { DeviceError } from '../agent/drivers/modem/at.port.js';
 import { openAtModem, type AtModemDriver } from '../agent/drivers/modem/modem.at.js';
 import { formatModemStatus, modemStatusJson, readModemStatus } from '../agent/drivers/modem/modem.status.js';
 
-/** Reads a PIN file: one line of 4 to 8 digits. */
+/** Reads a PIN file: one line of 4 to 8 digits, readable by its owner only (see readSecretFile). */
 export async function readPinFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--pin-file');
-  }
-  const pin = text.trim();
+  const pin = await readSecretFile(path, '--pin-file');
   if (!/^\d{4,8}$/.test(pin)) throw new InputError(`${path} must hold a PIN of 4 to 8 digits`, '--pin-file');
   return pin;
 }

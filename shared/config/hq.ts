@@ -1,10 +1,11 @@
 // The concentrator's (HQ) config file: its zod schema and a loader that names the bad field in an InputError.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
 import { assertWgKey, isIfName } from '../wg.js';
+import { readSecretFile } from '../secret-file.js';
 // The CIDR arithmetic lives with the concentrator, its main user; move it to shared/ when the agent needs it.
 import { firstHost, formatIPv4, isNetworkAddress, networkOf, overlaps, parseCidr } from '../../concentrator/cidr.js';
 
@@ -63,18 +64,7 @@ export interface HqConfig extends HqConfigFile {
 
 /** Reads and checks a private key file: mode 0600 or stricter, content one WireGuard key. Names `field` on error. */
 export async function readPrivateKeyFile(path: string, field = 'private_key_file'): Promise<string> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, field);
-  }
-  if (!st.isFile()) throw new InputError(`${path} is not a file`, field);
-  if ((st.mode & 0o077) !== 0) {
-    throw new InputError(`${path} is accessible to group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 ${path}`, field);
-  }
-  const text = await readFile(path, 'utf8');
-  return assertWgKey(text, field, false);
+  return assertWgKey(await readSecretFile(path, field), field, false);
 }
 
 /** Checks an already-parsed document (paths resolved against `baseDir`). Pure: no I/O. */

@@ -1,7 +1,7 @@
 // The AT engine against a scripted port and fake time: echo, URCs mid-reply, noise, timeouts, error finals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AtEngine, AtError, commandName, isUnsolicited, type Urc } from '../../agent/drivers/modem/at.engine.js';
+import { AtEngine, AtError, commandName, isUnsolicited, redactionOf, scrub, type Urc } from '../../agent/drivers/modem/at.engine.js';
 import { FakeClock, FakePort } from '../../lab/modem/fakes.js';
 
 function setup(opts: { echo?: boolean; timeoutMs?: number; graceMs?: number } = {}) {
@@ -212,6 +212,47 @@ test('a secret command is named without its argument in errors', async () => {
     assert.ok(!e.message.includes('1234'));
     return true;
   });
+});
+
+test('a command known to carry a secret is redacted unmarked: in the log, the error, its reply lines and late noise', async () => {
+  const port = new FakePort();
+  const clock = new FakeClock();
+  const noise: string[] = [];
+  const lines: string[] = [];
+  const log = { debug: (o: object, m: string) => lines.push(JSON.stringify(o) + m), warn: (o: object, m: string) => lines.push(JSON.stringify(o) + m), error: () => undefined } as never;
+  const logged = new AtEngine(port, { clock, defaultTimeoutMs: 1000, lateReplyGraceMs: 500, log });
+  logged.onNoise((l) => noise.push(l));
+  const cmd = 'AT+CGAUTH=1,2,"fleet","s3cr3t-pw"';
+  const sent = logged.send(cmd);
+  // The modem says something mentioning the password, then never finishes: a timeout.
+  port.feed('\r\n+CGAUTH: 1,2,"fleet","s3cr3t-pw"\r\n');
+  clock.advance(1000);
+  const err = await sent.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof AtError && err.kind === 'timeout');
+  // A mangled echo of it after the timeout is noise, scrubbed.
+  port.feed('\x01AT+CGAUTH=1,2,"fleet","s3cr3t-pw"\r\n');
+  const texts = [...lines, err.message, JSON.stringify({ ...err }), ...noise];
+  assert.ok(lines.some((l) => l.includes('AT+CGAUTH=…')), 'logged by name');
+  assert.ok(noise.length > 0, 'the garbled echo was seen as noise');
+  for (const t of texts) assert.ok(!t.includes('s3cr3t-pw') && !t.includes('fleet"'), t);
+});
+
+test('redaction table', () => {
+  const table: Array<{ cmd: string; opts?: { sensitive?: boolean; secrets?: string[] }; display: string; secrets: string[] }> = [
+    { cmd: 'AT+CPIN="1234"', display: 'AT+CPIN=…', secrets: ['1234'] },
+    { cmd: 'AT+CPIN=1234', display: 'AT+CPIN=…', secrets: ['1234'] },
+    { cmd: 'AT+CPIN?', display: 'AT+CPIN?', secrets: [] },
+    { cmd: 'AT^NDISDUP=1,1,"apn","u","pw",2', display: 'AT^NDISDUP=…', secrets: ['apn', 'pw', 'u'] },
+    { cmd: 'AT+CSQ', display: 'AT+CSQ', secrets: [] },
+    { cmd: 'AT+XAUTH=1,"hunter2"', opts: { sensitive: true }, display: 'AT+XAUTH=…', secrets: ['hunter2'] },
+    { cmd: 'AT+XFOO=hunter2', opts: { secrets: ['hunter2'] }, display: 'AT+XFOO=…', secrets: ['hunter2'] },
+  ];
+  for (const r of table) {
+    const got = redactionOf(r.cmd, r.opts);
+    assert.equal(got.display, r.display, r.cmd);
+    assert.deepEqual([...got.secrets].sort(), r.secrets, r.cmd);
+  }
+  assert.equal(scrub('a pw b pwpw', ['pw']), 'a … b ……');
 });
 
 test('classification table', () => {

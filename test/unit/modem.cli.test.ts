@@ -65,13 +65,16 @@ test('a PIN-locked SIM: reported as such; with --pin-file unlocked; a bad PIN fi
   const emu = await startEmulator(t, { profile: 'quectel', sim: { pin: '4711' } });
   const pinFile = join(emu.dir, 'sim.pin');
   const badFile = join(emu.dir, 'bad.pin');
-  await writeFile(pinFile, '4711\n');
-  await writeFile(badFile, 'one two\n');
+  const openFile = join(emu.dir, 'open.pin');
+  await writeFile(pinFile, '4711\n', { mode: 0o600 });
+  await writeFile(badFile, 'one two\n', { mode: 0o600 });
+  await writeFile(openFile, '4711\n', { mode: 0o644 });
   // Bad input is refused before the device is opened, so these run alongside the first read.
-  const [locked, bad, missing] = await Promise.all([
+  const [locked, bad, missing, open] = await Promise.all([
     roamlink(['modem', 'status', '--device', emu.devicePath, '--json']),
     roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', badFile]),
     roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', join(emu.dir, 'nope')]),
+    roamlink(['modem', 'status', '--device', emu.devicePath, '--pin-file', openFile]),
   ]);
   assert.equal(locked.code, 0, locked.stderr);
   const j = JSON.parse(locked.stdout);
@@ -80,6 +83,9 @@ test('a PIN-locked SIM: reported as such; with --pin-file unlocked; a bad PIN fi
   assert.match(bad.stderr, /--pin-file: .* must hold a PIN of 4 to 8 digits/);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--pin-file: cannot read/);
+  assert.equal(open.code, 2, 'a PIN file others can read is refused like a private key');
+  assert.match(open.stderr, /--pin-file: .* accessible to group or others \(mode 0644\); run chmod 600/);
+  assert.ok(!open.stderr.includes('4711'));
   const ok = await roamlink(['modem', 'status', '--device', emu.devicePath, '--json', '--pin-file', pinFile]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual([JSON.parse(ok.stdout).sim.state, JSON.parse(ok.stdout).sim.unlock], ['ready', 'unlocked']);

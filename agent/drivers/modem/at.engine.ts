@@ -52,8 +52,50 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Written after the modem's "> " prompt, followed by Ctrl-Z (AT+CMGS). */
   payload?: string;
-  /** The command carries a secret (AT+CPIN=…): it is logged by name only. */
+  /**
+   * The command carries a secret: it is logged and reported by name only (`AT+CPIN=…`). Commands the engine knows
+   * to carry one (SECRET_COMMANDS) are treated so whether or not this is set.
+   */
   sensitive?: boolean;
+  /** Secret values (a PIN, a password): scrubbed from every log line, error and reply line built from this command. */
+  secrets?: readonly string[];
+}
+
+/** Commands whose arguments hold a PIN or a password, whichever path sends them. */
+export const SECRET_COMMANDS: ReadonlySet<string> = new Set(['+CPIN', '+CPIN2', '+CPWD', '+CLCK', '+CGAUTH', '^NDISDUP', '^AUTHDATA', '+QICSGP', '$QCPDPP']);
+
+export const REDACTED = '…';
+
+/** How a command is shown, and the values scrubbed from everything built from it (longest first). */
+export interface Redaction {
+  display: string;
+  secrets: string[];
+}
+
+/**
+ * The one place a command's secrets are worked out: a command marked sensitive or named in SECRET_COMMANDS (with
+ * arguments) is shown as `AT+NAME=…`, and its quoted arguments, and unquoted ones of 4 characters or more, join the
+ * caller's `secrets` as values scrubbed from every line built from it.
+ */
+export function redactionOf(command: string, opts: Pick<SendOptions, 'sensitive' | 'secrets'> = {}): Redaction {
+  const eq = command.indexOf('=');
+  const secretCmd = !!opts.sensitive || (eq > 0 && SECRET_COMMANDS.has(commandName(command)));
+  const values = [...(opts.secrets ?? [])];
+  if (secretCmd && eq > 0) {
+    const args = command.slice(eq + 1);
+    for (const m of args.matchAll(/"([^"]*)"/g)) values.push(m[1]!);
+    for (const a of args.replace(/"[^"]*"/g, '').split(',')) if (a.trim().length >= 4) values.push(a.trim());
+  }
+  const secrets = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+  const display = secretCmd ? (eq > 0 ? `${command.slice(0, eq)}=${REDACTED}` : command) : command;
+  return { display: scrub(display, secrets), secrets };
+}
+
+/** The text with every occurrence of each secret replaced by `…`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
 }
 
 export interface Urc {
@@ -133,6 +175,7 @@ export function isGarbage(line: string): boolean {
 interface Pending {
   command: string;
   display: string;
+  secrets: readonly string[];
   opts: SendOptions;
   resolve: (r: AtReply) => void;
   reject: (e: Error) => void;
@@ -180,11 +223,11 @@ export class AtEngine {
   }
 
   send(command: string, opts: SendOptions = {}): Promise<AtReply> {
-    const display = opts.sensitive ? command.replace(/=.*$/, '=…') : command;
+    const { display, secrets } = redactionOf(command, opts);
     if (this.isClosed) return Promise.reject(new AtError('closed', display));
     if (opts.signal?.aborted) return Promise.reject(new AtError('aborted', display));
     return new Promise<AtReply>((resolve, reject) => {
-      const p: Pending = { command, display, opts, resolve, reject, lines: [], promptSent: false };
+      const p: Pending = { command, display, secrets, opts, resolve, reject, lines: [], promptSent: false };
       if (opts.signal) {
         p.onAbort = () => this.abort(p);
         opts.signal.addEventListener('abort', p.onAbort, { once: true });
@@ -222,6 +265,7 @@ export class AtEngine {
     const p = this.queue.shift();
     if (!p) return;
     this.current = p;
+    this.liveSecrets = p.secrets;
     this.log?.debug({ at: p.display }, 'at send');
     p.timer = this.clock.setTimeout(() => this.timeout(p), p.opts.timeoutMs ?? this.defaultTimeoutMs);
     try {
@@ -229,6 +273,12 @@ export class AtEngine {
     } catch (err) {
       this.shutdown(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** The error a command fails with: its final result and reply lines scrubbed of the command's secrets. */
+  private fail(p: Pending, kind: AtErrorKind, final?: string, code?: number): AtError {
+    const f = final === undefined ? undefined : scrub(final, p.secrets);
+    return new AtError(kind, p.display, f, code, p.lines.map((l) => scrub(l, p.secrets)));
   }
 
   private settle(p: Pending, result: { reply?: AtReply; error?: Error }): void {
@@ -245,7 +295,7 @@ export class AtEngine {
     this.cancelPrompt(p);
     this.log?.warn({ at: p.display, timeout_ms: p.opts.timeoutMs ?? this.defaultTimeoutMs }, 'at command timed out');
     this.startZombie();
-    this.settle(p, { error: new AtError('timeout', p.display, undefined, undefined, p.lines) });
+    this.settle(p, { error: this.fail(p, 'timeout') });
     this.pump();
   }
 
@@ -259,7 +309,7 @@ export class AtEngine {
     if (this.current === p) {
       this.cancelPrompt(p);
       this.startZombie();
-      this.settle(p, { error: new AtError('aborted', p.display, undefined, undefined, p.lines) });
+      this.settle(p, { error: this.fail(p, 'aborted') });
       this.pump();
     }
   }
@@ -316,12 +366,16 @@ export class AtEngine {
     }
   }
 
+  /** Secrets of the command pending or just timed out: a mangled echo or a late line may still carry them. */
+  private liveSecrets: readonly string[] = [];
+
   private noise(line: string): void {
-    for (const l of this.noiseListeners) l(line);
+    const shown = scrub(line, this.liveSecrets);
+    for (const l of this.noiseListeners) l(shown);
   }
 
   private urc(u: Urc): void {
-    this.log?.debug({ urc: u.line.split(':')[0] }, 'at urc');
+    this.log?.debug({ urc: scrub(u.line.split(':')[0]!, this.liveSecrets) }, 'at urc');
     for (const l of this.urcListeners) {
       try {
         l(u);
@@ -380,9 +434,9 @@ export class AtEngine {
     }
     if (isUnsolicited(line, p.command)) return this.urc({ line });
     if (final) {
-      this.log?.debug({ at: p.display, final: line }, 'at reply');
+      this.log?.debug({ at: p.display, final: scrub(line, p.secrets) }, 'at reply');
       if (final.ok) this.settle(p, { reply: { lines: p.lines, final: line } });
-      else this.settle(p, { error: new AtError(final.kind!, p.display, line, final.code, p.lines) });
+      else this.settle(p, { error: this.fail(p, final.kind!, line, final.code) });
       this.pump();
       return;
     }
@@ -394,7 +448,7 @@ export class AtEngine {
     this.isClosed = true;
     this.endZombie();
     const all = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
-    for (const p of all) this.settle(p, { error: new AtError('closed', p.display, err?.message) });
+    for (const p of all) this.settle(p, { error: this.fail(p, 'closed', err?.message) });
     this.current = undefined;
     for (const l of this.closeListeners) l(err);
     this.closeListeners.clear();

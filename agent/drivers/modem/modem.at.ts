@@ -118,9 +118,9 @@ export class AtModemDriver implements ModemDriver {
   }
 
   /** A command whose refusal is fine (an optional feature); timeouts and a vanished device still throw. */
-  private async optional(cmd: string, signal: AbortSignal, timeoutMs?: number): Promise<AtReply | undefined> {
+  private async optional(cmd: string, signal: AbortSignal, timeoutMs?: number, secrets?: readonly string[]): Promise<AtReply | undefined> {
     try {
-      return await this.at(cmd, signal, { timeoutMs });
+      return await this.at(cmd, signal, { timeoutMs, secrets });
     } catch (err) {
       if (err instanceof AtError && (err.kind === 'error' || err.kind === 'cme' || err.kind === 'cms')) return undefined;
       throw err;
@@ -216,7 +216,7 @@ export class AtModemDriver implements ModemDriver {
     if (this.pinGuard.hasFailed(key)) return log('refused-after-failure');
     if (sim.pinRetries !== undefined && sim.pinRetries < this.minPinRetries) return log('refused-low-retries', { min_retries: this.minPinRetries });
     try {
-      await this.at(`AT+CPIN=${quoteAt(pin)}`, signal, { sensitive: true, timeoutMs: this.t.network });
+      await this.at(`AT+CPIN=${quoteAt(pin)}`, signal, { sensitive: true, secrets: [pin], timeoutMs: this.t.network });
     } catch (err) {
       if (!(err instanceof AtError) || err.kind === 'closed') throw err;
       // Wrong PIN, or no answer (it may have been counted): never again for this SIM.
@@ -268,12 +268,13 @@ export class AtModemDriver implements ModemDriver {
   async connect(cfg: BearerConfig, signal: AbortSignal): Promise<void> {
     this.cid = cfg.cid ?? 1;
     await this.at(cgdcont(cfg), signal);
-    const secret = !!(cfg.user || cfg.password);
+    // The password is scrubbed from every log line and error of these commands (the engine knows them as secret too).
+    const secrets = cfg.password ? [cfg.password] : [];
     if (this.dialect.bearer === 'ndis') {
-      await this.at(ndisdup(cfg), signal, { timeoutMs: this.t.bearer, sensitive: secret });
+      await this.at(ndisdup(cfg), signal, { timeoutMs: this.t.bearer, sensitive: !!(cfg.user || cfg.password), secrets });
     } else {
       const auth = cgauth(cfg);
-      if (auth) await this.optional(auth, signal);
+      if (auth) await this.optional(auth, signal, undefined, secrets);
       await this.at(`AT+CGACT=1,${this.cid}`, signal, { timeoutMs: this.t.bearer });
     }
     this.log?.info({ device: this.device, apn: cfg.apn, cid: this.cid }, 'bearer requested');
