@@ -1,6 +1,6 @@
 // The lab scenario file (design.md §2): its zod schema, loading from YAML, and signal traces over time.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { parseYaml } from './yaml.js';
 import { z } from 'zod';
 import { connectListSchema, isValidPsk } from './config/connect-list.js';
 import { parseDuration } from './duration.js';
@@ -202,18 +202,7 @@ export async function loadScenario(path: string): Promise<Scenario> {
   return parseScenario(parseYaml(text, path), path);
 }
 
-/** YAML text to a plain value; a syntax error becomes an InputError with the file, line and column. */
-export function parseYaml(text: string, what: string): unknown {
-  const doc = parseDocument(text);
-  const err = doc.errors[0];
-  if (err) {
-    const pos = err.linePos?.[0];
-    const where = pos ? `${what}:${pos.line}:${pos.col}` : what;
-    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new InputError(`${where}: YAML syntax: ${msg}`);
-  }
-  return doc.toJS();
-}
+export { parseYaml } from './yaml.js';
 
 /** The signal at tMs: linear between points, held at the first and last values outside them. */
 export function signalAt(trace: SignalTrace, tMs: number): number {

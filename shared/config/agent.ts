@@ -1,6 +1,6 @@
 // The agent's config file (YAML): its tunnel, the concentrator, the vehicle LAN, its uplinks; errors name the field.
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
 import { isWgKey } from '../wg.js';
@@ -145,11 +145,5 @@ export async function loadAgentConfig(path: string): Promise<AgentConfig> {
   } catch (err) {
     throw new InputError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--config');
   }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (err) {
-    throw new InputError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return parseAgentConfig(value, path);
+  return parseAgentConfig(parseYaml(text, path), path);
 }

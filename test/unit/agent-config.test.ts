@@ -155,7 +155,7 @@ test('roamlink agent --check: 0 on a good file (no key file needed), 2 naming th
   assert.equal(badBssid.code, 2, badBssid.stderr);
   assert.match(badBssid.stderr, /connect_list\[0\]\.bssid: "02:00:zz:00:00:01" is not a MAC address/);
   assert.equal(notYaml.code, 2, notYaml.stderr);
-  assert.match(notYaml.stderr, /broken\.yaml: not valid YAML/);
+  assert.match(notYaml.stderr, /broken\.yaml:\d+:\d+: YAML syntax: /);
   assert.equal(missing.code, 2, missing.stderr);
   assert.match(missing.stderr, /--config: cannot read .*nope\.yaml: ENOENT/);
 });

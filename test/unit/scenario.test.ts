@@ -54,6 +54,8 @@ test('invalid files fail with the file and the field', async () => {
     { file: 'typo-key.yaml', want: /typo-key\.yaml: Unrecognized key: "expcet"/ },
     { file: 'yaml-syntax.yaml', want: /yaml-syntax\.yaml:6:\d+: YAML syntax: / },
     { file: 'psk-missing.yaml', want: /aps\[0\]\.psk: required when security is psk/ },
+    { file: 'alias-bomb.yaml', want: /alias-bomb\.yaml: YAML: Excessive alias count/ },
+    { file: 'huge-duration.yaml', want: /duration: duration too long/ },
   ];
   for (const { file, want } of table) {
     await assert.rejects(loadScenario(`${dir}invalid/${file}`), (e: unknown) => {
