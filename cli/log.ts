@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
+import { REASONS } from '../shared/reasons.js';
 import { parseLogParams, type LogParams } from '../concentrator/admin/log-query.js';
 import { eventsPath, openEventsDb, type EventsDb } from '../concentrator/store/events/db.js';
 import { EventStore, type LogFilter } from '../concentrator/store/events/service.js';
@@ -39,7 +40,7 @@ export function registerLog(program: Command): void {
     .option('--vehicle <name>', 'only this vehicle')
     .option('--site <site>', 'only switches at this site')
     .option('--uplink <name>', 'only switches from or to this uplink')
-    .option('--reason <reason>', 'only this reason (signal, carrier, failed, operator, ...)')
+    .option('--reason <reason>', `only this reason: ${REASONS.join(', ')}`)
     .option('--since <when>', 'from this long ago (2h, 30m, 7d) or this ISO time')
     .option('--until <when>', 'up to this ISO time (or this long ago)')
     .option('--follow', 'keep printing switches as they are stored')

@@ -4,8 +4,8 @@ import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
 import type { ArbiterMemory, ArbiterSnapshot, Rule, UplinkState, UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
-/** Why a switch happened: the policy's rule, or the watchdog's finding. */
-export type SwitchReason = Rule | 'watchdog';
+/** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
+export type { SwitchReason } from '../../shared/reasons.js';
 
 /** The tunnel's traffic as the arbiter tracks it from the interface's counters (monotonic ms). */
 export interface TunnelSeen {

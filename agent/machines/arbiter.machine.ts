@@ -37,7 +37,7 @@ export interface SwitchRecord {
   from: string | null;
   to: string;
   /** The rule that fired (choose.ts's Rule, or `watchdog`). */
-  reason: SwitchReason | string;
+  reason: SwitchReason;
   /** Wall-clock ms (same clock as the lab's meters). */
   decided_at: number;
   steered_at: number;

@@ -1,5 +1,6 @@
 // The arbiter's decision (pure): from a snapshot of the uplinks and the clock, stay or switch, and why.
 import { activeProbeIntervalMs, type Policy } from './policy.js';
+import type { SwitchReason } from '../../shared/reasons.js';
 
 export type UplinkKind = 'wifi' | 'lte';
 export type UplinkState = 'down' | 'scanning' | 'associating' | 'addressing' | 'probing' | 'standby' | 'active' | 'degraded' | 'hold-down';
@@ -79,8 +80,8 @@ export interface ArbiterSnapshot {
   memory?: ArbiterMemory;
 }
 
-/** The rules, in priority order. */
-export type Rule = 'initial' | 'carrier-loss' | 'blackhole' | 'forced' | 'loss' | 'lte-fallback' | 'signal' | 'better' | 'leave-lte';
+/** The rules (their words are the switch log's reasons, shared/reasons.ts; the watchdog's is the arbiter's own). */
+export type Rule = Exclude<SwitchReason, 'watchdog'>;
 
 export interface CandidateWhy {
   name: string;

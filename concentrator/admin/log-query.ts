@@ -1,6 +1,7 @@
 // The switch log query as people write it (CLI flags, API query strings): checked, turned into a store filter; errors name the field.
 import { InputError } from '../../shared/errors.js';
 import { parseDuration } from '../../shared/duration.js';
+import { isReason, REASONS } from '../../shared/reasons.js';
 import { siteName, uplinkName, vehicleName } from '../../shared/wire/common.js';
 import type { LogFilter } from '../store/events/service.js';
 import type { z } from 'zod';
@@ -45,7 +46,7 @@ export function parseLogParams(p: LogParams, now: number, name: (k: keyof LogPar
   if (p.site !== undefined) f.site = check(siteName, p.site, name('site'));
   if (p.uplink !== undefined) f.uplink = check(uplinkName, p.uplink, name('uplink'));
   if (p.reason !== undefined) {
-    if (!/^[a-z][a-z0-9-]{0,31}$/.test(p.reason)) throw new InputError(`"${p.reason}" is not a reason (a word: signal, carrier, failed, operator, ...)`, name('reason'));
+    if (!isReason(p.reason)) throw new InputError(`"${p.reason}" is not a reason (one of ${REASONS.join(', ')})`, name('reason'));
     f.reason = p.reason;
   }
   if (p.since !== undefined) f.sinceMs = parseTimeOrAgo(p.since, now, name('since'));

@@ -1,5 +1,6 @@
 // The switch event (design.md §1's switch log): what the agent journals, ships inside the tunnel, and HQ stores once by id.
 import { z } from 'zod';
+import { REASONS } from '../reasons.js';
 import { isoTime, siteName, uplinkName, vehicleName } from './common.js';
 
 /** One uplink as the arbiter saw it when it decided. Unknown measurements are null. */
@@ -27,8 +28,8 @@ export const switchEventSchema = z.strictObject({
   /** null for the first switch after start. */
   from: uplinkName.nullable(),
   to: uplinkName,
-  /** Why: initial, operator, carrier, failed, signal, better, lte-fallback, lte-leave, ... (a word, so new reasons ship). */
-  reason: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a reason word (a-z 0-9 -, up to 32)'),
+  /** Why: one of shared/reasons.ts's words (initial, carrier-loss, blackhole, loss, forced, signal, ...). */
+  reason: z.enum(REASONS, { message: `must be a reason: ${REASONS.join(', ')}` }),
   /** Which threshold or rule fired, in words. */
   why: z.string().max(500).nullable().default(null),
   /** Decision to first reply on the new path; null when unconfirmed. */

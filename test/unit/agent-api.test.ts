@@ -82,7 +82,7 @@ test('events: stored once by id; a retry acknowledges every id again; metrics co
   assert.deepEqual(events.query().map((e) => e.seq), [1, 2, 3]);
   const text = metrics.render();
   assert.match(text, /roamlink_switches_total\{reason="signal"\} 2\n/);
-  assert.match(text, /roamlink_switches_total\{reason="carrier"\} 1\n/);
+  assert.match(text, /roamlink_switches_total\{reason="carrier-loss"\} 1\n/);
   assert.match(text, /roamlink_switch_events_duplicate_total 1\n/);
 });
 

@@ -27,7 +27,7 @@ export function dashboardFixture(opts: { logger?: Logger } = {}) {
   events.ingest([
     ev(1, { at: at(40 * 60_000), from: null, to: 'wlan0', reason: 'initial', site: 'depot' }),
     ev(2, { at: at(20 * 60_000), from: 'wlan0', to: 'wlan1', reason: 'signal', site: 'depot', why: 'wlan0 below -75 dBm for 1 s' }),
-    ev(3, { at: at(5 * 60_000), from: 'wlan1', to: 'wwan0', reason: 'carrier', site: null }),
+    ev(3, { at: at(5 * 60_000), from: 'wlan1', to: 'wwan0', reason: 'carrier-loss', site: null }),
   ]);
   let t = now - 60_000;
   const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => t });

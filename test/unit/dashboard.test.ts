@@ -54,7 +54,7 @@ test('fleet and vehicle JSON: online, active uplink, signal, site, last switch; 
   assert.equal(fleet.online, 1);
   const bus = fleet.vehicles.find((v: { name: string }) => v.name === 'bus-7');
   assert.deepEqual({ online: bus.online, active: bus.active, signal: bus.signal, site: bus.site, last: [bus.last_switch.from, bus.last_switch.to, bus.last_switch.reason] }, {
-    online: true, active: 'wwan0', signal: -93, site: 'depot', last: ['wlan1', 'wwan0', 'carrier'],
+    online: true, active: 'wwan0', signal: -93, site: 'depot', last: ['wlan1', 'wwan0', 'carrier-loss'],
   });
   const van = fleet.vehicles.find((v: { name: string }) => v.name === 'van-2');
   assert.deepEqual([van.online, van.last_switch], [false, null]);

@@ -7,7 +7,7 @@ export const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).pad
 export function ev(n: number, over: Partial<SwitchEvent> = {}): SwitchEvent {
   return switchEventSchema.parse({
     id: uuid(n), vehicle: 'bus-7', seq: n, at: new Date(T0 + n * 1000).toISOString(),
-    from: n === 1 ? null : 'wlan0', to: n % 2 ? 'wlan1' : 'wwan0', reason: n % 3 ? 'signal' : 'carrier', ms_to_first_packet: 10 + n,
+    from: n === 1 ? null : 'wlan0', to: n % 2 ? 'wlan1' : 'wwan0', reason: n % 3 ? 'signal' : 'carrier-loss', ms_to_first_packet: 10 + n,
     ...over,
   });
 }

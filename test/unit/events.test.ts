@@ -79,7 +79,7 @@ test('query: filters by vehicle, site, uplink (from or to), reason, since/until;
   assert.deepEqual(seqs({ site: 'depot' }), ['bus-7#1', 'bus-7#2']);
   assert.deepEqual(seqs({ uplink: 'wwan0' }), ['bus-7#2', 'van-2#1']);
   assert.deepEqual(seqs({ uplink: 'wlan0' }), ['bus-7#2', 'bus-7#3', 'van-2#1', 'bus-7#5']);
-  assert.deepEqual(seqs({ reason: 'carrier' }), ['bus-7#3']);
+  assert.deepEqual(seqs({ reason: 'carrier-loss' }), ['bus-7#3']);
   assert.deepEqual(seqs({ sinceMs: T0 + 2000, untilMs: T0 + 4000 }), ['bus-7#2', 'bus-7#3', 'van-2#1']);
   assert.deepEqual(seqs({ vehicle: 'bus-7', desc: true, limit: 2 }), ['bus-7#5', 'bus-7#3']);
   const upto = store.query({}).find((e) => e.seq === 3)!.rowid;

@@ -64,14 +64,14 @@ test('roamlink log --json: every stored event once, oldest first, at least {id, 
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => [l.vehicle, l.seq, l.from, l.to, l.reason]), [
-    ['bus-7', 1, '-', 'wlan1', 'signal'], ['bus-7', 2, 'wlan0', 'wwan0', 'signal'], ['bus-7', 3, 'wlan0', 'wlan1', 'carrier'], ['van-2', 1, 'wlan0', 'wwan0', 'signal'],
+    ['bus-7', 1, '-', 'wlan1', 'signal'], ['bus-7', 2, 'wlan0', 'wwan0', 'signal'], ['bus-7', 3, 'wlan0', 'wlan1', 'carrier-loss'], ['van-2', 1, 'wlan0', 'wwan0', 'signal'],
   ]);
   assert.equal(lines[0].id, ev(1).id);
   assert.equal(lines[0].at, ev(1).at);
   const only = async (...a: string[]) => (await roamlink('log', '--json', '--config', config, ...a)).stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).seq as number);
   assert.deepEqual(await only('--vehicle', 'van-2'), [1]);
   assert.deepEqual(await only('--site', 'depot'), [1, 2]);
-  assert.deepEqual(await only('--reason', 'carrier'), [3]);
+  assert.deepEqual(await only('--reason', 'carrier-loss'), [3]);
   assert.deepEqual(await only('--uplink', 'wwan0'), [2, 1]);
   assert.deepEqual(await only('--since', '2026-11-21T10:00:02Z', '--until', '2026-11-21T10:00:03Z'), [2, 3]);
   r = await roamlink('log', '--config', config, '--vehicle', 'bus-7');

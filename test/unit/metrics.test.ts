@@ -53,10 +53,10 @@ test('mistakes are refused: bad names, wrong labels, a counter going down, a nam
 test('HqMetrics: switches by reason, duplicates, outage histogram from gap or time to first packet', () => {
   const fleet = new FleetState({ offlineAfterMs: 1000, now: () => 0 });
   const m = new HqMetrics({ fleet, registered: () => 7 });
-  m.stored([ev(1, { reason: 'signal', ms_to_first_packet: 3 }), ev(2, { reason: 'carrier', ms_to_first_packet: 400, gap_ms: 1200 }), ev(4, { reason: 'signal', ms_to_first_packet: null })], 2);
+  m.stored([ev(1, { reason: 'signal', ms_to_first_packet: 3 }), ev(2, { reason: 'carrier-loss', ms_to_first_packet: 400, gap_ms: 1200 }), ev(4, { reason: 'signal', ms_to_first_packet: null })], 2);
   const text = m.render();
   for (const line of [
-    'roamlink_switches_total{reason="signal"} 2', 'roamlink_switches_total{reason="carrier"} 1', 'roamlink_switch_events_duplicate_total 2',
+    'roamlink_switches_total{reason="signal"} 2', 'roamlink_switches_total{reason="carrier-loss"} 1', 'roamlink_switch_events_duplicate_total 2',
     'roamlink_switch_outage_seconds_bucket{le="0.005"} 1', 'roamlink_switch_outage_seconds_bucket{le="1"} 1', 'roamlink_switch_outage_seconds_bucket{le="2.5"} 2',
     'roamlink_switch_outage_seconds_count 2', 'roamlink_vehicles_registered 7', 'roamlink_vehicles_online 0', 'roamlink_journal_backlog_events 0',
   ]) assert.ok(text.includes(`${line}\n`), line);

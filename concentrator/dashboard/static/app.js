@@ -1,6 +1,7 @@
 // roamlink dashboard: hash-routed pages (fleet, vehicle, sites, site) over the admin JSON API, with the bearer token
 // kept in sessionStorage (this tab only). No framework, no build step.
 import { ago, dbm, diffLines, esc, ms, polyline, profilePatch, signalSeries, splitList, timelineSegments, uplinkColor } from './view.js';
+import { REASONS } from './reasons.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const page = () => $('#page');
@@ -113,6 +114,12 @@ function signalSvg(history) {
   return `<svg id="signal-chart" class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="signal per uplink (dBm)">${grid}${lines}</svg>`;
 }
 
+/** The switch log's reasons (HQ's /reasons.js, from the one list in shared/reasons.ts): what each means, what to look at. */
+function reasonsLegend() {
+  const rows = Object.entries(REASONS).map(([k, r]) => `<tr data-reason="${esc(k)}"><td><code>${esc(k)}</code></td><td>${esc(r.means)}</td><td class="muted">${esc(r.look)}</td></tr>`).join('');
+  return `<details id="reasons"><summary>Reasons</summary><table><thead><tr><th>Reason</th><th>Means</th><th>Look at</th></tr></thead><tbody>${rows}</tbody></table></details>`;
+}
+
 function legend(names) {
   return `<div class="legend">${names
     .map((n) => `<span data-uplink="${esc(n)}"><svg width="12" height="12"><rect width="12" height="12" fill="${uplinkColor(n)}"/></svg> ${esc(n)}</span>`)
@@ -127,7 +134,7 @@ async function vehiclePage(gen, name) {
   const fromMs = Math.min(now - 3_600_000, ...switches.slice(0, 1).map((s) => Date.parse(s.at)));
   const uplinks = [...new Set([...switches.flatMap((s) => [s.from, s.to]), ...(v.heartbeat?.uplinks ?? []).map((u) => u.name)].filter((u) => u && u !== '-'))].sort();
   const rows = log.events
-    .map((s) => `<tr data-id="${esc(s.id)}"><td>${esc(s.at)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td>${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="muted">${esc(s.why ?? '')}</td></tr>`)
+    .map((s) => `<tr data-id="${esc(s.id)}"><td>${esc(s.at)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td class="reason" title="${esc(REASONS[s.reason]?.means ?? '')}">${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="muted">${esc(s.why ?? '')}</td></tr>`)
     .join('');
   const hb = v.heartbeat;
   const uplinkRows = (hb?.uplinks ?? [])
@@ -149,6 +156,7 @@ async function vehiclePage(gen, name) {
     ${legend(uplinks)}
     ${timelineSvg(switches, fromMs, now)}
     <table id="switches"><thead><tr><th>At</th><th>Switch</th><th>Reason</th><th>To first packet</th><th>Site</th><th>Why</th></tr></thead><tbody>${rows || '<tr><td colspan="6" class="muted">no switches stored</td></tr>'}</tbody></table>
+    ${reasonsLegend()}
     <h2>Signal</h2>
     ${signalSvg(v.history ?? [])}`;
 }

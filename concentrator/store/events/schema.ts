@@ -90,7 +90,7 @@ export function fromRow(r: EventRow): StoredEvent {
     at: new Date(r.at).toISOString(),
     from: r.from_uplink,
     to: r.to_uplink,
-    reason: r.reason,
+    reason: r.reason as SwitchEvent['reason'], // validated on the way in (shared/reasons.ts)
     why: d.why ?? null,
     ms_to_first_packet: r.ms_to_first_packet,
     gap_ms: r.gap_ms,
