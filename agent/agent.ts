@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { readSecretFile } from '../shared/secret-file.js';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createActor } from 'xstate';
 import type { AgentConfig } from '../shared/config/agent.js';
 import { InputError } from '../shared/errors.js';
@@ -13,6 +13,7 @@ import { buildControlApp } from './control.js';
 import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
 import { startModem, type RunningModem } from './modem.js';
 import { budgetPath, fileBudgetStore, type BudgetStore } from './budget/store.js';
+import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder.js';
 import { createTunnelMachine } from './machines/tunnel.machine.js';
 import type { RadioDriver } from './drivers/radio.js';
 import { openRadio } from './drivers/wpa/open.js';
@@ -181,13 +182,19 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     })),
     watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
   );
-  const arbiter = createActor(arbiterMachine, {
-    input: {
-      uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
-      settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
-      policy, counterIntervalMs: 50, watchdog,
-    },
+  const arbiterInput = {
+    uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
+    settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
+    policy, counterIntervalMs: 50, watchdog,
+  };
+  // The drive: what the arbiter hears, recorded for replay (agent/drive/).
+  const drive = createDriveRecorder({
+    dir: join(cfg.state_dir, 'drives'), header: driveHeaderOf(cfg.vehicle, arbiterInput, slots),
+    now: () => performance.now(), wallNow: () => performance.timeOrigin + performance.now(), readBytes: sysfsBytes(wgIf),
+    onError: (err) => log.warn({ event: 'drive.failed', err: String(err) }, `drive recording: ${String(err)}`),
   });
+  const arbiter = createActor(arbiterMachine, { input: arbiterInput, inspect: drive.inspect });
+  drive.attach(arbiter);
 
   // Fleet operations: every switch journaled (fsync'd) before it is logged or shipped; heartbeats; site profiles.
   // A site's profile (matched by the AP in use) replaces the config's thresholds, without a restart.
@@ -232,6 +239,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   linkReady = fleetLink;
   applySite(fleetLink);
   arbiter.on('switch.done', ({ record }) => {
+    drive.switched(record);
     try {
       fleetLink.recordSwitch(record);
     } catch (err) {
@@ -308,6 +316,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       tunnel.stop();
       const leases = arbiter.getSnapshot().context.status;
       arbiter.stop();
+      await drive.close();
       for (const b of budgetStores.values()) b.flush();
       await fleetLink.stop();
       tunnelProber?.close();

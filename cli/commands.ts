@@ -7,6 +7,7 @@ import { registerHq } from './hq.js';
 import { registerVehicle } from './vehicle.js';
 import { registerLog } from './log.js';
 import { registerSite } from './site.js';
+import { registerReplay } from './replay.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerVehicle(program);
   registerLog(program);
   registerSite(program);
+  registerReplay(program);
 }

@@ -23,7 +23,7 @@ export function formatLabEvent(ev: LabEvent): string | null {
   }
 }
 
-async function runFile(file: string, opts: { report?: string; quiet?: boolean }): Promise<number> {
+async function runFile(file: string, opts: { report?: string; quiet?: boolean; drive?: string }): Promise<number> {
   const sc = await loadScenario(file);
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, WireGuard)');
   const { runScenario } = await import('../lab/runner.js');
@@ -40,6 +40,7 @@ async function runFile(file: string, opts: { report?: string; quiet?: boolean })
   try {
     const report = await runScenario(sc, {
       signal: ac.signal,
+      ...(opts.drive ? { drive: opts.drive } : {}),
       onEvent: (ev) => {
         if (opts.quiet) return;
         const line = formatLabEvent(ev);
@@ -63,7 +64,8 @@ export function registerLab(program: Command): void {
     .argument('<scenario>', 'scenario file (YAML)')
     .option('--report <file>', 'write the report (JSON) here')
     .option('-q, --quiet', 'no live log, only the summary')
-    .action(async (file: string, opts: { report?: string; quiet?: boolean }) => {
+    .option('--drive <file>', "write the vehicle's recorded drive here (for roamlink replay)")
+    .action(async (file: string, opts: { report?: string; quiet?: boolean; drive?: string }) => {
       process.exitCode = await runFile(file, opts);
     });
 

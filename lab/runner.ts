@@ -15,6 +15,7 @@ import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
 import { LabRadios } from './radios.js';
 import { LabLte } from './lte.js';
+import { exportLabDrive } from './drive.js';
 import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
@@ -42,6 +43,8 @@ export interface RunOptions {
    * Runs once the traffic has started, with a way to run `roamlink …` at HQ (as an operator there would) and the
    * scenario clock; the run's results wait for it. For tests that act at HQ mid-run (site profiles).
    */
+  /** Write the vehicle's recorded drive here (agent/drive/), its origin the scenario's time 0. */
+  drive?: string;
   during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number }) => Promise<void>;
 }
 
@@ -105,6 +108,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const aps = sc.aps.map((ap, i) => ({ ssid: ap.ssid, bssid: ap.bssid ?? `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` }));
   const topo = new Topology(aps, dir);
   const wg = createWg();
+  let driveError: Error | null = null;
   let t0 = Infinity; // wall ms of the scenario's time 0 (traffic start)
   const tNow = () => wall() - t0;
   const switches: AgentSwitchLine[] = [];
@@ -358,7 +362,13 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await radios?.stop().catch(() => {});
     await lte?.stop().catch(() => {});
     await topo.down();
+    if (opts.drive && Number.isFinite(t0)) {
+      await exportLabDrive(join(dir, 'agent-state', 'drives'), opts.drive, t0, t0 + sc.duration).catch((err) => {
+        driveError = err instanceof Error ? err : new Error(String(err));
+      });
+    }
     await rm(dir, { recursive: true, force: true });
+    if (driveError) throw driveError;
   }
 }
 

@@ -1,0 +1,207 @@
+// A recorded drive (issue 11): what the arbiter saw, as versioned JSON lines — a header line, then change-only lines.
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { uplinkName, vehicleName } from './common.js';
+
+/*
+ * The file: one or more segments (an agent start begins one), each a header line then event lines, oldest first.
+ * Every event line has `t`, whole ms on the agent's monotonic clock since the segment's start, and `e`, its kind:
+ *   u  an uplink's status, as the arbiter received it: only the fields that changed since that uplink's last `u` line
+ *      (the first carries them all). Times inside it (k, f) are counted back from the line's t, so a steady uplink
+ *      whose probes keep answering writes nothing but its t.
+ *   l  a link's carrier changed (netlink), as the arbiter heard it.
+ *   c  a reading of the tunnel's counters the arbiter heard of: the fields that changed, times counted back from t.
+ *   o  an operator asked for an uplink (`roamlink switch`).
+ *   p  new thresholds (a site's profile, or the config's).
+ *   w  a watchdog round with an alarm (rounds without one change nothing the arbiter decides).
+ *   b  the tunnel's byte counters (rx + tx since the interface was made), every 10 s: what LTE time costs.
+ *   s  a switch the agent made (decided at `at`): the baseline a replay is compared with.
+ * A replay (agent/drive/replay.ts) decodes the lines back into the arbiter's events and runs the real arbiter on them.
+ */
+
+export const DRIVE_FORMAT = 'roamlink-drive';
+/** The version this code writes and the newest it reads. */
+export const DRIVE_VERSION = 1;
+
+const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A time counted back from the line's t (ms ago): may be negative by rounding, never by much. */
+const ago = z.number().int().min(-1000).max(Number.MAX_SAFE_INTEGER);
+
+export const driveUplinkSchema = z.strictObject({ name: uplinkName, slot: z.number().int().min(1).max(64), kind: z.enum(['wifi', 'lte', 'ethernet']) });
+
+/** The arbiter's timing the agent ran with (ArbiterInput's), so a replay runs the same machine. */
+export const driveArbiterSchema = z.strictObject({
+  initial: uplinkName.optional(),
+  settleMs: ms,
+  drainMs: ms,
+  confirmTimeoutMs: ms,
+  confirmRetryMs: ms,
+  counterIntervalMs: ms.optional(),
+  counterHeartbeatMs: ms.optional(),
+  restProbeMs: ms.optional(),
+  steerRetryMs: ms.optional(),
+});
+
+export const driveHeaderSchema = z.strictObject({
+  drive: z.literal(DRIVE_FORMAT),
+  version: z.number().int().min(1),
+  vehicle: vehicleName,
+  /** Wall-clock ms at the segment's t = 0. */
+  start_wall: ms,
+  /** Wall-clock ms switches are counted from (`at_ms`): the lab sets its scenario clock's start; default the first
+   *  segment's start_wall. A replay counts only what happens from origin_wall to until_wall (default: the end). */
+  origin_wall: ms.optional(),
+  until_wall: ms.optional(),
+  /** The thresholds in force at the start (a `p` line changes them). */
+  policy: z.record(z.string(), z.union([z.number(), z.string()])),
+  site: z.string().max(63).nullable(),
+  uplinks: z.array(driveUplinkSchema).min(1).max(16),
+  arbiter: driveArbiterSchema,
+});
+
+const phase = z.enum(['down', 'addressing', 'configuring', 'probing', 'ready']);
+export const statusLineSchema = z.strictObject({
+  t: ms,
+  e: z.literal('u'),
+  n: uplinkName,
+  ph: phase.optional(),
+  /** carrier */
+  c: z.boolean().optional(),
+  /** the lease's address */
+  a: z.string().max(64).nullable().optional(),
+  /** ready, addressed */
+  r: z.boolean().optional(),
+  ad: z.boolean().optional(),
+  /** signal dBm */
+  s: z.number().min(-200).max(100).nullable().optional(),
+  /** smoothed probe RTT, ms */
+  q: z.number().min(0).nullable().optional(),
+  /** probe loss 0..1 */
+  l: z.number().min(0).max(1).optional(),
+  /** the last probe reply, ms before t */
+  k: ago.nullable().optional(),
+  /** failing: [since, last_at, ...lost_before], each ms before t */
+  f: z.array(ago).min(2).max(64).nullable().optional(),
+  /** consecutive misses */
+  m: z.number().int().min(0).optional(),
+  /** the AP: [ssid, bssid, signal, connect-list entry] */
+  ap: z.tuple([z.string().max(64), z.string().max(32), z.number(), z.number().int().nullable()]).nullable().optional(),
+  /** radio phase, role, addressing mode */
+  rd: z.enum(['scanning', 'associating', 'idle']).nullable().optional(),
+  ro: z.enum(['active', 'standby', 'hold-down']).optional(),
+  am: z.string().max(16).optional(),
+});
+
+export const linkLineSchema = z.strictObject({ t: ms, e: z.literal('l'), n: z.string().max(15), up: z.boolean() });
+export const countersLineSchema = z.strictObject({
+  t: ms,
+  e: z.literal('c'),
+  /** when read, when rx and tx last grew: ms before t (null: never) */
+  ra: ago.nullable().optional(),
+  rx: ago.nullable().optional(),
+  tx: ago.nullable().optional(),
+  /** moving at that reading: 1 rx, 2 tx (a sum) */
+  mv: z.number().int().min(0).max(3).optional(),
+});
+export const operatorLineSchema = z.strictObject({ t: ms, e: z.literal('o'), to: uplinkName });
+export const policyLineSchema = z.strictObject({ t: ms, e: z.literal('p'), policy: z.record(z.string(), z.union([z.number(), z.string()])), site: z.string().max(63).nullable() });
+export const watchdogLineSchema = z.strictObject({ t: ms, e: z.literal('w'), round: z.record(z.string(), z.unknown()) });
+export const switchLineSchema = z.strictObject({
+  t: ms,
+  e: z.literal('s'),
+  /** when it was decided (t is when it was confirmed or given up, and written) */
+  at: ms,
+  from: uplinkName.nullable(),
+  to: uplinkName,
+  reason: z.string().max(32),
+  /** decision to the first reply on the new path; null when unconfirmed */
+  confirm_ms: z.number().min(0).nullable(),
+});
+
+export const bytesLineSchema = z.strictObject({ t: ms, e: z.literal('b'), rx: ms, tx: ms });
+
+export const driveLineSchema = z.discriminatedUnion('e', [
+  statusLineSchema, linkLineSchema, countersLineSchema, operatorLineSchema, policyLineSchema, watchdogLineSchema, switchLineSchema, bytesLineSchema,
+]);
+
+export type DriveHeader = z.infer<typeof driveHeaderSchema>;
+export type DriveLine = z.infer<typeof driveLineSchema>;
+export type StatusLine = z.infer<typeof statusLineSchema>;
+export type CountersLine = z.infer<typeof countersLineSchema>;
+export type SwitchLine = z.infer<typeof switchLineSchema>;
+
+export interface DriveSegment {
+  header: DriveHeader;
+  /** 1-based line number of the header in the file. */
+  line: number;
+  events: DriveLine[];
+}
+
+/** A drive file that cannot be read: names the line (1-based) and what was wrong. */
+export class DriveError extends InputError {
+  constructor(readonly line: number, message: string, what = 'drive') {
+    super(message, `${what} line ${line}`);
+  }
+}
+
+function isHeader(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>).drive === DRIVE_FORMAT;
+}
+
+function issue(err: z.ZodError): string {
+  const i = err.issues[0]!;
+  return `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`;
+}
+
+/**
+ * Parses a drive file: every line checked, events in time order within a segment. Throws a DriveError naming the
+ * line for a file that is not a drive, from a newer version, truncated (a last line cut short), or bad anywhere.
+ */
+export function parseDrive(text: string, what = 'drive'): DriveSegment[] {
+  const lines = text.split('\n');
+  const last = lines.pop();
+  if (last !== undefined && last !== '') {
+    // The writer ends every line: a last line without its newline was cut short.
+    throw new DriveError(lines.length + 1, `truncated: the last line has no end${safeJson(last) ? '' : ' (and is not whole JSON)'}`, what);
+  }
+  const segments: DriveSegment[] = [];
+  let seg: DriveSegment | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      throw new DriveError(n, seg ? 'not JSON' : 'not a roamlink drive (the first line is not JSON)', what);
+    }
+    if (isHeader(v)) {
+      if (typeof v.version === 'number' && v.version > DRIVE_VERSION) {
+        throw new DriveError(n, `drive format version ${v.version} is newer than this roamlink reads (${DRIVE_VERSION}): upgrade roamlink`, what);
+      }
+      const h = driveHeaderSchema.safeParse(v);
+      if (!h.success) throw new DriveError(n, `bad header: ${issue(h.error)}`, what);
+      seg = { header: h.data, line: n, events: [] };
+      segments.push(seg);
+      continue;
+    }
+    if (!seg) throw new DriveError(n, `not a roamlink drive (no "drive": "${DRIVE_FORMAT}" header line before this one)`, what);
+    const e = driveLineSchema.safeParse(v);
+    if (!e.success) throw new DriveError(n, issue(e.error), what);
+    const prev = seg.events.at(-1);
+    if (prev && e.data.t < prev.t) throw new DriveError(n, `t ${e.data.t} goes back in time (the line before has ${prev.t})`, what);
+    seg.events.push(e.data);
+  }
+  if (segments.length === 0) throw new DriveError(1, 'not a roamlink drive (empty)', what);
+  return segments;
+}
+
+function safeJson(s: string): boolean {
+  try {
+    JSON.parse(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

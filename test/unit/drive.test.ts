@@ -1,0 +1,164 @@
+// Drives: the line format (bad input names the line), the change-only codec, the replay through the real arbiter
+// (recorded lab drives reproduce the agent's switches), the summary, and `roamlink replay`'s input checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { DRIVE_VERSION, DriveError, parseDrive } from '../../shared/wire/drive.js';
+import { DriveDecoder, DriveEncoder } from '../../agent/drive/drive.codec.js';
+import { simulateDrive } from '../../agent/drive/replay.js';
+import { flapWarnings, pingPongs } from '../../agent/drive/summary.js';
+import { overridesOf } from '../../cli/replay.js';
+import { InputError } from '../../shared/errors.js';
+import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
+import type { TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+
+const here = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+const ROAMLINK = here('bin/roamlink');
+const fixture = (name: string) => readFileSync(here(`test/fixtures/drive/${name}`), 'utf8');
+
+const HEADER = JSON.stringify({
+  drive: 'roamlink-drive', version: 1, vehicle: 'car-1', start_wall: 1_000_000, policy: { hysteresis_db: 5 }, site: null,
+  uplinks: [{ name: 'wlan0', slot: 1, kind: 'wifi' }], arbiter: { settleMs: 1500, drainMs: 200, confirmTimeoutMs: 1000, confirmRetryMs: 50 },
+});
+
+test('parseDrive: bad files are refused naming the line', () => {
+  const cases: Array<{ name: string; text: string; line: number; want: RegExp }> = [
+    { name: 'not a drive', text: 'name: depot\nduration: 5s\n', line: 1, want: /not a roamlink drive/ },
+    { name: 'JSON but no header', text: '{"t":1,"e":"o","to":"wlan0"}\n', line: 1, want: /no "drive": "roamlink-drive" header/ },
+    { name: 'newer version', text: `${HEADER.replace('"version":1', `"version":${DRIVE_VERSION + 1}`)}\n`, line: 1, want: /version 2 is newer/ },
+    { name: 'truncated', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"t":9,"e":"u","n":"wl`, line: 3, want: /truncated/ },
+    { name: 'bad field', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":"yes"}\n`, line: 2, want: /up/ },
+    { name: 'unknown kind', text: `${HEADER}\n{"t":5,"e":"z"}\n`, line: 2, want: /e/ },
+    { name: 'back in time', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"t":4,"e":"l","n":"wlan0","up":false}\n`, line: 3, want: /back in time/ },
+    { name: 'empty', text: '', line: 1, want: /empty/ },
+  ];
+  for (const c of cases) {
+    assert.throws(() => parseDrive(c.text, 'x.jsonl'), (err: unknown) => {
+      assert.ok(err instanceof DriveError, c.name);
+      assert.equal(err.line, c.line, c.name);
+      assert.match(err.message, new RegExp(`x\\.jsonl line ${c.line}`), c.name);
+      assert.match(err.message, c.want, `${c.name}: ${err.message}`);
+      return true;
+    });
+  }
+  const ok = parseDrive(`${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n${HEADER}\n`);
+  assert.equal(ok.length, 2, 'a header starts a segment');
+  assert.equal(ok[0]!.events.length, 1);
+});
+
+const report = (over: Partial<UplinkReport> & { probe?: UplinkReport['probe'] }): UplinkReport => ({
+  name: 'wlan0', slot: 1, kind: 'wifi', phase: 'ready', carrier: true, lease: { address: '10.0.0.2', prefix: 0, router: '', leaseSeconds: 0 },
+  ready: true, rttMs: 12, lastOkAt: 1000, misses: 0, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: -60, entry: 0 }, addressed: true,
+  probe: { rtt_ms: 12, loss: 0, last_ok_at: 1000 }, signal: -60, role: 'active', radio: 'idle', addressing: 'dhcp', ...over,
+});
+
+test('codec: an unchanged status writes only its time; decoding gives back what the arbiter saw', () => {
+  const t0 = 500.4;
+  const enc = new DriveEncoder(t0);
+  const header = parseDrive(`${HEADER}\n`)[0]!.header;
+  const dec = new DriveDecoder(header);
+  const given = [
+    { at: 1000.2, u: report({}) },
+    { at: 2000.7, u: report({ rttMs: 12, lastOkAt: 2000.7, probe: { rtt_ms: 12, loss: 0, last_ok_at: 2000.7 } }) },
+    { at: 3001.1, u: report({ rttMs: 12, lastOkAt: 3001.1, probe: { rtt_ms: 12, loss: 0, last_ok_at: 3001.1 } }) },
+    { at: 3500, u: report({ signal: -71, lastOkAt: 3001.1, probe: { rtt_ms: 12, loss: 0, last_ok_at: 3001.1 } }) },
+    { at: 4200, u: report({ misses: 2, probe: { rtt_ms: 12, loss: 0.1, last_ok_at: 3001.1, failing: { since: 3700, last_at: 4200, lost_before: [] } } }) },
+  ];
+  const lines = given.map((g) => enc.status(g.at, g.u));
+  assert.deepEqual(Object.keys(lines[2]!).sort(), ['e', 'n', 't'], 'a probe answered as the one before: nothing but t');
+  assert.deepEqual(lines[3], { t: 3000, e: 'u', n: 'wlan0', s: -71, k: 499 }, 'a signal change: the signal, and the last reply now 499 ms ago');
+  for (const [i, l] of lines.entries()) {
+    const back = dec.status(parseDrive(`${HEADER}\n${JSON.stringify(l)}\n`)[0]!.events[0] as never);
+    const want = given[i]!.u;
+    assert.equal(back.signal, want.signal);
+    assert.equal(back.probe.loss, want.probe.loss);
+    // Times come back on the segment's clock (t0 = 0), to the ms.
+    assert.ok(Math.abs(back.probe.last_ok_at! - (want.probe.last_ok_at! - t0)) <= 1, `line ${i}: last_ok_at`);
+    assert.equal(back.probe.failing !== undefined, want.probe.failing !== undefined);
+    if (want.probe.failing) assert.ok(Math.abs(back.probe.failing!.since - (want.probe.failing.since - t0)) <= 1);
+    assert.equal(back.lease?.address, '10.0.0.2');
+  }
+  const seen: TunnelSeen = { rx: 9, tx: 9, readAt: 5000, last_rx_at: 4950, last_tx_at: 4950, rx_moving: true, tx_moving: true };
+  const c1 = enc.counters(5000, seen);
+  const c2 = enc.counters(5050, { ...seen, readAt: 5050, last_rx_at: 5000, last_tx_at: 5000 });
+  assert.deepEqual(c2, { t: 4550, e: 'c' }, 'steady counters: nothing but t');
+  const d1 = dec.tunnel(c1);
+  const d2 = dec.tunnel(c2);
+  assert.deepEqual([d1.readAt, d1.last_rx_at, d1.rx_moving, d1.tx_moving], [4500, 4450, true, true]);
+  assert.deepEqual([d2.readAt, d2.last_rx_at, d2.last_tx_at], [4550, 4500, 4500]);
+});
+
+test('replay: recorded lab drives reproduce the agent\'s switches (from, to, reason; within 1 s)', async () => {
+  for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl']) {
+    const segs = parseDrive(fixture(name), name);
+    const s = await simulateDrive(segs, {});
+    assert.ok(s.recorded.length >= 2, `${name}: the agent switched`);
+    assert.equal(s.baseline.switches.length, s.recorded.length, `${name}: ${JSON.stringify(s.baseline.switches)} vs ${JSON.stringify(s.recorded)}`);
+    for (const [i, r] of s.recorded.entries()) {
+      const b = s.baseline.switches[i]!;
+      assert.deepEqual([b.from, b.to, b.reason], [r.from, r.to, r.reason], `${name} switch ${i}`);
+      assert.ok(Math.abs(b.at_ms - r.at_ms) <= 1000, `${name} switch ${i}: ${b.at_ms} vs ${r.at_ms}`);
+    }
+  }
+});
+
+test('replay: a wider hysteresis on a flapping drive switches less; a narrow one is flagged', async () => {
+  const segs = parseDrive(fixture('lab-flap.jsonl'));
+  const own = await simulateDrive(segs, {});
+  assert.ok(own.summary.ping_pong >= 1, 'the drive flaps under its own profile');
+  const wide = await simulateDrive(segs, { hysteresis_db: 10 });
+  assert.ok(wide.summary.switches < own.summary.switches, `${wide.summary.switches} < ${own.summary.switches}`);
+  assert.equal(wide.summary.ping_pong, 0);
+  assert.deepEqual(wide.baseline.summary, own.summary, 'the baseline is the drive\'s own profile');
+  assert.deepEqual(wide.warnings, []);
+  const narrow = await simulateDrive(segs, { hysteresis_db: 0.5 });
+  assert.match(narrow.warnings.join(' '), /hysteresis_db 0.5 dB is not above the signals' own jitter/);
+});
+
+test('summary: back-and-forth pairs within 30 s, counted once a pair', () => {
+  const sw = (at: number, from: string | null, to: string) => ({ at_ms: at, from, to });
+  const cases = [
+    { name: 'none', given: [sw(0, null, 'a'), sw(1000, 'a', 'b')], want: 0 },
+    { name: 'one pair', given: [sw(1000, 'a', 'b'), sw(5000, 'b', 'a')], want: 1 },
+    { name: 'too far apart', given: [sw(1000, 'a', 'b'), sw(32_000, 'b', 'a')], want: 0 },
+    { name: 'a-b-a-b', given: [sw(0, 'a', 'b'), sw(1000, 'b', 'a'), sw(2000, 'a', 'b')], want: 1 },
+    { name: 'a-b-a-b-a', given: [sw(0, 'a', 'b'), sw(1000, 'b', 'a'), sw(2000, 'a', 'b'), sw(3000, 'b', 'a')], want: 2 },
+    { name: 'via a third', given: [sw(0, 'a', 'b'), sw(1000, 'b', 'c'), sw(2000, 'c', 'a')], want: 0 },
+  ];
+  for (const c of cases) assert.equal(pingPongs(c.given), c.want, c.name);
+  assert.deepEqual(flapWarnings({ hysteresis_db: 5, hold_ms: 3000 }, { wlan0: 2 }), []);
+  assert.equal(flapWarnings({ hysteresis_db: 2, hold_ms: 3000 }, { wlan0: 2 }).length, 1);
+});
+
+test('--set and --profile: an unknown field or a bad value is refused naming it', async () => {
+  assert.deepEqual(await overridesOf(['hysteresis_db=8', 'lte=never']), { hysteresis_db: 8, lte: 'never' });
+  const bad: Array<[string[], RegExp]> = [
+    [['hysteresis=8'], /--set hysteresis: not a profile field/],
+    [['hysteresis_db=lots'], /--set hysteresis_db: "lots"/],
+    [['switch_below=-20'], /--set switch_below: .*≤ -30 dBm/],
+    [['lte=sometimes'], /--set lte: .*fallback, last-resort or never/],
+    [["dead_busy_ms=5000"], /--set dead_busy_ms: .*must be ≤ dead_idle_ms/],
+    [['hysteresis_db'], /--set: "hysteresis_db" is not FIELD=VALUE/],
+  ];
+  for (const [sets, want] of bad) await assert.rejects(overridesOf(sets), (err: unknown) => err instanceof InputError && want.test(err.message), sets.join(' '));
+});
+
+test('roamlink replay: exit 2 naming the line or the field; --json is the contract', async () => {
+  const file = here('test/fixtures/drive/lab-flap.jsonl');
+  const r = await execa(process.execPath, [ROAMLINK, 'replay', file, '--json', '--set', 'hysteresis_db=10'], { reject: false });
+  assert.equal(r.exitCode, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const k of ['switches', 'ping_pong', 'lte_ms', 'lte_mb', 'below_ms']) {
+    assert.equal(typeof j.summary[k], 'number', k);
+    assert.equal(typeof j.baseline.summary[k], 'number', `baseline ${k}`);
+  }
+  assert.ok(j.baseline.switches.every((s: Record<string, unknown>) => typeof s.at_ms === 'number' && typeof s.from === 'string' && typeof s.to === 'string' && typeof s.reason === 'string'));
+  const unknown = await execa(process.execPath, [ROAMLINK, 'replay', file, '--set', 'hysterisis_db=10'], { reject: false });
+  assert.equal(unknown.exitCode, 2);
+  assert.match(unknown.stderr, /hysterisis_db/);
+  const notDrive = await execa(process.execPath, [ROAMLINK, 'replay', here('test/lab/scenarios/drive-flap.yaml')], { reject: false });
+  assert.equal(notDrive.exitCode, 2);
+  assert.match(notDrive.stderr, /line 1: not a roamlink drive/);
+});
