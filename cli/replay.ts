@@ -5,8 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../shared/errors.js';
 import { parseDrive, type DriveSegment } from '../shared/wire/drive.js';
-import { PROFILE_FIELDS, profileSchema, type Profile } from '../shared/wire/site-profile.js';
-import type { Policy } from '../agent/policy/policy.js';
+import { POLICY_FIELDS as PROFILE_FIELDS, policyOverridesSchema as profileSchema, type Policy, type PolicyOverrides as Profile } from '../shared/policy.js';
 import type { Simulation } from '../agent/drive/replay.js';
 import type { Summary } from '../agent/drive/summary.js';
 
