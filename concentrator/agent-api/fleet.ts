@@ -1,5 +1,6 @@
 // What HQ knows of each vehicle right now, from its heartbeats: online or not, uplinks, site, and a short signal history.
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
+import { BoundedLabels, MAX_UPLINK_LABELS } from '../metrics/labels.js';
 
 export interface FleetOptions {
   now?: () => number;
@@ -96,6 +97,7 @@ interface Entry {
 export class FleetState {
   private readonly byName = new Map<string, Entry>();
   private readonly seconds = new Map<string, number>();
+  private readonly uplinkLabels = new BoundedLabels(MAX_UPLINK_LABELS);
   private readonly now: () => number;
   private readonly historySize: number;
 
@@ -108,13 +110,19 @@ export class FleetState {
     return this.o.offlineAfterMs;
   }
 
-  /** Records a heartbeat; the time since the previous one (capped at offlineAfterMs) counts for its active uplink. */
+  /**
+   * Records a heartbeat; the time since the previous one (capped at offlineAfterMs) counts for its active uplink, when
+   * that heartbeat declared it among its uplinks (an undeclared name counts nowhere); past MAX_UPLINK_LABELS names
+   * fleet-wide, as "other".
+   */
   heartbeat(hb: Heartbeat): void {
     const now = this.now();
     const prev = this.byName.get(hb.vehicle);
-    if (prev?.last.active) {
+    const active = prev?.last.active;
+    if (active && prev.last.uplinks.some((u) => u.name === active)) {
       const dt = Math.min(Math.max(0, now - prev.receivedAt), this.o.offlineAfterMs) / 1000;
-      this.seconds.set(prev.last.active, (this.seconds.get(prev.last.active) ?? 0) + dt);
+      const label = this.uplinkLabels.label(active);
+      this.seconds.set(label, (this.seconds.get(label) ?? 0) + dt);
     }
     const history = prev?.history ?? new History(this.historySize);
     history.push({ t: now, active: hb.active, u: hb.uplinks.map((u) => [u.name, u.signal, u.rtt_ms, u.loss]) });

@@ -1,7 +1,9 @@
-// The concentrator's Prometheus metrics: switches by reason, time per uplink, outages, vehicles online, journal backlog.
+// The concentrator's Prometheus metrics: switches by reason, time per uplink, outages, vehicles online, journal backlog;
+// every label value bounded (labels.ts), whatever the vehicles send.
 import { Counter, Gauge, Histogram, OUTAGE_BUCKETS_S, Registry } from '../../shared/wire/prometheus.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { FleetState } from '../agent-api/fleet.js';
+import { reasonLabel } from './labels.js';
 
 export interface HqMetricsOptions {
   fleet: FleetState;
@@ -22,14 +24,14 @@ export class HqMetrics {
 
   constructor(o: HqMetricsOptions) {
     const r = this.registry;
-    this.switches = r.register(new Counter('roamlink_switches_total', 'Switch events stored (each once), by reason.', ['reason']));
+    this.switches = r.register(new Counter('roamlink_switches_total', 'Switch events stored (each once), by reason (a reason HQ does not know counts as "other").', ['reason']));
     this.duplicates = r.register(new Counter('roamlink_switch_events_duplicate_total', 'Switch events received again (retries after a lost acknowledgement); not stored twice.'));
     this.rejected = r.register(new Counter('roamlink_agent_api_rejected_total', 'Agent API requests refused, by error code.', ['code']));
     this.heartbeats = r.register(new Counter('roamlink_heartbeats_total', 'Heartbeats received from vehicles.'));
     this.outage = r.register(new Histogram('roamlink_switch_outage_seconds', "Each stored switch's outage: the measured traffic gap, else decision to first packet on the new path.", OUTAGE_BUCKETS_S));
     this.ingestSeconds = r.register(new Histogram('roamlink_ingest_duration_seconds', 'Time to validate and durably store one POST /v1/events.', [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1]));
     r.register(
-      new Counter('roamlink_uplink_seconds_total', "Seconds vehicles spent on each uplink, as their heartbeats report (since this concentrator started).", ['uplink'], () =>
+      new Counter('roamlink_uplink_seconds_total', "Seconds vehicles spent on each uplink, as their heartbeats report (since this concentrator started; past 32 uplink names, \"other\").", ['uplink'], () =>
         [...o.fleet.uplinkSeconds()].map(([uplink, value]) => ({ labels: { uplink }, value })),
       ),
     );
@@ -43,7 +45,7 @@ export class HqMetrics {
   /** Counts newly stored events (not duplicates). */
   stored(inserted: readonly SwitchEvent[], duplicates: number): void {
     for (const e of inserted) {
-      this.switches.inc({ reason: e.reason });
+      this.switches.inc({ reason: reasonLabel(e.reason) });
       const ms = e.gap_ms ?? e.ms_to_first_packet;
       if (ms !== null) this.outage.observe(ms / 1000);
     }

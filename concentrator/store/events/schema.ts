@@ -1,10 +1,10 @@
-// The switch log's table and row shapes: one row per switch event, unique by its id, indexed by (vehicle, at).
+// The switch log's table and row shapes: one row per switch event, unique by (vehicle, id), indexed by (vehicle, at).
 import type { Candidate, SwitchEvent } from '../../../shared/wire/switch-event.js';
 
 /**
  * Its own database file (switchlog.sqlite), not the registry's: it is the high-volume table (millions of rows,
  * pruned by retention), so its writes and vacuums never hold up registry changes.
- * `id` is the event's UUID as 16 bytes; `at` is ms since the epoch; `detail` holds the rest as JSON.
+ * `id` is the event's UUID as 16 bytes, unique per vehicle (schema version 2); `at` is ms since the epoch; `detail` holds the rest as JSON.
  */
 export const EVENTS_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   {
@@ -29,7 +29,44 @@ CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at);
 CREATE INDEX switch_events_at ON switch_events(at);
 `,
   },
+  {
+    // Event ids unique per vehicle (issue 12): one vehicle's id must not shadow another's. The table is rebuilt once
+    // (SQLite cannot drop a column's UNIQUE); rowids are kept, so followers' cursors stay valid.
+    version: 2,
+    sql: `
+CREATE TABLE switch_events_v2 (
+  rowid              INTEGER PRIMARY KEY,
+  id                 BLOB NOT NULL,
+  vehicle            TEXT NOT NULL,
+  seq                INTEGER NOT NULL,
+  at                 INTEGER NOT NULL,
+  from_uplink        TEXT,
+  to_uplink          TEXT NOT NULL,
+  reason             TEXT NOT NULL,
+  site               TEXT,
+  ms_to_first_packet REAL,
+  gap_ms             REAL,
+  detail             TEXT NOT NULL,
+  received_at        INTEGER NOT NULL,
+  UNIQUE (vehicle, id)
+);
+INSERT INTO switch_events_v2 SELECT rowid, id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at FROM switch_events;
+DROP TABLE switch_events;
+ALTER TABLE switch_events_v2 RENAME TO switch_events;
+CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at);
+CREATE INDEX switch_events_at ON switch_events(at);
+`,
+  },
 ];
+
+/** How far ahead of HQ's receive time an event's `at` may be; a later `at` is stored as receive time + this. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
+/** The event as stored: its `at` no later than MAX_FUTURE_SKEW_MS after `receivedAt` (a vehicle's clock far ahead). */
+export function clampAt<E extends SwitchEvent>(e: E, receivedAt: number): E {
+  const limit = receivedAt + MAX_FUTURE_SKEW_MS;
+  return Date.parse(e.at) > limit ? { ...e, at: new Date(limit).toISOString() } : e;
+}
 
 export interface EventRow {
   rowid: number;

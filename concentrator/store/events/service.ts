@@ -1,8 +1,9 @@
-// The switch log store: idempotent ingest by event id (ON CONFLICT (id) DO NOTHING, one transaction per batch), the log query, retention.
+// The switch log store: idempotent ingest by (vehicle, event id) (ON CONFLICT DO NOTHING, one transaction per batch),
+// a far-future `at` clamped to the receive time's skew, the log query, retention.
 import type { Statement } from 'better-sqlite3';
 import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
 import type { EventsDb } from './db.js';
-import { fromRow, toRow, type EventRow, type StoredEvent } from './schema.js';
+import { clampAt, fromRow, toRow, type EventRow, type StoredEvent } from './schema.js';
 
 /** What `roamlink log`, the admin API and the dashboard filter on. Times are ms since the epoch. */
 export interface LogFilter {
@@ -41,16 +42,17 @@ export class EventStore {
   ) {
     this.now = opts.now ?? Date.now;
     this.insert = db.prepare(
-      // Only a duplicate id is ignored; any other constraint failing aborts the whole transaction.
+      // Only a duplicate (vehicle, id) is ignored; any other constraint failing aborts the whole transaction.
       `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
        VALUES (@id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (vehicle, id) DO NOTHING`,
     );
   }
 
   /**
-   * Stores the events not already stored (by id) in one transaction: all of them, or none when it throws. An event
-   * whose id is stored already is a duplicate (a retry after a lost acknowledgement) and changes nothing.
+   * Stores the events not already stored (by vehicle and id) in one transaction: all of them, or none when it throws.
+   * An event whose id that vehicle stored already is a duplicate (a retry after a lost acknowledgement) and changes
+   * nothing; another vehicle's event with the same id is its own. `inserted` holds the events as stored (`at` clamped).
    */
   ingest(events: readonly SwitchEvent[]): IngestResult {
     return this.ingestMany([events])[0]!;
@@ -63,7 +65,8 @@ export class EventStore {
       batches.map((events) => {
         const inserted: SwitchEvent[] = [];
         let duplicates = 0;
-        for (const e of events) {
+        for (const given of events) {
+          const e = clampAt(given, receivedAt);
           if (this.insert.run(toRow(e, receivedAt)).changes === 1) inserted.push(e);
           else duplicates++;
         }
