@@ -28,6 +28,36 @@ async function programNow(cfg: HqConfig): Promise<void> {
   }
 }
 
+/**
+ * Applies the registry now, for a revocation: through the running concentrator, else (no daemon, or no answer) by one
+ * pass from here. ok only when the peer and route are gone (or there is no interface to carry them).
+ */
+async function applyRevocation(cfg: HqConfig): Promise<{ ok: boolean; how: string }> {
+  const reply = await controlRequest(cfg.control_socket, 'POST', '/v1/reconcile', 10_000).catch(() => null);
+  if (reply?.status === 200) return { ok: true, how: 'removed by the running concentrator' };
+  if (reply) {
+    const msg = (reply.body as { error?: { message?: string } })?.error?.message ?? `HTTP ${reply.status}`;
+    return { ok: false, how: `the concentrator could not apply it (${msg})` };
+  }
+  const [{ reconcileOnce }, { createRoutes }, { createLogger }] = await Promise.all([
+    import('../concentrator/reconcile/once.js'),
+    import('../concentrator/routes.js'),
+    import('../shared/log.js'),
+  ]);
+  const { db, vehicles } = await openVehicles(cfg);
+  try {
+    const r = await reconcileOnce(cfg, vehicles, { wg: createWg(), routes: createRoutes(), log: createLogger({ name: 'vehicle', level: 'warn' }) });
+    if (r === null) return { ok: true, how: `no concentrator answered and ${cfg.interface} does not exist: nothing carries its traffic` };
+    if (r.ok) return { ok: true, how: `no concentrator answered: removed from ${cfg.interface} directly` };
+    const failed = r.changes.filter((c) => !c.ok).map((c) => c.error ?? 'failed');
+    return { ok: false, how: r.error ?? failed.join('; ') };
+  } catch (err) {
+    return { ok: false, how: err instanceof Error ? err.message : String(err) };
+  } finally {
+    db.close();
+  }
+}
+
 function human(v: Vehicle & { peer?: { endpoint: string | null; latest_handshake: string | null; rx_bytes: number; tx_bytes: number } }): string {
   const lines = [
     `name:            ${v.name}`,
@@ -128,7 +158,7 @@ export function registerVehicle(program: Command): void {
 
   vehicle
     .command('revoke <NAME>')
-    .description("revoke a vehicle: its peer and route go at the next reconcile (at once when the concentrator runs)")
+    .description("revoke a vehicle and remove its peer and route at once (through the running concentrator, else directly); exit 1 when that could not be applied")
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { config: string }) => {
       const cfg = await loadHqConfig(opts.config);
@@ -140,6 +170,10 @@ export function registerVehicle(program: Command): void {
         db.close();
       }
       out(`vehicle ${v.name} revoked (tunnel address ${v.tunnel_address} and subnet ${v.subnet} are free again)`);
-      await programNow(cfg);
+      const applied = await applyRevocation(cfg);
+      if (!applied.ok) {
+        throw new Error(`${v.name} is revoked in the registry but NOT yet removed from ${cfg.interface}: ${applied.how}; a running concentrator retries (every ${cfg.reconcile_interval_ms / 1000} s at most); check with \`wg show ${cfg.interface}\``);
+      }
+      note(applied.how);
     });
 }

@@ -91,3 +91,37 @@ export function requireNetwork(s: string, field: string): Cidr {
   }
   return c;
 }
+
+/** The private ranges (RFC 1918): every vehicle subnet pool lies inside one of them. */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
+
+/** Special-purpose ranges (RFC 6890 and kin) no vehicle LAN may overlap, each with what it is. */
+export const RESERVED_RANGES: ReadonlyArray<{ cidr: string; what: string }> = [
+  { cidr: '0.0.0.0/8', what: '"this network"' },
+  { cidr: '127.0.0.0/8', what: 'loopback' },
+  { cidr: '169.254.0.0/16', what: 'link-local' },
+  { cidr: '100.64.0.0/10', what: 'shared address space (carrier-grade NAT)' },
+  { cidr: '192.0.0.0/24', what: 'IETF protocol assignments' },
+  { cidr: '192.0.2.0/24', what: 'documentation (TEST-NET-1)' },
+  { cidr: '198.18.0.0/15', what: 'benchmarking' },
+  { cidr: '198.51.100.0/24', what: 'documentation (TEST-NET-2)' },
+  { cidr: '203.0.113.0/24', what: 'documentation (TEST-NET-3)' },
+  { cidr: '224.0.0.0/4', what: 'multicast' },
+  { cidr: '240.0.0.0/4', what: 'reserved (and broadcast)' },
+];
+
+/** What reserved range `c` overlaps ("127.0.0.0/8 (loopback)"), or null. Pure. */
+export function reservedOverlap(c: Cidr): string | null {
+  for (const r of RESERVED_RANGES) if (overlaps(c, parseCidr(r.cidr)!)) return `${r.cidr} (${r.what})`;
+  return null;
+}
+
+/** True when `inner` lies wholly inside `outer`. */
+export function within(inner: Cidr, outer: Cidr): boolean {
+  return networkOf(outer) <= networkOf(inner) && lastOf(inner) <= lastOf(outer);
+}
+
+/** True when `c` lies wholly inside one of the private ranges. */
+export function isPrivate(c: Cidr): boolean {
+  return PRIVATE_RANGES.some((p) => within(c, parseCidr(p)!));
+}

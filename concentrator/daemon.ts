@@ -12,9 +12,11 @@ import { build } from './app.js';
 import { createRoutes, type RoutesDriver } from './routes.js';
 import { desiredFromVehicles } from './reconcile/diff.js';
 import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
+import { ReconcileLoop } from './reconcile/loop.js';
 import { openDb, type Db } from './store/db.js';
 import { VehicleService } from './store/vehicles/service.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
+import { realTimer } from './reconcile/timer.js';
 
 export interface HqDeps {
   log: Logger;
@@ -44,6 +46,7 @@ export function openVehicles(cfg: HqConfig, hqPublicKey?: string): { db: Db; veh
   const vehicles = new VehicleService(db, {
     tunnelNetwork: cfg.tunnel_network,
     lanSubnets: cfg.lan_subnets,
+    vehicleSubnets: cfg.vehicle_subnets,
     hqPublicKey,
     keysDir: keysDir(cfg),
   });
@@ -77,10 +80,12 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   let app: FastifyInstance | null = null;
   let prober: Socket | null = null;
   let ops: FleetOps | null = null; // switch log, agents' API, sites, dashboard, metrics
+  let loop: ReconcileLoop | null = null;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
+    loop?.stop();
     if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
     prober?.close();
     rmSync(cfg.control_socket, { force: true });
@@ -101,7 +106,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
 
     const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active()) });
-    await reconciler.reconcile();
+    const first = await reconciler.reconcile();
+    loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realTimer, log });
+    loop.start(first);
 
     // Agents probe us through each uplink (outer address) and through the tunnel: echo them.
     prober = await startProbeResponder(cfg.probe_port);

@@ -7,7 +7,7 @@ import { InputError, parseOrThrow } from '../errors.js';
 import { assertWgKey, isIfName } from '../wg.js';
 import { readSecretFile } from '../secret-file.js';
 // The CIDR arithmetic lives with the concentrator, its main user; move it to shared/ when the agent needs it.
-import { firstHost, formatIPv4, isNetworkAddress, networkOf, overlaps, parseCidr } from '../../concentrator/cidr.js';
+import { PRIVATE_RANGES, firstHost, formatIPv4, isNetworkAddress, isPrivate, networkOf, overlaps, parseCidr } from '../../concentrator/cidr.js';
 
 export const DEFAULT_HQ_CONFIG = '/etc/roamlink/hq.yaml';
 export const DEFAULT_CONTROL_SOCKET = '/run/roamlink/hq.sock';
@@ -39,6 +39,16 @@ export const HqConfigSchema = z.strictObject({
   control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
   /** HQ LAN networks (informational; vehicle subnets must not overlap them). */
   lan_subnets: z.array(network('192.168.10.0/24')).default([]),
+  /**
+   * The pool vehicle LAN subnets are taken from (`vehicle add --subnet` must lie inside one entry); each entry inside a
+   * private range (10/8, 172.16/12, 192.168/16). Default: the three private ranges.
+   */
+  vehicle_subnets: z
+    .array(network('10.20.0.0/16').refine((s) => { const c = parseCidr(s); return c === null || isPrivate(c); }, { message: `not inside a private range (${PRIVATE_RANGES.join(', ')})` }))
+    .min(1)
+    .default([...PRIVATE_RANGES]),
+  /** How often the concentrator re-reads the kernel and re-applies the registry (ms); a failed pass is retried sooner. */
+  reconcile_interval_ms: z.number().int().min(1000).max(3_600_000).default(10_000),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Fleet operations (switch log, heartbeats, sites, dashboard, metrics): concentrator/agent-api and concentrator/admin.
   /** TCP port of the agents' API, on tunnel_address only (reachable inside the tunnel). */

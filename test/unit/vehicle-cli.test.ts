@@ -138,3 +138,28 @@ test('vehicle add asks a running concentrator to reconcile over the control sock
   assert.match(r.stderr, /programmed by the running concentrator/);
   assert.equal(passes, 1);
 });
+
+test('vehicle revoke exits 1 when the running concentrator cannot apply it, 0 when it can', { skip: !hasWg && 'needs wg' }, async (t) => {
+  const { dir, config } = setup(t);
+  let ok = false;
+  const db = openDb(':memory:');
+  const app = build({
+    vehicles: new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' }),
+    reconcile: async () => (ok ? { at: 'now', ok: true, changes: [] } : { at: 'now', ok: false, changes: [{ change: { kind: 'peer.remove', publicKey: K(3) }, ok: false, error: 'wg: Operation not permitted' }], error: 'wg: Operation not permitted' }),
+    lastReconcile: () => null,
+    health: () => ({ interface: 'rl-test0', implementation: 'wireguard-go', public_key: HQ_PUB, tunnel_address: '10.99.0.1', listen_port: 51820 }),
+  });
+  await app.listen({ path: join(dir, 'hq.sock') });
+  t.after(async () => {
+    await app.close();
+    db.close();
+  });
+  for (const n of [3, 4]) assert.equal((await roamlink('vehicle', 'add', `bus-${n}`, '--subnet', `10.20.${n}.0/24`, '--pubkey', K(n), '--config', config)).code, 0);
+  const failed = await roamlink('vehicle', 'revoke', 'bus-3', '--config', config);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.match(failed.stderr, /bus-3 is revoked in the registry but NOT yet removed from rl-test0: the concentrator could not apply it \(wg: Operation not permitted\)/);
+  ok = true;
+  const done = await roamlink('vehicle', 'revoke', 'bus-4', '--config', config);
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /removed by the running concentrator/);
+});

@@ -74,6 +74,12 @@ test('refusals name the field and leave the registry unchanged', (t) => {
     { name: "HQ's own key", input: { name: 'n', subnet: '10.50.0.0/24', publicKey: HQ_KEY }, want: "--pubkey: is the concentrator's own public key" },
     { name: 'malformed key', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: 'abc' }, want: '--pubkey: "abc" is not a WireGuard key' },
     { name: 'bad site', input: { name: 'n', subnet: '10.50.0.0/24', publicKey: K(9), site: '' }, want: '--site: "" is not a site name' },
+    { name: 'public range', input: { name: 'n', subnet: '8.8.8.0/24', publicKey: K(9) }, want: '--subnet: 8.8.8.0/24 is not inside the vehicle subnet pool (vehicle_subnets: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)' },
+    { name: 'loopback', input: { name: 'n', subnet: '127.0.0.0/8', publicKey: K(9) }, want: "--subnet: 127.0.0.0/8 overlaps 127.0.0.0/8 (loopback): a reserved range is never a vehicle's LAN" },
+    { name: 'multicast', input: { name: 'n', subnet: '224.0.0.0/4', publicKey: K(9) }, want: '--subnet: 224.0.0.0/4 overlaps 224.0.0.0/4 (multicast)' },
+    { name: 'link-local', input: { name: 'n', subnet: '169.254.7.0/24', publicKey: K(9) }, want: '--subnet: 169.254.7.0/24 overlaps 169.254.0.0/16 (link-local)' },
+    { name: 'CGNAT', input: { name: 'n', subnet: '100.64.1.0/24', publicKey: K(9) }, want: '--subnet: 100.64.1.0/24 overlaps 100.64.0.0/10 (shared address space' },
+    { name: 'everything', input: { name: 'n', subnet: '0.0.0.0/0', publicKey: K(9) }, want: '--subnet: 0.0.0.0/0 overlaps 0.0.0.0/8' },
   ];
   for (const { name, input, want } of table) {
     assert.throws(() => svc.add(input), (e: Error) => {
@@ -84,6 +90,17 @@ test('refusals name the field and leave the registry unchanged', (t) => {
     assert.equal(JSON.stringify(svc.list()), before, `${name}: registry unchanged`);
   }
   assert.equal(existsSync(join(dir, 'state', 'keys')), false, 'no key file for refused commands');
+});
+
+test('a configured pool: a subnet outside it is refused naming the pool; inside it is taken', (t) => {
+  const db = openDb(':memory:');
+  t.after(() => db.close());
+  const svc = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', vehicleSubnets: ['10.20.0.0/16', '172.20.0.0/16'] });
+  assert.throws(() => svc.add({ name: 'n', subnet: '10.30.0.0/24', publicKey: K(9) }), /--subnet: 10\.30\.0\.0\/24 is not inside the vehicle subnet pool \(vehicle_subnets: 10\.20\.0\.0\/16, 172\.20\.0\.0\/16\)/);
+  assert.throws(() => svc.add({ name: 'n', subnet: '10.20.0.0/15', publicKey: K(9) }), /not inside the vehicle subnet pool/);
+  assert.equal(svc.add({ name: 'a', subnet: '10.20.7.0/24', publicKey: K(1) }).vehicle.subnet, '10.20.7.0/24');
+  assert.equal(svc.add({ name: 'b', subnet: '172.20.1.0/24', publicKey: K(2) }).vehicle.subnet, '172.20.1.0/24');
+  assert.throws(() => new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', vehicleSubnets: ['10.20.0.1/16'] }), /vehicle_subnets\[0\]: 10\.20\.0\.1\/16 is not a network address/);
 });
 
 test('a revoked name may be registered again (new key, new row); the old one stays in the history', (t) => {

@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.js';
 import { assertWgKey } from '../../../shared/wg.js';
-import { firstHost, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, type Cidr } from '../../cidr.js';
+import { PRIVATE_RANGES, firstHost, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, reservedOverlap, within, type Cidr } from '../../cidr.js';
 import type { Db } from '../db.js';
 import { assertSite, assertVehicleName, toVehicle, type Vehicle, type VehicleRow } from './schema.js';
 
@@ -12,6 +12,8 @@ export interface VehicleServiceOptions {
   tunnelNetwork: string;
   /** HQ LAN networks: vehicle subnets must not overlap them. */
   lanSubnets?: string[];
+  /** The pool (config vehicle_subnets): a vehicle subnet lies inside one entry. Default: the private ranges. */
+  vehicleSubnets?: readonly string[];
   /** The concentrator's own public key, which no vehicle may use. */
   hqPublicKey?: string;
   /** Where generated private keys are written (NAME.key, mode 0600). */
@@ -38,6 +40,7 @@ export class VehicleService {
   private readonly tunnel: Cidr;
   private readonly hqAddress: number;
   private readonly lans: Array<{ text: string; cidr: Cidr }>;
+  private readonly pool: Array<{ text: string; cidr: Cidr }>;
   private readonly now: () => Date;
 
   constructor(
@@ -49,7 +52,17 @@ export class VehicleService {
     this.tunnel = t;
     this.hqAddress = firstHost(t);
     this.lans = (opts.lanSubnets ?? []).map((text, i) => ({ text, cidr: requireNetwork(text, `lan_subnets[${i}]`) }));
+    this.pool = (opts.vehicleSubnets ?? PRIVATE_RANGES).map((text, i) => ({ text, cidr: requireNetwork(text, `vehicle_subnets[${i}]`) }));
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Refuses a subnet in a reserved range or outside the pool, naming the field and the range. Pure. */
+  private checkPool(subnet: Cidr, text: string): void {
+    const reserved = reservedOverlap(subnet);
+    if (reserved) throw new InputError(`${text} overlaps ${reserved}: a reserved range is never a vehicle's LAN`, '--subnet');
+    if (!this.pool.some((p) => within(subnet, p.cidr))) {
+      throw new InputError(`${text} is not inside the vehicle subnet pool (vehicle_subnets: ${this.pool.map((p) => p.text).join(', ')})`, '--subnet');
+    }
   }
 
   /** Every vehicle ever registered, revoked ones included, in registration order. */
@@ -79,6 +92,7 @@ export class VehicleService {
   add(input: AddVehicle): AddedVehicle {
     const name = assertVehicleName(input.name, 'NAME');
     const subnet = requireNetwork(input.subnet, '--subnet');
+    this.checkPool(subnet, input.subnet);
     const publicKey = assertWgKey(input.publicKey, '--pubkey');
     const site = input.site === undefined || input.site === null ? null : assertSite(input.site);
     if (input.privateKey !== undefined) assertWgKey(input.privateKey, 'private key', false);
