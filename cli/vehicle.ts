@@ -5,8 +5,8 @@ import { createWg } from '../shared/wg.js';
 import { controlRequest } from '../concentrator/client.js';
 import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
 
-/** The registry, loaded when a vehicle command runs (the daemon module is the concentrator's, fastify and all). */
-const openVehicles = async (...a: Parameters<typeof import('../concentrator/daemon.js').openVehicles>) => (await import('../concentrator/daemon.js')).openVehicles(...a);
+/** The registry, loaded when a vehicle command runs (better-sqlite3 and the store, no fastify). */
+const openVehicles = async (...a: Parameters<typeof import('../concentrator/store/vehicles/open.js').openVehicles>) => (await import('../concentrator/store/vehicles/open.js')).openVehicles(...a);
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const note = (s: string) => process.stderr.write(`${s}\n`);

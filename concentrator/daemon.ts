@@ -3,7 +3,7 @@ import type { Socket } from 'node:dgram';
 import { startProbeResponder } from './probe.responder.js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import type { Logger } from '../shared/log.js';
@@ -13,8 +13,7 @@ import { createRoutes, type RoutesDriver } from './routes.js';
 import { desiredFromVehicles } from './reconcile/diff.js';
 import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
 import { ReconcileLoop } from './reconcile/loop.js';
-import { openDb, type Db } from './store/db.js';
-import { VehicleService } from './store/vehicles/service.js';
+import { openVehicles } from './store/vehicles/open.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 import { realTimer } from './reconcile/timer.js';
 
@@ -32,26 +31,8 @@ export interface HqHandle {
   close(): Promise<void>;
 }
 
-export function registryPath(cfg: HqConfig): string {
-  return join(cfg.state_dir, 'registry.sqlite');
-}
-
-export function keysDir(cfg: HqConfig): string {
-  return join(cfg.state_dir, 'keys');
-}
-
-/** Opens the registry with the rules this config sets (the CLI and the daemon share it). */
-export function openVehicles(cfg: HqConfig, hqPublicKey?: string): { db: Db; vehicles: VehicleService } {
-  const db = openDb(registryPath(cfg));
-  const vehicles = new VehicleService(db, {
-    tunnelNetwork: cfg.tunnel_network,
-    lanSubnets: cfg.lan_subnets,
-    vehicleSubnets: cfg.vehicle_subnets,
-    hqPublicKey,
-    keysDir: keysDir(cfg),
-  });
-  return { db, vehicles };
-}
+// The registry's opening lives in a light module the CLI loads without fastify; re-exported for callers of this one.
+export { keysDir, openVehicles, registryPath } from './store/vehicles/open.js';
 
 /** Resolves true when something accepts connections on the unix socket `path`. */
 function socketAlive(path: string): Promise<boolean> {
