@@ -1,14 +1,9 @@
 // Label values HQ's /metrics may show, bounded whatever the vehicles send: known reasons, and the first uplink names
 // seen (capped); anything else is counted under "other".
-/**
- * Switch reasons: those agent/policy/choose.ts's rules and the watchdog produce, and those the operator's guide names.
- * 2026-12: the two lists differ and branch why-record is making one exported list in shared/; this becomes that list
- * when it lands.
- */
-export const KNOWN_REASONS: readonly string[] = [
-  'initial', 'carrier-loss', 'blackhole', 'forced', 'loss', 'lte-fallback', 'signal', 'better', 'leave-lte', 'watchdog',
-  'carrier', 'failed', 'lte-leave', 'operator',
-];
+import { REASONS } from '../../shared/reasons.js';
+
+/** Switch reasons kept as labels: shared/reasons.ts's list (the wire schema refuses others; rows stored before it read as "other"). */
+export const KNOWN_REASONS: readonly string[] = REASONS;
 
 /** The label every value past the bound is counted under. */
 export const OTHER = 'other';
