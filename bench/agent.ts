@@ -6,12 +6,18 @@ import { execa } from 'execa';
 import { parseScenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { driveSize } from '../agent/drive/size.js';
 
 const MEASURE_MS = Number(process.env.BENCH_AGENT_MS ?? 60_000);
 const WARMUP_MS = 5000;
 const PPS = Number(process.env.BENCH_AGENT_PPS ?? 1000);
 const GOAL_RSS_MB = 80;
 const GOAL_CPU_PCT = 2;
+/** Issue 11: the drive a vehicle records and ships, at most this many bytes a day (on LTE). */
+const GOAL_DRIVE_BYTES_PER_DAY = 2 * 1024 * 1024;
 
 /** CPU seconds (user + system) and RSS of a process, from /proc/<pid>/stat and /proc/<pid>/status (pure parsers below). */
 interface Sample {
@@ -132,12 +138,17 @@ async function main() {
   let smaps: string | null = null;
   let idleSmaps: string | null = null;
   const idle = execa(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { reject: false, stdin: 'ignore' });
+  const driveDir = await mkdtemp(join(tmpdir(), 'bench-drive-'));
+  const driveFile = join(driveDir, 'drive.jsonl');
+  let window: [number, number] = [0, 0];
   try {
     const report = await runScenario(sc, {
+      drive: driveFile,
       onAgent: (pid) => (agentPid = pid),
       onClockStart: (t0) => {
         measuring = (async () => {
           await new Promise((r) => setTimeout(r, Math.max(0, t0 - (performance.timeOrigin + performance.now())) + WARMUP_MS));
+          window = [t0 + WARMUP_MS, t0 + WARMUP_MS + MEASURE_MS];
           if (!agentPid) throw new Error('no agent pid');
           const pid = agentPid;
           [result, baseline] = await Promise.all([
@@ -161,12 +172,23 @@ async function main() {
     const show = (b: Record<string, number>) => Object.entries(b).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
     if (smaps) console.log(`the agent's RSS at the end, MB: ${show(rssBreakdown(smaps))}`);
     if (idleSmaps) console.log(`the idle node's, MB: ${show(rssBreakdown(idleSmaps))}`);
+    // The drive over the same steady span: bytes a day as whole events (the baseline), change-only, and gzip'd in the
+    // one-minute batches a shipper sends.
+    const d = driveSize(await readFile(driveFile, 'utf8'), window[0], window[1]);
+    const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+    console.log(`drive recorded over the steady span: ${d.lines} lines in ${(d.ms / 1000).toFixed(0)} s (${(d.lines / (d.ms / 1000)).toFixed(1)} lines/s); bytes a day:`);
+    console.log(`  ${'whole events (baseline)'.padEnd(34)} ${mb(d.whole_per_day).padStart(10)}  1.00`);
+    console.log(`  ${'change-only lines (on disk)'.padEnd(34)} ${mb(d.change_only_per_day).padStart(10)}  ${(d.change_only_per_day / d.whole_per_day).toFixed(3)}`);
+    console.log(`  ${'change-only, gzip per minute'.padEnd(34)} ${mb(d.gzip_per_day).padStart(10)}  ${(d.gzip_per_day / d.whole_per_day).toFixed(3)}`);
+    console.log(`  ${'change-only, brotli per minute (LTE)'.padEnd(34)} ${mb(d.brotli_per_day).padStart(10)}  ${(d.brotli_per_day / d.whole_per_day).toFixed(3)}`);
+    console.log(`goal: a drive of at most ${mb(GOAL_DRIVE_BYTES_PER_DAY)} a day shipped (brotli: ${d.brotli_per_day <= GOAL_DRIVE_BYTES_PER_DAY ? 'met' : 'NOT met'}) at ${PPS} packets/s each way, all day`);
     const ok = r.main.rssMbMax <= GOAL_RSS_MB && r.main.cpuPct <= GOAL_CPU_PCT;
     console.log(`goal: RSS <= ${GOAL_RSS_MB} MB (${r.main.rssMbMax <= GOAL_RSS_MB ? 'met' : 'NOT met'}), CPU <= ${GOAL_CPU_PCT}% of a core (${r.main.cpuPct <= GOAL_CPU_PCT ? 'met' : 'NOT met'}); above the idle baseline: +${(r.main.cpuPct - b.main.cpuPct).toFixed(2)} % CPU, +${(r.main.rssMbMax - b.main.rssMbMax).toFixed(1)} MB`);
     process.exitCode = ok ? 0 : 1;
   } finally {
     idle.kill('SIGTERM');
     await idle;
+    await rm(driveDir, { recursive: true, force: true });
   }
 }
 

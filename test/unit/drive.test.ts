@@ -162,3 +162,15 @@ test('roamlink replay: exit 2 naming the line or the field; --json is the contra
   assert.equal(notDrive.exitCode, 2);
   assert.match(notDrive.stderr, /line 1: not a roamlink drive/);
 });
+
+test('drive size: change-only lines are a fraction of whole events, compressed batches less again; only the window counts', async () => {
+  const { driveSize } = await import('../../agent/drive/size.js');
+  const text = fixture('lab-flap.jsonl');
+  const h = JSON.parse(text.split('\n')[0]!) as { origin_wall: number; until_wall: number };
+  const all = driveSize(text, h.origin_wall, h.until_wall);
+  assert.ok(all.lines > 50);
+  assert.ok(all.change_only_per_day < all.whole_per_day / 3, JSON.stringify(all));
+  assert.ok(all.brotli_per_day < all.gzip_per_day && all.gzip_per_day < all.change_only_per_day, JSON.stringify(all));
+  const half = driveSize(text, h.origin_wall, h.origin_wall + 10_000);
+  assert.ok(half.lines < all.lines && half.lines > 0);
+});
