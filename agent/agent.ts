@@ -11,6 +11,8 @@ import type { Logger } from '../shared/log.js';
 import { assertWgKey, createWg } from '../shared/wg.js';
 import { buildControlApp } from './control.js';
 import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
+import { whyRecordOf } from './journal/record.js';
+import type { WhyRecord } from '../shared/wire/switch-event.js';
 import { startModem, type RunningModem } from './modem.js';
 import { budgetPath, fileBudgetStore, type BudgetStore } from './budget/store.js';
 import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder.js';
@@ -240,12 +242,14 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   applySite(fleetLink);
   arbiter.on('switch.done', ({ record }) => {
     drive.switched(record);
+    let why: WhyRecord | null = null;
     try {
-      fleetLink.recordSwitch(record);
+      why = fleetLink.recordSwitch(record).why;
     } catch (err) {
       log.error({ event: 'journal.failed', id: record.id, err: String(err) }, `could not journal switch ${record.id}`);
+      why = whyRecordOf(record, record.site ?? null);
     }
-    logSwitch(log, cfg.vehicle, record);
+    logSwitch(log, cfg.vehicle, record, why);
     applySite(fleetLink);
   });
   arbiter.on('switch.refused', ({ to, why }) => log.warn({ event: 'switch.refused', to, why }, `switch to ${to} refused: ${why}`));
@@ -334,7 +338,9 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   };
 }
 
-/** The switch log line: the record, with the why (the rule, a line for people, each candidate's signal, RTT, loss) and the site. */
-function logSwitch(log: Logger, vehicle: string, r: SwitchRecord): void {
-  log.info({ event: 'switch', vehicle, ...r, site: r.site ?? null }, `switch ${r.from ?? '-'} -> ${r.to} (${r.reason}: ${r.why?.text ?? ''}) in ${r.ms_to_first_packet ?? 'unconfirmed'} ms`);
+/** The switch log line: the record, with the why as it was journaled and shipped to HQ (the rule, the line for people,
+ *  the site and thresholds, each candidate's signal, RTT, loss, phase and AP). */
+function logSwitch(log: Logger, vehicle: string, r: SwitchRecord, why: WhyRecord | null): void {
+  const { why: _decision, policy: _policy, ...rest } = r;
+  log.info({ event: 'switch', vehicle, ...rest, site: r.site ?? null, why }, `switch ${r.from ?? '-'} -> ${r.to} (${r.reason}: ${why?.text ?? ''}) in ${r.ms_to_first_packet ?? 'unconfirmed'} ms`);
 }

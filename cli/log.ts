@@ -28,9 +28,11 @@ export function jsonLine(e: StoredEvent): string {
   });
 }
 
+/** One line for people: when, vehicle, from -> to, reason, decision to first packet, site, and the why's line. */
 export function humanLine(e: StoredEvent): string {
   const ms = e.ms_to_first_packet === null ? 'unconfirmed' : `${e.ms_to_first_packet} ms`;
-  return `${e.at}  ${e.vehicle.padEnd(12)}  ${`${e.from ?? '-'} -> ${e.to}`.padEnd(18)}  ${e.reason.padEnd(12)}  ${ms.padEnd(11)}  ${e.site ?? '-'}`;
+  const why = (e.why?.text ?? '-').replace(/\s+/g, ' ');
+  return `${e.at}  ${e.vehicle.padEnd(12)}  ${`${e.from ?? '-'} -> ${e.to}`.padEnd(18)}  ${e.reason.padEnd(12)}  ${ms.padEnd(11)}  ${(e.site ?? '-').padEnd(12)}  ${why}`;
 }
 
 export function registerLog(program: Command): void {
@@ -44,7 +46,7 @@ export function registerLog(program: Command): void {
     .option('--since <when>', 'from this long ago (2h, 30m, 7d) or this ISO time')
     .option('--until <when>', 'up to this ISO time (or this long ago)')
     .option('--follow', 'keep printing switches as they are stored')
-    .option('--json', 'one JSON object per line: {id, vehicle, seq, at, from, to, reason, ...}')
+    .option('--json', 'one JSON object per line, each stored event whole: {id, vehicle, seq, at, from, to, reason, why: {rule, text, site, policy, candidates}, ...}')
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (opts: LogOpts) => {
       const params: LogParams = { vehicle: opts.vehicle, site: opts.site, uplink: opts.uplink, reason: opts.reason, since: opts.since, until: opts.until };

@@ -36,6 +36,8 @@ export const hqLogEntrySchema = z.looseObject({
   from: z.string(),
   to: z.string(),
   reason: z.string(),
+  /** The stored event whole: its why (the line for people, every candidate as the decision saw it), null when the agent sent none. */
+  why: z.looseObject({ text: z.string(), candidates: z.array(z.looseObject({ name: z.string() })) }).nullable().optional(),
 });
 
 /** A fault as the lab applied it, with what it cost: every kind (restarts and operator switches included). */

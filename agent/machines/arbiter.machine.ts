@@ -21,6 +21,7 @@ export type { SwitchReason };
 
 export interface SwitchCandidate {
   name: string;
+  kind?: UplinkReport['kind'];
   phase: string;
   ready: boolean;
   rttMs: number | null;
@@ -30,6 +31,8 @@ export interface SwitchCandidate {
   signal?: number | null;
   loss?: number;
   state?: string;
+  /** Wi-Fi: the AP it was on. */
+  ap?: { ssid: string; bssid: string } | null;
 }
 
 export interface SwitchRecord {
@@ -44,7 +47,10 @@ export interface SwitchRecord {
   confirmed_at: number | null;
   /** Decision to first reply on the new path. */
   ms_to_first_packet: number | null;
+  /** Every uplink as the decision saw it (taken when the switch was decided, not when it was confirmed). */
   candidates: SwitchCandidate[];
+  /** The thresholds that applied to the decision. */
+  policy?: Policy;
   /** The decision's why: the rule, a line for people, every candidate's signal, RTT, loss. */
   why?: Why;
   /** The site the vehicle was at (null until sites are matched). */
@@ -123,6 +129,10 @@ interface Pending {
   operator: boolean;
   /** The uplink to re-address once the switch has drained (the watchdog's cure). */
   readdress: string | null;
+  /** What the decision saw: every uplink, the site and the thresholds, as they were when it was decided. */
+  candidates: SwitchCandidate[];
+  site: string | null;
+  policy: Policy;
 }
 
 type SwitchDecision = Extract<Decision, { action: 'switch' }> & { operator?: boolean; reason?: SwitchReason; readdress?: string | null };
@@ -153,9 +163,12 @@ interface Ctx extends ArbiterInput {
 
 function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
   const byName = new Map((why?.candidates ?? []).map((c) => [c.name, c]));
-  return Object.values(status).map(({ name, phase, ready, rttMs, misses, carrier, signal, probe }) => {
+  return Object.values(status).map(({ name, kind, phase, ready, rttMs, misses, carrier, signal, probe, ap }) => {
     const c = byName.get(name);
-    return { name, phase, ready, rttMs, misses, carrier, signal: c?.signal ?? signal, loss: c?.loss ?? probe.loss, state: c?.state ?? phase };
+    return {
+      name, kind, phase, ready: c?.ready ?? ready, rttMs: c ? c.rtt_ms : rttMs, misses, carrier: c?.carrier ?? carrier, signal: c ? c.signal : signal,
+      loss: c?.loss ?? probe.loss, state: c?.state ?? phase, ap: ap ? { ssid: ap.ssid, bssid: ap.bssid } : null,
+    };
   });
 }
 
@@ -206,6 +219,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
   const begin = (c: Ctx, d: SwitchDecision): Pending => ({
     from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), steeredAt: null, why: d.why,
     operator: d.operator ?? false, readdress: d.readdress ?? null,
+    candidates: candidatesOf(c.status, d.why), site: c.site, policy: c.policy,
   });
 
   return setup({
@@ -320,7 +334,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           id: deps.newId(), from: p.from, to: p.to, reason: p.reason,
           decided_at: p.decidedAt, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed,
           ms_to_first_packet: confirmed === null ? null : Math.round((confirmed - p.decidedAt) * 100) / 100,
-          candidates: candidatesOf(context.status, p.why), why: p.why, site: context.site, operator: p.operator,
+          candidates: p.candidates, why: p.why, site: p.site, policy: p.policy, operator: p.operator,
         };
         enqueue.assign({ activeSince: deps.now() });
         enqueue.emit({ type: 'switch.done', record });

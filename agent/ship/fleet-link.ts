@@ -138,12 +138,8 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     metrics,
     recordSwitch(r) {
       const s = o.snapshot();
-      const event = switchEventFrom(r, {
-        vehicle: o.vehicle,
-        site: siteOf(apInUse(s, r.to)),
-        signalOf: (n) => signalIn(s.status[n]) ?? o.signalOf?.(n),
-        lossOf: (n) => lossIn(s.status[n]),
-      });
+      // What the decision saw is in the record; the site of the AP in use stands in only when the record has none.
+      const event = switchEventFrom(r, { vehicle: o.vehicle, site: siteOf(apInUse(s, r.to)) });
       const { event: stored, invalid } = journal.append(event);
       if (invalid) log.error({ event: 'journal.invalid', id: r.id, field: invalid.field, err: invalid.message }, `switch ${r.id} kept in the journal but not shipped: ${invalid.field}: ${invalid.message}`);
       metrics.onSwitch(stored);

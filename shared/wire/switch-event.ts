@@ -1,5 +1,6 @@
 // The switch event (design.md §1's switch log): what the agent journals, ships inside the tunnel, and HQ stores once by id.
 import { z } from 'zod';
+import { policySchema } from '../policy.js';
 import { REASONS } from '../reasons.js';
 import { isoTime, siteName, uplinkName, vehicleName } from './common.js';
 
@@ -17,6 +18,51 @@ export const candidateSchema = z.strictObject({
   score: z.number().nullable().default(null),
 });
 
+const num = (min: number, max: number) => z.number().min(min).max(max).nullable().default(null);
+
+/** One uplink as the decision saw it (agent/policy/choose.ts's CandidateWhy, with its lifecycle phase and AP). */
+export const whyCandidateSchema = z.strictObject({
+  name: uplinkName,
+  kind: z.enum(['wifi', 'lte', 'ethernet']),
+  /** The uplink machine's phase (down, addressing, configuring, probing, ready) and the policy's state for it. */
+  phase: z.string().max(32),
+  state: z.string().max(32),
+  /** dBm (Wi-Fi RSSI, LTE RSRP). */
+  signal: num(-150, 0),
+  rtt_ms: num(0, 600_000),
+  /** Probe loss, 0..1. */
+  loss: num(0, 1),
+  ready: z.boolean(),
+  carrier: z.boolean(),
+  /** It carried the tunnel when the decision was made. */
+  active: z.boolean(),
+  /** It could have taken the tunnel (ready, carrier, probes fine, not held down). */
+  usable: z.boolean(),
+  /** Wi-Fi: the AP it was on. */
+  ap: z.strictObject({ ssid: z.string().max(32), bssid: z.string().max(17) }).nullable().default(null),
+});
+
+/**
+ * The why: what the decision saw, journaled, shipped and stored as one record. `rule` is the policy's rule (the
+ * reason, or the rule the operator's switch overrode), `text` the line for people, `site` and `policy` the site and
+ * the thresholds that applied, `candidates` every uplink as the decision saw it.
+ */
+export const whySchema = z.strictObject({
+  rule: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a rule word'),
+  text: z.string().max(1000),
+  /** An operator asked for it (`roamlink switch`). */
+  operator: z.boolean().default(false),
+  site: siteName.nullable().default(null),
+  policy: policySchema.nullable().default(null),
+  candidates: z.array(whyCandidateSchema).max(16).default([]),
+});
+
+export type WhyCandidate = z.output<typeof whyCandidateSchema>;
+export type WhyRecord = z.output<typeof whySchema>;
+
+/** An older agent's why was a line of text (or nothing): kept as the text, nothing else known. */
+const whyOnWire = z.preprocess((v) => (typeof v === 'string' ? { rule: 'unknown', text: v } : v), whySchema.nullable());
+
 export const switchEventSchema = z.strictObject({
   /** Unique forever: the key that makes shipping idempotent. */
   id: z.uuid(),
@@ -30,12 +76,13 @@ export const switchEventSchema = z.strictObject({
   to: uplinkName,
   /** Why: one of shared/reasons.ts's words (initial, carrier-loss, blackhole, loss, forced, signal, ...). */
   reason: z.enum(REASONS, { message: `must be a reason: ${REASONS.join(', ')}` }),
-  /** Which threshold or rule fired, in words. */
-  why: z.string().max(500).nullable().default(null),
+  /** What the decision saw (whySchema); null from agents that did not say. */
+  why: whyOnWire.default(null),
   /** Decision to first reply on the new path; null when unconfirmed. */
   ms_to_first_packet: z.number().min(0).max(600_000).nullable().default(null),
   /** The measured gap in traffic, when something measured it. */
   gap_ms: z.number().min(0).max(86_400_000).nullable().default(null),
+  /** The candidates in the older, shorter form (the same readings as why.candidates, for older readers). */
   candidates: z.array(candidateSchema).max(16).default([]),
   site: siteName.nullable().default(null),
 });

@@ -20,7 +20,7 @@ async function firstChoice(swap: boolean) {
   const seen = Object.fromEntries(candidates.map((c) => [c.name, c.signal]));
   // The radio that holds the stronger AP (each radio picks its own AP: which one is not the point here).
   const stronger = swap ? 'street-7' : 'depot';
-  const want = candidates.find((c) => c.ssid === stronger)?.name as string | undefined;
+  const want = candidates.find((c) => c.ap?.ssid === stronger)?.name as string | undefined;
   return { to: first?.to, want, reason: first?.reason, seen, report };
 }
 

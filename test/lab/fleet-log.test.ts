@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadScenario } from '../../shared/scenario.js';
 import { runScenario } from '../../lab/runner.js';
+import { switchLines } from './lab.helpers.js';
 
 test('hq_log equals the agent\'s switches across restarts and a long outage', { timeout: 180_000 }, async () => {
   const sc = await loadScenario(fileURLToPath(new URL('../../../test/lab/scenarios/fleet-log.yaml', import.meta.url)));
@@ -34,4 +35,18 @@ test('hq_log equals the agent\'s switches across restarts and a long outage', { 
   assert.equal(loaded[0]!.uplink, 'wwan0');
   assert.ok(loaded[0]!.bytes >= 200, `the first run's standby probes are counted: ${loaded[0]!.bytes} bytes`);
   assert.deepEqual(log.filter((l) => l.includes('"event":"budget.store"')), [], 'no store warnings');
+
+  // One record from the decision to HQ: every event HQ stored carries its why, and it is the agent's own switch log
+  // line's why (the rule, the line, the site, the thresholds, every candidate's signal, RTT, loss, phase and AP).
+  const lines = new Map(switchLines(log).map((l) => [String(l.id), l]));
+  let compared = 0;
+  for (const h of report.hq_log) {
+    assert.ok(h.why && h.why.text.length > 0 && h.why.candidates.length === 3, `HQ's why of ${h.id}: ${JSON.stringify(h.why)}`);
+    const line = lines.get(h.id);
+    if (!line) continue;
+    assert.deepEqual(h.why, line.why, `HQ's why of ${h.id} is the agent's`);
+    compared++;
+  }
+  assert.equal(compared, check.agent, `every switch the agent logged was compared (${compared} of ${check.agent})`);
+  console.log(`# why compared: ${compared} events, agent's log line = HQ's stored why`);
 });

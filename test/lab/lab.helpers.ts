@@ -5,7 +5,7 @@ import { run } from '../../shared/exec.js';
 export const scenarioPath = (name: string) => fileURLToPath(new URL(`../../../test/lab/scenarios/${name}`, import.meta.url));
 
 /** The agent's `switch` log lines (JSON), as the switch log will ship them. */
-export function switchLines(agentLog: string[]): Array<Record<string, unknown> & { reason: string; to: string; from: string | null; why?: { rule: string; text: string; candidates: Array<Record<string, unknown>> }; site?: string | null }> {
+export function switchLines(agentLog: string[]): Array<Record<string, unknown> & { reason: string; to: string; from: string | null; why?: { rule: string; text: string; site: string | null; policy: Record<string, unknown> | null; candidates: Array<Record<string, unknown> & { ap?: { ssid: string; bssid: string } | null }> }; site?: string | null }> {
   return agentLog.flatMap((l) => {
     try {
       const v = JSON.parse(l) as Record<string, unknown>;

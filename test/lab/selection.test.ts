@@ -20,7 +20,7 @@ test('a drive out of the depot: one switch by signal to the pre-associated stree
   assert.equal(report.ok, true, detail);
   const line = switchLines(log).find((l) => l.to === 'wlan1')!;
   const wlan1 = line.why!.candidates.find((c) => c.name === 'wlan1')!;
-  assert.equal(wlan1.ssid, 'street-7');
+  assert.equal(wlan1.ap?.ssid, 'street-7');
   // The static address of the connect-list entry, not a DHCP lease (the AP's DHCP range is .100-.199).
   const phases = log.filter((l) => l.includes('"uplink":"wlan1"') && l.includes('"event":"uplink.phase"')).map((l) => JSON.parse(l) as { address: string | null });
   assert.ok(phases.some((p) => p.address === '192.168.11.50'), 'wlan1 took 192.168.11.50');

@@ -11,7 +11,7 @@ import { openDb } from '../../concentrator/store/db.js';
 import { openEventsDb } from '../../concentrator/store/events/db.js';
 import { EventStore } from '../../concentrator/store/events/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
-import { ev } from './events.fixtures.test.js';
+import { ev, whyOf } from './events.fixtures.test.js';
 
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 const BUS = '10.99.0.2';
@@ -109,7 +109,7 @@ test('bad input: 4xx naming the field, nothing stored half', async (t) => {
 
 test('too large a body: 413', async (t) => {
   const { app } = setup(t, 64 * 1024);
-  const big = { events: Array.from({ length: 200 }, (_, i) => ev(i + 1, { why: 'x'.repeat(500) })) };
+  const big = { events: Array.from({ length: 200 }, (_, i) => ev(i + 1, { why: whyOf('x'.repeat(500)) })) };
   const r = await app.inject(post('/v1/events', BUS, big));
   assert.equal(r.statusCode, 413);
   assert.equal(r.json().error.code, 'TOO_LARGE');

@@ -11,7 +11,7 @@ import { SiteService } from '../../concentrator/store/sites/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
 import { heartbeatSchema } from '../../shared/wire/heartbeat.js';
 import type { Logger } from '../../shared/log.js';
-import { ev } from './events.fixtures.test.js';
+import { ev, whyOf } from './events.fixtures.test.js';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
@@ -26,7 +26,7 @@ export function dashboardFixture(opts: { logger?: Logger } = {}) {
   const at = (msAgo: number) => new Date(now - msAgo).toISOString();
   events.ingest([
     ev(1, { at: at(40 * 60_000), from: null, to: 'wlan0', reason: 'initial', site: 'depot' }),
-    ev(2, { at: at(20 * 60_000), from: 'wlan0', to: 'wlan1', reason: 'signal', site: 'depot', why: 'wlan0 below -75 dBm for 1 s' }),
+    ev(2, { at: at(20 * 60_000), from: 'wlan0', to: 'wlan1', reason: 'signal', site: 'depot', why: whyOf('wlan0 below -75 dBm for 1 s') }),
     ev(3, { at: at(5 * 60_000), from: 'wlan1', to: 'wwan0', reason: 'carrier-loss', site: null }),
   ]);
   let t = now - 60_000;

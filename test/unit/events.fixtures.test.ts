@@ -1,5 +1,6 @@
 // Switch events for the store, API, shipper and log tests (no tests of its own).
-import { switchEventSchema, type SwitchEvent } from '../../shared/wire/switch-event.js';
+import { switchEventSchema, whySchema, type SwitchEvent, type WhyRecord } from '../../shared/wire/switch-event.js';
+import { DEFAULT_POLICY } from '../../shared/policy.js';
 
 export const T0 = Date.parse('2026-11-21T10:00:00Z');
 export const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
@@ -12,3 +13,15 @@ export function ev(n: number, over: Partial<SwitchEvent> = {}): SwitchEvent {
   });
 }
 
+
+/** A why as an agent sends it: the rule, the line, the thresholds, two candidates as the decision saw them. */
+export function whyOf(text: string, over: Partial<WhyRecord> = {}): WhyRecord {
+  return whySchema.parse({
+    rule: 'signal', text, site: 'depot', policy: { ...DEFAULT_POLICY },
+    candidates: [
+      { name: 'wlan0', kind: 'wifi', phase: 'ready', state: 'active', signal: -81, rtt_ms: 12.5, loss: 0, ready: true, carrier: true, active: true, usable: true, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } },
+      { name: 'wlan1', kind: 'wifi', phase: 'ready', state: 'standby', signal: -62, rtt_ms: 9, loss: 0.05, ready: true, carrier: true, active: false, usable: true, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' } },
+    ],
+    ...over,
+  });
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Journal, type NewSwitchEvent } from '../../agent/journal/journal.js';
 import { switchEventFrom } from '../../agent/journal/record.js';
+import { DEFAULT_POLICY } from '../../shared/policy.js';
 import type { SwitchRecord } from '../../agent/machines/arbiter.machine.js';
 import { uuid } from './events.fixtures.test.js';
 
@@ -89,23 +90,48 @@ test('durable across a crash: a process killed right after append() returned los
   j.close();
 });
 
-test('switchEventFrom: the arbiter record with signals and loss; out-of-range values become null', () => {
+test('switchEventFrom: the why is what the decision saw (rule, line, site, thresholds, every candidate); out-of-range values become null', () => {
+  const policy = { ...DEFAULT_POLICY, switch_below: -72 };
   const rec: SwitchRecord = {
     id: uuid(7), from: 'wlan0', to: 'wlan1', reason: 'signal', decided_at: Date.UTC(2026, 10, 21, 10, 0, 0, 250), steered_at: 0, confirmed_at: 0, ms_to_first_packet: 3.25,
     candidates: [
-      { name: 'wlan0', phase: 'ready', ready: true, rttMs: 12, misses: 0, carrier: true },
-      { name: 'wwan0', phase: 'ready', ready: true, rttMs: Infinity, misses: 2, carrier: true },
+      { name: 'wlan0', kind: 'wifi', phase: 'ready', ready: true, rttMs: 12, misses: 0, carrier: true, signal: -81, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } },
+      { name: 'wlan1', kind: 'wifi', phase: 'ready', ready: true, rttMs: 9, misses: 0, carrier: true, signal: -60, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' } },
+      { name: 'wwan0', kind: 'lte', phase: 'probing', ready: false, rttMs: Infinity, misses: 2, carrier: true },
     ],
+    why: {
+      rule: 'signal', text: 'wlan0 -81 dBm below -72 dBm for 1.2 s → wlan1', at: 5000, active: 'wlan0',
+      candidates: [
+        { name: 'wlan0', kind: 'wifi', state: 'active', signal: -81, rtt_ms: 12.345, loss: 0.1, ready: true, carrier: true, active: true, usable: true, ssid: 'depot', bssid: '02:00:00:00:00:01' },
+        { name: 'wlan1', kind: 'wifi', state: 'standby', signal: -60, rtt_ms: 9, loss: 0, ready: true, carrier: true, active: false, usable: true, ssid: 'street-7', bssid: '02:00:00:00:00:02' },
+        { name: 'wwan0', kind: 'lte', state: 'probing', signal: 7, rtt_ms: Infinity, loss: 0.5, ready: false, carrier: true, active: false, usable: false },
+      ],
+    },
+    site: 'depot', policy, operator: false,
   };
-  const ev = switchEventFrom(rec, { vehicle: 'bus-7', site: 'depot', signalOf: (n) => (n === 'wlan0' ? -81 : 7), lossOf: () => 0.1, why: 'wlan0 below -75 dBm for 1 s' });
+  const ev = switchEventFrom(rec, { vehicle: 'bus-7', site: 'elsewhere' });
   assert.deepEqual(ev, {
-    id: uuid(7), vehicle: 'bus-7', at: '2026-11-21T10:00:00.250Z', from: 'wlan0', to: 'wlan1', reason: 'signal', why: 'wlan0 below -75 dBm for 1 s',
+    id: uuid(7), vehicle: 'bus-7', at: '2026-11-21T10:00:00.250Z', from: 'wlan0', to: 'wlan1', reason: 'signal',
+    why: {
+      rule: 'signal', text: 'wlan0 -81 dBm below -72 dBm for 1.2 s → wlan1', operator: false, site: 'depot', policy,
+      candidates: [
+        { name: 'wlan0', kind: 'wifi', phase: 'ready', state: 'active', signal: -81, rtt_ms: 12.35, loss: 0.1, ready: true, carrier: true, active: true, usable: true, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } },
+        { name: 'wlan1', kind: 'wifi', phase: 'ready', state: 'standby', signal: -60, rtt_ms: 9, loss: 0, ready: true, carrier: true, active: false, usable: true, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' } },
+        { name: 'wwan0', kind: 'lte', phase: 'probing', state: 'probing', signal: null, rtt_ms: null, loss: 0.5, ready: false, carrier: true, active: false, usable: false, ap: null },
+      ],
+    },
     ms_to_first_packet: 3.25, gap_ms: null, site: 'depot',
     candidates: [
-      { name: 'wlan0', phase: 'ready', ready: true, signal: -81, rtt_ms: 12, loss: 0.1, score: null },
-      { name: 'wwan0', phase: 'ready', ready: true, signal: null, rtt_ms: null, loss: 0.1, score: null },
+      { name: 'wlan0', phase: 'ready', ready: true, signal: -81, rtt_ms: 12.35, loss: 0.1, score: null },
+      { name: 'wlan1', phase: 'ready', ready: true, signal: -60, rtt_ms: 9, loss: 0, score: null },
+      { name: 'wwan0', phase: 'probing', ready: false, signal: null, rtt_ms: null, loss: 0.5, score: null },
     ],
   });
   const j = Journal.open(':memory:');
-  assert.equal(j.append(ev).invalid, undefined);
+  const stored = j.append(ev);
+  assert.equal(stored.invalid, undefined);
+  assert.deepEqual(stored.event.why, ev.why, 'journaled whole');
+  // A record without a why (an older arbiter) ships without one; the site of the AP in use stands in.
+  const bare = switchEventFrom({ ...rec, why: undefined, site: undefined }, { vehicle: 'bus-7', site: 'elsewhere' });
+  assert.deepEqual([bare.why, bare.site, bare.candidates?.[0]?.signal], [null, 'elsewhere', -81]);
 });

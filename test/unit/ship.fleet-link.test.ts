@@ -26,7 +26,7 @@ const status = (name: string, kind: UplinkStatus['kind'], ap: UplinkStatus['ap']
 });
 const rec = (n: number, from: string | null, to: string): SwitchRecord => ({
   id: uuid(n), from, to, reason: n === 1 ? 'initial' : 'signal', decided_at: Date.UTC(2026, 10, 21, 10, 0, n), steered_at: 0, confirmed_at: 0, ms_to_first_packet: 5,
-  candidates: [{ name: 'wlan0', phase: 'ready', ready: true, rttMs: 10, misses: 0, carrier: true }],
+  candidates: [{ name: 'wlan0', phase: 'ready', ready: true, rttMs: 10, misses: 0, carrier: true, signal: -62 }],
 });
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
@@ -60,7 +60,7 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
     server.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const snapshot = () => ({ active: 'wlan0', status: { wlan0: status('wlan0', 'wifi', { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: -62 }), wwan0: status('wwan0', 'lte', null) } });
+  const snapshot = () => ({ active: 'wlan0', status: { wlan0: status('wlan0', 'wifi', { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: -70 }), wwan0: status('wwan0', 'lte', null) } });
   const applied: SiteSet[] = [];
   const opts = { vehicle: 'bus-7', stateDir: dir, apiUrl, localAddress: '127.0.0.1', snapshot, signalOf: (n: string) => (n === 'wwan0' ? -97 : null), heartbeatMs: 100, sitesPollMs: 60_000, onSites: (s: SiteSet) => applied.push(s), log: createLogger({ name: 'agent', level: 'silent' }) };
 
@@ -69,7 +69,7 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   const e1 = link.recordSwitch(rec(1, null, 'wlan0'));
   assert.equal(e1.seq, 1);
   assert.equal(e1.site, 'depot');
-  assert.equal(e1.candidates[0]!.signal, -62);
+  assert.equal(e1.candidates[0]!.signal, -62, 'the signal the decision saw, not the one at the time of journaling (-70)');
   await until('the first switch at HQ', () => events.count() === 1);
   // Heartbeats carry the site once the set is known (the first one may have gone before it).
   await until('a heartbeat from the depot', () => fleet.get('bus-7')?.last.site === 'depot');

@@ -114,6 +114,17 @@ function signalSvg(history) {
   return `<svg id="signal-chart" class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="signal per uplink (dBm)">${grid}${lines}</svg>`;
 }
 
+/** A switch's why as the decision saw it: its line, then every candidate (signal, RTT, loss, phase, AP) and the thresholds. */
+function whyCell(why) {
+  if (!why) return '<span class="muted">—</span>';
+  const cand = (why.candidates ?? [])
+    .map((c) => `<li data-uplink="${esc(c.name)}">${esc(c.name)}${c.active ? ' (active)' : ''}: ${esc(dbm(c.signal))}, ${esc(ms(c.rtt_ms))}, loss ${c.loss === null ? '—' : `${Math.round(c.loss * 100)} %`}, ${esc(c.phase)}/${esc(c.state)}${c.ap ? `, ${esc(c.ap.ssid)} ${esc(c.ap.bssid)}` : ''}</li>`)
+    .join('');
+  const p = why.policy;
+  const thresholds = p ? `<p class="muted">site ${esc(why.site ?? '—')}: switch_below ${esc(p.switch_below)} dBm, hysteresis ${esc(p.hysteresis_db)} dB, dead ${esc(p.dead_busy_ms)}/${esc(p.dead_idle_ms)} ms, loss_max ${esc(p.loss_max)}, lte ${esc(p.lte)}</p>` : '';
+  return `<span class="why-text">${esc(why.text)}</span>${cand || thresholds ? `<details><summary>candidates</summary><ul>${cand}</ul>${thresholds}</details>` : ''}`;
+}
+
 /** The switch log's reasons (HQ's /reasons.js, from the one list in shared/reasons.ts): what each means, what to look at. */
 function reasonsLegend() {
   const rows = Object.entries(REASONS).map(([k, r]) => `<tr data-reason="${esc(k)}"><td><code>${esc(k)}</code></td><td>${esc(r.means)}</td><td class="muted">${esc(r.look)}</td></tr>`).join('');
@@ -134,7 +145,7 @@ async function vehiclePage(gen, name) {
   const fromMs = Math.min(now - 3_600_000, ...switches.slice(0, 1).map((s) => Date.parse(s.at)));
   const uplinks = [...new Set([...switches.flatMap((s) => [s.from, s.to]), ...(v.heartbeat?.uplinks ?? []).map((u) => u.name)].filter((u) => u && u !== '-'))].sort();
   const rows = log.events
-    .map((s) => `<tr data-id="${esc(s.id)}"><td>${esc(s.at)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td class="reason" title="${esc(REASONS[s.reason]?.means ?? '')}">${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="muted">${esc(s.why ?? '')}</td></tr>`)
+    .map((s) => `<tr data-id="${esc(s.id)}"><td>${esc(s.at)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td class="reason" title="${esc(REASONS[s.reason]?.means ?? '')}">${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="why">${whyCell(s.why)}</td></tr>`)
     .join('');
   const hb = v.heartbeat;
   const uplinkRows = (hb?.uplinks ?? [])

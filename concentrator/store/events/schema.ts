@@ -1,5 +1,5 @@
 // The switch log's table and row shapes: one row per switch event, unique by (vehicle, id), indexed by (vehicle, at).
-import type { Candidate, SwitchEvent } from '../../../shared/wire/switch-event.js';
+import type { Candidate, SwitchEvent, WhyRecord } from '../../../shared/wire/switch-event.js';
 
 /**
  * Its own database file (switchlog.sqlite), not the registry's: it is the high-volume table (millions of rows,
@@ -117,8 +117,13 @@ export function toRow(e: SwitchEvent, receivedAt: number): Omit<EventRow, 'rowid
   };
 }
 
+/** A row stored before the why was a record: its text, nothing else known. */
+function oldWhy(text: string): WhyRecord {
+  return { rule: 'unknown', text, operator: false, site: null, policy: null, candidates: [] };
+}
+
 export function fromRow(r: EventRow): StoredEvent {
-  const d = JSON.parse(r.detail) as { why?: string | null; candidates?: Candidate[] };
+  const d = JSON.parse(r.detail) as { why?: WhyRecord | string | null; candidates?: Candidate[] };
   return {
     rowid: r.rowid,
     id: blobToUuid(r.id),
@@ -128,7 +133,7 @@ export function fromRow(r: EventRow): StoredEvent {
     from: r.from_uplink,
     to: r.to_uplink,
     reason: r.reason as SwitchEvent['reason'], // validated on the way in (shared/reasons.ts)
-    why: d.why ?? null,
+    why: typeof d.why === 'string' ? oldWhy(d.why) : (d.why ?? null),
     ms_to_first_packet: r.ms_to_first_packet,
     gap_ms: r.gap_ms,
     candidates: d.candidates ?? [],
