@@ -22,6 +22,7 @@ import { openRadio } from './drivers/wpa/open.js';
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
 import { createLinkMonitor } from './drivers/links/link.monitor.js';
 import { createSteerDriver } from './drivers/nft/steer.js';
+import { createFirewallDriver, type FirewallSpec } from './drivers/nft/firewall.js';
 import { createUdpProber, type Prober } from './drivers/probe/udp.probe.js';
 import { createRoutingDriver, uplinkMark } from './drivers/routing/uplink.routing.js';
 import { createArbiterMachine, type SwitchRecord } from './machines/arbiter.machine.js';
@@ -44,6 +45,16 @@ export async function readPrivateKey(path: string, field: string): Promise<strin
   return assertWgKey(await readSecretFile(path, field), field, false);
 }
 
+/** The firewall's spec from the config: the LAN, the tunnel's addresses and routes, every uplink. */
+export function firewallSpec(cfg: AgentConfig): FirewallSpec {
+  return {
+    lan: cfg.lan ? { interface: cfg.lan.interface, subnet: cfg.lan.subnet } : null,
+    tunnel: { interface: cfg.wireguard.interface, address: cfg.wireguard.address, peer: cfg.concentrator.tunnel_address, routes: cfg.concentrator.routes },
+    uplinks: cfg.uplinks.map((u) => u.name),
+    lanToInternet: cfg.lan?.direct_internet ?? false,
+  };
+}
+
 async function sysctl(path: string, value: string): Promise<void> {
   await writeFile(`/proc/sys/net/ipv4/${path}`, value).catch(() => {});
 }
@@ -61,6 +72,9 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const slots = cfg.uplinks.map((u, i) => ({ ...u, slot: i + 1 }));
   const slotOf = new Map(slots.map((s) => [s.name, s]));
 
+  // The firewall before forwarding is on: the LAN talks to the tunnel, nothing from an uplink gets in (firewall.ts).
+  const firewall = createFirewallDriver();
+  await firewall.apply(firewallSpec(cfg));
   // Forwarding for the LAN; no reverse-path filter: replies arrive on whichever uplink carries the tunnel.
   await sysctl('ip_forward', '1');
   await sysctl('conf/all/rp_filter', '0');
@@ -328,6 +342,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       counters.close();
       for (const r of radios.values()) await r.close().catch(() => {});
       await steer.remove();
+      await firewall.remove();
       await wg.deleteInterface(wgIf).catch((err) => log.warn({ err: String(err) }, 'could not delete the tunnel interface'));
       for (const s of slots) await routing.clear(s, leases[s.name]?.lease ?? undefined);
       await rm(cfg.control_socket, { force: true });

@@ -45,7 +45,7 @@ export interface RunOptions {
    */
   /** Write the vehicle's recorded drive here (agent/drive/), its origin the scenario's time 0. */
   drive?: string;
-  during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number }) => Promise<void>;
+  during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology }) => Promise<void>;
 }
 
 /** A fault as the lab applied it (times on the scenario's clock). */
@@ -292,6 +292,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const duringDone = opts.during?.({
       hq: (args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }),
       tNow,
+      topo,
     });
     const results = await Promise.all(meters.map((m) => m.result)).catch((err) => {
       throw opts.signal?.aborted ? opts.signal.reason : err;

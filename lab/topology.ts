@@ -3,6 +3,8 @@
 //   cam ─lan0── veh ──wlan0───┐            ┌─ br0 ─ ap0 (NAT, dnsmasq) ─┐
 //  (camera)    (agent)─wlan1──┼── air ─────┼─ br1 ─ ap1 (NAT, dnsmasq) ─┼── net (br0, "internet") ── hq ─lan0── disp
 //                      └wwan0─┼── lte (CGNAT, dnsmasq) ─────────────────┘      (concentrator)      (dispatcher)
+//                                  │           └─ br0 ─ iap (intruder on AP 0's network, addIntruders())
+//                                  └─ ilte (intruder on the carrier's network, addIntruders())
 //
 // A radio is "associated" when its peer port in `air` is enslaved to that AP's bridge and up; no AP, no carrier.
 // Every namespace is named `<id>-<role>` with the owner's pid in <id>, so stale ones can be swept.
@@ -35,6 +37,15 @@ export const PLAN = {
 };
 
 export type UplinkName = 'wlan0' | 'wlan1' | 'wwan0';
+
+/** The intruders' own addresses, and the inside addresses they forge (a LAN host that is not the camera, HQ's tunnel address). */
+export const INTRUDER = {
+  ap: '192.168.10.250',
+  lteGw: '100.64.1.1',
+  lte: '100.64.1.2',
+  spoofLan: '10.20.1.77',
+  spoofTunnel: '10.99.0.1',
+};
 
 let labCounter = 0;
 
@@ -204,6 +215,39 @@ export class Topology {
     await this.addr(ns.cam, 'lan0', `${PLAN.camera}/24`);
     await this.ipn(ns.cam, 'route', 'add', 'default', 'via', PLAN.vehLanGw);
     await this.sysctl(ns.veh, 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
+  }
+
+  /**
+   * Two hosts that do not belong: one on AP 0's radio segment (as another client of the same AP), one behind the
+   * carrier (another subscriber, or the carrier itself). Each routes the vehicle's LAN, HQ's LAN and the tunnel
+   * network at the vehicle's uplink address, and holds forged inside addresses (INTRUDER.spoofLan, .spoofTunnel) to send
+   * from. Torn down with the lab.
+   */
+  async addIntruders(vehicle: { apAddress: string; lteAddress: string }): Promise<{ ap: string; lte: string }> {
+    const ap = `${this.id}-iap`;
+    const lte = `${this.id}-ilte`;
+    for (const name of [ap, lte]) {
+      await run(['ip', 'netns', 'add', name]);
+      this.created.push(name);
+      await this.ipn(name, 'link', 'set', 'dev', 'lo', 'up');
+    }
+    const inside = [PLAN.vehLan, PLAN.hqLan, PLAN.tunnelNet];
+    const forged = [`${INTRUDER.spoofLan}/32`, `${INTRUDER.spoofTunnel}/32`];
+    // On AP 0's segment, next to the vehicle's radio.
+    await this.veth({ ns: ap, name: 'wl0' }, { ns: this.ns.air, name: 'iap0' });
+    await this.ipn(this.ns.air, 'link', 'set', 'dev', 'iap0', 'master', 'br0', 'up');
+    await this.addr(ap, 'wl0', `${INTRUDER.ap}/24`);
+    for (const f of forged) await this.ipn(ap, 'addr', 'add', f, 'dev', 'wl0');
+    for (const net of inside) await this.ipn(ap, 'route', 'add', net, 'via', vehicle.apAddress);
+    // Behind the carrier: the carrier routes the inside networks at the vehicle's modem address.
+    await this.veth({ ns: lte, name: 'wan0' }, { ns: this.ns.lte, name: 'iran0' });
+    await this.addr(this.ns.lte, 'iran0', `${INTRUDER.lteGw}/24`);
+    await this.addr(lte, 'wan0', `${INTRUDER.lte}/24`);
+    for (const f of forged) await this.ipn(lte, 'addr', 'add', f, 'dev', 'wan0');
+    await this.ipn(lte, 'route', 'add', 'default', 'via', INTRUDER.lteGw);
+    await this.sysctl(this.ns.lte, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.iran0.rp_filter=0');
+    for (const net of inside) await this.ipn(this.ns.lte, 'route', 'add', net, 'via', vehicle.lteAddress, 'dev', 'ran0');
+    return { ap, lte };
   }
 
   /** Joins a radio's link to an AP's segment (index into `aps`), or to none (no carrier). */

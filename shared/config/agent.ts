@@ -88,7 +88,15 @@ const agentConfigObject = z.strictObject({
     /** Networks behind HQ reached through the tunnel. */
     routes: z.array(cidr).default([]),
   }),
-  lan: z.strictObject({ interface: ifname, subnet: cidr }).optional(),
+  lan: z.strictObject({
+    interface: ifname,
+    subnet: cidr,
+    /**
+     * LAN hosts may reach the internet straight out of an uplink (masqueraded), not only HQ through the tunnel.
+     * Off by default: the vehicle's firewall lets the LAN talk to the tunnel alone (agent/drivers/nft/firewall.ts).
+     */
+    direct_internet: z.boolean().default(false),
+  }).optional(),
   uplinks: z.array(uplinkSchema).min(1, 'needs at least one uplink'),
   connect_list: connectListSchema.default([]),
   /** The LTE modem (AT port, SIM, APN, SMS, balance); drives the uplink of kind lte. */

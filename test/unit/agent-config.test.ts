@@ -33,7 +33,7 @@ test('a full config: every field as written, connect-list entries normalized', a
   assert.deepEqual(cfg.concentrator, {
     endpoint: '198.51.100.7:51820', public_key: HQ_PUB, tunnel_address: '10.99.0.1', probe_port: 51821, api_port: 8080, routes: ['192.168.10.0/24', '172.20.0.0/16'],
   });
-  assert.deepEqual(cfg.lan, { interface: 'eth0', subnet: '10.20.7.0/24' });
+  assert.deepEqual(cfg.lan, { interface: 'eth0', subnet: '10.20.7.0/24', direct_internet: false });
   assert.deepEqual(cfg.uplinks, [
     { name: 'wlan0', kind: 'wifi', ctrl_path: '/run/wpa_supplicant/wlan0' },
     { name: 'wlan1', kind: 'wifi' },
@@ -80,6 +80,7 @@ test('each kind of mistake names the field', () => {
     { name: 'endpoint port out of range', edit: (c) => (c.concentrator.endpoint = '198.51.100.7:99999'), want: /concentrator\.endpoint: .*99999.*port/ },
     { name: 'endpoint port 0', edit: (c) => (c.concentrator.endpoint = '198.51.100.7:0'), want: /concentrator\.endpoint: .*port/ },
     { name: 'endpoint address out of range', edit: (c) => (c.concentrator.endpoint = '300.51.100.7:51820'), want: /concentrator\.endpoint: .*300\.51\.100\.7/ },
+    { name: 'direct_internet not a boolean', edit: (c) => (c.lan.direct_internet = 'yes'), want: /lan\.direct_internet: Invalid input: expected boolean/ },
     { name: 'duplicate uplink', edit: (c) => c.uplinks.push({ name: 'wlan0', kind: 'ethernet' }), want: /uplinks\[3\]\.name: duplicate uplink "wlan0"/ },
     { name: 'no uplinks', edit: (c) => (c.uplinks = []), want: /uplinks: needs at least one uplink/ },
     { name: 'uplink kind', edit: (c) => (c.uplinks[2].kind = '5g'), want: /uplinks\[2\]\.kind: / },
