@@ -1,6 +1,8 @@
 // The modem's out-of-band jobs, one pass at a time: SMS commands from the inbox, SMS alerts, the prepaid balance.
 // State between passes is plain data kept here; the modem machine decides when a pass runs.
 import { readSecretFile } from '../shared/secret-file.js';
+import { InputError } from '../shared/errors.js';
+import { DEFAULT_OTP_POLICY, MIN_SECRET_CHARS } from './sms/otp.js';
 import type { ModemConfig } from '../shared/config/modem.js';
 import type { Logger } from '../shared/log.js';
 import { balanceDue, balanceFinished, balanceStarted, initialBalanceCheck, type BalanceCheckState } from './balance/balance.schedule.js';
@@ -27,9 +29,15 @@ export interface ModemServices {
   requestBalance(): void;
 }
 
-/** The SMS secret, checked like the private key (readSecretFile); read at each pass, so a new one takes effect. */
-async function readSecret(path: string | undefined): Promise<string | undefined> {
-  return path ? readSecretFile(path, 'modem.sms.secret_file') : undefined;
+/**
+ * The SMS secret, checked like the private key (readSecretFile) and at least MIN_SECRET_CHARS long; read at each pass,
+ * so a new one takes effect.
+ */
+export async function readSmsSecret(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined;
+  const secret = await readSecretFile(path, 'modem.sms.secret_file');
+  if (secret.length < MIN_SECRET_CHARS) throw new InputError(`${path} must hold a secret of at least ${MIN_SECRET_CHARS} characters`, 'modem.sms.secret_file');
+  return secret;
 }
 
 export function createModemServices(deps: ModemServicesDeps): ModemServices {
@@ -52,8 +60,9 @@ export function createModemServices(deps: ModemServicesDeps): ModemServices {
         const r = await processInbox({
           driver, handlers: deps.handlers, state: inbox, now, log,
           policy: {
-            allowed: sms.command_numbers, secret: await readSecret(sms.secret_file),
-            maxRepliesPerHour: sms.max_replies_per_hour, balanceShortCode: bal?.method === 'sms' ? bal.short_code : undefined,
+            allowed: sms.command_numbers, secret: await readSmsSecret(sms.secret_file),
+            otp: { ...DEFAULT_OTP_POLICY, lockoutAfter: sms.lockout_after, lockoutWindowMs: sms.lockout_for, lockoutMs: sms.lockout_for },
+            maxRepliesPerHour: sms.max_replies_per_hour, maxCommandsPerHour: sms.max_commands_per_hour, balanceShortCode: bal?.method === 'sms' ? bal.short_code : undefined,
             incompleteWaitMs: 60_000,
           },
           onBalanceReply: (text) => {

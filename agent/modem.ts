@@ -6,7 +6,7 @@ import type { Logger } from '../shared/log.js';
 import { memoryPinGuard } from './drivers/modem/modem.driver.js';
 import { openAtModem } from './drivers/modem/modem.at.js';
 import { createModemMachine, type ModemStatus } from './machines/modem.machine.js';
-import { createModemServices } from './modem.services.js';
+import { createModemServices, readSmsSecret } from './modem.services.js';
 import type { UplinkStatus } from './machines/uplink.machine.js';
 
 export interface RunningModem {
@@ -25,7 +25,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   const m = cfg.modem!;
   // Every secret file is checked now, so a bad one stops the start like a bad private key (the PIN is read again when asked for).
   await readOptional(m.pin_file, 'modem.pin_file');
-  await readOptional(m.sms?.secret_file, 'modem.sms.secret_file');
+  await readSmsSecret(m.sms?.secret_file);
   const lte = cfg.uplinks.find((u) => u.kind === 'lte')?.name ?? null;
   const mlog = log.child({ component: 'modem' });
   // One guard for the life of the process: a PIN that failed once is never sent again.

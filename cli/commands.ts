@@ -8,6 +8,7 @@ import { registerVehicle } from './vehicle.js';
 import { registerLog } from './log.js';
 import { registerSite } from './site.js';
 import { registerReplay } from './replay.js';
+import { registerSms } from './sms.js';
 
 export function registerCommands(program: Command): void {
   registerAgent(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerLog(program);
   registerSite(program);
   registerReplay(program);
+  registerSms(program);
 }

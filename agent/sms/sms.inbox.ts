@@ -4,10 +4,13 @@ import type { ModemDriver, SmsMessage } from '../drivers/modem/modem.driver.js';
 import { normalizeNumber } from './phone.js';
 import { emptyWindow, takeRate, type RateWindow } from './rate.js';
 import { authorizeSms, describeText, type CommandPolicy, type RejectReason } from './sms.command.js';
+import { initialOtpState, type OtpState } from './otp.js';
 import { runSmsCommand, type SmsCommandHandlers } from './sms.handlers.js';
 
 export interface InboxPolicy extends CommandPolicy {
   maxRepliesPerHour: number;
+  /** Commands run (after a good code) at most this many per hour; the rest are refused as rate-limited. */
+  maxCommandsPerHour: number;
   /** Messages from this number are balance replies (balance by SMS). */
   balanceShortCode?: string;
   /** How long the first part of a multi-part message waits for the rest before it is dropped. */
@@ -19,9 +22,12 @@ export interface InboxState {
   /** When each incomplete message (by its part ids) was first seen. */
   firstSeen: Record<string, number>;
   replies: RateWindow;
+  commands: RateWindow;
+  /** Spent codes and the bad-code lockout. */
+  otp: OtpState;
 }
 
-export const initialInboxState: InboxState = { firstSeen: {}, replies: emptyWindow };
+export const initialInboxState: InboxState = { firstSeen: {}, replies: emptyWindow, commands: emptyWindow, otp: initialOtpState };
 
 export type Handled =
   | { from: string; outcome: 'command'; verb: string; ok: boolean; replied: boolean }
@@ -46,7 +52,7 @@ export interface InboxContext {
  */
 export async function processInbox(ctx: InboxContext, signal: AbortSignal): Promise<{ state: InboxState; handled: Handled[] }> {
   const { driver, policy, log, now } = ctx;
-  const state: InboxState = { firstSeen: {}, replies: ctx.state.replies };
+  const state: InboxState = { firstSeen: {}, replies: ctx.state.replies, commands: ctx.state.commands, otp: ctx.state.otp };
   const handled: Handled[] = [];
   const messages: SmsMessage[] = await driver.smsList(signal);
   for (const m of messages) {
@@ -71,9 +77,18 @@ export async function processInbox(ctx: InboxContext, signal: AbortSignal): Prom
       handled.push({ from, outcome: 'balance' });
       continue;
     }
-    const auth = authorizeSms(from, m.text, policy);
+    const a = authorizeSms(from, m.text, policy, state.otp, now);
+    const wasLocked = state.otp.lockedUntil !== null && now < state.otp.lockedUntil;
+    state.otp = a.otp;
+    let auth = a.auth;
+    if (auth.ok) {
+      const rate = takeRate(state.commands, now, policy.maxCommandsPerHour, 3_600_000);
+      state.commands = rate.window;
+      if (!rate.ok) auth = { ok: false, reason: 'rate-limited', verb: auth.command.verb };
+    }
     if (!auth.ok) {
       log?.warn({ from, reason: auth.reason, verb: auth.verb, ...describeText(m.text) }, 'sms ignored');
+      if (!wasLocked && state.otp.lockedUntil !== null) log?.warn({ event: 'sms.lockout', until: new Date(state.otp.lockedUntil).toISOString() }, 'sms commands locked out: too many bad codes');
       handled.push({ from, outcome: 'rejected', reason: auth.reason });
       continue;
     }

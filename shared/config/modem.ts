@@ -33,10 +33,15 @@ export const smsAlertsSchema = z.strictObject({
 
 export const smsSchema = z.strictObject({
   alert_numbers: z.array(phoneNumber).default([]),
-  /** Numbers allowed to send commands; every command must also carry the shared secret. */
+  /** Numbers allowed to send commands; every command must also carry a one-time code from the shared secret. */
   command_numbers: z.array(phoneNumber).default([]),
-  /** File holding the shared secret of SMS commands (never in the config itself). */
+  /** File holding the shared secret (at least 12 characters) the one-time codes come from (never in the config itself). */
   secret_file: z.string().min(1).optional(),
+  /** Commands run at most this many per hour (after a good code); the rest are refused. */
+  max_commands_per_hour: z.number().int().min(1).max(120).default(10),
+  /** This many bad codes within lockout_for lock every command out for lockout_for. */
+  lockout_after: z.number().int().min(1).max(100).default(5),
+  lockout_for: duration.default(900_000),
   alerts: smsAlertsSchema.default({
     wifi_lost_after: 60_000, tunnel_down_after: 120_000, on_lte_fallback: true, on_recovery: true, min_interval: 600_000, max_per_hour: 6,
   }),

@@ -6,6 +6,7 @@ import { initialInboxState, processInbox } from '../../agent/sms/sms.inbox.js';
 import type { SmsCommandHandlers } from '../../agent/sms/sms.handlers.js';
 import { balanceFromText, checkBalanceUssd, requestBalanceSms } from '../../agent/balance/balance.check.js';
 import { createLogger } from '../../shared/log.js';
+import { otpKey, totp } from '../../agent/sms/otp.js';
 
 const LONG_UCS2 = 'Einsatz: Fahrzeug 12 bitte Rückmeldung. Улица Ленина 5, подъезд 2. 🚑 ' + 'Ende der Nachricht. '.repeat(3);
 
@@ -67,20 +68,22 @@ test('balance by SMS: SALDO to 1266, the reply comes back through the inbox', as
   const handlers = {} as SmsCommandHandlers;
   const r = await processInbox({
     driver: d, handlers, state: initialInboxState, now: 0, onBalanceReply: (text) => got.push(text),
-    policy: { allowed: [], secret: undefined, maxRepliesPerHour: 10, balanceShortCode: '1266', incompleteWaitMs: 60_000 },
+    policy: { allowed: [], secret: undefined, maxRepliesPerHour: 10, maxCommandsPerHour: 10, balanceShortCode: '1266', incompleteWaitMs: 60_000 },
   }, within());
   assert.deepEqual(r.handled.map((h) => h.outcome), ['balance']);
   assert.equal(balanceFromText(got[0]!, 'sms', 0).amount, 4.56);
 });
 
-test('SMS commands end to end: secret in a UCS2 message works, strangers are ignored, the reply is sent', async (t) => {
+test('SMS commands end to end: a one-time code in a UCS2 message works, strangers are ignored, the reply is sent', async (t) => {
   const emu = await startEmulator(t, { profile: 'quectel' });
   const d = await openDriver(t, emu);
   const lines: string[] = [];
   const log = createLogger({ name: 'sms', level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
-  emu.deliverSms('+491701234567', 'Tür-Schlüssel SWITCH wlan1', { ucs2: true });
-  emu.deliverSms('+15550001111', 'Tür-Schlüssel CALLHOME');
-  emu.deliverSms('+491701234567', 'Tür-Schlüssel STATUS');
+  const now = Date.UTC(2026, 11, 3, 8, 0, 1);
+  const code = (steps: number) => totp(otpKey('Tür-Schlüssel-7'), now + steps * 30_000);
+  emu.deliverSms('+491701234567', `${code(-1)} SWITCH wlan1 ü`.replace(' ü', ''), { ucs2: true });
+  emu.deliverSms('+15550001111', `${code(0)} CALLHOME`);
+  emu.deliverSms('+491701234567', `${code(0)} STATUS`);
   await until(() => emu.model.inbox.size === 3, 1000, 'inbox');
   const calls: string[] = [];
   const handlers: SmsCommandHandlers = {
@@ -90,8 +93,8 @@ test('SMS commands end to end: secret in a UCS2 message works, strangers are ign
     reload: async () => ({ ok: true, message: 'reloaded' }),
   };
   const r = await processInbox({
-    driver: d, handlers, state: initialInboxState, now: 0, log,
-    policy: { allowed: ['+491701234567'], secret: 'Tür-Schlüssel', maxRepliesPerHour: 10, incompleteWaitMs: 60_000 },
+    driver: d, handlers, state: initialInboxState, now, log,
+    policy: { allowed: ['+491701234567'], secret: 'Tür-Schlüssel-7', maxRepliesPerHour: 10, maxCommandsPerHour: 10, incompleteWaitMs: 60_000 },
   }, within());
   assert.deepEqual(r.handled.map((h) => h.outcome), ['command', 'rejected', 'command']);
   assert.deepEqual(calls, ['switch wlan1']);

@@ -12,6 +12,7 @@ import { parseModemConfig } from '../../shared/config/modem.js';
 import { createModemServices } from '../../agent/modem.services.js';
 import { readSecretFile } from '../../shared/secret-file.js';
 import type { SmsCommandHandlers } from '../../agent/sms/sms.handlers.js';
+import { otpKey, totp } from '../../agent/sms/otp.js';
 
 const PASSWORD = 'Tr0ub4dor&3-bearer';
 const USER = 'fleet-user';
@@ -111,15 +112,19 @@ test('SMS commands: the secret in a command, in a bad one and alone logs and rep
     vehicle: 'car-1', log: c.log, now: () => Date.now(), handlers, facts: () => ({ wifiUp: true, tunnelUp: true }),
     modem: parseModemConfig({ device: emu.devicePath, apn: 'a', sms: { command_numbers: ['+491701234567'], secret_file: secretFile } }),
   });
+  // Codes of three steps (each accepted code spends the older ones), the secret sent in clear (the old way), junk.
+  const now = Date.now();
+  const code = (steps: number) => totp(otpKey(SMS_SECRET), now + steps * 30_000);
+  emu.deliverSms('+491701234567', `${code(-2)} STATUS`);
+  emu.deliverSms('+491701234567', `${code(-1)} SWITCH wlan9`);
+  emu.deliverSms('+491701234567', `${code(0)} BOGUS words`);
+  emu.deliverSms('+491709999999', `${code(0)} STATUS`);
   emu.deliverSms('+491701234567', `${SMS_SECRET} STATUS`);
-  emu.deliverSms('+491701234567', `${SMS_SECRET} SWITCH wlan9`);
-  emu.deliverSms('+491701234567', `${SMS_SECRET} BOGUS words`);
-  emu.deliverSms('+491709999999', `${SMS_SECRET} STATUS`);
   emu.deliverSms('+491701234567', SMS_SECRET);
   await c.caught(() => services.pass(d, within(8000)));
   assert.equal(emu.sent.length, 2, 'two commands answered');
-  assert.ok(c.lines.filter((l) => l.includes('sms ignored')).length >= 3);
-  assertClean(t, c.texts(), [SMS_SECRET], 'SMS commands');
+  assert.ok(c.lines.filter((l) => l.includes('sms ignored')).length >= 4);
+  assertClean(t, c.texts(), [SMS_SECRET, code(-2), code(-1)], 'SMS commands');
 });
 
 test('secret files: refused when group or others can read them, and the error names the field, not the content', async (t) => {
