@@ -151,6 +151,8 @@ class Rig {
   readonly routing: string[] = [];
   dhcp: ((ev: DhcpEvent) => void) | null = null;
   probes = 0;
+  /** How long the fake concentrator takes to answer a probe. */
+  rttMs = 5;
   wall = Date.UTC(2026, 10, 21, 12, 0, 0);
   readonly actor;
 
@@ -175,7 +177,8 @@ class Rig {
       probe: (_ifname, _address, signal) =>
         new Promise((resolve, reject) => {
           this.probes++;
-          const id = clock.setTimeout(() => resolve(5), 5);
+          const rtt = this.rttMs;
+          const id = clock.setTimeout(() => resolve(rtt), rtt);
           signal.addEventListener('abort', () => {
             clock.clearTimeout(id);
             reject(new Error('aborted'));
@@ -336,4 +339,70 @@ test('LTE on standby: probed within the daily byte budget; as the active, at its
   r.send({ type: 'uplink.signal', dBm: -97 });
   await r.advance(1);
   assert.equal(r.last.signal, -97);
+});
+
+/** The policy's uplink part as a site's profile sends it (via the arbiter), over the defaults. */
+const tuning = (over: Partial<{ probeIntervalMs: number; probeTimeoutMs: number; scanIntervalMs: number; minSignal: number }>) =>
+  ({ type: 'uplink.policy', probeIntervalMs: 1000, probeTimeoutMs: 500, scanIntervalMs: 3000, minSignal: -85, ...over });
+
+async function addressed(r: Rig): Promise<void> {
+  await r.advance(5);
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(1);
+  r.dhcp!({ type: 'dhcp.bound', lease: { address: '192.168.10.150', prefix: 24, router: '192.168.10.1', leaseSeconds: 3600 } });
+  await r.advance(10);
+}
+
+test('policy field probe_interval_ms: a profile\'s value sets the standby\'s probe pace', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  await addressed(r);
+  let n = r.probes;
+  await r.advance(4100);
+  assert.equal(r.probes - n, 4, 'default: one probe a second');
+  r.send(tuning({ probeIntervalMs: 250 }));
+  await r.advance(5);
+  n = r.probes;
+  await r.advance(4000);
+  assert.ok(r.probes - n >= 15 && r.probes - n <= 16, `250 ms: 4 a second (${r.probes - n})`);
+});
+
+test('policy field probe_timeout_ms: a profile\'s value decides when a slow reply is a miss', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  r.rttMs = 200;
+  await addressed(r);
+  await r.advance(3000);
+  assert.deepEqual([r.last.ready, r.last.misses], [true, 0], 'default 500 ms: a 200 ms reply counts');
+  r.send(tuning({ probeTimeoutMs: 100 }));
+  await r.advance(4000);
+  assert.equal(r.last.ready, false, '100 ms: the same replies are misses');
+  assert.ok(r.last.misses >= 3, `misses ${r.last.misses}`);
+});
+
+test('policy field scan_interval_ms: a profile\'s value sets how often a standby radio rescans', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  let n = r.radio.count('scan');
+  await r.advance(9000);
+  assert.equal(r.radio.count('scan') - n, 3, 'default: every 3 s');
+  r.send(tuning({ scanIntervalMs: 1000 }));
+  await r.advance(5);
+  n = r.radio.count('scan');
+  await r.advance(9000);
+  assert.equal(r.radio.count('scan') - n, 9, '1 s: every second');
+});
+
+test('policy field min_signal: a profile\'s floor refuses an AP its connect-list entry allows, and the radio leaves it', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -78)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01', 'the entry allows -78 (its min_signal -80), the default floor -85 too');
+  r.send(tuning({ minSignal: -75 }));
+  await r.advance(3100);
+  assert.equal(r.radio.associated, null, 'a floor of -75 refuses it: left at the next scan');
+  r.send(tuning({ minSignal: -85 }));
+  await r.advance(3100);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01', 'the floor lowered again: joined again');
 });
