@@ -103,10 +103,27 @@ test('the (vehicle, at) index serves a one-vehicle time query', () => {
   assert.match(plan.map((p) => p.detail).join(' | '), /switch_events_vehicle_at/);
 });
 
-test('prune: deletes events older than the cut, in chunks', () => {
-  const store = new EventStore(openEventsDb(':memory:'));
-  store.ingest(Array.from({ length: 25 }, (_, i) => ev(i + 1)));
+test('prune: deletes events HQ received before the cut, in chunks', () => {
+  let now = T0;
+  const store = new EventStore(openEventsDb(':memory:'), { now: () => now });
+  for (let i = 1; i <= 25; i++) {
+    now = T0 + i * 1000;
+    store.ingest([ev(i)]);
+  }
   assert.equal(store.prune(T0 + 10_500, 4), 10);
   assert.equal(store.count(), 15);
   assert.equal(store.query({ limit: 1 })[0]!.seq, 11);
+});
+
+test('prune: a vehicle whose clock was years behind (booted in the past) keeps its events for the retention from when HQ received them', () => {
+  const day = 86_400_000;
+  let now = T0;
+  const store = new EventStore(openEventsDb(':memory:'), { now: () => now });
+  const past = new Date(Date.UTC(2019, 0, 1)).toISOString();
+  store.ingest([ev(1, { at: past }), ev(2)]);
+  now = T0 + 8 * day;
+  store.ingest([ev(3, { at: past })]);
+  // 7 days of retention at T0 + 8 d: the two received at T0 go, the one received now stays, however old its `at`.
+  assert.equal(store.prune(now - 7 * day), 2);
+  assert.deepEqual(store.query({}).map((e) => [e.seq, e.at]), [[3, past]]);
 });

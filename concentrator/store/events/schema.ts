@@ -57,6 +57,12 @@ CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at);
 CREATE INDEX switch_events_at ON switch_events(at);
 `,
   },
+  {
+    // Retention goes by when HQ received an event (its own clock), not by the vehicle's `at` (a clock that booted in
+    // the past would have its events pruned on arrival).
+    version: 3,
+    sql: `CREATE INDEX switch_events_received_at ON switch_events(received_at);`,
+  },
 ];
 
 /** How far ahead of HQ's receive time an event's `at` may be; a later `at` is stored as receive time + this. */

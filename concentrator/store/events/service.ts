@@ -126,9 +126,10 @@ export class EventStore {
     return r ? fromRow(r) : null;
   }
 
-  /** Retention: deletes events that happened before `beforeMs`, `chunk` rows per transaction; returns how many. */
+  /** Retention: deletes events HQ received before `beforeMs` (HQ's clock, whatever the vehicle's said), `chunk` rows per
+   *  transaction; returns how many. */
   prune(beforeMs: number, chunk = 10_000): number {
-    const del = this.stmt('DELETE FROM switch_events WHERE rowid IN (SELECT rowid FROM switch_events WHERE at < ? ORDER BY at LIMIT ?)');
+    const del = this.stmt('DELETE FROM switch_events WHERE rowid IN (SELECT rowid FROM switch_events WHERE received_at < ? ORDER BY received_at LIMIT ?)');
     let total = 0;
     for (;;) {
       const n = del.run(Math.floor(beforeMs), chunk).changes;
