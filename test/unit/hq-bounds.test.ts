@@ -115,7 +115,7 @@ test('schema version 2 keeps every version-1 row and its rowid', () => {
     VALUES (@rowid, @id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)`);
   ins.run({ rowid: 5, ...toRow(ev(1), T0) });
   ins.run({ rowid: 9, ...toRow(ev(2), T0) });
-  assert.equal(migrateEvents(db), 2);
+  assert.equal(migrateEvents(db), 3, 'migrated on to the latest (v3: received_at indexed for retention)');
   const store = new EventStore(db);
   assert.deepEqual(store.query().map((e) => [e.rowid, e.id]), [[5, uuid(1)], [9, uuid(2)]]);
   assert.equal(store.ingest([ev(1), ev(1, { vehicle: 'van-2' })]).inserted.length, 1);
