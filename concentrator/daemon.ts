@@ -16,6 +16,7 @@ import { ReconcileLoop } from './reconcile/loop.js';
 import { openVehicles } from './store/vehicles/open.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 import { realTimer } from './reconcile/timer.js';
+import { applyHqFirewall } from './firewall/hq.nft.js';
 
 export interface HqDeps {
   log: Logger;
@@ -85,6 +86,11 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     await wg.setListenPort(ifname, cfg.listen_port);
     const prefix = cfg.tunnel_network.split('/')[1];
     await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
+    if (cfg.firewall.enabled) {
+      const f = cfg.firewall;
+      await applyHqFirewall({ ifname, tunnelAddress: cfg.tunnel_address, agentApiPort: cfg.agent_api_port, probePort: cfg.probe_port, vehicleTo: f.vehicle_to ?? cfg.lan_subnets, vehicleToVehicle: f.vehicle_to_vehicle });
+      log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicle_to ?? cfg.lan_subnets, vehicle_to_vehicle: f.vehicle_to_vehicle }, 'firewall applied');
+    }
 
     const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active()) });
     const first = await reconciler.reconcile();

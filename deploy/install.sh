@@ -136,6 +136,7 @@ kernel_has_wireguard() { [ -d /sys/module/wireguard ] || modprobe -n wireguard >
 
 pkgs=(iproute2 wireguard-tools procps)          # procps: kill, for ExecReload; ps, for the operator
 if [ "$ROLE" = agent ]; then pkgs+=(nftables udhcpc wpasupplicant iw); fi
+if [ "$ROLE" = hq ]; then pkgs+=(nftables); fi   # HQ's own table (concentrator/firewall)
 kernel_has_wireguard || pkgs+=(wireguard-go)
 NODE_PATH_IN_ROOT=""
 apt_updated=0

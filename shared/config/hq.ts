@@ -49,6 +49,17 @@ export const HqConfigSchema = z.strictObject({
     .default([...PRIVATE_RANGES]),
   /** How often the concentrator re-reads the kernel and re-applies the registry (ms); a failed pass is retried sooner. */
   reconcile_interval_ms: z.number().int().min(1000).max(3_600_000).default(10_000),
+  /**
+   * HQ's own nftables table (concentrator/firewall): vehicles reach `vehicle_to` (default: lan_subnets) through HQ,
+   * not each other unless `vehicle_to_vehicle`, and on HQ itself only the agents' API, the probe echo and ping.
+   */
+  firewall: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      vehicle_to: z.array(network('192.168.10.0/24')).optional(),
+      vehicle_to_vehicle: z.boolean().default(false),
+    })
+    .default({ enabled: true, vehicle_to_vehicle: false }),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Fleet operations (switch log, heartbeats, sites, dashboard, metrics): concentrator/agent-api and concentrator/admin.
   /** TCP port of the agents' API, on tunnel_address only (reachable inside the tunnel). */

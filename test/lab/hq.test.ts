@@ -156,6 +156,13 @@ async function scenario(config: string, socket: string, state: { daemon?: ChildP
     const r = await run(['ping', '-c', '1', '-W', '1', '10.99.0.1'], { netns: NS_CAR, allowFail: true });
     return r.exitCode === 0 ? true : undefined;
   });
+  // HQ's firewall: through the tunnel, the agents' API answers; any other port on HQ is dropped (no refusal, a
+  // timeout), counted by the table's drop rule.
+  const tcp = (port: number) => run(['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/10.99.0.1/${port}`], { netns: NS_CAR, allowFail: true });
+  assert.equal((await tcp(8080)).exitCode, 0, 'the agents\' API is reachable through the tunnel');
+  assert.equal((await tcp(9)).exitCode, 124, 'a closed port on HQ is dropped (timeout), not refused');
+  const table = await run(['nft', 'list', 'chain', 'inet', 'roamlink_hq', 'from_vehicles'], { netns: NS_HQ });
+  assert.match(table.stdout, /counter packets [1-9]\d* bytes \d+ drop/, table.stdout);
   const shown = await roamlink('vehicle', 'show', 'bus-1', '--json', '--config', config);
   const live = JSON.parse(shown.stdout) as { peer?: { endpoint: string; latest_handshake: string | null } };
   assert.equal(live.peer?.endpoint?.startsWith('192.0.2.2:'), true, shown.stdout);

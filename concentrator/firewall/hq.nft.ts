@@ -1,0 +1,60 @@
+// HQ's own nftables table (wg-quick style: one `nft -f` script, removed by deleting the table): what vehicles may reach
+// through the tunnel. Vehicle → HQ LAN as configured, vehicle ↔ vehicle dropped unless configured, and on HQ itself only
+// the agents' API, the probe echo and ping: the admin listener is unreachable through the tunnel. Deny by default.
+import { run as defaultRun, type Runner } from '../../shared/exec.js';
+
+export const HQ_NFT_TABLE = 'roamlink_hq';
+
+export interface HqFirewallSpec {
+  /** The WireGuard interface the vehicles arrive on. */
+  ifname: string;
+  tunnelAddress: string;
+  agentApiPort: number;
+  probePort: number;
+  /** Networks vehicles may open connections to through HQ (default: lan_subnets). */
+  vehicleTo: readonly string[];
+  /** Whether one vehicle may reach another's tunnel address or LAN. */
+  vehicleToVehicle: boolean;
+}
+
+/** The whole table, created anew in one transaction (the leading delete makes it idempotent). Pure. */
+export function hqFirewallScript(s: HqFirewallSpec): string {
+  const iif = JSON.stringify(s.ifname);
+  return [
+    `table inet ${HQ_NFT_TABLE}`,
+    `delete table inet ${HQ_NFT_TABLE}`,
+    `table inet ${HQ_NFT_TABLE} {`,
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    `    iifname ${iif} jump from_vehicles`,
+    '  }',
+    '  chain from_vehicles {',
+    '    ct state established,related accept',
+    `    ip daddr ${s.tunnelAddress} tcp dport ${s.agentApiPort} accept`,
+    `    ip daddr ${s.tunnelAddress} udp dport ${s.probePort} accept`,
+    '    icmp type echo-request accept',
+    '    counter drop comment "vehicle to HQ itself: only the agents\' API, probes and ping"',
+    '  }',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy accept;',
+    `    iifname ${iif} jump vehicle_out`,
+    '  }',
+    '  chain vehicle_out {',
+    '    ct state established,related accept',
+    s.vehicleToVehicle ? `    oifname ${iif} accept` : `    oifname ${iif} counter drop comment "vehicle to vehicle"`,
+    ...(s.vehicleTo.length ? [`    ip daddr { ${s.vehicleTo.join(', ')} } accept`] : []),
+    '    counter drop comment "vehicle to anywhere not configured"',
+    '  }',
+    '}',
+  ].join('\n') + '\n';
+}
+
+export function hqFirewallRemoveScript(): string {
+  return `table inet ${HQ_NFT_TABLE}\ndelete table inet ${HQ_NFT_TABLE}\n`;
+}
+
+/** Applies the table (atomically: nft runs a script as one transaction). Throws naming nft's complaint. */
+export async function applyHqFirewall(s: HqFirewallSpec, opts: { run?: Runner; netns?: string } = {}): Promise<void> {
+  const r = await (opts.run ?? defaultRun)(['nft', '-f', '-'], { input: hqFirewallScript(s), netns: opts.netns, allowFail: true }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+  if (r.exitCode !== 0) throw new Error(`firewall: nft refused HQ's table (${r.stderr.trim() || `exit ${r.exitCode}`}); install nftables, or set firewall.enabled: false`);
+}
