@@ -95,10 +95,12 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
       tunnelProbe: (signal) => (new Promise<number>((resolve, reject) => {
         const ms = confirmMs(pendingTo, decidedAt);
         if (ms === null) return; // unconfirmed when it ran: the confirm timeout ends it, as it did
+        // The first reply comes that long after the decision, whichever probe it answers: the arbiter re-asks every
+        // confirmRetryMs (aborting the probe before), so the answer is due at a time, not after each probe.
         const id = clock.setTimeout(() => {
           dirty = true;
           resolve(ms);
-        }, ms);
+        }, Math.max(0, decidedAt + ms - clock.now()));
         signal.addEventListener('abort', () => {
           clock.clearTimeout(id);
           reject(new Error('aborted'));

@@ -91,7 +91,7 @@ test('codec: an unchanged status writes only its time; decoding gives back what 
 });
 
 test('replay: recorded lab drives reproduce the agent\'s switches (from, to, reason; within 1 s)', async () => {
-  for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl']) {
+  for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl', 'lab-dozen-forced.jsonl']) {
     const segs = parseDrive(fixture(name), name);
     const s = await simulateDrive(segs, {});
     assert.ok(s.recorded.length >= 2, `${name}: the agent switched`);
