@@ -4,6 +4,10 @@ import { startSdNotify } from '../shared/sdnotify.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/config/hq.js';
 import { createLogger } from '../shared/log.js';
 import { createWg } from '../shared/wg.js';
+import { rmSync } from 'node:fs';
+
+/** The signal that stops the concentrator for good (the unit's KillSignal); SIGTERM (its RestartKillSignal) restarts. */
+export const STOP_SIGNAL = 'SIGUSR2' as const;
 
 export function registerHq(program: Command): void {
   const hq = program
@@ -27,20 +31,42 @@ export function registerHq(program: Command): void {
           log.info('SIGHUP: reconciling');
           void handle.reconcile();
         };
+        // SIGTERM and SIGINT (a restart, an upgrade) leave the data plane for the next start to adopt; STOP_SIGNAL
+        // (the unit's KillSignal: `systemctl stop`) takes it away. See docs/operator-guide.md, "Restart and stop".
         const stop = (signal: NodeJS.Signals) => {
+          const teardown = signal === STOP_SIGNAL;
           sd.stopping();
-          log.info({ signal }, 'stopping');
+          log.info({ signal, teardown }, teardown ? 'stopping for good' : 'stopping (tunnels stay up)');
           process.off('SIGHUP', hup);
-          handle.close().then(resolve, (err: Error) => {
+          for (const s of ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const) process.off(s, stop);
+          handle.close({ teardown }).then(resolve, (err: Error) => {
             log.error({ err: err.message }, 'while stopping');
             resolve();
           });
         };
         process.on('SIGHUP', hup);
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
+        for (const s of ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const) process.on(s, stop);
       });
       log.info('stopped');
+    });
+
+  hq.command('down')
+    .description('remove what a stopped concentrator left in place: its WireGuard interface (with peers and routes), probe echo and control socket')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config } = cmd.optsWithGlobals<{ config: string }>();
+      const cfg = await loadHqConfig(config);
+      const { controlRequest } = await import('../concentrator/client.js');
+      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', 5000).catch(() => null)) {
+        process.stderr.write(`a concentrator is running on ${cfg.control_socket}: stop it for good first (systemctl stop roamlink-hq, or kill -${STOP_SIGNAL.slice(3)} its pid)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { echoPidfile } = await import('../concentrator/daemon.js');
+      const { stopEcho } = await import('../concentrator/echo.js');
+      stopEcho(echoPidfile(cfg));
+      await createWg().deleteInterface(cfg.interface);
+      rmSync(cfg.control_socket, { force: true });
+      process.stdout.write(`${cfg.interface}: removed (interface, its peers and routes; the probe echo)\n`);
     });
 
   hq.command('pubkey')

@@ -1,17 +1,19 @@
-// The concentrator daemon's composition root: WireGuard interface up, registry open, reconcile, admin API on the socket.
-import type { Socket } from 'node:dgram';
-import { startProbeResponder } from './probe.responder.js';
+// The concentrator daemon's composition root: probe echo, WireGuard interface adopted or created, agents' API, reconcile, admin API.
+import { ensureEcho, stopEcho } from './echo.js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import type { Logger } from '../shared/log.js';
 import { createWg, type CreatedInterface, type WgDriver } from '../shared/wg.js';
 import { build } from './app.js';
 import { createRoutes, type RoutesDriver } from './routes.js';
-import { desiredFromVehicles } from './reconcile/diff.js';
+import { desiredFromVehicles, planInterface } from './reconcile/diff.js';
+import { pokePeers } from './reconcile/poke.js';
+import { EndpointStore, endpointsPath, mergeEndpoints } from './store/endpoints/service.js';
 import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
+import type { Db } from './store/db.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { openVehicles } from './store/vehicles/open.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
@@ -28,12 +30,24 @@ export interface HqHandle {
   readonly publicKey: string;
   readonly iface: CreatedInterface;
   reconcile(): Promise<ReconcileResult>;
-  /** Stops serving, deletes the interface if this daemon created it, closes the registry. Safe to call twice. */
-  close(): Promise<void>;
+  /**
+   * Stops serving and closes the stores. The data plane (interface, its key and port, peers with their sessions,
+   * routes) stays in the kernel for the next start to adopt, unless `teardown` (a stop for good): then the interface
+   * goes, and its peers and routes with it. Safe to call twice.
+   */
+  close(opts?: { teardown?: boolean }): Promise<void>;
 }
+
+/** How often the live endpoints are compared with the stored ones (written only when one changed). */
+export const ENDPOINT_SAVE_MS = 2000;
 
 // The registry's opening lives in a light module the CLI loads without fastify; re-exported for callers of this one.
 export { keysDir, openVehicles, registryPath } from './store/vehicles/open.js';
+
+/** The probe echo's pidfile: beside the control socket, in the runtime directory (a reboot clears it). */
+export function echoPidfile(cfg: HqConfig): string {
+  return join(dirname(cfg.control_socket), 'hq-probe-echo.pid');
+}
 
 /** Resolves true when something accepts connections on the unix socket `path`. */
 function socketAlive(path: string): Promise<boolean> {
@@ -52,53 +66,79 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   const wg = deps.wg ?? createWg();
   const routes = deps.routes ?? createRoutes();
   const ifname = cfg.interface;
+  const t0 = performance.now();
+  const since = () => Math.round(performance.now() - t0);
 
   if (await socketAlive(cfg.control_socket)) throw new Error(`a concentrator is already running on ${cfg.control_socket}`);
-  const privateKey = await readPrivateKeyFile(cfg.private_key_file);
-  const publicKey = await wg.pubKey(privateKey);
-  const { db, vehicles } = openVehicles(cfg, publicKey);
 
   let iface: CreatedInterface | null = null;
   let app: FastifyInstance | null = null;
-  let prober: Socket | null = null;
   let ops: FleetOps | null = null; // switch log, agents' API, sites, dashboard, metrics
+  let db: Db | null = null;
+  let keeper: NodeJS.Timeout | null = null;
   let loop: ReconcileLoop | null = null;
+  let saveEndpoints: () => Promise<void> = async () => {};
   let closed = false;
-  const close = async () => {
+  const close = async (opts: { teardown?: boolean } = {}) => {
     if (closed) return;
     closed = true;
     loop?.stop();
+    if (keeper) clearInterval(keeper);
     if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
-    prober?.close();
     rmSync(cfg.control_socket, { force: true });
     await ops?.close();
-    if (iface?.created) {
+    if (opts.teardown) {
+      stopEcho(echoPidfile(cfg));
       await wg.deleteInterface(ifname).catch((err: Error) => log.warn({ err: err.message }, `deleting ${ifname}`));
-      log.info({ interface: ifname }, 'interface deleted');
+      log.info({ interface: ifname }, 'stopped for good: interface deleted, with its peers and routes');
+    } else if (iface) {
+      await saveEndpoints();
+      log.info({ interface: ifname }, 'interface, peers, routes and probe echo left in place for the next start to adopt');
     }
-    db.close();
+    db?.close();
   };
 
   try {
+    // Adopt the interface a previous run left (its peers keep their sessions), or create it (after a reboot).
     iface = await wg.createInterface(ifname);
-    log.info({ interface: ifname, implementation: iface.implementation, created: iface.created }, 'interface ready');
-    await wg.setPrivateKey(ifname, privateKey);
-    await wg.setListenPort(ifname, cfg.listen_port);
+    // The agents probe us on every uplink and judge a restart by the answers. The echo is a process of its own that
+    // outlives the daemon (concentrator/echo.ts): adopted with the tunnels, it never stopped answering. With a new
+    // interface it starts only once the peers are back: an echo while the vehicle's tunnel is still dead tells its
+    // agent that the active path alone is broken, and it moves for nothing.
+    mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
+    let echo = iface.created ? null : await ensureEcho(cfg.probe_port, echoPidfile(cfg));
+    const privateKey = await readPrivateKeyFile(cfg.private_key_file);
+    const publicKey = await wg.pubKey(privateKey);
+    const opened = openVehicles(cfg, publicKey);
+    db = opened.db;
+    const { vehicles } = opened;
+    const before = iface.created ? null : (await wg.show(ifname)).interface;
+    for (const c of planInterface(before, { publicKey, listenPort: cfg.listen_port })) {
+      if (c.kind === 'key.set') await wg.setPrivateKey(ifname, privateKey);
+      else await wg.setListenPort(ifname, c.port);
+    }
     const prefix = cfg.tunnel_network.split('/')[1];
     await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
+    log.info({ interface: ifname, implementation: iface.implementation, created: iface.created, ms: since() }, iface.created ? 'interface created' : 'interface adopted');
     if (cfg.firewall.enabled) {
       const f = cfg.firewall;
       await applyHqFirewall({ ifname, tunnelAddress: cfg.tunnel_address, agentApiPort: cfg.agent_api_port, probePort: cfg.probe_port, vehicleTo: f.vehicle_to ?? cfg.lan_subnets, vehicleToVehicle: f.vehicle_to_vehicle });
       log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicle_to ?? cfg.lan_subnets, vehicle_to_vehicle: f.vehicle_to_vehicle }, 'firewall applied');
     }
 
-    const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active()) });
-    const first = await reconciler.reconcile();
-    loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realTimer, log });
-    loop.start(first);
-
-    // Agents probe us through each uplink (outer address) and through the tunnel: echo them.
-    prober = await startProbeResponder(cfg.probe_port);
+    // Where each vehicle was last heard: given to peers that have to be added (a fresh interface), then kept up to date.
+    const endpointStore = new EndpointStore(endpointsPath(cfg.state_dir), (msg) => log.warn(msg));
+    let endpoints = endpointStore.load();
+    const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active(), endpoints) });
+    saveEndpoints = async () => {
+      try {
+        const m = mergeEndpoints(endpoints, (await wg.show(ifname)).peers);
+        if (m.changed) endpointStore.save(m.next);
+        endpoints = m.next;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'cannot save the peers\' endpoints');
+      }
+    };
 
     const implementation = iface.implementation;
     app = build({
@@ -109,12 +149,26 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
       peers: async () => (await wg.show(ifname)).peers,
       logger: log,
     });
+    // The agents' API (inside the tunnel) before the reconcile pass: on an adopted interface the tunnels never stopped.
     ops = await startFleetOps({ cfg, db, vehicles, log, adminApp: app });
-    mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
+    log.info({ ms: since() }, 'agents\' API answering');
+
+    const r = await reconciler.reconcile();
+    loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realTimer, log });
+    loop.start(r);
+    // Peers added with a stored endpoint: HQ sends first, so their tunnels are back without waiting for the vehicles.
+    const byKey = new Map(vehicles.active().map((v) => [v.public_key, v.tunnel_address]));
+    const poke = r.changes.flatMap((a) => (a.ok && a.change.kind === 'peer.set' && a.change.endpoint !== undefined ? [byKey.get(a.change.publicKey)] : [])).filter((x): x is string => x !== undefined);
+    if (poke.length) log.info({ peers: await pokePeers(poke), ms: since() }, 'handshakes started with peers at their stored endpoints');
+    echo ??= await ensureEcho(cfg.probe_port, echoPidfile(cfg));
+    log.info({ pid: echo.pid, adopted: echo.adopted, port: cfg.probe_port, ms: since() }, echo.adopted ? 'probe echo adopted' : 'probe echo started');
+    keeper = setInterval(() => void saveEndpoints(), ENDPOINT_SAVE_MS);
+    keeper.unref();
+
     rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
     await app.listen({ path: cfg.control_socket });
     chmodSync(cfg.control_socket, 0o600);
-    log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port }, 'concentrator ready');
+    log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port, ms: since() }, 'concentrator ready');
     return { publicKey, iface, reconcile: () => reconciler.reconcile(), close };
   } catch (err) {
     await close();

@@ -8,6 +8,7 @@ import { run } from '../shared/exec.js';
 import { evaluateExpect, uplinkTime, type Report } from '../shared/report.js';
 import { signalAt, type Fault, type Scenario } from '../shared/scenario.js';
 import { createWg } from '../shared/wg.js';
+import { stopEcho } from '../concentrator/echo.js';
 import { analyze, type SwitchIn } from './meter/analyze.js';
 import { indexDirection, outageAfter } from './meter/outage.js';
 import { startMeter, type MeterProcess } from './meter/meter.process.js';
@@ -37,6 +38,11 @@ export interface RunOptions {
   agentLog?: string[];
   /** Told the agent's pid each time it starts (bench/agent samples its CPU and memory). */
   onAgent?: (pid: number | undefined) => void;
+  /**
+   * A concentrator restart is a reboot of HQ's machine: the daemon is killed and its WireGuard interface deleted (as
+   * a reboot loses it) before it starts again. For tests; scenarios say graceful or kill.
+   */
+  hqReboot?: boolean;
   /** Called once the traffic clock has started (scenario time 0), with its epoch ms. */
   onClockStart?: (t0: number) => void;
   /**
@@ -60,6 +66,8 @@ export interface AppliedFault {
   uplinks: string[];
   /** The uplink carrying the tunnel when the fault hit. */
   active: string | null;
+  /** A concentrator restart: when the new daemon said it was ready (scenario clock); its mode may also be reboot (RunOptions.hqReboot). */
+  ready_ms?: number | null;
 }
 
 interface AgentSwitchLine {
@@ -139,8 +147,14 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       tunnel_network: PLAN.tunnelNet, state_dir: join(dir, 'hq'), control_socket: join(dir, 'hq.sock'),
       lan_subnets: [PLAN.hqLan], log_level: 'info',
     }));
+    let hqReady: (() => void) | null = null;
     const startHq = () =>
-      topo.procs.start('hq', [process.execPath, ROAMLINK, 'hq', '--config', hqCfg], { netns: topo.ns.hq, onStderrLine: () => {} });
+      topo.procs.start('hq', [process.execPath, ROAMLINK, 'hq', '--config', hqCfg], {
+        netns: topo.ns.hq,
+        onStderrLine: (line) => {
+          if (line.includes('"concentrator ready"')) hqReady?.();
+        },
+      });
     hq = startHq();
     await waitFor(() => run([process.execPath, ROAMLINK, 'hq', 'pubkey', '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }).then((r) => r.exitCode === 0), 10_000, 'the concentrator to start', opts.signal);
     const vehKey = await wg.genKey();
@@ -275,7 +289,20 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           // graceful: SIGTERM and a grace period (systemctl restart); kill: SIGKILL, no cleanup (a crash).
           const halt = (p: Proc) => (f.mode === 'kill' ? p.kill() : p.stop());
           if (f.target === 'concentrator') {
-            await halt(hq!);
+            const mode = opts.hqReboot ? 'reboot' : f.mode;
+            const entry = applied[applied.length - 1]!;
+            entry.mode = mode;
+            entry.ready_ms = null;
+            if (mode === 'reboot') {
+              // A reboot: the daemon gone without cleanup, and the interface with it (wireguard-go too, as the kernel's would go).
+              await hq!.kill();
+              await wg.deleteInterface(topo.wg.hq, { netns: topo.ns.hq });
+              stopEcho(join(dir, 'hq-probe-echo.pid'));
+            } else await halt(hq!);
+            hqReady = () => {
+              entry.ready_ms = Math.round(tNow() * 10) / 10;
+              hqReady = null;
+            };
             hq = startHq();
           } else {
             await halt(agent!);
@@ -352,7 +379,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       uplink_ms: Object.fromEntries(Object.entries(uplinkTime(reportSwitches, initialUplink, sc.duration, UPLINKS)).filter(([k]) => k !== '-')),
       hq_log: hqLog,
       hq_log_check: hqCheck,
-      directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms })),
+      directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs })),
       faults: reportFaults,
       fault_errors: faultErrors,
       lab: { id: topo.id, wireguard: 'see agent log' },

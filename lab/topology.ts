@@ -72,7 +72,7 @@ export async function sweepStale(): Promise<string[]> {
   return swept;
 }
 
-async function killNetnsPids(ns: string): Promise<void> {
+export async function killNetnsPids(ns: string): Promise<void> {
   const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
   const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
   for (const sig of ['SIGTERM', 'SIGKILL'] as const) {

@@ -7,6 +7,12 @@ import type { Vehicle } from '../store/vehicles/schema.js';
 export interface PeerState {
   publicKey: string;
   allowedIps: string[];
+  /**
+   * Desired side only: where the peer was last heard ("ip:port", from the endpoint store). Given to a peer that is
+   * added (after a reboot the interface is new), so HQ can send to it at once; a peer already there keeps the
+   * endpoint WireGuard learned, which is newer.
+   */
+  endpoint?: string;
 }
 
 export interface NetState {
@@ -17,15 +23,21 @@ export interface NetState {
 
 export type Change =
   | { kind: 'peer.remove'; publicKey: string }
-  | { kind: 'peer.set'; publicKey: string; allowedIps: string[] }
+  | { kind: 'peer.set'; publicKey: string; allowedIps: string[]; endpoint?: string }
   | { kind: 'route.remove'; dst: string }
   | { kind: 'route.replace'; dst: string };
 
-/** Each vehicle not revoked is a peer allowed its tunnel address and its LAN, and its LAN is routed to the interface. */
-export function desiredFromVehicles(vehicles: readonly Vehicle[]): NetState {
+/**
+ * Each vehicle not revoked is a peer allowed its tunnel address and its LAN, and its LAN is routed to the interface.
+ * `endpoints` (public key to "ip:port") are the last endpoints stored, given to peers that have to be added.
+ */
+export function desiredFromVehicles(vehicles: readonly Vehicle[], endpoints?: ReadonlyMap<string, string>): NetState {
   const active = vehicles.filter((v) => v.revoked_at === null);
   return {
-    peers: active.map((v) => ({ publicKey: v.public_key, allowedIps: [`${v.tunnel_address}/32`, v.subnet] })),
+    peers: active.map((v) => {
+      const endpoint = endpoints?.get(v.public_key);
+      return { publicKey: v.public_key, allowedIps: [`${v.tunnel_address}/32`, v.subnet], ...(endpoint !== undefined ? { endpoint } : {}) };
+    }),
     routes: active.map((v) => v.subnet),
   };
 }
@@ -36,7 +48,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return sa.size === sb.size && [...sa].every((x) => sb.has(x));
 }
 
-/** Peers to remove (present, not desired), then peers to set (absent, or allowed-ips differ). Sorted, so stable. */
+/**
+ * Peers to remove (present, not desired), then peers to set (absent, or allowed-ips differ). Sorted, so stable.
+ * A peer that is there and right is left alone: removing and adding it again would drop its session and endpoint
+ * (a concentrator restart adopts the interface it finds). Only an absent peer is given its stored endpoint.
+ */
 export function diffPeers(current: readonly PeerState[], desired: readonly PeerState[]): Change[] {
   const want = new Map(desired.map((p) => [p.publicKey, p]));
   const have = new Map(current.map((p) => [p.publicKey, p]));
@@ -44,8 +60,31 @@ export function diffPeers(current: readonly PeerState[], desired: readonly PeerS
   const sets: Change[] = [...want.values()]
     .filter((p) => !have.has(p.publicKey) || !sameSet(have.get(p.publicKey)!.allowedIps, p.allowedIps))
     .sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1))
-    .map((p) => ({ kind: 'peer.set', publicKey: p.publicKey, allowedIps: [...p.allowedIps] }));
+    .map((p) => ({
+      kind: 'peer.set', publicKey: p.publicKey, allowedIps: [...p.allowedIps],
+      ...(!have.has(p.publicKey) && p.endpoint !== undefined ? { endpoint: p.endpoint } : {}),
+    }));
   return [...removes, ...sets];
+}
+
+/** What the interface itself should have: HQ's key (by its public half) and listen port. */
+export interface InterfaceWant {
+  publicKey: string;
+  listenPort: number;
+}
+
+export type InterfaceChange = { kind: 'key.set' } | { kind: 'port.set'; port: number };
+
+/**
+ * The interface's own settings to apply on start, given what `wg show IF dump` reports (null: just created, nothing
+ * set). Only what differs: setting the listen port again rebinds wireguard-go's socket (packets in flight are lost),
+ * so an adopted interface that is already right gets nothing.
+ */
+export function planInterface(current: { publicKey: string | null; listenPort: number } | null, want: InterfaceWant): InterfaceChange[] {
+  const out: InterfaceChange[] = [];
+  if (current?.publicKey !== want.publicKey) out.push({ kind: 'key.set' });
+  if (current?.listenPort !== want.listenPort) out.push({ kind: 'port.set', port: want.listenPort });
+  return out;
 }
 
 /** Routes to remove (ours, not desired), then routes to add. */
@@ -74,7 +113,7 @@ export function describe(c: Change): string {
     case 'peer.remove':
       return `remove peer ${c.publicKey}`;
     case 'peer.set':
-      return `set peer ${c.publicKey} allowed-ips ${c.allowedIps.join(',')}`;
+      return `set peer ${c.publicKey} allowed-ips ${c.allowedIps.join(',')}${c.endpoint !== undefined ? ` endpoint ${c.endpoint}` : ''}`;
     case 'route.remove':
       return `remove route ${c.dst}`;
     case 'route.replace':
@@ -129,10 +168,10 @@ export function renderBatch(changes: readonly Change[], ifname: string, linesPer
         break;
       case 'peer.set':
         // A peer with no allowed-ips (never desired today) is left to `wg set … allowed-ips ''`, plain in its meaning.
-        if (!isWgKey(c.publicKey) || c.allowedIps.length === 0 || !c.allowedIps.every((a) => parseCidr(a) !== null)) b.unbatchable.push(c);
+        if (!isWgKey(c.publicKey) || c.allowedIps.length === 0 || !c.allowedIps.every((a) => parseCidr(a) !== null) || (c.endpoint !== undefined && !isEndpoint(c.endpoint))) b.unbatchable.push(c);
         else {
           b.batched.push(c);
-          sections.push(`[Peer]\nPublicKey = ${c.publicKey}\nAllowedIPs = ${c.allowedIps.join(', ')}\n`);
+          sections.push(`[Peer]\nPublicKey = ${c.publicKey}\nAllowedIPs = ${c.allowedIps.join(', ')}\n${c.endpoint !== undefined ? `Endpoint = ${c.endpoint}\n` : ''}`);
         }
         break;
       case 'route.replace':
@@ -147,6 +186,15 @@ export function renderBatch(changes: readonly Change[], ifname: string, linesPer
   b.peersConf = sections.join('\n');
   for (let i = 0; i < lines.length; i += linesPerScript) b.routeScripts.push(lines.slice(i, i + linesPerScript).join(''));
   return b;
+}
+
+/** An endpoint as `wg show … dump` prints one and `wg set … endpoint` takes it: IPv4:port or [IPv6]:port. */
+export function isEndpoint(s: string): boolean {
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-fA-F:.]+)\]):(\d{1,5})$/.exec(s);
+  if (!m) return false;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return false;
+  return m[1] === undefined || m[1].split('.').every((o) => Number(o) <= 255);
 }
 
 /** The same change (kind and key; a set's allowed-ips may differ): how a batched change is found in the plan that follows it. */

@@ -183,7 +183,7 @@ export class Reconciler {
       case 'peer.remove':
         return this.o.wg.removePeer(ifname, c.publicKey, opts);
       case 'peer.set':
-        return this.o.wg.setPeer(ifname, { publicKey: c.publicKey, allowedIps: c.allowedIps }, opts);
+        return this.o.wg.setPeer(ifname, { publicKey: c.publicKey, allowedIps: c.allowedIps, ...(c.endpoint !== undefined ? { endpoint: c.endpoint } : {}) }, opts);
       case 'route.remove':
         return this.o.routes.remove(c.dst, ifname, opts);
       case 'route.replace':

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../shared/exec.js';
+import { killNetnsPids } from '../../lab/topology.js';
 import { loadHqConfig } from '../../shared/config/hq.js';
 import { createWg, parseWgDump, wireguardGoSocket } from '../../shared/wg.js';
 import { controlRequest } from '../../concentrator/client.js';
@@ -52,10 +53,11 @@ async function setup(t: TestContext) {
   t.after(async () => {
     const d = state.daemon;
     if (d && d.exitCode === null && d.signalCode === null) {
-      d.kill('SIGTERM');
+      d.kill('SIGUSR2'); // a stop for good: the interface and the probe echo go too
       if ((await exited(d, 10_000)) === 'timeout') d.kill('SIGKILL');
     }
     await wg.deleteInterface(IF, { netns: NS }).catch(() => {});
+    await killNetnsPids(NS); // whatever a failed run left (the probe echo outlives a killed daemon)
     await run(['ip', 'netns', 'del', NS], { allowFail: true });
     rmSync(wireguardGoSocket(IF), { force: true });
     rmSync(dir, { recursive: true, force: true });
@@ -123,9 +125,24 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
     process.stdout.write(`daemon: ${(JSON.parse(batch) as { msg: string }).msg}\n`);
     assert.deepEqual((({ peers, routes, left }) => ({ peers, routes, left }))(JSON.parse(batch) as { peers: number; routes: number; left: number }), { peers: VEHICLES, routes: VEHICLES, left: 0 });
 
-    // A clean exit takes the interface and its 2,000 peers with it.
+    // A restart (SIGTERM) adopts the 2,000 peers and routes as they are: the next pass changes nothing.
     daemon.kill('SIGTERM');
     assert.equal(await exited(daemon, 15_000), 0);
+    const again = spawn('ip', ['netns', 'exec', NS, 'node', join(ROOT, 'bin/roamlink'), 'hq', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    state.daemon = again;
+    again.stdout!.on('data', (c: Buffer) => (state.log += c));
+    again.stderr!.on('data', (c: Buffer) => (state.log += c));
+    const adopted = await until('the restarted concentrator to answer', 15_000, async () => {
+      if (again.exitCode !== null) throw new Error(`roamlink hq exited ${again.exitCode}`);
+      const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
+      return r?.status === 200 ? (r.body as { last_reconcile: { ok: boolean; changes: number } }) : undefined;
+    });
+    assert.deepEqual(adopted.last_reconcile && { ok: adopted.last_reconcile.ok, changes: adopted.last_reconcile.changes }, { ok: true, changes: 0 });
+    assert.equal((await programmed()).peers.size, VEHICLES);
+
+    // A stop for good (SIGUSR2) takes the interface and its 2,000 peers with it.
+    again.kill('SIGUSR2');
+    assert.equal(await exited(again, 15_000), 0);
   } catch (err) {
     process.stderr.write(`--- roamlink hq log (last lines) ---\n${state.log.split('\n').slice(-40).join('\n')}\n`);
     throw err;

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { controlRequest } from '../../concentrator/client.js';
 import { run } from '../../shared/exec.js';
+import { killNetnsPids } from '../../lab/topology.js';
 import { createWg, wireguardGoSocket } from '../../shared/wg.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -256,10 +257,11 @@ test('HQ routing: a LAN host reaches a vehicle through the LAN router\'s static 
   let daemon: ReturnType<typeof spawn> | null = null;
   t.after(async () => {
     if (daemon && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
+      daemon.kill('SIGUSR2'); // a stop for good: the interface and the probe echo go too
       await new Promise((r) => setTimeout(r, 1000));
       if (daemon.exitCode === null) daemon.kill('SIGKILL');
     }
+    await killNetnsPids(ns.q);
     await wg.deleteInterface(wgHq, { netns: ns.q }).catch(() => {});
     await wg.deleteInterface(wgCar, { netns: ns.v }).catch(() => {});
     for (const n of Object.values(ns)) await run(['ip', 'netns', 'del', n], { allowFail: true });
@@ -491,6 +493,14 @@ test('the units under systemd: the root booted with systemd-nspawn runs both dae
     for (const unit of ['roamlink-hq', 'roamlink-agent']) {
       assert.doesNotMatch(await journal(unit), /not permitted|EPERM|EACCES|Permission denied|Read-only file system/i, unit);
     }
+
+    // A restart leaves HQ's tunnels to the next daemon (RestartKillSignal=SIGTERM, KillMode=process): the same interface.
+    const ifindex = async () => (JSON.parse((await c('ip', '-j', 'link', 'show', 'roamlink-hq')).stdout || '[]') as Array<{ ifindex: number }>)[0]?.ifindex;
+    const hqIf = await ifindex();
+    assert.notEqual(hqIf, undefined, 'the HQ interface');
+    assert.equal((await c('systemctl', 'restart', 'roamlink-hq')).code, 0);
+    await poll('the concentrator to adopt its interface', 20_000, async () => ((await journal('roamlink-hq')).includes('interface adopted') ? true : (await journal('roamlink-hq')).slice(-1500)));
+    assert.equal(await ifindex(), hqIf, 'the interface survived the restart');
 
     // Stopping takes the interfaces with them.
     for (const [unit, ifname] of [['roamlink-agent', 'roamlink0'], ['roamlink-hq', 'roamlink-hq']] as const) {
