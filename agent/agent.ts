@@ -34,9 +34,14 @@ import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { DEFAULT_BUDGET, type BudgetUsage } from './policy/budget.js';
 import { policyWith } from './policy/policy.js';
+import { desiredOf, downDataPlane, startTunnel, type TunnelDeps } from './start/tunnel.start.js';
 
 export interface RunningAgent {
-  stop(): Promise<void>;
+  /**
+   * `release` (SIGTERM: a restart, an upgrade): the daemon goes, the data plane (tunnel, steering, routes, leases,
+   * associations, the modem's bearer) stays for the next process to adopt. `down`: a stop for good, removing it all.
+   */
+  stop(mode?: 'release' | 'down'): Promise<void>;
   readonly done: Promise<void>;
 }
 
@@ -59,16 +64,24 @@ async function sysctl(path: string, value: string): Promise<void> {
   await writeFile(`/proc/sys/net/ipv4/${path}`, value).catch(() => {});
 }
 
+/** The drivers the tunnel's start and its stop for good use (also `roamlink agent down`, with no agent running). */
+export function createTunnelDeps(cfg: AgentConfig, log: Logger, radio: (ifname: string) => RadioDriver | null = () => null): TunnelDeps {
+  const ip = new Ip();
+  // Under systemd (INVOCATION_ID is set for a unit's processes), wireguard-go runs in a scope of its own: a restart of
+  // the agent's unit kills the unit's whole cgroup, and the tunnel must outlive the daemon (docs/operator-guide.md).
+  const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID });
+  return { ip, wg, steer: createSteerDriver(), routing: createRoutingDriver(ip, cfg.wireguard.fwmark), radio, log };
+}
+
 export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
   const privateKey = await readPrivateKey(cfg.wireguard.private_key_file, 'wireguard.private_key_file');
-  const ip = new Ip();
-  const wg = createWg();
   const wgIf = cfg.wireguard.interface;
   const wgMark = cfg.wireguard.fwmark;
   const [epHost, epPort] = cfg.concentrator.endpoint.split(':') as [string, string];
   const endpoint = { address: epHost, port: Number(epPort) };
-  const steer = createSteerDriver();
-  const routing = createRoutingDriver(ip, wgMark);
+  const radios = new Map<string, RadioDriver>();
+  const tunnelDeps = createTunnelDeps(cfg, log, (n) => radios.get(n) ?? null);
+  const { ip, wg, steer, routing } = tunnelDeps;
   const slots = cfg.uplinks.map((u, i) => ({ ...u, slot: i + 1 }));
   const slotOf = new Map(slots.map((s) => [s.name, s]));
 
@@ -80,34 +93,17 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   await sysctl('conf/all/rp_filter', '0');
   for (const u of cfg.uplinks) await sysctl(`conf/${u.name}/rp_filter`, '0');
 
-  // Steering table first (no target yet), then the tunnel.
-  await steer.init({ wgMark, endpoint, target: null });
-  await routing.init();
-  const created = await wg.createInterface(wgIf, { implementation: cfg.wireguard.implementation });
-  log.info({ event: 'tunnel.interface', interface: wgIf, implementation: created.implementation }, 'tunnel interface ready');
-  await wg.setPrivateKey(wgIf, privateKey);
-  if (cfg.wireguard.listen_port) await wg.setListenPort(wgIf, cfg.wireguard.listen_port);
-  await wg.setFwmark(wgIf, wgMark);
-  const peer = {
-    publicKey: cfg.concentrator.public_key,
-    allowedIps: [`${cfg.concentrator.tunnel_address}/32`, ...cfg.concentrator.routes],
-    endpoint: cfg.concentrator.endpoint,
-    keepalive: cfg.wireguard.keepalive,
-  };
-  let peerConfigured = false;
-  await ip.addrReplace(wgIf, `${cfg.wireguard.address}/32`);
-  await ip.setUp(wgIf);
-  for (const dst of [`${cfg.concentrator.tunnel_address}/32`, ...cfg.concentrator.routes]) {
-    await ip.routeReplace({ dst, dev: wgIf, src: cfg.wireguard.address });
-  }
-
   await mkdir(cfg.run_dir, { recursive: true, mode: 0o750 });
-  // Radios: one wpa_supplicant control interface each.
-  const radios = new Map<string, RadioDriver>();
+  // Radios: one wpa_supplicant control interface each (opened first: adoption asks them where they are).
   for (const u of cfg.uplinks) {
     if (u.kind !== 'wifi') continue;
     radios.set(u.name, await openRadio(u.name, u.ctrl_path ?? `/run/wpa_supplicant/${u.name}`, undefined, log, cfg.run_dir));
   }
+
+  // The tunnel: what a previous process left is adopted as it is (a restart loses no packet), the rest made.
+  const { peer } = desiredOf(cfg);
+  const adopted = await startTunnel(cfg, privateKey, tunnelDeps);
+  let peerConfigured = adopted.peerConfigured;
 
   // In-tunnel prober: its replies prove the concentrator reached us on the path we steered to.
   let tunnelProber: Prober | null = null;
@@ -195,6 +191,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       probeIntervalMs: policy.probe_interval_ms, probeTimeoutMs: policy.probe_timeout_ms, maxMisses: 3,
       connectList: cfg.connect_list, scanIntervalMs: policy.scan_interval_ms, minSignal: policy.min_signal,
       budget, budgetUsage: budgetUsage.get(s.name) ?? null, redial: s.name === modemUplink,
+      adopted: adopted.uplinks[s.name] ?? null,
     })),
     watchdog ? createWatchdogMachine(createWatchdogDriver()) : undefined,
   );
@@ -202,6 +199,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     uplinks: slots.map((s) => s.name), initial: cfg.initial_uplink,
     settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
     policy, counterIntervalMs: 50, watchdog,
+    adopted: adopted.active ? { uplink: adopted.active, address: adopted.uplinks[adopted.active]!.lease!.address } : null,
   };
   // The drive: what the arbiter hears, recorded for replay (agent/drive/).
   const drive = createDriveRecorder({
@@ -326,7 +324,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   let stopping = false;
   return {
     done,
-    async stop() {
+    async stop(mode = 'release') {
       if (stopping) return done;
       stopping = true;
       await app.close().catch(() => {});
@@ -341,12 +339,13 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       probes.close();
       counters.close();
       for (const r of radios.values()) await r.close().catch(() => {});
-      await steer.remove();
-      await firewall.remove();
-      await wg.deleteInterface(wgIf).catch((err) => log.warn({ err: String(err) }, 'could not delete the tunnel interface'));
-      for (const s of slots) await routing.clear(s, leases[s.name]?.lease ?? undefined);
+      if (mode === 'down') {
+        for (const s of slots) await routing.clear(s, leases[s.name]?.lease ?? undefined);
+        const did = await downDataPlane(cfg, tunnelDeps).catch((err) => [`could not remove all of it: ${String(err)}`]);
+        log.info({ event: 'agent.down', did }, `data plane removed: ${did.join('; ') || 'nothing was there'}`);
+      }
       await rm(cfg.control_socket, { force: true });
-      log.info({ event: 'agent.stopped' }, 'agent stopped');
+      log.info({ event: 'agent.stopped', mode }, mode === 'down' ? 'agent stopped; data plane removed' : 'agent stopped; the data plane stays for the next start (roamlink agent down removes it)');
       lastPhase = new Map();
       resolveDone();
     },

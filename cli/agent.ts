@@ -38,7 +38,7 @@ async function socketOf(opts: { socket?: string; config?: string }): Promise<str
 }
 
 export function registerAgent(program: Command): void {
-  program
+  const agent = program
     .command('agent')
     .description('run the vehicle agent: the tunnel, the uplinks, make-before-break switching')
     .option('-c, --config <file>', 'agent config (YAML)', DEFAULT_CONFIG)
@@ -53,13 +53,39 @@ export function registerAgent(program: Command): void {
       const { runAgent } = await import('../agent/agent.js');
       const agent = await runAgent(cfg, log);
       const sd = startSdNotify({ status: `agent ${cfg.vehicle} running`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
+      // SIGTERM (systemctl restart or stop, an upgrade) releases the data plane: the next process adopts it. A stop
+      // for good removes it with `roamlink agent down` (the unit's ExecStopPost decides which it is).
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.once(sig, () => {
           sd.stopping();
-          void agent.stop();
+          void agent.stop('release');
         });
       }
       await agent.done;
+    });
+
+  agent
+    .command('down')
+    .description('remove the data plane a stopped agent left (tunnel, steering, routes, rules, DHCP clients): a stop for good')
+    .option('--unless-restarting', "the unit's ExecStopPost: do nothing when systemd restarts the agent (restart, upgrade, crash)")
+    .option('--unit <name>', 'the systemd unit (with --unless-restarting)', 'roamlink-agent.service')
+    .action(async (_o: unknown, cmd: Command) => {
+      // --config is the agent command's (as for `hq pubkey`): `roamlink agent down --config F` works as written.
+      const opts = cmd.optsWithGlobals<{ config: string; unlessRestarting?: boolean; unit: string }>();
+      const cfg = await loadAgentConfig(opts.config);
+      if (opts.unlessRestarting) {
+        const { stopVerdict } = await import('../agent/start/stop.verdict.js');
+        const { run } = await import('../shared/exec.js');
+        const jobs = await run(['systemctl', 'list-jobs', '--no-legend'], { allowFail: true, timeoutMs: 5000 }).then((r) => r.stdout, () => '');
+        const v = stopVerdict({ serviceResult: process.env.SERVICE_RESULT, exitStatus: process.env.EXIT_STATUS, jobs, unit: opts.unit });
+        console.log(`roamlink agent down: ${v.down ? 'removing the data plane' : 'keeping the data plane'}: ${v.why}`);
+        if (!v.down) return;
+      }
+      const log = createLogger({ name: 'agent', level: cfg.log_level, destination: undefined });
+      const { downDataPlane } = await import('../agent/start/tunnel.start.js');
+      const { createTunnelDeps } = await import('../agent/agent.js');
+      const did = await downDataPlane(cfg, createTunnelDeps(cfg, log));
+      console.log(did.length ? did.join('\n') : 'nothing to remove');
     });
 
   program

@@ -233,7 +233,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal);
 
     // Traffic: dispatcher <-> camera, sequence-numbered, starting together.
-    const startAt = wall() + 600;
+    // Both meters must be listening by then: node takes 0.5 s or more to start one on a loaded machine (measured: the
+    // first 518 ms of one direction lost with 600 ms, 2026-12-03, seven builds beside).
+    const startAt = wall() + 1500;
     const meterCommon = { pps: sc.traffic.pps, durationMs: sc.duration, startAtMs: startAt, drainMs: 1500 };
     const up = sc.traffic.direction !== 'down';
     const down = sc.traffic.direction !== 'up';

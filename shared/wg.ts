@@ -224,7 +224,20 @@ function ro(opts: WgCallOptions | undefined, extra: Partial<RunOptions> = {}): R
   return { netns: opts?.netns, signal: opts?.signal, ...extra };
 }
 
-export function createWg(run: Runner = defaultRun): WgDriver {
+export interface WgOptions {
+  /**
+   * Start wireguard-go in a systemd scope of its own (`systemd-run --scope`), outside the calling unit's cgroup, so
+   * that restarting the unit (which kills its whole cgroup) leaves the tunnel running. For a daemon under systemd.
+   */
+  ownScope?: boolean;
+}
+
+/** The scope wireguard-go runs in under systemd (WgOptions.ownScope). */
+export function wireguardGoScope(name: string): string {
+  return `roamlink-wg-${name}.scope`;
+}
+
+export function createWg(run: Runner = defaultRun, wgOpts: WgOptions = {}): WgDriver {
   const wgSet = async (ifname: string, args: string[], opts?: WgCallOptions) => {
     assertIfName(ifname, 'interface');
     await run(['wg', 'set', ifname, ...args], ro(opts));
@@ -270,7 +283,8 @@ export function createWg(run: Runner = defaultRun): WgDriver {
       }
       // wireguard-go daemonizes (unless WG_PROCESS_FOREGROUND is set, hence env -u): it returns once the tun
       // device and its control socket exist, and the forked child serves them.
-      await run(['env', '-u', 'WG_PROCESS_FOREGROUND', 'wireguard-go', name], ro(opts));
+      const scope = wgOpts.ownScope ? ['systemd-run', '--scope', '--quiet', '--collect', `--unit=${wireguardGoScope(name)}`, `--description=roamlink tunnel ${name} (wireguard-go)`] : [];
+      await run([...scope, 'env', '-u', 'WG_PROCESS_FOREGROUND', 'wireguard-go', name], ro(opts));
       return { implementation: 'wireguard-go', created: true };
     },
 

@@ -98,6 +98,13 @@ export interface ArbiterInput {
   counterHeartbeatMs?: number;
   /** The slower checker beyond the concentrator; none when absent. */
   watchdog?: WatchdogConfig | null;
+  /**
+   * The uplink found carrying the tunnel at start (agent/adopt: a restart, a crash, an upgrade) and the source address
+   * the steering gives it. The arbiter starts with it active, without a switch, and decides as ever once it is ready
+   * (or after adoptMs, default settleMs + confirmTimeoutMs, if it is not).
+   */
+  adopted?: { uplink: string; address: string } | null;
+  adoptMs?: number;
 }
 
 export type ArbiterEvent =
@@ -263,6 +270,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     },
     delays: {
       settle: ({ context }) => context.settleMs,
+      adopt: ({ context }) => context.adoptMs ?? context.settleMs + context.confirmTimeoutMs,
       drain: ({ context }) => context.drainMs,
       confirmTimeout: ({ context }) => context.confirmTimeoutMs,
       confirmRetry: ({ context }) => context.confirmRetryMs,
@@ -373,9 +381,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
   }).createMachine({
     id: 'arbiter',
     context: ({ input }) => ({
-      ...input, status: {}, active: null, activeSince: null, pending: null, coolingDown: false,
+      ...input, status: {}, active: input.adopted?.uplink ?? null, activeSince: input.adopted ? deps.now() : null, pending: null, coolingDown: false,
       policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
-      forced: null, tunnel: { ...NO_TUNNEL }, steered: null, decision: null, told: {},
+      forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {},
     }),
     invoke: [
       { src: 'links' },
@@ -405,8 +413,23 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       },
       'watchdog.round': { actions: emit(({ event }) => ({ type: 'watchdog.round' as const, round: event })) },
     },
-    initial: 'starting',
+    initial: 'entering',
     states: {
+      entering: { always: [{ guard: ({ context }) => context.active !== null, target: 'adopting' }, { target: 'starting' }] },
+      // The tunnel found on `active` (adoption): no initial choice and no switch; the policy takes over once the
+      // active is ready again (a probe through its path), or at adoptMs, or at once if it loses its carrier.
+      adopting: {
+        entry: ['tell', 'tellWatchdog'],
+        on: {
+          'operator.switch': { actions: { type: 'refuse', params: ({ context }) => ({ why: `the agent is adopting the running tunnel on ${context.active} (try again in a moment)` }) } },
+          'link.changed': [
+            { guard: 'activeLostCarrier', target: 'steady', actions: ['forwardLink', 'recordCarrier'] },
+            { actions: ['forwardLink', 'recordCarrier'] },
+          ],
+        },
+        always: { guard: ({ context }) => !!(context.active && context.status[context.active]?.ready && context.status[context.active]?.addressed), target: 'steady' },
+        after: { adopt: 'steady' },
+      },
       starting: {
         on: { 'operator.switch': { actions: { type: 'refuse', params: { why: 'no uplink is ready yet' } } } },
         always: { guard: 'anyReady', target: 'settling' },

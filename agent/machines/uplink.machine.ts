@@ -89,6 +89,12 @@ export interface UplinkInput extends UplinkSlot {
    * and return take the link's carrier down and up (NCM), and with it the lease. Without it, re-addressing is DHCP.
    */
   redial?: boolean;
+  /**
+   * What a new agent process found of this uplink (agent/adopt): the AP its radio is on and the lease on its interface.
+   * The radio stays on that AP (no scan, no association first) and the lease is taken at once (then renewed by DHCP,
+   * asking for the same address): an uplink that carried the tunnel before a restart is ready again within a probe.
+   */
+  adopted?: { lease: Lease | null; ap: { ssid: string; bssid: string } | null } | null;
 }
 
 export interface UplinkDeps {
@@ -151,6 +157,8 @@ interface Ctx extends UplinkInput {
   reported: number | null;
   /** The number of the probe in flight (probe.done answers carry it). */
   probeSeq: number;
+  /** A lease found on the interface at start (adoption), taken by the first addressing; then null. */
+  adoptLease: Lease | null;
 }
 
 /** A probe's promise outlives its timeout by this much at most (its socket is then closed). */
@@ -197,6 +205,12 @@ export function flooredList(list: ConnectList, minSignal: number | undefined): C
 
 const moveOf = (c: Ctx) => radioMove({ scan: c.scan, list: flooredList(c.connectList, c.minSignal), exclude: c.exclude, current: c.ap?.bssid ?? null, role: c.role });
 
+/** The connect-list entry of an AP found associated at start (no scan yet: its security is the entry's own). */
+export function entryOfAdopted(list: ConnectList, ap: { ssid: string; bssid: string }): number | null {
+  const i = list.findIndex((e) => identityMatches(e, { ssid: ap.ssid, bssid: ap.bssid, signal: -100, freq: 0, flags: e.security === 'psk' ? '[WPA2-PSK-CCMP]' : '[ESS]' }));
+  return i < 0 ? null : i;
+}
+
 /** The first connect-list entry whose identity matches an AP seen in a scan (null when unknown or unmatched). */
 function entryOf(list: ConnectList, scan: readonly ScanEntry[], bssid: string): number | null {
   const seen = scan.find((s) => s.bssid.toLowerCase() === bssid.toLowerCase());
@@ -218,13 +232,23 @@ export function createUplinkMachine(deps: UplinkDeps) {
     },
     actors: {
       // DHCP, or the connect-list entry's static address handed over as a lease at once.
-      address: fromCallback<DhcpEvent, { ifname: string; addressing: Addressing }>(({ sendBack, input }) => {
+      // An adopted lease is taken at once; DHCP then asks for the same address, and its start-up `deconfig` (which
+      // says nothing of the lease the interface holds) is not a loss.
+      address: fromCallback<DhcpEvent, { ifname: string; addressing: Addressing; adopt: Lease | null }>(({ sendBack, input }) => {
         if (input.addressing.mode === 'static') {
           sendBack({ type: 'dhcp.bound', lease: staticLease(input.addressing) });
           return undefined;
         }
+        let adopting = input.adopt !== null;
+        if (input.adopt) sendBack({ type: 'dhcp.bound', lease: input.adopt });
         const ac = new AbortController();
-        deps.dhcp.run(input.ifname, (ev) => sendBack(ev), ac.signal).catch(() => sendBack({ type: 'dhcp.lost', why: 'client failed' }));
+        const onEvent = (ev: DhcpEvent) => {
+          if (adopting && ev.type === 'dhcp.lost' && ev.why === 'deconfig') return;
+          adopting = false;
+          sendBack(ev);
+        };
+        deps.dhcp.run(input.ifname, onEvent, ac.signal, input.adopt ? { requestAddress: input.adopt.address } : undefined)
+          .catch(() => sendBack({ type: 'dhcp.lost', why: 'client failed' }));
         return () => ac.abort();
       }),
       configure: fromPromise<void, { slot: UplinkSlot; lease: Lease; previous: Lease | null }>(async ({ input }) => {
@@ -335,6 +359,8 @@ export function createUplinkMachine(deps: UplinkDeps) {
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
       addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0,
+      adoptLease: input.adopted?.lease ?? null,
+      ...(input.kind === 'wifi' && input.adopted?.ap ? { ap: { ...input.adopted.ap, signal: -100, entry: entryOfAdopted(input.connectList, input.adopted.ap) } } : {}),
     }),
     type: 'parallel',
     on: {
@@ -398,8 +424,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
                 }),
               },
             },
-            initial: 'scanning',
+            initial: 'entering',
             states: {
+              // On an AP found at start (adoption): stay on it, and scan at the next interval as ever.
+              entering: { always: [{ guard: 'associated', target: 'idle' }, { target: 'scanning' }] },
               scanning: {
                 entry: assign({ radioPhase: 'scanning' }),
                 invoke: {
@@ -486,10 +514,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
           },
           up: {
             entry: assign({ addressing: ({ context }) => addressingFor(context.connectList, context.ap) }),
-            invoke: { src: 'address', input: ({ context }) => ({ ifname: context.name, addressing: context.addressing }) },
+            invoke: { src: 'address', input: ({ context }) => ({ ifname: context.name, addressing: context.addressing, adopt: context.adoptLease }) },
             on: {
               'link.carrier': { guard: 'carrierDown', target: 'down' },
-              'dhcp.bound': { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease }) },
+              'dhcp.bound': { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease, adoptLease: null }) },
               'dhcp.lost': { target: '.addressing', actions: assign({ lease: null, ready: false }) },
               'uplink.readdress': [
                 // LTE with a modem: a new bearer brings the new address (the lease follows the carrier's drop and return).

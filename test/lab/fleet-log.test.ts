@@ -15,8 +15,9 @@ test('hq_log equals the agent\'s switches across restarts and a long outage', { 
   const check = report.hq_log_check as { agent: number; stored: number; mismatch: number };
   const detail = JSON.stringify({ check, switches: report.switches, hq: report.hq_log.map((h) => [h.from, h.to, h.reason]), fault_errors: report.fault_errors }, null, 1);
   assert.deepEqual(report.fault_errors, [], detail);
-  // Both operator switches after the restarts, at least, and the initial choices of both agent runs.
-  assert.ok(check.agent >= 5, detail);
+  // Both operator switches after the restarts, at least, and the first agent's initial choice (the restarted agent
+  // adopts the tunnel where it finds it: no initial choice, no switch).
+  assert.ok(check.agent >= 4, detail);
   assert.equal(check.stored, check.agent, detail);
   assert.equal(check.mismatch, 0, detail);
   // The report's switches (those within the run) are the tail of HQ's log, in order.

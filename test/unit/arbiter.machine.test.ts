@@ -111,6 +111,7 @@ class Harness {
       apply: async (u, l, prev) => void this.routingCalls.push(`apply ${u.name} ${l.address}${prev ? ` (was ${prev.address})` : ''}`),
       clear: async (u) => void this.routingCalls.push(`clear ${u.name}`),
       setTunnelDefault: async (u, l) => void this.routingCalls.push(`tunnel ${u.name} ${l.address}`),
+      down: async () => {},
     };
     const uplinkMachine = createUplinkMachine({
       dhcp,

@@ -121,6 +121,14 @@ test('the units run the daemons on the default config files, and their sockets l
   assert.equal(agentDefaults.state_dir, '/var/lib/roamlink');
 });
 
+test('the agent unit removes the data plane after a stop for good, and only then', () => {
+  const u = read(UNITS.agent);
+  assert.equal(u.svc('ExecStopPost'), '-/usr/local/bin/roamlink agent down --config /etc/roamlink/agent.yaml --unless-restarting');
+  // The tunnel outlives a restart by living outside the unit's cgroup (its own scope), not by sparing the cgroup.
+  assert.equal(u.svc('KillMode'), undefined);
+  assert.equal(u.svc('RuntimeDirectoryPreserve'), 'yes', "wireguard-go's sockets in /run/wireguard outlive a restart");
+});
+
 test('the agent unit runs Node with the flags the lab measures the agent with', () => {
   const env = read(UNITS.agent).unit.get('Service')?.get('Environment') ?? [];
   const flags = env.map((e) => /^"?ROAMLINK_NODE_FLAGS=([^"]*)"?$/.exec(e)?.[1]).filter((v) => v !== undefined);

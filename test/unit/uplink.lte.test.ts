@@ -35,7 +35,7 @@ class LteRig {
             signal.addEventListener('abort', () => resolve());
           }),
       },
-      routing: { init: async () => {}, apply: async () => {}, clear: async () => {}, setTunnelDefault: async () => {} },
+      routing: { init: async () => {}, apply: async () => {}, clear: async () => {}, setTunnelDefault: async () => {}, down: async () => {} },
       probe: (_ifname, _address, signal) =>
         new Promise((resolve, reject) => {
           this.probes++;

@@ -173,6 +173,7 @@ class Rig {
         apply: async (u, l) => void this.routing.push(`apply ${u.name} ${l.address}/${l.prefix} via ${l.router}`),
         clear: async () => {},
         setTunnelDefault: async () => {},
+        down: async () => {},
       },
       probe: (_ifname, _address, signal) =>
         new Promise((resolve, reject) => {

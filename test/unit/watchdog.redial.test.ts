@@ -61,7 +61,7 @@ class Vehicle {
             signal.addEventListener('abort', () => resolve());
           }),
       },
-      routing: { init: async () => {}, apply: async () => {}, clear: async () => {}, setTunnelDefault: async () => {} },
+      routing: { init: async () => {}, apply: async () => {}, clear: async () => {}, setTunnelDefault: async () => {}, down: async () => {} },
       probe: (ifname, _address, signal) => wait(clock, RTT[ifname]!, signal, RTT[ifname]!),
       now: () => clock.now(),
       radio: () => null,

@@ -99,6 +99,8 @@ class FakeOS {
   links = new Map<string, FakeIf>(); // key: `${netns}/${name}`
   procs = new Map<number, string>(); // pid -> cmdline
   sockets = new Set<string>();
+  /** systemd scopes asked for (systemd-run --scope). */
+  scopes: string[] = [];
   log: string[] = [];
   private nextPid = 100;
   private secrets = new Set<string>([PRIV]);
@@ -128,6 +130,10 @@ class FakeOS {
       if (this.links.has(key(m[1]!))) return fail('RTNETLINK answers: File exists', 2);
       this.links.set(key(m[1]!), { kind: 'wireguard', port: 0, fwmark: 0, peers: new Map() });
       return ok();
+    }
+    if ((m = /^systemd-run --scope --quiet --collect --unit=(\S+) --description=.* (env -u WG_PROCESS_FOREGROUND wireguard-go \S+)$/.exec(s))) {
+      this.scopes.push(m[1]!);
+      return this.exec(m[2]!.split(' '), ns, input);
     }
     if ((m = /^env -u WG_PROCESS_FOREGROUND wireguard-go (\S+)$/.exec(s))) {
       if (this.sockets.has(`/run/wireguard/${m[1]}.sock`)) return fail('UAPI listen error: unix socket in use');
@@ -205,6 +211,17 @@ test('createInterface: wireguard-go without the module, kernel with it, reuse wh
   os.kernelModule = false;
   await assert.rejects(wg.createInterface('rl-d', { implementation: 'kernel' }), /kernel module/);
   await assert.rejects(wg.createInterface('name-too-long-xx'), /interface: "name-too-long-xx" is not an interface name/);
+});
+
+test('createInterface under systemd: wireguard-go in a scope of its own, outside the agent unit\'s cgroup', async () => {
+  const os = new FakeOS();
+  const wg = createWg(os.run, { ownScope: true });
+  assert.deepEqual(await wg.createInterface('rl-a', { netns: 'ns1' }), { implementation: 'wireguard-go', created: true });
+  assert.deepEqual(os.scopes, ['roamlink-wg-rl-a.scope']);
+  assert.ok(os.sockets.has('/run/wireguard/rl-a.sock'));
+  // Found running (a restarted agent): reused, no second scope.
+  assert.deepEqual(await wg.createInterface('rl-a', { netns: 'ns1' }), { implementation: 'wireguard-go', created: false });
+  assert.deepEqual(os.scopes, ['roamlink-wg-rl-a.scope']);
 });
 
 test('deleteInterface stops wireguard-go and removes its socket; deleting twice is fine', async () => {

@@ -1,7 +1,7 @@
 // DHCP client driver: busybox udhcpc in the foreground, reporting leases as JSON lines through a hook script.
 // udhcpc only tells; the agent itself puts the address and routes in place (in the uplink's own table).
 import { execa } from 'execa';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 
@@ -14,9 +14,40 @@ export interface Lease {
 
 export type DhcpEvent = { type: 'dhcp.bound'; lease: Lease } | { type: 'dhcp.lost'; why: string };
 
+export interface DhcpRunOptions {
+  /** Ask for this address first (the lease a new agent process found on the interface). */
+  requestAddress?: string;
+}
+
 export interface DhcpDriver {
   /** Runs a DHCP client on the interface until the signal aborts; every lease change is reported. */
-  run(ifname: string, onEvent: (ev: DhcpEvent) => void, signal: AbortSignal): Promise<void>;
+  run(ifname: string, onEvent: (ev: DhcpEvent) => void, signal: AbortSignal, opts?: DhcpRunOptions): Promise<void>;
+}
+
+/** udhcpc's arguments (pure). -f foreground, -t/-T/-A: 3 discovers 1 s apart, then retry after 1 s; -S no syslog;
+ *  -p a pidfile, so a client left by an agent that was killed is found and stopped; -r the address to ask for. */
+export function udhcpcArgs(ifname: string, script: string, pidfile: string, opts: DhcpRunOptions = {}): string[] {
+  return ['-f', '-i', ifname, '-s', script, '-t', '3', '-T', '1', '-A', '1', '-S', '-p', pidfile, ...(opts.requestAddress ? ['-r', opts.requestAddress] : [])];
+}
+
+/** Stops the udhcpc a killed agent left on this interface (its pidfile names it; only if it is that udhcpc). */
+export async function stopStaleClient(pidfile: string, ifname: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidfile, 'utf8')).trim());
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const argv = cmdline.split('\0');
+  if (!argv[0]?.endsWith('udhcpc') || argv[argv.indexOf('-i') + 1] !== ifname) return false;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return false;
+  }
+  return true;
 }
 
 const HOOK = `#!/bin/sh
@@ -51,6 +82,10 @@ export function parseHookLine(line: string): DhcpEvent | null {
   }
 }
 
+export function udhcpcPidfile(runDir: string, ifname: string): string {
+  return join(runDir, `udhcpc.${ifname}.pid`);
+}
+
 export function createUdhcpcDriver(runDir: string): DhcpDriver {
   let hookPath: Promise<string> | undefined;
   const hook = () =>
@@ -61,10 +96,11 @@ export function createUdhcpcDriver(runDir: string): DhcpDriver {
       return p;
     })());
   return {
-    async run(ifname, onEvent, signal) {
+    async run(ifname, onEvent, signal, opts) {
       const script = await hook();
-      // -f foreground, -t/-T/-A: 3 discovers 1 s apart, then retry after 1 s; -S no syslog.
-      const child = execa('udhcpc', ['-f', '-i', ifname, '-s', script, '-t', '3', '-T', '1', '-A', '1', '-S'], {
+      const pidfile = udhcpcPidfile(runDir, ifname);
+      await stopStaleClient(pidfile, ifname);
+      const child = execa('udhcpc', udhcpcArgs(ifname, script, pidfile, opts), {
         reject: false, cancelSignal: signal, buffer: false, stdin: 'ignore', stderr: 'ignore', env: { LC_ALL: 'C' },
       });
       if (child.stdout) {

@@ -54,7 +54,49 @@ export function steerSwitchScript(s: SteerSpec): string {
   return [`flush chain ip ${NFT_TABLE} steer`, ...(rule ? [`add rule ip ${NFT_TABLE} steer ${rule}`] : [])].join('\n') + '\n';
 }
 
+/** The steering table as found (`nft -j list table ip roamlink`): null when there is none. */
+export interface FoundSteer {
+  /** The chain hooks route output (ours, as steerTableScript makes it). */
+  hooked: boolean;
+  /** The one steering rule's match and target; null when the chain has no rule (or one this agent did not write). */
+  rule: { wgMark: number; endpoint: { address: string; port: number }; target: SteerTarget } | null;
+}
+
+type NftObj = Record<string, Record<string, unknown>>;
+/** What a match compares or a mangle sets: a meta key or a payload field. */
+type NftSel = { meta?: { key?: string }; payload?: { protocol?: string; field?: string } };
+type NftExpr = { match?: { left?: NftSel; right?: unknown }; mangle?: { key?: NftSel; value?: unknown } };
+const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
+const num = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : null);
+
+/** Parses `nft -j list table ip roamlink` (pure). Throws on text that is not nft's JSON. */
+export function parseSteerTable(json: string): FoundSteer {
+  const doc = JSON.parse(json) as { nftables?: NftObj[] };
+  if (!Array.isArray(doc.nftables)) throw new Error('nft -j: no "nftables" array');
+  const chain = doc.nftables.find((o) => o.chain?.name === 'steer')?.chain;
+  const hooked = !!chain && chain.type === 'route' && chain.hook === 'output';
+  const rules = doc.nftables.filter((o) => o.rule?.chain === 'steer').map((o) => o.rule!);
+  if (rules.length !== 1) return { hooked, rule: null };
+  let wgMark: number | null = null, address: string | null = null, port: number | null = null, mark: number | null = null, saddr: string | null = null;
+  for (const e of (rules[0]!.expr ?? []) as NftExpr[]) {
+    if (e.match) {
+      const l = e.match.left;
+      if (l?.meta?.key === 'mark') wgMark = num(e.match.right);
+      else if (l?.payload?.protocol === 'ip' && l.payload.field === 'daddr') address = str(e.match.right);
+      else if (l?.payload?.protocol === 'udp' && l.payload.field === 'dport') port = num(e.match.right);
+    } else if (e.mangle) {
+      const k = e.mangle.key;
+      if (k?.meta?.key === 'mark') mark = num(e.mangle.value);
+      else if (k?.payload?.protocol === 'ip' && k.payload.field === 'saddr') saddr = str(e.mangle.value);
+    }
+  }
+  if (wgMark === null || address === null || port === null || mark === null || saddr === null) return { hooked, rule: null };
+  return { hooked, rule: { wgMark, endpoint: { address, port }, target: { mark, address: saddr } } };
+}
+
 export interface SteerDriver {
+  /** The table as it is (null: none), for a new agent process to adopt. */
+  read(signal?: AbortSignal): Promise<FoundSteer | null>;
   /** Creates (or re-creates) the table with this steering. */
   init(s: SteerSpec, signal?: AbortSignal): Promise<void>;
   /** Moves the outer packets; may be called repeatedly with the same spec. */
@@ -66,6 +108,11 @@ export function createSteerDriver(netns?: string, run: Runner = defaultRun): Ste
   const nft = (script: string, signal?: AbortSignal, allowFail = false) =>
     run(['nft', '-f', '-'], { netns, input: script, signal, allowFail });
   return {
+    async read(signal) {
+      const r = await run(['nft', '-j', 'list', 'table', 'ip', NFT_TABLE], { netns, signal, allowFail: true });
+      if (r.exitCode !== 0) return null;
+      return parseSteerTable(r.stdout);
+    },
     async init(s, signal) {
       await nft(steerTableScript(s), signal);
     },

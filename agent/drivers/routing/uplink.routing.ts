@@ -63,12 +63,18 @@ export interface RoutingDriver {
   /** Points the tunnel table's default route at this uplink. */
   setTunnelDefault(u: UplinkSlot, lease: Lease): Promise<void>;
   init(): Promise<void>;
+  /** Removes the tunnel's rule and table (a stop for good; the uplinks' own are clear()'s). */
+  down(): Promise<void>;
 }
 
 export function createRoutingDriver(ip: Ip, wgMark: number): RoutingDriver {
   return {
     async init() {
       await ip.ruleEnsure(tunnelRule(wgMark));
+    },
+    async down() {
+      await ip.ruleDel(tunnelRule(wgMark));
+      await ip.routeFlushTable(TUNNEL_TABLE);
     },
     async apply(u, lease, previous) {
       // Another address or prefix: `addr replace` would add a second address (the kernel keys them by both) and leave
