@@ -712,6 +712,46 @@ test('control: the same switch asked twice at once: the first is done, only the 
   assert.equal((r.json() as { switched: SwitchRecord }).switched.to, 'wlan1');
 });
 
+test('control: a switch asked while another is under way (steering, confirming, draining) is refused at once with the reason; none is lost', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  const app = await control(h);
+  t.after(async () => {
+    await app.close();
+    h.stop();
+  });
+  const ask = (to: string) => app.inject({ method: 'POST', url: '/v1/switch', payload: { to } });
+  const underWay = { error: { code: 'SWITCH_REFUSED', message: 'a switch is under way' } };
+  h.steerGate = deferred();
+  h.tunnelAnswers = false;
+  const first = ask('wlan1');
+  await h.advance(5);
+  const phases: string[] = [];
+  const refusedIn = async (phase: string) => {
+    const v = h.actor.getSnapshot().value as Record<string, string | Record<string, string>>;
+    assert.equal(typeof v.switching === 'string' ? v.switching : Object.keys(v.switching!)[0], phase);
+    const r = await answered(h, ask('wwan0'), 1); // answered without the clock moving on: never left waiting
+    assert.equal(r.statusCode, 409, `${phase}: ${r.body}`);
+    assert.deepEqual(r.json(), underWay, phase);
+    phases.push(phase);
+  };
+  await refusedIn('steering');
+  h.steerGate.resolve();
+  await h.advance(5);
+  await refusedIn('confirming');
+  h.tunnelAnswers = true;
+  const r = await answered(h, first);
+  assert.equal(r.statusCode, 200, r.body);
+  await refusedIn('draining');
+  assert.deepEqual(phases, ['steering', 'confirming', 'draining']);
+  await h.advance(ARBITER.drainMs);
+  assert.equal(h.state, 'steady');
+  // Asked again once the switch is over: done.
+  const again = await answered(h, ask('wwan0'));
+  assert.equal(again.statusCode, 200, again.body);
+  assert.deepEqual(h.done().map((d) => [d.from, d.to, d.reason, d.operator]), [['wlan0', 'wlan1', 'forced', true], ['wlan1', 'wwan0', 'forced', true]]);
+  assert.deepEqual(h.steers.map((x) => x.to), ['wlan1', 'wwan0']);
+});
+
 test('control: a switch whose steering fails is 409 with the error', async (t) => {
   const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1']);
   const app = await control(h);
