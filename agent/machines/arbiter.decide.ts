@@ -222,3 +222,22 @@ export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string |
   }
   return out;
 }
+
+/**
+ * When the active goes quiet, every other uplink is probed at once (not at its standby pace), so that by the dead limit
+ * chooseUplink can tell the concentrator silent on every path (the far end: stay) from the active alone silent (move).
+ * Quiet: nothing heard on the active (probe reply, tunnel packet) for half its dead limit (dead_busy_ms while traffic
+ * flows, dead_idle_ms when idle). Asked once per silence: `askedFor` is the last sign of life they were asked about.
+ * Returns the uplinks to ask (with carrier and an address; held-down ones too: they are witnesses) and the new
+ * `askedFor`, or null when there is nothing to ask.
+ */
+export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null }): { ask: string[]; askedFor: number } | null {
+  const a = i.uplinks.find((u) => u.name === i.active);
+  if (!a) return null;
+  const heardAt = Math.max(a.probe.last_ok_at ?? -Infinity, i.tunnel.last_rx_at ?? -Infinity);
+  if (!Number.isFinite(heardAt) || i.askedFor === heardAt) return null;
+  const limit = isBusy(i.tunnel, i.policy, i.now) ? i.policy.dead_busy_ms : i.policy.dead_idle_ms;
+  if (i.now - heardAt < limit / 2) return null;
+  const ask = i.uplinks.filter((u) => u.name !== a.name && u.carrier && u.lease !== null).map((u) => u.name);
+  return { ask, askedFor: heardAt };
+}

@@ -14,7 +14,7 @@ import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
-import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
 import { clockOf, every } from './every.js';
 
 export type { SwitchReason };
@@ -166,6 +166,8 @@ interface Ctx extends ArbiterInput {
   decision: SwitchDecision | null;
   /** The last role message sent to each uplink (only changes are sent). */
   told: Record<string, string>;
+  /** The active's last sign of life about which the others were last asked to probe at once (standbysToAsk). */
+  askedFor: number | null;
 }
 
 function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
@@ -317,6 +319,18 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         }
         if (changed) enqueue.assign({ told });
       }),
+      // The active went quiet: every other uplink probed at once, so the decision at the dead limit knows whether the
+      // concentrator answers on any path (far end) or not.
+      askStandbys: enqueueActions(({ context, enqueue }) => {
+        const now = clock(context);
+        const r = standbysToAsk({
+          uplinks: Object.values(context.status), active: context.active, tunnel: tunnelAsOf(context.tunnel, now, interval(context)),
+          policy: context.policy, now, askedFor: context.askedFor,
+        });
+        if (!r) return;
+        for (const name of r.ask) enqueue.sendTo(name, { type: 'uplink.probe-now' });
+        enqueue.assign({ askedFor: r.askedFor });
+      }),
       decide: assign(({ context }) => {
         const now = clock(context);
         const d = chooseUplink(snapshot(context, now), context.policy, now);
@@ -383,7 +397,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     context: ({ input }) => ({
       ...input, status: {}, active: input.adopted?.uplink ?? null, activeSince: input.adopted ? deps.now() : null, pending: null, coolingDown: false,
       policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
-      forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {},
+      forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {}, askedFor: null,
     }),
     invoke: [
       { src: 'links' },
@@ -448,9 +462,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: [assign({ coolingDown: false }), 'decide'] } },
         always: { guard: 'hasDecision', target: 'switching', actions: 'begin' },
         on: {
-          'uplink.status': { actions: ['record', 'tell', 'decide'] },
+          'uplink.status': { actions: ['record', 'tell', 'askStandbys', 'decide'] },
           'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide'] },
-          'tunnel.counters': { actions: ['recordCounters', 'tell', 'decide'] },
+          'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide'] },
           'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
             { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },

@@ -13,7 +13,7 @@ import { boundedSignal, clockOf, every } from './every.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
-import { budgetStatus, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
+import { budgetStatus, mayProbeOutOfPace, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
 import type { ProbeStats } from '../policy/choose.js';
 import { identityMatches } from '../policy/connect-list.js';
 import type { Addressing, ConnectList } from '../../shared/config/connect-list.js';
@@ -127,6 +127,9 @@ export type UplinkEvent =
   | { type: 'uplink.readdress'; why: string }
   /** The policy's part for uplinks (a site's profile, via the arbiter): probe and scan timing, the Wi-Fi floor. */
   | { type: 'uplink.policy'; probeIntervalMs: number; probeTimeoutMs: number; scanIntervalMs: number; minSignal: number }
+  /** Probe now, out of the pace (the arbiter asks every standby at once when the active goes quiet); LTE on standby
+   *  only when its budget allows (mayProbeOutOfPace). A probe already out is followed by another at once. */
+  | { type: 'uplink.probe-now' }
   /** Internal: the role changed, so the waits timed for the old one start over. */
   | { type: 'uplink.retime' }
   /** Internal: the associated radio's signal reading (signalWatch), when it changed. */
@@ -159,6 +162,10 @@ interface Ctx extends UplinkInput {
   probeSeq: number;
   /** A lease found on the interface at start (adoption), taken by the first addressing; then null. */
   adoptLease: Lease | null;
+  /** When the probe now out was sent (null: none out). */
+  inFlightSince: number | null;
+  /** A probe out of the pace was asked for and has not gone yet. */
+  probeNow: boolean;
 }
 
 /** A probe's promise outlives its timeout by this much at most (its socket is then closed). */
@@ -180,7 +187,7 @@ export function statusOf(ctx: Ctx): UplinkReport {
     name: ctx.name, slot: ctx.slot, kind: ctx.kind, phase: ctx.phase, carrier: ctx.carrier, lease: ctx.lease,
     addressed: ctx.applied !== null && ctx.lease !== null && ctx.applied.address === ctx.lease.address && ctx.applied.prefix === ctx.lease.prefix && ctx.applied.router === ctx.lease.router,
     ready: ctx.ready, rttMs: ctx.history.srttMs, lastOkAt: ctx.history.lastOkAt, misses: ctx.history.misses,
-    probe: probeStatsOf(ctx.history), signal: ctx.signal, role: ctx.role, radio: ctx.radioPhase, ap: ctx.ap,
+    probe: { ...probeStatsOf(ctx.history), ...(ctx.inFlightSince !== null ? { in_flight_since: ctx.inFlightSince } : {}) }, signal: ctx.signal, role: ctx.role, radio: ctx.radioPhase, ap: ctx.ap,
     addressing: ctx.addressing.mode,
   };
 }
@@ -330,12 +337,16 @@ export function createUplinkMachine(deps: UplinkDeps) {
       },
       probeOk: assign(({ context, event }) => {
         const rtt = (event as Extract<UplinkEvent, { type: 'probe.done' }>).rtt!;
-        return { ready: true, history: recordProbeResult(context.history, rtt, deps.now()), phase: 'ready' as const };
+        return { ready: true, history: recordProbeResult(context.history, rtt, deps.now()), phase: 'ready' as const, inFlightSince: null };
       }),
       probeMissed: assign(({ context }) => {
         const history = recordProbeResult(context.history, null, deps.now());
         const ready = context.ready && history.misses < context.maxMisses;
-        return { history, ready, phase: ready ? ('ready' as const) : ('probing' as const) };
+        return { history, ready, phase: ready ? ('ready' as const) : ('probing' as const), inFlightSince: null };
+      }),
+      // Asked for a probe out of the pace: the active is probed at its own pace already; LTE on standby within its budget.
+      askProbe: assign({
+        probeNow: ({ context }) => context.role !== 'active' && (!isLteStandby(context) || mayProbeOutOfPace(context.budgetUsage, wallNow(), budgetOf(context))),
       }),
     },
     guards: {
@@ -358,7 +369,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
     context: ({ input }) => ({
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
-      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0,
+      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0, inFlightSince: null, probeNow: false,
       adoptLease: input.adopted?.lease ?? null,
       ...(input.kind === 'wifi' && input.adopted?.ap ? { ap: { ...input.adopted.ap, signal: -100, entry: entryOfAdopted(input.connectList, input.adopted.ap) } } : {}),
     }),
@@ -542,8 +553,20 @@ export function createUplinkMachine(deps: UplinkDeps) {
                 initial: 'sending',
                 states: {
                   sending: {
-                    entry: ['spendBudget', 'tellBudget', assign({ probeSeq: ({ context }) => context.probeSeq + 1 }), 'sendProbe'],
+                    entry: [
+                      'spendBudget', 'tellBudget',
+                      // A probe asked for out of the pace is told at once: the arbiter waits for its outcome (far end).
+                      enqueueActions(({ context, enqueue }) => {
+                        enqueue.assign({ probeSeq: context.probeSeq + 1, inFlightSince: deps.now(), probeNow: false });
+                        if (context.probeNow) enqueue('report');
+                      }),
+                      'sendProbe',
+                    ],
+                    // Left with the probe out (the link went down, the address changed): it is no longer evidence to come.
+                    exit: assign({ inFlightSince: null }),
                     on: {
+                      // A probe is out already: the arbiter is told (its outcome is evidence to wait for), another follows.
+                      'uplink.probe-now': { actions: ['askProbe', 'report'] },
                       // An answer to an earlier probe (given up at its timeout) is dropped.
                       'probe.done': {
                         guard: ({ context, event }) => event.seq === context.probeSeq,
@@ -554,9 +577,11 @@ export function createUplinkMachine(deps: UplinkDeps) {
                     after: { probeTimeout: { target: 'waiting', actions: ['probeMissed', 'report'] } },
                   },
                   waiting: {
+                    always: { guard: ({ context }) => context.probeNow, target: 'sending' },
                     on: {
                       // The active is probed at once, at its faster pace; other role changes re-time the wait.
                       'uplink.retime': [{ guard: 'isActive', target: 'sending' }, { target: 'waiting', reenter: true }],
+                      'uplink.probe-now': { actions: 'askProbe' },
                     },
                     after: { probeInterval: 'sending' },
                   },

@@ -73,3 +73,15 @@ export function recordProbe(usage: BudgetUsage | null, bytes: number, now: numbe
   const u = currentUsage(usage, now, budget);
   return { day_start: u.day_start, bytes: u.bytes + bytes, last_probe_at: now };
 }
+
+/**
+ * May a probe go now out of the pace: the arbiter asks every standby at once when the active goes quiet, to tell the
+ * far end's silence from the active's (choose.ts, far-end). Only while the day's bytes allow one more probe and
+ * min_interval_ms has passed since the last one; it is recorded like any other, so the day never spends more than
+ * bytes_per_day: what it costs is taken from the pace of the rest of the day (budgetStatus spreads what is left).
+ */
+export function mayProbeOutOfPace(usage: BudgetUsage | null, now: number, budget: ProbeBudget = DEFAULT_BUDGET): boolean {
+  const u = currentUsage(usage, now, budget);
+  if (budget.bytes_per_day - u.bytes < budget.probe_bytes) return false;
+  return u.last_probe_at === null || now - u.last_probe_at >= budget.min_interval_ms;
+}

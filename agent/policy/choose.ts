@@ -16,6 +16,8 @@ export interface ProbeStats {
    *  given up when it times out, so up to the probe timeout after it was sent), and when the other lost probes of the
    *  loss window were. */
   failing?: { since: number; last_at: number; lost_before: number[] };
+  /** When the probe now out was sent, while one is (its answer or its timeout is evidence still to come). */
+  in_flight_since?: number;
 }
 
 /** One uplink as the arbiter sees it. */
@@ -222,6 +224,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     return stay('far-end', far.text);
   }
   if (far.backAt !== null) memory.farEndBack = { uplink: active.name, at: far.backAt };
+  if (far.waiting) return stay('far-end', far.waiting);
   const backAt = memory.farEndBack?.at ?? -Infinity;
   const aliveAt = Math.max(heardAt, snapshot.activeSince ?? -Infinity, backAt);
   const silentMs = now - aliveAt;
@@ -320,16 +323,21 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
  * with standbys losing 5% of their probes: about 1% of such blackholes); the verdict then ends at the next answer of
  * any path (a Wi-Fi standby's next probe, about 1 s; LTE's budget pace at worst), and the active has dead_idle_ms
  * from then (its own probe of the silence may still be out).
- * Caveats (2026-11): with the default 1 s standby pace and 500 ms probe timeout no standby probe sent after the silence
- * began can have failed by dead_busy_ms (400 ms), so while traffic flows the FIRST decision of a far-end silence is
- * still a blackhole switch; the verdict stops every later one (no cascade) and, idle, usually the first one too.
+ * Every other path is probed at once when the active has been silent for half its dead limit (standbysToAsk; LTE
+ * within its budget). While such a probe is out (`in_flight_since`) and none has answered, the decision waits for it,
+ * up to dead_idle_ms: an answer means move (at the dead limit, as before: a standby answers in its RTT), its timeout
+ * means the far end (2026-11, before it: at the 1 s standby pace no standby probe could have failed by dead_busy_ms,
+ * and the first decision of a far-end silence under traffic was a blackhole switch).
+ * Caveats (2026-12): a standby that loses its urgent probe on its own (a lossy path) delays the move of a real
+ * blackhole until some path answers again (its next probe, about 1 s). Probes lost while the concentrator's probe
+ * responder restarts and WireGuard keeps the tunnel up count as the paths' own for their loss window (20 probes).
  * Two Wi-Fi radios behind one site's backhaul fail together: that is taken for the far end until LTE answers.
  *
  * When the verdict ends because another path heard the concentrator again while the active is still silent, `backAt`
  * says when: the active's silence then counts from it (against dead_idle_ms).
  */
 function farEndOf(snapshot: ArbiterSnapshot, active: UplinkView, heardAt: number, busySince: number | null, prev: ArbiterMemory, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number):
-  { verdict: true; lastHeard: number; since: number; text: string } | { verdict: false; backAt: number | null } {
+  { verdict: true; lastHeard: number; since: number; text: string } | { verdict: false; backAt: number | null; waiting?: string } {
   const was = prev.farEnd?.uplink === active.name ? prev.farEnd : undefined;
   const heard = (u: UplinkView) => u.probe.last_ok_at ?? -Infinity;
   const lastHeard = Math.max(heardAt, ...snapshot.uplinks.map(heard));
@@ -349,6 +357,12 @@ function farEndOf(snapshot: ArbiterSnapshot, active: UplinkView, heardAt: number
   if (witnesses.some((u) => !u.probe.failing && u.probe.last_ok_at! > answeredAfter)) return no;
   const failed = witnesses.filter((u) => failedSince(u, lastHeard, quiet, policy, now)).map((u) => u.name);
   const held = was !== undefined && was.lastHeard === lastHeard;
+  // A path probed at once when the active went quiet (standbysToAsk) and not answered yet: its answer says "move", its
+  // timeout "far end". Waited for (not longer than dead_idle_ms), unless the verdict already holds.
+  const pending = held ? [] : witnesses.filter((u) => u.probe.in_flight_since !== undefined && now - u.probe.in_flight_since <= policy.dead_idle_ms && !failed.includes(u.name));
+  if (pending.length > 0) {
+    return { ...no, waiting: `${active.name} silent for ${fmtMs(silentMs)}; is it the far end? waiting for ${pending.map((u) => u.name).join(', ')} probed at once${failed.length ? ` (${failed.join(', ')} failed)` : ''}` };
+  }
   if (failed.length === 0 && !held) return no;
   const also = failed.length === 0 ? 'no path has answered since' : `${failed.join(', ')} ${failed.length === 1 ? 'fails' : 'fail'} too, none answers`;
   return {

@@ -52,14 +52,12 @@ const never = (signal: AbortSignal): Promise<number> =>
 /** Everything the machines touch, faked: the test hands out leases, pushes carrier, and decides who answers probes. */
 class Harness {
   readonly clock = new SimulatedClock();
-  readonly uplinks: UplinkInput[] = [
-    { name: 'wlan0', slot: 1, kind: 'wifi', ...TIMING, connectList: [], scanIntervalMs: 3000 },
-    { name: 'wlan1', slot: 2, kind: 'wifi', ...TIMING, connectList: [], scanIntervalMs: 3000 },
-    { name: 'wwan0', slot: 3, kind: 'lte', ...TIMING, connectList: [], scanIntervalMs: 3000 },
-  ];
+  readonly uplinks: UplinkInput[];
   /** Running DHCP clients, by interface. */
   readonly dhcpClients = new Map<string, (ev: DhcpEvent) => void>();
   readonly routingCalls: string[] = [];
+  /** Every probe through an uplink's own path: which, and when it went. */
+  readonly probeLog: Array<{ uplink: string; at: number }> = [];
   /** Uplinks whose own path is blackholed (their probes go unanswered). */
   readonly blackholed = new Set<string>();
   tunnelAnswers = true;
@@ -83,8 +81,14 @@ class Harness {
   dnsAnswers = true;
   readonly watchdogCalls: string[] = [];
 
-  constructor(input: Partial<ArbiterInput> = {}) {
+  /** Probes: every uplink probed each probeIntervalMs on standby (LTE: within its budget), given up after probeTimeoutMs. */
+  constructor(input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING) {
     const clock = this.clock;
+    this.uplinks = [
+      { name: 'wlan0', slot: 1, kind: 'wifi', ...timing, connectList: [], scanIntervalMs: 3000 },
+      { name: 'wlan1', slot: 2, kind: 'wifi', ...timing, connectList: [], scanIntervalMs: 3000 },
+      { name: 'wwan0', slot: 3, kind: 'lte', ...timing, connectList: [], scanIntervalMs: 3000 },
+    ];
     const watchdogDriver: WatchdogDriver = {
       pingHost: (host, ifname) => {
         this.watchdogCalls.push(`ping ${host} via ${ifname}`);
@@ -121,6 +125,7 @@ class Harness {
       probe: (ifname, address, signal) => {
         const name = owner(address);
         assert.equal(name, ifname, 'each uplink probes from its own address');
+        this.probeLog.push({ uplink: name, at: clock.now() });
         return this.blackholed.has(name) ? never(signal) : after(clock, RTT[name] ?? 20, signal, RTT[name] ?? 20);
       },
     });
@@ -237,8 +242,8 @@ class Harness {
   }
 
   /** Up to the steady state with `active` carrying the tunnel and the others ready as standbys. */
-  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0'], input: Partial<ArbiterInput> = {}): Promise<Harness> {
-    const h = new Harness({ initial: active, ...input });
+  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0'], input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING): Promise<Harness> {
+    const h = new Harness({ initial: active, ...input }, timing);
     for (const n of ready) await h.bringUp(n);
     await h.advance(ARBITER.settleMs + TUNNEL_RTT + ARBITER.drainMs + 1);
     assert.equal(h.active, active);
@@ -875,4 +880,79 @@ test('the concentrator back on the standbys first, the active still silent: move
   const [rec] = h.done();
   assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'blackhole']);
   assert.match(rec!.why!.text, /wlan0 silent for 12\d\d ms since the concentrator answered again \(limit 1200 ms\)/);
+});
+
+// ---- the far end at the agent's default standby pace (1 s, timeout 500 ms): issue 10, item 3 ----------------------
+const DEFAULT_TIMING = { probeIntervalMs: 1000, probeTimeoutMs: 500, maxMisses: 3 };
+
+for (const busy of [true, false]) {
+  const how = busy ? 'while traffic flows' : 'idle';
+  const limit = busy ? 400 : 1200;
+
+  test(`the concentrator silent on every path ${how}, standbys at the 1 s pace: probed at once when the active goes quiet, no switch`, async (t) => {
+    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], {}, DEFAULT_TIMING);
+    t.after(() => h.stop());
+    h.flowing = busy;
+    await h.advance(1500);
+    const t0 = h.clock.now();
+    for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.add(n);
+    h.rxFlowing = false;
+    h.tunnelAnswers = false;
+    h.probeLog.length = 0;
+    await h.advance(4000);
+    assert.deepEqual(h.steers, [], `no switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+    assert.deepEqual(h.ctx.holdDown, {});
+    assert.equal(h.ctx.memory.farEnd?.uplink, 'wlan0', 'the far end is silent');
+    // wlan1 probed at once: at half the dead limit of silence (counted from the last sign of life: the tunnel's last
+    // packet is dated to the counter reading before it, up to two counter intervals early), not at its next 1 s turn.
+    const first = h.probeLog.find((p) => p.uplink === 'wlan1');
+    assert.ok(first && first.at - t0 >= limit / 2 - 50 && first.at - t0 <= limit / 2 + 60, `wlan1 probed ${first ? first.at - t0 : 'never'} ms into the silence`);
+    // It is back: nothing moves.
+    for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.delete(n);
+    h.rxFlowing = true;
+    h.tunnelAnswers = true;
+    await h.advance(3000);
+    assert.deepEqual(h.steers, [], `no switch after: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  });
+
+  test(`a blackhole of the active alone ${how}, standbys at the 1 s pace: moved within the dead limit (${limit} ms)`, async (t) => {
+    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], {}, DEFAULT_TIMING);
+    t.after(() => h.stop());
+    h.flowing = busy;
+    await h.advance(1500);
+    const t0 = h.clock.now();
+    h.blackholed.add('wlan0');
+    h.rxFlowing = false;
+    await h.advance(limit - 20);
+    assert.equal(h.steers.length, 0, 'not before the dead limit');
+    await h.advance(busy ? 120 : 300);
+    assert.equal(h.steers.length, 1, `moved: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+    const detected = h.steers[0]!.at - t0;
+    assert.ok(detected > limit && detected <= limit + (busy ? 75 : 225), `detected after ${detected} ms`);
+    assert.equal(h.steers[0]!.to, 'wlan1');
+    h.rxFlowing = true;
+    await h.advance(TUNNEL_RTT);
+    assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]), [['wlan0', 'wlan1', 'blackhole']]);
+  });
+}
+
+test('the active quiet: the standbys are asked once per silence, LTE within its budget (min_interval_ms)', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], {}, DEFAULT_TIMING);
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(3000);
+  // Four short silences of 300 ms, 500 ms apart: each asks wlan1 once; LTE only every 2 s (the budget's minimum).
+  h.probeLog.length = 0;
+  const t0 = h.clock.now();
+  for (let i = 0; i < 4; i++) {
+    h.rxFlowing = false;
+    await h.advance(300);
+    h.rxFlowing = true;
+    await h.advance(200);
+  }
+  const at = (u: string) => h.probeLog.filter((p) => p.uplink === u).map((p) => p.at - t0);
+  assert.equal(at('wlan1').filter((x) => x % 500 >= 150 && x % 500 < 300).length, 4, `wlan1 asked in each silence: ${at('wlan1')}`);
+  const lte = at('wwan0');
+  assert.ok(lte.every((x, i) => i === 0 || x - lte[i - 1]! >= 2000), `LTE probes at least 2 s apart: ${lte}`);
+  assert.deepEqual(h.steers, [], 'the active answered its own probes: no switch');
 });

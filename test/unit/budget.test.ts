@@ -1,7 +1,7 @@
 // LTE standby probe budget: pacing over the rest of the day, the daily cap, and the day rolling over.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { budgetStatus, dayStart, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../../agent/policy/budget.js';
+import { budgetStatus, dayStart, mayProbeOutOfPace, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../../agent/policy/budget.js';
 
 const DAY = 86_400_000;
 const D0 = Date.UTC(2026, 10, 3); // a midnight UTC
@@ -38,4 +38,30 @@ test('a day of probing as told stays within the budget and uses most of it', () 
   assert.ok(sent >= 4_900_000, `sent only ${sent}`);
   assert.equal(dayStart(D0 + DAY - 1), D0);
   assert.equal(dayStart(D0 + DAY), D0 + DAY);
+});
+
+test('mayProbeOutOfPace: table (the far end asked about: out of the pace, never past the day\'s bytes or min_interval_ms)', () => {
+  const table: Array<{ name: string; usage: BudgetUsage | null; now: number; want: boolean }> = [
+    { name: 'nothing spent', usage: null, now: D0, want: true },
+    { name: 'within the pace (3.5 s) but past min_interval_ms', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 12_000, want: true },
+    { name: 'within min_interval_ms of the last probe', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 11_999, want: false },
+    { name: 'one probe left today', usage: { day_start: D0, bytes: 4_999_800, last_probe_at: D0 }, now: D0 + 60_000, want: true },
+    { name: 'less than a probe left today', usage: { day_start: D0, bytes: 4_999_900, last_probe_at: D0 }, now: D0 + 60_000, want: false },
+    { name: 'spent yesterday: a new day', usage: { day_start: D0, bytes: 5_000_000, last_probe_at: D0 + DAY - 10_000 }, now: D0 + DAY, want: true },
+  ];
+  for (const { name, usage, now, want } of table) assert.equal(mayProbeOutOfPace(usage, now), want, name);
+});
+
+test('a day of probing at the pace plus an out-of-pace probe every 5 s: the day\'s bytes are never exceeded', () => {
+  let usage: BudgetUsage | null = null;
+  let sent = 0;
+  let extra = 0;
+  for (let t = D0; t < D0 + DAY; t += 250) {
+    if (budgetStatus(usage, t).may_probe || (t % 5000 === 0 && mayProbeOutOfPace(usage, t) && ++extra)) {
+      usage = recordProbe(usage, 200, t);
+      sent += 200;
+    }
+  }
+  assert.ok(extra > 1000, `out-of-pace probes went (${extra})`);
+  assert.ok(sent <= 5_000_000, `sent ${sent}`);
 });
