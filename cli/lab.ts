@@ -15,7 +15,7 @@ export function formatLabEvent(ev: LabEvent): string | null {
     case 'phase':
       return `== ${ev.text}`;
     case 'switch':
-      return `${t(ev.tMs)}  switch  ${(ev.from ?? '-').padEnd(6)} → ${ev.to.padEnd(6)} ${ev.reason.padEnd(10)} first reply on the new path ${ev.msToFirstPacket === null ? 'not seen' : `after ${ev.msToFirstPacket.toFixed(1)} ms`}`;
+      return `${t(ev.tMs)}  switch  ${(ev.from ?? '-').padEnd(6)} → ${ev.to.padEnd(6)} ${ev.reason.padEnd(10)} first reply on the new path ${ev.msToFirstPacket === null ? 'not seen' : `after ${ev.msToFirstPacket.toFixed(1)} ms`}${ev.why ? `\n${' '.repeat(19)}why: ${ev.why}` : ''}`;
     case 'fault':
       return `${t(ev.tMs)}  fault   ${ev.text}`;
     case 'uplink':
@@ -23,7 +23,18 @@ export function formatLabEvent(ev: LabEvent): string | null {
   }
 }
 
-async function runFile(file: string, opts: { report?: string; quiet?: boolean; drive?: string }): Promise<number> {
+/** HQ's switch log as the concentrator stored it: one line per switch, with its why. */
+export function formatHqLog(hqLog: ReadonlyArray<Record<string, unknown>>): string {
+  const lines = [`HQ's switch log (${hqLog.length} ${hqLog.length === 1 ? 'entry' : 'entries'}, as the concentrator stored them)`];
+  for (const h of hqLog) {
+    // The stored why: its text (a string in older stores, an object with `text` once the record is whole).
+    const why = typeof h.why === 'string' ? h.why : (h.why as { text?: string } | null | undefined)?.text;
+    lines.push(`  ${String(h.vehicle ?? '-')}  ${String(h.from ?? '-')} → ${String(h.to)}  ${String(h.reason)}${why ? `: ${why}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function runFile(file: string, opts: { report?: string; quiet?: boolean; drive?: string; hqLog?: boolean }): Promise<number> {
   const sc = await loadScenario(file);
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, WireGuard)');
   const { runScenario } = await import('../lab/runner.js');
@@ -48,6 +59,7 @@ async function runFile(file: string, opts: { report?: string; quiet?: boolean; d
       },
     });
     console.log(`\n${formatSummary(report)}`);
+    if (opts.hqLog) console.log(formatHqLog(report.hq_log as Array<Record<string, unknown>>));
     if (opts.report) await writeFile(opts.report, `${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : 1;
   } finally {
@@ -74,6 +86,6 @@ export function registerLab(program: Command): void {
     .description('a simulated drive in the lab: the switch log live, then a summary')
     .option('--report <file>', 'write the report (JSON) here')
     .action(async (opts: { report?: string }) => {
-      process.exitCode = await runFile(DEMO_SCENARIO, opts);
+      process.exitCode = await runFile(DEMO_SCENARIO, { ...opts, hqLog: true });
     });
 }

@@ -26,7 +26,7 @@ const METER_PORT = 40000;
 /** What the lab tells whoever watches a run (the demo prints it live). */
 export type LabEvent =
   | { type: 'phase'; text: string }
-  | { type: 'switch'; tMs: number; from: string | null; to: string; reason: string; msToFirstPacket: number | null }
+  | { type: 'switch'; tMs: number; from: string | null; to: string; reason: string; msToFirstPacket: number | null; why?: string | null }
   | { type: 'fault'; tMs: number; text: string }
   | { type: 'uplink'; tMs: number; uplink: string; phase: string; address: string | null };
 
@@ -80,6 +80,7 @@ interface AgentSwitchLine {
   steered_at: number;
   confirmed_at: number | null;
   ms_to_first_packet: number | null;
+  why?: { text?: string };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -203,7 +204,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         switches.push(s);
         active = s.to;
         initialSeen?.(s);
-        if (Number.isFinite(t0)) say({ type: 'switch', tMs: s.decided_at - t0, from: s.from, to: s.to, reason: s.reason, msToFirstPacket: s.ms_to_first_packet });
+        if (Number.isFinite(t0)) say({ type: 'switch', tMs: s.decided_at - t0, from: s.from, to: s.to, reason: s.reason, msToFirstPacket: s.ms_to_first_packet, why: s.why?.text ?? null });
       } else if (v.event === 'uplink.phase') {
         const name = String(v.uplink);
         if (v.phase === 'ready') readyUplinks.add(name);
@@ -233,17 +234,26 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal);
 
     // Traffic: dispatcher <-> camera, sequence-numbered, starting together.
-    // Both meters must be listening by then: node takes 0.5 s or more to start one on a loaded machine (measured: the
-    // first 518 ms of one direction lost with 600 ms, 2026-12-03, seven builds beside).
-    const startAt = wall() + 1500;
-    const meterCommon = { pps: sc.traffic.pps, durationMs: sc.duration, startAtMs: startAt, drainMs: 1500 };
+    // Both meters must be listening before the first packet goes: a meter that comes up after its peer's start time
+    // misses its first packets (2026-12, under load: ready 0.5-1 s after a start 600 ms ahead, up to 139 of 1,200
+    // packets lost in a run with no fault). Started again, further ahead, when they were late (bounded).
     const up = sc.traffic.direction !== 'down';
     const down = sc.traffic.direction !== 'up';
-    const runUp = Math.floor(Math.random() * 1e9);
-    const meters: MeterProcess[] = await Promise.all([
-      startMeter({ ...meterCommon, netns: topo.ns.cam, bind: `${PLAN.camera}:${METER_PORT}`, peer: `${PLAN.dispatcher}:${METER_PORT}`, send: up, runId: runUp }),
-      startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp }),
-    ]);
+    let startAt = 0;
+    let meters: MeterProcess[] = [];
+    for (let attempt = 1; ; attempt++) {
+      startAt = wall() + 1500 * attempt;
+      const meterCommon = { pps: sc.traffic.pps, durationMs: sc.duration, startAtMs: startAt, drainMs: 1500 };
+      const runUp = Math.floor(Math.random() * 1e9);
+      meters = await Promise.all([
+        startMeter({ ...meterCommon, netns: topo.ns.cam, bind: `${PLAN.camera}:${METER_PORT}`, peer: `${PLAN.dispatcher}:${METER_PORT}`, send: up, runId: runUp }),
+        startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp }),
+      ]);
+      if (wall() < startAt - 50) break;
+      for (const m of meters) m.stop();
+      await Promise.all(meters.map((m) => m.result.catch(() => {})));
+      if (attempt === 3) throw new Error(`the traffic meters were not listening ${1500 * attempt} ms after they were started`);
+    }
     t0 = startAt;
     opts.onClockStart?.(t0);
     const initialUplink = initial.to;
