@@ -89,7 +89,7 @@ test('fleet page: online state, active uplink, signal, site, last switch per veh
   assert.equal((await page.textContent(`${bus} .active`))?.trim(), 'wwan0');
   assert.equal((await page.textContent(`${bus} .signal`))?.trim(), '-93 dBm');
   assert.equal((await page.textContent(`${bus} .site`))?.trim(), 'depot');
-  assert.match((await page.textContent(`${bus} .last-switch`)) ?? '', /wlan1 → wwan0 \(carrier\), 5 min ago/);
+  assert.match((await page.textContent(`${bus} .last-switch`)) ?? '', /wlan1 → wwan0 \(carrier-loss\), 5 min ago/);
   assert.equal((await page.textContent('#fleet tr[data-vehicle="van-2"] .badge'))?.trim(), 'offline');
   assert.deepEqual(errors, []);
 });
@@ -102,7 +102,7 @@ test('vehicle page: facts, switch timeline (a band per uplink) and table, signal
   await page.waitForSelector('#vehicle-name');
   assert.match((await page.textContent('#vehicle-name')) ?? '', /bus-7\s+online/);
   assert.equal((await page.$$('#switches tbody tr')).length, 3);
-  assert.match((await page.textContent('#switches tbody tr:first-child')) ?? '', /wlan1 → wwan0\s*carrier/);
+  assert.match((await page.textContent('#switches tbody tr:first-child')) ?? '', /wlan1 → wwan0\s*carrier-loss/);
   for (const u of ['wlan0', 'wlan1', 'wwan0']) assert.ok((await page.$$(`#timeline rect[data-uplink="${u}"]`)).length >= 1, `timeline band for ${u}`);
   assert.ok((await page.$$('#timeline line.switch-mark')).length === 3);
   for (const u of ['wlan0', 'wwan0']) {
