@@ -130,6 +130,20 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const recentAgent: string[] = [];
   const agentTail = () => (recentAgent.length ? `; the agent's last lines:\n${recentAgent.join('\n')}` : '');
   const timers: NodeJS.Timeout[] = [];
+  // What the kernel and WireGuard hold on both ends, for an error that says why the tunnel carries nothing.
+  const tunnelDiagnosis = async () => {
+    const show = async (ns: string, argv: string[]) => {
+      const r = await run(argv, { netns: ns, allowFail: true });
+      return `\n$ ip netns exec ${ns} ${argv.join(' ')}\n${(r.stdout + r.stderr).trim()}`;
+    };
+    return [
+      await show(topo.ns.veh, ['wg', 'show', topo.wg.veh]),
+      await show(topo.ns.hq, ['wg', 'show', topo.wg.hq]),
+      await show(topo.ns.veh, ['ip', 'rule']),
+      await show(topo.ns.veh, ['ip', 'route', 'show', 'table', 'all']),
+      await show(topo.ns.veh, ['nft', 'list', 'ruleset']),
+    ].join('');
+  };
   let active: string | null = null;
 
   try {
@@ -231,7 +245,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const usable = [...PLAN.radios.slice(0, Math.min(PLAN.radios.length, sc.aps.length)), ...(sc.lte ? [PLAN.modem] : [])];
     await waitFor(async () => usable.every((u) => readyUplinks.has(u)) || false, 8000, 'all uplinks ready', opts.signal).catch(() => {});
     // The tunnel carries traffic end to end before the clock starts.
-    await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal);
+    await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal)
+      .catch(async (e: Error) => { throw new Error(`${e.message}${await tunnelDiagnosis()}${agentTail()}`); });
 
     // Traffic: dispatcher <-> camera, sequence-numbered, starting together.
     // Both meters must be listening before the first packet goes: a meter that comes up after its peer's start time

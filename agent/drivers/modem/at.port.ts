@@ -42,6 +42,16 @@ export async function openSerialPort(path: string, opts: { baudRate?: number; si
     for (const l of closeListeners) l(err);
   };
   sp.on('close', (err?: Error) => fire(err ?? undefined));
+  // The device node vanishing is the unplug itself (udev removes it; the lab's emulator removes its link). The
+  // hangup it causes on the open descriptor is not always reported by the serial library's poller (seen on
+  // pseudo-terminals under load: no close for seconds), so the path is watched too. Cheap: one stat a quarter second.
+  const watch = setInterval(() => {
+    if (closed || devicePresent(path)) return;
+    fire(new DeviceError(path, 'device went away'));
+    if (sp.isOpen) sp.close(() => undefined);
+  }, 250);
+  watch.unref();
+  closeListeners.push(() => clearInterval(watch));
   // Errors (EIO on unplug) are followed by close; without a listener they would crash the process.
   sp.on('error', (err: Error) => {
     if (!sp.isOpen) fire(err);
