@@ -136,7 +136,7 @@ kernel_has_wireguard() { [ -d /sys/module/wireguard ] || modprobe -n wireguard >
 
 pkgs=(iproute2 wireguard-tools procps)          # procps: kill, for ExecReload; ps, for the operator
 if [ "$ROLE" = agent ]; then pkgs+=(nftables udhcpc wpasupplicant iw); fi
-if [ "$ROLE" = hq ]; then pkgs+=(nftables); fi   # HQ's own table (concentrator/firewall)
+if [ "$ROLE" = hq ]; then pkgs+=(nftables openssl); fi   # HQ's own table (concentrator/firewall); the admin certificate
 kernel_has_wireguard || pkgs+=(wireguard-go)
 NODE_PATH_IN_ROOT=""
 apt_updated=0
@@ -225,6 +225,19 @@ if [ ! -e "$R/etc/roamlink/$ROLE.yaml" ]; then
   say "wrote the example config /etc/roamlink/$ROLE.yaml: edit it (enrollment fills the marked fields)"
 else
   say "kept /etc/roamlink/$ROLE.yaml"
+fi
+
+# HQ's admin listener speaks HTTPS: a self-signed certificate when none is there (replace both files with your own CA's
+# any time; `roamlink hq --check` checks the pair). Made in the target (its openssl), valid 825 days.
+if [ "$ROLE" = hq ] && [ ! -e "$R/etc/roamlink/admin.crt" ] && [ ! -e "$R/etc/roamlink/admin.key" ]; then
+  host="$(in_root hostname 2>/dev/null || cat "$R/etc/hostname" 2>/dev/null || echo roamlink-hq)"
+  host="${host%%.*}"; [ -n "$host" ] || host=roamlink-hq
+  in_root sh -c 'umask 077 && exec openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+      -subj "/CN=$1 roamlink admin" -addext "subjectAltName=DNS:$1,DNS:localhost,IP:127.0.0.1" \
+      -keyout /etc/roamlink/admin.key -out /etc/roamlink/admin.crt' sh "$host" 2>/dev/null \
+    || die "openssl could not make the admin certificate in /etc/roamlink"
+  chmod 600 "$R/etc/roamlink/admin.key"; chmod 644 "$R/etc/roamlink/admin.crt"
+  say "made a self-signed admin certificate /etc/roamlink/admin.crt ($(in_root openssl x509 -in /etc/roamlink/admin.crt -noout -fingerprint -sha256 | sed 's/.*=//'))"
 fi
 
 if [ "$LIVE" = 1 ]; then

@@ -14,6 +14,7 @@ have udhcpc   || need+=(udhcpc)
 have socat    || need+=(socat)
 have ethtool  || need+=(ethtool)
 have wpa_cli  || need+=(wpasupplicant)
+have openssl  || need+=(openssl)        # HQ's admin certificate (install.sh), the TLS tests
 # The test suite also needs: systemd-analyze (unit checks), debootstrap (install test), Chromium (dashboard tests).
 if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have systemd-analyze || need+=(systemd)

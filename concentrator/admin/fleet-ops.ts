@@ -18,6 +18,7 @@ import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
 import { buildAdminHttp, listenAddress } from './http.js';
 import { readTokenFile } from './token.js';
+import { loadAdminTls } from '../../shared/config/admin-tls.js';
 
 export interface FleetOpsDeps {
   cfg: HqConfig;
@@ -88,10 +89,12 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
 
     if (cfg.admin_listen) {
       const token = await readTokenFile(cfg.admin_token_file!);
-      const adminHttp = buildAdminHttp({ token, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
+      const tls = cfg.admin_tls ? await loadAdminTls(cfg.admin_tls) : undefined;
+      if (tls && tls.validTo.getTime() < Date.now()) log.warn({ cert: cfg.admin_tls!.cert, valid_to: tls.validTo.toISOString() }, 'the admin certificate has expired: browsers and clients will refuse it');
+      const adminHttp = buildAdminHttp({ token, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
       listeners.push(adminHttp);
       await adminHttp.listen(listenAddress(cfg.admin_listen));
-      log.info({ listen: cfg.admin_listen }, 'admin HTTP (dashboard, API, /metrics) listening');
+      log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);
     }
 
     const prune = () => {

@@ -11,6 +11,8 @@ import { installErrorHandling } from '../../shared/http/errors.js';
 
 export interface AdminHttpOptions extends AdminRoutesDeps {
   token: string;
+  /** HTTPS with this certificate and key; plain HTTP without (hq config allows that only on loopback). */
+  tls?: { cert: string; key: string };
   metrics: { render(): string };
   /** The dashboard's files (default: read from concentrator/dashboard/static). */
   dashboard?: Map<string, Asset>;
@@ -26,9 +28,10 @@ const PAGE_HEADERS = {
 };
 
 export function buildAdminHttp(o: AdminHttpOptions): FastifyInstance {
-  const app = o.logger
-    ? Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
-    : Fastify({ logger: false });
+  const https = o.tls ? { https: { cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' as const } } : {};
+  const app = (o.logger
+    ? Fastify({ ...https, loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
+    : Fastify({ ...https, logger: false })) as unknown as FastifyInstance;
   const files = o.dashboard ?? loadDashboard();
 
   installErrorHandling(app, { log: app.log, surface: 'admin HTTP' });

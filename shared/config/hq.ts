@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
 import { assertWgKey, isIfName } from '../wg.js';
 import { readSecretFile } from '../secret-file.js';
+import { loadAdminTls } from './admin-tls.js';
 // The CIDR arithmetic lives with the concentrator, its main user; move it to shared/ when the agent needs it.
 import { PRIVATE_RANGES, firstHost, formatIPv4, isNetworkAddress, isPrivate, networkOf, overlaps, parseCidr } from '../../concentrator/cidr.js';
 
@@ -66,6 +67,13 @@ export const HqConfigSchema = z.strictObject({
   agent_api_port: z.number().int().min(1).max(65535).default(8080),
   /** host:port of the admin HTTP listener (dashboard, JSON API, /metrics), e.g. 127.0.0.1:8443; absent: none. */
   admin_listen: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'must be host:port (e.g. 127.0.0.1:8443)').optional(),
+  /**
+   * The admin listener's certificate (PEM, may carry the chain) and its private key (PEM, mode 0600): HTTPS. install.sh
+   * makes a self-signed pair (/etc/roamlink/admin.crt, admin.key) when none is configured.
+   */
+  admin_tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** Plain HTTP on the admin listener: only with admin_listen on a loopback address (127.0.0.0/8, [::1], localhost). */
+  admin_plain_http: z.boolean().default(false),
   /** File holding the admin bearer token (mode 0600); needed with admin_listen. */
   admin_token_file: z.string().min(1).optional(),
   /** Days of switch log kept; older events are pruned hourly. */
@@ -88,6 +96,25 @@ export async function readPrivateKeyFile(path: string, field = 'private_key_file
   return assertWgKey(await readSecretFile(path, field), field, false);
 }
 
+/** True for a host that only this machine reaches: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** The admin listener speaks HTTPS (admin_tls), or plain HTTP only when asked for on a loopback address. */
+function checkAdminTransport(cfg: HqConfigFile, source: string): void {
+  if (cfg.admin_tls && cfg.admin_plain_http) throw new InputError(`${source}: admin_plain_http: true contradicts admin_tls (give one)`);
+  if (!cfg.admin_listen) return;
+  const host = cfg.admin_listen.slice(0, cfg.admin_listen.lastIndexOf(':'));
+  if (cfg.admin_plain_http && !isLoopbackHost(host)) {
+    throw new InputError(`${source}: admin_plain_http: plain HTTP only on a loopback address, not ${host} (give admin_tls: {cert, key})`);
+  }
+  if (!cfg.admin_tls && !cfg.admin_plain_http) {
+    throw new InputError(`${source}: admin_tls: needed with admin_listen ({cert: FILE, key: FILE}; install.sh makes a self-signed pair), or admin_plain_http: true on a loopback address`);
+  }
+}
+
 /** Checks an already-parsed document (paths resolved against `baseDir`). Pure: no I/O. */
 export function checkHqConfig(doc: unknown, source: string, baseDir: string): HqConfig {
   const cfg = parseOrThrow(HqConfigSchema, doc ?? {}, source);
@@ -96,8 +123,10 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
     if (overlaps(parseCidr(s)!, tunnel)) throw new InputError(`${source}: lan_subnets[${i}]: ${s} overlaps tunnel_network ${cfg.tunnel_network}`);
   });
   if (cfg.admin_listen && !cfg.admin_token_file) throw new InputError(`${source}: admin_token_file: needed with admin_listen (the dashboard's bearer token)`);
+  checkAdminTransport(cfg, source);
   return {
     ...cfg,
+    ...(cfg.admin_tls ? { admin_tls: { cert: resolve(baseDir, cfg.admin_tls.cert), key: resolve(baseDir, cfg.admin_tls.key) } } : {}),
     ...(cfg.admin_token_file ? { admin_token_file: resolve(baseDir, cfg.admin_token_file) } : {}),
     private_key_file: resolve(baseDir, cfg.private_key_file),
     state_dir: resolve(baseDir, cfg.state_dir),
@@ -128,6 +157,7 @@ export async function loadHqConfig(path: string): Promise<HqConfig> {
   const cfg = checkHqConfig(doc, path, dirname(resolve(path)));
   try {
     await readPrivateKeyFile(cfg.private_key_file);
+    if (cfg.admin_listen && cfg.admin_tls) await loadAdminTls(cfg.admin_tls);
   } catch (err) {
     if (err instanceof InputError) throw new InputError(`${path}: ${err.message}`);
     throw err;

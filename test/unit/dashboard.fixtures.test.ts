@@ -16,7 +16,7 @@ import { ev, whyOf } from './events.fixtures.test.js';
 export const TOKEN = 'test-token-0123456789abcdef';
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
-export function dashboardFixture(opts: { logger?: Logger } = {}) {
+export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; key: string } } = {}) {
   const now = Date.now();
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
@@ -47,6 +47,6 @@ export function dashboardFixture(opts: { logger?: Logger } = {}) {
   sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:root');
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
-  const app = buildAdminHttp({ token: TOKEN, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger });
+  const app = buildAdminHttp({ token: TOKEN, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
   return { app, sites, events, fleet, close: async () => { await app.close(); db.close(); } };
 }
