@@ -142,6 +142,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       await show(topo.ns.veh, ['ip', 'rule']),
       await show(topo.ns.veh, ['ip', 'route', 'show', 'table', 'all']),
       await show(topo.ns.veh, ['nft', 'list', 'ruleset']),
+      await show(topo.ns.hq, ['ip', '-s', 'link']),
+      await show(topo.ns.hq, ['ss', '-uanp']),
+      await show(topo.ns.hq, ['nft', 'list', 'ruleset']),
+      await show(topo.ns.veh, ['ss', '-uanp']),
     ].join('');
   };
   let active: string | null = null;
