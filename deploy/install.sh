@@ -9,7 +9,7 @@
 #
 #   what                      where
 #   the app (dist, bin, production node_modules, docs, deploy)    PREFIX (default /opt/roamlink), replaced whole
-#   Node, when the system has none of the major the app was built with    PREFIX/node/bin/node (copied from this machine)
+#   Node, when the system has none of the major the app was built with    PREFIX/node/bin/node (the project's runtime)
 #   the command               /usr/local/bin/roamlink (runs PREFIX/bin/roamlink with that Node)
 #   the unit                  /usr/local/lib/systemd/system/roamlink-ROLE.service (change it with drop-ins)
 #   sysctls                   /etc/sysctl.d/60-roamlink-ROLE.conf
@@ -115,11 +115,13 @@ fi
 if [ -f "$SRC/node_modules/.roamlink-lock" ] && ! cmp -s "$SRC/package-lock.json" "$SRC/node_modules/.roamlink-lock"; then
   die "$SRC/node_modules is older than package-lock.json: run deploy/setup.sh first"
 fi
-command -v node >/dev/null || die "no node on this machine: the app is installed with the Node it was built with"
+# The app runs on the Node it was built with: the project's pinned runtime (deploy/runtime.sh), which setup.sh installs.
+HOST_NODE="$SRC/.runtime/node/bin/node"
+[ -x "$HOST_NODE" ] || die "$SRC has no runtime in .runtime/node: run deploy/setup.sh first"
 command -v npm >/dev/null || die "no npm on this machine (needed to prune dev dependencies)"
-HOST_NODE="$(command -v node)"
+node() { "$HOST_NODE" "$@"; }
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$NODE_MAJOR" -ge 20 ] || die "this machine's Node is $(node --version); roamlink needs Node >= 20 to build and run"
+[ "$NODE_MAJOR" -ge 24 ] || die "the runtime is Node $(node --version); roamlink needs a maintained LTS (24 or later)"
 host_arch="$(dpkg --print-architecture)"
 target_arch="$(in_root dpkg --print-architecture)"
 [ "$host_arch" = "$target_arch" ] || die "--root: the target is $target_arch, this machine $host_arch; build and install on a $target_arch machine (native modules)"
@@ -179,7 +181,7 @@ for f in "$SRC"/deploy/*; do [ "$(basename "$f")" = setup.sh ] || cp -a "$f" "$s
 cp -a "$SRC/node_modules" "$stage/"
 (cd "$stage" && npm prune --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
 if [ -z "$NODE_PATH_IN_ROOT" ]; then
-  say "no Node $NODE_MAJOR in the target system: copying this machine's ($(node --version)) to $PREFIX/node"
+  say "no Node $NODE_MAJOR in the target system: copying the project's runtime ($(node --version)) to $PREFIX/node"
   mkdir -p "$stage/node/bin"
   cp "$HOST_NODE" "$stage/node/bin/node"
   NODE_PATH_IN_ROOT="$PREFIX/node/bin/node"

@@ -37,12 +37,22 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# npm packages: install when missing or when the lockfile changed since the last install.
+# The runtime: the pinned Node LTS in .runtime/node (deploy/runtime.sh). Everything below runs on it: npm builds the
+# native modules against its headers (no download: they ship in the package), and the tests and the demo run on it.
+. deploy/runtime.sh
+roamlink_runtime "$PWD"
+export PATH="$PWD/.runtime/node/bin:$PATH"
+export npm_config_nodedir="$PWD/.runtime/node"
+
+# npm packages: install when missing, when the lockfile changed since the last install, or when the runtime's ABI did
+# (native modules are built for one).
 stamp=node_modules/.roamlink-lock
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  echo "setup: npm ci"
+abi="node_modules/.roamlink-abi"
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp" || [ "$(cat "$abi" 2>/dev/null)" != "$(node -p process.versions.modules)" ]; then
+  echo "setup: npm ci (Node $(node --version))"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
+  node -p process.versions.modules > "$abi"
 fi
 # Native modules must load (a blocked install script leaves them unbuilt).
 node -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null || npm rebuild better-sqlite3 --loglevel=error
