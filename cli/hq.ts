@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { startSdNotify } from '../shared/sdnotify.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/config/hq.js';
 import { createLogger } from '../shared/log.js';
-import { createWg } from '../shared/wg.js';
 import { rmSync } from 'node:fs';
+import { markStartup } from '../shared/startup.js';
 
 /** The signal that stops the concentrator for good (the unit's KillSignal); SIGTERM (its RestartKillSignal) restarts. */
 export const STOP_SIGNAL = 'SIGUSR2' as const;
@@ -17,6 +17,7 @@ export function registerHq(program: Command): void {
     .option('--check', 'only validate the config (exit 0, or 2 naming the bad field)')
     .action(async (opts: { config: string; check?: boolean }) => {
       const cfg = await loadHqConfig(opts.config);
+      markStartup('config');
       if (opts.check) {
         process.stdout.write(`${opts.config}: ok (interface ${cfg.interface}, tunnel ${cfg.tunnel_network}, HQ ${cfg.tunnel_address})\n`);
         return;
@@ -24,6 +25,7 @@ export function registerHq(program: Command): void {
       const log = createLogger({ name: 'hq', level: cfg.log_level });
       // Loaded here, not at the top: the agent's process runs the same CLI and has no use for the concentrator.
       const { startHq } = await import('../concentrator/daemon.js');
+      markStartup('modules');
       const handle = await startHq(cfg, { log });
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       await new Promise<void>((resolve) => {
@@ -64,6 +66,7 @@ export function registerHq(program: Command): void {
       const { echoPidfile } = await import('../concentrator/daemon.js');
       const { stopEcho } = await import('../concentrator/echo.js');
       stopEcho(echoPidfile(cfg));
+      const { createWg } = await import('../shared/wg.js');
       await createWg().deleteInterface(cfg.interface);
       rmSync(cfg.control_socket, { force: true });
       process.stdout.write(`${cfg.interface}: removed (interface, its peers and routes; the probe echo)\n`);
@@ -74,7 +77,8 @@ export function registerHq(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const { config } = cmd.optsWithGlobals<{ config: string }>();
       const cfg = await loadHqConfig(config);
-      const pub = await createWg().pubKey(await readPrivateKeyFile(cfg.private_key_file));
+      const { publicKeyOf } = await import('../shared/wg.keys.js');
+      const pub = publicKeyOf(await readPrivateKeyFile(cfg.private_key_file));
       process.stdout.write(`${pub}\n`);
     });
 }

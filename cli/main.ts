@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../shared/errors.js';
 import { registerCommands } from './commands.js';
+import { markStartup } from '../shared/startup.js';
 
 const program = new Command();
 program
@@ -11,7 +12,8 @@ program
   .exitOverride()
   .showHelpAfterError(false);
 
-registerCommands(program);
+await registerCommands(program);
+markStartup('cli');
 
 try {
   await program.parseAsync(process.argv);

@@ -2,11 +2,12 @@
 import { ensureEcho, stopEcho } from './echo.js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import type { Logger } from '../shared/log.js';
-import { createWg, type CreatedInterface, type WgDriver } from '../shared/wg.js';
+import { createWg, publicKeyOf, type CreatedInterface, type WgDriver } from '../shared/wg.js';
 import { build } from './app.js';
 import { createRoutes, type RoutesDriver } from './routes.js';
 import { desiredFromVehicles, planInterface } from './reconcile/diff.js';
@@ -19,6 +20,7 @@ import { openVehicles } from './store/vehicles/open.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 import { realTimer } from './reconcile/timer.js';
 import { applyHqFirewall } from './firewall/hq.nft.js';
+import { markStartup, startupMarks } from '../shared/startup.js';
 
 export interface HqDeps {
   log: Logger;
@@ -59,6 +61,11 @@ function socketAlive(path: string): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
+}
+
+/** Whether `ifname` carries `address` now (read in-process: no `ip` to run). */
+function hasAddress(ifname: string, address: string): boolean {
+  return (networkInterfaces()[ifname] ?? []).some((a) => a.family === 'IPv4' && a.address === address);
 }
 
 export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
@@ -108,23 +115,11 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
     let echo = iface.created ? null : await ensureEcho(cfg.probe_port, echoPidfile(cfg));
     const privateKey = await readPrivateKeyFile(cfg.private_key_file);
-    const publicKey = await wg.pubKey(privateKey);
+    const publicKey = publicKeyOf(privateKey);
     const opened = openVehicles(cfg, publicKey);
     db = opened.db;
+    markStartup('store');
     const { vehicles } = opened;
-    const before = iface.created ? null : (await wg.show(ifname)).interface;
-    for (const c of planInterface(before, { publicKey, listenPort: cfg.listen_port })) {
-      if (c.kind === 'key.set') await wg.setPrivateKey(ifname, privateKey);
-      else await wg.setListenPort(ifname, c.port);
-    }
-    const prefix = cfg.tunnel_network.split('/')[1];
-    await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
-    log.info({ interface: ifname, implementation: iface.implementation, created: iface.created, ms: since() }, iface.created ? 'interface created' : 'interface adopted');
-    if (cfg.firewall.enabled) {
-      const f = cfg.firewall;
-      await applyHqFirewall({ ifname, tunnelAddress: cfg.tunnel_address, agentApiPort: cfg.agent_api_port, probePort: cfg.probe_port, vehicleTo: f.vehicle_to ?? cfg.lan_subnets, vehicleToVehicle: f.vehicle_to_vehicle });
-      log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicle_to ?? cfg.lan_subnets, vehicle_to_vehicle: f.vehicle_to_vehicle }, 'firewall applied');
-    }
 
     // Where each vehicle was last heard: given to peers that have to be added (a fresh interface), then kept up to date.
     const endpointStore = new EndpointStore(endpointsPath(cfg.state_dir), (msg) => log.warn(msg));
@@ -149,9 +144,29 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
       peers: async () => (await wg.show(ifname)).peers,
       logger: log,
     });
-    // The agents' API (inside the tunnel) before the reconcile pass: on an adopted interface the tunnels never stopped.
-    ops = await startFleetOps({ cfg, db, vehicles, log, adminApp: app });
-    log.info({ ms: since() }, 'agents\' API answering');
+    // The agents' API (inside the tunnel) as soon as its stores are open: on an adopted interface that still has its
+    // address the tunnels never stopped, and the agents should not wait for the checks below (a process each).
+    const startOps = async () => {
+      ops = await startFleetOps({ cfg, db: db!, vehicles, log, adminApp: app! });
+      markStartup('api');
+      log.info({ ms: since(), startup: startupMarks() }, 'agents\' API answering');
+    };
+    if (!iface.created && hasAddress(ifname, cfg.tunnel_address)) await startOps();
+
+    const before = iface.created ? null : (await wg.show(ifname)).interface;
+    for (const c of planInterface(before, { publicKey, listenPort: cfg.listen_port })) {
+      if (c.kind === 'key.set') await wg.setPrivateKey(ifname, privateKey);
+      else await wg.setListenPort(ifname, c.port);
+    }
+    const prefix = cfg.tunnel_network.split('/')[1];
+    await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
+    log.info({ interface: ifname, implementation: iface.implementation, created: iface.created, ms: since() }, iface.created ? 'interface created' : 'interface adopted');
+    if (cfg.firewall.enabled) {
+      const f = cfg.firewall;
+      await applyHqFirewall({ ifname, tunnelAddress: cfg.tunnel_address, agentApiPort: cfg.agent_api_port, probePort: cfg.probe_port, vehicleTo: f.vehicle_to ?? cfg.lan_subnets, vehicleToVehicle: f.vehicle_to_vehicle });
+      log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicle_to ?? cfg.lan_subnets, vehicle_to_vehicle: f.vehicle_to_vehicle }, 'firewall applied');
+    }
+    if (!ops) await startOps();
 
     const r = await reconciler.reconcile();
     loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realTimer, log });
@@ -168,7 +183,8 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
     await app.listen({ path: cfg.control_socket });
     chmodSync(cfg.control_socket, 0o600);
-    log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port, ms: since() }, 'concentrator ready');
+    markStartup('ready');
+    log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port, ms: since(), startup: startupMarks() }, 'concentrator ready');
     return { publicKey, iface, reconcile: () => reconciler.reconcile(), close };
   } catch (err) {
     await close();

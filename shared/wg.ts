@@ -5,40 +5,9 @@ import { join } from 'node:path';
 import { run as defaultRun, type Runner, type RunOptions } from './exec.js';
 import { InputError } from './errors.js';
 
-// ---------------------------------------------------------------------------------------------------------------
-// Keys and names (pure)
-
-/** 44 characters of base64 encoding exactly 32 bytes: the last data character carries 4 bits, so its low 2 are 0. */
-const KEY_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
-
-export function isWgKey(s: string): boolean {
-  return KEY_RE.test(s) && Buffer.from(s, 'base64').length === 32;
-}
-
-/**
- * Returns the trimmed key or throws an InputError naming `field`. The value is quoted only when `quote` is set:
- * never quote what might be a private key.
- */
-export function assertWgKey(s: string, field: string, quote = true): string {
-  const k = s.trim();
-  if (!isWgKey(k)) {
-    const shown = quote ? `"${k.length > 60 ? `${k.slice(0, 60)}…` : k}" is not` : 'not';
-    throw new InputError(`${shown} a WireGuard key (44 characters of base64 encoding 32 bytes)`, field);
-  }
-  return k;
-}
-
-/** Linux interface names: 1–15 characters; we allow the set wg-quick allows. */
-const IFNAME_RE = /^[a-zA-Z0-9_=+.-]{1,15}$/;
-
-export function isIfName(s: string): boolean {
-  return IFNAME_RE.test(s);
-}
-
-export function assertIfName(s: string, field: string): string {
-  if (!isIfName(s)) throw new InputError(`"${s}" is not an interface name (1-15 characters of a-z A-Z 0-9 _ = + . -)`, field);
-  return s;
-}
+// Keys and names (pure) live in wg.keys.ts, which loads without execa (the configs' validators use them).
+export { assertIfName, assertWgKey, isIfName, isWgKey, publicKeyOf } from './wg.keys.js';
+import { assertIfName, assertWgKey } from './wg.keys.js';
 
 /** Where wireguard-go listens for `wg`: machine-wide, whatever the namespace, hence names unique machine-wide. */
 export function wireguardGoSocket(ifname: string): string {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseYaml } from '../yaml.js';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
-import { isWgKey } from '../wg.js';
+import { isWgKey } from '../wg.keys.js';
 import { connectListSchema } from './connect-list.js';
 import { modemConfigSchema } from './modem.js';
 import { policyOverridesSchema } from '../policy.js';

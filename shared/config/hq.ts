@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
-import { assertWgKey, isIfName } from '../wg.js';
+import { assertWgKey, isIfName } from '../wg.keys.js';
 import { readSecretFile } from '../secret-file.js';
 import { loadAdminTls } from './admin-tls.js';
 // The CIDR arithmetic lives with the concentrator, its main user; move it to shared/ when the agent needs it.

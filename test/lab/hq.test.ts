@@ -210,11 +210,12 @@ async function scenario(config: string, socket: string, state: { daemon?: ChildP
   });
   const seen = JSON.parse((await watch).stdout.trim()) as Record<'probe' | 'api', { answers: number; max_gap_ms: number; gap_from: number | null }>;
   const apiBack = seen.api.gap_from === null ? null : seen.api.gap_from + seen.api.max_gap_ms;
-  process.stderr.write(`hq restart: probe echo longest silence ${seen.probe.max_gap_ms} ms; agents' API silent ${seen.api.max_gap_ms} ms, back ${apiBack === null ? '?' : apiBack - spawnedAt} ms after the spawn (SIGTERM ${spawnedAt - stoppedAt} ms before it)\n`);
+  process.stderr.write(`hq restart: probe echo longest silence ${seen.probe.max_gap_ms} ms; agents' API silent ${seen.api.max_gap_ms} ms, back ${apiBack === null ? '?' : apiBack - stoppedAt} ms after SIGTERM (${apiBack === null ? '?' : apiBack - spawnedAt} ms after the spawn)\n`);
   assert.ok(seen.probe.answers > 100 && seen.probe.max_gap_ms < 1000, JSON.stringify(seen));
   // (The echo never stops; 51-342 ms measured is the loaded box scheduling the watcher, hence the goal's 1 s as bound.)
-  // A bound with margin for a loaded 2-core box (load average 12: 1.3-2.3 s measured), Node and the CLI loading most of it.
-  assert.ok(seen.api.answers > 5 && apiBack !== null && apiBack - spawnedAt < 5000, JSON.stringify(seen));
+  // The goal is 1 s from the restart (bench/hq-restart: the medians, and where the time goes). Bound at 3x the goal, for
+  // a loaded 2-core box: at a load average of 11-14, 1.1-2.5 s from SIGTERM measured (2026-12-03), module loading most of it.
+  assert.ok(seen.api.answers > 5 && apiBack !== null && apiBack - stoppedAt < 3000, JSON.stringify(seen));
   assert.match(state.log, /"probe echo adopted"/);
   assert.match(state.log, /"interface adopted"/);
   assert.deepEqual(await hqDump(), peersBefore, 'adopted as they were: no peer removed and added again');

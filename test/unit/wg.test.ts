@@ -265,3 +265,14 @@ test('configuration: key via stdin, port, fwmark, peers set idempotently, remove
   await assert.rejects(wg.setPeer('rl-a', { ...peer, publicKey: 'bogus' }, o), /public key: "bogus" is not a WireGuard key/);
   await assert.rejects(wg.setListenPort('rl-a', 70000, o), /listen_port/);
 });
+
+test('publicKeyOf computes what `wg pubkey` prints, clamped or not (vectors from wireguard-tools 2026-12)', async () => {
+  const { publicKeyOf } = await import('../../shared/wg.keys.js');
+  for (const [priv, pub] of [
+    ['0O1RqTmGn5GZFi09TKKaLjk3bVsMJ1YXCO9JvIiTnWA=', '0ZMsuzN6dYl4r0+tD2giQ/W6NokmvRZgMea67eDEVAE='], // from wg genkey
+    ['O/NX7xuLTsIyMl+7Cj5CdBiX45/rMq/50J8pkdLRyHQ=', 'TYH4xaBT9SQQRILU+hGYVGBg3QoK+CXvL1Nn3ukD3Rc='], // 32 random bytes, unclamped
+  ]) {
+    assert.equal(publicKeyOf(priv), pub);
+    assert.equal(publicKeyOf(`${priv}\n`), pub);
+  }
+});
