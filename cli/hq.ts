@@ -5,6 +5,7 @@ import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/c
 import { createLogger } from '../shared/log.js';
 import { rmSync } from 'node:fs';
 import { markStartup } from '../shared/startup.js';
+import { registerOperator } from './operator.js';
 
 /** The signal that stops the concentrator for good (the unit's KillSignal); SIGTERM (its RestartKillSignal) restarts. */
 export const STOP_SIGNAL = 'SIGUSR2' as const;
@@ -30,8 +31,9 @@ export function registerHq(program: Command): void {
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       await new Promise<void>((resolve) => {
         const hup = () => {
-          log.info('SIGHUP: reconciling');
+          log.info('SIGHUP: reconciling, re-reading the admin operators');
           void handle.reconcile();
+          handle.reloadOperators().catch((err: Error) => log.error({ err: err.message }, 'admin operators not reloaded (the old table stays)'));
         };
         // SIGTERM and SIGINT (a restart, an upgrade) leave the data plane for the next start to adopt; STOP_SIGNAL
         // (the unit's KillSignal: `systemctl stop`) takes it away. See docs/operator-guide.md, "Restart and stop".
@@ -71,6 +73,8 @@ export function registerHq(program: Command): void {
       rmSync(cfg.control_socket, { force: true });
       process.stdout.write(`${cfg.interface}: removed (interface, its peers and routes; the probe echo)\n`);
     });
+
+  registerOperator(hq);
 
   hq.command('pubkey')
     .description("print the concentrator's public key (from private_key_file)")

@@ -32,6 +32,8 @@ export interface HqHandle {
   readonly publicKey: string;
   readonly iface: CreatedInterface;
   reconcile(): Promise<ReconcileResult>;
+  /** Re-reads the admin operators (SIGHUP); a bad file keeps the old table and throws. */
+  reloadOperators(): Promise<string[]>;
   /**
    * Stops serving and closes the stores. The data plane (interface, its key and port, peers with their sessions,
    * routes) stays in the kernel for the next start to adopt, unless `teardown` (a stop for good): then the interface
@@ -185,7 +187,8 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     chmodSync(cfg.control_socket, 0o600);
     markStartup('ready');
     log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port, ms: since(), startup: startupMarks() }, 'concentrator ready');
-    return { publicKey, iface, reconcile: () => reconciler.reconcile(), close };
+    const fleetOps = ops!; // started above, before the socket listens
+    return { publicKey, iface, reconcile: () => reconciler.reconcile(), reloadOperators: () => fleetOps.reloadOperators(), close };
   } catch (err) {
     await close();
     throw err;

@@ -17,7 +17,10 @@ import type { VehicleService } from '../store/vehicles/service.js';
 import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
 import { buildAdminHttp, listenAddress } from './http.js';
-import { readTokenFile } from './token.js';
+import { OperatorTable, loadOperators } from './operators.js';
+import { InputError } from '../../shared/errors.js';
+import { sendError } from '../../shared/http/errors.js';
+import { OPERATOR } from './access.js';
 import { loadAdminTls } from '../../shared/config/admin-tls.js';
 
 export interface FleetOpsDeps {
@@ -34,6 +37,8 @@ export interface FleetOps {
   readonly events: EventStore;
   readonly metrics: HqMetrics;
   readonly sites: SiteService;
+  /** Re-reads admin_operators_file (and admin_token_file); a bad file keeps the table as it was and throws. */
+  reloadOperators(): Promise<string[]>;
   /** Stops the listeners and the retention job, closes the switch log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -65,7 +70,26 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     sitesDb.close();
   };
 
+  const operators = new OperatorTable();
+  const operatorFiles = { operators: cfg.admin_operators_file, ...(cfg.admin_token_file ? { legacyToken: cfg.admin_token_file } : {}) };
+  const reloadOperators = async () => {
+    operators.replace(await loadOperators(operatorFiles));
+    const names = operators.names();
+    log.info({ operators: names }, `admin operators: ${names.length}`);
+    if (cfg.admin_listen && !names.length) log.warn({ file: cfg.admin_operators_file }, 'no admin operator: nobody can sign in to the admin listener (roamlink hq operator add NAME)');
+    return names;
+  };
+
   try {
+    // `roamlink hq operator add|remove` asks for this after changing the file; SIGHUP does it too.
+    d.adminApp.post('/v1/operators/reload', OPERATOR, async (_req, reply) => {
+      try {
+        return { operators: await reloadOperators() };
+      } catch (err) {
+        if (err instanceof InputError) return sendError(reply, 'INVALID', err.message, err.field);
+        throw err;
+      }
+    });
     d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'admin socket' }));
 
     const agentApi = buildAgentApi({
@@ -88,10 +112,10 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     log.info({ address: cfg.tunnel_address, port: cfg.agent_api_port }, 'agent API listening (inside the tunnel)');
 
     if (cfg.admin_listen) {
-      const token = await readTokenFile(cfg.admin_token_file!);
+      await reloadOperators();
       const tls = cfg.admin_tls ? await loadAdminTls(cfg.admin_tls) : undefined;
       if (tls && tls.validTo.getTime() < Date.now()) log.warn({ cert: cfg.admin_tls!.cert, valid_to: tls.validTo.toISOString() }, 'the admin certificate has expired: browsers and clients will refuse it');
-      const adminHttp = buildAdminHttp({ token, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
+      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
       listeners.push(adminHttp);
       await adminHttp.listen(listenAddress(cfg.admin_listen));
       log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);
@@ -113,7 +137,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     setImmediate(() => {
       if (!closed) prune();
     });
-    return { events, metrics, sites, close };
+    return { events, metrics, sites, reloadOperators, close };
   } catch (err) {
     await close();
     throw err;

@@ -5,12 +5,12 @@ import type { Logger } from '../../shared/log.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../../shared/wire/prometheus.js';
 import { loadDashboard, type Asset } from '../dashboard/assets.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes.js';
-import { bearerMatches } from './token.js';
 import { installAccessGuard, OPERATOR, PUBLIC } from './access.js';
 import { installErrorHandling } from '../../shared/http/errors.js';
 
 export interface AdminHttpOptions extends AdminRoutesDeps {
-  token: string;
+  /** Who a bearer token belongs to (operators.ts OperatorTable). */
+  operators: { authenticate(authorization: string | undefined): string | null };
   /** HTTPS with this certificate and key; plain HTTP without (hq config allows that only on loopback). */
   tls?: { cert: string; key: string };
   metrics: { render(): string };
@@ -35,12 +35,14 @@ export function buildAdminHttp(o: AdminHttpOptions): FastifyInstance {
   const files = o.dashboard ?? loadDashboard();
 
   installErrorHandling(app, { log: app.log, surface: 'admin HTTP' });
-  installAccessGuard(app, (req) => (bearerMatches(req.headers.authorization, o.token) ? 'admin' : null));
+  installAccessGuard(app, (req) => o.operators.authenticate(req.headers.authorization));
 
   for (const [path, asset] of files) {
     app.get(path, PUBLIC, async (_req, reply) => reply.headers({ ...PAGE_HEADERS, 'content-type': asset.type, 'cache-control': 'no-cache' }).send(asset.body));
   }
 
+  /** Who this token signs in as (the dashboard shows it; the audit records it). */
+  app.get('/v1/whoami', OPERATOR, async (req) => ({ operator: req.operator }));
   app.get('/metrics', OPERATOR, async (_req, reply) => reply.header('content-type', PROMETHEUS_CONTENT_TYPE).send(o.metrics.render()));
 
   app.register(adminRoutes(o));

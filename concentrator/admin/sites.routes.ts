@@ -9,16 +9,15 @@ import { OPERATOR } from './access.js';
 
 export interface SiteRoutesDeps {
   sites: SiteService;
-  /** Where the change comes from, for the audit (`dashboard`, `admin socket`); an X-Roamlink-Operator header adds a name. */
+  /** Where the change comes from, for the audit (`dashboard`, `admin socket`); the authenticated operator adds a name. */
   origin?: string;
 }
 
 const PATCH_KEYS = ['description', 'match', 'profile'];
 
+/** The audit's name: the operator the request's token authenticated (access.ts), never anything the client says. */
 function who(req: FastifyRequest, origin: string): string {
-  const h = req.headers['x-roamlink-operator'];
-  const name = typeof h === 'string' ? h.trim().replace(/[^\w .@-]/g, '').slice(0, 60) : '';
-  return name ? `${origin}:${name}` : origin;
+  return req.operator ? `${origin}:${req.operator}` : origin;
 }
 
 function checkPatch(body: unknown): SitePatch {

@@ -1,6 +1,6 @@
 // The concentrator's (HQ) config file: its zod schema and a loader that names the bad field in an InputError.
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, parseOrThrow } from '../errors.js';
@@ -74,7 +74,12 @@ export const HqConfigSchema = z.strictObject({
   admin_tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /** Plain HTTP on the admin listener: only with admin_listen on a loopback address (127.0.0.0/8, [::1], localhost). */
   admin_plain_http: z.boolean().default(false),
-  /** File holding the admin bearer token (mode 0600); needed with admin_listen. */
+  /**
+   * The admin listener's operators: NAME and the SHA-256 of their token, one a line (mode 0600), written by `roamlink hq
+   * operator add|remove`. Default: STATE_DIR/operators.
+   */
+  admin_operators_file: z.string().min(1).optional(),
+  /** Before operators: one shared bearer token (mode 0600 file), accepted as operator `admin`. Migrate to operators. */
   admin_token_file: z.string().min(1).optional(),
   /** Days of switch log kept; older events are pruned hourly. */
   log_retention_days: z.number().int().min(1).max(3650).default(365),
@@ -89,6 +94,7 @@ export interface HqConfig extends HqConfigFile {
   source: string;
   /** HQ's own tunnel address (first host of tunnel_network), e.g. 10.99.0.1. */
   tunnel_address: string;
+  admin_operators_file: string;
 }
 
 /** Reads and checks a private key file: mode 0600 or stricter, content one WireGuard key. Names `field` on error. */
@@ -122,7 +128,6 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
   cfg.lan_subnets.forEach((s, i) => {
     if (overlaps(parseCidr(s)!, tunnel)) throw new InputError(`${source}: lan_subnets[${i}]: ${s} overlaps tunnel_network ${cfg.tunnel_network}`);
   });
-  if (cfg.admin_listen && !cfg.admin_token_file) throw new InputError(`${source}: admin_token_file: needed with admin_listen (the dashboard's bearer token)`);
   checkAdminTransport(cfg, source);
   return {
     ...cfg,
@@ -130,6 +135,7 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
     ...(cfg.admin_token_file ? { admin_token_file: resolve(baseDir, cfg.admin_token_file) } : {}),
     private_key_file: resolve(baseDir, cfg.private_key_file),
     state_dir: resolve(baseDir, cfg.state_dir),
+    admin_operators_file: cfg.admin_operators_file ? resolve(baseDir, cfg.admin_operators_file) : join(resolve(baseDir, cfg.state_dir), 'operators'),
     control_socket: resolve(baseDir, cfg.control_socket),
     tunnel_network: `${formatIPv4(networkOf(tunnel))}/${tunnel.prefix}`,
     source,

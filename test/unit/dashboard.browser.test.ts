@@ -4,13 +4,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { TOKEN, dashboardFixture } from './dashboard.fixtures.test.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOKEN, TOKEN_BOB, dashboardFixture } from './dashboard.fixtures.test.js';
 
 const CHROMIUM = process.env.ROAMLINK_CHROMIUM ?? '/usr/bin/chromium';
 
 // Loaded by name at run time: playwright-core is optional (npm i -D playwright-core; apt install chromium).
 type Pw = { chromium: { launch(o: object): Promise<Browser> } };
-interface Browser { newPage(): Promise<Page>; close(): Promise<void> }
+interface Browser { newPage(o?: object): Promise<Page>; close(): Promise<void> }
 interface Page {
   goto(url: string): Promise<unknown>;
   fill(sel: string, v: string): Promise<void>;
@@ -38,12 +42,27 @@ const pw = await loadPlaywright();
 const skip = typeof pw === 'string' ? pw : !existsSync(CHROMIUM) ? `${CHROMIUM} is absent (apt install chromium, or set ROAMLINK_CHROMIUM)` : false;
 if (skip) console.log(`# dashboard browser tests skipped: ${skip}`);
 
+/** The listener over HTTPS, as HQ runs it: a self-signed certificate made here (the browser is told to accept it). */
+function selfSigned(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-dash-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=t',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { stdio: 'ignore' });
+    chmodSync(join(dir, 'k'), 0o600);
+    return { cert: readFileSync(join(dir, 'c'), 'utf8'), key: readFileSync(join(dir, 'k'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const TOKENS: Record<string, string> = { ann: TOKEN, bob: TOKEN_BOB };
+
 async function open(t: { after: (fn: () => unknown) => void }) {
-  const f = dashboardFixture();
+  const f = dashboardFixture({ tls: selfSigned() });
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   const addr = f.app.server.address() as { port: number };
   const browser = await (pw as Pw).chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-  const page = await browser.newPage();
+  const page = await browser.newPage({ ignoreHTTPSErrors: true });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
@@ -53,13 +72,14 @@ async function open(t: { after: (fn: () => unknown) => void }) {
     await browser.close();
     await f.close();
   });
-  const base = `http://127.0.0.1:${addr.port}`;
+  const base = `https://127.0.0.1:${addr.port}`;
+  /** Signs in with the operator's own token: the server names them (no name is typed). */
   const signIn = async (operator = 'ann') => {
     await page.goto(`${base}/`);
     await page.waitForSelector('#login-form', { state: 'visible' });
-    await page.fill('#token', TOKEN);
-    await page.fill('#operator', operator);
+    await page.fill('#token', TOKENS[operator]!);
     await page.click('#login-form button[type=submit]');
+    await page.waitForSelector(`#whoami:has-text("${operator}")`);
   };
   return { f, page, base, errors, signIn };
 }

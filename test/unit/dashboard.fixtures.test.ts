@@ -1,5 +1,6 @@
 // A concentrator's admin HTTP listener with a small fleet in memory, for the dashboard tests (no tests of its own).
 import { buildAdminHttp } from '../../concentrator/admin/http.js';
+import { OperatorTable, tokenHash } from '../../concentrator/admin/operators.js';
 import { LastSwitches } from '../../concentrator/admin/fleet-view.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
 import { HqMetrics } from '../../concentrator/metrics/hq.metrics.js';
@@ -13,7 +14,9 @@ import { heartbeatSchema } from '../../shared/wire/heartbeat.js';
 import type { Logger } from '../../shared/log.js';
 import { ev, whyOf } from './events.fixtures.test.js';
 
+/** ann's token; bob has his own. */
 export const TOKEN = 'test-token-0123456789abcdef';
+export const TOKEN_BOB = 'test-token-bob-9876543210fedcba';
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
 export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; key: string } } = {}) {
@@ -47,6 +50,7 @@ export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; 
   sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:root');
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
-  const app = buildAdminHttp({ token: TOKEN, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
-  return { app, sites, events, fleet, close: async () => { await app.close(); db.close(); } };
+  const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash(TOKEN) }, { name: 'bob', sha256: tokenHash(TOKEN_BOB) }]);
+  const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
+  return { app, operators, sites, events, fleet, close: async () => { await app.close(); db.close(); } };
 }

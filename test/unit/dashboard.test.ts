@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bearerMatches, readTokenFile } from '../../concentrator/admin/token.js';
+import { OperatorTable, readTokenFile, tokenHash } from '../../concentrator/admin/operators.js';
 import { listenAddress } from '../../concentrator/admin/http.js';
 import { InputError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
@@ -43,7 +43,7 @@ test('the API and /metrics need the token; the pages do not; the token never rea
   const metrics = await f.app.inject({ method: 'GET', url: '/metrics', headers: auth });
   assert.match(String(metrics.headers['content-type']), /^text\/plain; version=0\.0\.4/);
   assert.match(metrics.body, /roamlink_vehicles_online 1\n/);
-  await f.app.inject({ method: 'POST', url: '/v1/sites', headers: { ...auth, 'x-roamlink-operator': 'ann' }, payload: { name: 'x', match: { ssid: ['x'], bssid: ['bad'] } } });
+  await f.app.inject({ method: 'POST', url: '/v1/sites', headers: auth, payload: { name: 'x', match: { ssid: ['x'], bssid: ['bad'] } } });
   assert.ok(!lines.join('').includes(TOKEN), 'the token appears in the log');
 });
 
@@ -69,7 +69,7 @@ test('fleet and vehicle JSON: online, active uplink, signal, site, last switch; 
   assert.equal(bad.json().error.field, 'since');
 });
 
-test('the token file: mode 0600, one long token; bearer compare', (t) => {
+test('the legacy token file: mode 0600, one long token; bearer compare', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-token-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const p = join(dir, 'token');
@@ -80,10 +80,13 @@ test('the token file: mode 0600, one long token; bearer compare', (t) => {
     await assert.rejects(readTokenFile(join(dir, 'short')), (e: unknown) => e instanceof InputError && e.field === 'admin_token_file');
     writeFileSync(join(dir, 'open'), TOKEN, { mode: 0o644 });
     await assert.rejects(readTokenFile(join(dir, 'open')), /chmod 600/);
-    assert.equal(bearerMatches(`Bearer ${TOKEN}`, TOKEN), true);
-    assert.equal(bearerMatches(`bearer ${TOKEN}`, TOKEN), true);
-    assert.equal(bearerMatches(`Bearer ${TOKEN}x`, TOKEN), false);
-    assert.equal(bearerMatches(undefined, TOKEN), false);
+    const ops = new OperatorTable([{ name: 'ann', sha256: tokenHash(TOKEN) }]);
+    assert.equal(ops.authenticate(`Bearer ${TOKEN}`), 'ann');
+    assert.equal(ops.authenticate(`bearer ${TOKEN}`), 'ann');
+    assert.equal(ops.authenticate(`Bearer ${TOKEN}x`), null);
+    assert.equal(ops.authenticate(`Bearer ${TOKEN.slice(0, -1)}`), null);
+    assert.equal(ops.authenticate(TOKEN), null);
+    assert.equal(ops.authenticate(undefined), null);
     assert.deepEqual(listenAddress('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
     assert.deepEqual(listenAddress('[::1]:8443'), { host: '::1', port: 8443 });
   })();

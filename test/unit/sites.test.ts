@@ -12,6 +12,8 @@ import Fastify from 'fastify';
 import { openSitesDb } from '../../concentrator/store/sites/db.js';
 import { SiteService } from '../../concentrator/store/sites/service.js';
 import { adminRoutes } from '../../concentrator/admin/routes.js';
+import { installAccessGuard } from '../../concentrator/admin/access.js';
+import { OperatorTable, tokenHash } from '../../concentrator/admin/operators.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
 import { LastSwitches } from '../../concentrator/admin/fleet-view.js';
 import { openEventsDb } from '../../concentrator/store/events/db.js';
@@ -88,6 +90,8 @@ function adminApp(t: { after: (fn: () => unknown) => void }) {
   const sites = service();
   const app = Fastify();
   installErrorHandling(app, { surface: 'test' });
+  const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash('ann-token-0123456789') }, { name: 'bob', sha256: tokenHash('bob-token-0123456789') }]);
+  installAccessGuard(app, (req) => operators.authenticate(req.headers.authorization));
   const events = new EventStore(openEventsDb(':memory:'));
   app.register(adminRoutes({ events, fleet: new FleetState({ offlineAfterMs: 1000 }), lastSwitches: new LastSwitches(events), vehicles: { list: () => [], get: () => null }, sites, origin: 'dashboard' }));
   t.after(() => app.close());
@@ -96,28 +100,30 @@ function adminApp(t: { after: (fn: () => unknown) => void }) {
 
 test('admin routes: add (201), 409 on a duplicate, 400 naming the field, patch with the operator named, history', async (t) => {
   const { app, sites } = adminApp(t);
-  let r = await app.inject({ method: 'POST', url: '/v1/sites', payload: { name: 'depot', match: { ssid: ['depot'] } }, headers: { 'x-roamlink-operator': 'ann' } });
+  const ANN = { authorization: 'Bearer ann-token-0123456789' };
+  const inj = (o: { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: object; headers?: Record<string, string> }) => app.inject({ ...o, headers: { ...ANN, ...o.headers } });
+  let r = await inj({ method: 'POST', url: '/v1/sites', payload: { name: 'depot', match: { ssid: ['depot'] } }, headers: { 'x-roamlink-operator': 'mallory' } }); // a header names nobody: the token does
   assert.equal(r.statusCode, 201);
-  r = await app.inject({ method: 'POST', url: '/v1/sites', payload: { name: 'depot', match: { ssid: ['depot'] } } });
+  r = await inj({ method: 'POST', url: '/v1/sites', payload: { name: 'depot', match: { ssid: ['depot'] } } });
   assert.equal(r.statusCode, 409);
   assert.equal(r.json().error.code, 'SITE_EXISTS');
-  r = await app.inject({ method: 'PATCH', url: '/v1/sites/depot', payload: { profile: { loss_max: 3 } } });
+  r = await inj({ method: 'PATCH', url: '/v1/sites/depot', payload: { profile: { loss_max: 3 } } });
   assert.equal(r.statusCode, 400);
   assert.deepEqual(r.json().error, { code: 'INVALID', message: 'must be ≤ 1', field: 'profile.loss_max' });
-  r = await app.inject({ method: 'PATCH', url: '/v1/sites/depot', payload: { colour: 'red' } });
+  r = await inj({ method: 'PATCH', url: '/v1/sites/depot', payload: { colour: 'red' } });
   assert.equal(r.json().error.field, 'colour');
-  r = await app.inject({ method: 'PATCH', url: '/v1/sites/nowhere', payload: { profile: {} } });
+  r = await inj({ method: 'PATCH', url: '/v1/sites/nowhere', payload: { profile: {} } });
   assert.equal(r.statusCode, 404);
-  r = await app.inject({ method: 'PATCH', url: '/v1/sites/depot', payload: { profile: { loss_max: 0.2 } } });
+  r = await inj({ method: 'PATCH', url: '/v1/sites/depot', payload: { profile: { loss_max: 0.2 } }, headers: { authorization: 'Bearer bob-token-0123456789', 'x-roamlink-operator': 'ann' } });
   assert.equal(r.statusCode, 200);
   assert.equal(r.json().site.version, 2);
   assert.equal(sites.get('depot')!.profile.loss_max, 0.2);
-  r = await app.inject({ method: 'GET', url: '/v1/sites/depot' });
+  r = await inj({ method: 'GET', url: '/v1/sites/depot' });
   assert.equal(r.json().effective.loss_max, 0.2);
   assert.equal(r.json().effective.hold_ms, DEFAULT_POLICY.hold_ms);
-  r = await app.inject({ method: 'GET', url: '/v1/sites/depot/history' });
-  assert.deepEqual(r.json().history.map((a: { who: string }) => a.who), ['dashboard:ann', 'dashboard']);
-  r = await app.inject({ method: 'GET', url: '/v1/sites' });
+  r = await inj({ method: 'GET', url: '/v1/sites/depot/history' });
+  assert.deepEqual(r.json().history.map((a: { who: string }) => a.who), ['dashboard:ann', 'dashboard:bob']);
+  r = await inj({ method: 'GET', url: '/v1/sites' });
   assert.equal(r.json().version, 2);
   assert.equal(r.json().sites.length, 1);
 });

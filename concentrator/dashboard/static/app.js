@@ -15,8 +15,6 @@ async function api(method, path, body) {
   const token = store.getItem('roamlink.token');
   if (!token) throw new Unauthorized('no token');
   const headers = { authorization: `Bearer ${token}` };
-  const operator = store.getItem('roamlink.operator');
-  if (operator) headers['x-roamlink-operator'] = operator;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401) throw new Unauthorized('the token was refused');
@@ -284,6 +282,15 @@ async function route() {
   if (!store.getItem('roamlink.token')) return showLogin();
   $('#login').hidden = true;
   $('#logout').hidden = false;
+  if (!store.getItem('roamlink.operator')) {
+    // Who the token signs in as: the server says (the audit records that name, whatever a page might claim).
+    try {
+      store.setItem('roamlink.operator', (await api('GET', '/v1/whoami')).operator);
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('That token was refused.');
+      throw err;
+    }
+  }
   $('#whoami').textContent = store.getItem('roamlink.operator') || '';
   const hash = location.hash || '#/';
   const r = ROUTES.find((x) => x.re.test(hash));
@@ -309,12 +316,13 @@ async function route() {
 $('#login-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   store.setItem('roamlink.token', $('#token').value.trim());
-  store.setItem('roamlink.operator', $('#operator').value.trim());
+  store.removeItem('roamlink.operator');
   $('#token').value = '';
   void route();
 });
 $('#logout').addEventListener('click', () => {
   store.removeItem('roamlink.token');
+  store.removeItem('roamlink.operator');
   void route();
 });
 window.addEventListener('hashchange', () => void route());
