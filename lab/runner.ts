@@ -146,6 +146,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       await show(topo.ns.hq, ['ss', '-uanp']),
       await show(topo.ns.hq, ['nft', 'list', 'ruleset']),
       await show(topo.ns.veh, ['ss', '-uanp']),
+      ...(await Promise.all([...topo.ns.ap, topo.ns.lte].map((ns) => show(ns, ['nft', 'list', 'table', 'inet', 'lab_watch'])))),
     ].join('');
   };
   let active: string | null = null;

@@ -210,6 +210,13 @@ export class Topology {
       this.associated.set(radio, null);
     }
     for (const dev of [...PLAN.radios, PLAN.modem]) await this.ipn(ns.veh, 'link', 'set', 'dev', dev, 'up');
+    // The lab's own counters of the tunnel's outer packets at each hop (read only when a run goes wrong: see
+    // runner.ts's diagnosis). Counting only: every chain accepts.
+    const watch = (hook: string) => `table inet lab_watch {\n  chain c {\n    type filter hook ${hook} priority -400; policy accept;\n` +
+      `    udp dport ${PLAN.wgPort} counter\n    udp sport ${PLAN.wgPort} counter\n  }\n}\n`;
+    await this.nft(ns.veh, watch('postrouting'));
+    await this.nft(ns.hq, watch('prerouting'));
+    for (const ap of [...ns.ap, ns.lte]) await this.nft(ap, watch('forward'));
     await this.veth({ ns: ns.veh, name: 'lan0' }, { ns: ns.cam, name: 'lan0' });
     await this.addr(ns.veh, 'lan0', `${PLAN.vehLanGw}/24`);
     await this.addr(ns.cam, 'lan0', `${PLAN.camera}/24`);
