@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { readSecretFile } from '../shared/secret-file.js';
 import { dirname, join } from 'node:path';
 import { createActor } from 'xstate';
+import { realClock } from '../shared/clock.js';
 import type { AgentConfig } from '../shared/config/agent.js';
 import { InputError } from '../shared/errors.js';
 import { Ip } from '../shared/ip.js';
@@ -74,6 +75,8 @@ export function createTunnelDeps(cfg: AgentConfig, log: Logger, radio: (ifname: 
 }
 
 export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
+  // The one clock: monotonic for decisions and durations, the system's wall clock for stamps (shared/clock.ts says why).
+  const clock = realClock;
   const privateKey = await readPrivateKey(cfg.wireguard.private_key_file, 'wireguard.private_key_file');
   const wgIf = cfg.wireguard.interface;
   const wgMark = cfg.wireguard.fwmark;
@@ -117,9 +120,9 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   for (const u of cfg.uplinks) {
     if (u.kind !== 'lte') continue;
     const path = budgetPath(cfg.state_dir, u.name);
-    const store = fileBudgetStore(path, { budget, warn: (msg) => log.warn({ event: 'budget.store', uplink: u.name }, msg) });
+    const store = fileBudgetStore(path, { budget, clock, warn: (msg) => log.warn({ event: 'budget.store', uplink: u.name }, msg) });
     budgetStores.set(u.name, store);
-    const usage = store.load(Date.now());
+    const usage = store.load(clock.wallNow());
     if (!usage) continue;
     budgetUsage.set(u.name, usage);
     log.info({ event: 'budget.loaded', uplink: u.name, bytes: usage.bytes, bytes_per_day: budget.bytes_per_day, day_start: new Date(usage.day_start).toISOString() },
@@ -134,8 +137,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const uplinkMachine = createUplinkMachine({
     dhcp: createUdhcpcDriver(cfg.run_dir),
     routing,
-    now: () => performance.now(),
-    wallNow: () => Date.now(),
+    now: () => clock.now(),
+    wallNow: () => clock.wallNow(),
     radio: (ifname) => radios.get(ifname) ?? null,
     probe: (ifname, address, signal) => probes.probe(ifname, address, signal),
     onBudget: (uplink, usage) => budgetStores.get(uplink)?.record(usage),
@@ -181,8 +184,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       },
       watchLinks: (onChange, signal) => linkMonitor.watch((s) => onChange(s.ifname, s.carrier), signal),
       readCounters: () => counters.read(),
-      now: () => performance.now(),
-      wallNow: () => performance.timeOrigin + performance.now(),
+      now: () => clock.now(),
+      wallNow: () => clock.wallNow(),
       newId: () => randomUUID(),
     },
     uplinkMachine,
@@ -204,7 +207,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   // The drive: what the arbiter hears, recorded for replay (agent/drive/).
   const drive = createDriveRecorder({
     dir: join(cfg.state_dir, 'drives'), header: driveHeaderOf(cfg.vehicle, arbiterInput, slots),
-    now: () => performance.now(), wallNow: () => performance.timeOrigin + performance.now(), readBytes: sysfsBytes(wgIf),
+    now: () => clock.now(), wallNow: () => clock.wallNow(), readBytes: sysfsBytes(wgIf),
     onError: (err) => log.warn({ event: 'drive.failed', err: String(err) }, `drive recording: ${String(err)}`),
   });
   const arbiter = createActor(arbiterMachine, { input: arbiterInput, inspect: drive.inspect });
@@ -249,6 +252,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     },
     metricsListen: cfg.metrics_listen,
     log,
+    clock,
   });
   linkReady = fleetLink;
   applySite(fleetLink);
@@ -280,7 +284,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   arbiter.subscribe((snap) => {
     const ctx = snap.context;
     for (const s of Object.values(ctx.status) as UplinkReport[]) {
-      const state = stateOf(s, { active: ctx.active, holdDown: ctx.holdDown, policy: ctx.policy, now: performance.now() });
+      const state = stateOf(s, { active: ctx.active, holdDown: ctx.holdDown, policy: ctx.policy, now: clock.now() });
       const key = `${s.phase}/${state}`;
       if (lastPhase.get(s.name) !== key) {
         lastPhase.set(s.name, key);
@@ -291,7 +295,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   arbiter.start();
 
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
-  modem = cfg.modem ? await startModem(cfg, log, arbiter) : null;
+  modem = cfg.modem ? await startModem(cfg, log, arbiter, clock) : null;
 
   // The tunnel keeper: a silent tunnel over a path that answers means the concentrator lost our session.
   const tunnel = createActor(createTunnelMachine({

@@ -1,6 +1,7 @@
 // Wires the modem into the agent: the modem machine with the AT driver, its signal to the LTE uplink, SMS and balance.
 import { readSecretFile } from '../shared/secret-file.js';
 import { createActor, type Actor, type AnyStateMachine } from 'xstate';
+import type { Clock } from '../shared/clock.js';
 import type { AgentConfig } from '../shared/config/agent.js';
 import type { Logger } from '../shared/log.js';
 import { memoryPinGuard } from './drivers/modem/modem.driver.js';
@@ -21,7 +22,7 @@ async function readOptional(path: string | undefined, field: string): Promise<st
   return path ? readSecretFile(path, field) : undefined;
 }
 
-export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>): Promise<RunningModem> {
+export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>, clock: Clock): Promise<RunningModem> {
   const m = cfg.modem!;
   // Every secret file is checked now, so a bad one stops the start like a bad private key (the PIN is read again when asked for).
   await readOptional(m.pin_file, 'modem.pin_file');
@@ -45,7 +46,8 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
     });
   let status: ModemStatus | null = null;
   const services = createModemServices({
-    vehicle: cfg.vehicle, modem: m, log: mlog, now: () => Date.now(),
+    // Wall time: balance readings are stamped with it and shipped to HQ (balance_at).
+    vehicle: cfg.vehicle, modem: m, log: mlog, now: () => clock.wallNow(),
     facts: () => {
       const c = ctx();
       const ups = Object.values(c.status);
@@ -77,7 +79,8 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
     pin: () => readOptional(m.pin_file, 'modem.pin_file'),
     bearer: { apn: m.apn, ipType: m.ip_type, user: m.user, auth: m.auth, password: await readOptional(m.password_file, 'modem.password_file') },
     log: mlog,
-    now: () => Date.now(),
+    // Monotonic: the recovery ladder's waits are durations (a wall clock stepped back a year must not stall them).
+    now: () => clock.now(),
     services: (driver, signal) => services.pass(driver, signal),
     onStatus: (s) => {
       const before = status;

@@ -18,7 +18,7 @@ import type { Db } from './store/db.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { openVehicles } from './store/vehicles/open.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
-import { realTimer } from './reconcile/timer.js';
+import { realClock } from '../shared/clock.js';
 import { applyHqFirewall } from './firewall/hq.nft.js';
 import { markStartup, startupMarks } from '../shared/startup.js';
 
@@ -75,8 +75,8 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   const wg = deps.wg ?? createWg();
   const routes = deps.routes ?? createRoutes();
   const ifname = cfg.interface;
-  const t0 = performance.now();
-  const since = () => Math.round(performance.now() - t0);
+  const t0 = realClock.now();
+  const since = () => Math.round(realClock.now() - t0);
 
   if (await socketAlive(cfg.control_socket)) throw new Error(`a concentrator is already running on ${cfg.control_socket}`);
 
@@ -171,7 +171,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     if (!ops) await startOps();
 
     const r = await reconciler.reconcile();
-    loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realTimer, log });
+    loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realClock, log });
     loop.start(r);
     // Peers added with a stored endpoint: HQ sends first, so their tunnels are back without waiting for the vehicles.
     const byKey = new Map(vehicles.active().map((v) => [v.public_key, v.tunnel_address]));

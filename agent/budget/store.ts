@@ -1,4 +1,5 @@
 // The LTE probe budget's spend on the agent's disk (state_dir/lte-budget-<uplink>.json), so a restart keeps the day's.
+import { realClock, type Clock } from '../../shared/clock.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -29,10 +30,8 @@ export interface BudgetStoreOptions {
   /** Writes are at least this far apart (default 60 000): a probe every 2 s need not cost the flash a write (and an
    *  fsync) each; a crash forgets at most a minute of spend, a few kB. */
   minIntervalMs?: number;
-  /** Monotonic ms, for the spacing of writes. */
-  now?: () => number;
-  /** Runs `fn` after `ms`; returns its cancel. Default: an unref'd timer (it never keeps the process up). */
-  schedule?: (fn: () => void, ms: number) => () => void;
+  /** Monotonic ms for the spacing of writes, and the timer of a deferred write (default realClock: unref'd timers). */
+  clock?: Pick<Clock, 'now' | 'set' | 'clear'>;
   warn?: (msg: string) => void;
 }
 
@@ -50,12 +49,6 @@ const fileSchema = z.strictObject({
 export function budgetPath(stateDir: string, uplink: string): string {
   return join(stateDir, `lte-budget-${uplink}.json`);
 }
-
-const defaultSchedule = (fn: () => void, ms: number): (() => void) => {
-  const t = setTimeout(fn, ms);
-  t.unref();
-  return () => clearTimeout(t);
-};
 
 /** Writes `text` to `path` so that a crash leaves the old content or the new, never a mix (temp, fsync, rename). */
 export function writeFileAtomic(path: string, text: string): void {
@@ -91,8 +84,12 @@ export function writeFileAtomic(path: string, text: string): void {
 export function fileBudgetStore(path: string, opts: BudgetStoreOptions = {}): BudgetStore {
   const budget = opts.budget ?? DEFAULT_BUDGET;
   const minInterval = opts.minIntervalMs ?? 60_000;
-  const now = opts.now ?? (() => performance.now());
-  const schedule = opts.schedule ?? defaultSchedule;
+  const clock = opts.clock ?? realClock;
+  const now = () => clock.now();
+  const schedule = (fn: () => void, ms: number): (() => void) => {
+    const h = clock.set(fn, ms);
+    return () => clock.clear(h);
+  };
   const warn = opts.warn ?? (() => {});
   /** The newest usage not yet on disk. */
   let pending: BudgetUsage | null = null;

@@ -122,8 +122,8 @@ export function createDriveRecorder(o: DriveRecorderOptions): DriveRecorder {
     },
     switched(r) {
       if (closed) return;
-      // decided_at is on the arbiter's wall clock: back to its monotonic clock by the same offset as now.
-      const mono = r.decided_at - (o.wallNow() - o.now());
+      // The decision's monotonic time; an older record has only decided_at, taken back by the wall clock's offset now.
+      const mono = r.decided_mono ?? r.decided_at - (o.wallNow() - o.now());
       put({ t: enc.time(o.now()), e: 's', at: enc.time(mono), from: r.from, to: r.to, reason: String(r.reason), confirm_ms: r.ms_to_first_packet });
     },
     stats: () => ({ lines, bytes }),

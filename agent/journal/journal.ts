@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { realClock, type Clock } from '../../shared/clock.js';
 import { parseWire, type WireIssue } from '../../shared/wire/common.js';
 import { switchEventSchema, type SwitchEvent, type SwitchEventInput } from '../../shared/wire/switch-event.js';
 
@@ -52,7 +53,10 @@ export class Journal {
     backlog: Database.Statement;
   };
 
-  private constructor(path: string) {
+  private constructor(
+    path: string,
+    private readonly clock: Pick<Clock, 'wallNow'>,
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -70,9 +74,9 @@ export class Journal {
     };
   }
 
-  /** Opens (creating) the journal at `path` (':memory:' for tests). */
-  static open(path: string): Journal {
-    return new Journal(path);
+  /** Opens (creating) the journal at `path` (':memory:' for tests); `clock` stamps when HQ acknowledged. */
+  static open(path: string, clock: Pick<Clock, 'wallNow'> = realClock): Journal {
+    return new Journal(path, clock);
   }
 
   private static toEvent(r: Row): SwitchEvent {
@@ -104,7 +108,7 @@ export class Journal {
   }
 
   /** HQ stored these: never ship them again. Unknown ids are ignored. Returns how many were newly marked. */
-  markShipped(ids: readonly string[], at: number = Date.now()): number {
+  markShipped(ids: readonly string[], at: number = this.clock.wallNow()): number {
     const tx = this.db.transaction(() => ids.reduce((n, id) => n + this.stmts.ship.run(at, id).changes, 0));
     return tx();
   }

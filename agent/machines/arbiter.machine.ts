@@ -41,8 +41,10 @@ export interface SwitchRecord {
   to: string;
   /** The rule that fired (choose.ts's Rule, or `watchdog`). */
   reason: SwitchReason;
-  /** Wall-clock ms (same clock as the lab's meters). */
+  /** Wall-clock ms (deps.wallNow: the system clock, as the lab's meters read it; it steps with NTP). */
   decided_at: number;
+  /** The same moment on the monotonic clock (deps.now): what HQ corrects a stepped wall clock by. */
+  decided_mono?: number;
   steered_at: number;
   confirmed_at: number | null;
   /** Decision to first reply on the new path. */
@@ -72,6 +74,7 @@ export interface ArbiterDeps {
   readCounters: () => { rx: number; tx: number };
   /** Monotonic ms: decisions (the same clock as the uplinks' probe times). */
   now: () => number;
+  /** Wall ms, for the records' stamps only (never a duration: it steps with NTP). */
   wallNow: () => number;
   newId: () => string;
 }
@@ -131,6 +134,7 @@ interface Pending {
   to: string;
   reason: SwitchReason;
   decidedAt: number;
+  decidedMono: number;
   steeredAt: number | null;
   why: Why;
   operator: boolean;
@@ -226,7 +230,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     return d.action === 'switch' ? d : null;
   };
   const begin = (c: Ctx, d: SwitchDecision): Pending => ({
-    from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), steeredAt: null, why: d.why,
+    from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), decidedMono: deps.now(), steeredAt: null, why: d.why,
     operator: d.operator ?? false, readdress: d.readdress ?? null,
     candidates: candidatesOf(c.status, d.why), site: c.site, policy: c.policy,
   });
@@ -351,11 +355,14 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       beginInitial: assign(({ context }) => ({ pending: begin(context, initialPick(context)!), decision: null })),
       finish: enqueueActions(({ context, event, enqueue }) => {
         const p = context.pending!;
-        const confirmed = event.type.startsWith('xstate.done.actor') ? deps.wallNow() : null;
+        const done = event.type.startsWith('xstate.done.actor');
+        const confirmed = done ? deps.wallNow() : null;
+        // The duration on the monotonic clock: a wall clock stepped mid-switch must not make it negative or years long.
+        const confirmedMono = done ? deps.now() : null;
         const record: SwitchRecord = {
           id: deps.newId(), from: p.from, to: p.to, reason: p.reason,
-          decided_at: p.decidedAt, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed,
-          ms_to_first_packet: confirmed === null ? null : Math.round((confirmed - p.decidedAt) * 100) / 100,
+          decided_at: p.decidedAt, decided_mono: p.decidedMono, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed,
+          ms_to_first_packet: confirmedMono === null ? null : Math.round((confirmedMono - p.decidedMono) * 100) / 100,
           candidates: p.candidates, why: p.why, site: p.site, policy: p.policy, operator: p.operator,
         };
         enqueue.assign({ activeSince: deps.now() });

@@ -1,6 +1,7 @@
 // The agent's link to HQ's fleet operations, wired in one place: the switch journal, its shipper, heartbeats, the site
 // profile sync and the /metrics listener. The agent's composition root starts it and hands it each switch.
 import type { Server } from 'node:http';
+import { realClock, type Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
 import { matchSite, type ApInUse, type SiteSet } from '../../shared/wire/site-profile.js';
@@ -17,7 +18,6 @@ import { readCounters } from './counters.js';
 import { HeartbeatSender, heartbeatFrom } from './heartbeat.js';
 import { AgentMetrics, serveMetrics } from './metrics.js';
 import { Shipper } from './shipper.js';
-import { realTimer, type Timer } from './timer.js';
 
 export interface FleetLinkOptions {
   vehicle: string;
@@ -40,7 +40,8 @@ export interface FleetLinkOptions {
   /** host:port for GET /metrics; absent: none. */
   metricsListen?: string;
   log: Logger;
-  timer?: Timer;
+  /** Waits, stamps and durations (realClock; a SimClock in tests). */
+  clock?: Clock;
 }
 
 export interface FleetLink {
@@ -74,17 +75,17 @@ function apInUse(s: { active: string | null; status: Record<string, UplinkStatus
 }
 
 export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
-  const timer = o.timer ?? realTimer;
-  const journal = Journal.open(journalPath(o.stateDir));
-  journal.prune(Date.now() - 7 * 86_400_000);
+  const clock = o.clock ?? realClock;
+  const journal = Journal.open(journalPath(o.stateDir), clock);
+  journal.prune(clock.wallNow() - 7 * 86_400_000);
   const client = createAgentApiClient({ baseUrl: o.apiUrl, localAddress: o.localAddress });
-  const metrics = new AgentMetrics({ now: () => performance.now(), backlog: () => journal.backlog() });
+  const metrics = new AgentMetrics({ now: () => clock.now(), backlog: () => journal.backlog() });
   const log = o.log;
 
   const shipper = new Shipper({
     journal,
     send: (events, signal) => client.postEvents(events, signal),
-    timer,
+    timer: clock,
     log,
     onShipped: (n) => metrics.onShipped(n),
     onFailure: () => metrics.onShipFailure(),
@@ -93,7 +94,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   const sites = new SiteSync({
     fetch: (version, signal) => client.getSites(version, signal),
     store: fileSiteStore(sitesPath(o.stateDir), (msg) => log.warn({ event: 'sites.file' }, msg)),
-    timer,
+    timer: clock,
     intervalMs: o.sitesPollMs ?? 30_000,
     onChange: (set) => o.onSites?.(set),
     log,
@@ -104,12 +105,12 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   };
 
   const heartbeat = new HeartbeatSender({
-    timer,
+    timer: clock,
     intervalMs: o.heartbeatMs ?? 5000,
     collect: () => {
       const s = o.snapshot();
       return heartbeatFrom({
-        vehicle: o.vehicle, now: Date.now(), active: s.active, site: siteOf(apInUse(s)),
+        vehicle: o.vehicle, now: clock.wallNow(), active: s.active, site: siteOf(apInUse(s)),
         uplinks: Object.values(s.status).map((u) => ({ name: u.name, kind: u.kind, phase: u.phase, ready: u.ready, rttMs: u.rttMs, ap: u.ap })),
         signal: (n) => signalIn(s.status[n]) ?? o.signalOf?.(n), loss: (n) => lossIn(s.status[n]),
         counters: (n) => readCounters(n), modem: o.modem?.() ?? null,

@@ -1,6 +1,6 @@
 // The heartbeat: every few seconds the agent tells HQ its uplinks, the active one, its site, balance and counters.
 import type { Heartbeat, HeartbeatInput, HeartbeatReply, UplinkReport } from '../../shared/wire/heartbeat.js';
-import type { Timer } from './timer.js';
+import type { Timer } from '../../shared/clock.js';
 
 /** What the agent knows of an uplink, as the heartbeat needs it (the uplink machine's status has all of it). */
 export interface UplinkFacts {

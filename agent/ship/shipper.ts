@@ -7,7 +7,7 @@
 import type { Logger } from '../../shared/log.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import type { Timer } from './timer.js';
+import type { Timer } from '../../shared/clock.js';
 
 /** What one POST of a batch came to. */
 export type SendOutcome =

@@ -2,7 +2,7 @@
 // changes (polled, and at once when a heartbeat reply says so). An invalid set from HQ is ignored; the last good one stays.
 import type { Logger } from '../../shared/log.js';
 import { siteSetSchema, type SiteSet } from '../../shared/wire/site-profile.js';
-import type { Timer } from '../ship/timer.js';
+import type { Timer } from '../../shared/clock.js';
 import type { SiteSetStore } from './store.js';
 
 export interface SiteSyncDeps {

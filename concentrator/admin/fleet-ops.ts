@@ -1,5 +1,6 @@
 // Fleet operations wired into the concentrator: the switch log store, the agents' API on the tunnel address, the
 // admin routes on the control socket, the admin HTTP listener (dashboard, /metrics), and the retention job.
+import { realClock, type Clock } from '../../shared/clock.js';
 import type { FastifyInstance } from 'fastify';
 import type { HqConfig } from '../../shared/config/hq.js';
 import type { Logger } from '../../shared/log.js';
@@ -31,6 +32,8 @@ export interface FleetOpsDeps {
   log: Logger;
   /** The admin API on the control socket, not listening yet: the log, fleet and site routes are added to it. */
   adminApp: FastifyInstance;
+  /** HQ's clock (realClock; a SimClock in tests). */
+  clock?: Clock;
 }
 
 export interface FleetOps {
@@ -49,11 +52,12 @@ export const AGENT_API_BACKLOG = 4096;
 
 export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const { cfg, log } = d;
+  const clock = d.clock ?? realClock;
   const eventsDb = openEventsDb(eventsPath(cfg.state_dir));
-  const events = new EventStore(eventsDb);
+  const events = new EventStore(eventsDb, { now: () => clock.wallNow() });
   const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
   const sites = new SiteService(sitesDb);
-  const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms });
+  const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms, now: () => clock.wallNow() });
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length });
   const commit = new GroupCommit(events);
@@ -122,7 +126,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     }
 
     const prune = () => {
-      const before = Date.now() - cfg.log_retention_days * 24 * HOUR;
+      const before = clock.wallNow() - cfg.log_retention_days * 24 * HOUR;
       const n = events.prune(before);
       if (n) log.info({ pruned: n, before: new Date(before).toISOString() }, 'switch log retention');
     };

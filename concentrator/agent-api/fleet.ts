@@ -1,8 +1,10 @@
 // What HQ knows of each vehicle right now, from its heartbeats: online or not, uplinks, site, and a short signal history.
+import { realClock } from '../../shared/clock.js';
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
 import { BoundedLabels, MAX_UPLINK_LABELS } from '../metrics/labels.js';
 
 export interface FleetOptions {
+  /** HQ's wall clock (ms since the epoch). Default realClock.wallNow. */
   now?: () => number;
   /** A vehicle not heard from for this long is offline. */
   offlineAfterMs: number;
@@ -102,7 +104,7 @@ export class FleetState {
   private readonly historySize: number;
 
   constructor(private readonly o: FleetOptions) {
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? realClock.wallNow;
     this.historySize = o.historySize ?? 240;
   }
 

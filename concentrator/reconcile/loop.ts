@@ -2,6 +2,7 @@
 // the interval), so a revocation whose peer removal failed, or a change made while the daemon did not answer, is
 // applied without waiting for a SIGHUP or a restart.
 import type { Logger } from '../../shared/log.js';
+import type { Timer } from '../../shared/clock.js';
 import type { ReconcileResult } from './reconciler.js';
 
 /** The first retry after a failed pass (ms); doubled per failure in a row, never beyond the interval. */
@@ -13,15 +14,10 @@ export function nextDelay(ok: boolean, failures: number, intervalMs: number): nu
   return Math.min(intervalMs, RETRY_FIRST_MS * 2 ** Math.max(0, Math.min(failures - 1, 20)));
 }
 
-export interface LoopTimer {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
 export interface ReconcileLoopOptions {
   reconcile: () => Promise<ReconcileResult>;
   intervalMs: number;
-  timer: LoopTimer;
+  timer: Timer;
   log: Pick<Logger, 'warn'>;
 }
 

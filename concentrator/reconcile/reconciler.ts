@@ -1,4 +1,5 @@
 // Level-triggered programming of WireGuard peers and routes: read what is, compute the plan, apply it (large passes in batches).
+import { realClock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { WgDriver } from '../../shared/wg.js';
 import { isOurs, type RoutesDriver } from '../routes.js';
@@ -141,7 +142,7 @@ export class Reconciler {
     const opts = { netns: this.o.netns };
     const b = renderBatch(changes, ifname);
     const applied = await this.oneByOne(b.removals);
-    const started = performance.now();
+    const started = realClock.now();
     if (b.peersConf !== '') {
       await this.peersBatch.addconf(ifname, b.peersConf, opts).catch((err: unknown) => {
         this.o.log.warn({ err: message(err) }, 'batch: wg addconf failed; its peers are retried one at a time');
@@ -151,7 +152,7 @@ export class Reconciler {
       const r = await this.o.routes.batch(script, opts).catch((err: unknown) => ({ ok: false, errors: message(err) }));
       if (!r.ok) this.o.log.warn({ err: r.errors.split('\n').slice(0, 10).join('\n') }, 'batch: ip -batch reported failed lines; they are retried one at a time');
     }
-    const batchMs = Math.round(performance.now() - started);
+    const batchMs = Math.round(realClock.now() - started);
     if (b.batched.length === 0 && b.unbatchable.length === 0) return { applied };
 
     let left: Change[];

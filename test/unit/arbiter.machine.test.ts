@@ -61,6 +61,8 @@ class Harness {
   /** Uplinks whose own path is blackholed (their probes go unanswered). */
   readonly blackholed = new Set<string>();
   tunnelAnswers = true;
+  /** What the wall clock is ahead of the monotonic one (an NTP step moves it). */
+  wallStep = 0;
   /** The tunnel interface's packet counters (the test moves them to show traffic). */
   rx = 0;
   tx = 0;
@@ -149,7 +151,7 @@ class Harness {
           }),
         readCounters: () => ({ rx: this.rx, tx: this.tx }),
         now: () => clock.now(),
-        wallNow: () => clock.now(),
+        wallNow: () => clock.now() + this.wallStep,
         newId: (() => {
           let n = 0;
           return () => `sw-${++n}`;
@@ -306,6 +308,29 @@ test('uplinks become ready: after the settle time the initial switch goes to Wi-
   await h.advance(ARBITER.drainMs);
   assert.equal(h.state, 'steady');
   assert.deepEqual(h.afterSwitches.map((a) => a.to), ['wlan0']);
+});
+
+test('the wall clock steps mid-switch (NTP): the record keeps decided_at on the old wall time, and its duration from the monotonic clock', async (t) => {
+  for (const step of [3 * 365 * 86_400_000, -3_600_000]) {
+    const h = new Harness();
+    t.after(() => h.stop());
+    await h.bringUp('wlan0');
+    h.steerGate = deferred();
+    await h.advance(ARBITER.settleMs);
+    assert.equal(h.steers.length, 1);
+    const decidedMono = h.steers[0]!.at;
+    h.wallStep = step;
+    await h.advance(7);
+    h.steerGate.resolve();
+    h.steerGate = null;
+    await h.advance(TUNNEL_RTT);
+    const [rec] = h.done();
+    assert.ok(rec);
+    assert.equal(rec.decided_at, decidedMono, 'stamped before the step');
+    assert.equal(rec.decided_mono, decidedMono);
+    assert.equal(rec.confirmed_at, decidedMono + 7 + TUNNEL_RTT + step, 'stamped after it');
+    assert.equal(rec.ms_to_first_packet, 7 + TUNNEL_RTT, `step ${step}: not the wall clock's difference`);
+  }
 });
 
 test('initial switch: at once when every uplink is ready; to initial_uplink when it is ready; to LTE when it is all there is', async (t) => {

@@ -2,11 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AtEngine, AtError, commandName, isUnsolicited, redactionOf, scrub, type Urc } from '../../agent/drivers/modem/at.engine.js';
-import { FakeClock, FakePort } from '../../lab/modem/fakes.js';
+import { FakePort } from '../../lab/modem/fakes.js';
+import { SimClock } from '../../shared/clock.js';
 
 function setup(opts: { echo?: boolean; timeoutMs?: number; graceMs?: number } = {}) {
   const port = new FakePort();
-  const clock = new FakeClock();
+  const clock = new SimClock();
   const engine = new AtEngine(port, { clock, defaultTimeoutMs: opts.timeoutMs ?? 1000, lateReplyGraceMs: opts.graceMs ?? 500 });
   const urcs: Urc[] = [];
   const noise: string[] = [];
@@ -129,10 +130,10 @@ test('a timeout rejects; the late reply is swallowed, not taken for the next com
   const { engine, port, clock } = setup({ timeoutMs: 1000, graceMs: 500 });
   const slow = engine.send('AT+COPS?');
   const next = engine.send('AT+CSQ');
-  clock.advance(999);
+  clock.advanceSync(999);
   await tick();
   assert.equal(port.written.length, 1);
-  clock.advance(1);
+  clock.advanceSync(1);
   await assert.rejects(slow, (e: unknown) => e instanceof AtError && e.kind === 'timeout');
   await tick();
   assert.equal(port.written.length, 1, 'held back during the grace period');
@@ -148,13 +149,13 @@ test('a modem that never answers: each command times out after its grace, the qu
   const { engine, port, clock } = setup({ timeoutMs: 1000, graceMs: 500 });
   const a = engine.send('AT');
   const b = engine.send('AT', { timeoutMs: 200 });
-  clock.advance(1000);
+  clock.advanceSync(1000);
   await assert.rejects(a, /timeout/);
-  clock.advance(499);
+  clock.advanceSync(499);
   assert.equal(port.written.length, 1);
-  clock.advance(1);
+  clock.advanceSync(1);
   assert.equal(port.written.length, 2);
-  clock.advance(200);
+  clock.advanceSync(200);
   await assert.rejects(b, /timeout/);
   assert.equal(engine.stats.timeouts, 2);
 });
@@ -170,7 +171,7 @@ test('abort: queued commands leave the queue, the one in flight fails at once', 
   ac1.abort();
   await assert.rejects(a, (e: unknown) => e instanceof AtError && e.kind === 'aborted');
   const c = engine.send('AT');
-  clock.advance(500); // grace after the abort
+  clock.advanceSync(500); // grace after the abort
   await tick();
   assert.deepEqual(port.written, ['AT+CUSD=1,"*100#",15\r', 'AT\r']);
   port.feed('OK\r\n');
@@ -216,7 +217,7 @@ test('a secret command is named without its argument in errors', async () => {
 
 test('a command known to carry a secret is redacted unmarked: in the log, the error, its reply lines and late noise', async () => {
   const port = new FakePort();
-  const clock = new FakeClock();
+  const clock = new SimClock();
   const noise: string[] = [];
   const lines: string[] = [];
   const log = { debug: (o: object, m: string) => lines.push(JSON.stringify(o) + m), warn: (o: object, m: string) => lines.push(JSON.stringify(o) + m), error: () => undefined } as never;
@@ -226,7 +227,7 @@ test('a command known to carry a secret is redacted unmarked: in the log, the er
   const sent = logged.send(cmd);
   // The modem says something mentioning the password, then never finishes: a timeout.
   port.feed('\r\n+CGAUTH: 1,2,"fleet","s3cr3t-pw"\r\n');
-  clock.advance(1000);
+  clock.advanceSync(1000);
   const err = await sent.then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof AtError && err.kind === 'timeout');
   // A mangled echo of it after the timeout is noise, scrubbed.
@@ -280,7 +281,7 @@ test('a prompt that never comes: the command times out and ESC leaves text entry
   const { engine, port, clock } = setup({ timeoutMs: 1000 });
   const p = engine.send('AT+CMGS=18', { payload: '00110000' });
   await tick();
-  clock.advance(1000);
+  clock.advanceSync(1000);
   await assert.rejects(p, /timeout/);
   assert.deepEqual(port.written, ['AT+CMGS=18\r', '\x1b']);
 });

@@ -1,5 +1,6 @@
 // The LTE probe budget's usage on disk: a round trip, writes spaced and atomic, a new day starting from zero, and a
 // corrupt, unreadable or future-dated file taken as none with a warning (never a crash).
+import { SimClock } from '../../shared/clock.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,30 +18,13 @@ function dir(t: TestContext): string {
   return d;
 }
 
-/** A store on a fake clock whose pending write the test fires by hand. */
+/** A store on a simulated clock whose pending write fires when the test moves time. */
 function rig(path: string, opts: BudgetStoreOptions = {}) {
   const warnings: string[] = [];
-  let t = 0;
-  const timers: Array<{ fn: () => void; at: number; cancelled: boolean }> = [];
-  const store = fileBudgetStore(path, {
-    now: () => t,
-    schedule: (fn, ms) => {
-      const timer = { fn, at: t + ms, cancelled: false };
-      timers.push(timer);
-      return () => void (timer.cancelled = true);
-    },
-    warn: (m) => void warnings.push(m),
-    ...opts,
-  });
-  const advance = (ms: number) => {
-    t += ms;
-    for (const timer of timers.splice(0)) {
-      if (timer.cancelled) continue;
-      if (timer.at <= t) timer.fn();
-      else timers.push(timer);
-    }
-  };
-  return { store, warnings, advance, pending: () => timers.filter((x) => !x.cancelled).length };
+  const clock = new SimClock();
+  const store = fileBudgetStore(path, { clock, warn: (m) => void warnings.push(m), ...opts });
+  const advance = (ms: number) => clock.advanceSync(ms);
+  return { store, warnings, advance, pending: () => clock.armed };
 }
 
 const usage = (bytes: number, lastProbeAt: number | null = NOON - 1000, day = dayStart(NOON)): BudgetUsage => ({ day_start: day, bytes, last_probe_at: lastProbeAt });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReconcileLoop, nextDelay } from '../../concentrator/reconcile/loop.js';
 import type { ReconcileResult } from '../../concentrator/reconcile/reconciler.js';
-import { FakeTimer } from '../../agent/ship/timer.js';
+import { SimClock } from '../../shared/clock.js';
 
 test('nextDelay: the interval after success; 1 s doubling after failures, capped at the interval', () => {
   const cases: Array<{ ok: boolean; failures: number; interval: number; want: number }> = [
@@ -20,7 +20,7 @@ test('nextDelay: the interval after success; 1 s doubling after failures, capped
 });
 
 test('the loop retries a failed pass until it applies, then runs every interval; stop() ends it', async () => {
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const passes: number[] = [];
   const outcomes = [false, false, 'throw', true, true];
   const warnings: unknown[] = [];
@@ -29,10 +29,10 @@ test('the loop retries a failed pass until it applies, then runs every interval;
     timer,
     log: { warn: (o: unknown) => void warnings.push(o) } as never,
     reconcile: async (): Promise<ReconcileResult> => {
-      passes.push(timer.now);
+      passes.push(timer.now());
       const o = outcomes.shift() ?? true;
       if (o === 'throw') throw new Error('wg: no such device');
-      return { at: String(timer.now), ok: o === true, changes: [] };
+      return { at: String(timer.now()), ok: o === true, changes: [] };
     },
   });
   loop.start({ at: '0', ok: false, changes: [] }); // the daemon's first pass failed

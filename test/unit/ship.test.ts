@@ -13,7 +13,7 @@ import { createAgentApiClient, eventsOutcome } from '../../agent/ship/client.js'
 import { HeartbeatSender, heartbeatFrom } from '../../agent/ship/heartbeat.js';
 import { AgentMetrics } from '../../agent/ship/metrics.js';
 import { Shipper, type SendOutcome } from '../../agent/ship/shipper.js';
-import { FakeTimer, settle } from '../../agent/ship/timer.js';
+import { SimClock, settle } from '../../shared/clock.js';
 import { buildAgentApi } from '../../concentrator/agent-api/app.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
 import { GroupCommit } from '../../concentrator/agent-api/ingest.js';
@@ -54,7 +54,7 @@ test('backoff: grows by the factor to the cap; jitter only shortens', () => {
 
 test('HQ down for a while, then back: nothing lost, nothing doubled, in order; retries back off', async () => {
   const hq = fakeHq();
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const j = Journal.open(':memory:');
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), timer, random: () => 0 });
   hq.mode = 'down';
@@ -79,7 +79,7 @@ test('HQ down for a while, then back: nothing lost, nothing doubled, in order; r
 
 test('acknowledgements lost after HQ stored the batch: resent, stored once', async () => {
   const hq = fakeHq();
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const j = Journal.open(':memory:');
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), timer, random: () => 0 });
   hq.mode = 'lose-ack';
@@ -105,7 +105,7 @@ test('agent restart mid-outage and a concentrator restart: the reopened journal 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'journal.sqlite');
   const hq = fakeHq();
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   let j = Journal.open(path);
   let shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), timer, random: () => 0 });
   j.append(e(1));
@@ -138,7 +138,7 @@ test('agent restart mid-outage and a concentrator restart: the reopened journal 
 });
 
 test('HQ refuses one event: it is set aside, the others are shipped; too large halves the batch', async () => {
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const j = Journal.open(':memory:');
   const shippedIds: string[] = [];
   const sizes: number[] = [];
@@ -162,7 +162,7 @@ test('HQ refuses one event: it is set aside, the others are shipped; too large h
 });
 
 test('a 400 without an index: one at a time until the bad event is found', async () => {
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const j = Journal.open(':memory:');
   const send = async (events: SwitchEvent[]): Promise<SendOutcome> =>
     events.some((x) => x.seq === 2) ? { kind: 'refused', index: null, message: 'nope' } : { kind: 'ok', stored: events.map((x) => x.id) };
@@ -212,14 +212,14 @@ test('the HTTP client over a real socket: events, heartbeat, sites 304; outcomes
 });
 
 test('heartbeat: built from the uplinks, sent every interval, replies handed on, failures do not stop it', async () => {
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const sent: unknown[] = [];
   let fail = false;
   const replies: number[] = [];
   const hs = new HeartbeatSender({
     timer, intervalMs: 5000,
     collect: () => heartbeatFrom({
-      vehicle: 'bus-7', now: Date.UTC(2026, 10, 21, 10) + timer.now, active: 'wlan0', site: 'depot', backlog: 2, sitesVersion: 4,
+      vehicle: 'bus-7', now: Date.UTC(2026, 10, 21, 10) + timer.now(), active: 'wlan0', site: 'depot', backlog: 2, sitesVersion: 4,
       uplinks: [
         { name: 'wlan0', kind: 'wifi', phase: 'ready', ready: true, rttMs: 12, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: -60 } },
         { name: 'wwan0', kind: 'lte', phase: 'ready', ready: true, rttMs: 40, ap: null },

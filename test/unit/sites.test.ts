@@ -21,7 +21,7 @@ import { EventStore } from '../../concentrator/store/events/service.js';
 import { SiteSync } from '../../agent/sites/sync.js';
 import { fileSiteStore, memorySiteStore } from '../../agent/sites/store.js';
 import { applyFor } from '../../agent/sites/apply.js';
-import { FakeTimer, settle } from '../../agent/ship/timer.js';
+import { SimClock, settle } from '../../shared/clock.js';
 import { parseSettings } from '../../cli/site.js';
 import { InputError } from '../../shared/errors.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
@@ -134,7 +134,7 @@ const SET = (version: number, switchBelow: number): SiteSet => ({
 });
 
 test('agent site sync: last good set from disk at once; new versions applied; invalid or unreachable keeps the last good', async () => {
-  const timer = new FakeTimer();
+  const timer = new SimClock();
   const store = memorySiteStore(SET(1, -70));
   const applied: number[] = [];
   let hq: unknown = SET(1, -70);

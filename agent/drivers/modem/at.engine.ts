@@ -1,19 +1,10 @@
 // The AT engine: one command at a time over a byte port, per-command timeouts, replies told apart from URCs.
+import { realClock, type Timer } from '../../../shared/clock.js';
 import type { Logger } from '../../../shared/log.js';
 import { isRegistrationUrc, regDomainOf } from './at.parse.js';
 
-/** Time as the engine sees it; tests hand in a fake one. The engine's per-command timeout is its only timer. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** The engine's per-command timeout is its only timer: shared/clock.ts's Timer (a SimClock in tests). */
+export type Clock = Timer;
 
 /** A byte stream to the modem (a serial port in production, a fake in tests). */
 export interface AtPort {
@@ -210,7 +201,7 @@ export class AtEngine {
   readonly stats = { garbage: 0, stray: 0, timeouts: 0, late: 0 };
 
   constructor(private readonly port: AtPort, opts: AtEngineOptions = {}) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? realClock;
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 5000;
     this.graceMs = opts.lateReplyGraceMs ?? 1000;
     this.log = opts.log;
@@ -267,7 +258,7 @@ export class AtEngine {
     this.current = p;
     this.liveSecrets = p.secrets;
     this.log?.debug({ at: p.display }, 'at send');
-    p.timer = this.clock.setTimeout(() => this.timeout(p), p.opts.timeoutMs ?? this.defaultTimeoutMs);
+    p.timer = this.clock.set(() => this.timeout(p), p.opts.timeoutMs ?? this.defaultTimeoutMs);
     try {
       this.port.write(`${p.command}\r`);
     } catch (err) {
@@ -282,7 +273,7 @@ export class AtEngine {
   }
 
   private settle(p: Pending, result: { reply?: AtReply; error?: Error }): void {
-    if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+    if (p.timer !== undefined) this.clock.clear(p.timer);
     if (p.onAbort) p.opts.signal?.removeEventListener('abort', p.onAbort);
     if (this.current === p) this.current = undefined;
     if (result.error) p.reject(result.error);
@@ -325,7 +316,7 @@ export class AtEngine {
   }
 
   private startZombie(): void {
-    const timer = this.clock.setTimeout(() => {
+    const timer = this.clock.set(() => {
       if (this.zombie?.timer === timer) {
         this.zombie = undefined;
         this.pump();
@@ -336,7 +327,7 @@ export class AtEngine {
 
   private endZombie(): void {
     if (!this.zombie) return;
-    this.clock.clearTimeout(this.zombie.timer);
+    this.clock.clear(this.zombie.timer);
     this.zombie = undefined;
   }
 

@@ -1,5 +1,6 @@
 // The switch log store: idempotent ingest by (vehicle, event id) (ON CONFLICT DO NOTHING, one transaction per batch),
 // a far-future `at` clamped to the receive time's skew, the log query, retention.
+import { realClock } from '../../../shared/clock.js';
 import type { Statement } from 'better-sqlite3';
 import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
 import type { EventsDb } from './db.js';
@@ -38,9 +39,10 @@ export class EventStore {
 
   constructor(
     readonly db: EventsDb,
+    /** HQ's wall clock (ms since the epoch): received_at. Default realClock.wallNow. */
     opts: { now?: () => number } = {},
   ) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? realClock.wallNow;
     this.insert = db.prepare(
       // Only a duplicate (vehicle, id) is ignored; any other constraint failing aborts the whole transaction.
       `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
