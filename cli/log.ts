@@ -1,5 +1,6 @@
 // `roamlink log`: the switch log as the concentrator stored it, filtered, followed, or as JSON lines (the lab's hq_log).
 import type { Command } from 'commander';
+import { realClock } from '../shared/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
 import { REASONS } from '../shared/reasons.js';
@@ -7,6 +8,7 @@ import { parseLogParams, type LogParams } from '../concentrator/admin/log-query.
 import { eventsPath, openEventsDb, type EventsDb } from '../concentrator/store/events/db.js';
 import { EventStore, type LogFilter } from '../concentrator/store/events/service.js';
 import type { StoredEvent } from '../concentrator/store/events/schema.js';
+import { TIME_MARK } from '../concentrator/store/events/time.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -23,22 +25,26 @@ interface LogOpts extends Pick<LogParams, 'vehicle' | 'site' | 'uplink' | 'reaso
  */
 export function jsonLine(e: StoredEvent): string {
   return JSON.stringify({
-    id: e.id, vehicle: e.vehicle, seq: e.seq, at: e.at, from: e.from ?? '-', to: e.to, reason: e.reason, why: e.why,
+    id: e.id, vehicle: e.vehicle, seq: e.seq, at: e.at, vehicle_at: e.vehicle_at, time_quality: e.time_quality, clock_offset_ms: e.clock_offset_ms,
+    from: e.from ?? '-', to: e.to, reason: e.reason, why: e.why,
     ms_to_first_packet: e.ms_to_first_packet, gap_ms: e.gap_ms, site: e.site, candidates: e.candidates, received_at: e.received_at,
   });
 }
 
-/** One line for people: when, vehicle, from -> to, reason, decision to first packet, site, and the why's line. */
+/**
+ * One line for people: when (HQ's time for it, marked `~` when HQ corrected the vehicle's clock, `?` when it could only
+ * estimate), vehicle, from -> to, reason, decision to first packet, site, and the why's line.
+ */
 export function humanLine(e: StoredEvent): string {
   const ms = e.ms_to_first_packet === null ? 'unconfirmed' : `${e.ms_to_first_packet} ms`;
   const why = (e.why?.text ?? '-').replace(/\s+/g, ' ');
-  return `${e.at}  ${e.vehicle.padEnd(12)}  ${`${e.from ?? '-'} -> ${e.to}`.padEnd(18)}  ${e.reason.padEnd(12)}  ${ms.padEnd(11)}  ${(e.site ?? '-').padEnd(12)}  ${why}`;
+  return `${e.at}${TIME_MARK[e.time_quality].padEnd(1)}  ${e.vehicle.padEnd(12)}  ${`${e.from ?? '-'} -> ${e.to}`.padEnd(18)}  ${e.reason.padEnd(12)}  ${ms.padEnd(11)}  ${(e.site ?? '-').padEnd(12)}  ${why}`;
 }
 
 export function registerLog(program: Command): void {
   program
     .command('log')
-    .description('the switch log as the concentrator stored it (oldest first)')
+    .description('the switch log as the concentrator stored it (oldest first; one vehicle in its own order, seq). Times are HQ\'s: ~ after one means HQ corrected the vehicle\'s clock, ? that it could only estimate it')
     .option('--vehicle <name>', 'only this vehicle')
     .option('--site <site>', 'only switches at this site')
     .option('--uplink <name>', 'only switches from or to this uplink')
@@ -46,12 +52,12 @@ export function registerLog(program: Command): void {
     .option('--since <when>', 'from this long ago (2h, 30m, 7d) or this ISO time')
     .option('--until <when>', 'up to this ISO time (or this long ago)')
     .option('--follow', 'keep printing switches as they are stored')
-    .option('--json', 'one JSON object per line, each stored event whole: {id, vehicle, seq, at, from, to, reason, why: {rule, text, site, policy, candidates}, ...}')
+    .option('--json', 'one JSON object per line, each stored event whole: {id, vehicle, seq, at, vehicle_at, time_quality, clock_offset_ms, from, to, reason, why: {rule, text, site, policy, candidates}, ...}')
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (opts: LogOpts) => {
       const params: LogParams = { vehicle: opts.vehicle, site: opts.site, uplink: opts.uplink, reason: opts.reason, since: opts.since, until: opts.until };
       for (const k of Object.keys(params) as Array<keyof LogParams>) if (params[k] === undefined) delete params[k];
-      const filter = parseLogParams(params, Date.now(), (k) => `--${k}`);
+      const filter = parseLogParams(params, realClock.wallNow(), (k) => `--${k}`);
       const cfg = await loadHqConfig(opts.config);
       const path = eventsPath(cfg.state_dir);
       const print = opts.json ? (e: StoredEvent) => out(jsonLine(e)) : (e: StoredEvent) => out(humanLine(e));

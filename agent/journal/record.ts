@@ -7,6 +7,8 @@ export interface EventContext {
   vehicle: string;
   /** The site the vehicle is at (matched from the AP in use), when the record does not say. */
   site: string | null;
+  /** The timeline of the arbiter's monotonic clock (shared/clock.ts): with decided_mono, what HQ corrects `at` by. */
+  timeline?: string;
 }
 
 const finite = (x: number | null | undefined, min = -Infinity, max = Infinity): number | null =>
@@ -36,6 +38,7 @@ export function switchEventFrom(r: SwitchRecord, c: EventContext): NewSwitchEven
     id: r.id,
     vehicle: c.vehicle,
     at: new Date(r.decided_at).toISOString(),
+    ...(c.timeline !== undefined && r.decided_mono !== undefined ? { mono: { timeline: c.timeline, ms: Math.max(0, Math.round(r.decided_mono * 1000) / 1000) } } : {}),
     from: r.from,
     to: r.to,
     reason: r.reason,

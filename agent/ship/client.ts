@@ -1,7 +1,7 @@
 // The agent's HTTP client of HQ's agents' API, inside the tunnel: http://<concentrator tunnel address>:<port>/v1/...
 import { Agent, request } from 'node:http';
 import type { HeartbeatInput, HeartbeatReply } from '../../shared/wire/heartbeat.js';
-import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { SentClock, SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { SendOutcome } from './shipper.js';
 
 export interface AgentApiClientOptions {
@@ -19,7 +19,8 @@ export interface HttpReply {
 }
 
 export interface AgentApiClient {
-  postEvents(events: SwitchEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  /** `sent`: the agent's clock as it sends (HQ learns the vehicle's clock offset from it). */
+  postEvents(events: SwitchEvent[], signal: AbortSignal, sent?: SentClock): Promise<SendOutcome>;
   postHeartbeat(hb: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatReply>;
   /** The profile set (unvalidated: the caller checks it), or 'unchanged' when HQ has `version` too. */
   getSites(version: number | null, signal: AbortSignal): Promise<unknown | 'unchanged'>;
@@ -78,9 +79,9 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
     });
 
   return {
-    async postEvents(events, signal) {
+    async postEvents(events, signal, sent) {
       try {
-        return eventsOutcome(await call('POST', '/v1/events', { events }, signal));
+        return eventsOutcome(await call('POST', '/v1/events', sent ? { sent, events } : { events }, signal));
       } catch (err) {
         return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
       }

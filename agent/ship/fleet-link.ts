@@ -56,6 +56,8 @@ export interface FleetLink {
   site(): string | null;
   readonly metrics: AgentMetrics;
   readonly journal: Journal;
+  /** HQ said (in a heartbeat's reply) that it takes the agent's clocks: events ship with `mono` and the batch's `sent`. */
+  readonly hqTakesMono: boolean;
   stop(): Promise<void>;
 }
 
@@ -81,10 +83,16 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   const client = createAgentApiClient({ baseUrl: o.apiUrl, localAddress: o.localAddress });
   const metrics = new AgentMetrics({ now: () => clock.now(), backlog: () => journal.backlog() });
   const log = o.log;
+  let hqTakesMono = false;
 
   const shipper = new Shipper({
     journal,
-    send: (events, signal) => client.postEvents(events, signal),
+    // The clock read as the batch goes: HQ relates each event's monotonic time to its own receive time. An HQ that has
+    // not said it takes them gets neither (an older HQ refuses unknown fields).
+    send: (events, signal) =>
+      hqTakesMono
+        ? client.postEvents(events, signal, { wall: new Date(clock.wallNow()).toISOString(), mono: { timeline: clock.timeline, ms: Math.round(clock.now() * 1000) / 1000 } })
+        : client.postEvents(events.map(({ mono: _m, ...e }) => e), signal),
     timer: clock,
     log,
     onShipped: (n) => metrics.onShipped(n),
@@ -119,8 +127,13 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     },
     send: (hb, signal) => client.postHeartbeat(hb, signal),
     onReply: (r) => {
+      hqTakesMono = r.mono === true;
       sites.hint(r.sites_version);
       if (journal.backlog() > 0) shipper.kick(); // HQ answers again: ship what waited, now
+    },
+    // HQ did not answer the heartbeat as it should: ship anyway (the shipper retries on its own).
+    onError: () => {
+      if (journal.backlog() > 0 && shipper.state === 'idle') shipper.kick();
     },
   });
 
@@ -131,16 +144,20 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   const left = journal.backlog();
   if (left) log.info({ event: 'journal.backlog', events: left }, `${left} switch events from before wait for HQ`);
   sites.start();
+  // The first heartbeat's reply (or failure) starts shipping the backlog: by then the agent knows whether HQ takes its
+  // clocks, so what waited ships with them.
   heartbeat.start();
-  shipper.kick();
 
   return {
     journal,
     metrics,
+    get hqTakesMono() {
+      return hqTakesMono;
+    },
     recordSwitch(r) {
       const s = o.snapshot();
       // What the decision saw is in the record; the site of the AP in use stands in only when the record has none.
-      const event = switchEventFrom(r, { vehicle: o.vehicle, site: siteOf(apInUse(s, r.to)) });
+      const event = switchEventFrom(r, { vehicle: o.vehicle, site: siteOf(apInUse(s, r.to)), timeline: clock.timeline });
       const { event: stored, invalid } = journal.append(event);
       if (invalid) log.error({ event: 'journal.invalid', id: r.id, field: invalid.field, err: invalid.message }, `switch ${r.id} kept in the journal but not shipped: ${invalid.field}: ${invalid.message}`);
       metrics.onSwitch(stored);

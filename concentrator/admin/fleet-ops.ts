@@ -109,6 +109,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       sites: () => sites.set(),
       sitesVersion: () => sites.version(),
       logger: log,
+      clock,
     });
     listeners.push(agentApi);
     // A deep accept queue: after an HQ restart the whole fleet reconnects at once (Node's default 511 overflowed in bench/hq).

@@ -30,6 +30,8 @@ export interface FleetRow {
   /** The site it reports being at. */
   site: string | null;
   journal_backlog: number | null;
+  /** HQ's clock minus the vehicle's, from its last heartbeat (ms; transit included): a clock set wrong shows here. */
+  clock_offset_ms: number | null;
   last_switch: LastSwitch | null;
 }
 
@@ -79,6 +81,7 @@ export function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches): Fle
     rtt_ms: act?.rtt_ms ?? null,
     site: hb?.site ?? null,
     journal_backlog: hb?.journal_backlog ?? null,
+    clock_offset_ms: live ? Math.round(live.clockOffsetMs) : null,
     last_switch: last.get(v.name),
   };
 }

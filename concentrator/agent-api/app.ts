@@ -5,8 +5,11 @@ import type { Logger } from '../../shared/log.js';
 import { parseWire } from '../../shared/wire/common.js';
 import { heartbeatSchema, type HeartbeatReply } from '../../shared/wire/heartbeat.js';
 import type { SiteSet } from '../../shared/wire/site-profile.js';
-import { eventBatchSchema, type EventBatchReply, type SwitchEvent } from '../../shared/wire/switch-event.js';
+import { eventBatchSchema, type EventBatchReply } from '../../shared/wire/switch-event.js';
+import { realClock, type Clock } from '../../shared/clock.js';
+import type { TimedEvent } from '../store/events/schema.js';
 import type { IngestResult } from '../store/events/service.js';
+import { clockOfBatch, eventTime, type VehicleClock } from '../store/events/time.js';
 import type { HqMetrics } from '../metrics/hq.metrics.js';
 import type { FleetState } from './fleet.js';
 import { errorBody, installErrorHandling, type HttpErrorCode } from '../../shared/http/errors.js';
@@ -15,7 +18,7 @@ export interface AgentApiOptions {
   /** The active vehicle whose tunnel address this is, or null. */
   identify: (address: string) => { name: string } | null;
   /** Stores a validated batch durably (group-committed); resolves once it is on disk. */
-  ingest: (events: readonly SwitchEvent[]) => Promise<IngestResult>;
+  ingest: (events: readonly TimedEvent[]) => Promise<IngestResult>;
   fleet: FleetState;
   /** The site profile set agents fetch; absent: an empty set, version 0. */
   sites?: () => SiteSet;
@@ -24,6 +27,8 @@ export interface AgentApiOptions {
   logger?: Logger;
   /** Largest body accepted (bytes); default 4 MiB (a full batch of 1000 events with candidates fits). */
   bodyLimit?: number;
+  /** HQ's clock: receive times, and the ingest's duration (realClock). */
+  clock?: Clock;
 }
 
 declare module 'fastify' {
@@ -43,6 +48,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     ? Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: o.bodyLimit ?? 4 << 20 })
     : Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 4 << 20 });
   const sitesVersion = () => o.sitesVersion?.() ?? o.sites?.().version ?? 0;
+  const clock = o.clock ?? realClock;
 
   const fail = (code: HttpErrorCode, message: string, field?: string) => {
     o.metrics?.rejected.inc({ code });
@@ -61,7 +67,8 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
   installErrorHandling(app, { log: app.log, surface: 'agent API', onError: (code) => o.metrics?.rejected.inc({ code }) });
 
   app.post('/v1/events', async (req, reply) => {
-    const started = performance.now();
+    const started = clock.now();
+    const receivedAt = clock.wallNow();
     const p = parseWire(eventBatchSchema, req.body);
     if (!p.ok) return reply.code(400).send(fail('INVALID', p.message, p.field));
     const events = p.value.events;
@@ -69,9 +76,12 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     if (other >= 0) {
       return reply.code(403).send(fail('WRONG_VEHICLE', `"${events[other]!.vehicle}" is not the sending vehicle (${req.vehicle})`, `events[${other}].vehicle`));
     }
-    const r = await o.ingest(events);
+    // The vehicle's clock: as this batch says it was when sent, else as its last heartbeat said (an older agent).
+    const live = o.fleet.get(req.vehicle);
+    const vclock: VehicleClock | null = p.value.sent ? clockOfBatch(p.value.sent, receivedAt) : live ? { offsetMs: live.clockOffsetMs } : null;
+    const r = await o.ingest(events.map((e) => ({ ...e, time: eventTime(e, vclock, receivedAt) })));
     o.metrics?.stored(r.inserted, r.duplicates);
-    o.metrics?.ingestSeconds.observe((performance.now() - started) / 1000);
+    o.metrics?.ingestSeconds.observe((clock.now() - started) / 1000);
     const body: EventBatchReply = { stored: events.map((e) => e.id), inserted: r.inserted.length, duplicates: r.duplicates };
     return body;
   });
@@ -84,7 +94,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     }
     o.fleet.heartbeat(p.value);
     o.metrics?.heartbeats.inc();
-    const body: HeartbeatReply = { sites_version: sitesVersion() };
+    const body: HeartbeatReply = { sites_version: sitesVersion(), mono: true };
     return body;
   });
 

@@ -23,6 +23,8 @@ export interface VehicleLive {
   last: Heartbeat;
   /** HQ's clock when the last heartbeat arrived. */
   receivedAt: number;
+  /** HQ's clock minus the vehicle's, from the last heartbeat (its `at` against receivedAt): its clock's offset. */
+  clockOffsetMs: number;
   online: boolean;
 }
 
@@ -133,7 +135,9 @@ export class FleetState {
 
   get(vehicle: string): VehicleLive | null {
     const e = this.byName.get(vehicle);
-    return e ? { last: e.last, receivedAt: e.receivedAt, online: this.now() - e.receivedAt <= this.o.offlineAfterMs } : null;
+    return e
+      ? { last: e.last, receivedAt: e.receivedAt, clockOffsetMs: e.receivedAt - Date.parse(e.last.at), online: this.now() - e.receivedAt <= this.o.offlineAfterMs }
+      : null;
   }
 
   online(vehicle: string): boolean {

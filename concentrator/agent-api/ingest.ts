@@ -1,9 +1,9 @@
 // Group commit for the switch log: batches from concurrent requests share one transaction (one fsync) per turn of the loop.
-import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { TimedEvent } from '../store/events/schema.js';
 import type { IngestResult } from '../store/events/service.js';
 
 export interface BatchStore {
-  ingestMany(batches: ReadonlyArray<readonly SwitchEvent[]>): IngestResult[];
+  ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): IngestResult[];
 }
 
 /**
@@ -12,7 +12,7 @@ export interface BatchStore {
  * and stores none.
  */
 export class GroupCommit {
-  private queue: Array<{ events: readonly SwitchEvent[]; resolve: (r: IngestResult) => void; reject: (e: unknown) => void }> = [];
+  private queue: Array<{ events: readonly TimedEvent[]; resolve: (r: IngestResult) => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
 
   constructor(
@@ -21,7 +21,7 @@ export class GroupCommit {
     private readonly schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
   ) {}
 
-  submit(events: readonly SwitchEvent[]): Promise<IngestResult> {
+  submit(events: readonly TimedEvent[]): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
       if (!this.scheduled) {

@@ -47,4 +47,9 @@ export type HeartbeatInput = z.input<typeof heartbeatSchema>;
 /** HQ's answer to a heartbeat: the current profile set version (fetch it when it differs from yours). */
 export interface HeartbeatReply {
   sites_version: number;
+  /**
+   * HQ takes the agent's clocks: events' `mono` and a batch's `sent` (HQs since 2026-12). Until an HQ says so, the
+   * agent ships without them: an older HQ refuses unknown fields, and the agent would set every event aside.
+   */
+  mono?: boolean;
 }

@@ -63,14 +63,29 @@ export type WhyRecord = z.output<typeof whySchema>;
 /** An older agent's why was a line of text (or nothing): kept as the text, nothing else known. */
 const whyOnWire = z.preprocess((v) => (typeof v === 'string' ? { rule: 'unknown', text: v } : v), whySchema.nullable());
 
+/**
+ * A moment on the agent's monotonic clock (shared/clock.ts): ms on a timeline that is one agent process. Two of them
+ * on the same timeline are a duration whatever the wall clock did in between; HQ corrects `at` by it.
+ */
+export const monoSchema = z.strictObject({
+  timeline: z.uuid(),
+  ms: z.number().min(0).max(1e13),
+});
+export type Mono = z.output<typeof monoSchema>;
+
 export const switchEventSchema = z.strictObject({
   /** Unique forever: the key that makes shipping idempotent. */
   id: z.uuid(),
   vehicle: vehicleName,
-  /** Per vehicle, strictly increasing in the order the agent journaled its switches (1, 2, ...). */
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  /** When the switch was decided (the agent's wall clock). */
+  /**
+   * Per vehicle, strictly increasing in the order the agent journaled its switches (1, 2, ...), across restarts (the
+   * journal's key): the order of a vehicle's log, whatever its clock did. Optional on the wire (HQ stores 0: none).
+   */
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  /** When the switch was decided, on the agent's wall clock (which may be wrong, and may step: HQ corrects or marks it). */
   at: isoTime,
+  /** The same moment on the agent's monotonic clock (agents since 2026-12; absent from older ones). */
+  mono: monoSchema.optional(),
   /** null for the first switch after start. */
   from: uplinkName.nullable(),
   to: uplinkName,
@@ -95,8 +110,19 @@ export type SwitchEventInput = z.input<typeof switchEventSchema>;
 /** Most events one POST /v1/events may carry. */
 export const MAX_BATCH = 1000;
 
+/** The agent's clock when it sent a batch: HQ relates it to its own receive time (the vehicle's clock offset). */
+export const sentClockSchema = z.strictObject({
+  /** The agent's wall clock. */
+  wall: isoTime,
+  /** Its monotonic clock, at the same moment. */
+  mono: monoSchema,
+});
+export type SentClock = z.output<typeof sentClockSchema>;
+
 /** POST /v1/events: a batch, stored all or nothing. */
 export const eventBatchSchema = z.strictObject({
+  /** When the agent sent it (agents since 2026-12): what an event's `at` is corrected by. */
+  sent: sentClockSchema.optional(),
   events: z.array(switchEventSchema).min(1, 'must hold at least one event').max(MAX_BATCH, `must hold at most ${MAX_BATCH} events`),
 });
 

@@ -323,13 +323,14 @@ test('the wall clock steps mid-switch (NTP): the record keeps decided_at on the 
     await h.advance(7);
     h.steerGate.resolve();
     h.steerGate = null;
-    await h.advance(TUNNEL_RTT);
+    for (let i = 0; i < 50 && !h.done().length; i++) await h.advance(1);
     const [rec] = h.done();
-    assert.ok(rec);
+    assert.ok(rec, 'confirmed');
     assert.equal(rec.decided_at, decidedMono, 'stamped before the step');
     assert.equal(rec.decided_mono, decidedMono);
-    assert.equal(rec.confirmed_at, decidedMono + 7 + TUNNEL_RTT + step, 'stamped after it');
-    assert.equal(rec.ms_to_first_packet, 7 + TUNNEL_RTT, `step ${step}: not the wall clock's difference`);
+    const confirmedMono = rec.confirmed_at! - step;
+    assert.ok(confirmedMono >= decidedMono + 7 + TUNNEL_RTT && confirmedMono < decidedMono + 60, 'stamped after the step');
+    assert.equal(rec.ms_to_first_packet, confirmedMono - decidedMono, `step ${step}: the monotonic duration, not the wall clock's difference`);
   }
 });
 

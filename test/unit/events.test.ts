@@ -29,7 +29,10 @@ test('ingest: new events stored once; a resent batch is all duplicates; stored f
   assert.equal(r.duplicates, 2);
   assert.equal(store.count(), 4);
   const [first] = store.query({ limit: 1 });
-  assert.deepEqual({ ...first, rowid: undefined, received_at: undefined }, { ...ev(1), rowid: undefined, received_at: undefined });
+  assert.deepEqual(
+    { ...first, rowid: undefined, received_at: undefined },
+    { ...ev(1), rowid: undefined, received_at: undefined, vehicle_at: ev(1).at, time_quality: 'unchecked', clock_offset_ms: null },
+  );
   assert.equal(first!.received_at, new Date(T0 + 99_000).toISOString());
 });
 

@@ -10,7 +10,8 @@ import { HqMetrics } from '../../concentrator/metrics/hq.metrics.js';
 import { BoundedLabels, KNOWN_REASONS, MAX_UPLINK_LABELS, OTHER, reasonLabel } from '../../concentrator/metrics/labels.js';
 import { openDb } from '../../concentrator/store/db.js';
 import { migrateEvents, migrateSteps, openEventsDb } from '../../concentrator/store/events/db.js';
-import { EVENTS_MIGRATIONS, MAX_FUTURE_SKEW_MS, clampAt, toRow } from '../../concentrator/store/events/schema.js';
+import { EVENTS_MIGRATIONS, toRow } from '../../concentrator/store/events/schema.js';
+import { MAX_FUTURE_SKEW_MS, eventTime } from '../../concentrator/store/events/time.js';
 import { EventStore } from '../../concentrator/store/events/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
 import { T0, ev, uuid } from './events.fixtures.test.js';
@@ -92,20 +93,25 @@ test('event ids are unique per vehicle: the same id from two vehicles is two eve
   assert.equal(store.count(), 2);
 });
 
-test('a far-future at is stored clamped to receive time + skew; past and near times unchanged', () => {
+test('nothing known of its clock (an older agent): a far-future at is stored at the receive time, marked estimated; past and near times unchanged', () => {
   const recv = T0;
-  const cases: Array<{ name: string; at: string; want: string }> = [
-    { name: 'past', at: new Date(recv - 86_400_000).toISOString(), want: new Date(recv - 86_400_000).toISOString() },
-    { name: 'just ahead', at: new Date(recv + MAX_FUTURE_SKEW_MS).toISOString(), want: new Date(recv + MAX_FUTURE_SKEW_MS).toISOString() },
-    { name: 'year 2999', at: '2999-01-01T00:00:00.000Z', want: new Date(recv + MAX_FUTURE_SKEW_MS).toISOString() },
-    { name: 'an hour ahead', at: new Date(recv + 3_600_000).toISOString(), want: new Date(recv + MAX_FUTURE_SKEW_MS).toISOString() },
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const cases: Array<{ name: string; at: string; want: string; quality: string }> = [
+    { name: 'past', at: iso(recv - 86_400_000), want: iso(recv - 86_400_000), quality: 'unchecked' },
+    { name: 'just ahead', at: iso(recv + MAX_FUTURE_SKEW_MS), want: iso(recv + MAX_FUTURE_SKEW_MS), quality: 'unchecked' },
+    { name: 'year 2999', at: '2999-01-01T00:00:00.000Z', want: iso(recv), quality: 'estimated' },
+    { name: 'an hour ahead', at: iso(recv + 3_600_000), want: iso(recv), quality: 'estimated' },
   ];
-  for (const c of cases) assert.equal(clampAt(ev(1, { at: c.at }), recv).at, c.want, c.name);
+  for (const c of cases) {
+    const t = eventTime(ev(1, { at: c.at }), null, recv);
+    assert.deepEqual([iso(t.at), t.quality, iso(t.vehicleAt)], [c.want, c.quality, c.at], c.name);
+  }
   const store = new EventStore(openEventsDb(':memory:'), { now: () => recv });
   const r = store.ingest([ev(7, { at: '2999-01-01T00:00:00.000Z' })]);
-  assert.equal(r.inserted[0]!.at, new Date(recv + MAX_FUTURE_SKEW_MS).toISOString());
-  assert.equal(store.query()[0]!.at, new Date(recv + MAX_FUTURE_SKEW_MS).toISOString());
-  assert.equal(store.prune(recv + MAX_FUTURE_SKEW_MS + 1), 1, 'retention reaches a clamped event');
+  assert.equal(r.inserted[0]!.at, iso(recv));
+  const [stored] = store.query();
+  assert.deepEqual([stored!.at, stored!.vehicle_at, stored!.time_quality], [iso(recv), '2999-01-01T00:00:00.000Z', 'estimated']);
+  assert.equal(store.prune(recv + 1), 1, 'retention reaches it');
 });
 
 test('schema version 2 keeps every version-1 row and its rowid', () => {
@@ -115,7 +121,7 @@ test('schema version 2 keeps every version-1 row and its rowid', () => {
     VALUES (@rowid, @id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)`);
   ins.run({ rowid: 5, ...toRow(ev(1), T0) });
   ins.run({ rowid: 9, ...toRow(ev(2), T0) });
-  assert.equal(migrateEvents(db), 3, 'migrated on to the latest (v3: received_at indexed for retention)');
+  assert.equal(migrateEvents(db), 4, 'migrated on to the latest (v4: the time columns)');
   const store = new EventStore(db);
   assert.deepEqual(store.query().map((e) => [e.rowid, e.id]), [[5, uuid(1)], [9, uuid(2)]]);
   assert.equal(store.ingest([ev(1), ev(1, { vehicle: 'van-2' })]).inserted.length, 1);

@@ -97,6 +97,7 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   link.recordSwitch(rec(4, 'wlan0', 'wlan1'));
   await until('every switch at HQ', () => events.count() === 4);
   assert.deepEqual(events.query({ vehicle: 'bus-7' }).map((e) => [e.seq, e.from, e.to]), [[1, null, 'wlan0'], [2, 'wlan0', 'wwan0'], [3, 'wwan0', 'wlan0'], [4, 'wlan0', 'wlan1']]);
+  await until('every switch acknowledged', () => link.journal.backlog() === 0); // HQ stores, then answers
   assert.match(link.metrics.render(), /roamlink_agent_journal_backlog_events 0\n/);
   await link.stop();
 });

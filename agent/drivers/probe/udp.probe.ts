@@ -1,4 +1,5 @@
 // Reachability probe of the concentrator through one uplink's own path: a UDP echo sent from that uplink's address.
+import { realClock } from '../../../shared/clock.js';
 import { createSocket, type Socket } from 'node:dgram';
 
 /** Probe datagrams start with this; the concentrator echoes them unchanged. */
@@ -42,13 +43,13 @@ export async function createUdpProber(bindAddress: string, target: { address: st
   sock.on('message', (msg) => {
     const p = decodeProbe(msg);
     if (!p || p.id !== id) return;
-    waiting.get(p.seq)?.(performance.now());
+    waiting.get(p.seq)?.(realClock.now());
   });
   sock.on('error', () => { /* send errors surface as timeouts */ });
   return {
     probe(signal) {
       const s = ++seq >>> 0;
-      const t0 = performance.now();
+      const t0 = realClock.now();
       return new Promise<number>((resolve, reject) => {
         const done = () => {
           waiting.delete(s);

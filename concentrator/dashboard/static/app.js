@@ -113,6 +113,23 @@ function signalSvg(history) {
 }
 
 /** A switch's why as the decision saw it: its line, then every candidate (signal, RTT, loss, phase, AP) and the thresholds. */
+/** The vehicle's clock against HQ's (from its last heartbeat): right within 5 s, else how far off, in red. */
+function clockCell(offsetMs) {
+  if (offsetMs == null) return '—';
+  if (Math.abs(offsetMs) <= 5000) return 'right';
+  const a = Math.abs(offsetMs);
+  const size = a >= 86_400_000 ? `${(a / 86_400_000).toFixed(1)} d` : a >= 3_600_000 ? `${(a / 3_600_000).toFixed(1)} h` : a >= 60_000 ? `${(a / 60_000).toFixed(1)} min` : `${(a / 1000).toFixed(1)} s`;
+  return `<span class="time-mark">${esc(size)} ${offsetMs > 0 ? 'behind' : 'ahead'}</span>`;
+}
+
+/** HQ's time for a switch, marked ~ when HQ corrected the vehicle's clock, ? when it could only estimate it. */
+function timeCell(s) {
+  const mark = s.time_quality === 'corrected' ? '~' : s.time_quality === 'estimated' ? '?' : '';
+  if (!mark) return esc(s.at);
+  const title = `${s.time_quality === 'corrected' ? 'corrected by HQ' : 'estimated by HQ (unreliable)'}: the vehicle's clock said ${s.vehicle_at}`;
+  return `${esc(s.at)}<span class="time-mark" title="${esc(title)}">${mark}</span>`;
+}
+
 function whyCell(why) {
   if (!why) return '<span class="muted">—</span>';
   const cand = (why.candidates ?? [])
@@ -143,7 +160,7 @@ async function vehiclePage(gen, name) {
   const fromMs = Math.min(now - 3_600_000, ...switches.slice(0, 1).map((s) => Date.parse(s.at)));
   const uplinks = [...new Set([...switches.flatMap((s) => [s.from, s.to]), ...(v.heartbeat?.uplinks ?? []).map((u) => u.name)].filter((u) => u && u !== '-'))].sort();
   const rows = log.events
-    .map((s) => `<tr data-id="${esc(s.id)}"><td>${esc(s.at)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td class="reason" title="${esc(REASONS[s.reason]?.means ?? '')}">${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="why">${whyCell(s.why)}</td></tr>`)
+    .map((s) => `<tr data-id="${esc(s.id)}"><td>${timeCell(s)}</td><td>${esc(s.from ?? '-')} → ${esc(s.to)}</td><td class="reason" title="${esc(REASONS[s.reason]?.means ?? '')}">${esc(s.reason)}</td><td>${esc(ms(s.ms_to_first_packet))}</td><td>${esc(s.site ?? '—')}</td><td class="why">${whyCell(s.why)}</td></tr>`)
     .join('');
   const hb = v.heartbeat;
   const uplinkRows = (hb?.uplinks ?? [])
@@ -157,6 +174,7 @@ async function vehiclePage(gen, name) {
       <dt>Site</dt><dd class="site">${esc(v.site ?? '—')}${v.home_site ? ` <span class="muted">(home ${esc(v.home_site)})</span>` : ''}</dd>
       <dt>Last heard</dt><dd>${esc(ago(v.last_heartbeat_at, now))}</dd>
       <dt>Journal backlog</dt><dd>${esc(v.journal_backlog ?? '—')}</dd>
+      <dt>Clock</dt><dd class="clock">${clockCell(v.clock_offset_ms)}</dd>
       <dt>Balance</dt><dd>${hb?.modem?.balance != null ? `${esc(hb.modem.balance)} ${esc(hb.modem.currency ?? '')}` : '—'}</dd>
     </dl>
     <h2>Uplinks</h2>

@@ -1,10 +1,10 @@
 // The switch log store: idempotent ingest by (vehicle, event id) (ON CONFLICT DO NOTHING, one transaction per batch),
-// a far-future `at` clamped to the receive time's skew, the log query, retention.
+// each event's time as HQ reckons it (store/events/time.ts), the log query (a vehicle's in seq order), retention.
 import { realClock } from '../../../shared/clock.js';
 import type { Statement } from 'better-sqlite3';
 import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
 import type { EventsDb } from './db.js';
-import { clampAt, fromRow, toRow, type EventRow, type StoredEvent } from './schema.js';
+import { fromRow, toRow, type EventRow, type StoredEvent, type TimedEvent } from './schema.js';
 
 /** What `roamlink log`, the admin API and the dashboard filter on. Times are ms since the epoch. */
 export interface LogFilter {
@@ -27,7 +27,7 @@ export interface LogFilter {
 }
 
 export interface IngestResult {
-  /** Events stored by this call (not seen before), in the batch's order. */
+  /** Events stored by this call (not seen before), in the batch's order; `at` is HQ's time for each. */
   inserted: SwitchEvent[];
   duplicates: number;
 }
@@ -45,8 +45,8 @@ export class EventStore {
     this.now = opts.now ?? realClock.wallNow;
     this.insert = db.prepare(
       // Only a duplicate (vehicle, id) is ignored; any other constraint failing aborts the whole transaction.
-      `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
-       VALUES (@id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)
+      `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at, vehicle_at, time_quality, clock_offset_ms)
+       VALUES (@id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at, @vehicle_at, @time_quality, @clock_offset_ms)
        ON CONFLICT (vehicle, id) DO NOTHING`,
     );
   }
@@ -54,23 +54,26 @@ export class EventStore {
   /**
    * Stores the events not already stored (by vehicle and id) in one transaction: all of them, or none when it throws.
    * An event whose id that vehicle stored already is a duplicate (a retry after a lost acknowledgement) and changes
-   * nothing; another vehicle's event with the same id is its own. `inserted` holds the events as stored (`at` clamped).
+   * nothing; another vehicle's event with the same id is its own. `inserted` holds the events as stored: `at` is HQ's
+   * time (`time`, reckoned by the agents' API from the batch's clock; without it, from the receive time alone).
    */
-  ingest(events: readonly SwitchEvent[]): IngestResult {
+  ingest(events: readonly TimedEvent[]): IngestResult {
     return this.ingestMany([events])[0]!;
   }
 
   /** Several batches in one transaction (group commit: one fsync for all of them). */
-  ingestMany(batches: ReadonlyArray<readonly SwitchEvent[]>): IngestResult[] {
+  ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): IngestResult[] {
     const receivedAt = this.now();
     const tx = this.db.transaction(() =>
       batches.map((events) => {
         const inserted: SwitchEvent[] = [];
         let duplicates = 0;
-        for (const given of events) {
-          const e = clampAt(given, receivedAt);
-          if (this.insert.run(toRow(e, receivedAt)).changes === 1) inserted.push(e);
-          else duplicates++;
+        for (const e of events) {
+          const row = toRow(e, receivedAt);
+          if (this.insert.run(row).changes === 1) {
+            const { time: _t, ...event } = e;
+            inserted.push({ ...event, at: new Date(row.at).toISOString() });
+          } else duplicates++;
         }
         return { inserted, duplicates };
       }),
@@ -96,12 +99,13 @@ export class EventStore {
     if (f.afterRowid !== undefined) (where.push('rowid > @after'), (params.after = Math.floor(f.afterRowid)));
     if (f.uptoRowid !== undefined) (where.push('rowid <= @upto'), (params.upto = Math.floor(f.uptoRowid)));
     const dir = f.desc ? 'DESC' : 'ASC';
-    const order = f.afterRowid !== undefined ? `rowid ${dir}` : `at ${dir}, vehicle ${dir}, seq ${dir}`;
+    // One vehicle: in its journal's order (seq), whatever its clock said; the fleet: by HQ's time for each switch.
+    const order = f.afterRowid !== undefined ? `rowid ${dir}` : f.vehicle !== undefined ? `seq ${dir}, at ${dir}` : `at ${dir}, vehicle ${dir}, seq ${dir}`;
     const limit = f.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(f.limit))}` : '';
     return { sql: `SELECT * FROM switch_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, params };
   }
 
-  /** The log, oldest first (by when each switch happened, then vehicle and seq), or in stored order after a cursor. */
+  /** The log, oldest first (a vehicle's by seq; the fleet's by when each switch happened), or in stored order after a cursor. */
   query(f: LogFilter = {}): StoredEvent[] {
     const { sql, params } = this.select(f);
     return (this.stmt(sql).all(params) as EventRow[]).map(fromRow);
@@ -122,9 +126,9 @@ export class EventStore {
     return (this.stmt('SELECT COUNT(*) AS n FROM switch_events').get() as { n: number }).n;
   }
 
-  /** A vehicle's latest switch (by when it happened). */
+  /** A vehicle's latest switch (by seq: its clock may have stepped back). */
   last(vehicle: string): StoredEvent | null {
-    const r = this.stmt('SELECT * FROM switch_events WHERE vehicle = ? ORDER BY at DESC, seq DESC LIMIT 1').get(vehicle) as EventRow | undefined;
+    const r = this.stmt('SELECT * FROM switch_events WHERE vehicle = ? ORDER BY seq DESC, at DESC LIMIT 1').get(vehicle) as EventRow | undefined;
     return r ? fromRow(r) : null;
   }
 
