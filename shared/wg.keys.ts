@@ -39,7 +39,14 @@ export function assertIfName(s: string, field: string): string {
  * concentrator needs it before it answers its agents, and a process costs tens of ms on a loaded machine.
  */
 export function publicKeyOf(privateKey: string): string {
-  const d = Buffer.from(privateKey.trim(), 'base64').toString('base64url');
-  const jwk = createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' })).export({ format: 'jwk' });
-  return Buffer.from(jwk.x!, 'base64url').toString('base64');
+  const raw = Buffer.from(privateKey.trim(), 'base64');
+  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  // An X25519 SubjectPublicKeyInfo ends with the 32 bytes of the public key.
+  return (createPublicKey(key).export({ format: 'der', type: 'spki' }) as Buffer).subarray(-32).toString('base64');
 }
+
+/**
+ * PKCS#8 wrapping of a raw X25519 private key (RFC 8410): SEQUENCE { version 0, AlgorithmIdentifier 1.3.101.110,
+ * OCTET STRING { OCTET STRING (32 bytes) } }. DER, not JWK: Node 24 refuses a JWK private key without its public half.
+ */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
