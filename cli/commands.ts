@@ -14,6 +14,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['log'], load: async () => (await import('./log.js')).registerLog },
   { names: ['site'], load: async () => (await import('./site.js')).registerSite },
   { names: ['replay'], load: async () => (await import('./replay.js')).registerReplay },
+  { names: ['drive'], load: async () => (await import('./drive.js')).registerDrive },
   { names: ['sms'], load: async () => (await import('./sms.js')).registerSms },
 ];
 

@@ -13,6 +13,9 @@ import type { Db } from '../store/db.js';
 import { eventsPath, openEventsDb } from '../store/events/db.js';
 import { EventStore } from '../store/events/service.js';
 import { openSitesDb, sitesPath } from '../store/sites/db.js';
+import { drivesPath, openDrivesDb } from '../store/drives/db.js';
+import type { DriveRepository } from '../store/drives/repository.js';
+import { SqliteDriveStore } from '../store/drives/service.js';
 import { SiteService } from '../store/sites/service.js';
 import type { VehicleService } from '../store/vehicles/service.js';
 import { LastSwitches } from './fleet-view.js';
@@ -42,6 +45,7 @@ export interface FleetOps {
   readonly sites: SiteService;
   /** Re-reads admin_operators_file (and admin_token_file); a bad file keeps the table as it was and throws. */
   reloadOperators(): Promise<string[]>;
+  readonly drives: DriveRepository;
   /** Stops the listeners and the retention job, closes the switch log. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const events = new EventStore(eventsDb, { now: () => clock.wallNow() });
   const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
   const sites = new SiteService(sitesDb);
+  const drives: DriveRepository = new SqliteDriveStore(openDrivesDb(drivesPath(cfg.state_dir))!);
   const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms, now: () => clock.wallNow() });
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length });
@@ -72,6 +77,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
     eventsDb.close();
     sitesDb.close();
+    drives.close();
   };
 
   const operators = new OperatorTable();
@@ -106,6 +112,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       },
       fleet,
       metrics,
+      drives,
       sites: () => sites.set(),
       sitesVersion: () => sites.version(),
       logger: log,
@@ -130,6 +137,9 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       const before = clock.wallNow() - cfg.log_retention_days * 24 * HOUR;
       const n = events.prune(before);
       if (n) log.info({ pruned: n, before: new Date(before).toISOString() }, 'switch log retention');
+      const dBefore = clock.wallNow() - cfg.drive_retention_days * 24 * HOUR;
+      const d = drives.prune(dBefore);
+      if (d) log.info({ pruned_segments: d, before: new Date(dBefore).toISOString() }, 'drive retention');
     };
     retention = setInterval(() => {
       try {
@@ -142,7 +152,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     setImmediate(() => {
       if (!closed) prune();
     });
-    return { events, metrics, sites, reloadOperators, close };
+    return { events, metrics, sites, drives, reloadOperators, close };
   } catch (err) {
     await close();
     throw err;

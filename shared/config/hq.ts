@@ -83,6 +83,8 @@ export const HqConfigSchema = z.strictObject({
   admin_token_file: z.string().min(1).optional(),
   /** Days of switch log kept; older events are pruned hourly. */
   log_retention_days: z.number().int().min(1).max(3650).default(365),
+  /** Days of vehicles' drives kept (issue 11): a drive file goes whole once HQ has received nothing of it for this long. */
+  drive_retention_days: z.number().int().min(1).max(3650).default(30),
   /** A vehicle not heard from (heartbeats) for this long is offline. */
   offline_after_ms: z.number().int().min(1000).max(3_600_000).default(15_000),
 });

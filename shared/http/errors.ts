@@ -30,6 +30,8 @@ export const HTTP_ERRORS = {
   METHOD_NOT_ALLOWED: 405,
   /** A site of that name exists already. */
   SITE_EXISTS: 409,
+  /** Agents' API: a drive piece starts past what HQ holds of that file; the body's `have` says where to send from. */
+  DRIVE_GAP: 409,
   /** Agent: the operator's switch was refused (the message says why: unknown uplink, not ready, a switch under way). */
   SWITCH_REFUSED: 409,
   /** The body is larger than the surface accepts (agents: split the batch). */

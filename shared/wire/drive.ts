@@ -205,3 +205,67 @@ function safeJson(s: string): boolean {
     return false;
   }
 }
+
+/** What a piece of a drive file holds (checkDriveChunk): its header when it starts the file, its last t, the sites in it. */
+export interface DriveChunkInfo {
+  header: DriveHeader | null;
+  lines: number;
+  /** The last line's t (segment ms), or null when it holds no event line. */
+  lastT: number | null;
+  /** Every site named in it (the header's, `p` lines'). */
+  sites: string[];
+}
+
+/**
+ * Checks a piece of a drive file that starts at a line boundary (as an agent ships it): whole lines only, each a drive
+ * line, a header first when `atStart` (and only then), times never going back. Throws a DriveError naming the line
+ * counted within the piece.
+ */
+export function checkDriveChunk(text: string, atStart: boolean, what = 'drive chunk'): DriveChunkInfo {
+  if (text.length === 0) throw new DriveError(1, 'empty', what);
+  if (!text.endsWith('\n')) throw new DriveError(text.split('\n').length, 'truncated: the last line has no end', what);
+  const lines = text.slice(0, -1).split('\n');
+  let header: DriveHeader | null = null;
+  let lastT: number | null = null;
+  const sites = new Set<string>();
+  lines.forEach((raw, i) => {
+    const n = i + 1;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      throw new DriveError(n, 'not JSON', what);
+    }
+    if (isHeader(v)) {
+      if (!(atStart && i === 0)) throw new DriveError(n, 'a header line is only the first line of a drive file', what);
+      if (typeof v.version === 'number' && v.version > DRIVE_VERSION) throw new DriveError(n, `drive format version ${v.version} is newer than this roamlink reads (${DRIVE_VERSION})`, what);
+      const h = driveHeaderSchema.safeParse(v);
+      if (!h.success) throw new DriveError(n, `bad header: ${issue(h.error)}`, what);
+      header = h.data;
+      if (h.data.site !== null) sites.add(h.data.site);
+      return;
+    }
+    if (atStart && i === 0) throw new DriveError(n, `not a roamlink drive (no "drive": "${DRIVE_FORMAT}" header line first)`, what);
+    const e = driveLineSchema.safeParse(v);
+    if (!e.success) throw new DriveError(n, issue(e.error), what);
+    if (lastT !== null && e.data.t < lastT) throw new DriveError(n, `t ${e.data.t} goes back in time (the line before has ${lastT})`, what);
+    lastT = e.data.t;
+    if (e.data.e === 'p' && e.data.site !== null) sites.add(e.data.site);
+  });
+  return { header, lines: lines.length, lastT, sites: [...sites] };
+}
+
+/**
+ * One drive from whole segment texts (each a header line then its events, oldest first): the first header gets
+ * origin_wall and until_wall, so a replay counts `at_ms` from origin and stops at until. What it returns reads back
+ * (parseDrive), or this throws naming the line.
+ */
+export function joinDrive(segments: readonly string[], originWall: number, untilWall: number, what = 'drive'): string {
+  if (segments.length === 0) throw new DriveError(1, 'no drive recorded', what);
+  const text = segments.map((t) => (t.endsWith('\n') ? t : t.slice(0, t.lastIndexOf('\n') + 1))).join('');
+  const nl = text.indexOf('\n');
+  const header = JSON.parse(text.slice(0, nl)) as Record<string, unknown>;
+  const joined = `${JSON.stringify({ ...header, origin_wall: Math.round(originWall), until_wall: Math.round(untilWall) })}${text.slice(nl)}`;
+  parseDrive(joined, what);
+  return joined;
+}
