@@ -251,6 +251,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       if (linkReady) applySite(linkReady);
     },
     metricsListen: cfg.metrics_listen,
+    ...(cfg.drive.ship ? { driveDir: join(cfg.state_dir, 'drives'), driveShip: { intervalMs: cfg.drive.interval_ms, lteIntervalMs: cfg.drive.lte_interval_ms, lteBytesPerDay: cfg.drive.lte_bytes_per_day } } : {}),
     log,
     clock,
   });

@@ -34,7 +34,7 @@ export function formatHqLog(hqLog: ReadonlyArray<Record<string, unknown>>): stri
   return `${lines.join('\n')}\n`;
 }
 
-async function runFile(file: string, opts: { report?: string; quiet?: boolean; drive?: string; hqLog?: boolean }): Promise<number> {
+async function runFile(file: string, opts: { report?: string; quiet?: boolean; drive?: string; hqDrive?: string; hqLog?: boolean }): Promise<number> {
   const sc = await loadScenario(file);
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, WireGuard)');
   const { runScenario } = await import('../lab/runner.js');
@@ -52,6 +52,7 @@ async function runFile(file: string, opts: { report?: string; quiet?: boolean; d
     const report = await runScenario(sc, {
       signal: ac.signal,
       ...(opts.drive ? { drive: opts.drive } : {}),
+      ...(opts.hqDrive ? { hqDrive: opts.hqDrive } : {}),
       onEvent: (ev) => {
         if (opts.quiet) return;
         const line = formatLabEvent(ev);
@@ -77,7 +78,8 @@ export function registerLab(program: Command): void {
     .option('--report <file>', 'write the report (JSON) here')
     .option('-q, --quiet', 'no live log, only the summary')
     .option('--drive <file>', "write the vehicle's recorded drive here (for roamlink replay)")
-    .action(async (file: string, opts: { report?: string; quiet?: boolean; drive?: string }) => {
+    .option('--hq-drive <file>', "write the vehicle's drive as HQ stored it (shipped inside the tunnel; roamlink drive export)")
+    .action(async (file: string, opts: { report?: string; quiet?: boolean; drive?: string; hqDrive?: string }) => {
       process.exitCode = await runFile(file, opts);
     });
 

@@ -16,7 +16,7 @@ import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
 import { LabRadios } from './radios.js';
 import { LabLte } from './lte.js';
-import { exportLabDrive } from './drive.js';
+import { exportLabDrive, exportHqDrive } from './drive.js';
 import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
@@ -51,6 +51,9 @@ export interface RunOptions {
    */
   /** Write the vehicle's recorded drive here (agent/drive/), its origin the scenario's time 0. */
   drive?: string;
+  /** Write the vehicle's drive as HQ stored it (shipped inside the tunnel, `roamlink drive export`), over the
+   *  scenario's clock: waits, bounded, for the agent to ship up to the run's end. */
+  hqDrive?: string;
   during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology }) => Promise<void>;
 }
 
@@ -399,6 +402,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       hqLog = await readHqLog(hqCfg, topo.ns.hq);
     }
     const hqCheck = compareLogs(agentIds, hqLog.map((h) => String(h.id)));
+    if (opts.hqDrive) {
+      await exportHqDrive((args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }), 'lab-car', opts.hqDrive, t0, t0 + sc.duration, opts.signal);
+    }
     const measured = { traffic: a.traffic, switches: reportSwitches, faults: reportFaults, hq_log_mismatch: hqCheck.mismatch };
     const expect = evaluateExpect(sc.expect as Record<string, number | undefined>, measured);
     if (faultErrors.length) expect.push({ name: 'faults_applied', limit: 0, actual: faultErrors.length, ok: false });

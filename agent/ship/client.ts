@@ -3,6 +3,7 @@ import { Agent, request } from 'node:http';
 import type { HeartbeatInput, HeartbeatReply } from '../../shared/wire/heartbeat.js';
 import type { SentClock, SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { SendOutcome } from './shipper.js';
+import type { DriveSendOutcome } from './drive.shipper.js';
 
 export interface AgentApiClientOptions {
   /** e.g. http://10.99.0.1:8080 */
@@ -22,6 +23,8 @@ export interface AgentApiClient {
   /** `sent`: the agent's clock as it sends (HQ learns the vehicle's clock offset from it). */
   postEvents(events: SwitchEvent[], signal: AbortSignal, sent?: SentClock): Promise<SendOutcome>;
   postHeartbeat(hb: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatReply>;
+  /** A piece of a drive file (brotli of its bytes from `offset`). */
+  postDrive(segment: string, offset: number, body: Buffer, signal: AbortSignal): Promise<DriveSendOutcome>;
   /** The profile set (unvalidated: the caller checks it), or 'unchanged' when HQ has `version` too. */
   getSites(version: number | null, signal: AbortSignal): Promise<unknown | 'unchanged'>;
   close(): void;
@@ -43,6 +46,17 @@ export function eventsOutcome(r: HttpReply): SendOutcome {
   return { kind: 'retry', error: `HTTP ${r.status}${err ? ` ${err.code}: ${err.message}` : ''}` };
 }
 
+/** Classifies HQ's answer to POST /v1/drive (pure). */
+export function driveOutcome(r: HttpReply): DriveSendOutcome {
+  const b = r.body as { have?: unknown; error?: { code?: string; message?: string; field?: string } } | null;
+  const have = typeof b?.have === 'number' && Number.isSafeInteger(b.have) && b.have >= 0 ? b.have : null;
+  if (r.status === 200 && have !== null) return { kind: 'ok', have };
+  if (r.status === 409 && b?.error?.code === 'DRIVE_GAP' && have !== null) return { kind: 'gap', have };
+  if (r.status === 413) return { kind: 'too-large' };
+  if (r.status === 400 && b?.error?.code === 'INVALID') return { kind: 'refused', message: `${b.error.field ?? '?'}: ${b.error.message ?? 'invalid'}` };
+  return { kind: 'retry', error: `HTTP ${r.status}${b?.error ? ` ${b.error.code}: ${b.error.message}` : ''}` };
+}
+
 export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
   const base = new URL(o.baseUrl);
   // Keep-alive: the connection lives inside the tunnel, whose inner addresses never change across switches.
@@ -51,12 +65,13 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
 
   const call = (method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<HttpReply> =>
     new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const raw = Buffer.isBuffer(body);
+      const payload = body === undefined ? undefined : raw ? body : Buffer.from(JSON.stringify(body));
       const req = request(
         {
           protocol: base.protocol, hostname: base.hostname, port: base.port || 80, method, path, agent,
           localAddress: o.localAddress, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+          headers: payload ? { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': payload.length } : {},
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -82,6 +97,13 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
     async postEvents(events, signal, sent) {
       try {
         return eventsOutcome(await call('POST', '/v1/events', sent ? { sent, events } : { events }, signal));
+      } catch (err) {
+        return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
+      }
+    },
+    async postDrive(segment, offset, body, signal) {
+      try {
+        return driveOutcome(await call('POST', `/v1/drive?segment=${encodeURIComponent(segment)}&offset=${offset}`, body, signal));
       } catch (err) {
         return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
       }

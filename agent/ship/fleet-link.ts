@@ -18,6 +18,7 @@ import { readCounters } from './counters.js';
 import { HeartbeatSender, heartbeatFrom } from './heartbeat.js';
 import { AgentMetrics, serveMetrics } from './metrics.js';
 import { Shipper } from './shipper.js';
+import { DriveShipper, type DriveShipPolicy } from './drive.shipper.js';
 
 export interface FleetLinkOptions {
   vehicle: string;
@@ -37,6 +38,9 @@ export interface FleetLinkOptions {
   onSites?: (set: SiteSet) => void;
   heartbeatMs?: number;
   sitesPollMs?: number;
+  /** The drive recorder's directory, shipped to HQ under `driveShip`; absent: drives stay on the vehicle. */
+  driveDir?: string;
+  driveShip?: Partial<DriveShipPolicy>;
   /** host:port for GET /metrics; absent: none. */
   metricsListen?: string;
   log: Logger;
@@ -58,6 +62,7 @@ export interface FleetLink {
   readonly journal: Journal;
   /** HQ said (in a heartbeat's reply) that it takes the agent's clocks: events ship with `mono` and the batch's `sent`. */
   readonly hqTakesMono: boolean;
+  readonly drives: DriveShipper | null;
   stop(): Promise<void>;
 }
 
@@ -130,12 +135,27 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       hqTakesMono = r.mono === true;
       sites.hint(r.sites_version);
       if (journal.backlog() > 0) shipper.kick(); // HQ answers again: ship what waited, now
+      drives?.kick();
     },
     // HQ did not answer the heartbeat as it should: ship anyway (the shipper retries on its own).
     onError: () => {
       if (journal.backlog() > 0 && shipper.state === 'idle') shipper.kick();
     },
   });
+
+  const drives = o.driveDir
+    ? new DriveShipper({
+        dir: o.driveDir,
+        send: (segment, offset, body, signal) => client.postDrive(segment, offset, body, signal),
+        onLte: () => {
+          const s = o.snapshot();
+          return s.active !== null && s.status[s.active]?.kind === 'lte';
+        },
+        clock,
+        policy: o.driveShip,
+        log,
+      })
+    : null;
 
   let metricsServer: Server | null = null;
   if (o.metricsListen) metricsServer = await serveMetrics(o.metricsListen, () => metrics.render());
@@ -147,6 +167,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   // The first heartbeat's reply (or failure) starts shipping the backlog: by then the agent knows whether HQ takes its
   // clocks, so what waited ships with them.
   heartbeat.start();
+  drives?.start();
 
   return {
     journal,
@@ -154,6 +175,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     get hqTakesMono() {
       return hqTakesMono;
     },
+    drives,
     recordSwitch(r) {
       const s = o.snapshot();
       // What the decision saw is in the record; the site of the AP in use stands in only when the record has none.
@@ -168,7 +190,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     profileFor: (ap) => applyFor(sites.current, ap),
     site: () => siteOf(apInUse(o.snapshot())),
     async stop() {
-      await Promise.all([shipper.stop(), heartbeat.stop(), sites.stop()]);
+      await Promise.all([shipper.stop(), heartbeat.stop(), sites.stop(), drives?.stop()]);
       metricsServer?.close();
       client.close();
       journal.close();

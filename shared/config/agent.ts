@@ -112,6 +112,14 @@ const agentConfigObject = z.strictObject({
     min_interval_ms: z.number().int().min(100).max(3_600_000).default(2000),
   }).default({ bytes_per_day: 5_000_000, min_interval_ms: 2000 }),
   watchdog: watchdogSchema.optional(),
+  /** The drive (what the policy saw, state_dir/drives) shipped to HQ inside the tunnel: how often, and how much on LTE. */
+  drive: z.strictObject({
+    ship: z.boolean().default(true),
+    interval_ms: z.number().int().min(1000).max(86_400_000).default(60_000),
+    lte_interval_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
+    /** Drive bytes a day (UTC) shipped over LTE; past it, pieces wait for Wi-Fi or the next day. 0: never over LTE. */
+    lte_bytes_per_day: z.number().int().min(0).max(1_000_000_000).default(2_000_000),
+  }).default({ ship: true, interval_ms: 60_000, lte_interval_ms: 600_000, lte_bytes_per_day: 2_000_000 }),
   /** The switch's own timing (probe and scan timing are the policy's: probe_interval_ms, probe_timeout_ms, scan_interval_ms;
    *  still accepted here and moved there). */
   timing: z.strictObject({
