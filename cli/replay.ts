@@ -12,8 +12,6 @@ import type { Summary } from '../agent/drive/summary.js';
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-/** Profile fields the uplinks apply (not the arbiter): a replay runs the uplinks as recorded, so they change nothing. */
-export const NOT_REPLAYED = ['min_signal', 'probe_interval_ms', 'probe_timeout_ms', 'scan_interval_ms'];
 
 /** --profile's file (YAML or JSON: profile fields, or an object with `profile`, as `site show --json` prints) and
  *  --set's field=value, later ones winning; checked as a site profile is. Pure but for reading the file. */
@@ -109,6 +107,7 @@ export function registerReplay(program: Command): void {
       const segments = await readDrive(file);
       const { simulateDrive } = await import('../agent/drive/replay.js');
       const s = await simulateDrive(segments, overrides as Partial<Policy>);
+      const { NOT_REPLAYED } = await import('../agent/drive/replay.js');
       const skipped = Object.keys(overrides).filter((k) => NOT_REPLAYED.includes(k));
       if (skipped.length) s.warnings.push(`${skipped.join(', ')} not replayed: the drive's uplinks behave as recorded`);
       if (opts.json) out(JSON.stringify(simulationJson(s)));

@@ -7,6 +7,7 @@ import { PROFILE_FIELDS, effectiveProfile, type Site } from '../shared/wire/site
 import { openSitesDb, sitesPath } from '../concentrator/store/sites/db.js';
 import { SiteService, type SitePatch } from '../concentrator/store/sites/service.js';
 import type { AuditEntry } from '../concentrator/store/sites/schema.js';
+import { registerSiteSimulate } from './simulate.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -163,6 +164,8 @@ export function registerSite(program: Command): void {
       if (!h.length) throw new InputError(`no site "${name}" (ever)`, 'NAME');
       for (const a of h) out(opts.json ? JSON.stringify(a) : humanAudit(a));
     });
+
+  registerSiteSimulate(site);
 
   site
     .command('remove <NAME>')

@@ -23,8 +23,12 @@ export interface ReplayRun {
   summary: Summary;
 }
 
-/** Turns a segment's policy (its header's, or a `p` line's) into the one the replay runs: the drive's own by default. */
-export type PolicyOf = (recorded: Record<string, number | string>) => Policy;
+/** Turns a segment's policy (its header's, or a `p` line's, with the site it came from) into the one the replay runs:
+ *  the drive's own by default; a site simulation swaps in other thresholds where `site` is the one tried. */
+export type PolicyOf = (recorded: Record<string, number | string>, site: string | null) => Policy;
+
+/** Profile fields the uplinks apply (not the arbiter): a replay runs the uplinks as recorded, so they change nothing. */
+export const NOT_REPLAYED = ['min_signal', 'probe_interval_ms', 'probe_timeout_ms', 'scan_interval_ms'];
 
 /** A timer queue the arbiter's delays run on (createActor's `clock`): fires each timer at its own time, in order. */
 export class ReplayClock {
@@ -115,7 +119,7 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
     RECORDED_UPLINK,
     h.uplinks.map((u): UplinkInput => ({ name: u.name, slot: u.slot, kind: u.kind, probeIntervalMs: 1000, probeTimeoutMs: 500, maxMisses: 3, connectList: [], scanIntervalMs: 3000 })),
   ).provide({ actors: { counters: fromCallback<EventObject, { intervalMs: number; heartbeatMs: number }>(() => () => {}), links: NOTHING } });
-  const input: ArbiterInput = { ...h.arbiter, uplinks: h.uplinks.map((u) => u.name), policy: policyOf(h.policy), site: h.site, watchdog: null };
+  const input: ArbiterInput = { ...h.arbiter, uplinks: h.uplinks.map((u) => u.name), policy: policyOf(h.policy, h.site), site: h.site, watchdog: null };
   const actor = createActor(machine, { input, clock });
   const switches: ReplaySwitch[] = [];
   const timeline = new Timeline(h.uplinks, window, yardstick);
@@ -175,7 +179,7 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
         actor.send({ type: 'operator.switch', to: e.to });
         break;
       case 'p':
-        actor.send({ type: 'policy.set', policy: policyOf(e.policy), site: e.site });
+        actor.send({ type: 'policy.set', policy: policyOf(e.policy, e.site), site: e.site });
         break;
       case 'w':
         actor.send(e.round as unknown as WatchdogRoundEvent);
@@ -202,6 +206,12 @@ export function recordedSwitches(seg: DriveSegment, window: { from: number; to: 
     .filter((e): e is SwitchLine => e.e === 's')
     .map((e) => ({ at_ms: e.at, from: e.from, to: e.to, reason: e.reason }))
     .filter((s) => s.at_ms >= window.from && s.at_ms <= window.to);
+}
+
+/** How many switches the agent made on the drive (its `s` lines in the drive's window). */
+export function recordedSwitchCount(segments: DriveSegment[]): number {
+  const first = segments[0]!;
+  return segments.reduce((n, seg) => n + recordedSwitches(seg, windowOf(seg, first)).length, 0);
 }
 
 export interface Simulation {
@@ -258,6 +268,6 @@ export async function simulateDrive(segments: DriveSegment[], overrides: Partial
   const baseline = await replayDrive(segments, own);
   const run = Object.keys(overrides).length === 0 ? baseline : await replayDrive(segments, tried);
   const recorded = segments.flatMap((seg) => recordedSwitches(seg, windowOf(seg, first)).map((s) => shift(s, seg, first)));
-  const warnings = flapWarnings(tried(first.header.policy), signalJitter(segments));
+  const warnings = flapWarnings(tried(first.header.policy, first.header.site), signalJitter(segments));
   return { switches: run.switches, summary: run.summary, baseline, recorded, warnings };
 }

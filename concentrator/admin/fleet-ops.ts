@@ -100,7 +100,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
         throw err;
       }
     });
-    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'admin socket' }));
+    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles, sites, drives, origin: 'admin socket' }));
 
     const agentApi = buildAgentApi({
       identify: createVehicleLookup(d.db),
@@ -127,7 +127,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       await reloadOperators();
       const tls = cfg.admin_tls ? await loadAdminTls(cfg.admin_tls) : undefined;
       if (tls && tls.validTo.getTime() < Date.now()) log.warn({ cert: cfg.admin_tls!.cert, valid_to: tls.validTo.toISOString() }, 'the admin certificate has expired: browsers and clients will refuse it');
-      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, origin: 'dashboard', logger: log });
+      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, drives, origin: 'dashboard', logger: log });
       listeners.push(adminHttp);
       await adminHttp.listen(listenAddress(cfg.admin_listen));
       log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);

@@ -17,6 +17,7 @@ export interface AdminRoutesDeps {
   lastSwitches: LastSwitches;
   vehicles: { list(): Vehicle[]; get(name: string): Vehicle | null };
   sites?: SiteRoutesDeps['sites'];
+  drives?: SiteRoutesDeps['drives'];
   /** Who changes made through this listener come from, for the sites' audit. */
   origin?: string;
   now?: () => number;
@@ -49,6 +50,6 @@ export function adminRoutes(d: AdminRoutesDeps) {
       return vehicleDetail(v, d.fleet, d.lastSwitches);
     });
 
-    if (d.sites) registerSiteRoutes(app, { sites: d.sites, origin: d.origin });
+    if (d.sites) registerSiteRoutes(app, { sites: d.sites, origin: d.origin, drives: d.drives, now });
   };
 }

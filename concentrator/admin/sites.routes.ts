@@ -6,11 +6,17 @@ import { PROFILE_DEFAULTS, PROFILE_FIELDS, effectiveProfile } from '../../shared
 import { SiteExistsError, SiteNotFoundError, type SitePatch, type SiteService } from '../store/sites/service.js';
 import { sendError } from '../../shared/http/errors.js';
 import { OPERATOR } from './access.js';
+import { POLICY_FIELDS } from '../../shared/policy.js';
+import { parseTimeOrAgo } from './log-query.js';
+import type { DriveRepository } from '../store/drives/repository.js';
 
 export interface SiteRoutesDeps {
   sites: SiteService;
   /** Where the change comes from, for the audit (`dashboard`, `admin socket`); the authenticated operator adds a name. */
   origin?: string;
+  /** The drives HQ holds: POST /v1/sites/:name/simulate replays them (absent: the route answers with no vehicles). */
+  drives?: Pick<DriveRepository, 'segments' | 'text'>;
+  now?: () => number;
 }
 
 const PATCH_KEYS = ['description', 'match', 'profile'];
@@ -28,6 +34,24 @@ function checkPatch(body: unknown): SitePatch {
     if (p[k] !== undefined && (typeof p[k] !== 'object' || p[k] === null || Array.isArray(p[k]))) throw new InputError('must be an object', k);
   }
   return p as SitePatch;
+}
+
+/** The simulate body: { set: {field: value}, since?: '7d', until? }, each part checked and named. */
+function checkSimulate(body: unknown, now: number): { set: Record<string, number | string>; since: number; until: number } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new InputError('must be an object {set, since?, until?}', '(body)');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['set', 'since', 'until'].includes(k)) throw new InputError('not a simulate field (one of set, since, until)', k);
+  const set = b.set ?? {};
+  if (typeof set !== 'object' || set === null || Array.isArray(set)) throw new InputError('must be an object of profile fields', 'set');
+  for (const [k, v] of Object.entries(set)) {
+    if (!(POLICY_FIELDS as string[]).includes(k)) throw new InputError(`not a profile field (one of ${POLICY_FIELDS.join(', ')})`, `set.${k}`);
+    if (typeof v !== 'number' && typeof v !== 'string') throw new InputError('must be a number or a word', `set.${k}`);
+  }
+  for (const k of ['since', 'until']) if (b[k] !== undefined && typeof b[k] !== 'string') throw new InputError('must be a duration ago (7d) or an ISO time', k);
+  const since = parseTimeOrAgo((b.since as string | undefined) ?? '7d', now, 'since');
+  const until = b.until === undefined ? now : parseTimeOrAgo(b.until as string, now, 'until');
+  if (until < since) throw new InputError('is before since', 'until');
+  return { set: set as Record<string, number | string>, since, until };
 }
 
 export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): void {
@@ -49,6 +73,17 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
     const h = sites.history(req.params.name);
     if (!h.length) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     return { history: h };
+  });
+
+  /** The site's proposed thresholds tried on the drives HQ holds, beside its current ones (nothing is saved). */
+  app.post<{ Params: { name: string } }>('/v1/sites/:name/simulate', OPERATOR, async (req, reply) => {
+    const s = sites.get(req.params.name);
+    if (!s) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
+    // A bad field throws an InputError: the error table answers 400 INVALID naming it.
+    const q = checkSimulate(req.body, (d.now ?? Date.now)());
+    const { proposedProfile, simulateSite } = await import('../drives/simulate.js');
+    proposedProfile(s, q.set, (k) => `set.${k}`);
+    return simulateSite(d.drives ?? { segments: () => [], text: () => '' }, s, q.set, q.since, q.until);
   });
 
   app.post('/v1/sites', OPERATOR, async (req, reply) => {

@@ -30,7 +30,6 @@ export interface AgentApiOptions {
   logger?: Logger;
   /** Where the vehicles' drives are kept (POST /v1/drive); absent: the route answers 404. */
   drives?: Pick<DriveRepository, 'append'>;
-  now?: () => number;
   /** Largest body accepted (bytes); default 4 MiB (a full batch of 1000 events with candidates fits). */
   bodyLimit?: number;
   /** HQ's clock: receive times, and the ingest's duration (realClock). */
@@ -106,7 +105,6 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
 
   if (o.drives) {
     const drives = o.drives;
-    const now = o.now ?? Date.now;
     // A drive piece is brotli, not JSON: read as bytes (this route only), bounded like any body.
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: DRIVE_CHUNK_LIMIT }, (_req, body, done) => done(null, body));
     app.post('/v1/drive', async (req, reply) => {
@@ -114,7 +112,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
       if (!q.ok) return reply.code(400).send(fail('INVALID', q.message, q.field));
       if (!Buffer.isBuffer(req.body)) return reply.code(415).send(fail('UNSUPPORTED_MEDIA_TYPE', 'a drive piece is application/octet-stream (brotli)'));
       // A bad piece throws an InputError: the error table answers 400 INVALID naming it.
-      const r = receivePiece(drives, req.vehicle, q.value, req.body, now());
+      const r = receivePiece(drives, req.vehicle, q.value, req.body, clock.wallNow());
       const body: DriveChunkReply = { segment: q.value.segment, have: r.have };
       if (r.kind === 'gap') return reply.code(409).send({ ...fail('DRIVE_GAP', `HQ holds ${r.have} bytes of ${q.value.segment}: send from there`), ...body });
       return body;

@@ -163,3 +163,27 @@ test('sites: add one, edit its profile (saved, versioned, audited with who), a b
   assert.equal(f.sites.get('bad'), null);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
 });
+
+test('site editor: a changed threshold is tried on the site\'s drives before Save (switches, back-and-forth, LTE), nothing saved', { skip }, async (t) => {
+  const { f, page, base, errors, signIn } = await open(t);
+  await signIn('ann');
+  await page.goto(`${base}/#/site/depot`);
+  await page.waitForSelector('#site-edit');
+  const version = f.sites.get('depot')!.version;
+  await page.fill('#f-hysteresis_db', '10');
+  await page.waitForSelector('#sim-table');
+  const cell = async (row: number, col: 'current' | 'proposed') => (await page.textContent(`#sim-table tbody tr:nth-child(${row}) .${col}`))?.trim();
+  assert.equal(await page.textContent('#sim-table tbody tr:nth-child(1) td:first-child'), 'switches');
+  assert.ok(Number(await cell(1, 'proposed')) < Number(await cell(1, 'current')), `${await cell(1, 'proposed')} < ${await cell(1, 'current')}`);
+  assert.ok(Number(await cell(2, 'current')) >= 1 && Number(await cell(2, 'proposed')) === 0, 'back-and-forth');
+  assert.match((await cell(3, 'current')) ?? '', /^\d+\.\d s$/);
+  assert.match((await page.textContent('#site-simulation')) ?? '', /hysteresis_db 4 → 10, on 1 vehicle/);
+  // A hysteresis under the drive's own jitter is tried too, and flagged.
+  await page.fill('#f-hysteresis_db', '0.5');
+  await page.waitForSelector('.sim-warning');
+  // A bad value is named, and nothing is saved by trying.
+  await page.fill('#f-hysteresis_db', '99');
+  await page.waitForSelector('#sim-error:has-text("set.hysteresis_db")');
+  assert.equal(f.sites.get('depot')!.version, version);
+  assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+});

@@ -12,6 +12,10 @@ import { SiteService } from '../../concentrator/store/sites/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
 import { heartbeatSchema } from '../../shared/wire/heartbeat.js';
 import type { Logger } from '../../shared/log.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openDrivesDb } from '../../concentrator/store/drives/db.js';
+import { SqliteDriveStore } from '../../concentrator/store/drives/service.js';
 import { ev, whyOf } from './events.fixtures.test.js';
 
 /** ann's token; bob has his own. */
@@ -47,10 +51,18 @@ export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; 
   }
   t = now;
   const sites = new SiteService(openSitesDb(':memory:'));
-  sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:root');
+  sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70, hysteresis_db: 4, hold_ms: 500, dwell_ms: 1000 } }, 'cli:root');
+  // bus-7's flapping drive at the depot an hour ago, as HQ stores what the agent shipped: what a simulation replays.
+  const drives = new SqliteDriveStore(openDrivesDb(':memory:')!);
+  const lines = readFileSync(fileURLToPath(new URL('../../../test/fixtures/drive/lab-flap.jsonl', import.meta.url)), 'utf8').split('\n');
+  const h = JSON.parse(lines[0]!) as Record<string, unknown>;
+  delete h.origin_wall;
+  delete h.until_wall;
+  lines[0] = JSON.stringify({ ...h, vehicle: 'bus-7', start_wall: now - 3_600_000, site: 'depot' });
+  drives.append({ vehicle: 'bus-7', segment: 'drive-1.jsonl', offset: 0, text: lines.join('\n'), start_wall: now - 3_600_000, last_t: (JSON.parse(lines.at(-2)!) as { t: number }).t, sites: ['depot'] }, now);
   const lastSwitches = new LastSwitches(events);
   const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
   const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash(TOKEN) }, { name: 'bob', sha256: tokenHash(TOKEN_BOB) }]);
-  const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
-  return { app, operators, sites, events, fleet, close: async () => { await app.close(); db.close(); } };
+  const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, drives, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
+  return { app, operators, sites, events, fleet, drives, close: async () => { await app.close(); db.close(); drives.close(); } };
 }

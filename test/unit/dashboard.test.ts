@@ -113,5 +113,9 @@ test('view helpers: escaping, ages, timeline segments, signal series, polyline, 
   assert.deepEqual(v.profilePatch({ hold_ms: '2000', lte: 'never', loss_max: '', switch_below: '-70' }, { hold_ms: 3000, lte: 'fallback', loss_max: 0.3, switch_below: -75 }, { loss_max: 0.2, switch_below: -70 }), {
     hold_ms: 2000, lte: 'never', loss_max: null,
   });
+  // What the editor tries before Save: the edited fields, a cleared one as its default.
+  assert.deepEqual(v.simulationSet({ hold_ms: '2000', loss_max: '', switch_below: '-70' }, { hold_ms: 3000, loss_max: 0.3, switch_below: -75 }, { loss_max: 0.2, switch_below: -70 }), { hold_ms: 2000, loss_max: 0.3 });
+  const sum = (n: number) => ({ switches: n, ping_pong: n - 1, lte_ms: 1500, lte_mb: 0.5, below_ms: 0, failovers: 0, outage_ms: 12 });
+  assert.deepEqual(v.simulationRows({ total: { current: sum(5), proposed: sum(1) } }).slice(0, 3), [['switches', '5', '1'], ['back-and-forth within 30 s', '4', '0'], ['time on LTE', '1.5 s', '1.5 s']]);
   assert.deepEqual(v.diffLines({ 'profile.hold_ms': { from: null, to: 2000 }, 'match.ssid': { from: ['a'], to: [] } }), ['profile.hold_ms: (default) → 2000', 'match.ssid: a → (none)']);
 });

@@ -17,6 +17,7 @@ import { SqliteDriveStore } from '../../concentrator/store/drives/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
 import { exportDrive } from '../../concentrator/drives/export.js';
 import { parseDrive } from '../../shared/wire/drive.js';
+import { SimClock } from '../../shared/clock.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FLAP = readFileSync(join(ROOT, 'test/fixtures/drive/lab-flap.jsonl'), 'utf8');
@@ -53,9 +54,9 @@ function setup(t: { after: (fn: () => unknown) => void }) {
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
   vehicles.add({ name: 'lab-car', subnet: '10.20.7.0/24', publicKey: K(1) });
-  let now = Date.parse('2026-12-02T10:00:00Z');
+  const clock = new SimClock({ wall: Date.parse('2026-12-02T10:00:00Z') });
   const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
-  const app = buildAgentApi({ identify: createVehicleLookup(db), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store, now: () => now });
+  const app = buildAgentApi({ identify: createVehicleLookup(db), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store, clock });
   t.after(async () => {
     await app.close();
     store.close();
@@ -63,7 +64,7 @@ function setup(t: { after: (fn: () => unknown) => void }) {
   });
   const send = (bytes: Buffer, offset: number, segment = SEG, from = CAR) =>
     app.inject({ method: 'POST', url: `/v1/drive?segment=${segment}&offset=${offset}`, remoteAddress: from, headers: { 'content-type': 'application/octet-stream' }, payload: brotliCompressSync(bytes) });
-  return { app, store, send, advance: (ms: number) => (now += ms), now: () => now };
+  return { app, store, send };
 }
 
 test('drive pieces: in order, resent, overlapping and past the end; HQ holds each byte once', async (t) => {

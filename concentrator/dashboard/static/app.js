@@ -1,6 +1,6 @@
 // roamlink dashboard: hash-routed pages (fleet, vehicle, sites, site) over the admin JSON API, with the bearer token
 // kept in sessionStorage (this tab only). No framework, no build step.
-import { ago, dbm, diffLines, esc, ms, polyline, profilePatch, signalSeries, splitList, timelineSegments, uplinkColor } from './view.js';
+import { ago, dbm, diffLines, esc, ms, polyline, profilePatch, signalSeries, simulationRows, simulationSet, splitList, timelineSegments, uplinkColor } from './view.js';
 import { REASONS } from './reasons.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -257,8 +257,44 @@ async function sitePage(gen, name) {
     </form>
     <p id="site-edit-error" class="error" role="alert"></p>
     <p id="site-edit-result"></p>
+    <h2>Before you save: the last 7 days' drives at this site</h2>
+    <div id="site-simulation"><p class="muted">Change a threshold to see what it would have done on the drives HQ holds (nothing is saved until Save).</p></div>
     <h2>History</h2>
     <table id="site-history"><thead><tr><th>At</th><th>Version</th><th>Change</th><th>Who</th><th>What</th></tr></thead><tbody>${history}</tbody></table>`;
+  // Editing a threshold replays the site's drives under it (POST .../simulate), beside the current ones; Save is apart.
+  let simTimer = null;
+  let simSeq = 0;
+  const simulate = async () => {
+    const values = {};
+    for (const el of document.querySelectorAll('#site-edit input[data-profile]')) values[el.name] = el.value;
+    const set = simulationSet(values, meta.defaults, site.profile);
+    const box = $('#site-simulation');
+    if (!Object.keys(set).length) {
+      box.innerHTML = '<p class="muted">No threshold changed.</p>';
+      return;
+    }
+    const seq = ++simSeq;
+    box.innerHTML = '<p class="muted" id="sim-running">Replaying the drives…</p>';
+    try {
+      const sim = await api('POST', `/v1/sites/${encodeURIComponent(name)}/simulate`, { set, since: '7d' });
+      if (seq !== simSeq || gen !== generation) return;
+      const changed = Object.entries(sim.changed).map(([k, v]) => `${k} ${v.from} → ${v.to}`).join(', ') || 'nothing';
+      const rows = simulationRows(sim).map(([l, a, b]) => `<tr><td>${esc(l)}</td><td class="current">${esc(a)}</td><td class="proposed">${esc(b)}</td></tr>`).join('');
+      const vehicles = sim.vehicles.map((v) => `${esc(v.vehicle)}: ${v.current.switches} → ${v.proposed.switches} switches`).join('; ');
+      box.innerHTML = `<p>Tried: ${esc(changed)}, on ${sim.vehicles.length} vehicle(s) that drove here${vehicles ? ` (${vehicles})` : ''}.</p>
+        <table id="sim-table"><thead><tr><th></th><th>current</th><th>proposed</th></tr></thead><tbody>${rows}</tbody></table>
+        ${sim.warnings.map((w) => `<p class="error sim-warning">${esc(w)}</p>`).join('')}`;
+    } catch (err) {
+      if (seq !== simSeq) return;
+      if (err instanceof Unauthorized) return showLogin(err.message);
+      box.innerHTML = `<p class="error" id="sim-error">${esc(err.field ? `${err.field}: ${err.message}` : err.message)}</p>`;
+    }
+  };
+  $('#site-edit').addEventListener('input', (ev) => {
+    if (!ev.target.matches?.('input[data-profile]')) return;
+    clearTimeout(simTimer);
+    simTimer = setTimeout(simulate, 400);
+  });
   $('#site-edit').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     for (const el of document.querySelectorAll('#site-edit input.invalid')) el.classList.remove('invalid');

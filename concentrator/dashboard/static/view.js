@@ -108,3 +108,23 @@ export function splitList(text) {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/** The thresholds to try (POST /v1/sites/:name/simulate's `set`): the edited fields, a cleared one as its default. */
+export function simulationSet(values, defaults, before) {
+  const patch = profilePatch(values, defaults, before);
+  return Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === null ? defaults[k] : v]));
+}
+
+/** The comparison's rows: [label, current, proposed] for the whole fleet that drove at the site. */
+export function simulationRows(sim) {
+  const t = sim.total;
+  const sec = (n) => `${(n / 1000).toFixed(1)} s`;
+  return [
+    ['switches', t.current.switches, t.proposed.switches],
+    ['back-and-forth within 30 s', t.current.ping_pong, t.proposed.ping_pong],
+    ['time on LTE', sec(t.current.lte_ms), sec(t.proposed.lte_ms)],
+    ['MB on LTE (est.)', t.current.lte_mb, t.proposed.lte_mb],
+    ['time on a weak Wi-Fi', sec(t.current.below_ms), sec(t.proposed.below_ms)],
+    ['predicted failover outage', `${t.current.outage_ms} ms`, `${t.proposed.outage_ms} ms`],
+  ].map(([label, a, b]) => [label, String(a), String(b)]);
+}
