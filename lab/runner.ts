@@ -209,6 +209,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         { name: PLAN.modem, kind: 'lte' },
       ],
       control_socket: join(dir, 'agent.sock'), run_dir: join(dir, 'agent-run'), state_dir: join(dir, 'agent-state'),
+      // A lab run lasts seconds: with --hq-drive the agent ships its drive every 2 s (a vehicle: every minute).
+      ...(opts.hqDrive ? { drive: { interval_ms: 2000 } } : {}),
     };
     await writeFile(agentCfg, JSON.stringify(mergeConfig(base, sc.agent as Record<string, unknown>)));
     const onAgentLine = (line: string) => {

@@ -265,6 +265,8 @@ async function sitePage(gen, name) {
   let simTimer = null;
   let simSeq = 0;
   const simulate = async () => {
+    // The page may have moved on (saved and re-drawn, another page): this editor's comparison is then moot.
+    if (gen !== generation || !$('#site-simulation')) return;
     const values = {};
     for (const el of document.querySelectorAll('#site-edit input[data-profile]')) values[el.name] = el.value;
     const set = simulationSet(values, meta.defaults, site.profile);
@@ -277,7 +279,7 @@ async function sitePage(gen, name) {
     box.innerHTML = '<p class="muted" id="sim-running">Replaying the drives…</p>';
     try {
       const sim = await api('POST', `/v1/sites/${encodeURIComponent(name)}/simulate`, { set, since: '7d' });
-      if (seq !== simSeq || gen !== generation) return;
+      if (seq !== simSeq || gen !== generation || !box.isConnected) return;
       const changed = Object.entries(sim.changed).map(([k, v]) => `${k} ${v.from} → ${v.to}`).join(', ') || 'nothing';
       const rows = simulationRows(sim).map(([l, a, b]) => `<tr><td>${esc(l)}</td><td class="current">${esc(a)}</td><td class="proposed">${esc(b)}</td></tr>`).join('');
       const vehicles = sim.vehicles.map((v) => `${esc(v.vehicle)}: ${v.current.switches} → ${v.proposed.switches} switches`).join('; ');
@@ -285,7 +287,7 @@ async function sitePage(gen, name) {
         <table id="sim-table"><thead><tr><th></th><th>current</th><th>proposed</th></tr></thead><tbody>${rows}</tbody></table>
         ${sim.warnings.map((w) => `<p class="error sim-warning">${esc(w)}</p>`).join('')}`;
     } catch (err) {
-      if (seq !== simSeq) return;
+      if (seq !== simSeq || gen !== generation || !box.isConnected) return;
       if (err instanceof Unauthorized) return showLogin(err.message);
       box.innerHTML = `<p class="error" id="sim-error">${esc(err.field ? `${err.field}: ${err.message}` : err.message)}</p>`;
     }
@@ -297,6 +299,7 @@ async function sitePage(gen, name) {
   });
   $('#site-edit').addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    clearTimeout(simTimer);
     for (const el of document.querySelectorAll('#site-edit input.invalid')) el.classList.remove('invalid');
     $('#site-edit-error').textContent = '';
     const form = ev.target;
