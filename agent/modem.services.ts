@@ -11,6 +11,7 @@ import type { ModemDriver } from './drivers/modem/modem.driver.js';
 import { decideAlerts, initialAlertState, type AlertFacts, type AlertState } from './sms/sms.alerts.js';
 import type { SmsCommandHandlers } from './sms/sms.handlers.js';
 import { initialInboxState, processInbox, sendAlerts, type InboxState } from './sms/sms.inbox.js';
+import type { SmsGuardStore } from './sms/guard.store.js';
 
 export interface ModemServicesDeps {
   vehicle: string;
@@ -20,6 +21,8 @@ export interface ModemServicesDeps {
   handlers: SmsCommandHandlers;
   /** The facts alerts are decided on, read at each pass. */
   facts: () => AlertFacts;
+  /** Where spent codes, the lockout and the command window are kept across restarts (none: in memory only). */
+  guard?: SmsGuardStore;
 }
 
 export interface ModemServices {
@@ -45,6 +48,7 @@ export function createModemServices(deps: ModemServicesDeps): ModemServices {
   const sms = modem.sms;
   const bal = modem.balance;
   let inbox: InboxState = initialInboxState;
+  let guardLoaded = false;
   let alerts: AlertState = initialAlertState;
   let check: BalanceCheckState = initialBalanceCheck;
   let reading: BalanceReading | null = null;
@@ -57,6 +61,12 @@ export function createModemServices(deps: ModemServicesDeps): ModemServices {
     async pass(driver, signal) {
       const now = deps.now();
       if (sms) {
+        if (!guardLoaded && deps.guard) {
+          const g = deps.guard.load(deps.now(), sms.lockout_for);
+          inbox = { ...inbox, otp: g.otp, commands: g.commands };
+          if (g.otp.lockedUntil !== null && g.otp.lockedUntil > now) log.warn({ event: 'sms.lockout', until: new Date(g.otp.lockedUntil).toISOString() }, 'SMS commands locked out (kept across the restart)');
+        }
+        guardLoaded = true;
         const r = await processInbox({
           driver, handlers: deps.handlers, state: inbox, now, log,
           policy: {
@@ -76,6 +86,12 @@ export function createModemServices(deps: ModemServicesDeps): ModemServices {
           },
         }, signal);
         inbox = r.state;
+        // Before anything else can fail: a spent code or a lockout must survive a crash right after this pass.
+        try {
+          deps.guard?.save({ otp: inbox.otp, commands: inbox.commands });
+        } catch (err) {
+          log.error({ event: 'sms.guard', err: (err as Error).message }, 'SMS guard not saved: a restart would forget spent codes and the lockout');
+        }
         const facts = { ...deps.facts(), balance: reading ? { amount: reading.amount, currency: reading.currency } : undefined };
         const d = decideAlerts(alerts, facts, {
           vehicle: deps.vehicle, wifiLostAfterMs: sms.alerts.wifi_lost_after, tunnelDownAfterMs: sms.alerts.tunnel_down_after,

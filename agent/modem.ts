@@ -1,4 +1,5 @@
 // Wires the modem into the agent: the modem machine with the AT driver, its signal to the LTE uplink, SMS and balance.
+import { fileSmsGuardStore, smsGuardPath } from './sms/guard.store.js';
 import { readSecretFile } from '../shared/secret-file.js';
 import { createActor, type Actor, type AnyStateMachine } from 'xstate';
 import type { Clock } from '../shared/clock.js';
@@ -48,6 +49,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   const services = createModemServices({
     // Wall time: balance readings are stamped with it and shipped to HQ (balance_at).
     vehicle: cfg.vehicle, modem: m, log: mlog, now: () => clock.wallNow(),
+    guard: fileSmsGuardStore(smsGuardPath(cfg.state_dir), (msg) => mlog.warn({ event: 'sms.guard' }, msg)),
     facts: () => {
       const c = ctx();
       const ups = Object.values(c.status);

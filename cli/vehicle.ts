@@ -80,12 +80,13 @@ export function registerVehicle(program: Command): void {
   vehicle
     .command('add <NAME>')
     .description('register a vehicle; without --pubkey, generate its keypair and store the private key in STATE_DIR/keys/NAME.key')
-    .requiredOption('--subnet <cidr>', "the vehicle's LAN (IPv4 network, e.g. 10.20.7.0/24)")
+    .option('--subnet <cidr>', "the vehicle's LAN (IPv4 network, e.g. 10.20.7.0/24); default: the lowest free /24 in vehicle_subnets")
+    .option('--subnet-prefix <len>', 'the size of the subnet allocated without --subnet', (v) => Number(v), 24)
     .option('--pubkey <key>', "the vehicle's WireGuard public key")
     .option('--site <site>', 'where the vehicle is based')
     .option('--json', 'print the result as one JSON object')
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
-    .action(async (name: string, opts: { subnet: string; pubkey?: string; site?: string; json?: boolean; config: string }) => {
+    .action(async (name: string, opts: { subnet?: string; subnetPrefix: number; pubkey?: string; site?: string; json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
       const wg = createWg();
       const hqPublicKey = await wg.pubKey(await readPrivateKeyFile(cfg.private_key_file));
@@ -98,7 +99,7 @@ export function registerVehicle(program: Command): void {
       const { db, vehicles } = await openVehicles(cfg, hqPublicKey);
       let added;
       try {
-        added = vehicles.add({ name, subnet: opts.subnet, publicKey, site: opts.site ?? null, privateKey });
+        added = vehicles.add({ name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey });
       } finally {
         db.close();
       }

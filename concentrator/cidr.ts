@@ -125,3 +125,31 @@ export function within(inner: Cidr, outer: Cidr): boolean {
 export function isPrivate(c: Cidr): boolean {
   return PRIVATE_RANGES.some((p) => within(c, parseCidr(p)!));
 }
+
+/**
+ * The lowest /`prefix` block inside the `pool` entries (in their order) that overlaps nothing in `taken` and no
+ * reserved range; null when every entry is full. Pure; the blockers are walked in address order and each block in the
+ * way is jumped past, so 10,000 taken subnets cost one sort and one pass, not one scan per candidate.
+ */
+export function firstFreeSubnet(pool: readonly Cidr[], prefix: number, taken: readonly Cidr[]): Cidr | null {
+  const size = 2 ** (32 - prefix);
+  const blockers = [...taken, ...RESERVED_RANGES.map((r) => parseCidr(r.cidr)!)].map((b) => ({ first: networkOf(b), last: lastOf(b) })).sort((a, b) => a.first - b.first);
+  for (const entry of pool) {
+    if (entry.prefix > prefix) continue; // the entry is smaller than one block
+    const end = lastOf(entry);
+    let start = networkOf(entry);
+    let i = 0;
+    while (start + size - 1 <= end) {
+      const candEnd = start + size - 1;
+      while (i < blockers.length && blockers[i]!.last < start && blockers[i]!.first <= start) i++;
+      let hit: { first: number; last: number } | undefined;
+      for (let j = i; j < blockers.length && blockers[j]!.first <= candEnd; j++) {
+        if (blockers[j]!.last >= start && (!hit || blockers[j]!.last > hit.last)) hit = blockers[j];
+      }
+      if (!hit) return { addr: start, prefix };
+      // The next aligned block after the one in the way.
+      start = Math.ceil((hit.last + 1) / size) * size;
+    }
+  }
+  return null;
+}

@@ -85,7 +85,7 @@ test('vehicle add/list/show/revoke without a daemon', { skip: !hasWg && 'needs w
     [['vehicle', 'add', 'x', '--subnet', '10.30.0.0/24', '--pubkey', 'bogus'], /--pubkey: "bogus" is not a WireGuard key/],
     [['vehicle', 'add', 'x', '--subnet', '10.30.0.0/24', '--pubkey', K(1)], /--pubkey: already registered to vehicle "car-1"/],
     [['vehicle', 'add', 'bus-7', '--subnet', '10.30.0.0/24'], /NAME: vehicle "bus-7" already exists/],
-    [['vehicle', 'add', 'x'], /--subnet/],
+    [['vehicle', 'add', 'x', '--subnet-prefix', '31'], /--subnet-prefix: \/31: a vehicle subnet is \/8 to \/30/],
     [['vehicle', 'show', 'nope'], /NAME: no vehicle "nope"/],
     [['vehicle', 'revoke', 'nope'], /NAME: no vehicle "nope"/],
   ];

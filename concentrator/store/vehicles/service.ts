@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.js';
 import { assertWgKey } from '../../../shared/wg.js';
-import { PRIVATE_RANGES, firstHost, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, reservedOverlap, within, type Cidr } from '../../cidr.js';
+import { PRIVATE_RANGES, firstFreeSubnet, firstHost, formatCidr, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, reservedOverlap, within, type Cidr } from '../../cidr.js';
 import type { Db } from '../db.js';
 import { assertSite, assertVehicleName, toVehicle, type Vehicle, type VehicleRow } from './schema.js';
 
@@ -23,7 +23,10 @@ export interface VehicleServiceOptions {
 
 export interface AddVehicle {
   name: string;
-  subnet: string;
+  /** The vehicle's LAN; absent: the lowest free /24 (subnetPrefix) in the pool. */
+  subnet?: string;
+  /** The size of an allocated subnet (default 24). */
+  subnetPrefix?: number;
   publicKey: string;
   site?: string | null;
   /** A generated private key to store in keysDir/NAME.key (written in the same transaction as the row). */
@@ -91,8 +94,10 @@ export class VehicleService {
 
   add(input: AddVehicle): AddedVehicle {
     const name = assertVehicleName(input.name, 'NAME');
-    const subnet = requireNetwork(input.subnet, '--subnet');
-    this.checkPool(subnet, input.subnet);
+    let subnet = input.subnet === undefined ? null : requireNetwork(input.subnet, '--subnet');
+    if (subnet && input.subnet) this.checkPool(subnet, input.subnet);
+    const prefix = input.subnetPrefix ?? 24;
+    if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new InputError(`/${prefix}: a vehicle subnet is /8 to /30`, '--subnet-prefix');
     const publicKey = assertWgKey(input.publicKey, '--pubkey');
     const site = input.site === undefined || input.site === null ? null : assertSite(input.site);
     if (input.privateKey !== undefined) assertWgKey(input.privateKey, 'private key', false);
@@ -109,7 +114,12 @@ export class VehicleService {
       }
       if (this.opts.hqPublicKey && publicKey === this.opts.hqPublicKey) throw new InputError(`is the concentrator's own public key`, '--pubkey');
 
-      const subnetText = input.subnet;
+      if (subnet === null) {
+        const taken = [this.tunnel, ...this.lans.map((l) => l.cidr), ...this.active().map((v) => parseCidr(v.subnet)!)];
+        subnet = firstFreeSubnet(this.pool.map((p) => p.cidr), prefix, taken);
+        if (!subnet) throw new InputError(`no free /${prefix} left in the vehicle subnet pool (vehicle_subnets: ${this.pool.map((p) => p.text).join(', ')}); give one, or widen the pool`, '--subnet');
+      }
+      const subnetText = formatCidr(subnet);
       if (overlaps(subnet, this.tunnel)) throw new InputError(`${subnetText} overlaps the tunnel network ${this.opts.tunnelNetwork}`, '--subnet');
       for (const lan of this.lans) if (overlaps(subnet, lan.cidr)) throw new InputError(`${subnetText} overlaps HQ LAN ${lan.text}`, '--subnet');
       const active = this.active();
