@@ -1,5 +1,6 @@
 // The agent's composition root: wires the real drivers into the machines, brings the tunnel up, serves the control socket.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { readSecretFile } from '../shared/secret-file.js';
 import { dirname, join } from 'node:path';
@@ -36,6 +37,8 @@ import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { DEFAULT_BUDGET, type BudgetUsage } from './policy/budget.js';
 import { policyWith } from './policy/policy.js';
 import { desiredOf, downDataPlane, startTunnel, type TunnelDeps } from './start/tunnel.start.js';
+import { settleLeftIntents } from './start/intents.start.js';
+import { testHooks } from './start/test-hooks.js';
 
 export interface RunningAgent {
   /**
@@ -160,13 +163,39 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     }
     : null;
   const linkMonitor = createLinkMonitor();
+  const hooks = testHooks();
+  // A switch's intent, journaled before its steering (fleetLink is up before the arbiter starts).
+  let fleet: FleetLink | null = null;
+  const journalIntent = (intent: SwitchRecord) => {
+    try {
+      fleet?.intend(intent);
+    } catch (err) {
+      log.error({ event: 'journal.failed', id: intent.id, err: String(err) }, `could not journal the intent of switch ${intent.id}`);
+    }
+  };
+  const abandonIntent = (intent: SwitchRecord, why: string) => {
+    try {
+      fleet?.journal.abandon(intent.id, why);
+    } catch (err) {
+      log.error({ event: 'journal.failed', id: intent.id, err: String(err) }, `could not mark switch ${intent.id} abandoned`);
+    }
+  };
   const arbiterMachine = createArbiterMachine(
     {
-      async steer(to, signal) {
+      async steer(to, signal, intent) {
         const lease = to.lease;
         if (!lease) throw new Error(`${to.name} has no address`);
         const slot = slotOf.get(to.name)!;
-        await steer.steer({ wgMark, endpoint, target: { mark: uplinkMark(wgMark, slot), address: lease.address } }, signal);
+        if (intent) journalIntent(intent);
+        try {
+          await steer.steer({ wgMark, endpoint, target: { mark: uplinkMark(wgMark, slot), address: lease.address } }, signal);
+        } catch (err) {
+          // nft failed (its script is one transaction): no switch. Aborted (the agent stopping), it may have taken
+          // effect: the intent stays open for the next process to settle by what it finds.
+          if (intent && !signal.aborted) abandonIntent(intent, `steering failed: ${String(err)}`);
+          throw err;
+        }
+        if (intent?.operator && hooks.holdOperatorSteerMs) await delay(hooks.holdOperatorSteerMs, undefined, { signal });
         // The peer is configured once a path exists: WireGuard sends its first handshake at once, and a handshake
         // sent with no route is retried only after 5 s.
         if (!peerConfigured) {
@@ -256,6 +285,9 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
     clock,
   });
   linkReady = fleetLink;
+  fleet = fleetLink;
+  // A switch the last process steered and never confirmed is completed (or, never steered, abandoned) before any new one.
+  settleLeftIntents(fleetLink, adopted.steered, cfg.vehicle, log);
   applySite(fleetLink);
   arbiter.on('switch.done', ({ record }) => {
     drive.switched(record);

@@ -54,6 +54,8 @@ export type AdoptAction =
 export interface AdoptPlan {
   /** The uplink that carries the tunnel as found: the arbiter starts with it active, without a switch. */
   active: string | null;
+  /** The uplink the found steering rule sends the tunnel to, adoptable or not (a switch's intent is settled by it). */
+  steered: string | null;
   /** The peer is in place as the config wants it (once `actions` ran): the first steering need not set it. */
   peerConfigured: boolean;
   /** Per uplink: the lease found on it (address, prefix, gateway) and the AP its radio is on. */
@@ -105,8 +107,10 @@ export function planAdoption(found: FoundDataPlane, want: DesiredDataPlane): Ado
   // The steering target: the uplink whose mark it sets, if that uplink still holds the address it rewrites to.
   const rule = found.steer?.rule ?? null;
   let active: string | null = null;
+  let steered: string | null = null;
   if (rule) {
     const u = want.uplinks.find((x) => uplinkMark(want.wgMark, x) === rule.target.mark);
+    steered = u?.name ?? null;
     const lease = u ? uplinks[u.name]!.lease : null;
     if (!u) notes.push(`steering mark 0x${rule.target.mark.toString(16)} is no configured uplink's: not adopted`);
     else if (!lease || lease.address !== rule.target.address) notes.push(`steering to ${u.name} (${rule.target.address}), which no longer holds that address: not adopted`);
@@ -125,5 +129,5 @@ export function planAdoption(found: FoundDataPlane, want: DesiredDataPlane): Ado
   }
   // A table whose rule is not adoptable is left as it is: packets keep their path until the arbiter steers.
   if (active) notes.push(`${active} carries the tunnel: adopted as active`);
-  return { active, peerConfigured: peerOk || (!!mine && actions.some((a) => a.do === 'peer.set')), uplinks, actions, notes };
+  return { active, steered, peerConfigured: peerOk || (!!mine && actions.some((a) => a.do === 'peer.set')), uplinks, actions, notes };
 }

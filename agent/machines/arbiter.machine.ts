@@ -62,8 +62,12 @@ export interface SwitchRecord {
 }
 
 export interface ArbiterDeps {
-  /** Steers the tunnel's outer packets onto this uplink. */
-  steer: (to: UplinkStatus, signal: AbortSignal) => Promise<void>;
+  /**
+   * Steers the tunnel's outer packets onto this uplink. For a switch, `intent` is its record as decided (confirmed_at
+   * null): journaled before the steering, so that a process killed before the confirmation leaves it for the next one
+   * (absent for a re-steering, which is no switch).
+   */
+  steer: (to: UplinkStatus, signal: AbortSignal, intent?: SwitchRecord) => Promise<void>;
   /** Housekeeping once the new path carries the tunnel (off the critical path). */
   afterSwitch: (to: UplinkStatus, signal: AbortSignal) => Promise<void>;
   /** One probe through the tunnel; resolves with the RTT. */
@@ -130,6 +134,8 @@ export type ArbiterEmitted =
   | { type: 'watchdog.acted'; uplink: string; action: 'switch' | 'readdress'; why: string };
 
 interface Pending {
+  /** The switch's id, from the decision on: its intent and its completion are one record. */
+  id: string;
   from: string | null;
   to: string;
   reason: SwitchReason;
@@ -207,6 +213,16 @@ function counterReader(read: ArbiterDeps['readCounters'], now: () => number) {
   });
 }
 
+/** A switch's record: as decided (confirmed null: its intent), or as it ended (confirmed, or timed out unconfirmed). */
+function recordOf(p: Pending, confirmed: { wall: number; mono: number } | null): SwitchRecord {
+  return {
+    id: p.id, from: p.from, to: p.to, reason: p.reason,
+    decided_at: p.decidedAt, decided_mono: p.decidedMono, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed?.wall ?? null,
+    ms_to_first_packet: confirmed === null ? null : Math.round((confirmed.mono - p.decidedMono) * 100) / 100,
+    candidates: p.candidates, why: p.why, site: p.site, policy: p.policy, operator: p.operator,
+  };
+}
+
 /** Stands in for the watchdog actor when none is configured (never invoked then). */
 const NO_WATCHDOG = setup({}).createMachine({ id: 'no-watchdog' });
 
@@ -230,7 +246,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     return d.action === 'switch' ? d : null;
   };
   const begin = (c: Ctx, d: SwitchDecision): Pending => ({
-    from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), decidedMono: deps.now(), steeredAt: null, why: d.why,
+    id: deps.newId(), from: c.active, to: d.to, reason: d.reason ?? d.rule, decidedAt: deps.wallNow(), decidedMono: deps.now(), steeredAt: null, why: d.why,
     operator: d.operator ?? false, readdress: d.readdress ?? null,
     candidates: candidatesOf(c.status, d.why), site: c.site, policy: c.policy,
   });
@@ -251,7 +267,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         deps.watchLinks((ifname, up) => sendBack({ type: 'link.changed', ifname, up }), ac.signal).catch(() => {});
         return () => ac.abort();
       }),
-      steer: fromPromise<void, { to: UplinkStatus }>(({ input, signal }) => deps.steer(input.to, signal)),
+      steer: fromPromise<void, { to: UplinkStatus; intent: SwitchRecord }>(({ input, signal }) => deps.steer(input.to, signal, input.intent)),
       resteer: fromPromise<void, { to: UplinkStatus }>(async ({ input, signal }) => {
         await deps.steer(input.to, signal);
         await deps.afterSwitch(input.to, signal);
@@ -354,17 +370,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       }),
       beginInitial: assign(({ context }) => ({ pending: begin(context, initialPick(context)!), decision: null })),
       finish: enqueueActions(({ context, event, enqueue }) => {
-        const p = context.pending!;
         const done = event.type.startsWith('xstate.done.actor');
-        const confirmed = done ? deps.wallNow() : null;
         // The duration on the monotonic clock: a wall clock stepped mid-switch must not make it negative or years long.
-        const confirmedMono = done ? deps.now() : null;
-        const record: SwitchRecord = {
-          id: deps.newId(), from: p.from, to: p.to, reason: p.reason,
-          decided_at: p.decidedAt, decided_mono: p.decidedMono, steered_at: p.steeredAt ?? p.decidedAt, confirmed_at: confirmed,
-          ms_to_first_packet: confirmedMono === null ? null : Math.round((confirmedMono - p.decidedMono) * 100) / 100,
-          candidates: p.candidates, why: p.why, site: p.site, policy: p.policy, operator: p.operator,
-        };
+        const record = recordOf(context.pending!, done ? { wall: deps.wallNow(), mono: deps.now() } : null);
         enqueue.assign({ activeSince: deps.now() });
         enqueue.emit({ type: 'switch.done', record });
       }),
@@ -530,7 +538,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           steering: {
             invoke: {
               src: 'steer',
-              input: ({ context }) => ({ to: context.status[context.pending!.to]! }),
+              input: ({ context }) => ({ to: context.status[context.pending!.to]!, intent: recordOf(context.pending!, null) }),
               onDone: {
                 target: 'confirming',
                 actions: [

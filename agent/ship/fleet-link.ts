@@ -8,6 +8,7 @@ import { matchSite, type ApInUse, type SiteSet } from '../../shared/wire/site-pr
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { SwitchRecord } from '../machines/arbiter.machine.js';
 import type { UplinkStatus } from '../machines/uplink.machine.js';
+import { settleIntents, type IntentVerdict } from '../adopt/intents.plan.js';
 import { Journal, journalPath } from '../journal/journal.js';
 import { switchEventFrom } from '../journal/record.js';
 import { applyFor, type Applied } from '../sites/apply.js';
@@ -54,6 +55,16 @@ export interface FleetLink {
    * switch handler, before the switch is logged: a switch anyone saw is a switch HQ will get.
    */
   recordSwitch(r: SwitchRecord): SwitchEvent;
+  /**
+   * Journals a switch about to be steered, with its why as decided (on disk when this returns); recordSwitch with the
+   * same id completes it. Not shipped before then.
+   */
+  intend(r: SwitchRecord): void;
+  /**
+   * The intents a killed process left open, settled by where the found steering points (adopt/intents.plan.ts):
+   * completed ones are shipped (once: same id), abandoned ones kept aside with why.
+   */
+  settleIntents(steeredTo: string | null): Array<IntentVerdict & { event: SwitchEvent }>;
   /** The thresholds for the AP in use (its site's profile over the defaults). */
   profileFor(ap: ApInUse | null): Applied;
   /** The site the vehicle is at now (from the active uplink's AP), or null. */
@@ -83,7 +94,8 @@ function apInUse(s: { active: string | null; status: Record<string, UplinkStatus
 
 export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
   const clock = o.clock ?? realClock;
-  const journal = Journal.open(journalPath(o.stateDir), clock);
+  const journal = Journal.open(journalPath(o.stateDir), clock, (s) =>
+    o.log.warn({ event: 'journal.corrupt', file: s.path, moved_to: s.movedTo, err: s.why }, `${s.path} is not a journal SQLite can read (${s.why}): kept aside as ${s.movedTo}, a fresh journal started`));
   journal.prune(clock.wallNow() - 7 * 86_400_000);
   const client = createAgentApiClient({ baseUrl: o.apiUrl, localAddress: o.localAddress });
   const metrics = new AgentMetrics({ now: () => clock.now(), backlog: () => journal.backlog() });
@@ -186,6 +198,21 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       shipper.kick();
       heartbeat.now();
       return stored;
+    },
+    intend(r) {
+      const event = switchEventFrom(r, { vehicle: o.vehicle, site: siteOf(apInUse(o.snapshot(), r.to)) });
+      journal.intend(event);
+    },
+    settleIntents(steeredTo) {
+      const open = journal.intents();
+      const byId = new Map(open.map((e) => [e.id, e]));
+      const verdicts = settleIntents(open, steeredTo).map((v) => ({ ...v, event: byId.get(v.id)! }));
+      for (const v of verdicts) {
+        if (v.do === 'complete' && journal.complete(v.id)) metrics.onSwitch(v.event);
+        else if (v.do === 'abandon') journal.abandon(v.id, v.why);
+      }
+      if (verdicts.some((v) => v.do === 'complete')) shipper.kick();
+      return verdicts;
     },
     profileFor: (ap) => applyFor(sites.current, ap),
     site: () => siteOf(apInUse(o.snapshot())),

@@ -30,7 +30,7 @@ const running: FoundDataPlane = {
 };
 
 test('planAdoption: what a new process keeps and does, given what it finds', () => {
-  const table: Array<{ name: string; given: FoundDataPlane; want: { active: string | null; peerConfigured: boolean; actions: unknown[]; leases?: Record<string, string | null> } }> = [
+  const table: Array<{ name: string; given: FoundDataPlane; want: { active: string | null; steered?: string | null; peerConfigured: boolean; actions: unknown[]; leases?: Record<string, string | null> } }> = [
     {
       name: 'a running vehicle (restart, crash, upgrade): everything adopted, nothing to do',
       given: running,
@@ -39,22 +39,22 @@ test('planAdoption: what a new process keeps and does, given what it finds', () 
     {
       name: 'a first start (nothing there): the table is written with no target, the peer waits for the first steering',
       given: { wg: null, steer: null, uplinks: {} },
-      want: { active: null, peerConfigured: false, actions: [{ do: 'steer.init', target: null }], leases: { wlan0: null, wlan1: null, wwan0: null } },
+      want: { active: null, steered: null, peerConfigured: false, actions: [{ do: 'steer.init', target: null }], leases: { wlan0: null, wlan1: null, wwan0: null } },
     },
     {
       name: 'a switch left half done (steered to wlan1, not confirmed): the steering target is the active one',
       given: { ...running, steer: steerTo(0xca6e, '192.168.11.7') },
-      want: { active: 'wlan1', peerConfigured: true, actions: [] },
+      want: { active: 'wlan1', steered: 'wlan1', peerConfigured: true, actions: [] },
     },
     {
       name: 'steered to an uplink that lost that address meanwhile: no active, the table left until the arbiter steers',
       given: { ...running, steer: steerTo(0xca6e, '192.168.11.99') },
-      want: { active: null, peerConfigured: true, actions: [] },
+      want: { active: null, steered: 'wlan1', peerConfigured: true, actions: [] },
     },
     {
       name: 'a steering mark of no configured uplink (the config lost an uplink): not adopted',
       given: { ...running, steer: steerTo(0xca70, '10.0.0.1') },
-      want: { active: null, peerConfigured: true, actions: [] },
+      want: { active: null, steered: null, peerConfigured: true, actions: [] },
     },
     {
       name: 'the table exists but its chain is not ours as written: rewritten whole, keeping no stale target',
@@ -90,6 +90,8 @@ test('planAdoption: what a new process keeps and does, given what it finds', () 
   for (const { name, given, want: w } of table) {
     const got = planAdoption(given, want);
     assert.deepEqual({ active: got.active, peerConfigured: got.peerConfigured, actions: got.actions }, { active: w.active, peerConfigured: w.peerConfigured, actions: w.actions }, `${name}\n${got.notes.join('\n')}`);
+    // Where the found steering points, adopted or not (a switch's open intent is settled by it).
+    if (w.steered !== undefined) assert.equal(got.steered, w.steered, name);
     if (w.leases) assert.deepEqual(Object.fromEntries(Object.entries(got.uplinks).map(([k, v]) => [k, v.lease?.address ?? null])), w.leases, name);
     assert.ok(got.notes.length > 0 || given.steer === null, `${name}: says what it did`);
   }

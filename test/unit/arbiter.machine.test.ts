@@ -70,6 +70,8 @@ class Harness {
   flowing = false;
   rxFlowing = true;
   readonly steers: Array<{ to: string; address: string | undefined; at: number }> = [];
+  /** Each switch's record as handed to the steering (its intent, journaled before the steering). */
+  readonly intents: SwitchRecord[] = [];
   /** While set, steering waits for it (a switch under way). */
   steerGate: Deferred | null = null;
   steerFails: string | null = null;
@@ -133,7 +135,8 @@ class Harness {
     });
     const machine = createArbiterMachine(
       {
-        steer: async (to: UplinkStatus | undefined) => {
+        steer: async (to: UplinkStatus | undefined, _signal: AbortSignal, intent?: SwitchRecord) => {
+          if (intent) this.intents.push(intent);
           this.steers.push({ to: to?.name ?? '(nothing)', address: to?.lease?.address, at: clock.now() });
           if (!to) throw new Error('steered to nothing');
           if (this.steerGate) await this.steerGate.promise;
@@ -453,6 +456,9 @@ test('operator switch to a ready uplink: steered there, switch.done with reason 
   assert.equal(rec.confirmed_at, t0 + TUNNEL_RTT);
   assert.equal(rec.ms_to_first_packet, TUNNEL_RTT);
   assert.deepEqual(rec.candidates.map((c) => c.name).sort(), ['wlan0', 'wlan1', 'wwan0']);
+  // The steering was handed the switch's intent first: the same id and why, not yet confirmed.
+  const intent = h.intents.at(-1)!;
+  assert.deepEqual({ ...intent, steered_at: rec.steered_at }, { ...rec, confirmed_at: null, ms_to_first_packet: null });
   assert.equal(h.active, 'wlan1');
   // The old uplink is left alone while packets in flight arrive; housekeeping for the new one, off the switch path.
   assert.deepEqual(h.afterSwitches.map((a) => a.to), ['wlan1']);

@@ -2,10 +2,11 @@
 // a reopen and across a process killed right after append() returned.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import { Journal, type NewSwitchEvent } from '../../agent/journal/journal.js';
 import { switchEventFrom } from '../../agent/journal/record.js';
@@ -134,4 +135,118 @@ test('switchEventFrom: the why is what the decision saw (rule, line, site, thres
   // A record without a why (an older arbiter) ships without one; the site of the AP in use stands in.
   const bare = switchEventFrom({ ...rec, why: undefined, site: undefined }, { vehicle: 'bus-7', site: 'elsewhere' });
   assert.deepEqual([bare.why, bare.site, bare.candidates?.[0]?.signal], [null, 'elsewhere', -81]);
+});
+
+test('intent: journaled before the steering, not shipped; its completion is the same row and seq, then shipped once', () => {
+  const j = Journal.open(':memory:');
+  j.append(e(1));
+  assert.equal(j.intend(e(2, { ms_to_first_packet: null })).event.seq, 2);
+  assert.equal(j.backlog(), 1, 'an intent waits for its completion');
+  assert.deepEqual(j.unshipped(10).map((x) => x.seq), [1]);
+  assert.deepEqual(j.intents().map((x) => x.id), [uuid(2)]);
+  // The intent again (a retried write) changes nothing.
+  assert.equal(j.intend(e(2, { to: 'wwan0' })).event.to, 'wlan1');
+  const done = j.append(e(2, { ms_to_first_packet: 12.5 }));
+  assert.deepEqual([done.event.seq, done.event.ms_to_first_packet], [2, 12.5]);
+  assert.deepEqual(j.intents(), []);
+  assert.deepEqual(j.unshipped(10).map((x) => [x.seq, x.ms_to_first_packet]), [[1, null], [2, 12.5]]);
+  // Completed twice (the confirmation, then a restart settling it): still one row, the confirmation's.
+  assert.equal(j.complete(uuid(2)), false);
+  assert.equal(j.append(e(2, { ms_to_first_packet: 99 })).event.ms_to_first_packet, 12.5);
+  assert.equal(j.all().length, 2);
+});
+
+test('intent left open: complete() ships it as journaled (its why); abandon() keeps it aside with why, never shipped', () => {
+  const j = Journal.open(':memory:');
+  const why = { rule: 'forced', text: 'operator asked for wlan1 → wlan1', operator: true, site: null, policy: null, candidates: [] };
+  j.intend(e(1, { why }));
+  j.intend(e(2));
+  assert.equal(j.complete(uuid(1)), true);
+  assert.equal(j.abandon(uuid(2), 'never took effect'), true);
+  assert.equal(j.abandon(uuid(1), 'too late'), false, 'a completed switch is not abandoned');
+  assert.deepEqual(j.unshipped(10).map((x) => [x.id, x.why?.text]), [[uuid(1), 'operator asked for wlan1 → wlan1']]);
+  assert.deepEqual(j.all().map((x) => [x.seq, x.phase]), [[1, 'done'], [2, 'abandoned']]);
+  assert.deepEqual(j.intents(), []);
+});
+
+test('a journal written before intents (no phase column) opens as it was: every row a done switch, still shipped', (t) => {
+  const path = tmp(t);
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.exec(`CREATE TABLE journal (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, shipped_at INTEGER, rejected TEXT);
+    CREATE INDEX journal_unshipped ON journal(seq) WHERE shipped_at IS NULL AND rejected IS NULL;`);
+  const { id, ...body } = e(1);
+  db.prepare('INSERT INTO journal (id, body) VALUES (?, ?)').run(id, JSON.stringify({ id, ...body }));
+  db.close();
+  const j = Journal.open(path);
+  assert.deepEqual(j.unshipped(10).map((x) => [x.seq, x.id]), [[1, uuid(1)]]);
+  assert.equal(j.append(e(2)).event.seq, 2);
+  j.close();
+});
+
+test('a journal.sqlite SQLite cannot read (garbage, truncated) is kept aside as .corrupt-<time>, a fresh one opened, the file named', (t) => {
+  for (const [name, spoil] of [
+    ['garbage bytes', (p: string) => writeFileSync(p, Buffer.from('this is not a database, it is a shopping list\n'.repeat(200)))],
+    ['truncated to half', (p: string) => truncateSync(p, Math.floor(statSync(p).size / 2))],
+    ['header overwritten', (p: string) => {
+      const b = readFileSync(p);
+      b.fill(0x41, 0, 100);
+      writeFileSync(p, b);
+    }],
+  ] as const) {
+    const path = tmp(t);
+    const j0 = Journal.open(path);
+    for (let n = 1; n <= 300; n++) j0.append(e(n, { why: { rule: 'signal', text: 'x'.repeat(200), operator: false, site: null, policy: null, candidates: [] } }));
+    j0.close();
+    spoil(path);
+    const before = readFileSync(path);
+    const told: Array<{ path: string; movedTo: string; why: string }> = [];
+    const j = Journal.open(path, { wallNow: () => Date.UTC(2026, 11, 3, 9, 30) }, (s) => told.push(s));
+    assert.equal(told.length, 1, name);
+    assert.equal(told[0]!.path, path, name);
+    assert.equal(told[0]!.movedTo, `${path}.corrupt-2026-12-03T09-30-00-000Z`, name);
+    assert.ok(told[0]!.why.length > 0, name);
+    assert.deepEqual(readFileSync(told[0]!.movedTo), before, `${name}: the bad file kept as it was`);
+    assert.equal(j.backlog(), 0, name);
+    assert.equal(j.append(e(1)).event.seq, 1, `${name}: a fresh journal`);
+    j.close();
+  }
+});
+
+test('a writer killed mid-batch (SIGKILL from outside, no warning): every append it acknowledged is there after reopen', async (t) => {
+  const path = tmp(t);
+  const mod = fileURLToPath(new URL('../../agent/journal/journal.js', import.meta.url));
+  // The child appends as fast as it can and prints each id once append() has returned; the parent kills it after 200.
+  const script = `
+    const { Journal } = await import(${JSON.stringify(mod)});
+    const j = Journal.open(${JSON.stringify(path)});
+    for (let n = 1; n <= 100000; n++) {
+      const id = '00000000-0000-4000-8000-' + n.toString(16).padStart(12, '0');
+      if (n % 2) j.intend({ id, vehicle: 'bus-7', at: new Date().toISOString(), from: 'wlan0', to: 'wlan1', reason: 'signal' });
+      j.append({ id, vehicle: 'bus-7', at: new Date().toISOString(), from: 'wlan0', to: 'wlan1', reason: 'signal' });
+      process.stdout.write(id + '\\n');
+    }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const acked: string[] = [];
+  let buf = '';
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, sig) => resolve(sig)));
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    acked.push(...lines);
+    if (acked.length >= 200 && !child.killed) child.kill('SIGKILL');
+  });
+  const sig = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref())]);
+  if (sig === 'timeout') child.kill('SIGKILL');
+  assert.equal(sig, 'SIGKILL');
+  assert.ok(acked.length >= 200 && acked.length < 100000, `killed mid-batch after ${acked.length}`);
+  const j = Journal.open(path, undefined, () => assert.fail('the journal was set aside: a kill must not corrupt it'));
+  const stored = j.all();
+  const ids = new Set(stored.map((x) => x.id));
+  assert.deepEqual(acked.filter((id) => !ids.has(id)), [], 'every acknowledged append survived');
+  // Nothing half-written: each row is an intent or a whole event, seqs strictly increasing.
+  assert.ok(stored.every((x, i) => i === 0 || x.seq! > stored[i - 1]!.seq!));
+  assert.ok(stored.filter((x) => acked.includes(x.id)).every((x) => x.phase === 'done'));
+  j.close();
 });

@@ -99,5 +99,26 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   assert.deepEqual(events.query({ vehicle: 'bus-7' }).map((e) => [e.seq, e.from, e.to]), [[1, null, 'wlan0'], [2, 'wlan0', 'wwan0'], [3, 'wwan0', 'wlan0'], [4, 'wlan0', 'wlan1']]);
   await until('every switch acknowledged', () => link.journal.backlog() === 0); // HQ stores, then answers
   assert.match(link.metrics.render(), /roamlink_agent_journal_backlog_events 0\n/);
+
+  // A switch's intent journaled, the process gone before the confirmation: not shipped meanwhile.
+  const unconfirmed = (r: SwitchRecord): SwitchRecord => ({ ...r, confirmed_at: null, ms_to_first_packet: null });
+  link.intend(unconfirmed(rec(5, 'wlan1', 'wwan0')));
+  await sleep(300);
+  assert.equal(events.count(), 4);
+  await link.stop();
+  // The next process finds the steering on wwan0: the switch happened, completed and shipped once.
+  link = await startFleetLink(opts);
+  assert.deepEqual(link.settleIntents('wwan0').map((v) => [v.id, v.do]), [[uuid(5), 'complete']]);
+  assert.deepEqual(link.settleIntents('wwan0'), [], 'settled once');
+  await until('the completed switch at HQ', () => events.count() === 5);
+  assert.deepEqual(events.query({ vehicle: 'bus-7' }).at(-1)!.id, uuid(5));
+  // Another intent, killed before its steering (found still on wwan0): abandoned, never shipped.
+  link.intend(unconfirmed(rec(6, 'wwan0', 'wlan0')));
+  await link.stop();
+  link = await startFleetLink(opts);
+  assert.deepEqual(link.settleIntents('wwan0').map((v) => [v.id, v.do]), [[uuid(6), 'abandon']]);
+  await sleep(300);
+  assert.equal(events.count(), 5);
+  assert.equal(link.journal.backlog(), 0);
   await link.stop();
 });
