@@ -1,7 +1,8 @@
 // The LTE probe budget's spend on the agent's disk (state_dir/lte-budget-<uplink>.json), so a restart keeps the day's.
 import { realClock, type Clock } from '../../shared/clock.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { z } from 'zod';
 import { currentUsage, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
 
@@ -50,36 +51,6 @@ export function budgetPath(stateDir: string, uplink: string): string {
   return join(stateDir, `lte-budget-${uplink}.json`);
 }
 
-/** Writes `text` to `path` so that a crash leaves the old content or the new, never a mix (temp, fsync, rename). */
-export function writeFileAtomic(path: string, text: string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  // The rename itself is durable once the directory is synced (best effort: not every filesystem allows it).
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    /* the file is written; only the rename's durability is left to the filesystem */
-  }
-}
 
 export function fileBudgetStore(path: string, opts: BudgetStoreOptions = {}): BudgetStore {
   const budget = opts.budget ?? DEFAULT_BUDGET;

@@ -1,12 +1,13 @@
 // The last good site profile set on the agent's disk (state_dir/sites.json), so it applies while HQ is out of reach.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { siteSetSchema, type SiteSet } from '../../shared/wire/site-profile.js';
 
 export interface SiteSetStore {
-  /** The saved set, or null when there is none or it no longer validates. */
+  /** The saved set, or null when there is none, it cannot be read or it does not validate (warned, with the file named). */
   load(): SiteSet | null;
-  /** Saves atomically (temp file, fsync, rename). */
+  /** Saves atomically (temp file, fsync, rename, fsync of the directory); throws when the disk refuses. */
   save(set: SiteSet): void;
 }
 
@@ -20,7 +21,9 @@ export function fileSiteStore(path: string, warn: (msg: string) => void = () => 
       let text: string;
       try {
         text = readFileSync(path, 'utf8');
-      } catch {
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT') warn(`${path}: cannot read the site profiles (${code ?? (err as Error).message}); ignored`);
         return null;
       }
       try {
@@ -33,15 +36,7 @@ export function fileSiteStore(path: string, warn: (msg: string) => void = () => 
       return null;
     },
     save(set) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      const tmp = `${path}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, `${JSON.stringify(set)}\n`, { mode: 0o600, flush: true });
-        renameSync(tmp, path);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw err;
-      }
+      writeFileAtomic(path, `${JSON.stringify(set)}\n`);
     },
   };
 }

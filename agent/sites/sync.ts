@@ -80,7 +80,12 @@ export class SiteSync {
       return;
     }
     if (r.data.version === this.cur?.version) return;
-    this.d.store.save(r.data);
+    try {
+      this.d.store.save(r.data);
+    } catch (err) {
+      // Applied all the same: only a restart while HQ is out of reach would fall back to the older set on disk.
+      this.d.log?.warn({ event: 'sites.file', err: (err as Error).message }, `site profiles version ${r.data.version}: cannot save them (${(err as Error).message}); applied, not kept across a restart`);
+    }
     this.cur = r.data;
     this.d.log?.info({ event: 'sites.applied', version: r.data.version, sites: r.data.sites.length }, `site profiles version ${r.data.version} applied`);
     this.d.onChange(r.data);

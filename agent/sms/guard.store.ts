@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../budget/store.js';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { initialOtpState, type OtpState } from './otp.js';
 import { emptyWindow, type RateWindow } from './rate.js';
 

@@ -4,7 +4,7 @@ import { installErrorHandling } from '../../shared/http/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,22 @@ test('agent site store on disk: atomic save, reload, a corrupt file ignored', (t
   assert.equal(st.load(), null);
   assert.equal(warnings.length, 1);
   assert.ok(readFileSync(path, 'utf8').length > 0);
+  // Half written (a crash of an older agent mid-write): a warning naming the file, never a throw; the file kept.
+  st.save(SET(7, -70));
+  const whole = readFileSync(path, 'utf8');
+  writeFileSync(path, whole.slice(0, Math.floor(whole.length / 2)));
+  assert.equal(st.load(), null);
+  assert.equal(warnings.length, 2);
+  assert.ok(warnings[1]!.startsWith(`${path}: not JSON`), warnings[1]);
+  // Not a file at all: a warning too.
+  rmSync(path);
+  mkdirSync(path);
+  assert.equal(st.load(), null);
+  assert.match(warnings[2] ?? '', new RegExp(`^${path}: cannot read the site profiles \\(EISDIR\\)`));
+  // No temp file is left beside it by a save.
+  rmSync(path, { recursive: true });
+  st.save(SET(8, -70));
+  assert.deepEqual(readdirSync(join(dir, 'state')), ['sites.json']);
 });
 
 test('applyFor: the matched site\'s profile over the defaults; policy fields only in the policy', () => {
