@@ -1,6 +1,7 @@
 // The modem's lifecycle: device, SIM, registration, data bearer, signal; recovery ladder when the bearer fails.
 //
 // absent ─▶ opening ─▶ sim ─▶ registering ─▶ connecting ─▶ online ─(bearer lost)─▶ recovering ─▶ registering
+// (connecting looks first: a bearer already up, left by the previous agent process, is adopted without a dial)
 //   ▲                   └▶ locked (a PIN problem: no retry, to spare the SIM)        │
 //   └──────────────── modem.gone from any state (unplugged, reset) ◀───────────────────┘
 // online ─(modem.redial)─▶ redialing (release the bearer, wait until it is down) ─▶ connecting: the watchdog's cure for
@@ -220,8 +221,24 @@ export function createModemMachine(deps: ModemDeps) {
             entry: { type: 'report', params: { phase: 'connecting' } },
             after: { bearerTimeout: { target: 'recovering', actions: assign({ lastError: 'bearer did not come up' }) } },
             on: { 'modem.bearer': { guard: ({ event }) => event.connected, target: 'online' } },
-            initial: 'dialing',
+            // A bearer already up (an agent restart: the bearer outlives the process) is adopted, not dialed again: a
+            // dial would cost the LTE uplink its address and the tunnel's standby its path.
+            initial: 'looking',
             states: {
+              looking: {
+                invoke: {
+                  src: 'bearerStatus',
+                  onDone: [
+                    {
+                      guard: ({ event }) => event.output,
+                      target: '#modem.present.online',
+                      actions: () => deps.log.info({ event: 'modem.adopted' }, 'modem: the data bearer is up already: adopted, not dialed'),
+                    },
+                    { target: 'dialing' },
+                  ],
+                  onError: 'dialing',
+                },
+              },
               dialing: {
                 invoke: { src: 'connect', onDone: 'checking', onError: 'checking' },
               },

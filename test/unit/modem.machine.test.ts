@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor } from 'xstate';
 import { openAtModem } from '../../agent/drivers/modem/modem.at.js';
-import { memoryPinGuard } from '../../agent/drivers/modem/modem.driver.js';
+import { memoryPinGuard, type ModemDriver } from '../../agent/drivers/modem/modem.driver.js';
 import { createModemMachine, mergeSignal, type ModemStatus } from '../../agent/machines/modem.machine.js';
 import { createLogger } from '../../shared/log.js';
 import { startEmulator, until } from '../../lab/modem/testing.js';
@@ -15,9 +15,14 @@ const quiet = createLogger({ name: 'test', level: 'silent' });
 function startMachine(t: TestContext, emu: ModemEmulator, pin?: string) {
   const statuses: ModemStatus[] = [];
   const pinGuard = memoryPinGuard();
+  const drivers: ModemDriver[] = [];
   let pinReads = 0;
   const machine = createModemMachine({
-    open: (signal) => openAtModem({ device: emu.devicePath, log: quiet, pinGuard, timeouts: { default: 1000, network: 1500, bearer: 1500, sms: 2000, radio: 1500 }, lateReplyGraceMs: 300, signal }),
+    open: async (signal) => {
+      const d = await openAtModem({ device: emu.devicePath, log: quiet, pinGuard, timeouts: { default: 1000, network: 1500, bearer: 1500, sms: 2000, radio: 1500 }, lateReplyGraceMs: 300, signal });
+      drivers.push(d);
+      return d;
+    },
     pin: async () => {
       pinReads++;
       return pin;
@@ -31,7 +36,11 @@ function startMachine(t: TestContext, emu: ModemEmulator, pin?: string) {
   actor.start();
   t.after(() => actor.stop());
   const last = () => statuses[statuses.length - 1];
-  return { statuses, last, pinReads: () => pinReads };
+  return { statuses, last, pinReads: () => pinReads, stop: async () => {
+    // As the agent's process ends: the machine stops, the serial port closes (the bearer is the modem's: it stays).
+    actor.stop();
+    for (const d of drivers) await d.close().catch(() => {});
+  } };
 }
 
 test('bring-up to online, the signal read, then an unplug: absent, and back online after the replug', { timeout: 20_000 }, async (t) => {
@@ -61,6 +70,20 @@ test('the network drops the bearer: recovering (re-dial), then online again', { 
   emu.setBearer(false);
   await until(() => m.statuses.some((s) => s.phase === 'recovering'), 3000, 'recovering');
   await until(() => m.last()?.phase === 'online', 10_000, 'online after the re-dial');
+});
+
+test('a bearer already up at start (the agent restarted): adopted, online without a dial; one down is dialed', { timeout: 20_000 }, async (t) => {
+  const emu = await startEmulator(t, { profile: 'quectel' });
+  const first = startMachine(t, emu);
+  await until(() => first.last()?.phase === 'online', 8000, 'online');
+  const dials = () => emu.commands.filter((c) => /^AT\+CGACT=1|^AT\^NDISDUP=\d+,1/i.test(c)).length;
+  assert.equal(dials(), 1, 'the first start dials');
+  await first.stop();
+  // A new process on the same modem (the bearer stays up): online, and no second dial.
+  const second = startMachine(t, emu);
+  await until(() => second.last()?.phase === 'online', 8000, 'online again');
+  assert.equal(dials(), 1, `no dial for a bearer already up: ${emu.commands.join(' | ')}`);
+  assert.ok(!second.statuses.some((s) => s.phase === 'recovering'));
 });
 
 test('a wrong PIN is sent once and never again; the machine stays locked, the SIM keeps its retries', { timeout: 20_000 }, async (t) => {
