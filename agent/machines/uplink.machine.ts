@@ -168,6 +168,11 @@ interface Ctx extends UplinkInput {
   probeNow: boolean;
 }
 
+/** The same address, prefix and gateway (the lease time aside). */
+function sameLease(a: Lease | null, b: Lease | null): boolean {
+  return !!a && !!b && a.address === b.address && a.prefix === b.prefix && a.router === b.router;
+}
+
 /** A probe's promise outlives its timeout by this much at most (its socket is then closed). */
 const PROBE_GRACE_MS = 100;
 
@@ -239,15 +244,15 @@ export function createUplinkMachine(deps: UplinkDeps) {
     },
     actors: {
       // DHCP, or the connect-list entry's static address handed over as a lease at once.
-      // An adopted lease is taken at once; DHCP then asks for the same address, and its start-up `deconfig` (which
-      // says nothing of the lease the interface holds) is not a loss.
+      // An adopted lease is the machine's from the start; DHCP asks for the same address, and its start-up `deconfig`
+      // (which says nothing of the lease the interface holds) is not a loss.
       address: fromCallback<DhcpEvent, { ifname: string; addressing: Addressing; adopt: Lease | null }>(({ sendBack, input }) => {
         if (input.addressing.mode === 'static') {
           sendBack({ type: 'dhcp.bound', lease: staticLease(input.addressing) });
           return undefined;
         }
+        // The machine holds the adopted lease already (it starts in up.probing with it): nothing to announce.
         let adopting = input.adopt !== null;
-        if (input.adopt) sendBack({ type: 'dhcp.bound', lease: input.adopt });
         const ac = new AbortController();
         const onEvent = (ev: DhcpEvent) => {
           if (adopting && ev.type === 'dhcp.lost' && ev.why === 'deconfig') return;
@@ -351,6 +356,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
     },
     guards: {
       carrierUp: ({ event }) => event.type === 'link.carrier' && event.up,
+      /** Adoption: the lease found on the interface (with its table's routes), held from the start. */
+      holdsAdopted: ({ context }) => context.adoptLease !== null && sameLease(context.lease, context.adoptLease),
+      /** The DHCP client's first lease after an adoption is the one found: nothing to re-apply (adopt.plan checked it). */
+      adoptedAgain: ({ context, event }) => event.type === 'dhcp.bound' && context.adoptLease !== null && sameLease(event.lease, context.applied),
       carrierDown: ({ event }) => event.type === 'link.carrier' && !event.up,
       isWifi: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
       hasSignalPoll: ({ context }) => context.kind === 'wifi' && deps.radio(context.name) !== null,
@@ -371,7 +380,11 @@ export function createUplinkMachine(deps: UplinkDeps) {
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
       addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0, inFlightSince: null, probeNow: false,
       adoptLease: input.adopted?.lease ?? null,
+      // An adopted lease is held as applied: the uplink starts probing on it, never down, addressing or configuring.
+      ...(input.adopted?.lease ? { lease: input.adopted.lease, applied: input.adopted.lease, carrier: true, phase: 'probing' as const } : {}),
       ...(input.kind === 'wifi' && input.adopted?.ap ? { ap: { ...input.adopted.ap, signal: -100, entry: entryOfAdopted(input.connectList, input.adopted.ap) } } : {}),
+      // The adopted AP's addressing from the start: the radio's first look must not find it changed (a readdress).
+      ...(input.kind === 'wifi' && input.adopted?.ap ? { addressing: addressingFor(input.connectList, { ...input.adopted.ap, signal: -100, entry: entryOfAdopted(input.connectList, input.adopted.ap) }) } : {}),
     }),
     type: 'parallel',
     on: {
@@ -517,8 +530,11 @@ export function createUplinkMachine(deps: UplinkDeps) {
         },
       },
       link: {
-        initial: 'down',
+        initial: 'entering',
         states: {
+          // A restart (adoption): an uplink whose lease was found starts on it, probing; the link monitor's first
+          // reading takes it down if its carrier is gone after all.
+          entering: { always: [{ guard: 'holdsAdopted', target: 'up.probing', actions: 'report' }, { target: 'down' }] },
           down: {
             entry: [assign({ ready: false, carrier: false, phase: 'down' }), 'report'],
             on: { 'link.carrier': { guard: 'carrierUp', target: 'up', actions: assign({ carrier: true }) } },
@@ -527,8 +543,11 @@ export function createUplinkMachine(deps: UplinkDeps) {
             entry: assign({ addressing: ({ context }) => addressingFor(context.connectList, context.ap) }),
             invoke: { src: 'address', input: ({ context }) => ({ ifname: context.name, addressing: context.addressing, adopt: context.adoptLease }) },
             on: {
-              'link.carrier': { guard: 'carrierDown', target: 'down' },
-              'dhcp.bound': { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease, adoptLease: null }) },
+              'link.carrier': { guard: 'carrierDown', target: 'down', actions: assign({ adoptLease: null }) },
+              'dhcp.bound': [
+                { guard: 'adoptedAgain', actions: assign({ lease: ({ event }) => event.lease, adoptLease: null }) },
+                { target: '.configuring', actions: assign({ lease: ({ event }) => event.lease, adoptLease: null }) },
+              ],
               'dhcp.lost': { target: '.addressing', actions: assign({ lease: null, ready: false }) },
               'uplink.readdress': [
                 // LTE with a modem: a new bearer brings the new address (the lease follows the carrier's drop and return).

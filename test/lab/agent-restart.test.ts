@@ -17,7 +17,14 @@ const events = (log: string[], name: string) => log.flatMap((l) => {
 
 test('agent restart (graceful, then SIGKILL) under 1000 pps each way: 0 lost, no switch, HQ log exact', { timeout: 120_000 }, async () => {
   const log: string[] = [];
-  const report = await runScenario(await loadScenario(scenarioPath('agent-restart.yaml')), { agentLog: log });
+  // The standbys' links and addresses, as the kernel reports each change (netlink), on the scenario's clock.
+  const netlink: Array<{ tMs: number; line: string }> = [];
+  const report = await runScenario(await loadScenario(scenarioPath('agent-restart.yaml')), {
+    agentLog: log,
+    during: async ({ topo, tNow }) => {
+      topo.procs.start('netlink-monitor', ['ip', '-o', 'monitor', 'link', 'address'], { netns: topo.ns.veh, onStdoutLine: (line) => netlink.push({ tMs: tNow(), line }) });
+    },
+  });
   const faults = (report.faults ?? []);
   const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, directions: report.directions, faults, switches: report.switches, hq: report.hq_log_check }, null, 1);
   assert.deepEqual(faults.map((f) => [f.kind, f.target, f.mode]), [['restart', 'agent', 'graceful'], ['restart', 'agent', 'kill']], detail);
@@ -40,6 +47,21 @@ test('agent restart (graceful, then SIGKILL) under 1000 pps each way: 0 lost, no
   assert.equal(adoptedActive.length, 2, detail);
   // The graceful stop said it left the data plane (so did the lab's own stop at the end); the killed one said nothing.
   assert.deepEqual(events(log, 'agent.stopped').map((e) => e.mode), ['release', 'release'], detail);
+  // Adoption does not cycle the standbys: from the first restart on, no link or address change on wlan1 or wwan0
+  // (not even an address re-added), and the new processes report them probing then ready, never down, addressing or
+  // configuring. The modem's bearer is adopted, not dialed again.
+  const restartAt = faults[0]!.applied_ms;
+  const standbyChanges = netlink.filter((n) => n.tMs >= restartAt && /\b(wlan1|wwan0)\b/.test(n.line));
+  assert.deepEqual(standbyChanges, [], `netlink changes on the standbys across the restarts: ${JSON.stringify(standbyChanges)}`);
+  const firstAdopted = log.findIndex((l) => l.includes('"event":"tunnel.interface"') && l.includes('"adopted":true'));
+  assert.ok(firstAdopted > 0, detail);
+  const phasesAfter = events(log.slice(firstAdopted), 'uplink.phase').filter((e) => e.uplink !== 'wlan0').map((e) => `${String(e.uplink)} ${String(e.phase)}`);
+  assert.deepEqual([...new Set(phasesAfter)].sort(), ['wlan1 probing', 'wlan1 ready', 'wwan0 probing', 'wwan0 ready'], `the standbys' phases after the restarts: ${phasesAfter.join(', ')}`);
+  // The bearer is dialed once in all, by the first process; a restarted one whose modem reached its bearer check within
+  // the run adopted it (the last one, started 7 s before the end, may still be registering).
+  const modemLines = log.filter((l) => /"component":"modem"/.test(l) && /modem\.(status|adopted)|bearer requested/.test(l)).map((l) => String((JSON.parse(l) as { msg: string }).msg));
+  assert.equal(log.filter((l) => l.includes('"msg":"bearer requested"')).length, 1, `dialed once, by the first process: ${modemLines.join(' | ')}`);
+  assert.ok(events(log, 'modem.adopted').length >= 1, `a restarted process adopted the bearer: ${modemLines.join(' | ')}`);
   assert.equal(report.ok, true, detail);
   assert.deepEqual(await labLeftovers(), []);
 });

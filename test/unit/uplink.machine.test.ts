@@ -407,3 +407,49 @@ test('policy field min_signal: a profile\'s floor refuses an AP its connect-list
   await r.advance(3100);
   assert.equal(r.radio.associated, '02:00:00:00:00:01', 'the floor lowered again: joined again');
 });
+
+test('adopted (an agent restart): the radio stays on its AP, the lease found is held; probing at once, never down, addressing or configuring; nothing re-applied', async (t) => {
+  const lease: Lease = { address: '192.168.10.150', prefix: 24, router: '192.168.10.1', leaseSeconds: 0 };
+  const r = new Rig({ adopted: { lease, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } } }, [ap('02:00:00:00:00:01', 'depot', -60)]);
+  t.after(() => r.stop());
+  r.radio.associated = '02:00:00:00:00:01';
+  await r.advance(1);
+  assert.equal(r.reports[0]?.phase, 'probing', 'the first report: probing on the lease found');
+  assert.equal(r.reports[0]?.lease?.address, '192.168.10.150');
+  await r.advance(r.rttMs + 1);
+  assert.equal(r.last.ready, true);
+  assert.equal(r.last.phase, 'ready');
+  // The DHCP client runs (asking for the same address): its start-up deconfig is no loss, its lease no re-apply.
+  assert.deepEqual(r.dhcpRuns, ['wlan1']);
+  r.dhcp!({ type: 'dhcp.lost', why: 'deconfig' });
+  r.dhcp!({ type: 'dhcp.bound', lease: { ...lease, leaseSeconds: 3600 } });
+  // The link monitor's first reading: the carrier is up (nothing changes).
+  r.send({ type: 'link.carrier', up: true });
+  await r.advance(3100);
+  assert.deepEqual(r.routing, [], 'nothing re-applied: adopt.plan found the address and the table');
+  assert.equal(r.last.lease?.leaseSeconds, 3600);
+  assert.deepEqual(r.radio.calls.filter((c) => c.startsWith('connect') || c === 'disconnect'), [], 'the radio stays on its AP');
+  const phases = [...new Set(r.reports.map((x) => x.phase))];
+  assert.deepEqual(phases, ['probing', 'ready'], 'never down, addressing or configuring');
+  // A later renew is re-applied as ever (level-triggered).
+  r.dhcp!({ type: 'dhcp.bound', lease: { ...lease, leaseSeconds: 3600 } });
+  await r.advance(5);
+  assert.deepEqual(r.routing, ['apply wlan1 192.168.10.150/24 via 192.168.10.1']);
+});
+
+test('adopted on a static connect-list entry: no readdress at the radio\'s first look, nothing re-applied; adopted with the carrier gone: down', async (t) => {
+  const lease: Lease = { address: '10.7.0.20', prefix: 24, router: '10.7.0.1', leaseSeconds: 0 };
+  const r = new Rig({ adopted: { lease, ap: { ssid: 'street-7', bssid: '02:00:00:00:00:02' } } }, [ap('02:00:00:00:00:02', 'street-7', -60)]);
+  t.after(() => r.stop());
+  r.radio.associated = '02:00:00:00:00:02';
+  await r.advance(r.rttMs + 2);
+  assert.deepEqual([r.last.phase, r.last.addressing, r.last.lease?.address], ['ready', 'static', '10.7.0.20']);
+  assert.deepEqual(r.dhcpRuns, []);
+  assert.deepEqual(r.routing, []);
+  const gone = new Rig({ adopted: { lease, ap: null } }, []);
+  t.after(() => gone.stop());
+  await gone.advance(1);
+  gone.send({ type: 'link.carrier', up: false });
+  await gone.advance(1);
+  assert.deepEqual([gone.last.phase, gone.last.ready], ['down', false]);
+});
