@@ -4,8 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { Logger } from '../shared/log.js';
 import { installErrorHandling, sendError } from '../shared/http/errors.js';
-import type { ArbiterEmitted, SwitchRecord } from './machines/arbiter.machine.js';
-import type { UplinkStatus } from './machines/uplink.machine.js';
+import { arbiterView, type ArbiterEmitted, type SwitchRecord } from './machines/arbiter.machine.js';
 
 export interface ControlDeps {
   arbiter: Actor<AnyStateMachine>;
@@ -19,9 +18,8 @@ export function buildControlApp({ arbiter, modem, log }: ControlDeps): FastifyIn
   installErrorHandling(app, { log, surface: 'agent control' });
 
   app.get('/v1/status', async () => {
-    const snap = arbiter.getSnapshot();
-    const ctx = snap.context as { active: string | null; status: Record<string, UplinkStatus> };
-    return { active: ctx.active, state: snap.value, uplinks: Object.values(ctx.status), modem: modem?.() ?? null };
+    const v = arbiterView(arbiter);
+    return { active: v.active, state: v.state, uplinks: Object.values(v.status), modem: modem?.() ?? null };
   });
 
   app.get('/v1/modem', async (_req, reply) => {
@@ -40,7 +38,7 @@ export function buildControlApp({ arbiter, modem, log }: ControlDeps): FastifyIn
     // An operator's switch is marked `operator` (its reason is the policy's rule: `forced`, or a failure rule that
     // happened to pick the same uplink).
     const ours = () => {
-      const p = (arbiter.getSnapshot().context as { pending: { to: string; operator?: boolean } | null }).pending;
+      const p = arbiterView(arbiter).pending;
       return p?.to === to && p.operator === true;
     };
     type Outcome = Extract<ArbiterEmitted, { type: 'switch.done' | 'switch.refused' }>;

@@ -5,17 +5,27 @@ import { createActor, type Actor, type AnyStateMachine } from 'xstate';
 import type { Clock } from '../shared/clock.js';
 import type { AgentConfig } from '../shared/config/agent.js';
 import type { Logger } from '../shared/log.js';
+import type { Heartbeat } from '../shared/wire/heartbeat.js';
 import { memoryPinGuard } from './drivers/modem/modem.driver.js';
 import { openAtModem } from './drivers/modem/modem.at.js';
 import { createModemMachine, type ModemStatus } from './machines/modem.machine.js';
 import { createModemServices, readSmsSecret } from './modem.services.js';
-import type { UplinkStatus } from './machines/uplink.machine.js';
+import { arbiterView } from './machines/arbiter.machine.js';
 
 export interface RunningModem {
   status(): (ModemStatus & { balance: unknown }) | null;
+  /** The modem's part of a heartbeat to HQ: the last balance read (null: none yet). */
+  heartbeat(): Heartbeat['modem'];
   /** Drop the data bearer and dial it again (only while online; the modem machine logs it either way). */
   redial(why: string): void;
   stop(): void;
+}
+
+/** The heartbeat's modem part from the last balance read (pure): null until one has an amount. */
+export function heartbeatModemOf(b: { amount?: number; currency?: string; at?: number } | null | undefined): Heartbeat['modem'] {
+  return b?.amount !== undefined
+    ? { balance: b.amount, currency: b.currency ?? null, balance_at: b.at ? new Date(b.at).toISOString() : null, operator: null }
+    : null;
 }
 
 /** A secret file named in the config, checked like the private key (readSecretFile), or undefined when none is set. */
@@ -32,7 +42,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   const mlog = log.child({ component: 'modem' });
   // One guard for the life of the process: a PIN that failed once is never sent again.
   const pinGuard = memoryPinGuard();
-  const ctx = () => arbiter.getSnapshot().context as { active: string | null; status: Record<string, UplinkStatus> };
+  const ctx = () => arbiterView(arbiter);
   const switchTo = (to: string) =>
     new Promise<{ ok: boolean; message: string }>((resolve) => {
       const subs = [
@@ -97,6 +107,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
   actor.start();
   return {
     status: () => (status ? { ...status, balance: services.balance() } : null),
+    heartbeat: () => heartbeatModemOf(services.balance()),
     redial: (why) => actor.send({ type: 'modem.redial', why }),
     stop: () => actor.stop(),
   };

@@ -1,7 +1,7 @@
 // Replays a recorded drive through the real arbiter machine (agent/machines/arbiter.machine.ts) on a simulated clock:
 // the recorded events go in as the arbiter heard them, its switches come out, with what they cost (summary.ts).
 import { createActor, fromCallback, setup, type EventObject } from 'xstate';
-import { createArbiterMachine, type ArbiterInput, type SwitchRecord } from '../machines/arbiter.machine.js';
+import { arbiterView, createArbiterMachine, type ArbiterInput, type SwitchRecord } from '../machines/arbiter.machine.js';
 import type { UplinkInput, UplinkReport } from '../machines/uplink.machine.js';
 import type { TunnelSeen } from '../machines/arbiter.decide.js';
 import type { WatchdogRoundEvent } from '../machines/watchdog.machine.js';
@@ -155,7 +155,7 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
     clock.set(t);
     timeline.at(t, activeOf());
   };
-  const activeOf = () => (actor.getSnapshot().context as { active: string | null }).active;
+  const activeOf = () => arbiterView(actor).active;
 
   for (const e of seg.events) {
     await advance(e.t);

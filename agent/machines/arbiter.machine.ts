@@ -213,6 +213,34 @@ function counterReader(read: ArbiterDeps['readCounters'], now: () => number) {
   });
 }
 
+/**
+ * What the rest of the agent may read of the arbiter (the control socket, the modem, the fleet link, the tunnel keeper,
+ * the logs): one view, computed from a snapshot, instead of casts of its context.
+ */
+export interface ArbiterView {
+  /** The machine's state (e.g. 'steady', { switching: 'confirming' }). */
+  state: unknown;
+  active: string | null;
+  /** Every uplink as last reported (by name). */
+  status: Record<string, UplinkReport>;
+  /** The switch under way, if any. */
+  pending: { id: string; from: string | null; to: string; operator: boolean } | null;
+  holdDown: Record<string, number>;
+  policy: Policy;
+  site: string | null;
+}
+
+/** The arbiter's view from any actor of its machine (typed loosely so that callers holding an Actor<AnyStateMachine> need no cast). */
+export function arbiterView(arbiter: { getSnapshot(): { value: unknown; context: unknown } }): ArbiterView {
+  const snap = arbiter.getSnapshot();
+  const c = snap.context as Ctx;
+  const p = c.pending;
+  return {
+    state: snap.value, active: c.active, status: c.status, pending: p ? { id: p.id, from: p.from, to: p.to, operator: p.operator } : null,
+    holdDown: c.holdDown, policy: c.policy, site: c.site,
+  };
+}
+
 /** A switch's record: as decided (confirmed null: its intent), or as it ended (confirmed, or timed out unconfirmed). */
 function recordOf(p: Pending, confirmed: { wall: number; mono: number } | null): SwitchRecord {
   return {

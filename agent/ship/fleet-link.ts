@@ -60,6 +60,8 @@ export interface FleetLink {
    * same id completes it. Not shipped before then.
    */
   intend(r: SwitchRecord): void;
+  /** A switch whose steering failed: its intent kept aside with why, never shipped. */
+  abandon(id: string, why: string): void;
   /**
    * The intents a killed process left open, settled by where the found steering points (adopt/intents.plan.ts):
    * completed ones are shipped (once: same id), abandoned ones kept aside with why.
@@ -202,6 +204,9 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     intend(r) {
       const event = switchEventFrom(r, { vehicle: o.vehicle, site: siteOf(apInUse(o.snapshot(), r.to)) });
       journal.intend(event);
+    },
+    abandon(id, why) {
+      journal.abandon(id, why);
     },
     settleIntents(steeredTo) {
       const open = journal.intents();

@@ -1,12 +1,14 @@
 // The tunnel's start and its stop for good: adopt what a previous agent process left (adopt.plan.ts), make the rest,
 // and roll back a half-done `up` of a fresh start (as wg-quick does); `down` removes every part of the data plane.
 import type { AgentConfig } from '../../shared/config/agent.js';
-import type { Ip } from '../../shared/ip.js';
+import { Ip } from '../../shared/ip.js';
 import type { Logger } from '../../shared/log.js';
-import type { WgDriver } from '../../shared/wg.js';
+import { readSecretFile } from '../../shared/secret-file.js';
+import { assertWgKey, createWg, type WgDriver } from '../../shared/wg.js';
+import { createSteerDriver, type SteerDriver } from '../drivers/nft/steer.js';
+import { createRoutingDriver } from '../drivers/routing/uplink.routing.js';
 import { planAdoption, type AdoptPlan, type DesiredDataPlane } from '../adopt/adopt.plan.js';
 import { readFound } from '../adopt/found.js';
-import type { SteerDriver } from '../drivers/nft/steer.js';
 import { createFirewallDriver } from '../drivers/nft/firewall.js';
 import type { RadioDriver } from '../drivers/radio.js';
 import { TUNNEL_TABLE, uplinkTable, type RoutingDriver } from '../drivers/routing/uplink.routing.js';
@@ -19,6 +21,20 @@ export interface TunnelDeps {
   routing: RoutingDriver;
   radio: (ifname: string) => RadioDriver | null;
   log: Logger;
+}
+
+/** Refuses a private key file others can read, then reads it (the key itself is never logged). */
+export async function readPrivateKey(path: string, field: string): Promise<string> {
+  return assertWgKey(await readSecretFile(path, field), field, false);
+}
+
+/** The drivers the tunnel's start and its stop for good use (also `roamlink agent down`, with no agent running). */
+export function createTunnelDeps(cfg: AgentConfig, log: Logger, radio: (ifname: string) => RadioDriver | null = () => null): TunnelDeps {
+  const ip = new Ip();
+  // Under systemd (INVOCATION_ID is set for a unit's processes), wireguard-go runs in a scope of its own: a restart of
+  // the agent's unit kills the unit's whole cgroup, and the tunnel must outlive the daemon (docs/operator-guide.md).
+  const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID });
+  return { ip, wg, steer: createSteerDriver(), routing: createRoutingDriver(ip, cfg.wireguard.fwmark), radio, log };
 }
 
 export interface TunnelPeer {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, SimulatedClock } from 'xstate';
-import { createArbiterMachine, type ArbiterEmitted, type ArbiterInput, type SwitchRecord } from '../../agent/machines/arbiter.machine.js';
+import { arbiterView, createArbiterMachine, type ArbiterEmitted, type ArbiterInput, type SwitchRecord } from '../../agent/machines/arbiter.machine.js';
 import { createUplinkMachine, type UplinkInput, type UplinkStatus } from '../../agent/machines/uplink.machine.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
 import type { RoutingDriver } from '../../agent/drivers/routing/uplink.routing.js';
@@ -485,6 +485,10 @@ test('a second operator switch during a switch is refused, while steering and wh
   h.steerGate = deferred();
   h.operator('wlan1');
   await h.advance(20);
+  // The one view others read (control socket, modem, fleet link): the switch under way, with its intent's id.
+  const v = arbiterView(h.actor);
+  assert.deepEqual([v.state, v.active, v.pending], [{ switching: 'steering' }, 'wlan0', { id: h.intents.at(-1)!.id, from: 'wlan0', to: 'wlan1', operator: true }]);
+  assert.deepEqual(Object.keys(v.status).sort(), ['wlan0', 'wlan1', 'wwan0']);
   assert.deepEqual(h.operator('wwan0'), [{ type: 'switch.refused', to: 'wwan0', why: 'a switch is under way' }]);
   assert.deepEqual(h.operator('wlan1'), [{ type: 'switch.refused', to: 'wlan1', why: 'a switch is under way' }]);
   h.tunnelAnswers = false;
@@ -497,6 +501,8 @@ test('a second operator switch during a switch is refused, while steering and wh
   assert.ok(rec);
   assert.deepEqual([rec.to, rec.reason, rec.confirmed_at, rec.ms_to_first_packet], ['wlan1', 'forced', null, null]);
   assert.deepEqual(h.steers.map((s) => s.to), ['wlan1']);
+  await h.advance(ARBITER.drainMs + 1);
+  assert.deepEqual([arbiterView(h.actor).active, arbiterView(h.actor).pending], ['wlan1', null]);
 });
 
 test('steering fails: the switch is refused with the error and the tunnel stays where it was', async (t) => {
