@@ -1,6 +1,6 @@
 // Runs one scenario in the lab: builds the network, starts the concentrator and the agent, drives traffic, signals
 // and faults on the scenario's clock, and reports what was measured (design.md §2's report format).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,18 @@ import { exportLabDrive, exportHqDrive } from './drive.js';
 import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
+const APP_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A copy of this build in `to` (dist/, bin/, package.json; node_modules linked), as an upgrade installs a new build
+ * beside the old one: a restart fault with `upgrade` starts the new process from it. Returns its `roamlink`.
+ */
+export async function copyBuild(to: string): Promise<string> {
+  await mkdir(to, { recursive: true });
+  for (const part of ['dist', 'bin', 'package.json']) await cp(join(APP_ROOT, part), join(to, part), { recursive: true });
+  await symlink(join(APP_ROOT, 'node_modules'), join(to, 'node_modules'));
+  return join(to, 'bin', 'roamlink');
+}
 const UPLINKS: UplinkName[] = ['wlan0', 'wlan1', 'wwan0'];
 const METER_PORT = 40000;
 
@@ -60,9 +72,11 @@ export interface RunOptions {
 /** A fault as the lab applied it (times on the scenario's clock). */
 export interface AppliedFault {
   kind: Fault['kind'];
-  /** A restart's target and mode. */
+  /** A restart's target and mode; an upgrade's build (the roamlink the new process ran). */
   target?: string;
   mode?: string;
+  upgrade?: boolean;
+  build?: string;
   /** When the scenario asked for it, and when the lab started applying it (the outage counts from then). */
   at_ms: number;
   applied_ms: number;
@@ -171,8 +185,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       lan_subnets: [PLAN.hqLan], log_level: 'info',
     }));
     let hqReady: (() => void) | null = null;
+    // The build each daemon runs from: this one, until a restart fault with `upgrade` moves it to a copy.
+    const builds = { hq: ROAMLINK, agent: ROAMLINK };
+    let nextBuild: Promise<string> | null = null;
     const startHq = () =>
-      topo.procs.start('hq', [process.execPath, ROAMLINK, 'hq', '--config', hqCfg], {
+      topo.procs.start('hq', [process.execPath, builds.hq, 'hq', '--config', hqCfg], {
         netns: topo.ns.hq,
         onStderrLine: (line) => {
           if (line.includes('"concentrator ready"')) hqReady?.();
@@ -237,7 +254,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       }
     };
     const startAgent = () => {
-      const p = topo.procs.start('agent', [process.execPath, ...AGENT_NODE_FLAGS, ...labAgentNodeArgs(), ROAMLINK, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+      const p = topo.procs.start('agent', [process.execPath, ...AGENT_NODE_FLAGS, ...labAgentNodeArgs(), builds.agent, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
       opts.onAgent?.(p.pid);
       return p;
     };
@@ -288,7 +305,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const faultErrors: string[] = [];
     const applied: AppliedFault[] = [];
     const note = (f: Fault, uplinks: string[]) => applied.push({
-      kind: f.kind, ...(f.kind === 'restart' ? { target: f.target, mode: f.mode } : {}),
+      kind: f.kind, ...(f.kind === 'restart' ? { target: f.target, mode: f.mode, ...(f.upgrade ? { upgrade: true } : {}) } : {}),
       at_ms: f.at, applied_ms: Math.round(tNow() * 10) / 10, uplinks, active,
     });
     const resolveUplinks = (sel: string): UplinkName[] =>
@@ -325,6 +342,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           say({ type: 'fault', tMs: tNow(), text: `${f.mode === 'kill' ? 'crash (SIGKILL)' : 'restart'} of the ${f.target}` });
           // graceful: SIGTERM and a grace period (systemctl restart); kill: SIGKILL, no cleanup (a crash).
           const halt = (p: Proc) => (f.mode === 'kill' ? p.kill() : p.stop());
+          if (f.upgrade) {
+            // Copied before the old process stops (an installer unpacks first), so the copy is not in the outage.
+            nextBuild ??= copyBuild(join(dir, 'upgrade'));
+            builds[f.target === 'concentrator' ? 'hq' : 'agent'] = await nextBuild;
+            applied[applied.length - 1]!.build = builds[f.target === 'concentrator' ? 'hq' : 'agent'];
+          }
           if (f.target === 'concentrator') {
             const mode = opts.hqReboot ? 'reboot' : f.mode;
             const entry = applied[applied.length - 1]!;

@@ -119,6 +119,8 @@ const faultSchema = z.discriminatedUnion(
       at: timeMs,
       target: z.enum(['concentrator', 'agent'], { error: expected('expected one of concentrator, agent') }),
       mode: z.enum(RESTART_MODES, { error: expected(`expected one of ${RESTART_MODES.join(', ')}`) }).default('graceful'),
+      /** An upgrade: the new process runs from another build directory (the lab copies this build there), not the old one's. */
+      upgrade: z.boolean({ error: expected('expected true or false') }).optional(),
     }),
     /** An operator-forced switch. */
     z.strictObject({ kind: z.literal('switch'), at: timeMs, to: uplinkName }),

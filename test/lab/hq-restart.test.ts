@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadScenario, type Scenario } from '../../shared/scenario.js';
 import { runScenario, type RunOptions } from '../../lab/runner.js';
-import { labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
+import { labLeftovers, lostFrom, scenarioPath, switchLines } from './lab.helpers.js';
 
 interface RestartOut { kind: string; mode?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number | null }
 
@@ -13,19 +13,6 @@ async function scenario(file: string, mode: 'graceful' | 'kill'): Promise<Scenar
   const sc = await loadScenario(scenarioPath(file));
   for (const f of sc.faults) if (f.kind === 'restart') Object.assign(f, { mode });
   return sc;
-}
-
-/**
- * Packets lost from `fromMs` (scenario clock) on, both directions. On a loaded box the lab may lose the first few
- * hundred ms of a run's traffic, before any fault (seen on main too, 2026-12): that loss is not the restart's.
- */
-export function lostFrom(report: { traffic: { pps: number }; directions?: unknown }, fromMs: number): number {
-  const spacing = 1000 / report.traffic.pps;
-  let n = 0;
-  for (const d of (report.directions ?? []) as Array<{ lost_runs: Array<[number, number, number]> }>) {
-    for (const [first, count] of d.lost_runs) n += Math.max(0, Math.min(count, first + count - Math.ceil(fromMs / spacing)));
-  }
-  return n;
 }
 
 async function run(sc: Scenario, opts: RunOptions = {}) {

@@ -84,6 +84,7 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'fault at the end', given: { faults: [{ at: '10s', kind: 'restart', target: 'agent' }] }, want: /faults\[0\]\.at: 10000ms is not within the duration/ },
     { name: 'restart target', given: { faults: [{ at: '1s', kind: 'restart', target: 'router' }] }, want: /faults\[0\]\.target: expected one of concentrator, agent/ },
     { name: 'restart mode', given: { faults: [{ at: '1s', kind: 'restart', target: 'agent', mode: 'gentle' }] }, want: /faults\[0\]\.mode: expected one of graceful, kill/ },
+    { name: 'restart upgrade', given: { faults: [{ at: '1s', kind: 'restart', target: 'agent', upgrade: 'yes' }] }, want: /faults\[0\]\.upgrade: expected true or false/ },
     { name: 'blackhole needs for', given: { faults: [{ at: '1s', kind: 'blackhole', uplink: 'all' }] }, want: /faults\[0\]\.for: / },
     { name: 'fault missing kind', given: { faults: [{ at: '1s' }] }, want: /faults\[0\]\.kind: expected one of/ },
     { name: 'unknown fault field', given: { faults: [{ at: '1s', kind: 'switch', to: 'wlan0', from: 'wwan0' }] }, want: /faults\[0\]: Unrecognized key: "from"/ },
@@ -103,6 +104,8 @@ test('inline cases: values and cross-field checks', () => {
   assert.deepEqual(ok.faults, [{ at: 9999, kind: 'blackhole', uplink: 'wlan0', for: 1 }]);
   const kill = parseScenario({ ...base, faults: [{ at: '2s', kind: 'restart', target: 'agent', mode: 'kill' }, { at: '3s', kind: 'restart', target: 'agent' }] }, 'inline');
   assert.deepEqual(kill.faults.map((f) => f.kind === 'restart' && f.mode), ['kill', 'graceful'], 'mode defaults to graceful');
+  const up = parseScenario({ ...base, faults: [{ at: '2s', kind: 'restart', target: 'concentrator', upgrade: true }] }, 'inline');
+  assert.deepEqual(up.faults, [{ at: 2000, kind: 'restart', target: 'concentrator', mode: 'graceful', upgrade: true }]);
   const lte = parseScenario({ ...base, lte: { signal: [[0, -135]] } }, 'inline');
   assert.deepEqual(lte.lte, { signal: [[0, -135]] }, 'RSRP reaches below Wi-Fi range');
 });
