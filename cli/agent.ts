@@ -65,6 +65,19 @@ export function registerAgent(program: Command): void {
     });
 
   agent
+    .command('tunnel-device')
+    .description("as root, before an unprivileged agent starts (the unit's ExecStartPre=+): its WireGuard interface, wireguard-go in a scope of its own running as --user with CAP_NET_ADMIN only; nothing when it exists or the kernel has WireGuard")
+    .requiredOption('--user <name>', 'the user the agent and wireguard-go run as')
+    .action(async (_o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ config: string; user: string }>();
+      const cfg = await loadAgentConfig(opts.config);
+      const { createWg } = await import('../shared/wg.js');
+      const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID, runAs: opts.user });
+      const r = await wg.createInterface(cfg.wireguard.interface, { implementation: cfg.wireguard.implementation });
+      console.log(`${cfg.wireguard.interface}: ${r.created ? `made (${r.implementation}${r.implementation === 'wireguard-go' ? `, running as ${opts.user}` : ''})` : `there already (${r.implementation}): the agent adopts it`}`);
+    });
+
+  agent
     .command('down')
     .description('remove the data plane a stopped agent left (tunnel, steering, routes, rules, DHCP clients): a stop for good')
     .option('--unless-restarting', "the unit's ExecStopPost: do nothing when systemd restarts the agent (restart, upgrade, crash)")

@@ -13,8 +13,9 @@
 #   the command               /usr/local/bin/roamlink (runs PREFIX/bin/roamlink with that Node)
 #   the unit                  /usr/local/lib/systemd/system/roamlink-ROLE.service (change it with drop-ins)
 #   sysctls                   /etc/sysctl.d/60-roamlink-ROLE.conf
-#   config                    /etc/roamlink (0750): ROLE.yaml from deploy/examples only when absent; never overwritten
-#   state                     /var/lib/roamlink (0700)
+#   config                    /etc/roamlink (0750, group roamlink): ROLE.yaml from deploy/examples only when absent; never overwritten
+#   state                     /var/lib/roamlink (0700, user roamlink)
+#   the daemons' user         roamlink (a system user; the units run as it with only network capabilities)
 #
 # Idempotent: running it again changes nothing but the app's files. --upgrade also restarts the running daemon.
 # --uninstall keeps /etc/roamlink and /var/lib/roamlink unless --purge. --root DIR installs into a Debian tree (a chroot,
@@ -98,7 +99,8 @@ if [ "$MODE" = uninstall ]; then
     say "removed $PREFIX and /usr/local/bin/roamlink"
     if [ "$PURGE" = 1 ]; then
       rm -rf "$R/etc/roamlink" "$R/var/lib/roamlink"
-      say "purged /etc/roamlink and /var/lib/roamlink"
+      in_root userdel roamlink 2>/dev/null || true
+      say "purged /etc/roamlink and /var/lib/roamlink, and the user roamlink"
     else
       say "kept /etc/roamlink and /var/lib/roamlink (keys, registry, switch log); --purge removes them"
     fi
@@ -220,6 +222,14 @@ if kernel_has_wireguard; then
   mkdir -p "$R/etc/modules-load.d" && echo wireguard > "$R/etc/modules-load.d/roamlink.conf"
 fi
 
+# The daemons' user (the units' User=roamlink): a system user with no login. The agent's is in netdev when there is
+# one, for wpa_supplicant's control sockets (ctrl_interface GROUP=netdev); dialout comes from the unit.
+if ! in_root getent passwd roamlink >/dev/null; then
+  in_root useradd --system --user-group --home-dir /var/lib/roamlink --no-create-home --shell /usr/sbin/nologin --comment "roamlink daemons" roamlink
+  say "made the system user roamlink (the daemons run as it)"
+fi
+if [ "$ROLE" = agent ] && in_root getent group netdev >/dev/null; then in_root usermod -a -G netdev roamlink; fi
+
 install -d -m 0750 "$R/etc/roamlink"
 install -d -m 0700 "$R/var/lib/roamlink"
 if [ ! -e "$R/etc/roamlink/$ROLE.yaml" ]; then
@@ -241,6 +251,12 @@ if [ "$ROLE" = hq ] && [ ! -e "$R/etc/roamlink/admin.crt" ] && [ ! -e "$R/etc/ro
   chmod 600 "$R/etc/roamlink/admin.key"; chmod 644 "$R/etc/roamlink/admin.crt"
   say "made a self-signed admin certificate /etc/roamlink/admin.crt ($(in_root openssl x509 -in /etc/roamlink/admin.crt -noout -fingerprint -sha256 | sed 's/.*=//'))"
 fi
+
+# Ownership: config readable by the daemons' group, secrets (mode 0600) and state theirs. The units' ExecStartPre=+
+# does the same at each start, for files made as root since (keys, enrollment, `roamlink vehicle add`).
+in_root chgrp roamlink /etc/roamlink "/etc/roamlink/$ROLE.yaml"
+in_root find /etc/roamlink -maxdepth 1 -type f -user root -perm 0600 -exec chown roamlink:roamlink {} +
+in_root chown -R roamlink:roamlink /var/lib/roamlink
 
 if [ "$LIVE" = 1 ]; then
   systemctl daemon-reload

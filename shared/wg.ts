@@ -199,6 +199,17 @@ export interface WgOptions {
    * that restarting the unit (which kills its whole cgroup) leaves the tunnel running. For a daemon under systemd.
    */
   ownScope?: boolean;
+  /**
+   * Run wireguard-go as this user with CAP_NET_ADMIN only (setpriv): for a root launcher (the agent unit's
+   * ExecStartPre=+) starting it for a daemon that runs unprivileged and cannot ask systemd for a scope itself.
+   */
+  runAs?: string;
+}
+
+/** setpriv's argv: USER's uid, gid and groups, CAP_NET_ADMIN as the only capability (kept across exec: ambient). */
+export function dropToUser(user: string): string[] {
+  if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new InputError(`"${user}" is not a user name`, 'user');
+  return ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--inh-caps=-all,+net_admin', '--ambient-caps=-all,+net_admin', '--bounding-set=-all,+net_admin'];
 }
 
 /** The scope wireguard-go runs in under systemd (WgOptions.ownScope). */
@@ -253,7 +264,8 @@ export function createWg(run: Runner = defaultRun, wgOpts: WgOptions = {}): WgDr
       // wireguard-go daemonizes (unless WG_PROCESS_FOREGROUND is set, hence env -u): it returns once the tun
       // device and its control socket exist, and the forked child serves them.
       const scope = wgOpts.ownScope ? ['systemd-run', '--scope', '--quiet', '--collect', `--unit=${wireguardGoScope(name)}`, `--description=roamlink tunnel ${name} (wireguard-go)`] : [];
-      await run([...scope, 'env', '-u', 'WG_PROCESS_FOREGROUND', 'wireguard-go', name], ro(opts));
+      const as = wgOpts.runAs ? dropToUser(wgOpts.runAs) : [];
+      await run([...scope, ...as, 'env', '-u', 'WG_PROCESS_FOREGROUND', 'wireguard-go', name], ro(opts));
       return { implementation: 'wireguard-go', created: true };
     },
 

@@ -33,7 +33,9 @@ export function createTunnelDeps(cfg: AgentConfig, log: Logger, radio: (ifname: 
   const ip = new Ip();
   // Under systemd (INVOCATION_ID is set for a unit's processes), wireguard-go runs in a scope of its own: a restart of
   // the agent's unit kills the unit's whole cgroup, and the tunnel must outlive the daemon (docs/operator-guide.md).
-  const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID });
+  // Unprivileged (the unit's User=), it cannot ask systemd for a scope: the unit's ExecStartPre=+ (`roamlink agent
+  // tunnel-device`) made the interface in one as root, and this process adopts it.
+  const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID && process.getuid?.() === 0 });
   return { ip, wg, steer: createSteerDriver(), routing: createRoutingDriver(ip, cfg.wireguard.fwmark), radio, log };
 }
 

@@ -2,7 +2,8 @@
 // in admin_operators_file (mode 0600); a request's bearer token names the operator the audit records. Tokens are never
 // stored, logged or put in an error.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
+import { chown, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { existsSync } from 'node:fs';
 import { InputError } from '../../shared/errors.js';
 import { readSecretFile } from '../../shared/secret-file.js';
@@ -66,6 +67,11 @@ export async function readOperatorsFile(path: string): Promise<Operator[]> {
 export async function writeOperatorsFile(path: string, ops: readonly Operator[]): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, formatOperators(ops), { mode: 0o600 });
+  // Written by root's CLI, read by the daemon's user: the file belongs to whoever owns the state directory.
+  if (process.getuid?.() === 0) {
+    const dir = await stat(dirname(path));
+    await chown(tmp, dir.uid, dir.gid);
+  }
   await rename(tmp, path);
 }
 

@@ -11,7 +11,7 @@ import { AGENT_NODE_FLAGS } from '../../shared/runtime.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,6 +128,9 @@ async function freshRoot(t: TestContext): Promise<string | null> {
   }
   mkdirSync(aptArchives, { recursive: true });
   assert.equal((await sh(['mount', '--bind', archives, aptArchives])).code, 0);
+  // The root's / as a Debian system has it (mkdtemp's 0700, which the unpacked '.' keeps, would stop the daemons' user,
+  // roamlink, at the first step of every path: chdir to /, the journal's socket).
+  chmodSync(dir, 0o755);
   return dir;
 }
 
@@ -454,6 +457,9 @@ test('the units under systemd: the root booted with systemd-nspawn runs both dae
       return /running|degraded/.test(r.stdout) ? true : r.stdout.trim();
     });
     const c = (...argv: string[]) => sh(['nsenter', '-t', String(init), '-a', 'env', '-i', `PATH=${PATH}`, 'LC_ALL=C', ...argv], { timeoutMs: 30_000 });
+    // /dev/net/tun as Debian's udev makes it (50-udev-default.rules: KERNEL=="tun", MODE="0666": opening it is free,
+    // making an interface needs CAP_NET_ADMIN). nspawn copies this machine's node, and this machine runs no udev (0600).
+    assert.equal((await c('chmod', '0666', '/dev/net/tun')).code, 0);
     const show = async (unit: string) => Object.fromEntries((await c('systemctl', 'show', unit, '-p', 'ActiveState', '-p', 'SubState', '-p', 'Result', '-p', 'NRestarts', '-p', 'StatusText'))
       .stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     const journal = async (unit: string) => (await c('journalctl', '-u', unit, '-o', 'cat', '--no-pager')).stdout;
@@ -461,6 +467,26 @@ test('the units under systemd: the root booted with systemd-nspawn runs both dae
     // The concentrator: started at boot, sandboxed, its interface up (wireguard-go in the sandbox), programming routes.
     await poll('roamlink-hq to be active', 30_000, async () => ((await show('roamlink-hq')).ActiveState === 'active' ? true : JSON.stringify(await show('roamlink-hq')) + (await journal('roamlink-hq')).slice(-1500)));
     await poll('the concentrator to be ready', 20_000, async () => ((await journal('roamlink-hq')).includes('concentrator ready') ? true : (await journal('roamlink-hq')).slice(-1500)));
+    // Both daemons run as the user roamlink with only their unit's capabilities, and so do their children.
+    const uidOf = Number((await c('id', '-u', 'roamlink')).stdout.trim());
+    assert.ok(uidOf > 0, 'install.sh made the user roamlink');
+    const status = async (pid: string) => Object.fromEntries((await c('cat', `/proc/${pid}/status`)).stdout.split('\n')
+      .filter((l) => /^(Uid|Gid|Groups|CapEff|CapAmb|CapBnd|Name):/.test(l)).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+    const mainPid = async (unit: string) => (await c('systemctl', 'show', '-p', 'MainPID', '--value', unit)).stdout.trim();
+    const NET_ADMIN = 1n << 12n, NET_RAW = 1n << 13n, NET_BIND_SERVICE = 1n << 10n;
+    const caps = (hex: string | undefined) => BigInt(`0x${hex ?? '0'}`);
+    const hqMain = await status(await mainPid('roamlink-hq'));
+    t.diagnostic(`roamlink-hq main: Uid ${hqMain.Uid}, CapEff ${hqMain.CapEff}, CapBnd ${hqMain.CapBnd}`);
+    assert.equal(hqMain.Uid?.split(/\s+/)[0], String(uidOf), 'HQ runs as roamlink');
+    assert.equal(caps(hqMain.CapEff), NET_ADMIN, 'HQ has CAP_NET_ADMIN only');
+    const wgGo = async () => {
+      const pids = (await c('pgrep', '-x', 'wireguard-go')).stdout.split(/\s+/).filter(Boolean);
+      return Promise.all(pids.map(status));
+    };
+    for (const w of await wgGo()) {
+      assert.equal(w.Uid?.split(/\s+/)[0], String(uidOf), 'wireguard-go runs as roamlink');
+      assert.equal(caps(w.CapEff), NET_ADMIN, 'wireguard-go has CAP_NET_ADMIN only');
+    }
     const pub = (await c('sh', '-c', 'wg genkey | wg pubkey')).stdout.trim();
     const add = await c('roamlink', 'vehicle', 'add', 'bus-7', '--subnet', '10.20.7.0/24', '--pubkey', pub);
     assert.equal(add.code, 0, add.stderr);
@@ -504,6 +530,16 @@ test('the units under systemd: the root booted with systemd-nspawn runs both dae
       }
     }
     assert.equal((await c('ip', 'link', 'show', 'roamlink0')).code, 0, 'the tunnel interface');
+    const agentMain = await status(await mainPid('roamlink-agent'));
+    t.diagnostic(`roamlink-agent main: Uid ${agentMain.Uid}, Groups ${agentMain.Groups}, CapEff ${agentMain.CapEff}`);
+    assert.equal(agentMain.Uid?.split(/\s+/)[0], String(uidOf), 'the agent runs as roamlink');
+    assert.equal(caps(agentMain.CapEff), NET_ADMIN | NET_RAW | NET_BIND_SERVICE, 'the agent has the three network capabilities only');
+    const dialout = (await c('getent', 'group', 'dialout')).stdout.split(':')[2];
+    assert.ok(agentMain.Groups?.split(/\s+/).includes(dialout!), 'the agent is in dialout (the modem\'s AT ports)');
+    const wgs = await wgGo();
+    assert.equal(wgs.length, 2, 'two wireguard-go: HQ\'s and the agent\'s (made by the unit\'s ExecStartPre=+)');
+    for (const w of wgs) assert.deepEqual([w.Uid?.split(/\s+/)[0], caps(w.CapEff)], [String(uidOf), NET_ADMIN], 'each wireguard-go: roamlink, CAP_NET_ADMIN only');
+    assert.match(await journal('roamlink-agent'), /tunnel interface found: adopted/, 'the agent adopted the interface its ExecStartPre made');
     for (const unit of ['roamlink-hq', 'roamlink-agent']) {
       assert.doesNotMatch(await journal(unit), /not permitted|EPERM|EACCES|Permission denied|Read-only file system/i, unit);
     }

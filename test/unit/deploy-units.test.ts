@@ -113,6 +113,27 @@ test('capabilities: the agent gets the network ones it uses, HQ less', () => {
   assert.deepEqual(read(UNITS.agent).unit.get('Service')?.get('DeviceAllow'), ['/dev/net/tun rw', 'char-ttyUSB rw', 'char-ttyACM rw']);
 });
 
+test('both run as the user roamlink with ambient capabilities inside the bounding set; only the pre-start steps run as root', () => {
+  for (const [name, ambient] of [[UNITS.agent, ['CAP_NET_ADMIN', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW']], [UNITS.hq, ['CAP_NET_ADMIN']]] as const) {
+    const u = read(name);
+    assert.equal(u.svc('User'), 'roamlink', name);
+    assert.equal(u.svc('Group'), 'roamlink', name);
+    assert.equal(u.svc('NoNewPrivileges'), 'yes', name);
+    assert.equal(u.svc('ProtectSystem'), 'strict', name);
+    const amb = u.svc('AmbientCapabilities')?.split(/\s+/).sort() ?? [];
+    assert.deepEqual(amb, [...ambient], name);
+    const bound = u.svc('CapabilityBoundingSet')?.split(/\s+/) ?? [];
+    for (const c of amb) assert.ok(bound.includes(c), `${name}: ${c} ambient but not in the bounding set`);
+    // Root only where named: a '+' ExecStartPre (ownership of files root made; the agent's wireguard-go launcher).
+    for (const key of ['ExecStart', 'ExecStopPost', 'ExecReload']) for (const v of u.unit.get('Service')?.get(key) ?? []) assert.ok(!/^[-@:!]*\+/.test(v), `${name} ${key} runs as root: ${v}`);
+    const pre = u.unit.get('Service')?.get('ExecStartPre') ?? [];
+    assert.ok(pre.every((v) => v.startsWith('+')), name);
+    assert.match(pre[0] ?? '', /chown -R roamlink:roamlink \/var\/lib\/roamlink \/var\/cache\/roamlink/);
+  }
+  assert.deepEqual(read(UNITS.agent).unit.get('Service')?.get('SupplementaryGroups'), ['dialout']);
+  assert.match(read(UNITS.agent).unit.get('Service')?.get('ExecStartPre')?.[1] ?? '', /^\+\/usr\/bin\/env -u NODE_COMPILE_CACHE \/usr\/local\/bin\/roamlink agent tunnel-device --config \/etc\/roamlink\/agent\.yaml --user roamlink$/);
+});
+
 test('the units run the daemons on the default config files, and their sockets live in the runtime directory', () => {
   assert.equal(read(UNITS.agent).svc('ExecStart'), '/usr/local/bin/roamlink agent --config /etc/roamlink/agent.yaml');
   assert.equal(read(UNITS.hq).svc('ExecStart'), `/usr/local/bin/roamlink hq --config ${DEFAULT_HQ_CONFIG}`);
