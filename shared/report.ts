@@ -38,6 +38,12 @@ export const hqLogEntrySchema = z.looseObject({
   reason: z.string(),
   /** The stored event whole: its why (the line for people, every candidate as the decision saw it), null when the agent sent none. */
   why: z.looseObject({ text: z.string(), candidates: z.array(z.looseObject({ name: z.string() })) }).nullable().optional(),
+  /** The agent's journal order (null: none sent); HQ's time for the switch, the vehicle's own, and how good HQ's is. */
+  seq: z.number().nullable().optional(),
+  at: z.string().optional(),
+  vehicle_at: z.string().optional(),
+  time_quality: z.enum(['ok', 'corrected', 'estimated', 'unchecked']).optional(),
+  clock_offset_ms: z.number().nullable().optional(),
 });
 
 /** A fault as the lab applied it, with what it cost: every kind (restarts and operator switches included). */
