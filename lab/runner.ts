@@ -12,6 +12,7 @@ import { stopEcho } from '../concentrator/echo.js';
 import { analyze, type SwitchIn } from './meter/analyze.js';
 import { indexDirection, outageAfter } from './meter/outage.js';
 import { startMeter, type MeterProcess } from './meter/meter.process.js';
+import { nowMs } from './meter/meter.js';
 import { Proc } from './procs.js';
 import { PLAN, Topology, type UplinkName } from './topology.js';
 import { LabRadios } from './radios.js';
@@ -114,7 +115,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-const wall = () => performance.timeOrigin + performance.now();
+// The meters' clock (lab/meter/meter.ts): fault times and the meters' start are on one time line.
+const wall = nowMs;
 
 /** Deep merge of plain objects: the scenario's `agent` section over the lab's agent config. */
 export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
