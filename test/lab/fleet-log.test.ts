@@ -41,13 +41,25 @@ test('hq_log equals the agent\'s switches across restarts and a long outage', { 
   // line's why (the rule, the line, the site, the thresholds, every candidate's signal, RTT, loss, phase and AP).
   const lines = new Map(switchLines(log).map((l) => [String(l.id), l]));
   let compared = 0;
+  const quality: Record<string, number> = {};
   for (const h of report.hq_log) {
     assert.ok(h.why && h.why.text.length > 0 && h.why.candidates.length === 3, `HQ's why of ${h.id}: ${JSON.stringify(h.why)}`);
+    // Time: the lab's clocks agree. HQ checks an event against the agent's monotonic clock and keeps its time (ok),
+    // unless the first agent process journaled it and the second shipped it (another timeline: unchecked).
+    quality[h.time_quality!] = (quality[h.time_quality!] ?? 0) + 1;
+    assert.ok(h.time_quality === 'ok' || h.time_quality === 'unchecked', `HQ's time of ${h.id}: ${JSON.stringify(h)}`);
+    assert.equal(h.at, h.vehicle_at, `kept as the vehicle said: ${JSON.stringify(h)}`);
+    if (h.time_quality === 'ok') assert.ok(Math.abs(h.clock_offset_ms!) <= 5000, JSON.stringify(h));
     const line = lines.get(h.id);
     if (!line) continue;
     assert.deepEqual(h.why, line.why, `HQ's why of ${h.id} is the agent's`);
+    assert.equal(h.vehicle_at, new Date(Number(line.decided_at)).toISOString(), `HQ's vehicle_at of ${h.id} is the agent's decided_at`);
     compared++;
   }
   assert.equal(compared, check.agent, `every switch the agent logged was compared (${compared} of ${check.agent})`);
-  console.log(`# why compared: ${compared} events, agent's log line = HQ's stored why`);
+  assert.ok((quality.ok ?? 0) >= 1, `HQ checked some times: ${JSON.stringify(quality)}`);
+  // seq: strictly increasing in HQ's log, across the agent's restart (the journal keeps it).
+  const seqs = report.hq_log.map((h) => h.seq!);
+  assert.ok(seqs.every((q, i) => i === 0 || q > seqs[i - 1]!), `seqs ${JSON.stringify(seqs)}`);
+  console.log(`# why compared: ${compared} events, agent's log line = HQ's stored why; times ${JSON.stringify(quality)}; seqs ${seqs.join(',')}`);
 });
