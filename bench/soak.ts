@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../shared/exec.js';
 import { parseScenario, type Fault } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
+import { seeded } from '../shared/rng.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 const EVENTS = Number(process.env.SOAK_EVENTS ?? 1000);
@@ -19,18 +20,6 @@ const PPS = Number(process.env.SOAK_PPS ?? 50);
 /** A daemon restarted is given this long before the next restart of either (it must be up to be restarted). */
 const RESTART_SPACING_MS = 4000;
 const UPLINKS = ['wlan0', 'wlan1', 'wwan0'] as const;
-
-/** mulberry32: a small seeded generator, so a soak is reproducible from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `n` events from `seed`: their kinds weighted as a bad day would bring them, restarts spaced so each daemon is up first. */
 export function soakFaults(n: number, seed: number, gapMs: number): Fault[] {
