@@ -115,6 +115,8 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
     assert.deepEqual(got.routes, [...want.values()].map((ips) => ips.find((x) => !x.startsWith('10.99.'))!).sort());
 
     // The pass reports every change done, all through the batch: nothing left for one at a time.
+    // Ready: the pass run once the socket listens is done too (the socket answers while it runs).
+    await until('the concentrator ready', 15_000, async () => (state.log.includes('"msg":"concentrator ready"') ? true : undefined));
     const health = await until('the concentrator to answer', 15_000, async () => {
       const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
       return r?.status === 200 ? (r.body as { ok: boolean; last_reconcile: { ok: boolean; changes: number } }) : undefined;
