@@ -21,6 +21,7 @@ if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have debootstrap     || need+=(debootstrap)
   have systemd-nspawn  || need+=(systemd-container)
   have chromium        || need+=(chromium)
+  have promtool        || need+=(prometheus)   # promtool checks deploy/prometheus (Debian ships it in /usr/bin)
 fi
 # No WireGuard module in the kernel: the userspace implementation stands in.
 if ! modprobe -n wireguard >/dev/null 2>&1 && [ ! -d /sys/module/wireguard ]; then

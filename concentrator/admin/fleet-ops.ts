@@ -64,7 +64,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const drives: DriveRepository = new SqliteDriveStore(openDrivesDb(drivesPath(cfg.state_dir))!);
   const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms, now: () => clock.wallNow() });
   const lastSwitches = new LastSwitches(events);
-  const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length });
+  const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length, vehicles: () => d.vehicles.active().map((v) => v.name) });
   const commit = new GroupCommit(events);
   const listeners: FastifyInstance[] = [];
   let retention: NodeJS.Timeout | null = null;
@@ -74,6 +74,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     if (closed) return;
     closed = true;
     if (retention) clearInterval(retention);
+    metrics.close();
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
     eventsDb.close();
     sitesDb.close();

@@ -96,6 +96,36 @@ interface Entry {
   last: Heartbeat;
   receivedAt: number;
   history: History;
+  /** LTE bytes (rx + tx) by UTC day ('YYYY-MM-DD'), the last LTE_DAYS days HQ heard of. */
+  lte: Map<string, number>;
+}
+
+/** Days of LTE usage kept per vehicle (in memory; lost on an HQ restart). */
+export const LTE_DAYS = 31;
+
+/** The UTC day of a wall-clock time, as the dashboard and /metrics name it. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * LTE bytes moved between two heartbeats (pure): per LTE uplink with counters in both, the growth of rx + tx; a counter
+ * that went down (the interface was made again) counts from zero. The first heartbeat HQ hears counts nothing: what was
+ * moved before it is not known to be today's.
+ */
+export function lteDelta(prev: Heartbeat | null, cur: Heartbeat): number {
+  if (!prev) return 0;
+  let bytes = 0;
+  for (const u of cur.uplinks) {
+    if (u.kind !== 'lte') continue;
+    const p = prev.uplinks.find((x) => x.name === u.name);
+    if (!p) continue;
+    for (const k of ['rx_bytes', 'tx_bytes'] as const) {
+      const a = p[k];
+      const b = u[k];
+      if (a === null || b === null) continue;
+      bytes += b >= a ? b - a : b;
+    }
+  }
+  return bytes;
 }
 
 export class FleetState {
@@ -130,7 +160,28 @@ export class FleetState {
     }
     const history = prev?.history ?? new History(this.historySize);
     history.push({ t: now, active: hb.active, u: hb.uplinks.map((u) => [u.name, u.signal, u.rtt_ms, u.loss]) });
-    this.byName.set(hb.vehicle, { last: hb, receivedAt: now, history });
+    const lte = prev?.lte ?? new Map<string, number>();
+    const moved = lteDelta(prev?.last ?? null, hb);
+    const day = utcDay(now);
+    if (moved || !lte.has(day)) lte.set(day, (lte.get(day) ?? 0) + moved);
+    while (lte.size > LTE_DAYS) lte.delete(lte.keys().next().value!);
+    this.byName.set(hb.vehicle, { last: hb, receivedAt: now, history, lte });
+  }
+
+  /** LTE bytes a vehicle moved on each UTC day HQ heard it (oldest first), from its heartbeats' interface counters. */
+  lteDays(vehicle: string): Array<{ day: string; bytes: number }> {
+    const e = this.byName.get(vehicle);
+    return e ? [...e.lte].map(([day, bytes]) => ({ day, bytes })) : [];
+  }
+
+  /** LTE bytes a vehicle moved today (UTC, HQ's clock). */
+  lteToday(vehicle: string): number {
+    return this.byName.get(vehicle)?.lte.get(utcDay(this.now())) ?? 0;
+  }
+
+  /** The vehicles HQ has heard since it started (online or not), by name. */
+  names(): string[] {
+    return [...this.byName.keys()];
   }
 
   get(vehicle: string): VehicleLive | null {
