@@ -15,11 +15,13 @@ have socat    || need+=(socat)
 have ethtool  || need+=(ethtool)
 have wpa_cli  || need+=(wpasupplicant)
 have openssl  || need+=(openssl)        # HQ's admin certificate (install.sh), the TLS tests
-# The test suite also needs: systemd-analyze (unit checks), debootstrap (install test), Chromium (dashboard tests).
+# The test suite also needs: systemd-analyze (unit checks), debootstrap (install test), dpkg-dev (the package), Chromium
+# (dashboard tests).
 if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have systemd-analyze || need+=(systemd)
   have debootstrap     || need+=(debootstrap)
   have systemd-nspawn  || need+=(systemd-container)
+  have dpkg-shlibdeps  || need+=(dpkg-dev)        # deploy/package.sh (the package test)
   have chromium        || need+=(chromium)
   have promtool        || need+=(prometheus)   # promtool checks deploy/prometheus (Debian ships it in /usr/bin)
 fi
