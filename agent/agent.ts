@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { realClock } from '../shared/clock.js';
-import type { AgentConfig } from '../shared/config/agent.js';
+import { loadAgentConfig, type AgentConfig } from '../shared/config/agent.js';
+import type { ReloadOutcome } from '../shared/config/reload.plan.js';
 import type { Logger } from '../shared/log.js';
 import type { WhyRecord } from '../shared/wire/switch-event.js';
 import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder.js';
@@ -19,6 +20,8 @@ import { createUplinkMachine } from './machines/uplink.machine.js';
 import { createWatchdogMachine } from './machines/watchdog.machine.js';
 import { startModem, type RunningModem } from './modem.js';
 import { policyWith } from './policy/policy.js';
+import { configViewOf } from './reload/config.view.js';
+import { createAgentReloader } from './reload/agent.reload.js';
 import { startFleetLink, type FleetLink } from './ship/fleet-link.js';
 import { arbiterInputOf, slotsOf, uplinkInputsOf } from './start/arbiter.inputs.js';
 import { logArbiter, logSwitch } from './start/arbiter.log.js';
@@ -37,6 +40,8 @@ export { createTunnelDeps, readPrivateKey } from './start/tunnel.start.js';
 export { firewallSpec } from './start/host.start.js';
 
 export interface RunningAgent {
+  /** Re-reads the config file and puts what changed into effect, or refuses naming the field (SIGHUP). Never throws. */
+  reload(source: string): Promise<ReloadOutcome>;
   /**
    * `release` (SIGTERM: a restart, an upgrade): the daemon goes, the data plane (tunnel, steering, routes, leases,
    * associations, the modem's bearer) stays for the next process to adopt. `down`: a stop for good, removing it all.
@@ -45,7 +50,12 @@ export interface RunningAgent {
   readonly done: Promise<void>;
 }
 
-export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAgent> {
+export interface RunAgentOptions {
+  /** The config file, read again by a reload (SIGHUP, `roamlink agent reload`, SMS RELOAD); none: a reload is refused. */
+  configFile?: string;
+}
+
+export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOptions = {}): Promise<RunningAgent> {
   // The one clock: monotonic for decisions and durations, the system's wall clock for stamps (shared/clock.ts says why).
   const clock = realClock;
   const privateKey = await readPrivateKey(cfg.wireguard.private_key_file, 'wireguard.private_key_file');
@@ -151,8 +161,29 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   const unlog = logArbiter(arbiter, log, () => clock.now());
   arbiter.start();
 
+  // A reload puts the new policy, connect-list, SMS settings and log level into effect in the running machines.
+  const reloader = createAgentReloader({
+    initial: cfg,
+    load: () => (opts.configFile ? loadAgentConfig(opts.configFile) : Promise.reject(new Error('the agent was started without a config file'))),
+    log,
+    targets: {
+      policy(p) {
+        sites.setPolicy(p);
+        sites.apply(fleetLink);
+        const site = view().site;
+        if (site) log.info({ event: 'config.policy', site }, `the config's new policy applies away from site ${site}, whose profile is in effect here`);
+      },
+      connectList: (list) => arbiter.send({ type: 'connect-list.set', list }),
+      modem: (m) => modem?.reconfigure(m),
+      logLevel(level) {
+        log.level = level;
+      },
+    },
+  });
+  const reload = (source: string) => reloader.reload(source);
+
   // The modem: bearer and signal for the LTE uplink, SMS and balance on the side.
-  modem = cfg.modem ? await startModem(cfg, log, arbiter, clock) : null;
+  modem = cfg.modem ? await startModem(cfg, log, arbiter, clock, () => reload('sms')) : null;
   const keeper = startTunnelKeeper({
     probe: (signal) => tunnelProbe.probe(signal), view, peerConfigured: () => switchSteer.peerConfigured(), log,
     async rehandshake() {
@@ -160,7 +191,10 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
       await wg.setPeer(wgIf, peer);
     },
   });
-  const control = await serveControl(cfg, arbiter, log, () => modem?.status() ?? null);
+  const control = await serveControl(cfg, arbiter, log, () => modem?.status() ?? null, {
+    reload: () => reload('control'),
+    config: () => configViewOf(reloader.running(), reloader.applied),
+  });
   log.info({ event: 'agent.started', vehicle: cfg.vehicle, control_socket: cfg.control_socket }, 'agent started');
 
   let resolveDone!: () => void;
@@ -168,6 +202,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger): Promise<RunningAg
   let stopping = false;
   return {
     done,
+    reload,
     async stop(mode = 'release') {
       if (stopping) return done;
       stopping = true;

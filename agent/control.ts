@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { Logger } from '../shared/log.js';
+import type { ReloadOutcome } from '../shared/config/reload.plan.js';
 import { installErrorHandling, sendError } from '../shared/http/errors.js';
 import { arbiterView, type ArbiterEmitted, type SwitchRecord } from './machines/arbiter.machine.js';
 
@@ -11,16 +12,23 @@ export interface ControlDeps {
   log: Logger;
   /** What the modem says (null without a modem): the agent holds the serial port, so status comes from here. */
   modem?: () => unknown;
+  /** A config reload (`roamlink agent reload`, the unit's ExecReload); none: 404. */
+  reload?: () => Promise<ReloadOutcome>;
+  /** The running config's live fields, for status. */
+  config?: () => unknown;
 }
 
-export function buildControlApp({ arbiter, modem, log }: ControlDeps): FastifyInstance {
+export function buildControlApp({ arbiter, modem, log, reload, config }: ControlDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   installErrorHandling(app, { log, surface: 'agent control' });
 
   app.get('/v1/status', async () => {
     const v = arbiterView(arbiter);
-    return { active: v.active, state: v.state, uplinks: Object.values(v.status), modem: modem?.() ?? null };
+    return { active: v.active, state: v.state, uplinks: Object.values(v.status), modem: modem?.() ?? null, policy: v.policy, site: v.site, config: config?.() ?? null };
   });
+
+  // 200 with the outcome whether applied or refused (the body says which): the agent runs on either way.
+  if (reload) app.post('/v1/reload', async () => reload());
 
   app.get('/v1/modem', async (_req, reply) => {
     const m = modem?.() ?? null;

@@ -30,6 +30,8 @@ export interface ModemServices {
   balance(): BalanceReading | null;
   /** Ask for a balance check at the next pass. */
   requestBalance(): void;
+  /** New SMS and balance settings (a config reload), in effect from the next pass; the guard and alert state stay. */
+  reconfigure(modem: ModemConfig): void;
 }
 
 /**
@@ -44,9 +46,8 @@ export async function readSmsSecret(path: string | undefined): Promise<string | 
 }
 
 export function createModemServices(deps: ModemServicesDeps): ModemServices {
-  const { modem, log } = deps;
-  const sms = modem.sms;
-  const bal = modem.balance;
+  const { log } = deps;
+  let modem = deps.modem;
   let inbox: InboxState = initialInboxState;
   let guardLoaded = false;
   let alerts: AlertState = initialAlertState;
@@ -58,8 +59,14 @@ export function createModemServices(deps: ModemServicesDeps): ModemServices {
     requestBalance() {
       check = { ...check, requested: true };
     },
+    reconfigure(m) {
+      modem = m;
+    },
     async pass(driver, signal) {
       const now = deps.now();
+      // One pass, one set of settings (a reload during the pass takes effect at the next).
+      const sms = modem.sms;
+      const bal = modem.balance;
       if (sms) {
         if (!guardLoaded && deps.guard) {
           const g = deps.guard.load(deps.now(), sms.lockout_for);

@@ -4,6 +4,8 @@ import { readSecretFile } from '../shared/secret-file.js';
 import { createActor, type Actor, type AnyStateMachine } from 'xstate';
 import type { Clock } from '../shared/clock.js';
 import type { AgentConfig } from '../shared/config/agent.js';
+import type { ModemConfig } from '../shared/config/modem.js';
+import type { ReloadOutcome } from '../shared/config/reload.plan.js';
 import type { Logger } from '../shared/log.js';
 import type { Heartbeat } from '../shared/wire/heartbeat.js';
 import { memoryPinGuard } from './drivers/modem/modem.driver.js';
@@ -18,6 +20,8 @@ export interface RunningModem {
   heartbeat(): Heartbeat['modem'];
   /** Drop the data bearer and dial it again (only while online; the modem machine logs it either way). */
   redial(why: string): void;
+  /** New SMS and balance settings (a config reload); the port, SIM and bearer settings need a restart. */
+  reconfigure(modem: ModemConfig): void;
   stop(): void;
 }
 
@@ -33,7 +37,8 @@ async function readOptional(path: string | undefined, field: string): Promise<st
   return path ? readSecretFile(path, field) : undefined;
 }
 
-export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>, clock: Clock): Promise<RunningModem> {
+/** `reload`: the agent's config reload (SMS RELOAD does what SIGHUP does). */
+export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<AnyStateMachine>, clock: Clock, reload: () => Promise<ReloadOutcome>): Promise<RunningModem> {
   const m = cfg.modem!;
   // Every secret file is checked now, so a bad one stops the start like a bad private key (the PIN is read again when asked for).
   await readOptional(m.pin_file, 'modem.pin_file');
@@ -82,7 +87,8 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
       switchUplink: (uplink) => switchTo(uplink),
       callHome: async () => (lte ? switchTo(lte) : { ok: false, message: 'no LTE uplink configured' }),
       async reload() {
-        return { ok: false, message: 'reload: restart the agent to apply a new config (site profiles reload on their own)' };
+        const r = await reload();
+        return { ok: r.ok, message: r.message };
       },
     },
   });
@@ -109,6 +115,7 @@ export async function startModem(cfg: AgentConfig, log: Logger, arbiter: Actor<A
     status: () => (status ? { ...status, balance: services.balance() } : null),
     heartbeat: () => heartbeatModemOf(services.balance()),
     redial: (why) => actor.send({ type: 'modem.redial', why }),
+    reconfigure: (next) => services.reconfigure(next),
     stop: () => actor.stop(),
   };
 }

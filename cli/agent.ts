@@ -51,8 +51,13 @@ export function registerAgent(program: Command): void {
       }
       const log = createLogger({ name: 'agent', level: cfg.log_level, destination: undefined });
       const { runAgent } = await import('../agent/agent.js');
-      const agent = await runAgent(cfg, log);
+      const agent = await runAgent(cfg, log, { configFile: opts.config });
       const sd = startSdNotify({ status: `agent ${cfg.vehicle} running`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
+      // SIGHUP (and the unit's ExecReload, through `roamlink agent reload`) re-reads the config: what changed and can
+      // change live is put into effect, a bad file or a restart-only change is refused and logged; the agent runs on.
+      const hup = () => void agent.reload('SIGHUP');
+      process.on('SIGHUP', hup);
+      void agent.done.then(() => process.off('SIGHUP', hup));
       // SIGTERM (systemctl restart or stop, an upgrade) releases the data plane: the next process adopts it. A stop
       // for good removes it with `roamlink agent down` (the unit's ExecStopPost decides which it is).
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -75,6 +80,23 @@ export function registerAgent(program: Command): void {
       const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID, runAs: opts.user });
       const r = await wg.createInterface(cfg.wireguard.interface, { implementation: cfg.wireguard.implementation });
       console.log(`${cfg.wireguard.interface}: ${r.created ? `made (${r.implementation}${r.implementation === 'wireguard-go' ? `, running as ${opts.user}` : ''})` : `there already (${r.implementation}): the agent adopts it`}`);
+    });
+
+  agent
+    .command('reload')
+    .description("re-read the running agent's config (policy, connect-list, SMS settings, log level) without a restart; exit 2 when refused (a bad file, or a field that needs a restart), the running config staying")
+    .option('--socket <path>', 'the agent control socket (instead of --config)')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (_o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<{ config: string; socket?: string; json?: boolean }>();
+      // The socket from the running config when the file is broken: the refusal is the agent's to explain.
+      const socket = opts.socket ?? (await loadAgentConfig(opts.config).then((c) => c.control_socket, () => '/run/roamlink/agent.sock'));
+      const r = await controlRequest(socket, 'POST', '/v1/reload', undefined, 30_000);
+      const body = r.body as { ok?: boolean; result?: string; message?: string };
+      if (r.status !== 200 || typeof body.ok !== 'boolean') throw new Error(`agent answered ${r.status}`);
+      if (opts.json) console.log(JSON.stringify(body));
+      else console.log(`reload: ${body.message}`);
+      if (!body.ok) process.exitCode = 2;
     });
 
   agent
@@ -126,11 +148,20 @@ export function registerAgent(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
       const r = await controlRequest(await socketOf(opts), 'GET', '/v1/status');
-      const s = r.body as { active: string | null; uplinks: Array<{ name: string; phase: string; ready: boolean; lease: { address: string } | null; rttMs: number | null }> };
+      const s = r.body as {
+        active: string | null; site?: string | null;
+        uplinks: Array<{ name: string; phase: string; ready: boolean; lease: { address: string } | null; rttMs: number | null }>;
+        config?: { connect_list: string[]; policy: Record<string, unknown>; reloads: number } | null;
+      };
       if (opts.json) return console.log(JSON.stringify(s));
       console.log(`active: ${s.active ?? 'none'}`);
       for (const u of s.uplinks) {
         console.log(`${u.name === s.active ? '*' : ' '} ${u.name.padEnd(8)} ${u.phase.padEnd(12)} ${(u.lease?.address ?? '-').padEnd(16)} ${u.rttMs === null ? '-' : `${u.rttMs.toFixed(2)} ms`}`);
+      }
+      if (s.config) {
+        const policy = Object.entries(s.config.policy).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+        console.log(`site: ${s.site ?? 'none'}; config policy: ${policy || '(defaults)'}; reloads: ${s.config.reloads}`);
+        console.log(`connect-list: ${s.config.connect_list.join(', ') || '(empty)'}`);
       }
     });
 }

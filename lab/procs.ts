@@ -57,6 +57,11 @@ export class Proc {
     clearTimeout(timer);
   }
 
+  /** Sends a signal (e.g. SIGHUP: a reload) and returns at once. */
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
   /** SIGKILL at once, no cleanup (a crash); resolves when the process is gone. */
   async kill(): Promise<void> {
     if (!this.running) return;

@@ -67,7 +67,17 @@ export interface RunOptions {
   /** Write the vehicle's drive as HQ stored it (shipped inside the tunnel, `roamlink drive export`), over the
    *  scenario's clock: waits, bounded, for the agent to ship up to the run's end. */
   hqDrive?: string;
-  during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology }) => Promise<void>;
+  during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology; agent: LabAgentHandle }) => Promise<void>;
+}
+
+/** The vehicle's side for `during`: the agent's config file (JSON, which YAML reads), a signal to the running agent,
+ *  and `roamlink …` run in the vehicle's namespace (with `--socket` where a command needs the control socket). */
+export interface LabAgentHandle {
+  config: string;
+  socket: string;
+  signal(sig: NodeJS.Signals): void;
+  running(): boolean;
+  vehicle(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
 /** A fault as the lab applied it (times on the scenario's clock). */
@@ -382,6 +392,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       hq: (args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }),
       tNow,
       topo,
+      agent: {
+        config: agentCfg, socket: join(dir, 'agent.sock'),
+        signal: (sig) => agent?.signal(sig),
+        running: () => agent?.running ?? false,
+        vehicle: (args) => run([process.execPath, ROAMLINK, ...args], { netns: topo.ns.veh, allowFail: true }),
+      },
     });
     const results = await Promise.all(meters.map((m) => m.result)).catch((err) => {
       throw opts.signal?.aborted ? opts.signal.reason : err;

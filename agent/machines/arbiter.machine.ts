@@ -12,6 +12,7 @@
 import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
 import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
+import type { ConnectList } from '../../shared/config/connect-list.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
 import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
@@ -123,6 +124,8 @@ export type ArbiterEvent =
   | { type: 'uplink.signal'; uplink: string; dBm: number | null }
   /** New thresholds (a site's profile) and the site they come from. */
   | { type: 'policy.set'; policy: Policy; site: string | null }
+  /** A new connect-list (a config reload), forwarded to every uplink. */
+  | { type: 'connect-list.set'; list: ConnectList }
   | WatchdogRoundEvent;
 
 export type ArbiterEmitted =
@@ -466,6 +469,11 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           const part = { type: 'uplink.policy' as const, probeIntervalMs: p.probe_interval_ms, probeTimeoutMs: p.probe_timeout_ms, scanIntervalMs: p.scan_interval_ms, minSignal: p.min_signal };
           for (const name of context.uplinks) enqueue.sendTo(name, part);
           enqueue('tell');
+        }),
+      },
+      'connect-list.set': {
+        actions: enqueueActions(({ context, event, enqueue }) => {
+          for (const name of context.uplinks) enqueue.sendTo(name, { type: 'uplink.connect-list', list: event.list });
         }),
       },
       'watchdog.round': { actions: emit(({ event }) => ({ type: 'watchdog.round' as const, round: event })) },

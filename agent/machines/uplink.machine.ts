@@ -132,6 +132,8 @@ export type UplinkEvent =
   | { type: 'uplink.probe-now' }
   /** Internal: the role changed, so the waits timed for the old one start over. */
   | { type: 'uplink.retime' }
+  /** A new connect-list (a config reload): the AP in use is matched against it again; radios choose by it from now on. */
+  | { type: 'uplink.connect-list'; list: ConnectList }
   /** Internal: the associated radio's signal reading (signalWatch), when it changed. */
   | { type: 'radio.signal'; dBm: number | null }
   /** Internal: the answer to probe number `seq` (sendProbe): its RTT, or null when it failed. */
@@ -221,6 +223,12 @@ const moveOf = (c: Ctx) => radioMove({ scan: c.scan, list: flooredList(c.connect
 export function entryOfAdopted(list: ConnectList, ap: { ssid: string; bssid: string }): number | null {
   const i = list.findIndex((e) => identityMatches(e, { ssid: ap.ssid, bssid: ap.bssid, signal: -100, freq: 0, flags: e.security === 'psk' ? '[WPA2-PSK-CCMP]' : '[ESS]' }));
   return i < 0 ? null : i;
+}
+
+/** The entry of the AP in use in a (new) connect-list: by its last scan, else as found at start (no scan of it yet). */
+export function entryNow(list: ConnectList, scan: readonly ScanEntry[], ap: { ssid: string; bssid: string }): number | null {
+  const seen = scan.some((s) => s.bssid.toLowerCase() === ap.bssid.toLowerCase());
+  return seen ? entryOf(list, scan, ap.bssid) : entryOfAdopted(list, ap);
 }
 
 /** The first connect-list entry whose identity matches an AP seen in a scan (null when unknown or unmatched). */
@@ -395,6 +403,18 @@ export function createUplinkMachine(deps: UplinkDeps) {
           || context.scanIntervalMs !== event.scanIntervalMs || context.minSignal !== event.minSignal,
         actions: [
           assign(({ event }) => ({ probeIntervalMs: event.probeIntervalMs, probeTimeoutMs: event.probeTimeoutMs, scanIntervalMs: event.scanIntervalMs, minSignal: event.minSignal })),
+          raise({ type: 'uplink.retime' }),
+        ],
+      },
+      // A new connect-list: the AP in use gets its entry in it (its addressing is checked when the radio next idles,
+      // and an AP no longer allowed is left at the next scan, as the radio's rules say); the waits start over.
+      'uplink.connect-list': {
+        actions: [
+          assign(({ context, event }) => ({
+            connectList: event.list,
+            ap: context.ap ? { ...context.ap, entry: entryNow(event.list, context.scan, context.ap) } : null,
+          })),
+          'report',
           raise({ type: 'uplink.retime' }),
         ],
       },

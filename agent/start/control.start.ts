@@ -4,10 +4,10 @@ import { dirname } from 'node:path';
 import type { Actor, AnyStateMachine } from 'xstate';
 import type { AgentConfig } from '../../shared/config/agent.js';
 import type { Logger } from '../../shared/log.js';
-import { buildControlApp } from '../control.js';
+import { buildControlApp, type ControlDeps } from '../control.js';
 
-export async function serveControl(cfg: AgentConfig, arbiter: Actor<AnyStateMachine>, log: Logger, modem: () => unknown) {
-  const app = buildControlApp({ arbiter, log, modem });
+export async function serveControl(cfg: AgentConfig, arbiter: Actor<AnyStateMachine>, log: Logger, modem: () => unknown, more: Pick<ControlDeps, 'reload' | 'config'> = {}) {
+  const app = buildControlApp({ arbiter, log, modem, ...more });
   await mkdir(dirname(cfg.control_socket), { recursive: true });
   await rm(cfg.control_socket, { force: true });
   await app.listen({ path: cfg.control_socket });

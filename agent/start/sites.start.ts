@@ -17,9 +17,12 @@ export interface SiteApplier {
   apply(link: FleetLink): void;
   /** Forget what was applied (a new profile set): the next apply sends again. */
   reset(): void;
+  /** The config's policy (a reload): in effect where no site's profile is; the next apply sends it. */
+  setPolicy(p: Policy): void;
 }
 
 export function createSiteApplier(o: { view: () => ArbiterView; send: (e: { type: 'policy.set'; policy: Policy; site: string | null }) => void; policy: Policy; log: Logger }): SiteApplier {
+  let policy = o.policy;
   let lastSite: string | null | undefined;
   let lastVersion: number | null | undefined;
   return {
@@ -28,10 +31,14 @@ export function createSiteApplier(o: { view: () => ArbiterView; send: (e: { type
       if (applied.site === lastSite && applied.version === lastVersion) return;
       lastVersion = applied.version;
       lastSite = applied.site;
-      o.send({ type: 'policy.set', policy: applied.site ? applied.policy : o.policy, site: applied.site });
+      o.send({ type: 'policy.set', policy: applied.site ? applied.policy : policy, site: applied.site });
       o.log.info({ event: 'site.applied', site: applied.site, version: applied.version }, `thresholds of site ${applied.site ?? '(none: config)'}`);
     },
     reset() {
+      lastSite = undefined;
+    },
+    setPolicy(p) {
+      policy = p;
       lastSite = undefined;
     },
   };

@@ -453,3 +453,22 @@ test('adopted on a static connect-list entry: no readdress at the radio\'s first
   await gone.advance(1);
   assert.deepEqual([gone.last.phase, gone.last.ready], ['down', false]);
 });
+
+test('a new connect-list (a config reload): the AP in use gets its entry in it at once; an AP it no longer allows is left at the next scan, for one it does', async (t) => {
+  const r = new Rig({}, [ap('02:00:00:00:00:01', 'depot', -60), ap('02:00:00:00:00:02', 'street-7', -70)]);
+  t.after(() => r.stop());
+  await r.advance(5);
+  assert.equal(r.radio.associated, '02:00:00:00:00:01');
+  assert.equal(r.last.ap?.entry, 0);
+  // The same APs, reordered: depot is now entry 1, and street-7 (first now) is still weaker than depot by 10 dB.
+  r.send({ type: 'uplink.connect-list', list: parseConnectList([{ ssid: 'cafe' }, { ssid: 'depot', min_signal: -80 }]) });
+  await r.advance(1);
+  assert.equal(r.last.ap?.entry, 1, 'reported with its entry in the new list at once');
+  assert.equal(r.radio.associated, '02:00:00:00:00:01', 'still allowed: stays');
+  r.send({ type: 'uplink.connect-list', list: parseConnectList([{ ssid: 'street-7', min_signal: -78 }]) });
+  await r.advance(1);
+  assert.equal(r.last.ap?.entry, null, 'depot is in no entry now');
+  await r.advance(3100);
+  assert.equal(r.radio.associated, '02:00:00:00:00:02', 'left depot for street-7 at the next scan');
+  assert.equal(r.last.ap?.entry, 0);
+});
