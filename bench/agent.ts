@@ -38,7 +38,7 @@ async function shippedOverLoopback(text: string, fromWall: number, toWall: numbe
   const dir = await mkdtemp(join(tmpdir(), 'bench-ship-'));
   await writeFile(join(dir, 'drive-bench.jsonl'), `${lines.join('\n')}\n`);
   const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
-  const app = buildAgentApi({ identify: () => ({ name: seg.header.vehicle }), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store });
+  const app = buildAgentApi({ identify: async () => ({ name: seg.header.vehicle }), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store });
   const sockets: Socket[] = [];
   app.server.on('connection', (s: Socket) => sockets.push(s));
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const config = join(dir, 'hq.yaml');
     writeFileSync(config, [`interface: ${IF}`, 'private_key_file: hq.key', 'tunnel_network: 10.99.0.0/24', 'state_dir: state', 'control_socket: hq.sock', 'lan_subnets: [192.168.50.0/24]', ''].join('\n'));
     const { db, vehicles } = openVehicles(await loadHqConfig(config));
-    for (let i = 0; i < VEHICLES; i++) vehicles.add({ name: `v${i}`, subnet: `10.20.${i}.0/24`, publicKey: randomBytes(32).toString('base64') });
+    for (let i = 0; i < VEHICLES; i++) await vehicles.add({ name: `v${i}`, subnet: `10.20.${i}.0/24`, publicKey: randomBytes(32).toString('base64') });
     db.close();
 
     // The first start creates the interface; every run after it is a restart that adopts it.

@@ -269,7 +269,7 @@ async function main() {
       worker.once('error', reject);
     });
     await worker.terminate();
-    const stored = events.count();
+    const stored = await events.count();
     await app.close();
     evDb.close();
     return { out, stored, online: fleet.onlineCount(), fleet, serverMs };
@@ -349,7 +349,7 @@ async function main() {
   for (let k = 0; k < 300; k++) {
     const q = pick();
     const s = performance.now();
-    rows += store.query({ vehicle: q.v, sinceMs: q.since, untilMs: q.until }).length;
+    rows += (await store.query({ vehicle: q.v, sinceMs: q.since, untilMs: q.until })).length;
     idx.push(performance.now() - s);
   }
   const scan: number[] = [];

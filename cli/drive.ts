@@ -36,7 +36,7 @@ export function registerDrive(program: Command): void {
       if (!db) throw new InputError(`HQ holds no drives yet (${path})`, '--vehicle');
       const store = new SqliteDriveStore(db);
       try {
-        const d = exportDrive(store, f.vehicle!, f.sinceMs!, f.untilMs ?? now);
+        const d = await exportDrive(store, f.vehicle!, f.sinceMs!, f.untilMs ?? now);
         if (!d) throw new InputError(`HQ holds no drive of "${f.vehicle}" between ${new Date(f.sinceMs!).toISOString()} and ${new Date(f.untilMs ?? now).toISOString()}`, '--vehicle');
         if (opts.out) {
           await writeFile(opts.out, d.text);

@@ -67,8 +67,8 @@ export function registerLog(program: Command): void {
       let cursor = 0;
       let store = db && new EventStore(db);
       if (store) {
-        cursor = store.maxRowid();
-        for (const e of store.iterate({ ...filter, uptoRowid: cursor })) print(e);
+        cursor = await store.maxRowid();
+        for await (const e of store.iterate({ ...filter, uptoRowid: cursor })) print(e);
       }
       if (!opts.follow) {
         db?.close();
@@ -84,7 +84,7 @@ export function registerLog(program: Command): void {
         db ??= openEventsDb(path, { mustExist: true });
         if (!db) continue;
         store ??= new EventStore(db);
-        for (const e of store.iterate(tail)) {
+        for await (const e of store.iterate(tail)) {
           print(e);
           tail.afterRowid = e.rowid;
         }

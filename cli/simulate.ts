@@ -50,13 +50,13 @@ export function registerSiteSimulate(site: Command): void {
       if (until < since) throw new InputError('is before --since', '--until');
       const cfg = await loadHqConfig(opts.config);
       const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
-      const s = new SiteService(sitesDb).get(name);
+      const s = await new SiteService(sitesDb).get(name);
       sitesDb.close();
       if (!s) throw new InputError(`no site "${name}"`, 'NAME');
       const { proposedProfile, simulateSite } = await import('../concentrator/drives/simulate.js');
       proposedProfile(s, overrides, (k) => `--set ${k}`);
       const db = openDrivesDb(drivesPath(cfg.state_dir), { mustExist: true });
-      const store = db ? new SqliteDriveStore(db) : { segments: () => [], text: () => '' };
+      const store = db ? new SqliteDriveStore(db) : { segments: async () => [], text: async () => '' };
       try {
         const r = await simulateSite(store, s, overrides, since, until);
         out(opts.json ? JSON.stringify(r) : simulationTable(r));

@@ -99,7 +99,7 @@ export function registerVehicle(program: Command): void {
       const { db, vehicles } = await openVehicles(cfg, hqPublicKey);
       let added;
       try {
-        added = vehicles.add({ name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey });
+        added = await vehicles.add({ name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey });
       } finally {
         db.close();
       }
@@ -127,7 +127,7 @@ export function registerVehicle(program: Command): void {
     .action(async (opts: { json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
       const { db, vehicles } = await openVehicles(cfg);
-      const all = vehicles.list();
+      const all = await vehicles.list();
       db.close();
       if (opts.json) {
         for (const v of all) out(JSON.stringify(v));
@@ -148,7 +148,7 @@ export function registerVehicle(program: Command): void {
       const { db, vehicles } = await openVehicles(cfg);
       let v: Vehicle & { peer?: never };
       try {
-        v = vehicles.require(name);
+        v = await vehicles.require(name);
       } finally {
         db.close();
       }
@@ -166,7 +166,7 @@ export function registerVehicle(program: Command): void {
       const { db, vehicles } = await openVehicles(cfg);
       let v: Vehicle;
       try {
-        v = vehicles.revoke(name);
+        v = await vehicles.revoke(name);
       } finally {
         db.close();
       }

@@ -25,7 +25,7 @@ export interface PeerView {
 }
 
 export interface AppOptions {
-  vehicles: { list(): Vehicle[]; get(name: string): Vehicle | null; active(): Vehicle[] };
+  vehicles: { list(): Promise<Vehicle[]>; get(name: string): Promise<Vehicle | null>; active(): Promise<Vehicle[]> };
   reconcile: () => Promise<ReconcileResult>;
   lastReconcile: () => ReconcileResult | null;
   /** Static facts about this concentrator. */
@@ -71,18 +71,18 @@ export function build(opts: AppOptions): FastifyInstance {
     return {
       ok: last?.ok ?? false,
       ...opts.health(),
-      vehicles_active: opts.vehicles.active().length,
+      vehicles_active: (await opts.vehicles.active()).length,
       last_reconcile: last && { at: last.at, ok: last.ok, changes: last.changes.length, error: last.error ?? null },
     };
   });
 
   app.get('/v1/vehicles', OPERATOR, async () => {
     const live = await livePeers();
-    return { vehicles: opts.vehicles.list().map((v) => withPeer(v, live)) };
+    return { vehicles: (await opts.vehicles.list()).map((v) => withPeer(v, live)) };
   });
 
   app.get<{ Params: { name: string } }>('/v1/vehicles/:name', OPERATOR, async (req, reply) => {
-    const v = opts.vehicles.get(req.params.name);
+    const v = await opts.vehicles.get(req.params.name);
     if (!v) return sendError(reply, 'VEHICLE_NOT_FOUND', `no vehicle "${req.params.name}"`);
     return withPeer(v, await livePeers());
   });

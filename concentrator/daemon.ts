@@ -126,7 +126,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     // Where each vehicle was last heard: given to peers that have to be added (a fresh interface), then kept up to date.
     const endpointStore = new EndpointStore(endpointsPath(cfg.state_dir), (msg) => log.warn(msg));
     let endpoints = endpointStore.load();
-    const reconciler = new Reconciler({ ifname, wg, routes, log, desired: () => desiredFromVehicles(vehicles.active(), endpoints) });
+    const reconciler = new Reconciler({ ifname, wg, routes, log, desired: async () => desiredFromVehicles(await vehicles.active(), endpoints) });
     saveEndpoints = async () => {
       try {
         const m = mergeEndpoints(endpoints, (await wg.show(ifname)).peers);
@@ -174,7 +174,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realClock, log });
     loop.start(r);
     // Peers added with a stored endpoint: HQ sends first, so their tunnels are back without waiting for the vehicles.
-    const byKey = new Map(vehicles.active().map((v) => [v.public_key, v.tunnel_address]));
+    const byKey = new Map((await vehicles.active()).map((v) => [v.public_key, v.tunnel_address]));
     const poke = r.changes.flatMap((a) => (a.ok && a.change.kind === 'peer.set' && a.change.endpoint !== undefined ? [byKey.get(a.change.publicKey)] : [])).filter((x): x is string => x !== undefined);
     if (poke.length) log.info({ peers: await pokePeers(poke), ms: since() }, 'handshakes started with peers at their stored endpoints');
     echo ??= await ensureEcho(cfg.probe_port, echoPidfile(cfg));

@@ -51,6 +51,8 @@ export interface FleetOps {
 }
 
 const HOUR = 3_600_000;
+/** How often the registered-vehicles gauge re-counts the registry (a CLI change lands within it). */
+const REGISTERED_REFRESH_MS = 5_000;
 /** listen(2) backlog of the agents' API (the kernel caps it at net.core.somaxconn). */
 export const AGENT_API_BACKLOG = 4096;
 
@@ -64,10 +66,17 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const drives: DriveRepository = new SqliteDriveStore(openDrivesDb(drivesPath(cfg.state_dir))!);
   const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms, now: () => clock.wallNow() });
   const lastSwitches = new LastSwitches(events);
-  const metrics = new HqMetrics({ fleet, registered: () => d.vehicles.active().length, vehicles: () => d.vehicles.active().map((v) => v.name) });
+  // The gauges are read synchronously at a scrape: the active vehicles are kept here, read at start and every
+  // REGISTERED_REFRESH_MS (a `vehicle add` or `revoke` shows within it).
+  let active = (await d.vehicles.active()).map((v) => v.name);
+  const metrics = new HqMetrics({ fleet, registered: () => active.length, vehicles: () => active });
   const commit = new GroupCommit(events);
   const listeners: FastifyInstance[] = [];
   let retention: NodeJS.Timeout | null = null;
+  const recount = setInterval(() => {
+    d.vehicles.active().then((a) => (active = a.map((v) => v.name)), (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'));
+  }, REGISTERED_REFRESH_MS);
+  recount.unref();
   let closed = false;
 
   const close = async () => {
@@ -75,10 +84,11 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     closed = true;
     if (retention) clearInterval(retention);
     metrics.close();
+    clearInterval(recount);
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
     eventsDb.close();
     sitesDb.close();
-    drives.close();
+    await drives.close();
   };
 
   const operators = new OperatorTable();
@@ -134,24 +144,22 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);
     }
 
-    const prune = () => {
+    const prune = async () => {
       const before = clock.wallNow() - cfg.log_retention_days * 24 * HOUR;
-      const n = events.prune(before);
+      const n = await events.prune(before);
       if (n) log.info({ pruned: n, before: new Date(before).toISOString() }, 'switch log retention');
       const dBefore = clock.wallNow() - cfg.drive_retention_days * 24 * HOUR;
-      const d = drives.prune(dBefore);
+      const d = await drives.prune(dBefore);
       if (d) log.info({ pruned_segments: d, before: new Date(dBefore).toISOString() }, 'drive retention');
     };
-    retention = setInterval(() => {
-      try {
-        prune();
-      } catch (err) {
-        log.error({ err: (err as Error).message }, 'switch log retention failed');
-      }
-    }, HOUR);
+    const pruneLogged = () =>
+      prune().catch((err: Error) => {
+        log.error({ err: err.message }, 'switch log retention failed');
+      });
+    retention = setInterval(() => void pruneLogged(), HOUR);
     retention.unref();
     setImmediate(() => {
-      if (!closed) prune();
+      if (!closed) void pruneLogged();
     });
     return { events, metrics, sites, drives, reloadOperators, close };
   } catch (err) {

@@ -47,9 +47,9 @@ export class LastSwitches {
   private readonly cache = new Map<string, LastSwitch | null>();
   constructor(private readonly events: Pick<EventStore, 'last'>) {}
 
-  get(vehicle: string): LastSwitch | null {
+  async get(vehicle: string): Promise<LastSwitch | null> {
     if (!this.cache.has(vehicle)) {
-      const e = this.events.last(vehicle);
+      const e = await this.events.last(vehicle);
       this.cache.set(vehicle, e ? brief(e) : null);
     }
     return this.cache.get(vehicle)!;
@@ -65,7 +65,7 @@ export class LastSwitches {
   }
 }
 
-export function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches): FleetRow {
+export async function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches): Promise<FleetRow> {
   const live = fleet.get(v.name);
   const hb = live?.last ?? null;
   const act = hb?.uplinks.find((u) => u.name === hb.active) ?? null;
@@ -82,10 +82,10 @@ export function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches): Fle
     site: hb?.site ?? null,
     journal_backlog: hb?.journal_backlog ?? null,
     clock_offset_ms: live ? Math.round(live.clockOffsetMs) : null,
-    last_switch: last.get(v.name),
+    last_switch: await last.get(v.name),
   };
 }
 
-export function vehicleDetail(v: Vehicle, fleet: FleetState, last: LastSwitches): VehicleDetail {
-  return { ...fleetRow(v, fleet, last), heartbeat: fleet.get(v.name)?.last ?? null, history: fleet.history(v.name) };
+export async function vehicleDetail(v: Vehicle, fleet: FleetState, last: LastSwitches): Promise<VehicleDetail> {
+  return { ...(await fleetRow(v, fleet, last)), heartbeat: fleet.get(v.name)?.last ?? null, history: fleet.history(v.name) };
 }

@@ -15,7 +15,7 @@ export interface AdminRoutesDeps {
   events: Pick<EventStore, 'query' | 'last'>;
   fleet: FleetState;
   lastSwitches: LastSwitches;
-  vehicles: { list(): Vehicle[]; get(name: string): Vehicle | null };
+  vehicles: { list(): Promise<Vehicle[]>; get(name: string): Promise<Vehicle | null> };
   sites?: SiteRoutesDeps['sites'];
   drives?: SiteRoutesDeps['drives'];
   /** Who changes made through this listener come from, for the sites' audit. */
@@ -34,18 +34,18 @@ export function adminRoutes(d: AdminRoutesDeps) {
     app.get<{ Querystring: LogParams }>('/v1/log', OPERATOR, async (req) => {
       const f = parseLogParams(req.query, now());
       f.limit = Math.min(f.limit ?? 1000, LOG_PAGE_MAX);
-      const events = d.events.query(f);
+      const events = await d.events.query(f);
       const cursor = events.reduce((m, e) => Math.max(m, e.rowid), f.afterRowid ?? 0);
       return { events, cursor };
     });
 
     app.get('/v1/fleet', OPERATOR, async () => {
-      const rows = d.vehicles.list().filter((v) => v.revoked_at === null).map((v) => fleetRow(v, d.fleet, d.lastSwitches));
+      const rows = await Promise.all((await d.vehicles.list()).filter((v) => v.revoked_at === null).map((v) => fleetRow(v, d.fleet, d.lastSwitches)));
       return { vehicles: rows, online: rows.filter((r) => r.online).length, offline_after_ms: d.fleet.offlineAfterMs };
     });
 
     app.get<{ Params: { name: string } }>('/v1/fleet/:name', OPERATOR, async (req, reply) => {
-      const v = d.vehicles.get(req.params.name);
+      const v = await d.vehicles.get(req.params.name);
       if (!v) return sendError(reply, 'VEHICLE_NOT_FOUND', `no vehicle "${req.params.name}"`);
       return vehicleDetail(v, d.fleet, d.lastSwitches);
     });

@@ -61,34 +61,34 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
   /** What a profile may hold, and the defaults where it is silent (the dashboard's form). */
   app.get('/v1/site-profile', OPERATOR, async () => ({ fields: PROFILE_FIELDS, defaults: PROFILE_DEFAULTS }));
 
-  app.get('/v1/sites', OPERATOR, async () => ({ ...sites.set(), recent: sites.recent(20) }));
+  app.get('/v1/sites', OPERATOR, async () => ({ ...(await sites.set()), recent: await sites.recent(20) }));
 
   app.get<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
-    const s = sites.get(req.params.name);
+    const s = await sites.get(req.params.name);
     if (!s) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     return { site: s, effective: effectiveProfile(s.profile) };
   });
 
   app.get<{ Params: { name: string } }>('/v1/sites/:name/history', OPERATOR, async (req, reply) => {
-    const h = sites.history(req.params.name);
+    const h = await sites.history(req.params.name);
     if (!h.length) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     return { history: h };
   });
 
   /** The site's proposed thresholds tried on the drives HQ holds, beside its current ones (nothing is saved). */
   app.post<{ Params: { name: string } }>('/v1/sites/:name/simulate', OPERATOR, async (req, reply) => {
-    const s = sites.get(req.params.name);
+    const s = await sites.get(req.params.name);
     if (!s) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     // A bad field throws an InputError: the error table answers 400 INVALID naming it.
     const q = checkSimulate(req.body, (d.now ?? Date.now)());
     const { proposedProfile, simulateSite } = await import('../drives/simulate.js');
     proposedProfile(s, q.set, (k) => `set.${k}`);
-    return simulateSite(d.drives ?? { segments: () => [], text: () => '' }, s, q.set, q.since, q.until);
+    return simulateSite(d.drives ?? { segments: async () => [], text: async () => '' }, s, q.set, q.since, q.until);
   });
 
   app.post('/v1/sites', OPERATOR, async (req, reply) => {
     try {
-      const site = sites.add(req.body, who(req, origin));
+      const site = await sites.add(req.body, who(req, origin));
       return reply.code(201).send({ site });
     } catch (err) {
       if (err instanceof SiteExistsError) return sendError(reply, 'SITE_EXISTS', err.message, err.field);
@@ -98,7 +98,7 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
 
   app.patch<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
     try {
-      return sites.update(req.params.name, checkPatch(req.body), who(req, origin));
+      return await sites.update(req.params.name, checkPatch(req.body), who(req, origin));
     } catch (err) {
       if (err instanceof SiteNotFoundError) return sendError(reply, 'SITE_NOT_FOUND', err.message);
       throw err; // an InputError: 400 INVALID naming the field
@@ -107,7 +107,7 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
 
   app.delete<{ Params: { name: string } }>('/v1/sites/:name', OPERATOR, async (req, reply) => {
     try {
-      return { removed: sites.remove(req.params.name, who(req, origin)) };
+      return { removed: await sites.remove(req.params.name, who(req, origin)) };
     } catch (err) {
       if (err instanceof SiteNotFoundError) return sendError(reply, 'SITE_NOT_FOUND', err.message);
       throw err;

@@ -19,13 +19,13 @@ import { receivePiece } from './drive.js';
 
 export interface AgentApiOptions {
   /** The active vehicle whose tunnel address this is, or null. */
-  identify: (address: string) => { name: string } | null;
+  identify: (address: string) => Promise<{ name: string } | null>;
   /** Stores a validated batch durably (group-committed); resolves once it is on disk. */
   ingest: (events: readonly TimedEvent[]) => Promise<IngestResult>;
   fleet: FleetState;
   /** The site profile set agents fetch; absent: an empty set, version 0. */
-  sites?: () => SiteSet;
-  sitesVersion?: () => number;
+  sites?: () => Promise<SiteSet>;
+  sitesVersion?: () => Promise<number>;
   metrics?: HqMetrics;
   logger?: Logger;
   /** Where the vehicles' drives are kept (POST /v1/drive); absent: the route answers 404. */
@@ -52,7 +52,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
   const app = o.logger
     ? Fastify({ loggerInstance: o.logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: o.bodyLimit ?? 4 << 20 })
     : Fastify({ logger: false, bodyLimit: o.bodyLimit ?? 4 << 20 });
-  const sitesVersion = () => o.sitesVersion?.() ?? o.sites?.().version ?? 0;
+  const sitesVersion = async (): Promise<number> => (o.sitesVersion ? o.sitesVersion() : o.sites ? (await o.sites()).version : 0);
   const clock = o.clock ?? realClock;
 
   const fail = (code: HttpErrorCode, message: string, field?: string) => {
@@ -64,7 +64,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
   // Identity first, before the body is read: anything not from an active vehicle's tunnel address is refused.
   app.addHook('onRequest', async (req, reply) => {
     const addr = normalizeAddress(req.socket.remoteAddress);
-    const v = o.identify(addr);
+    const v = await o.identify(addr);
     if (!v) return reply.code(403).send(fail('NOT_A_VEHICLE', `${addr || 'this address'} is not the tunnel address of a registered vehicle`));
     req.vehicle = v.name;
   });
@@ -99,7 +99,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     }
     o.fleet.heartbeat(p.value);
     o.metrics?.heartbeats.inc();
-    const body: HeartbeatReply = { sites_version: sitesVersion(), mono: true };
+    const body: HeartbeatReply = { sites_version: await sitesVersion(), mono: true };
     return body;
   });
 
@@ -112,7 +112,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
       if (!q.ok) return reply.code(400).send(fail('INVALID', q.message, q.field));
       if (!Buffer.isBuffer(req.body)) return reply.code(415).send(fail('UNSUPPORTED_MEDIA_TYPE', 'a drive piece is application/octet-stream (brotli)'));
       // A bad piece throws an InputError: the error table answers 400 INVALID naming it.
-      const r = receivePiece(drives, req.vehicle, q.value, req.body, clock.wallNow());
+      const r = await receivePiece(drives, req.vehicle, q.value, req.body, clock.wallNow());
       const body: DriveChunkReply = { segment: q.value.segment, have: r.have };
       if (r.kind === 'gap') return reply.code(409).send({ ...fail('DRIVE_GAP', `HQ holds ${r.have} bytes of ${q.value.segment}: send from there`), ...body });
       return body;
@@ -122,8 +122,8 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
   /** The profile set; with ?version=N equal to the current version, 304 and no body. */
   app.get<{ Querystring: { version?: string } }>('/v1/sites', async (req, reply) => {
     const have = req.query.version;
-    if (have !== undefined && Number(have) === sitesVersion()) return reply.code(304).send();
-    return o.sites?.() ?? { version: 0, sites: [] };
+    if (have !== undefined && Number(have) === (await sitesVersion())) return reply.code(304).send();
+    return o.sites ? o.sites() : { version: 0, sites: [] };
   });
 
   return app;

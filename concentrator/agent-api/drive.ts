@@ -7,7 +7,7 @@ import { DRIVE_CHUNK_LIMIT, type DriveChunkQuery } from '../../shared/wire/drive
 import type { AppendResult, DriveRepository } from '../store/drives/repository.js';
 
 /** Stores `body` (brotli of the file's bytes from query.offset) for `vehicle`; throws InputError naming what is wrong. */
-export function receivePiece(repo: Pick<DriveRepository, 'append'>, vehicle: string, q: DriveChunkQuery, body: Buffer, receivedAt: number): AppendResult {
+export function receivePiece(repo: Pick<DriveRepository, 'append'>, vehicle: string, q: DriveChunkQuery, body: Buffer, receivedAt: number): Promise<AppendResult> {
   let raw: Buffer;
   try {
     raw = brotliDecompressSync(body, { maxOutputLength: DRIVE_CHUNK_LIMIT });

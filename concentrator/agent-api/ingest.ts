@@ -3,7 +3,7 @@ import type { TimedEvent } from '../store/events/schema.js';
 import type { IngestResult } from '../store/events/service.js';
 
 export interface BatchStore {
-  ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): IngestResult[];
+  ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): Promise<IngestResult[]>;
 }
 
 /**
@@ -26,20 +26,20 @@ export class GroupCommit {
       this.queue.push({ events, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        this.schedule(() => this.flush());
+        this.schedule(() => void this.flush());
       }
     });
   }
 
   /** Commits everything queued now. */
-  flush(): void {
+  async flush(): Promise<void> {
     this.scheduled = false;
     const q = this.queue;
     this.queue = [];
     if (!q.length) return;
     let results: IngestResult[];
     try {
-      results = this.store.ingestMany(q.map((x) => x.events));
+      results = await this.store.ingestMany(q.map((x) => x.events));
     } catch (err) {
       for (const x of q) x.reject(err);
       return;

@@ -10,9 +10,9 @@ export interface ExportedDrive {
 
 /** The drive of `vehicle` over [sinceWall, untilWall] (wall ms), only its segments naming `site` when given, or null
  *  when HQ holds none of it. */
-export function exportDrive(repo: Pick<DriveRepository, 'segments' | 'text'>, vehicle: string, sinceWall: number, untilWall: number, site?: string): ExportedDrive | null {
-  const segments = repo.segments({ vehicle, sinceWall, untilWall, ...(site !== undefined ? { site } : {}) }).filter((s) => s.have > 0);
+export async function exportDrive(repo: Pick<DriveRepository, 'segments' | 'text'>, vehicle: string, sinceWall: number, untilWall: number, site?: string): Promise<ExportedDrive | null> {
+  const segments = (await repo.segments({ vehicle, sinceWall, untilWall, ...(site !== undefined ? { site } : {}) })).filter((s) => s.have > 0);
   if (segments.length === 0) return null;
   const origin = Math.max(sinceWall, segments[0]!.start_wall);
-  return { text: joinDrive(segments.map((s) => repo.text(s.vehicle, s.segment)), origin, untilWall, `${vehicle}'s drive`), segments };
+  return { text: joinDrive(await Promise.all(segments.map((s) => repo.text(s.vehicle, s.segment))), origin, untilWall, `${vehicle}'s drive`), segments };
 }

@@ -56,12 +56,12 @@ export async function simulateSite(repo: Pick<DriveRepository, 'segments' | 'tex
   const current = policyWith(site.profile as Partial<Policy>);
   const proposed = policyWith(proposedProfile(site, overrides) as Partial<Policy>);
   const at = (p: Policy): PolicyOf => (recorded, where) => (where === site.name ? p : policyWith(recorded as Partial<Policy>));
-  const vehicles = [...new Set(repo.segments({ site: site.name, sinceWall, untilWall }).map((s) => s.vehicle))];
+  const vehicles = [...new Set((await repo.segments({ site: site.name, sinceWall, untilWall })).map((s) => s.vehicle))];
   const out: VehicleSimulation[] = [];
   const warnings = new Set<string>();
   for (const vehicle of vehicles) {
     // Only the segments that were at the site: elsewhere both profiles are the drive's own, and replay the same.
-    const d = exportDrive(repo, vehicle, sinceWall, untilWall, site.name);
+    const d = await exportDrive(repo, vehicle, sinceWall, untilWall, site.name);
     if (!d) continue;
     const segments = parseDrive(d.text, `${vehicle}'s drive`);
     const [now, next] = [await replayDrive(segments, at(current)), await replayDrive(segments, at(proposed))];

@@ -20,6 +20,6 @@ export interface OnceDeps {
 export async function reconcileOnce(cfg: Pick<HqConfig, 'interface'>, vehicles: Pick<VehicleService, 'active'>, d: OnceDeps): Promise<ReconcileResult | null> {
   const link = await (d.run ?? defaultRun)(['ip', 'link', 'show', 'dev', cfg.interface], { allowFail: true });
   if (link.exitCode !== 0) return null;
-  const r = new Reconciler({ ifname: cfg.interface, wg: d.wg, routes: d.routes, log: d.log, desired: () => desiredFromVehicles(vehicles.active()) });
+  const r = new Reconciler({ ifname: cfg.interface, wg: d.wg, routes: d.routes, log: d.log, desired: async () => desiredFromVehicles(await vehicles.active()) });
   return r.reconcile();
 }

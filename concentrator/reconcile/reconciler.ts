@@ -34,7 +34,7 @@ export interface ReconcilerOptions {
   /** `wg addconf`, for batches; absent: the real one, through shared/exec's runner. */
   peersBatch?: PeersBatchDriver;
   /** The desired state, read afresh at every pass (from the registry). */
-  desired: () => NetState;
+  desired: () => NetState | Promise<NetState>;
   /** A pass setting or adding more than this many peers and routes is batched (the first pass always is). */
   batchThreshold?: number;
   log: Logger;
@@ -98,7 +98,7 @@ export class Reconciler {
     let changes: Change[];
     let desired: NetState;
     try {
-      desired = this.o.desired();
+      desired = await this.o.desired();
       changes = plan(await this.current(), desired);
     } catch (err) {
       const error = message(err);

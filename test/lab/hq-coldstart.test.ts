@@ -90,7 +90,7 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
     const want = new Map<string, string[]>();
     try {
       for (let i = 0; i < VEHICLES; i++) {
-        const { vehicle: v } = vehicles.add({ name: `v${i}`, subnet: `10.${20 + (i >> 8)}.${i & 255}.0/24`, publicKey: randomBytes(32).toString('base64') });
+        const { vehicle: v } = (await vehicles.add({ name: `v${i}`, subnet: `10.${20 + (i >> 8)}.${i & 255}.0/24`, publicKey: randomBytes(32).toString('base64') }));
         want.set(v.public_key, [`${v.tunnel_address}/32`, v.subnet].sort());
       }
     } finally {

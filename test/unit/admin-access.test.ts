@@ -22,9 +22,9 @@ const PATHS = [
 const SITE = { name: 'evil', match: { ssid: ['evil'] } };
 
 test('without a valid token, no method on any spelling of any path gets past 401, and nothing changes', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
-  const before = JSON.stringify(f.sites.set());
+  const before = JSON.stringify((await f.sites.set()));
   let n = 0;
   for (const method of METHODS) {
     for (const url of PATHS) {
@@ -36,12 +36,12 @@ test('without a valid token, no method on any spelling of any path gets past 401
       }
     }
   }
-  assert.equal(JSON.stringify(f.sites.set()), before, 'a refused request changed the sites');
+  assert.equal(JSON.stringify((await f.sites.set())), before, 'a refused request changed the sites');
   assert.ok(n > 800);
 });
 
 test('with the token, routing decides: encoded spellings reach their route, unknown paths are 404', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
   const cases: Array<[string, string, number]> = [
     ['GET', '/%761/sites', 200],
@@ -81,7 +81,7 @@ function raw(port: number, method: string, target: string, headers: Record<strin
 }
 
 test('through a real socket: absolute-form, dot-segment and encoded request targets without a token are refused', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   const port = (f.app.server.address() as AddressInfo).port;
@@ -100,7 +100,7 @@ test('through a real socket: absolute-form, dot-segment and encoded request targ
   // `*` routes to `/`: the public page for GET, nothing else.
   assert.equal(await raw(port, 'GET', '*'), 200);
   assert.equal(await raw(port, 'POST', '*', {}, JSON.stringify(SITE)), 401);
-  assert.equal(f.sites.get('evil'), null);
+  assert.equal(await f.sites.get('evil'), null);
 });
 
 test('a route that declares no access is refused even with a valid credential (deny by default)', async (t) => {
@@ -121,7 +121,7 @@ test('a route that declares no access is refused even with a valid credential (d
 });
 
 test('the error table: real statuses kept (400, 404, 413, 414, 415), a 500 says nothing of its cause', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
   const send = (method: string, url: string, payload?: string, type = 'application/json') =>
     f.app.inject({ method: method as 'POST', url, headers: { ...auth, ...(payload !== undefined ? { 'content-type': type } : {}) }, payload });
@@ -139,7 +139,7 @@ test('the error table: real statuses kept (400, 404, 413, 414, 415), a 500 says 
     assert.equal(HTTP_ERRORS[code as keyof typeof HTTP_ERRORS], status, `${name}: the table's status`);
   }
   // A store that fails inside: 500 INTERNAL, the cause stays in the log.
-  f.events.query = () => {
+  f.events.query = async () => {
     throw new Error('SQLITE_CORRUPT: /var/lib/roamlink/events.sqlite page 7');
   };
   const r = await send('GET', '/v1/log');

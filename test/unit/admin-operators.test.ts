@@ -27,7 +27,7 @@ import { createLogger } from '../../shared/log.js';
 const BIN = fileURLToPath(new URL('../../../bin/roamlink', import.meta.url));
 const WG_KEY = 'KPD+e8mvLdOOI+Wl9HYVjuOXj4U/izotj3qE2CZTbUA=';
 
-test('the operators file: NAME sha256:HEX lines round-trip; a bad line is named by number and never quoted', () => {
+test('the operators file: NAME sha256:HEX lines round-trip; a bad line is named by number and never quoted', async () => {
   const a = newToken();
   const b = newToken();
   assert.match(a, /^rl_[A-Za-z0-9_-]{43}$/);
@@ -53,7 +53,7 @@ test('the operators file: NAME sha256:HEX lines round-trip; a bad line is named 
   }
 });
 
-test('the table: each token names its operator; a wrong, shortened, lengthened or bare token names nobody', () => {
+test('the table: each token names its operator; a wrong, shortened, lengthened or bare token names nobody', async () => {
   const a = newToken();
   const b = newToken();
   const t = new OperatorTable([{ name: 'ann', sha256: tokenHash(a) }, { name: 'bob', sha256: tokenHash(b) }]);

@@ -121,7 +121,7 @@ test('HTTPS on a real socket: a client trusting the certificate gets the fleet w
   const dir = tmp(t);
   const files = makeCert(dir, 'admin');
   const tls = await loadAdminTls(files);
-  const f = dashboardFixture({ tls });
+  const f = await dashboardFixture({ tls });
   t.after(() => f.close());
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = f.app.server.address() as { port: number };

@@ -18,21 +18,21 @@ const BUS = '10.99.0.2';
 const VAN = '10.99.0.3';
 const OLD = '10.99.0.4';
 
-function setup(t: { after: (fn: () => unknown) => void }, bodyLimit?: number) {
+async function setup(t: { after: (fn: () => unknown) => void }, bodyLimit?: number) {
   let now = Date.parse('2026-11-21T10:00:00Z');
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
-  vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
-  vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) });
-  vehicles.add({ name: 'old', subnet: '10.20.9.0/24', publicKey: K(3) });
-  vehicles.revoke('old');
+  (await vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) }));
+  (await vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) }));
+  (await vehicles.add({ name: 'old', subnet: '10.20.9.0/24', publicKey: K(3) }));
+  (await vehicles.revoke('old'));
   const events = new EventStore(openEventsDb(':memory:'));
   const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => now });
-  const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
+  const metrics = new HqMetrics({ fleet, registered: () => 2 }); // bus-7 and van-2 (old is revoked)
   const gc = new GroupCommit(events);
   const app = buildAgentApi({
     identify: createVehicleLookup(db), ingest: (b) => gc.submit(b), fleet, metrics,
-    sites: () => ({ version: 3, sites: [] }), bodyLimit,
+    sites: async () => ({ version: 3, sites: [] }), bodyLimit,
   });
   t.after(async () => {
     await app.close();
@@ -43,14 +43,14 @@ function setup(t: { after: (fn: () => unknown) => void }, bodyLimit?: number) {
 
 const post = (url: string, from: string, payload: unknown) => ({ method: 'POST' as const, url, remoteAddress: from, payload: payload as object });
 
-test('normalizeAddress: dual-stack IPv4 form', () => {
+test('normalizeAddress: dual-stack IPv4 form', async () => {
   assert.equal(normalizeAddress('::ffff:10.99.0.2'), '10.99.0.2');
   assert.equal(normalizeAddress('10.99.0.2'), '10.99.0.2');
   assert.equal(normalizeAddress(undefined), '');
 });
 
 test('identity: only an active vehicle\'s tunnel address gets in (403 otherwise, body unread)', async (t) => {
-  const { app, events } = setup(t);
+  const { app, events } = await setup(t);
   for (const from of ['127.0.0.1', '10.99.0.1', OLD, '192.0.2.7']) {
     const r = await app.inject(post('/v1/events', from, { events: [ev(1)] }));
     assert.equal(r.statusCode, 403, from);
@@ -58,28 +58,28 @@ test('identity: only an active vehicle\'s tunnel address gets in (403 otherwise,
   }
   const r = await app.inject({ method: 'GET', url: '/v1/sites', remoteAddress: OLD });
   assert.equal(r.statusCode, 403);
-  assert.equal(events.count(), 0);
+  assert.equal((await events.count()), 0);
 });
 
 test('a vehicle speaks only for itself: an event for another vehicle is refused, the batch not stored', async (t) => {
-  const { app, events } = setup(t);
+  const { app, events } = await setup(t);
   const r = await app.inject(post('/v1/events', VAN, { events: [ev(1, { vehicle: 'van-2' }), ev(2)] }));
   assert.equal(r.statusCode, 403);
   assert.deepEqual(r.json().error, { code: 'WRONG_VEHICLE', message: '"bus-7" is not the sending vehicle (van-2)', field: 'events[1].vehicle' });
-  assert.equal(events.count(), 0);
+  assert.equal((await events.count()), 0);
   const hb = await app.inject(post('/v1/heartbeat', VAN, { vehicle: 'bus-7', at: '2026-11-21T10:00:00Z', active: null, uplinks: [] }));
   assert.equal(hb.statusCode, 403);
   assert.equal(hb.json().error.field, 'vehicle');
 });
 
 test('events: stored once by id; a retry acknowledges every id again; metrics count each once', async (t) => {
-  const { app, events, metrics } = setup(t);
+  const { app, events, metrics } = await setup(t);
   let r = await app.inject(post('/v1/events', BUS, { events: [ev(1), ev(2)] }));
   assert.equal(r.statusCode, 200);
   assert.deepEqual(r.json(), { stored: [ev(1).id, ev(2).id], inserted: 2, duplicates: 0 });
   r = await app.inject(post('/v1/events', BUS, { events: [ev(2), ev(3)] }));
   assert.deepEqual(r.json(), { stored: [ev(2).id, ev(3).id], inserted: 1, duplicates: 1 });
-  assert.deepEqual(events.query().map((e) => e.seq), [1, 2, 3]);
+  assert.deepEqual((await events.query()).map((e) => e.seq), [1, 2, 3]);
   const text = metrics.render();
   assert.match(text, /roamlink_switches_total\{reason="signal"\} 2\n/);
   assert.match(text, /roamlink_switches_total\{reason="carrier-loss"\} 1\n/);
@@ -87,7 +87,7 @@ test('events: stored once by id; a retry acknowledges every id again; metrics co
 });
 
 test('bad input: 4xx naming the field, nothing stored half', async (t) => {
-  const { app, events } = setup(t);
+  const { app, events } = await setup(t);
   const cases: Array<{ name: string; payload: unknown; raw?: string; status: number; code: string; field?: string }> = [
     { name: 'bad event in the middle', payload: { events: [ev(1), { ...ev(2), at: 'yesterday' }, ev(3)] }, status: 400, code: 'INVALID', field: 'events[1].at' },
     { name: 'candidate field', payload: { events: [{ ...ev(1), candidates: [{ name: 'wlan0', phase: 'ready', ready: 'yes' }] }] }, status: 400, code: 'INVALID', field: 'events[0].candidates[0].ready' },
@@ -104,11 +104,11 @@ test('bad input: 4xx naming the field, nothing stored half', async (t) => {
     assert.equal(r.json().error.code, c.code, c.name);
     if (c.field) assert.equal(r.json().error.field, c.field, c.name);
   }
-  assert.equal(events.count(), 0);
+  assert.equal((await events.count()), 0);
 });
 
 test('too large a body: 413', async (t) => {
-  const { app } = setup(t, 64 * 1024);
+  const { app } = await setup(t, 64 * 1024);
   const big = { events: Array.from({ length: 200 }, (_, i) => ev(i + 1, { why: whyOf('x'.repeat(500)) })) };
   const r = await app.inject(post('/v1/events', BUS, big));
   assert.equal(r.statusCode, 413);
@@ -116,7 +116,7 @@ test('too large a body: 413', async (t) => {
 });
 
 test('heartbeats: online while heard from, offline after the timeout; the reply carries the sites version', async (t) => {
-  const { app, fleet, metrics, advance } = setup(t);
+  const { app, fleet, metrics, advance } = await setup(t);
   const hb = {
     vehicle: 'bus-7', at: '2026-11-21T10:00:00Z', active: 'wlan0', site: 'depot', journal_backlog: 4,
     uplinks: [{ name: 'wlan0', kind: 'wifi', state: 'ready', ready: true, signal: -61, rtt_ms: 12, loss: 0, rx_bytes: 1, tx_bytes: 2 }],
@@ -139,7 +139,7 @@ test('heartbeats: online while heard from, offline after the timeout; the reply 
 });
 
 test('sites: the set, or 304 when the agent has this version', async (t) => {
-  const { app } = setup(t);
+  const { app } = await setup(t);
   let r = await app.inject({ method: 'GET', url: '/v1/sites', remoteAddress: BUS });
   assert.equal(r.statusCode, 200);
   assert.deepEqual(r.json(), { version: 3, sites: [] });

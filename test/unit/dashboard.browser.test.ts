@@ -58,7 +58,7 @@ function selfSigned(): { cert: string; key: string } {
 const TOKENS: Record<string, string> = { ann: TOKEN, bob: TOKEN_BOB };
 
 async function open(t: { after: (fn: () => unknown) => void }) {
-  const f = dashboardFixture({ tls: selfSigned() });
+  const f = await dashboardFixture({ tls: selfSigned() });
   await f.app.listen({ host: '127.0.0.1', port: 0 });
   const addr = f.app.server.address() as { port: number };
   const browser = await (pw as Pw).chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
@@ -147,20 +147,20 @@ test('sites: add one, edit its profile (saved, versioned, audited with who), a b
   await page.fill('#f-lte', 'never');
   await page.click('#site-save');
   await page.waitForSelector('#site-edit-result:has-text("version 2")');
-  assert.deepEqual(f.sites.get('street-7')!.profile, { hold_ms: 2000, lte: 'never' });
+  assert.deepEqual((await f.sites.get('street-7'))!.profile, { hold_ms: 2000, lte: 'never' });
   assert.equal((await page.textContent('#site-history tbody tr:first-child .who'))?.trim(), 'dashboard:ann');
   assert.match((await page.textContent('#site-history tbody tr:first-child')) ?? '', /profile\.hold_ms: \(default\) → 2000/);
   await page.fill('#f-loss_max', '3');
   await page.click('#site-save');
   await page.waitForSelector('#site-edit-error:has-text("profile.loss_max")');
   assert.match((await page.getAttribute('#f-loss_max', 'class')) ?? '', /invalid/);
-  assert.equal(f.sites.get('street-7')!.version, 2);
+  assert.equal((await f.sites.get('street-7'))!.version, 2);
   await page.goto(`${base}/#/sites`);
   await page.fill('#a-name', 'bad');
   await page.fill('#a-bssid', 'not-a-bssid');
   await page.click('#site-add button[type=submit]');
   await page.waitForSelector('#site-add-error:has-text("match.bssid[0]")');
-  assert.equal(f.sites.get('bad'), null);
+  assert.equal(await f.sites.get('bad'), null);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
 });
 
@@ -169,7 +169,7 @@ test('site editor: a changed threshold is tried on the site\'s drives before Sav
   await signIn('ann');
   await page.goto(`${base}/#/site/depot`);
   await page.waitForSelector('#site-edit');
-  const version = f.sites.get('depot')!.version;
+  const version = (await f.sites.get('depot'))!.version;
   await page.fill('#f-hysteresis_db', '10');
   await page.waitForSelector('#sim-table');
   const cell = async (row: number, col: 'current' | 'proposed') => (await page.textContent(`#sim-table tbody tr:nth-child(${row}) .${col}`))?.trim();
@@ -184,6 +184,6 @@ test('site editor: a changed threshold is tried on the site\'s drives before Sav
   // A bad value is named, and nothing is saved by trying.
   await page.fill('#f-hysteresis_db', '99');
   await page.waitForSelector('#sim-error:has-text("set.hysteresis_db")');
-  assert.equal(f.sites.get('depot')!.version, version);
+  assert.equal((await f.sites.get('depot'))!.version, version);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
 });

@@ -23,19 +23,19 @@ export const TOKEN = 'test-token-0123456789abcdef';
 export const TOKEN_BOB = 'test-token-bob-9876543210fedcba';
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
-export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; key: string } } = {}) {
+export async function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; key: string } } = {}) {
   const now = Date.now();
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
-  vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
-  vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) });
+  (await vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' }));
+  (await vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) }));
   const events = new EventStore(openEventsDb(':memory:'));
   const at = (msAgo: number) => new Date(now - msAgo).toISOString();
-  events.ingest([
+  (await events.ingest([
     ev(1, { at: at(40 * 60_000), from: null, to: 'wlan0', reason: 'initial', site: 'depot' }),
     ev(2, { at: at(20 * 60_000), from: 'wlan0', to: 'wlan1', reason: 'signal', site: 'depot', why: whyOf('wlan0 below -75 dBm for 1 s') }),
     ev(3, { at: at(5 * 60_000), from: 'wlan1', to: 'wwan0', reason: 'carrier-loss', site: null }),
-  ]);
+  ]));
   let t = now - 60_000;
   const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => t });
   for (let i = 0; i < 12; i++) {
@@ -51,7 +51,7 @@ export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; 
   }
   t = now;
   const sites = new SiteService(openSitesDb(':memory:'));
-  sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70, hysteresis_db: 4, hold_ms: 500, dwell_ms: 1000 } }, 'cli:root');
+  (await sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70, hysteresis_db: 4, hold_ms: 500, dwell_ms: 1000 } }, 'cli:root'));
   // bus-7's flapping drive at the depot an hour ago, as HQ stores what the agent shipped: what a simulation replays.
   const drives = new SqliteDriveStore(openDrivesDb(':memory:')!);
   const lines = readFileSync(fileURLToPath(new URL('../../../test/fixtures/drive/lab-flap.jsonl', import.meta.url)), 'utf8').split('\n');
@@ -59,9 +59,10 @@ export function dashboardFixture(opts: { logger?: Logger; tls?: { cert: string; 
   delete h.origin_wall;
   delete h.until_wall;
   lines[0] = JSON.stringify({ ...h, vehicle: 'bus-7', start_wall: now - 3_600_000, site: 'depot' });
-  drives.append({ vehicle: 'bus-7', segment: 'drive-1.jsonl', offset: 0, text: lines.join('\n'), start_wall: now - 3_600_000, last_t: (JSON.parse(lines.at(-2)!) as { t: number }).t, sites: ['depot'] }, now);
+  (await drives.append({ vehicle: 'bus-7', segment: 'drive-1.jsonl', offset: 0, text: lines.join('\n'), start_wall: now - 3_600_000, last_t: (JSON.parse(lines.at(-2)!) as { t: number }).t, sites: ['depot'] }, now));
   const lastSwitches = new LastSwitches(events);
-  const metrics = new HqMetrics({ fleet, registered: () => vehicles.active().length });
+  const registered = (await vehicles.active()).length;
+  const metrics = new HqMetrics({ fleet, registered: () => registered });
   const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash(TOKEN) }, { name: 'bob', sha256: tokenHash(TOKEN_BOB) }]);
   const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, drives, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
   return { app, operators, sites, events, fleet, drives, close: async () => { await app.close(); db.close(); drives.close(); } };

@@ -19,7 +19,7 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 test('the API and /metrics need the token; the pages do not; the token never reaches the log', async (t) => {
   const lines: string[] = [];
   const logger = createLogger({ name: 'hq', level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
-  const f = dashboardFixture({ logger });
+  const f = await dashboardFixture({ logger });
   t.after(f.close);
   for (const url of ['/v1/fleet', '/v1/log', '/v1/sites', '/metrics', '/v1/anything']) {
     for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }]) {
@@ -48,7 +48,7 @@ test('the API and /metrics need the token; the pages do not; the token never rea
 });
 
 test('fleet and vehicle JSON: online, active uplink, signal, site, last switch; history for the chart', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
   const fleet = (await f.app.inject({ method: 'GET', url: '/v1/fleet', headers: auth })).json();
   assert.equal(fleet.online, 1);
@@ -69,7 +69,7 @@ test('fleet and vehicle JSON: online, active uplink, signal, site, last switch; 
   assert.equal(bad.json().error.field, 'since');
 });
 
-test('the legacy token file: mode 0600, one long token; bearer compare', (t) => {
+test('the legacy token file: mode 0600, one long token; bearer compare', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-token-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const p = join(dir, 'token');

@@ -50,7 +50,7 @@ function hq() {
     posts++;
     if (mode === 'down') return { kind: 'retry', error: 'no route' };
     try {
-      const r = receivePiece(store, 'bus-7', { segment, offset }, body, Date.now());
+      const r = await receivePiece(store, 'bus-7', { segment, offset }, body, Date.now());
       if (mode === 'lose-answer') return { kind: 'retry', error: 'no answer within 5000 ms' };
       return r.kind === 'ok' ? { kind: 'ok', have: r.have } : { kind: 'gap', have: r.have };
     } catch (err) {
@@ -86,17 +86,17 @@ test('drive shipping: pieces of whole lines, an outage, a lost answer and a rest
   s.start();
   await clock.advance(0);
   await s.idle();
-  assert.equal(h.store.text('bus-7', A), readFileSync(join(dir, A), 'utf8'));
+  assert.equal((await h.store.text('bus-7', A)), readFileSync(join(dir, A), 'utf8'));
   assert.ok(h.posts() >= 2, 'more than one piece');
   // A line half written: only whole lines go.
   appendFileSync(join(dir, A), lines.slice(40, 80).join('\n') + '\n' + lines[80]!.slice(0, 20));
   h.set('down');
   await pass(60_000);
-  assert.ok(h.store.have('bus-7', A) < readFileSync(join(dir, A)).length);
+  assert.ok((await h.store.have('bus-7', A)) < readFileSync(join(dir, A)).length);
   h.set('up');
   await pass(60_000);
   const whole = readFileSync(join(dir, A), 'utf8');
-  assert.equal(h.store.text('bus-7', A), whole.slice(0, whole.lastIndexOf('\n') + 1));
+  assert.equal((await h.store.text('bus-7', A)), whole.slice(0, whole.lastIndexOf('\n') + 1));
   // HQ stores a piece but its answer is lost, and the agent restarts: the new agent resends; HQ keeps it once.
   appendFileSync(join(dir, A), lines[80]!.slice(20) + '\n' + lines.slice(81, -1).join('\n') + '\n');
   h.set('lose-answer');
@@ -106,8 +106,8 @@ test('drive shipping: pieces of whole lines, an outage, a lost answer and a rest
   writeFileSync(join(dir, B), FLAP);
   s = make();
   await s.flush();
-  assert.equal(h.store.text('bus-7', A), readFileSync(join(dir, A), 'utf8'));
-  assert.equal(h.store.text('bus-7', B), FLAP);
+  assert.equal((await h.store.text('bus-7', A)), readFileSync(join(dir, A), 'utf8'));
+  assert.equal((await h.store.text('bus-7', B)), FLAP);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'shipped.json'), 'utf8')).files, { [A]: readFileSync(join(dir, A)).length, [B]: Buffer.byteLength(FLAP) });
   await s.stop();
 });
@@ -130,7 +130,7 @@ test('drive shipping on LTE: less often, and held past the allowance until Wi-Fi
   await s.idle();
   const first = h.posts();
   assert.ok(first >= 1 && s.lteUsedToday >= 2500, `the allowance is used: ${s.lteUsedToday}`);
-  const held = h.store.have('bus-7', A);
+  const held = (await h.store.have('bus-7', A));
   assert.ok(held < readFileSync(join(dir, A)).length, 'some is held back');
   // Past the allowance nothing goes over LTE, however long (within the same UTC day).
   await pass(3_600_000);
@@ -138,7 +138,7 @@ test('drive shipping on LTE: less often, and held past the allowance until Wi-Fi
   // On Wi-Fi the rest goes.
   lte = false;
   await pass(60_000);
-  assert.equal(h.store.text('bus-7', A), readFileSync(join(dir, A), 'utf8'));
+  assert.equal((await h.store.text('bus-7', A)), readFileSync(join(dir, A), 'utf8'));
   await s.stop();
 });
 
@@ -151,7 +151,7 @@ test('drive shipping: a piece HQ refuses is set aside (logged), the rest still s
   const errors: string[] = [];
   const s = new DriveShipper({ dir, send: h.send, onLte: () => false, clock: new SimClock(), log: { info() {}, warn() {}, error: (_o: object, m: string) => errors.push(m) } as never });
   await s.flush();
-  assert.equal(h.store.text('bus-7', B), FLAP);
+  assert.equal((await h.store.text('bus-7', B)), FLAP);
   assert.equal(errors.length, 1);
   assert.match(errors[0]!, /refuses .*line 2/);
   await s.stop();

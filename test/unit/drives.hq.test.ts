@@ -50,10 +50,10 @@ function cuts(text: string, every: number): Array<[number, number]> {
   return out;
 }
 
-function setup(t: { after: (fn: () => unknown) => void }) {
+async function setup(t: { after: (fn: () => unknown) => void }) {
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
-  vehicles.add({ name: 'lab-car', subnet: '10.20.7.0/24', publicKey: K(1) });
+  (await vehicles.add({ name: 'lab-car', subnet: '10.20.7.0/24', publicKey: K(1) }));
   const clock = new SimClock({ wall: Date.parse('2026-12-02T10:00:00Z') });
   const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
   const app = buildAgentApi({ identify: createVehicleLookup(db), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store, clock });
@@ -68,7 +68,7 @@ function setup(t: { after: (fn: () => unknown) => void }) {
 }
 
 test('drive pieces: in order, resent, overlapping and past the end; HQ holds each byte once', async (t) => {
-  const { store, send } = setup(t);
+  const { store, send } = await setup(t);
   const file = Buffer.from(agentFile());
   const pieces = cuts(file.toString(), 3000);
   assert.ok(pieces.length >= 3);
@@ -86,8 +86,8 @@ test('drive pieces: in order, resent, overlapping and past the end; HQ holds eac
   r = await send(file.subarray(0, pieces[1]![1]), 0);
   assert.deepEqual(r.json(), { segment: SEG, have: pieces[1]![1] });
   for (const [a, b] of pieces.slice(2)) assert.equal((await send(file.subarray(a, b), a)).json().have, b);
-  assert.equal(store.text('lab-car', SEG), file.toString());
-  const [seg] = store.segments({ vehicle: 'lab-car' });
+  assert.equal((await store.text('lab-car', SEG)), file.toString());
+  const [seg] = (await store.segments({ vehicle: 'lab-car' }));
   const h = JSON.parse(file.toString().split('\n')[0]!) as { start_wall: number };
   assert.equal(seg!.start_wall, h.start_wall);
   assert.equal(seg!.have, file.length);
@@ -96,7 +96,7 @@ test('drive pieces: in order, resent, overlapping and past the end; HQ holds eac
 });
 
 test('drive pieces: bad ones are refused naming what is wrong, and change nothing', async (t) => {
-  const { app, store, send } = setup(t);
+  const { app, store, send } = await setup(t);
   const file = Buffer.from(agentFile());
   const [first] = cuts(file.toString(), 2000);
   const cases: Array<[string, () => Promise<{ statusCode: number; json: () => { error: { code: string; message: string; field?: string } } }>, number, RegExp]> = [
@@ -113,33 +113,33 @@ test('drive pieces: bad ones are refused naming what is wrong, and change nothin
     assert.equal(r.statusCode, status, name);
     assert.match(`${r.json().error.field ?? ''} ${r.json().error.message}`, msg, name);
   }
-  assert.deepEqual(store.segments({}), []);
+  assert.deepEqual((await store.segments({})), []);
 });
 
-test('drives store: sites found in the lines, windows, retention by when HQ received them', () => {
+test('drives store: sites found in the lines, windows, retention by when HQ received them', async () => {
   const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
   const header = (start: number, site: string | null) => `${JSON.stringify({ ...JSON.parse(agentFile().split('\n')[0]!), start_wall: start, site })}\n`;
   const T = Date.parse('2026-12-01T00:00:00Z');
-  const put = (vehicle: string, segment: string, text: string, offset: number, at: number) => {
+  const put = async (vehicle: string, segment: string, text: string, offset: number, at: number) => {
     const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { t?: number; drive?: string; site?: string | null; start_wall?: number; e?: string });
     const h = lines[0]!.drive ? lines[0]! : null;
     const sites = lines.flatMap((l) => (l.drive || l.e === 'p') && l.site ? [l.site] : []);
-    return store.append({ vehicle, segment, offset, text, start_wall: h?.start_wall ?? null, last_t: lines.filter((l) => l.t !== undefined).at(-1)?.t ?? null, sites }, at);
+    return (await store.append({ vehicle, segment, offset, text, start_wall: h?.start_wall ?? null, last_t: lines.filter((l) => l.t !== undefined).at(-1)?.t ?? null, sites }, at));
   };
   const a = header(T, 'depot');
-  assert.deepEqual(put('bus-1', 'drive-a.jsonl', a, 0, T), { kind: 'ok', have: Buffer.byteLength(a), added: Buffer.byteLength(a) });
+  assert.deepEqual(await put('bus-1', 'drive-a.jsonl', a, 0, T), { kind: 'ok', have: Buffer.byteLength(a), added: Buffer.byteLength(a) });
   const more = '{"t":60000,"e":"p","policy":{"hysteresis_db":6},"site":"street-7"}\n';
-  put('bus-1', 'drive-a.jsonl', more, Buffer.byteLength(a), T + 60_000);
-  put('bus-2', 'drive-b.jsonl', header(T + 86_400_000, null), 0, T + 86_400_000);
-  assert.deepEqual(store.segments({ site: 'street-7' }).map((s) => [s.vehicle, s.sites]), [['bus-1', ['depot', 'street-7']]]);
-  assert.deepEqual(store.segments({ sinceWall: T + 61_000 }).map((s) => s.vehicle), ['bus-2']);
-  assert.deepEqual(store.segments({ untilWall: T + 1000 }).map((s) => s.vehicle), ['bus-1']);
-  assert.equal(store.segments({ vehicle: 'bus-1' })[0]!.last_wall, T + 60_000);
+  await put('bus-1', 'drive-a.jsonl', more, Buffer.byteLength(a), T + 60_000);
+  await put('bus-2', 'drive-b.jsonl', header(T + 86_400_000, null), 0, T + 86_400_000);
+  assert.deepEqual((await store.segments({ site: 'street-7' })).map((s) => [s.vehicle, s.sites]), [['bus-1', ['depot', 'street-7']]]);
+  assert.deepEqual((await store.segments({ sinceWall: T + 61_000 })).map((s) => s.vehicle), ['bus-2']);
+  assert.deepEqual((await store.segments({ untilWall: T + 1000 })).map((s) => s.vehicle), ['bus-1']);
+  assert.equal((await store.segments({ vehicle: 'bus-1' }))[0]!.last_wall, T + 60_000);
   // Retention counts from when HQ last received a piece of the file, not the vehicle's clock.
-  assert.equal(store.prune(T + 60_000), 0);
-  assert.equal(store.prune(T + 60_001), 1);
-  assert.deepEqual(store.segments({}).map((s) => s.vehicle), ['bus-2']);
-  assert.equal(store.text('bus-1', 'drive-a.jsonl'), '');
+  assert.equal((await store.prune(T + 60_000)), 0);
+  assert.equal((await store.prune(T + 60_001)), 1);
+  assert.deepEqual((await store.segments({})).map((s) => s.vehicle), ['bus-2']);
+  assert.equal((await store.text('bus-1', 'drive-a.jsonl')), '');
   store.close();
 });
 
@@ -148,10 +148,10 @@ test('exportDrive: the stored segments joined, counted from the window start; re
   const file = agentFile();
   const h = JSON.parse(file.split('\n')[0]!) as { start_wall: number };
   const info = { start_wall: h.start_wall, last_t: 20_000, sites: [] };
-  store.append({ vehicle: 'lab-car', segment: SEG, offset: 0, text: file, ...info }, Date.now());
-  assert.equal(exportDrive(store, 'lab-car', h.start_wall + 10 * 86_400_000, h.start_wall + 11 * 86_400_000), null);
-  assert.equal(exportDrive(store, 'other', 0, Date.now()), null);
-  const d = exportDrive(store, 'lab-car', h.start_wall - 3_600_000, h.start_wall + 3_600_000)!;
+  (await store.append({ vehicle: 'lab-car', segment: SEG, offset: 0, text: file, ...info }, Date.now()));
+  assert.equal(await exportDrive(store, 'lab-car', h.start_wall + 10 * 86_400_000, h.start_wall + 11 * 86_400_000), null);
+  assert.equal(await exportDrive(store, 'other', 0, Date.now()), null);
+  const d = (await exportDrive(store, 'lab-car', h.start_wall - 3_600_000, h.start_wall + 3_600_000))!;
   const segs = parseDrive(d.text);
   assert.equal(segs.length, 1);
   assert.equal(segs[0]!.header.origin_wall, h.start_wall);
@@ -186,7 +186,7 @@ test('roamlink drive export: writes the drive; bad input exits 2 naming the flag
   const store = new SqliteDriveStore(openDrivesDb(drivesPath(join(dir, 'state')))!);
   const file = agentFile();
   const h = JSON.parse(file.split('\n')[0]!) as { start_wall: number };
-  store.append({ vehicle: 'lab-car', segment: SEG, offset: 0, text: file, start_wall: h.start_wall, last_t: 20_000, sites: [] }, Date.now());
+  (await store.append({ vehicle: 'lab-car', segment: SEG, offset: 0, text: file, start_wall: h.start_wall, last_t: 20_000, sites: [] }, Date.now()));
   store.close();
   r = await run('drive', 'export', '--vehicle', 'Lab Car', '--config', config);
   assert.equal(r.code, 2);

@@ -10,12 +10,12 @@ import { createLogger } from '../../shared/log.js';
 
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
-function setup(t: { after: (fn: () => unknown) => void }, over: Partial<AppOptions> = {}) {
+async function setup(t: { after: (fn: () => unknown) => void }, over: Partial<AppOptions> = {}) {
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', now: () => new Date('2026-11-21T10:00:00Z') });
-  vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
-  vehicles.add({ name: 'old', subnet: '10.20.8.0/24', publicKey: K(2) });
-  vehicles.revoke('old');
+  (await vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' }));
+  (await vehicles.add({ name: 'old', subnet: '10.20.8.0/24', publicKey: K(2) }));
+  (await vehicles.revoke('old'));
   let last: ReconcileResult | null = null;
   let passes = 0;
   const app = build({
@@ -39,7 +39,7 @@ function setup(t: { after: (fn: () => unknown) => void }, over: Partial<AppOptio
 }
 
 test('GET /v1/health: not ok before the first reconcile, ok after', async (t) => {
-  const { app } = setup(t);
+  const { app } = await setup(t);
   let r = await app.inject({ method: 'GET', url: '/v1/health' });
   assert.equal(r.statusCode, 200);
   assert.deepEqual(r.json(), {
@@ -53,7 +53,7 @@ test('GET /v1/health: not ok before the first reconcile, ok after', async (t) =>
 });
 
 test('GET /v1/vehicles lists all, live peer state on active ones', async (t) => {
-  const { app } = setup(t);
+  const { app } = await setup(t);
   const r = await app.inject({ method: 'GET', url: '/v1/vehicles' });
   assert.equal(r.statusCode, 200);
   const { vehicles } = r.json() as { vehicles: Array<Record<string, unknown>> };
@@ -63,7 +63,7 @@ test('GET /v1/vehicles lists all, live peer state on active ones', async (t) => 
 });
 
 test('GET /v1/vehicles still answers when wg cannot be read (no live state)', async (t) => {
-  const { app } = setup(t, { peers: async () => { throw new Error('no wg'); } });
+  const { app } = await setup(t, { peers: async () => { throw new Error('no wg'); } });
   const r = await app.inject({ method: 'GET', url: '/v1/vehicles/bus-7' });
   assert.equal(r.statusCode, 200);
   assert.equal(r.json().name, 'bus-7');
@@ -71,7 +71,7 @@ test('GET /v1/vehicles still answers when wg cannot be read (no live state)', as
 });
 
 test('GET /v1/vehicles/:name, and the error codes', async (t) => {
-  const { app } = setup(t);
+  const { app } = await setup(t);
   assert.equal((await app.inject({ method: 'GET', url: '/v1/vehicles/bus-7' })).json().site, 'depot');
   const missing = await app.inject({ method: 'GET', url: '/v1/vehicles/nope' });
   assert.equal(missing.statusCode, 404);
@@ -82,13 +82,13 @@ test('GET /v1/vehicles/:name, and the error codes', async (t) => {
 });
 
 test('POST /v1/reconcile runs a pass; a failed pass is a 500 RECONCILE_FAILED with the result', async (t) => {
-  const { app, passes } = setup(t);
+  const { app, passes } = await setup(t);
   const r = await app.inject({ method: 'POST', url: '/v1/reconcile' });
   assert.equal(r.statusCode, 200);
   assert.equal(r.json().ok, true);
   assert.equal(passes(), 1);
 
-  const failing = setup(t, { reconcile: async () => ({ at: 'x', ok: false, changes: [], error: 'Unable to access interface' }) });
+  const failing = await setup(t, { reconcile: async () => ({ at: 'x', ok: false, changes: [], error: 'Unable to access interface' }) });
   const f = await failing.app.inject({ method: 'POST', url: '/v1/reconcile' });
   assert.equal(f.statusCode, 500);
   assert.equal(f.json().error.code, 'RECONCILE_FAILED');
@@ -100,7 +100,7 @@ test('logs go through our pino (JSON lines), without request noise', async (t) =
   const lines: string[] = [];
   const destination = new Writable({ write(chunk, _enc, cb) { lines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
   const log = createLogger({ name: 'hq', level: 'info', destination, time: () => 0 });
-  const { app } = setup(t, { logger: log, reconcile: async () => { throw new Error('boom'); } });
+  const { app } = await setup(t, { logger: log, reconcile: async () => { throw new Error('boom'); } });
   const r = await app.inject({ method: 'POST', url: '/v1/reconcile' });
   assert.equal(r.statusCode, 500);
   assert.equal(r.json().error.code, 'INTERNAL');

@@ -18,7 +18,7 @@ import { T0, ev, uuid } from './events.fixtures.test.js';
 
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
-test('label bounds: known reasons kept, others "other"; uplink names first come up to the cap', () => {
+test('label bounds: known reasons kept, others "other"; uplink names first come up to the cap', async () => {
   const cases: Array<{ given: string; want: string }> = [
     { given: 'signal', want: 'signal' },
     { given: 'watchdog', want: 'watchdog' },
@@ -37,13 +37,13 @@ test('one vehicle sending thousands of uplink names and reasons leaves /metrics 
   let now = T0;
   const db = openDb(':memory:');
   const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
-  vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
+  (await vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) }));
   const events = new EventStore(openEventsDb(':memory:'), { now: () => now });
   const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => now });
   const metrics = new HqMetrics({ fleet, registered: () => 1 });
   const app = buildAgentApi({
     identify: createVehicleLookup(db),
-    ingest: async (b) => events.ingest(b),
+    ingest: async (b) => (await events.ingest(b)),
     fleet,
     metrics,
   });
@@ -81,19 +81,19 @@ test('one vehicle sending thousands of uplink names and reasons leaves /metrics 
   assert.ok(text.length < 20_000, `/metrics is ${text.length} bytes`);
 });
 
-test('event ids are unique per vehicle: the same id from two vehicles is two events; a retry is a duplicate', () => {
+test('event ids are unique per vehicle: the same id from two vehicles is two events; a retry is a duplicate', async () => {
   const store = new EventStore(openEventsDb(':memory:'));
   const a = ev(1, { vehicle: 'bus-7' });
   const b = ev(1, { vehicle: 'van-2', to: 'wwan0' });
-  assert.deepEqual(store.ingest([a]).inserted.length, 1);
-  const r = store.ingest([b, a]);
+  assert.deepEqual((await store.ingest([a])).inserted.length, 1);
+  const r = (await store.ingest([b, a]));
   assert.deepEqual([r.inserted.map((e) => e.vehicle), r.duplicates], [['van-2'], 1]);
-  assert.equal(store.query({ vehicle: 'van-2' })[0]!.to, 'wwan0');
-  assert.equal(store.query({ vehicle: 'bus-7' })[0]!.id, uuid(1));
-  assert.equal(store.count(), 2);
+  assert.equal((await store.query({ vehicle: 'van-2' }))[0]!.to, 'wwan0');
+  assert.equal((await store.query({ vehicle: 'bus-7' }))[0]!.id, uuid(1));
+  assert.equal((await store.count()), 2);
 });
 
-test('nothing known of its clock (an older agent): a far-future at is stored at the receive time, marked estimated; past and near times unchanged', () => {
+test('nothing known of its clock (an older agent): a far-future at is stored at the receive time, marked estimated; past and near times unchanged', async () => {
   const recv = T0;
   const iso = (ms: number) => new Date(ms).toISOString();
   const cases: Array<{ name: string; at: string; want: string; quality: string }> = [
@@ -107,14 +107,14 @@ test('nothing known of its clock (an older agent): a far-future at is stored at 
     assert.deepEqual([iso(t.at), t.quality, iso(t.vehicleAt)], [c.want, c.quality, c.at], c.name);
   }
   const store = new EventStore(openEventsDb(':memory:'), { now: () => recv });
-  const r = store.ingest([ev(7, { at: '2999-01-01T00:00:00.000Z' })]);
+  const r = (await store.ingest([ev(7, { at: '2999-01-01T00:00:00.000Z' })]));
   assert.equal(r.inserted[0]!.at, iso(recv));
-  const [stored] = store.query();
+  const [stored] = (await store.query());
   assert.deepEqual([stored!.at, stored!.vehicle_at, stored!.time_quality], [iso(recv), '2999-01-01T00:00:00.000Z', 'estimated']);
-  assert.equal(store.prune(recv + 1), 1, 'retention reaches it');
+  assert.equal((await store.prune(recv + 1)), 1, 'retention reaches it');
 });
 
-test('schema version 2 keeps every version-1 row and its rowid', () => {
+test('schema version 2 keeps every version-1 row and its rowid', async () => {
   const db = new Database(':memory:');
   migrateSteps(db, EVENTS_MIGRATIONS.slice(0, 1), 'switch log');
   const ins = db.prepare(`INSERT INTO switch_events (rowid, id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
@@ -123,6 +123,6 @@ test('schema version 2 keeps every version-1 row and its rowid', () => {
   ins.run({ rowid: 9, ...toRow(ev(2), T0) });
   assert.equal(migrateEvents(db), 4, 'migrated on to the latest (v4: the time columns)');
   const store = new EventStore(db);
-  assert.deepEqual(store.query().map((e) => [e.rowid, e.id]), [[5, uuid(1)], [9, uuid(2)]]);
-  assert.equal(store.ingest([ev(1), ev(1, { vehicle: 'van-2' })]).inserted.length, 1);
+  assert.deepEqual((await store.query()).map((e) => [e.rowid, e.id]), [[5, uuid(1)], [9, uuid(2)]]);
+  assert.equal((await store.ingest([ev(1), ev(1, { vehicle: 'van-2' })])).inserted.length, 1);
 });

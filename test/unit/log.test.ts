@@ -34,7 +34,7 @@ function setup(t: { after: (fn: () => void) => void }) {
   return { dir, config, state: join(dir, 'state') };
 }
 
-test('parseLogParams: durations and ISO times; each bad value names its field', () => {
+test('parseLogParams: durations and ISO times; each bad value names its field', async () => {
   const now = T0 + 3_600_000;
   assert.deepEqual(parseLogParams({ vehicle: 'bus-7', since: '30m', until: '2026-11-21T10:50:00Z', order: 'desc' }, now), {
     vehicle: 'bus-7', sinceMs: now - 1_800_000, untilMs: Date.parse('2026-11-21T10:50:00Z'), desc: true,
@@ -57,8 +57,8 @@ test('roamlink log --json: every stored event once, oldest first, at least {id, 
   assert.equal(r.stdout, '');
   const db = openEventsDb(eventsPath(state));
   const store = new EventStore(db);
-  store.ingest([ev(1, { site: 'depot' }), ev(3), ev(4, { vehicle: 'van-2', seq: 1 })]);
-  store.ingest([ev(2, { site: 'depot' }), ev(1)]); // late, and a duplicate
+  (await store.ingest([ev(1, { site: 'depot' }), ev(3), ev(4, { vehicle: 'van-2', seq: 1 })]));
+  (await store.ingest([ev(2, { site: 'depot' }), ev(1)])); // late, and a duplicate
   db.close();
   r = await roamlink('log', '--json', '--config', config);
   assert.equal(r.code, 0, r.stderr);
@@ -91,7 +91,7 @@ test('roamlink log --follow: prints what is stored later, once, in stored order'
   const { config, state } = setup(t);
   const db = openEventsDb(eventsPath(state));
   const store = new EventStore(db);
-  store.ingest([ev(1)]);
+  (await store.ingest([ev(1)]));
   const p = spawn('node', [join(ROOT, 'bin/roamlink'), 'log', '--follow', '--json', '--vehicle', 'bus-7', '--config', config], { cwd: ROOT });
   let stdout = '';
   p.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -101,8 +101,8 @@ test('roamlink log --follow: prints what is stored later, once, in stored order'
     db.close();
   });
   for (let i = 0; i < 100 && lines().length < 1; i++) await sleep(50);
-  store.ingest([ev(3), ev(4, { vehicle: 'van-2', seq: 1 })]);
-  store.ingest([ev(2), ev(3)]);
+  (await store.ingest([ev(3), ev(4, { vehicle: 'van-2', seq: 1 })]));
+  (await store.ingest([ev(2), ev(3)]));
   for (let i = 0; i < 100 && lines().length < 3; i++) await sleep(50);
   await sleep(700);
   assert.deepEqual(lines(), [1, 3, 2]);

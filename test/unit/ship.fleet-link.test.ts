@@ -29,9 +29,9 @@ const rec = (n: number, from: string | null, to: string): SwitchRecord => ({
   candidates: [{ name: 'wlan0', phase: 'ready', ready: true, rttMs: 10, misses: 0, carrier: true, signal: -62 }],
 });
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -43,8 +43,8 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   const gc = new GroupCommit(events);
   const fleet = new FleetState({ offlineAfterMs: 15_000 });
   const sites = new SiteService(openSitesDb(':memory:'));
-  sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann');
-  const app = buildAgentApi({ identify: (a) => (a === '127.0.0.1' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet, sites: () => sites.set(), sitesVersion: () => sites.version() });
+  (await sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann'));
+  const app = buildAgentApi({ identify: async (a) => (a === '127.0.0.1' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet, sites: () => sites.set(), sitesVersion: () => sites.version() });
   let up = true;
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -70,14 +70,14 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   assert.equal(e1.seq, 1);
   assert.equal(e1.site, 'depot');
   assert.equal(e1.candidates[0]!.signal, -62, 'the signal the decision saw, not the one at the time of journaling (-70)');
-  await until('the first switch at HQ', () => events.count() === 1);
+  await until('the first switch at HQ', async () => (await events.count()) === 1);
   // Heartbeats carry the site once the set is known (the first one may have gone before it).
   await until('a heartbeat from the depot', () => fleet.get('bus-7')?.last.site === 'depot');
   assert.equal(fleet.online('bus-7'), true);
   assert.equal(link.profileFor({ ssid: 'depot', bssid: 'x' }).policy.switch_below, -70);
 
   // HQ changes the profile: the agent has it within a heartbeat or two.
-  sites.update('depot', { profile: { switch_below: -72 } }, 'cli:ann');
+  (await sites.update('depot', { profile: { switch_below: -72 } }, 'cli:ann'));
   await until('the new site set', () => applied.length === 2);
   assert.equal(link.profileFor({ ssid: 'depot', bssid: 'x' }).policy.switch_below, -72);
 
@@ -95,8 +95,8 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   assert.equal(applied.length, 3);
   assert.equal(applied[2]!.version, 2);
   link.recordSwitch(rec(4, 'wlan0', 'wlan1'));
-  await until('every switch at HQ', () => events.count() === 4);
-  assert.deepEqual(events.query({ vehicle: 'bus-7' }).map((e) => [e.seq, e.from, e.to]), [[1, null, 'wlan0'], [2, 'wlan0', 'wwan0'], [3, 'wwan0', 'wlan0'], [4, 'wlan0', 'wlan1']]);
+  await until('every switch at HQ', async () => (await events.count()) === 4);
+  assert.deepEqual((await events.query({ vehicle: 'bus-7' })).map((e) => [e.seq, e.from, e.to]), [[1, null, 'wlan0'], [2, 'wlan0', 'wwan0'], [3, 'wwan0', 'wlan0'], [4, 'wlan0', 'wlan1']]);
   await until('every switch acknowledged', () => link.journal.backlog() === 0); // HQ stores, then answers
   assert.match(link.metrics.render(), /roamlink_agent_journal_backlog_events 0\n/);
 
@@ -104,21 +104,21 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   const unconfirmed = (r: SwitchRecord): SwitchRecord => ({ ...r, confirmed_at: null, ms_to_first_packet: null });
   link.intend(unconfirmed(rec(5, 'wlan1', 'wwan0')));
   await sleep(300);
-  assert.equal(events.count(), 4);
+  assert.equal((await events.count()), 4);
   await link.stop();
   // The next process finds the steering on wwan0: the switch happened, completed and shipped once.
   link = await startFleetLink(opts);
   assert.deepEqual(link.settleIntents('wwan0').map((v) => [v.id, v.do]), [[uuid(5), 'complete']]);
   assert.deepEqual(link.settleIntents('wwan0'), [], 'settled once');
-  await until('the completed switch at HQ', () => events.count() === 5);
-  assert.deepEqual(events.query({ vehicle: 'bus-7' }).at(-1)!.id, uuid(5));
+  await until('the completed switch at HQ', async () => (await events.count()) === 5);
+  assert.deepEqual((await events.query({ vehicle: 'bus-7' })).at(-1)!.id, uuid(5));
   // Another intent, killed before its steering (found still on wwan0): abandoned, never shipped.
   link.intend(unconfirmed(rec(6, 'wwan0', 'wlan0')));
   await link.stop();
   link = await startFleetLink(opts);
   assert.deepEqual(link.settleIntents('wwan0').map((v) => [v.id, v.do]), [[uuid(6), 'abandon']]);
   await sleep(300);
-  assert.equal(events.count(), 5);
+  assert.equal((await events.count()), 5);
   assert.equal(link.journal.backlog(), 0);
   await link.stop();
 });

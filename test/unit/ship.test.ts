@@ -30,7 +30,7 @@ const e = (n: number, over: Partial<NewSwitchEvent> = {}): NewSwitchEvent => ({
 function fakeHq() {
   const store = new EventStore(openEventsDb(':memory:'));
   const gc = new GroupCommit(store);
-  const app = buildAgentApi({ identify: (a) => (a === '10.99.0.2' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet: new FleetState({ offlineAfterMs: 15_000 }) });
+  const app = buildAgentApi({ identify: async (a) => (a === '10.99.0.2' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet: new FleetState({ offlineAfterMs: 15_000 }) });
   const hq = {
     store, app, mode: 'up' as 'up' | 'down' | 'lose-ack', posts: 0,
     async send(events: SwitchEvent[]): Promise<SendOutcome> {
@@ -40,12 +40,12 @@ function fakeHq() {
       if (hq.mode === 'lose-ack') return { kind: 'retry', error: 'socket hang up' }; // stored, but the agent never hears it
       return eventsOutcome({ status: r.statusCode, body: r.json() });
     },
-    seqs: () => store.query({ vehicle: 'bus-7' }).map((x) => x.seq),
+    seqs: async () => (await store.query({ vehicle: 'bus-7' })).map((x) => x.seq),
   };
   return hq;
 }
 
-test('backoff: grows by the factor to the cap; jitter only shortens', () => {
+test('backoff: grows by the factor to the cap; jitter only shortens', async () => {
   const p = { initialMs: 250, maxMs: 2000, factor: 2, jitter: 0.2 };
   assert.deepEqual([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, p, 0)), [250, 500, 1000, 2000, 2000, 2000]);
   assert.equal(backoffDelay(0, p, 1), 200);
@@ -64,13 +64,13 @@ test('HQ down for a while, then back: nothing lost, nothing doubled, in order; r
     await settle();
   }
   assert.equal(shipper.state, 'waiting');
-  assert.equal(hq.seqs().length, 0);
+  assert.equal((await hq.seqs()).length, 0);
   await timer.advance(60_000); // an hour would look the same: retries every 2 s at most
   assert.deepEqual(timer.delays(), [2000]);
   assert.equal(j.backlog(), 5);
   hq.mode = 'up';
   await timer.advance(2000);
-  assert.deepEqual(hq.seqs(), [1, 2, 3, 4, 5]);
+  assert.deepEqual((await hq.seqs()), [1, 2, 3, 4, 5]);
   assert.equal(j.backlog(), 0);
   assert.equal(shipper.state, 'idle');
   assert.equal(shipper.failures, 0);
@@ -87,15 +87,15 @@ test('acknowledgements lost after HQ stored the batch: resent, stored once', asy
   j.append(e(2));
   shipper.kick();
   await settle();
-  assert.deepEqual(hq.seqs(), [1, 2]);
+  assert.deepEqual((await hq.seqs()), [1, 2]);
   assert.equal(j.backlog(), 2);
   j.append(e(3));
   shipper.kick(); // a new switch brings the retry forward
   await settle();
   hq.mode = 'up';
   await timer.advance(5000);
-  assert.deepEqual(hq.seqs(), [1, 2, 3]);
-  assert.equal(hq.store.count(), 3);
+  assert.deepEqual((await hq.seqs()), [1, 2, 3]);
+  assert.equal((await hq.store.count()), 3);
   assert.equal(j.backlog(), 0);
   await shipper.stop();
 });
@@ -131,7 +131,7 @@ test('agent restart mid-outage and a concentrator restart: the reopened journal 
   await timer.advance(10_000);
   hq.mode = 'up'; // the concentrator is back (its store is on disk: the same store)
   await timer.advance(2000);
-  assert.deepEqual(hq.seqs(), [1, 2, 3, 4]);
+  assert.deepEqual((await hq.seqs()), [1, 2, 3, 4]);
   assert.equal(j.backlog(), 0);
   await shipper.stop();
   j.close();
@@ -254,7 +254,7 @@ test('heartbeat: built from the uplinks, sent every interval, replies handed on,
   assert.equal(sent.length, 2);
 });
 
-test('agent metrics: switches by reason, seconds per uplink, outage histogram, backlog', () => {
+test('agent metrics: switches by reason, seconds per uplink, outage histogram, backlog', async () => {
   let now = 0;
   const m = new AgentMetrics({ now: () => now, backlog: () => 3 });
   m.onSwitch({ to: 'wlan0', reason: 'initial', ms_to_first_packet: 4 });

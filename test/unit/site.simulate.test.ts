@@ -22,7 +22,7 @@ const HQ_PRIV = 'KPD+e8mvLdOOI+Wl9HYVjuOXj4U/izotj3qE2CZTbUA=';
 export const FLAP_PROFILE = { hysteresis_db: 4, hold_ms: 500, dwell_ms: 1000 };
 
 /** The flap fixture as `vehicle`'s drive file at `site`, started at `startWall`, stored at HQ. */
-export function storeFlap(store: SqliteDriveStore, vehicle: string, site: string | null, startWall: number, segment = 'drive-2026-12-02T10-00-00-000Z.jsonl'): void {
+export async function storeFlap(store: SqliteDriveStore, vehicle: string, site: string | null, startWall: number, segment = 'drive-2026-12-02T10-00-00-000Z.jsonl'): Promise<void> {
   const lines = FLAP.split('\n');
   const h = JSON.parse(lines[0]!) as Record<string, unknown>;
   delete h.origin_wall;
@@ -30,18 +30,18 @@ export function storeFlap(store: SqliteDriveStore, vehicle: string, site: string
   lines[0] = JSON.stringify({ ...h, start_wall: startWall, site });
   const text = lines.join('\n');
   const lastT = (JSON.parse(lines.at(-2)!) as { t: number }).t;
-  store.append({ vehicle, segment, offset: 0, text, start_wall: startWall, last_t: lastT, sites: site ? [site] : [] }, Date.now());
+  (await store.append({ vehicle, segment, offset: 0, text, start_wall: startWall, last_t: lastT, sites: site ? [site] : [] }, Date.now()));
 }
 
 test('simulateSite: the vehicles that drove there, current against proposed; elsewhere untouched; flapping flagged', async () => {
   const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
   const sites = new SiteService(openSitesDb(':memory:'));
-  const street = sites.add({ name: 'street-7', match: { ssid: ['street-7'] }, profile: FLAP_PROFILE }, 'cli:test');
+  const street = (await sites.add({ name: 'street-7', match: { ssid: ['street-7'] }, profile: FLAP_PROFILE }, 'cli:test'));
   const T = Date.parse('2026-12-02T10:00:00Z');
-  storeFlap(store, 'bus-1', 'street-7', T);
-  storeFlap(store, 'bus-2', 'street-7', T + 60_000);
-  storeFlap(store, 'bus-3', 'depot', T); // another site: not replayed
-  storeFlap(store, 'bus-4', 'street-7', T - 30 * 86_400_000); // outside the window
+  await storeFlap(store, 'bus-1', 'street-7', T);
+  await storeFlap(store, 'bus-2', 'street-7', T + 60_000);
+  await storeFlap(store, 'bus-3', 'depot', T); // another site: not replayed
+  await storeFlap(store, 'bus-4', 'street-7', T - 30 * 86_400_000); // outside the window
   const wide = await simulateSite(store, street, { hysteresis_db: 10 }, T - 86_400_000, T + 86_400_000);
   assert.deepEqual(wide.vehicles.map((v) => v.vehicle), ['bus-1', 'bus-2']);
   assert.deepEqual(wide.changed, { hysteresis_db: { from: 4, to: 10 } });
@@ -54,7 +54,7 @@ test('simulateSite: the vehicles that drove there, current against proposed; els
   assert.equal(wide.total.current.switches, wide.vehicles[0]!.current.switches + wide.vehicles[1]!.current.switches);
   assert.deepEqual(wide.warnings, []);
   // The same proposal at a site none of them drove at: nothing to replay.
-  const depotless = sites.add({ name: 'yard', match: { ssid: ['yard'] }, profile: {} }, 'cli:test');
+  const depotless = (await sites.add({ name: 'yard', match: { ssid: ['yard'] }, profile: {} }, 'cli:test'));
   assert.deepEqual((await simulateSite(store, depotless, { hysteresis_db: 10 }, T - 86_400_000, T + 86_400_000)).vehicles, []);
   // A hysteresis below the signals' own jitter is allowed, and flagged per vehicle.
   const narrow = await simulateSite(store, street, { hysteresis_db: 0.5 }, T - 86_400_000, T + 86_400_000);
@@ -73,10 +73,10 @@ test('roamlink site simulate: --json, and bad input exits 2 naming it', async (t
   const config = join(dir, 'hq.yaml');
   writeFileSync(config, 'interface: rl-test0\nprivate_key_file: hq.key\ntunnel_network: 10.99.0.0/24\nstate_dir: state\ncontrol_socket: hq.sock\n');
   const sdb = openSitesDb(sitesPath(join(dir, 'state')));
-  new SiteService(sdb).add({ name: 'street-7', match: { ssid: ['street-7'] }, profile: FLAP_PROFILE }, 'cli:test');
+  await new SiteService(sdb).add({ name: 'street-7', match: { ssid: ['street-7'] }, profile: FLAP_PROFILE }, 'cli:test');
   sdb.close();
   const store = new SqliteDriveStore(openDrivesDb(drivesPath(join(dir, 'state')))!);
-  storeFlap(store, 'bus-1', 'street-7', Date.now() - 3_600_000);
+  await storeFlap(store, 'bus-1', 'street-7', Date.now() - 3_600_000);
   store.close();
   const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile('node', [join(ROOT, 'bin/roamlink'), 'site', 'simulate', ...args, '--config', config], { cwd: ROOT }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
@@ -103,7 +103,7 @@ test('roamlink site simulate: --json, and bad input exits 2 naming it', async (t
 });
 
 test('POST /v1/sites/:name/simulate: operators only, bad fields named, nothing saved', async (t) => {
-  const f = dashboardFixture();
+  const f = await dashboardFixture();
   t.after(f.close);
   const post = (url: string, payload: unknown, auth = true) =>
     f.app.inject({ method: 'POST', url, payload: payload as object, headers: auth ? { authorization: `Bearer ${TOKEN}` } : {} });
@@ -121,7 +121,7 @@ test('POST /v1/sites/:name/simulate: operators only, bad fields named, nothing s
     assert.deepEqual([r.json().error.code, r.json().error.field], [code, field], JSON.stringify(body));
   }
   assert.equal((await post('/v1/sites/nowhere/simulate', { set: {} })).json().error.code, 'SITE_NOT_FOUND');
-  const before = f.sites.get('depot')!.version;
+  const before = (await f.sites.get('depot'))!.version;
   const r = await post('/v1/sites/depot/simulate', { set: { hysteresis_db: 10 }, since: '7d' });
   assert.equal(r.statusCode, 200, r.body);
   const j = r.json() as { site: string; changed: Record<string, unknown>; vehicles: Array<{ vehicle: string; current: { switches: number }; proposed: { switches: number } }> };
@@ -129,5 +129,5 @@ test('POST /v1/sites/:name/simulate: operators only, bad fields named, nothing s
   assert.deepEqual(Object.keys(j.changed), ['hysteresis_db']);
   assert.deepEqual(j.vehicles.map((v) => v.vehicle), ['bus-7']);
   assert.ok(j.vehicles[0]!.proposed.switches < j.vehicles[0]!.current.switches, JSON.stringify(j.vehicles));
-  assert.equal(f.sites.get('depot')!.version, before, 'a simulation saves nothing');
+  assert.equal((await f.sites.get('depot'))!.version, before, 'a simulation saves nothing');
 });

@@ -35,12 +35,12 @@ function service() {
   return new SiteService(openSitesDb(':memory:'), { now: () => new Date((t += 1000)) });
 }
 
-test('add: validated whole, version 1, audited; a bad profile names the field and stores nothing', () => {
+test('add: validated whole, version 1, audited; a bad profile names the field and stores nothing', async () => {
   const s = service();
-  assert.equal(s.version(), 0);
-  const depot = s.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70, lte: 'never' } }, 'cli:ann');
+  assert.equal((await s.version()), 0);
+  const depot = (await s.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70, lte: 'never' } }, 'cli:ann'));
   assert.equal(depot.version, 1);
-  assert.equal(s.version(), 1);
+  assert.equal((await s.version()), 1);
   const bad: Array<[unknown, string]> = [
     [{ name: 'yard', match: { ssid: ['yard'] }, profile: { switch_below: -10 } }, 'profile.switch_below'],
     [{ name: 'yard', match: { ssid: ['yard'] }, profile: { min_signal: -60 } }, 'profile.min_signal'],
@@ -49,30 +49,30 @@ test('add: validated whole, version 1, audited; a bad profile names the field an
     [{ name: 'yard' }, 'match'],
     [{ name: '-yard', match: { ssid: ['yard'] } }, 'name'],
   ];
-  for (const [input, field] of bad) assert.throws(() => s.add(input, 'cli:ann'), (e: unknown) => e instanceof InputError && e.field === field, field);
-  assert.throws(() => s.add({ name: 'depot', match: { ssid: ['x'] } }, 'cli:ann'), /already exists/);
-  assert.throws(() => s.add({ name: 'yard', match: { ssid: ['y'] } }, ''), (e: unknown) => e instanceof InputError && e.field === 'who');
-  assert.deepEqual(s.list().map((x) => x.name), ['depot']);
-  assert.equal(s.version(), 1);
+  for (const [input, field] of bad) await assert.rejects(async () => (await s.add(input, 'cli:ann')), (e: unknown) => e instanceof InputError && e.field === field, field);
+  await assert.rejects(async () => (await s.add({ name: 'depot', match: { ssid: ['x'] } }, 'cli:ann')), /already exists/);
+  await assert.rejects(async () => (await s.add({ name: 'yard', match: { ssid: ['y'] } }, '')), (e: unknown) => e instanceof InputError && e.field === 'who');
+  assert.deepEqual((await s.list()).map((x) => x.name), ['depot']);
+  assert.equal((await s.version()), 1);
 });
 
-test('update: a real change bumps the site and set versions and is audited with its diff; no change, no version', () => {
+test('update: a real change bumps the site and set versions and is audited with its diff; no change, no version', async () => {
   const s = service();
-  s.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann');
-  s.add({ name: 'default' }, 'cli:ann');
-  let r = s.update('depot', { profile: { hold_ms: 2000, switch_below: null }, match: { bssid: ['02:00:00:00:00:01'] } }, 'dashboard:bob');
+  (await s.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann'));
+  (await s.add({ name: 'default' }, 'cli:ann'));
+  let r = (await s.update('depot', { profile: { hold_ms: 2000, switch_below: null }, match: { bssid: ['02:00:00:00:00:01'] } }, 'dashboard:bob'));
   assert.equal(r.changed, true);
   assert.equal(r.site.version, 2);
   assert.deepEqual(r.site.profile, { hold_ms: 2000 });
-  assert.equal(s.version(), 3);
-  r = s.update('depot', { profile: { hold_ms: 2000 } }, 'dashboard:bob');
+  assert.equal((await s.version()), 3);
+  r = (await s.update('depot', { profile: { hold_ms: 2000 } }, 'dashboard:bob'));
   assert.equal(r.changed, false);
-  assert.equal(s.version(), 3);
-  assert.throws(() => s.update('depot', { profile: { dead_busy_ms: 5000 } }, 'x'), (e: unknown) => e instanceof InputError && e.field === 'profile.dead_busy_ms');
-  assert.throws(() => s.update('depot', { profile: { colour: 1 } as never }, 'x'), (e: unknown) => e instanceof InputError && e.field === 'profile.colour');
-  assert.throws(() => s.update('nowhere', {}, 'x'), /no site "nowhere"/);
-  assert.equal(s.get('depot')!.version, 2);
-  const h = s.history('depot');
+  assert.equal((await s.version()), 3);
+  await assert.rejects(async () => (await s.update('depot', { profile: { dead_busy_ms: 5000 } }, 'x')), (e: unknown) => e instanceof InputError && e.field === 'profile.dead_busy_ms');
+  await assert.rejects(async () => (await s.update('depot', { profile: { colour: 1 } as never }, 'x')), (e: unknown) => e instanceof InputError && e.field === 'profile.colour');
+  await assert.rejects(async () => (await s.update('nowhere', {}, 'x')), /no site "nowhere"/);
+  assert.equal((await s.get('depot'))!.version, 2);
+  const h = (await s.history('depot'));
   assert.deepEqual(h.map((a) => [a.action, a.version, a.who]), [['add', 1, 'cli:ann'], ['set', 2, 'dashboard:bob']]);
   assert.deepEqual(h[1]!.diff, {
     'match.bssid': { from: [], to: ['02:00:00:00:00:01'] },
@@ -80,10 +80,10 @@ test('update: a real change bumps the site and set versions and is audited with 
     'profile.hold_ms': { from: null, to: 2000 },
   });
   assert.equal(h[1]!.at, '2026-11-21T10:00:03.000Z');
-  s.remove('depot', 'cli:ann');
-  assert.equal(s.get('depot'), null);
-  assert.equal(s.history('depot').at(-1)!.action, 'remove');
-  assert.equal(s.version(), 4);
+  (await s.remove('depot', 'cli:ann'));
+  assert.equal((await s.get('depot')), null);
+  assert.equal((await s.history('depot')).at(-1)!.action, 'remove');
+  assert.equal((await s.version()), 4);
 });
 
 function adminApp(t: { after: (fn: () => unknown) => void }) {
@@ -93,7 +93,7 @@ function adminApp(t: { after: (fn: () => unknown) => void }) {
   const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash('ann-token-0123456789') }, { name: 'bob', sha256: tokenHash('bob-token-0123456789') }]);
   installAccessGuard(app, (req) => operators.authenticate(req.headers.authorization));
   const events = new EventStore(openEventsDb(':memory:'));
-  app.register(adminRoutes({ events, fleet: new FleetState({ offlineAfterMs: 1000 }), lastSwitches: new LastSwitches(events), vehicles: { list: () => [], get: () => null }, sites, origin: 'dashboard' }));
+  app.register(adminRoutes({ events, fleet: new FleetState({ offlineAfterMs: 1000 }), lastSwitches: new LastSwitches(events), vehicles: { list: async () => [], get: async () => null }, sites, origin: 'dashboard' }));
   t.after(() => app.close());
   return { app, sites };
 }
@@ -117,7 +117,7 @@ test('admin routes: add (201), 409 on a duplicate, 400 naming the field, patch w
   r = await inj({ method: 'PATCH', url: '/v1/sites/depot', payload: { profile: { loss_max: 0.2 } }, headers: { authorization: 'Bearer bob-token-0123456789', 'x-roamlink-operator': 'ann' } });
   assert.equal(r.statusCode, 200);
   assert.equal(r.json().site.version, 2);
-  assert.equal(sites.get('depot')!.profile.loss_max, 0.2);
+  assert.equal((await sites.get('depot'))!.profile.loss_max, 0.2);
   r = await inj({ method: 'GET', url: '/v1/sites/depot' });
   assert.equal(r.json().effective.loss_max, 0.2);
   assert.equal(r.json().effective.hold_ms, DEFAULT_POLICY.hold_ms);
@@ -171,7 +171,7 @@ test('agent site sync: last good set from disk at once; new versions applied; in
   await sync.stop();
 });
 
-test('agent site store on disk: atomic save, reload, a corrupt file ignored', (t) => {
+test('agent site store on disk: atomic save, reload, a corrupt file ignored', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-sites-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'state', 'sites.json');
@@ -202,7 +202,7 @@ test('agent site store on disk: atomic save, reload, a corrupt file ignored', (t
   assert.deepEqual(readdirSync(join(dir, 'state')), ['sites.json']);
 });
 
-test('applyFor: the matched site\'s profile over the defaults; policy fields only in the policy', () => {
+test('applyFor: the matched site\'s profile over the defaults; policy fields only in the policy', async () => {
   const a = applyFor(SET(2, -70), { ssid: 'depot', bssid: '02:00:00:00:00:01' });
   assert.equal(a.site, 'depot');
   assert.equal(a.policy.switch_below, -70);
@@ -214,7 +214,7 @@ test('applyFor: the matched site\'s profile over the defaults; policy fields onl
   assert.equal(applyFor(null, null).policy.min_signal, -85);
 });
 
-test('parseSettings: profile fields, lists, unset; unknown setting named', () => {
+test('parseSettings: profile fields, lists, unset; unknown setting named', async () => {
   assert.deepEqual(parseSettings(['switch_below=-70', 'lte=never', 'hold-ms=', 'ssid=a,b', 'description=the yard']), {
     profile: { switch_below: -70, lte: 'never', hold_ms: null }, match: { ssid: ['a', 'b'] }, description: 'the yard',
   });

@@ -64,9 +64,9 @@ const decided = (n: number, clock: SimClock, from: string | null, to: string): S
   steered_at: clock.wallNow(), confirmed_at: clock.wallNow(), ms_to_first_packet: 5, candidates: [],
 });
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
@@ -79,7 +79,7 @@ function world(t: { after: (fn: () => void | Promise<void>) => void }) {
   const store = new EventStore(openEventsDb(eventsPath(join(dir, 'state'))), { now: () => hq.wallNow() });
   const gc = new GroupCommit(store);
   const fleet = new FleetState({ offlineAfterMs: 15_000, now: () => hq.wallNow() });
-  const app = buildAgentApi({ identify: (a) => (a === '127.0.0.1' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet, clock: hq });
+  const app = buildAgentApi({ identify: async (a) => (a === '127.0.0.1' ? { name: 'bus-7' } : null), ingest: (b) => gc.submit(b), fleet, clock: hq });
   const w = { dir, hq, store, fleet, up: true, apiUrl: '', links: [] as FleetLink[] };
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -138,7 +138,7 @@ test('booted 3 years in the past, NTP steps the clock forward mid-drive: HQ corr
 
   pass(10_000, car);
   link.recordSwitch(decided(1, car, null, 'wlan0'));
-  await until('switch 1 at HQ', () => w.store.count() === 1);
+  await until('switch 1 at HQ', async () => (await w.store.count()) === 1);
 
   w.up = false; // out of reach: the next switch waits in the journal
   pass(10_000, car);
@@ -153,17 +153,17 @@ test('booted 3 years in the past, NTP steps the clock forward mid-drive: HQ corr
   await failed(3);
   w.up = true;
   link.recordSwitch(decided(3, car, 'wlan1', 'wlan0'));
-  await until('switches 2 and 3 at HQ', () => w.store.count() === 3);
+  await until('switches 2 and 3 at HQ', async () => (await w.store.count()) === 3);
 
-  const got = w.store.query({ vehicle: 'bus-7' }).map((e) => [e.seq, e.at, e.vehicle_at, e.time_quality, e.clock_offset_ms]);
+  const got = (await w.store.query({ vehicle: 'bus-7' })).map((e) => [e.seq, e.at, e.vehicle_at, e.time_quality, e.clock_offset_ms]);
   assert.deepEqual(got, [
     [1, iso(HQ_T0 + 10_000), iso(HQ_T0 - YEARS_3 + 10_000), 'corrected', YEARS_3],
     [2, iso(HQ_T0 + 20_000), iso(HQ_T0 - YEARS_3 + 20_000), 'corrected', YEARS_3], // decided before the step, sent after it
     [3, iso(HQ_T0 + 30_000), iso(HQ_T0 + 30_000), 'ok', 0],
   ]);
   // Retention counts from receipt: a month's retention keeps events the vehicle dated 3 years ago.
-  assert.equal(w.store.prune(w.hq.wallNow() - 30 * 86_400_000), 0);
-  assert.equal(w.store.count(), 3);
+  assert.equal(await w.store.prune(w.hq.wallNow() - 30 * 86_400_000), 0);
+  assert.equal(await w.store.count(), 3);
 
   const human = await log('--vehicle', 'bus-7');
   assert.equal(human.code, 0, human.stderr);
@@ -181,7 +181,7 @@ test('the clock steps back, then the agent restarts: seq order kept, the earlier
   let link = await agent(run1);
   pass(10_000, run1);
   link.recordSwitch(decided(1, run1, null, 'wlan0'));
-  await until('switch 1 at HQ', () => w.store.count() === 1);
+  await until('switch 1 at HQ', async () => (await w.store.count()) === 1);
 
   w.up = false;
   pass(5_000, run1);
@@ -196,21 +196,21 @@ test('the clock steps back, then the agent restarts: seq order kept, the earlier
   const run2 = new SimClock({ wall: run1.wallNow() + 5_000 });
   w.up = true;
   link = await agent(run2);
-  await until('switch 2 at HQ', () => w.store.count() === 2);
+  await until('switch 2 at HQ', async () => (await w.store.count()) === 2);
   pass(5_000, run2);
   link.recordSwitch(decided(3, run2, 'wlan1', 'wlan0'));
-  await until('switch 3 at HQ', () => w.store.count() === 3);
+  await until('switch 3 at HQ', async () => (await w.store.count()) === 3);
   assert.equal(w.fleet.get('bus-7')!.clockOffsetMs, HOURS_2);
 
-  const got = w.store.query({ vehicle: 'bus-7' }).map((e) => [e.seq, e.at, e.vehicle_at, e.time_quality, e.clock_offset_ms]);
+  const got = (await w.store.query({ vehicle: 'bus-7' })).map((e) => [e.seq, e.at, e.vehicle_at, e.time_quality, e.clock_offset_ms]);
   assert.deepEqual(got, [
     [1, iso(HQ_T0 + 10_000), iso(HQ_T0 + 10_000), 'ok', 0],
     // The vehicle's own times go backwards (its clock stepped back); seq and HQ's times do not.
     [2, iso(HQ_T0 + 20_000), iso(HQ_T0 + 20_000 - HOURS_2), 'estimated', HOURS_2],
     [3, iso(HQ_T0 + 30_000), iso(HQ_T0 + 30_000 - HOURS_2), 'corrected', HOURS_2],
   ]);
-  assert.deepEqual(w.store.last('bus-7')?.seq, 3, 'the latest is the last journaled, not the latest the vehicle dated');
-  assert.equal(w.store.prune(w.hq.wallNow() - 86_400_000), 0);
+  assert.deepEqual((await w.store.last('bus-7'))?.seq, 3, 'the latest is the last journaled, not the latest the vehicle dated');
+  assert.equal(await w.store.prune(w.hq.wallNow() - 86_400_000), 0);
 
   const human = await log('--vehicle', 'bus-7');
   assert.deepEqual(human.stdout.trim().split('\n').map((l) => l.slice(23, 26)), ['Z  ', 'Z? ', 'Z~ ']);

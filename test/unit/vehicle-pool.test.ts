@@ -10,7 +10,7 @@ import { InputError } from '../../shared/errors.js';
 const C = (s: string): Cidr => parseCidr(s)!;
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 
-test('firstFreeSubnet: given a pool, a size and what is taken, the lowest free aligned block', () => {
+test('firstFreeSubnet: given a pool, a size and what is taken, the lowest free aligned block', async () => {
   const table: Array<{ name: string; pool: string[]; prefix?: number; taken: string[]; want: string | null }> = [
     { name: 'empty pool entry', pool: ['10.20.0.0/16'], taken: [], want: '10.20.0.0/24' },
     { name: 'after two', pool: ['10.20.0.0/16'], taken: ['10.20.0.0/24', '10.20.1.0/24'], want: '10.20.2.0/24' },
@@ -36,20 +36,20 @@ test('firstFreeSubnet: given a pool, a size and what is taken, the lowest free a
   assert.ok(Number(process.hrtime.bigint() - t0) / 1e6 < 2000, 'not quadratic');
 });
 
-test('vehicle add without --subnet: the next free /24 of the pool, past HQ LAN; revoked subnets come back; a full pool is refused naming --subnet', (t) => {
+test('vehicle add without --subnet: the next free /24 of the pool, past HQ LAN; revoked subnets come back; a full pool is refused naming --subnet', async (t) => {
   const db = openDb(':memory:');
   t.after(() => db.close());
   const svc = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', lanSubnets: ['10.20.1.0/24'], vehicleSubnets: ['10.20.0.0/22'] });
-  const add = (name: string, n: number, extra: { subnet?: string; subnetPrefix?: number } = {}) => svc.add({ name, publicKey: K(n), ...extra }).vehicle.subnet;
-  assert.equal(add('a', 1), '10.20.0.0/24');
-  assert.equal(add('b', 2), '10.20.2.0/24', 'HQ LAN 10.20.1.0/24 skipped');
-  assert.equal(add('c', 3, { subnet: '10.20.3.0/24' }), '10.20.3.0/24', 'an explicit subnet as before');
-  assert.throws(() => add('d', 4), (e: unknown) => e instanceof InputError && e.field === '--subnet' && /no free \/24 left in the vehicle subnet pool \(vehicle_subnets: 10\.20\.0\.0\/22\)/.test(e.message));
-  assert.deepEqual(svc.active().map((v) => v.name).sort(), ['a', 'b', 'c'], 'nothing stored by the refusal');
-  svc.revoke('a');
-  assert.equal(add('d', 4), '10.20.0.0/24', "a's subnet is free again");
-  assert.throws(() => add('e', 5, { subnetPrefix: 31 }), (e: unknown) => e instanceof InputError && e.field === '--subnet-prefix');
+  const add = async (name: string, n: number, extra: { subnet?: string; subnetPrefix?: number } = {}) => (await svc.add({ name, publicKey: K(n), ...extra })).vehicle.subnet;
+  assert.equal(await add('a', 1), '10.20.0.0/24');
+  assert.equal(await add('b', 2), '10.20.2.0/24', 'HQ LAN 10.20.1.0/24 skipped');
+  assert.equal(await add('c', 3, { subnet: '10.20.3.0/24' }), '10.20.3.0/24', 'an explicit subnet as before');
+  await assert.rejects(() => add('d', 4), (e: unknown) => e instanceof InputError && e.field === '--subnet' && /no free \/24 left in the vehicle subnet pool \(vehicle_subnets: 10\.20\.0\.0\/22\)/.test(e.message));
+  assert.deepEqual((await svc.active()).map((v) => v.name).sort(), ['a', 'b', 'c'], 'nothing stored by the refusal');
+  (await svc.revoke('a'));
+  assert.equal(await add('d', 4), '10.20.0.0/24', "a's subnet is free again");
+  await assert.rejects(() => add('e', 5, { subnetPrefix: 31 }), (e: unknown) => e instanceof InputError && e.field === '--subnet-prefix');
   const small = new VehicleService(openDb(':memory:'), { tunnelNetwork: '10.99.0.0/24', vehicleSubnets: ['10.40.0.0/24'] });
-  assert.equal(small.add({ name: 'x', publicKey: K(9), subnetPrefix: 26 }).vehicle.subnet, '10.40.0.0/26');
-  assert.equal(small.add({ name: 'y', publicKey: K(10), subnetPrefix: 26 }).vehicle.subnet, '10.40.0.64/26');
+  assert.equal((await small.add({ name: 'x', publicKey: K(9), subnetPrefix: 26 })).vehicle.subnet, '10.40.0.0/26');
+  assert.equal((await small.add({ name: 'y', publicKey: K(10), subnetPrefix: 26 })).vehicle.subnet, '10.40.0.64/26');
 });

@@ -26,7 +26,7 @@ function setup(t: { after: (fn: () => void) => void }, tunnel = '10.99.0.0/24') 
   return { dir, db, svc };
 }
 
-test('the database: WAL, schema version recorded, reopening migrates nothing', (t) => {
+test('the database: WAL, schema version recorded, reopening migrates nothing', async (t) => {
   const { dir, db } = setup(t);
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(schemaVersion(db), MIGRATIONS[MIGRATIONS.length - 1]!.version);
@@ -36,28 +36,28 @@ test('the database: WAL, schema version recorded, reopening migrates nothing', (
   again.close();
 });
 
-test('addresses: lowest free, never HQ, freed by revocation, reused after it', (t) => {
+test('addresses: lowest free, never HQ, freed by revocation, reused after it', async (t) => {
   const { svc } = setup(t);
-  const a = svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) }).vehicle;
-  const b = svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2), site: 'depot' }).vehicle;
-  const c = svc.add({ name: 'c', subnet: '10.20.3.0/24', publicKey: K(3) }).vehicle;
+  const a = (await svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) })).vehicle;
+  const b = (await svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2), site: 'depot' })).vehicle;
+  const c = (await svc.add({ name: 'c', subnet: '10.20.3.0/24', publicKey: K(3) })).vehicle;
   assert.deepEqual([a.tunnel_address, b.tunnel_address, c.tunnel_address], ['10.99.0.2', '10.99.0.3', '10.99.0.4']);
   assert.equal(b.site, 'depot');
   assert.equal(a.created_at, '2026-11-21T10:00:01.000Z');
-  svc.revoke('b');
-  const d = svc.add({ name: 'd', subnet: '10.20.2.0/24', publicKey: K(4) }).vehicle;
+  (await svc.revoke('b'));
+  const d = (await svc.add({ name: 'd', subnet: '10.20.2.0/24', publicKey: K(4) })).vehicle;
   assert.equal(d.tunnel_address, '10.99.0.3', 'the lowest free address, freed by the revocation');
-  assert.deepEqual(svc.active().map((v) => v.name), ['a', 'c', 'd']);
-  assert.deepEqual(svc.list().map((v) => [v.name, v.revoked_at !== null]), [['a', false], ['b', true], ['c', false], ['d', false]]);
+  assert.deepEqual((await svc.active()).map((v) => v.name), ['a', 'c', 'd']);
+  assert.deepEqual((await svc.list()).map((v) => [v.name, v.revoked_at !== null]), [['a', false], ['b', true], ['c', false], ['d', false]]);
 });
 
-test('refusals name the field and leave the registry unchanged', (t) => {
+test('refusals name the field and leave the registry unchanged', async (t) => {
   const { svc, dir } = setup(t);
-  svc.add({ name: 'bus-7', subnet: '10.20.0.0/16', publicKey: K(1) });
-  svc.add({ name: 'x', subnet: '10.30.0.0/24', publicKey: K(2) });
-  svc.add({ name: 'gone', subnet: '10.40.0.0/24', publicKey: K(3) });
-  svc.revoke('gone');
-  const before = JSON.stringify(svc.list());
+  (await svc.add({ name: 'bus-7', subnet: '10.20.0.0/16', publicKey: K(1) }));
+  (await svc.add({ name: 'x', subnet: '10.30.0.0/24', publicKey: K(2) }));
+  (await svc.add({ name: 'gone', subnet: '10.40.0.0/24', publicKey: K(3) }));
+  (await svc.revoke('gone'));
+  const before = JSON.stringify((await svc.list()));
   const table: Array<{ name: string; input: Parameters<VehicleService['add']>[0]; want: string }> = [
     { name: 'bad CIDR', input: { name: 'n', subnet: '10.20.1.0/33', publicKey: K(9) }, want: '--subnet: 10.20.1.0/33 is not an IPv4 CIDR' },
     { name: 'not a CIDR', input: { name: 'n', subnet: 'depot', publicKey: K(9) }, want: '--subnet: depot is not an IPv4 CIDR' },
@@ -82,62 +82,62 @@ test('refusals name the field and leave the registry unchanged', (t) => {
     { name: 'everything', input: { name: 'n', subnet: '0.0.0.0/0', publicKey: K(9) }, want: '--subnet: 0.0.0.0/0 overlaps 0.0.0.0/8' },
   ];
   for (const { name, input, want } of table) {
-    assert.throws(() => svc.add(input), (e: Error) => {
+    await assert.rejects(async () => (await svc.add(input)), (e: Error) => {
       assert.equal(e.name, 'InputError', name);
       assert.ok(e.message.startsWith(want), `${name}: got "${e.message}"`);
       return true;
     });
-    assert.equal(JSON.stringify(svc.list()), before, `${name}: registry unchanged`);
+    assert.equal(JSON.stringify((await svc.list())), before, `${name}: registry unchanged`);
   }
   assert.equal(existsSync(join(dir, 'state', 'keys')), false, 'no key file for refused commands');
 });
 
-test('a configured pool: a subnet outside it is refused naming the pool; inside it is taken', (t) => {
+test('a configured pool: a subnet outside it is refused naming the pool; inside it is taken', async (t) => {
   const db = openDb(':memory:');
   t.after(() => db.close());
   const svc = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', vehicleSubnets: ['10.20.0.0/16', '172.20.0.0/16'] });
-  assert.throws(() => svc.add({ name: 'n', subnet: '10.30.0.0/24', publicKey: K(9) }), /--subnet: 10\.30\.0\.0\/24 is not inside the vehicle subnet pool \(vehicle_subnets: 10\.20\.0\.0\/16, 172\.20\.0\.0\/16\)/);
-  assert.throws(() => svc.add({ name: 'n', subnet: '10.20.0.0/15', publicKey: K(9) }), /not inside the vehicle subnet pool/);
-  assert.equal(svc.add({ name: 'a', subnet: '10.20.7.0/24', publicKey: K(1) }).vehicle.subnet, '10.20.7.0/24');
-  assert.equal(svc.add({ name: 'b', subnet: '172.20.1.0/24', publicKey: K(2) }).vehicle.subnet, '172.20.1.0/24');
+  await assert.rejects(async () => (await svc.add({ name: 'n', subnet: '10.30.0.0/24', publicKey: K(9) })), /--subnet: 10\.30\.0\.0\/24 is not inside the vehicle subnet pool \(vehicle_subnets: 10\.20\.0\.0\/16, 172\.20\.0\.0\/16\)/);
+  await assert.rejects(async () => (await svc.add({ name: 'n', subnet: '10.20.0.0/15', publicKey: K(9) })), /not inside the vehicle subnet pool/);
+  assert.equal((await svc.add({ name: 'a', subnet: '10.20.7.0/24', publicKey: K(1) })).vehicle.subnet, '10.20.7.0/24');
+  assert.equal((await svc.add({ name: 'b', subnet: '172.20.1.0/24', publicKey: K(2) })).vehicle.subnet, '172.20.1.0/24');
   assert.throws(() => new VehicleService(db, { tunnelNetwork: '10.99.0.0/24', vehicleSubnets: ['10.20.0.1/16'] }), /vehicle_subnets\[0\]: 10\.20\.0\.1\/16 is not a network address/);
 });
 
-test('a revoked name may be registered again (new key, new row); the old one stays in the history', (t) => {
+test('a revoked name may be registered again (new key, new row); the old one stays in the history', async (t) => {
   const { svc } = setup(t);
-  svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
-  svc.revoke('bus-7');
-  const again = svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(2) }).vehicle;
-  assert.equal(svc.get('bus-7')!.public_key, K(2));
+  (await svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) }));
+  (await svc.revoke('bus-7'));
+  const again = (await svc.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(2) })).vehicle;
+  assert.equal((await svc.get('bus-7'))!.public_key, K(2));
   assert.equal(again.revoked_at, null);
-  assert.equal(svc.list().length, 2);
+  assert.equal((await svc.list()).length, 2);
 });
 
-test('revoke: unknown and twice are refused, naming NAME', (t) => {
+test('revoke: unknown and twice are refused, naming NAME', async (t) => {
   const { svc } = setup(t);
-  assert.throws(() => svc.revoke('nope'), { name: 'InputError', message: 'NAME: no vehicle "nope"' });
-  svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) });
-  const r = svc.revoke('a');
+  await assert.rejects(async () => (await svc.revoke('nope')), { name: 'InputError', message: 'NAME: no vehicle "nope"' });
+  (await svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) }));
+  const r = (await svc.revoke('a'));
   assert.equal(r.revoked_at, '2026-11-21T10:00:02.000Z');
-  assert.throws(() => svc.revoke('a'), /NAME: vehicle "a" is already revoked \(2026-11-21T10:00:02.000Z\)/);
-  assert.throws(() => svc.require('zz'), /NAME: no vehicle "zz"/);
+  await assert.rejects(async () => (await svc.revoke('a')), /NAME: vehicle "a" is already revoked \(2026-11-21T10:00:02.000Z\)/);
+  await assert.rejects(async () => (await svc.require('zz')), /NAME: no vehicle "zz"/);
 });
 
-test('a generated private key is stored mode 0600 with the row, and only then', (t) => {
+test('a generated private key is stored mode 0600 with the row, and only then', async (t) => {
   const { svc, dir } = setup(t);
-  const added = svc.add({ name: 'car', subnet: '10.20.1.0/24', publicKey: K(1), privateKey: PRIV });
+  const added = (await svc.add({ name: 'car', subnet: '10.20.1.0/24', publicKey: K(1), privateKey: PRIV }));
   assert.equal(added.privateKeyFile, join(dir, 'state', 'keys', 'car.key'));
   assert.equal(readFileSync(added.privateKeyFile!, 'utf8'), `${PRIV}\n`);
   assert.equal(statSync(added.privateKeyFile!).mode & 0o777, 0o600);
   assert.equal(statSync(join(dir, 'state', 'keys')).mode & 0o777, 0o700);
   assert.ok(!JSON.stringify(added.vehicle).includes(PRIV));
-  assert.throws(() => svc.add({ name: 'car2', subnet: '10.20.1.0/24', publicKey: K(2), privateKey: K(202) }), /overlaps/);
+  await assert.rejects(async () => (await svc.add({ name: 'car2', subnet: '10.20.1.0/24', publicKey: K(2), privateKey: K(202) })), /overlaps/);
   assert.deepEqual(readdirSync(join(dir, 'state', 'keys')), ['car.key']);
 });
 
-test('a full tunnel network is refused (not an input error) and nothing is stored', (t) => {
+test('a full tunnel network is refused (not an input error) and nothing is stored', async (t) => {
   const { svc } = setup(t, '10.99.0.0/30'); // HQ .1, one vehicle .2
-  svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) });
-  assert.throws(() => svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2) }), (e: Error) => e.name === 'Error' && /is full/.test(e.message));
-  assert.equal(svc.list().length, 1);
+  (await svc.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) }));
+  await assert.rejects(async () => (await svc.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(2) })), (e: Error) => e.name === 'Error' && /is full/.test(e.message));
+  assert.equal((await svc.list()).length, 1);
 });

@@ -49,17 +49,17 @@ export type AppendResult =
 
 export interface DriveRepository {
   /** How many bytes of this file HQ holds (0: none). */
-  have(vehicle: string, segment: string): number;
+  have(vehicle: string, segment: string): Promise<number>;
   /**
    * Stores a piece at its offset, durably before it returns: the part past what is held is appended, the part held
    * already is dropped (a resend), a piece past the end is a gap. `receivedAt` is HQ's clock.
    */
-  append(piece: DrivePiece, receivedAt: number): AppendResult;
+  append(piece: DrivePiece, receivedAt: number): Promise<AppendResult>;
   /** Segments matching, oldest first. */
-  segments(f: SegmentFilter): StoredSegment[];
+  segments(f: SegmentFilter): Promise<StoredSegment[]>;
   /** The text HQ holds of one segment (whole lines, from its header). */
-  text(vehicle: string, segment: string): string;
+  text(vehicle: string, segment: string): Promise<string>;
   /** Retention: removes segments whose newest piece HQ received before `beforeMs`; returns how many. */
-  prune(beforeMs: number): number;
-  close(): void;
+  prune(beforeMs: number): Promise<number>;
+  close(): Promise<void>;
 }

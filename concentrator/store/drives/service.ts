@@ -28,12 +28,12 @@ export class SqliteDriveStore implements DriveRepository {
     return s;
   }
 
-  have(vehicle: string, segment: string): number {
+  async have(vehicle: string, segment: string): Promise<number> {
     const r = this.stmt('SELECT have FROM drive_segments WHERE vehicle = ? AND segment = ?').get(vehicle, segment) as { have: number } | undefined;
     return r?.have ?? 0;
   }
 
-  append(p: DrivePiece, receivedAt: number): AppendResult {
+  async append(p: DrivePiece, receivedAt: number): Promise<AppendResult> {
     const tx = this.db.transaction((): AppendResult => {
       const seg = this.stmt('SELECT have, start_wall, last_wall FROM drive_segments WHERE vehicle = ? AND segment = ?').get(p.vehicle, p.segment) as
         | { have: number; start_wall: number; last_wall: number }
@@ -63,7 +63,7 @@ export class SqliteDriveStore implements DriveRepository {
     return tx.immediate();
   }
 
-  segments(f: SegmentFilter): StoredSegment[] {
+  async segments(f: SegmentFilter): Promise<StoredSegment[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (f.vehicle !== undefined) (where.push('s.vehicle = @vehicle'), (params.vehicle = f.vehicle));
@@ -78,16 +78,16 @@ export class SqliteDriveStore implements DriveRepository {
     }));
   }
 
-  text(vehicle: string, segment: string): string {
+  async text(vehicle: string, segment: string): Promise<string> {
     const rows = this.stmt('SELECT data FROM drive_pieces WHERE vehicle = ? AND segment = ? ORDER BY offset').all(vehicle, segment) as Array<{ data: Buffer }>;
     return rows.map((r) => brotliDecompressSync(r.data).toString('utf8')).join('');
   }
 
-  prune(beforeMs: number): number {
+  async prune(beforeMs: number): Promise<number> {
     return this.stmt('DELETE FROM drive_segments WHERE received_at < ?').run(Math.floor(beforeMs)).changes;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

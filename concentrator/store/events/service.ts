@@ -57,12 +57,12 @@ export class EventStore {
    * nothing; another vehicle's event with the same id is its own. `inserted` holds the events as stored: `at` is HQ's
    * time (`time`, reckoned by the agents' API from the batch's clock; without it, from the receive time alone).
    */
-  ingest(events: readonly TimedEvent[]): IngestResult {
-    return this.ingestMany([events])[0]!;
+  async ingest(events: readonly TimedEvent[]): Promise<IngestResult> {
+    return (await this.ingestMany([events]))[0]!;
   }
 
   /** Several batches in one transaction (group commit: one fsync for all of them). */
-  ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): IngestResult[] {
+  async ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): Promise<IngestResult[]> {
     const receivedAt = this.now();
     const tx = this.db.transaction(() =>
       batches.map((events) => {
@@ -106,35 +106,35 @@ export class EventStore {
   }
 
   /** The log, oldest first (a vehicle's by seq; the fleet's by when each switch happened), or in stored order after a cursor. */
-  query(f: LogFilter = {}): StoredEvent[] {
+  async query(f: LogFilter = {}): Promise<StoredEvent[]> {
     const { sql, params } = this.select(f);
     return (this.stmt(sql).all(params) as EventRow[]).map(fromRow);
   }
 
   /** Like query(), one row at a time (a large `roamlink log --json`). */
-  *iterate(f: LogFilter = {}): Generator<StoredEvent> {
+  async *iterate(f: LogFilter = {}): AsyncGenerator<StoredEvent> {
     const { sql, params } = this.select(f);
     for (const r of this.stmt(sql).iterate(params) as IterableIterator<EventRow>) yield fromRow(r);
   }
 
   /** The cursor of the newest stored row (0 when empty). */
-  maxRowid(): number {
+  async maxRowid(): Promise<number> {
     return (this.stmt('SELECT MAX(rowid) AS m FROM switch_events').get() as { m: number | null }).m ?? 0;
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return (this.stmt('SELECT COUNT(*) AS n FROM switch_events').get() as { n: number }).n;
   }
 
   /** A vehicle's latest switch (by seq: its clock may have stepped back). */
-  last(vehicle: string): StoredEvent | null {
+  async last(vehicle: string): Promise<StoredEvent | null> {
     const r = this.stmt('SELECT * FROM switch_events WHERE vehicle = ? ORDER BY seq DESC, at DESC LIMIT 1').get(vehicle) as EventRow | undefined;
     return r ? fromRow(r) : null;
   }
 
   /** Retention: deletes events HQ received before `beforeMs` (HQ's clock, whatever the vehicle's said), `chunk` rows per
    *  transaction; returns how many. */
-  prune(beforeMs: number, chunk = 10_000): number {
+  async prune(beforeMs: number, chunk = 10_000): Promise<number> {
     const del = this.stmt('DELETE FROM switch_events WHERE rowid IN (SELECT rowid FROM switch_events WHERE received_at < ? ORDER BY received_at LIMIT ?)');
     let total = 0;
     for (;;) {

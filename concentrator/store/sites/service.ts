@@ -61,30 +61,42 @@ export class SiteService {
     this.now = opts.now ?? (() => new Date());
   }
 
-  list(): Site[] {
+  async list(): Promise<Site[]> {
+    return this.listNow();
+  }
+
+  private listNow(): Site[] {
     return (this.db.prepare('SELECT * FROM sites ORDER BY name').all() as SiteRow[]).map(toSite);
   }
 
-  get(name: string): Site | null {
+  async get(name: string): Promise<Site | null> {
+    return this.getNow(name);
+  }
+
+  private getNow(name: string): Site | null {
     const r = this.db.prepare('SELECT * FROM sites WHERE name = ?').get(name) as SiteRow | undefined;
     return r ? toSite(r) : null;
   }
 
   /** The profile set's version: grows with every change to any site (0: never changed). */
-  version(): number {
+  async version(): Promise<number> {
+    return this.versionNow();
+  }
+
+  private versionNow(): number {
     return (this.db.prepare('SELECT MAX(id) AS v FROM site_audit').get() as { v: number | null }).v ?? 0;
   }
 
   /** What agents fetch: every site and the set's version, read in one transaction. */
-  set(): SiteSet {
-    return this.db.transaction(() => ({ version: this.version(), sites: this.list() }))();
+  async set(): Promise<SiteSet> {
+    return this.db.transaction(() => ({ version: this.versionNow(), sites: this.listNow() }))();
   }
 
-  add(input: unknown, who: string): Site {
+  async add(input: unknown, who: string): Promise<Site> {
     checkWho(who);
     const s = validate(input);
     const tx = this.db.transaction((): Site => {
-      if (this.get(s.name)) throw new SiteExistsError(s.name, 'name');
+      if (this.getNow(s.name)) throw new SiteExistsError(s.name, 'name');
       const at = this.now().toISOString();
       this.db
         .prepare('INSERT INTO sites (name, version, description, match, profile, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?)')
@@ -97,10 +109,10 @@ export class SiteService {
   }
 
   /** Applies `patch`; the result is validated whole. No actual change: no new version, no audit row. */
-  update(name: string, patch: SitePatch, who: string): { site: Site; changed: boolean } {
+  async update(name: string, patch: SitePatch, who: string): Promise<{ site: Site; changed: boolean }> {
     checkWho(who);
     const tx = this.db.transaction(() => {
-      const cur = this.get(name);
+      const cur = this.getNow(name);
       if (!cur) throw new SiteNotFoundError(name);
       const profile: Record<string, unknown> = { ...cur.profile };
       for (const [k, v] of Object.entries(patch.profile ?? {})) {
@@ -127,10 +139,10 @@ export class SiteService {
     return tx.immediate();
   }
 
-  remove(name: string, who: string): Site {
+  async remove(name: string, who: string): Promise<Site> {
     checkWho(who);
     const tx = this.db.transaction((): Site => {
-      const cur = this.get(name);
+      const cur = this.getNow(name);
       if (!cur) throw new SiteNotFoundError(name);
       this.db.prepare('DELETE FROM sites WHERE name = ?').run(name);
       const diff: Record<string, { from: unknown; to: unknown }> = {};
@@ -142,12 +154,12 @@ export class SiteService {
   }
 
   /** Every change to `name` (removed sites included), oldest first. */
-  history(name: string): AuditEntry[] {
+  async history(name: string): Promise<AuditEntry[]> {
     return (this.db.prepare('SELECT * FROM site_audit WHERE site = ? ORDER BY id').all(name) as AuditRow[]).map(toAudit);
   }
 
   /** The latest changes to any site, newest first. */
-  recent(limit = 50): AuditEntry[] {
+  async recent(limit = 50): Promise<AuditEntry[]> {
     return (this.db.prepare('SELECT * FROM site_audit ORDER BY id DESC LIMIT ?').all(limit) as AuditRow[]).map(toAudit);
   }
 

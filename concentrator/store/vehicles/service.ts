@@ -69,30 +69,38 @@ export class VehicleService {
   }
 
   /** Every vehicle ever registered, revoked ones included, in registration order. */
-  list(): Vehicle[] {
+  async list(): Promise<Vehicle[]> {
     return (this.db.prepare('SELECT * FROM vehicles ORDER BY id').all() as VehicleRow[]).map(toVehicle);
   }
 
   /** The vehicles not revoked: what the concentrator programs. */
-  active(): Vehicle[] {
+  async active(): Promise<Vehicle[]> {
+    return this.activeNow();
+  }
+
+  private activeNow(): Vehicle[] {
     return (this.db.prepare('SELECT * FROM vehicles WHERE revoked_at IS NULL ORDER BY id').all() as VehicleRow[]).map(toVehicle);
   }
 
   /** The active vehicle of that name, else the one revoked last; null when there never was one. */
-  get(name: string): Vehicle | null {
+  async get(name: string): Promise<Vehicle | null> {
+    return this.getNow(name);
+  }
+
+  private getNow(name: string): Vehicle | null {
     const r = this.db
       .prepare('SELECT * FROM vehicles WHERE name = ? ORDER BY revoked_at IS NULL DESC, id DESC LIMIT 1')
       .get(name) as VehicleRow | undefined;
     return r ? toVehicle(r) : null;
   }
 
-  require(name: string, field = 'NAME'): Vehicle {
-    const v = this.get(assertVehicleName(name, field));
+  async require(name: string, field = 'NAME'): Promise<Vehicle> {
+    const v = this.getNow(assertVehicleName(name, field));
     if (!v) throw new InputError(`no vehicle "${name}"`, field);
     return v;
   }
 
-  add(input: AddVehicle): AddedVehicle {
+  async add(input: AddVehicle): Promise<AddedVehicle> {
     const name = assertVehicleName(input.name, 'NAME');
     let subnet = input.subnet === undefined ? null : requireNetwork(input.subnet, '--subnet');
     if (subnet && input.subnet) this.checkPool(subnet, input.subnet);
@@ -115,14 +123,14 @@ export class VehicleService {
       if (this.opts.hqPublicKey && publicKey === this.opts.hqPublicKey) throw new InputError(`is the concentrator's own public key`, '--pubkey');
 
       if (subnet === null) {
-        const taken = [this.tunnel, ...this.lans.map((l) => l.cidr), ...this.active().map((v) => parseCidr(v.subnet)!)];
+        const taken = [this.tunnel, ...this.lans.map((l) => l.cidr), ...this.activeNow().map((v) => parseCidr(v.subnet)!)];
         subnet = firstFreeSubnet(this.pool.map((p) => p.cidr), prefix, taken);
         if (!subnet) throw new InputError(`no free /${prefix} left in the vehicle subnet pool (vehicle_subnets: ${this.pool.map((p) => p.text).join(', ')}); give one, or widen the pool`, '--subnet');
       }
       const subnetText = formatCidr(subnet);
       if (overlaps(subnet, this.tunnel)) throw new InputError(`${subnetText} overlaps the tunnel network ${this.opts.tunnelNetwork}`, '--subnet');
       for (const lan of this.lans) if (overlaps(subnet, lan.cidr)) throw new InputError(`${subnetText} overlaps HQ LAN ${lan.text}`, '--subnet');
-      const active = this.active();
+      const active = this.activeNow();
       for (const v of active) {
         if (overlaps(subnet, parseCidr(v.subnet)!)) throw new InputError(`${subnetText} overlaps vehicle "${v.name}" (${v.subnet})`, '--subnet');
       }
@@ -151,12 +159,12 @@ export class VehicleService {
   }
 
   /** Marks the active vehicle NAME revoked; its address and subnet become free. */
-  revoke(name: string): Vehicle {
+  async revoke(name: string): Promise<Vehicle> {
     assertVehicleName(name, 'NAME');
     const tx = this.db.transaction((): Vehicle => {
       const r = this.db.prepare('SELECT * FROM vehicles WHERE name = ? AND revoked_at IS NULL').get(name) as VehicleRow | undefined;
       if (!r) {
-        const old = this.get(name);
+        const old = this.getNow(name);
         throw new InputError(old ? `vehicle "${name}" is already revoked (${old.revoked_at})` : `no vehicle "${name}"`, 'NAME');
       }
       const at = this.now().toISOString();
