@@ -29,9 +29,14 @@ export function registerHq(program: Command): void {
       markStartup('modules');
       const handle = await startHq(cfg, { log });
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
+      const { createHqReloader } = await import('../concentrator/hq.reload.js');
+      const reloader = createHqReloader({ initial: cfg, load: () => loadHqConfig(opts.config), log });
       await new Promise<void>((resolve) => {
+        // SIGHUP (`systemctl reload`): the config file again (what changed and may change live, or a refusal naming
+        // the field: the running config stays), the admin operators, and a reconcile with the registry.
         const hup = () => {
-          log.info('SIGHUP: reconciling, re-reading the admin operators');
+          log.info('SIGHUP: re-reading the config and the admin operators, reconciling');
+          void reloader.reload('SIGHUP');
           void handle.reconcile();
           handle.reloadOperators().catch((err: Error) => log.error({ err: err.message }, 'admin operators not reloaded (the old table stays)'));
         };

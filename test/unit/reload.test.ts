@@ -248,3 +248,34 @@ test('SMS RELOAD answers what the reload did: applied fields by name, or the ref
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the HQ reload: the log level live; a listener, port or network changed is refused naming the field; a broken file keeps the config', async () => {
+  const { createHqReloader } = await import('../../concentrator/hq.reload.js');
+  const { loadHqConfig } = await import('../../shared/config/hq.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rl-hq-reload-'));
+  try {
+    const file = join(dir, 'hq.yaml');
+    const hq = (): Obj => ({ interface: 'rl-hq0', private_key_file: join(dir, 'hq.key'), tunnel_network: '10.99.0.0/24', state_dir: dir, lan_subnets: ['192.168.10.0/24'] });
+    writeFileSync(join(dir, 'hq.key'), `${Buffer.alloc(32, 7).toString('base64')}\n`, { mode: 0o600 });
+    writeFileSync(file, stringify(hq()));
+    const initial = await loadHqConfig(file);
+    const m = memLog();
+    const r = createHqReloader({ initial, load: () => loadHqConfig(file), log: m.log });
+    writeFileSync(file, stringify({ ...hq(), log_level: 'debug' }));
+    let o = await r.reload('SIGHUP');
+    assert.deepEqual([o.result, o.changed], ['applied', ['log_level']], o.message);
+    assert.equal(m.log.level, 'debug');
+    writeFileSync(file, stringify({ ...hq(), log_level: 'debug', listen_port: 51900, lan_subnets: ['192.168.20.0/24'] }));
+    o = await r.reload('SIGHUP');
+    assert.equal(o.result, 'refused');
+    assert.deepEqual(o.refused, ['lan_subnets[0]', 'listen_port']);
+    writeFileSync(file, stringify({ ...hq(), log_level: 'loud' }));
+    o = await r.reload('SIGHUP');
+    assert.equal(o.result, 'invalid');
+    assert.match(o.message, /log_level/);
+    assert.equal(r.running().log_level, 'debug');
+    assert.equal(m.log.level, 'debug');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
