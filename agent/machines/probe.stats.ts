@@ -44,7 +44,7 @@ export function lossOf(h: ProbeHistory): number {
 
 /** The policy's view of the history (`failing` only while the latest probes go unanswered). */
 export function probeStatsOf(h: ProbeHistory): ProbeStats {
-  const s: ProbeStats = { rtt_ms: h.srttMs, loss: lossOf(h), last_ok_at: h.lastOkAt };
+  const s: ProbeStats = { rtt_ms: h.srttMs, loss: lossOf(h), probes: h.results.length, last_ok_at: h.lastOkAt };
   const missAt = h.missAt ?? [];
   if (h.misses > 0 && h.failingSince != null && missAt.length > 0) {
     const run = Math.min(h.misses, missAt.length);

@@ -10,6 +10,9 @@ export interface ProbeStats {
   rtt_ms: number | null;
   /** Fraction of recent probes lost, 0..1, over about the last 20 probes (a shorter window makes loss_max jumpy). */
   loss: number;
+  /** How many probes `loss` is over (the window; fewer at first). With `failing.lost_before`, it lets the decision
+   *  take the probes lost while the far end was silent out of the path's own loss (absent in older drives). */
+  probes?: number;
   /** When the last reply arrived (same clock as `now`), null if never. */
   last_ok_at: number | null;
   /** Present while the latest probes go unanswered: when the first and the latest of them were given up (a probe is
@@ -53,9 +56,10 @@ export interface ArbiterMemory {
    *  dead_idle_ms from then (the far end's silence is not held against it). Until the active is heard or left. */
   farEndBack?: { uplink: string; at: number };
   /** These uplinks' probe loss counts probes lost while the far end was silent (the concentrator last heard at
-   *  `lastHeard`): it is not held against them while their latest probe, after they answered again, was answered
-   *  (the active: the loss rule; the others: being usable). Each is dropped once it has answered again and its loss is
-   *  under loss_max; kept across switches. */
+   *  `lastHeard`): once they have answered again, those probes are not held against them (the active: the loss rule;
+   *  the others: being usable): while their latest probe was answered, none of their loss is; while they fail again,
+   *  only the probes lost outside quiet spells are (ownLoss). Each is dropped once it has answered again and its loss
+   *  is under loss_max; kept across switches. */
   farEndLoss?: { uplinks: string[]; lastHeard: number };
   /** The latest spells (at most QUIET_KEPT) when the concentrator was heard on no path for dead_busy_ms or more: from
    *  its last answer before to its first answer after (null while it lasts). Probes lost then are not a path's own
@@ -160,8 +164,10 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   // Probes lost while the far end was silent are not the path's (ArbiterMemory.farEndLoss).
   const fel = prev.farEndLoss;
   const answeredSince = (u: UplinkView) => fel !== undefined && (u.probe.last_ok_at ?? -Infinity) > fel.lastHeard;
-  const forgiven = (u: UplinkView) => fel !== undefined && fel.uplinks.includes(u.name) && answeredSince(u) && !u.probe.failing;
-  const usableNow = (u: UplinkView) => isUsable(forgiven(u) ? { ...u, probe: { ...u.probe, loss: 0 } } : u, policy, now);
+  const quiet = quietSpells(snapshot, snapshot.tunnel ?? { last_rx_at: null }, prev.quiet ?? [], policy, now);
+  // Its loss as the rules judge it: after a far-end silence it has answered again since, without that silence's probes.
+  const lossOf = (u: UplinkView) => (fel !== undefined && fel.uplinks.includes(u.name) && answeredSince(u) ? ownLoss(u.probe, quiet, policy, now) : u.probe.loss);
+  const usableNow = (u: UplinkView) => isUsable({ ...u, probe: { ...u.probe, loss: lossOf(u) } }, policy, now);
   const usable = (u: UplinkView) => usableNow(u) && u !== active;
   const candidates = snapshot.uplinks.map((u) => describe(u, u === active, usableNow(u)));
   const tunnel = snapshot.tunnel ?? { last_rx_at: null, last_tx_at: null };
@@ -174,7 +180,6 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     const still = fel.uplinks.filter((n) => { const u = byName.get(n); return u !== undefined && (!answeredSince(u) || u.probe.loss >= policy.loss_max); });
     if (still.length > 0) memory.farEndLoss = { uplinks: still, lastHeard: fel.lastHeard };
   }
-  const quiet = quietSpells(snapshot, tunnel, prev.quiet ?? [], policy, now);
   if (quiet.length > 0) memory.quiet = quiet;
   const activeSignal = active?.kind === 'wifi' ? (active.signal ?? -Infinity) : null;
   if (active?.kind === 'wifi' && activeSignal! < policy.switch_below) memory.belowSince = prev.belowSince ?? now;
@@ -259,11 +264,13 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   if (sinceSwitch < policy.dwell_ms) return stay('dwell', `${label(active)} active for ${fmtMs(sinceSwitch)} (dwell ${policy.dwell_ms} ms)${forcedNote}`);
 
   // 5. loss (a silence in progress is the blackhole rule's to judge: it names the failure right; probes lost while the
-  // far end was silent are not the active's, so after such a silence it takes a probe lost after it answered again)
+  // far end was silent are not the active's: until it answered again none of its loss counts, then only its own)
   const deadLimit = busy ? policy.dead_busy_ms : policy.dead_idle_ms;
-  const outageLoss = !!memory.farEndLoss?.uplinks.includes(active.name) && !(active.probe.failing && answeredSince(active));
-  if (active.probe.loss >= policy.loss_max && !outageLoss && Math.max(busySilentMs, busy ? 0 : silentMs) <= deadLimit / 2) {
-    const text = `${active.name} loses ${pct(active.probe.loss)} of probes (limit ${pct(policy.loss_max)})`;
+  const outageLoss = !!memory.farEndLoss?.uplinks.includes(active.name) && !answeredSince(active);
+  const activeLoss = lossOf(active);
+  if (activeLoss >= policy.loss_max && !outageLoss && Math.max(busySilentMs, busy ? 0 : silentMs) <= deadLimit / 2) {
+    const outside = activeLoss < active.probe.loss ? ` outside far-end silences (${pct(active.probe.loss)} in all)` : '';
+    const text = `${active.name} loses ${pct(activeLoss)} of probes${outside} (limit ${pct(policy.loss_max)})`;
     return bestFree ? go('loss', bestFree, text, true) : stay('none', `${text}; nothing usable to move to${forcedNote}`);
   }
 
@@ -381,7 +388,24 @@ function farEndOf(snapshot: ArbiterSnapshot, active: UplinkView, heardAt: number
 function failedSince(u: UplinkView, t: number, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): boolean {
   const f = u.probe.failing;
   if (!f || !(f.last_at > t && f.since >= t - policy.dead_busy_ms)) return false;
-  return f.lost_before.every((at) => quiet.some((q) => at >= q.from && at <= (q.to ?? now) + policy.dead_idle_ms));
+  return f.lost_before.every((at) => inQuiet(at, quiet, policy, now));
+}
+
+/** A probe given up at `at` was lost in a quiet spell (given up up to dead_idle_ms after it: its timeout, and slack). */
+function inQuiet(at: number, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): boolean {
+  return quiet.some((q) => at >= q.from && at <= (q.to ?? now) + policy.dead_idle_ms);
+}
+
+/**
+ * The path's own loss after a far-end silence, once it has answered again: none while its latest probe was answered;
+ * while it fails again, its loss without the earlier probes lost in quiet spells (the run now failing counts whole).
+ * Without the window's size (`probes`, absent in older drives) a failing path's loss counts whole, as before 2026-12.
+ */
+function ownLoss(p: ProbeStats, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): number {
+  if (!p.failing) return 0;
+  if (p.probes === undefined || p.probes === 0) return p.loss;
+  const farLost = p.failing.lost_before.filter((at) => inQuiet(at, quiet, policy, now)).length;
+  return Math.max(0, Math.round(p.loss * p.probes) - farLost) / p.probes;
 }
 
 /**

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseUplink, EMPTY_MEMORY, QUIET_KEPT, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
 import { activeProbeIntervalMs, policyWith, type Policy } from '../../agent/policy/policy.js';
+import { EMPTY_HISTORY, probeStatsOf, recordProbeResult, type ProbeHistory } from '../../agent/machines/probe.stats.js';
 
 const P = policyWith({});
 const NOW = 1_000_000;
@@ -575,6 +576,11 @@ test('chooseUplink: quiet spells (nothing heard on any path for dead_busy_ms) op
  * Probes as the uplink machines send them: the active at activeProbeIntervalMs (upload only, so only probes tell life),
  * each standby `standbyMs` after its last result (LTE at `lteMs`, its budget's pace), each given up after `timeoutMs`.
  * Returns the switches. `farEndDown` silences every path; `dead` one path.
+ * With `rxEveryMs`, a tunnel packet goes out that often (`txOffsetMs` into each period) and one comes back on the active
+ * path while it works: the active is probed at the rest pace (1 s) while they flow and at once, at its own pace, when
+ * they stop (rolesFor, uplink.retime); busy is then the policy's (a packet sent within busy_window_ms). With
+ * `askAtOnce`, every other uplink is probed at once when the active has been quiet for half its dead limit
+ * (standbysToAsk), and the arbiter sees that probe in flight.
  */
 
 function simulateProbes(o: {
@@ -589,26 +595,50 @@ function simulateProbes(o: {
   /** When the first probe of each uplink goes (its phase in the probe cycle). */
   phase?: Record<string, number>;
   seed?: number;
+  rxEveryMs?: number;
+  txOffsetMs?: number;
+  askAtOnce?: boolean;
 }): Array<{ t: number; from: string | null; to: string; rule: string; why: string; holdDown: boolean }> {
   const policy = P;
   const step = 5;
   const rand = seeded(o.seed ?? 1);
   const timeout = o.timeoutMs ?? 500;
   const st = new Map(o.uplinks.map((u) => [u.name, {
-    next: o.phase?.[u.name] ?? 0, inFlight: null as null | { sent: number; ok: boolean; rtt: number }, results: [] as Array<number | true>,
+    next: o.phase?.[u.name] ?? 0, inFlight: null as null | { sent: number; ok: boolean; rtt: number; asked: boolean }, results: [] as Array<number | true>, asked: false,
     lastOk: null as number | null, failingSince: null as number | null, lastMiss: null as number | null, holdDownUntil: null as number | null,
   }]));
   let active = o.active;
   let activeSince = -60_000;
   let memory: ArbiterMemory = EMPTY_MEMORY;
+  let lastRx: number | null = null;
+  let lastTx: number | null = null;
+  let askedFor: number | null = null;
+  let wasFlowing = false;
   const switches: Array<{ t: number; from: string | null; to: string; rule: string; why: string; holdDown: boolean }> = [];
   for (let t = 0; t <= o.durationMs; t += step) {
+    const activeDef = o.uplinks.find((u) => u.name === active)!;
+    if (o.rxEveryMs && t % o.rxEveryMs === 0 && !(o.farEndDown?.(t) ?? false) && !(activeDef.dead?.(t) ?? false)) lastRx = t;
+    if (o.rxEveryMs && t % o.rxEveryMs === (o.txOffsetMs ?? 0)) lastTx = t;
+    const busy = o.rxEveryMs ? lastTx !== null && t - lastTx <= policy.busy_window_ms : o.busy;
+    const rxFlowing = lastRx !== null && t - lastRx <= policy.busy_window_ms;
+    if (wasFlowing && !rxFlowing) st.get(active)!.next = t;
+    wasFlowing = rxFlowing;
+    if (o.askAtOnce) {
+      const heardAt = Math.max(st.get(active)!.lastOk ?? -Infinity, lastRx ?? -Infinity);
+      const limit = busy ? policy.dead_busy_ms : policy.dead_idle_ms;
+      if (Number.isFinite(heardAt) && heardAt !== askedFor && t - heardAt >= limit / 2) {
+        askedFor = heardAt;
+        for (const u of o.uplinks) if (u.name !== active) { const s = st.get(u.name)!; s.next = Math.min(s.next, t); s.asked = true; }
+      }
+    }
     for (const u of o.uplinks) {
       const s = st.get(u.name)!;
-      const interval = u.name === active ? activeProbeIntervalMs(policy, o.busy) : u.kind === 'lte' ? (o.lteMs ?? 3456) : (o.standbyMs ?? 1000);
+      const activePace = rxFlowing ? 1000 : activeProbeIntervalMs(policy, busy);
+      const interval = u.name === active ? activePace : u.kind === 'lte' ? (o.lteMs ?? 3456) : (o.standbyMs ?? 1000);
       if (!s.inFlight && t >= s.next) {
         const ok = !(o.farEndDown?.(t) ?? false) && !(u.dead?.(t) ?? false) && rand() >= (u.lossRate ?? 0);
-        s.inFlight = { sent: t, ok, rtt: u.kind === 'lte' ? 40 : 10 };
+        s.inFlight = { sent: t, ok, rtt: u.kind === 'lte' ? 40 : 10, asked: s.asked };
+        s.asked = false;
       }
       const f = s.inFlight;
       if (f && f.ok && t >= f.sent + f.rtt) {
@@ -633,10 +663,14 @@ function simulateProbes(o: {
       while (run < s.results.length && s.results[s.results.length - 1 - run] !== true) run++;
       return {
         name: u.name, kind: u.kind, state: u.name === active ? 'active' : 'standby', signal: u.signal, ready: true, carrier: true, holdDownUntil: s.holdDownUntil,
-        probe: { rtt_ms: 10, loss, last_ok_at: s.lastOk, ...(s.failingSince !== null ? { failing: { since: s.failingSince, last_at: s.lastMiss!, lost_before: lost.slice(0, lost.length - run) } } : {}) },
+        probe: {
+          rtt_ms: 10, loss, probes: s.results.length, last_ok_at: s.lastOk,
+          ...(s.failingSince !== null ? { failing: { since: s.failingSince, last_at: s.lastMiss!, lost_before: lost.slice(0, lost.length - run) } } : {}),
+          ...(s.inFlight?.asked ? { in_flight_since: s.inFlight.sent } : {}),
+        },
       };
     });
-    const d = chooseUplink({ uplinks: views, active, activeSince, memory, tunnel: { last_rx_at: null, last_tx_at: o.busy ? t : null } }, policy, t);
+    const d = chooseUplink({ uplinks: views, active, activeSince, memory, tunnel: { last_rx_at: lastRx, last_tx_at: o.rxEveryMs ? lastTx : o.busy ? t : null } }, policy, t);
     memory = d.memory;
     if (d.action === 'switch') {
       switches.push({ t, from: d.from, to: d.to, rule: d.rule, why: d.why.text, holdDown: !!d.holdDown });
@@ -720,4 +754,76 @@ test('simulated probes: standbys losing 5% of their probes on their own delay a 
     }
   }
   assert.ok(late <= 6, `${late} of 300 late`);
+});
+
+test('chooseUplink: after a far-end silence, a failing active\'s loss counts only the probes it lost outside quiet spells', () => {
+  const heardAt = NOW - 7000;
+  const quiet = [{ from: heardAt, to: NOW - 5000 }];
+  const memory: ArbiterMemory = { ...EMPTY_MEMORY, quiet, farEndLoss: { uplinks: ['wlan0', 'wlan1', 'wwan0'], lastHeard: heardAt } };
+  // 7 probes lost in the silence (given up 6.5-5.1 s ago), the latest `run` lost since it answered again 1 s ago.
+  const silence = [NOW - 6500, NOW - 6300, NOW - 6100, NOW - 5900, NOW - 5700, NOW - 5500, NOW - 5100];
+  const active = (run: number, others: number[] = []) => wifi('wlan0', -50, {
+    probe: { rtt_ms: 5, loss: (silence.length + others.length + run) / 20, probes: 20, last_ok_at: NOW - 1000, failing: { since: NOW - 200 * run, last_at: NOW, lost_before: [...silence, ...others] } },
+  });
+  const table: Array<{ name: string; given: UplinkView; probes?: number; want: Want }> = [
+    { name: 'one lost now (8 of 20 in all): its own is 1 of 20', given: active(1), want: { action: 'stay', rule: 'none' } },
+    { name: 'five lost now: its own 25%', given: active(5), want: { action: 'stay', rule: 'none' } },
+    {
+      name: 'two lost now and four lost since it answered again: its own 30%', given: active(2, [NOW - 3000, NOW - 2500, NOW - 2000, NOW - 1500]),
+      want: { action: 'switch', to: 'wlan1', rule: 'loss', holdDown: true, text: /^wlan0 loses 30% of probes outside far-end silences \(65% in all\) \(limit 30%\)/ },
+    },
+    { name: 'an older drive without the window size: counted whole, as before', given: active(1), probes: 0, want: { action: 'switch', to: 'wlan1', rule: 'loss', holdDown: true, text: /loses 40% of probes \(limit/ } },
+  ];
+  for (const { name, given, probes, want } of table) {
+    const a = probes === undefined ? given : { ...given, probe: { ...given.probe, probes: undefined } };
+    const d = chooseUplink(snap([a, wifi('wlan1', -55), lte()], 'wlan0', { memory, tunnel: { last_rx_at: NOW - 300, last_tx_at: NOW - 300 } }), P, NOW);
+    check(name, d, want);
+  }
+});
+
+test('far-end-idle.yaml on a simulated clock: a blackhole of the active 4 s after a far-end silence is a blackhole, not loss from the silence\'s probes', () => {
+  // The probes as the lab's drive recorded them (far-end-idle, 2026-12-03; ms from the scenario's start), each path's
+  // stats from the agent's own probe.stats. Every path silent 3-6.85 s: the active loses 6 probes (given up every
+  // ~550 ms), the standbys probed at once lose theirs; the active alone blackholed from 10 s. A packet each way every
+  // 500 ms: busy for 250 ms of each 500. At 10.56 s the active's first lost probe leaves 7 of its 20 lost (35%), 6 of
+  // them the silence's: counted whole, that was a 'loss' switch (3 of 3 lab runs under load before e659b3c).
+  type Outcome = [at: number, ok: boolean];
+  const every = (from: number, to: number, step: number, ok: boolean): Outcome[] => Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => [from + i * step, ok]);
+  const outcomes: Record<string, Outcome[]> = {
+    wlan0: [...every(0, 2815, 280, true), ...[3523, 4027, 4578, 5131, 5682, 6234].map((t): Outcome => [t, false]), ...every(6853, 10006, 300, true), ...every(10563, 12000, 520, false)],
+    wlan1: [...every(100, 2100, 1000, true), [3620, false], [4650, false], [5700, false], ...every(6860, 9860, 1000, true), [10615, true], [11615, true]],
+    wwan0: [[300, true], [3620, false], [5700, false], [6900, true], [10650, true]],
+  };
+  const histories = Object.fromEntries(Object.entries(outcomes).map(([name, os]) => {
+    let h: ProbeHistory = EMPTY_HISTORY;
+    return [name, os.map(([at, ok]) => ({ at, h: (h = recordProbeResult(h, ok ? (name === 'wwan0' ? 40 : 12) : null, at)) }))];
+  }));
+  const statsAt = (name: string, t: number) => {
+    const h = histories[name]!.filter((x) => x.at <= t).at(-1)?.h;
+    return h ? probeStatsOf(h) : { rtt_ms: null, loss: 0, last_ok_at: null };
+  };
+  const silent = (t: number) => t >= 3000 && t < 6850;
+  let active = 'wlan0';
+  let activeSince = -10_000;
+  let memory: ArbiterMemory = EMPTY_MEMORY;
+  const rules = new Set<string>();
+  const switches: Array<[number, string | null, string, string, string]> = [];
+  for (let t = 0; t <= 12_000; t += 5) {
+    const lastTx = Math.floor(t / 500) * 500;
+    let lastRx: number | null = null;
+    for (let r = lastTx; r >= 0; r -= 500) if (!silent(r) && !(active === 'wlan0' && r >= 10_000)) { lastRx = r; break; }
+    const views = THREE.map((u) => ({ name: u.name, kind: u.kind, signal: u.signal, state: (u.name === active ? 'active' : 'standby') as UplinkView['state'], ready: true, carrier: true, probe: statsAt(u.name, t) }));
+    const d = chooseUplink({ uplinks: views, active, activeSince, memory, tunnel: { last_rx_at: lastRx, last_tx_at: lastTx } }, P, t);
+    memory = d.memory;
+    rules.add(d.why.rule);
+    if (d.action === 'switch') {
+      switches.push([t, d.from, d.to, d.rule, d.why.text]);
+      active = d.to;
+      activeSince = t;
+    }
+  }
+  assert.ok(rules.has('far-end'), 'the silence is the far end\'s');
+  assert.deepEqual(switches.map(([, from, to, rule]) => [from, to, rule]), [['wlan0', 'wlan1', 'blackhole']], JSON.stringify(switches));
+  const [at] = switches[0]!;
+  assert.ok(at >= 10_000 && at - 10_000 <= 1200 + 150, `decided ${at - 10_000} ms after the blackhole`);
 });

@@ -50,7 +50,7 @@ test('radioMove: table', () => {
 test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => {
   let h = { ...EMPTY_HISTORY };
   h = recordProbeResult(h, 10, 1);
-  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, last_ok_at: 1 });
+  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, probes: 1, last_ok_at: 1 });
   h = recordProbeResult(h, 18, 2);
   assert.equal(h.srttMs, 11, '1/8 of the new sample');
   for (let i = 0; i < 5; i++) h = recordProbeResult(h, null, 3 + i);
@@ -59,6 +59,7 @@ test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => 
   assert.equal(h.lastOkAt, 2);
   for (let i = 0; i < 20; i++) h = recordProbeResult(h, 10, 10 + i);
   assert.equal(h.results.length, 20);
+  assert.equal(probeStatsOf(h).probes, 20, "the window's size: what loss is over");
   assert.equal(lossOf(h), 0, 'the window forgets');
   assert.equal(h.misses, 0);
 });
