@@ -22,7 +22,9 @@ export function flatStatus(u: UplinkReport, t0: number, t: number): Flat {
     s: u.signal,
     q: u.probe.rtt_ms === null ? null : Math.round(u.probe.rtt_ms),
     l: Math.round(u.probe.loss * 10_000) / 10_000,
+    pn: u.probe.probes,
     k: back(u.probe.last_ok_at),
+    i: back(u.probe.in_flight_since),
     f: f ? [back(f.since)!, back(f.last_at)!, ...f.lost_before.map((x) => back(x)!)] : null,
     m: u.misses,
     ap: u.ap ? [u.ap.ssid, u.ap.bssid, u.ap.signal, u.ap.entry ?? null] : null,
@@ -99,7 +101,10 @@ export class DriveDecoder {
       ready: f.r ?? false, rttMs: f.q ?? null, lastOkAt: lastOk, misses: f.m ?? 0,
       ap: f.ap ? { ssid: f.ap[0], bssid: f.ap[1], signal: f.ap[2], entry: f.ap[3] } : null,
       addressed: f.ad ?? false,
-      probe: { rtt_ms: f.q ?? null, loss: f.l ?? 0, last_ok_at: lastOk, ...(failing ? { failing } : {}) },
+      probe: {
+        rtt_ms: f.q ?? null, loss: f.l ?? 0, last_ok_at: lastOk, ...(f.pn !== undefined ? { probes: f.pn } : {}), ...(failing ? { failing } : {}),
+        ...(f.i !== undefined && f.i !== null ? { in_flight_since: t - f.i } : {}),
+      },
       signal: f.s ?? null, role: f.ro ?? 'standby', radio: f.rd ?? null, addressing: (f.am ?? 'dhcp') as UplinkReport['addressing'],
     };
   }

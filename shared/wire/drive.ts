@@ -20,8 +20,9 @@ import { uplinkName, vehicleName } from './common.js';
  */
 
 export const DRIVE_FORMAT = 'roamlink-drive';
-/** The version this code writes and the newest it reads. */
-export const DRIVE_VERSION = 1;
+/** The version this code writes and the newest it reads. 2 (2026-12): `u` lines add `i` (the probe in flight) and `pn`
+ *  (the loss window's size), which the far-end rule and a far-end silence's loss read; version 1 files read as before. */
+export const DRIVE_VERSION = 2;
 
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A time counted back from the line's t (ms ago): may be negative by rounding, never by much. */
@@ -78,6 +79,10 @@ export const statusLineSchema = z.strictObject({
   q: z.number().min(0).nullable().optional(),
   /** probe loss 0..1 */
   l: z.number().min(0).max(1).optional(),
+  /** how many probes the loss is over (version 2) */
+  pn: z.number().int().min(0).max(1000).optional(),
+  /** the probe now out: sent ms before t, null when none (version 2) */
+  i: ago.nullable().optional(),
   /** the last probe reply, ms before t */
   k: ago.nullable().optional(),
   /** failing: [since, last_at, ...lost_before], each ms before t */

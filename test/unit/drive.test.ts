@@ -27,7 +27,7 @@ test('parseDrive: bad files are refused naming the line', () => {
   const cases: Array<{ name: string; text: string; line: number; want: RegExp }> = [
     { name: 'not a drive', text: 'name: depot\nduration: 5s\n', line: 1, want: /not a roamlink drive/ },
     { name: 'JSON but no header', text: '{"t":1,"e":"o","to":"wlan0"}\n', line: 1, want: /no "drive": "roamlink-drive" header/ },
-    { name: 'newer version', text: `${HEADER.replace('"version":1', `"version":${DRIVE_VERSION + 1}`)}\n`, line: 1, want: /version 2 is newer/ },
+    { name: 'newer version', text: `${HEADER.replace('"version":1', `"version":${DRIVE_VERSION + 1}`)}\n`, line: 1, want: new RegExp(`version ${DRIVE_VERSION + 1} is newer`) },
     { name: 'truncated', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"t":9,"e":"u","n":"wl`, line: 3, want: /truncated/ },
     { name: 'bad field', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":"yes"}\n`, line: 2, want: /up/ },
     { name: 'unknown kind', text: `${HEADER}\n{"t":5,"e":"z"}\n`, line: 2, want: /e/ },
@@ -64,11 +64,15 @@ test('codec: an unchanged status writes only its time; decoding gives back what 
     { at: 2000.7, u: report({ rttMs: 12, lastOkAt: 2000.7, probe: { rtt_ms: 12, loss: 0, last_ok_at: 2000.7 } }) },
     { at: 3001.1, u: report({ rttMs: 12, lastOkAt: 3001.1, probe: { rtt_ms: 12, loss: 0, last_ok_at: 3001.1 } }) },
     { at: 3500, u: report({ signal: -71, lastOkAt: 3001.1, probe: { rtt_ms: 12, loss: 0, last_ok_at: 3001.1 } }) },
-    { at: 4200, u: report({ misses: 2, probe: { rtt_ms: 12, loss: 0.1, last_ok_at: 3001.1, failing: { since: 3700, last_at: 4200, lost_before: [] } } }) },
+    { at: 4200, u: report({ misses: 2, probe: { rtt_ms: 12, loss: 0.1, probes: 20, last_ok_at: 3001.1, failing: { since: 3700, last_at: 4200, lost_before: [] } } }) },
+    // Version 2: the probe in flight (asked at once: the far-end rule waits for it) and the loss window's size.
+    { at: 4300, u: report({ misses: 2, probe: { rtt_ms: 12, loss: 0.1, probes: 20, last_ok_at: 3001.1, failing: { since: 3700, last_at: 4200, lost_before: [] }, in_flight_since: 4250.3 } }) },
+    { at: 4800, u: report({ misses: 3, probe: { rtt_ms: 12, loss: 0.15, probes: 20, last_ok_at: 3001.1, failing: { since: 3700, last_at: 4750, lost_before: [] } } }) },
   ];
   const lines = given.map((g) => enc.status(g.at, g.u));
   assert.deepEqual(Object.keys(lines[2]!).sort(), ['e', 'n', 't'], 'a probe answered as the one before: nothing but t');
   assert.deepEqual(lines[3], { t: 3000, e: 'u', n: 'wlan0', s: -71, k: 499 }, 'a signal change: the signal, and the last reply now 499 ms ago');
+  assert.deepEqual([lines[5]!.i, lines[6]!.i], [50, null], 'the probe out 50 ms before t; then none');
   for (const [i, l] of lines.entries()) {
     const back = dec.status(parseDrive(`${HEADER}\n${JSON.stringify(l)}\n`)[0]!.events[0] as never);
     const want = given[i]!.u;
@@ -78,6 +82,9 @@ test('codec: an unchanged status writes only its time; decoding gives back what 
     assert.ok(Math.abs(back.probe.last_ok_at! - (want.probe.last_ok_at! - t0)) <= 1, `line ${i}: last_ok_at`);
     assert.equal(back.probe.failing !== undefined, want.probe.failing !== undefined);
     if (want.probe.failing) assert.ok(Math.abs(back.probe.failing!.since - (want.probe.failing.since - t0)) <= 1);
+    assert.equal(back.probe.probes, want.probe.probes, `line ${i}: probes`);
+    assert.equal(back.probe.in_flight_since === undefined, want.probe.in_flight_since === undefined, `line ${i}: in flight`);
+    if (want.probe.in_flight_since !== undefined) assert.ok(Math.abs(back.probe.in_flight_since! - (want.probe.in_flight_since - t0)) <= 1, `line ${i}: in_flight_since`);
     assert.equal(back.lease?.address, '10.0.0.2');
   }
   const seen: TunnelSeen = { rx: 9, tx: 9, readAt: 5000, last_rx_at: 4950, last_tx_at: 4950, rx_moving: true, tx_moving: true };
