@@ -115,13 +115,23 @@ export class SimClock implements Clock {
     return this.pending.size;
   }
 
-  private takeDue(until: number): (() => void) | null {
+  /**
+   * The earliest timer due at or before `until` (the first armed among equal times), removed from the queue, with the
+   * clock moved to its time; null when none is. For a caller that does its own work between timers (the drive replay);
+   * advance() is the usual way.
+   */
+  takeDue(until: number): (() => void) | null {
     let next: [number, { at: number; fn: () => void }] | undefined;
     for (const e of this.pending) if (e[1].at <= until && (!next || e[1].at < next[1].at)) next = e;
     if (!next) return null;
     this.pending.delete(next[0]);
     this.t = next[1].at;
     return next[1].fn;
+  }
+
+  /** Moves the clock to `t` without firing anything (never back): after takeDue() has fired what was due. */
+  moveTo(t: number): void {
+    this.t = Math.max(this.t, t);
   }
 
   /** Moves time forward by `ms`, firing what falls due in order, synchronously (timers armed meanwhile too). */

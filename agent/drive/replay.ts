@@ -6,6 +6,7 @@ import type { UplinkInput, UplinkReport } from '../machines/uplink.machine.js';
 import type { TunnelSeen } from '../machines/arbiter.decide.js';
 import type { WatchdogRoundEvent } from '../machines/watchdog.machine.js';
 import { policyWith, type Policy } from '../policy/policy.js';
+import { SimClock } from '../../shared/clock.js';
 import type { DriveSegment, SwitchLine } from '../../shared/wire/drive.js';
 import { DriveDecoder } from './drive.codec.js';
 import { flapWarnings, pingPongs, signalJitter, Timeline, type Summary } from './summary.js';
@@ -30,37 +31,6 @@ export type PolicyOf = (recorded: Record<string, number | string>, site: string 
 /** Profile fields the uplinks apply (not the arbiter): a replay runs the uplinks as recorded, so they change nothing. */
 export const NOT_REPLAYED = ['min_signal', 'probe_interval_ms', 'probe_timeout_ms', 'scan_interval_ms'];
 
-/** A timer queue the arbiter's delays run on (createActor's `clock`): fires each timer at its own time, in order. */
-export class ReplayClock {
-  private t = 0;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; seq: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + Math.max(0, ms), seq: id, fn });
-    return id;
-  }
-  clearTimeout(id: unknown): void {
-    this.timers.delete(id as number);
-  }
-  /** The earliest timer due at or before `t`, removed from the queue, with the clock set to its time. */
-  takeDue(t: number): (() => void) | null {
-    let best: { at: number; seq: number; fn: () => void } | null = null;
-    let bestId = -1;
-    for (const [id, x] of this.timers) if (x.at <= t && (!best || x.at < best.at || (x.at === best.at && x.seq < best.seq))) [best, bestId] = [x, id];
-    if (!best) return null;
-    this.timers.delete(bestId);
-    this.t = Math.max(this.t, best.at);
-    return best.fn;
-  }
-  set(t: number): void {
-    this.t = Math.max(this.t, t);
-  }
-}
-
 /** Stands in for the uplink machines: the drive says what each uplink reported; what the arbiter tells them is dropped. */
 const RECORDED_UPLINK = setup({}).createMachine({ id: 'recorded-uplink' });
 const NOTHING = fromCallback(() => () => {});
@@ -68,7 +38,8 @@ const NOTHING = fromCallback(() => () => {});
 /** Replays one segment; `window` is [from, to] in segment ms (what the summary and the printed switches count). */
 export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, window: { from: number; to: number }, yardstick: Policy): Promise<ReplayRun> {
   const h = seg.header;
-  const clock = new ReplayClock();
+  // The segment's clock (t = 0 at its start), also the arbiter's wall clock: its records' decided_at are segment ms.
+  const clock = new SimClock({ now: 0, wall: 0 });
   const dec = new DriveDecoder(h);
   const recorded = seg.events.filter((e): e is SwitchLine => e.e === 's');
   const latest = new Map<string, UplinkReport>();
@@ -113,7 +84,7 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
       watchLinks: () => new Promise(() => {}),
       readCounters: () => ({ rx: 0, tx: 0 }),
       now: () => clock.now(),
-      wallNow: () => clock.now(),
+      wallNow: () => clock.wallNow(),
       newId: () => `replay-${++n}`,
     },
     RECORDED_UPLINK,
@@ -152,7 +123,7 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
       fn();
       await settle();
     }
-    clock.set(t);
+    clock.moveTo(t);
     timeline.at(t, activeOf());
   };
   const activeOf = () => arbiterView(actor).active;

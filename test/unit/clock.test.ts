@@ -35,3 +35,25 @@ test('realClock: wallNow is Date.now (it follows NTP steps), now is monotonic, t
   assert.ok(realClock.now() >= a);
   assert.match(realClock.timeline, /^[0-9a-f-]{36}$/);
 });
+
+test('SimClock: takeDue hands out due timers one at a time, soonest first and in arming order among equals; moveTo never goes back', () => {
+  const c = new SimClock({ now: 0, wall: 0 });
+  const fired: string[] = [];
+  c.setTimeout(() => fired.push('b@20'), 20);
+  c.setTimeout(() => fired.push('a@10'), 10);
+  c.setTimeout(() => fired.push('c@20'), 20);
+  c.setTimeout(() => fired.push('late@50'), 50);
+  const times: number[] = [];
+  for (let fn = c.takeDue(30); fn; fn = c.takeDue(30)) {
+    times.push(c.now());
+    fn();
+  }
+  assert.deepEqual(fired, ['a@10', 'b@20', 'c@20']);
+  assert.deepEqual(times, [10, 20, 20], 'the clock stands at each timer\'s time while it runs');
+  c.moveTo(30);
+  assert.equal(c.now(), 30);
+  c.moveTo(25);
+  assert.equal(c.now(), 30, 'never back');
+  assert.deepEqual(c.delays(), [20]);
+  assert.equal(c.wallNow(), 30, 'wall 0 at now 0: the replay\'s segment clock');
+});
