@@ -9,6 +9,7 @@ import { OPERATOR } from './access.js';
 import { POLICY_FIELDS } from '../../shared/policy.js';
 import { parseTimeOrAgo } from './log-query.js';
 import type { DriveRepository } from '../store/drives/repository.js';
+import type { SimulationRunner } from '../drives/simulate.thread.js';
 
 export interface SiteRoutesDeps {
   sites: SiteService;
@@ -16,6 +17,8 @@ export interface SiteRoutesDeps {
   origin?: string;
   /** The drives HQ holds: POST /v1/sites/:name/simulate replays them (absent: the route answers with no vehicles). */
   drives?: Pick<DriveRepository, 'segments' | 'text'>;
+  /** Where the replays run (default: a worker thread, one at a time, at most 2 minutes; drives/simulate.thread.ts). */
+  simulations?: SimulationRunner;
   now?: () => number;
 }
 
@@ -76,14 +79,25 @@ export function registerSiteRoutes(app: FastifyInstance, d: SiteRoutesDeps): voi
   });
 
   /** The site's proposed thresholds tried on the drives HQ holds, beside its current ones (nothing is saved). */
+  let simulations: SimulationRunner | undefined;
   app.post<{ Params: { name: string } }>('/v1/sites/:name/simulate', OPERATOR, async (req, reply) => {
     const s = await sites.get(req.params.name);
     if (!s) return sendError(reply, 'SITE_NOT_FOUND', `no site "${req.params.name}"`);
     // A bad field throws an InputError: the error table answers 400 INVALID naming it.
     const q = checkSimulate(req.body, (d.now ?? Date.now)());
-    const { proposedProfile, simulateSite } = await import('../drives/simulate.js');
+    const { proposedProfile, siteDrives } = await import('../drives/simulate.js');
     proposedProfile(s, q.set, (k) => `set.${k}`);
-    return simulateSite(d.drives ?? { segments: async () => [], text: async () => '' }, s, q.set, q.since, q.until);
+    // The drives read here (quick); replayed in a worker thread, off the event loop the agents' API and the
+    // reconcile run on. One at a time: a second request meanwhile, or one past the bound, is answered 503.
+    const { SimulationBusyError, workerSimulations } = await import('../drives/simulate.thread.js');
+    simulations ??= d.simulations ?? workerSimulations();
+    const drives = d.drives ? await siteDrives(d.drives, s.name, q.since, q.until) : [];
+    try {
+      return await simulations.run({ drives, site: s, overrides: q.set, sinceWall: q.since, untilWall: q.until });
+    } catch (err) {
+      if (err instanceof SimulationBusyError) return sendError(reply, 'SIMULATION_BUSY', err.message);
+      throw err;
+    }
   });
 
   app.post('/v1/sites', OPERATOR, async (req, reply) => {

@@ -51,19 +51,39 @@ export function proposedProfile(site: Site, overrides: Record<string, unknown>, 
   return r.data;
 }
 
+/** A vehicle's drive at the site, as text: what a simulation replays. */
+export interface SiteDrive {
+  vehicle: string;
+  text: string;
+}
+
+/** The drives of every vehicle that drove at the site over [sinceWall, untilWall]: only the segments naming it
+ *  (elsewhere both profiles are the drive's own, and replay the same). Reads only: quick, on HQ's event loop. */
+export async function siteDrives(repo: Pick<DriveRepository, 'segments' | 'text'>, site: string, sinceWall: number, untilWall: number): Promise<SiteDrive[]> {
+  const vehicles = [...new Set((await repo.segments({ site, sinceWall, untilWall })).map((s) => s.vehicle))];
+  const out: SiteDrive[] = [];
+  for (const vehicle of vehicles) {
+    const d = await exportDrive(repo, vehicle, sinceWall, untilWall, site);
+    if (d) out.push({ vehicle, text: d.text });
+  }
+  return out;
+}
+
 /** Replays the site's vehicles over [sinceWall, untilWall] under its current profile and under `proposed`. */
 export async function simulateSite(repo: Pick<DriveRepository, 'segments' | 'text'>, site: Site, overrides: PolicyOverrides, sinceWall: number, untilWall: number): Promise<SiteSimulation> {
+  return simulateDrives(await siteDrives(repo, site.name, sinceWall, untilWall), site, overrides, sinceWall, untilWall);
+}
+
+/** The replays themselves (CPU: about a millisecond a drive line), pure over the drives' texts, so a worker thread
+ *  can run them (simulate.thread.ts). */
+export async function simulateDrives(drives: readonly SiteDrive[], site: Site, overrides: PolicyOverrides, sinceWall: number, untilWall: number): Promise<SiteSimulation> {
   const current = policyWith(site.profile as Partial<Policy>);
   const proposed = policyWith(proposedProfile(site, overrides) as Partial<Policy>);
   const at = (p: Policy): PolicyOf => (recorded, where) => (where === site.name ? p : policyWith(recorded as Partial<Policy>));
-  const vehicles = [...new Set((await repo.segments({ site: site.name, sinceWall, untilWall })).map((s) => s.vehicle))];
   const out: VehicleSimulation[] = [];
   const warnings = new Set<string>();
-  for (const vehicle of vehicles) {
-    // Only the segments that were at the site: elsewhere both profiles are the drive's own, and replay the same.
-    const d = await exportDrive(repo, vehicle, sinceWall, untilWall, site.name);
-    if (!d) continue;
-    const segments = parseDrive(d.text, `${vehicle}'s drive`);
+  for (const { vehicle, text } of drives) {
+    const segments = parseDrive(text, `${vehicle}'s drive`);
     const [now, next] = [await replayDrive(segments, at(current)), await replayDrive(segments, at(proposed))];
     out.push({ vehicle, segments: segments.length, recorded: recordedSwitchCount(segments), current: now.summary, proposed: next.summary });
     for (const w of flapWarnings(proposed, signalJitter(segments))) warnings.add(`${vehicle}: ${w}`);

@@ -44,6 +44,9 @@ export const HTTP_ERRORS = {
   RECONCILE_FAILED: 500,
   /** Anything unexpected. The message never carries the internal error (that goes to the log); agents retry. */
   INTERNAL: 500,
+  /** HQ: a site simulation is already running (they run one at a time, off the event loop), or this one ran past its
+   *  time bound and was stopped; the message says which. Try again, or with a shorter window. */
+  SIMULATION_BUSY: 503,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 

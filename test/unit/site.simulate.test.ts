@@ -131,3 +131,23 @@ test('POST /v1/sites/:name/simulate: operators only, bad fields named, nothing s
   assert.ok(j.vehicles[0]!.proposed.switches < j.vehicles[0]!.current.switches, JSON.stringify(j.vehicles));
   assert.equal((await f.sites.get('depot'))!.version, before, 'a simulation saves nothing');
 });
+
+test('simulations in a worker thread: the same result as in-process; one at a time; stopped past the bound (503 SIMULATION_BUSY)', async (t) => {
+  const { siteDrives, simulateDrives } = await import('../../concentrator/drives/simulate.js');
+  const { SimulationBusyError, workerSimulations } = await import('../../concentrator/drives/simulate.thread.js');
+  const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
+  t.after(() => store.close());
+  const start = Date.UTC(2026, 11, 2, 10);
+  await storeFlap(store, 'bus-1', 'depot', start);
+  await storeFlap(store, 'bus-2', 'depot', start, 'drive-2026-12-02T10-00-00-001Z.jsonl');
+  const site = { name: 'depot', description: '', match: { ssids: ['depot'] }, profile: FLAP_PROFILE, version: 1 } as never;
+  const job = { drives: await siteDrives(store, 'depot', start - 1000, start + 3_600_000), site, overrides: { hysteresis_db: 10 }, sinceWall: start - 1000, untilWall: start + 3_600_000 };
+  assert.equal(job.drives.length, 2);
+  const runner = workerSimulations();
+  const [first, second] = await Promise.allSettled([runner.run(job), runner.run(job)]);
+  assert.equal(first.status, 'fulfilled');
+  assert.deepEqual((first as PromiseFulfilledResult<unknown>).value, await simulateDrives(job.drives, site, job.overrides, job.sinceWall, job.untilWall), 'the worker\'s result is the in-process one');
+  assert.ok(second.status === 'rejected' && second.reason instanceof SimulationBusyError && /another simulation is running/.test(second.reason.message));
+  await assert.rejects(workerSimulations({ timeoutMs: 1 }).run(job), (err: unknown) => err instanceof SimulationBusyError && /took longer than/.test(err.message));
+  assert.ok((await runner.run(job)).vehicles.length === 2, 'free again once done');
+});
