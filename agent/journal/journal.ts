@@ -3,7 +3,8 @@
 // A switch is journaled twice: its intent (with its why) before the steering, its completion once confirmed; an intent
 // a killed process left open is completed or abandoned by the next one (agent/adopt/intents.plan.ts), never shipped open.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../../shared/atomic-file.js';
 import { dirname, join } from 'node:path';
 import { realClock, type Clock } from '../../shared/clock.js';
 import { parseWire, type WireIssue } from '../../shared/wire/common.js';
@@ -50,6 +51,24 @@ export function journalPath(stateDir: string): string {
   return join(stateDir, 'journal.sqlite');
 }
 
+/** How many seqs a reservation covers: the floor file is written once per this many switches. */
+export const SEQ_BLOCK = 1000;
+
+/**
+ * seq survives the journal: `<journal>.seq` holds the highest seq that may have been handed out (reserved a block
+ * ahead, written atomically before a seq past it is used). A journal set aside as unreadable (or lost) starts again
+ * above it, so HQ, which orders a vehicle's log by seq, still finds the new switches after the old ones. A floor file
+ * that cannot be read counts as none (the journal alone then decides, as before it existed).
+ */
+export function readSeqFloor(path: string): number {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown; reserved?: unknown };
+    return v.version === 1 && Number.isSafeInteger(v.reserved) && (v.reserved as number) > 0 ? (v.reserved as number) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 interface Row {
   seq: number;
   body: string;
@@ -78,10 +97,16 @@ export class Journal {
     abandon: Database.Statement;
   };
 
+  /** The floor file (null in memory) and what it says: seqs up to `reserved` may have been handed out. */
+  private readonly seqFile: string | null;
+  private reserved: number;
+
   private constructor(
     path: string,
     private readonly clock: Pick<Clock, 'wallNow'>,
   ) {
+    this.seqFile = path === ':memory:' ? null : `${path}.seq`;
+    this.reserved = this.seqFile ? readSeqFloor(this.seqFile) : 0;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new Database(path);
     try {
@@ -98,6 +123,12 @@ export class Journal {
       if (!cols.has('phase')) this.db.exec("ALTER TABLE journal ADD COLUMN phase TEXT NOT NULL DEFAULT 'done'");
       if (!cols.has('note')) this.db.exec('ALTER TABLE journal ADD COLUMN note TEXT');
       this.db.exec(INDEX);
+      // Behind the floor (a fresh journal after one was set aside or lost): go on above everything handed out.
+      const last = this.lastSeq();
+      if (last < this.reserved - SEQ_BLOCK || (last === 0 && this.reserved > 0)) {
+        this.db.prepare("DELETE FROM sqlite_sequence WHERE name = 'journal'").run();
+        this.db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('journal', ?)").run(this.reserved);
+      }
     } catch (err) {
       this.db.close();
       throw err;
@@ -131,6 +162,20 @@ export class Journal {
       onSetAside?.({ path, movedTo, why: err instanceof Error ? err.message : String(err) });
       return new Journal(path, clock);
     }
+  }
+
+  /** The highest seq this journal has handed out (0: none). */
+  private lastSeq(): number {
+    const r = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'journal'").get() as { seq: number } | undefined;
+    return r?.seq ?? 0;
+  }
+
+  /** Before seq `next` is handed out: the floor file covers it (a block ahead), on disk first. */
+  private reserve(next: number): void {
+    if (this.seqFile === null || next <= this.reserved) return;
+    const reserved = next + SEQ_BLOCK - 1;
+    writeFileAtomic(this.seqFile, `${JSON.stringify({ version: 1, reserved })}\n`);
+    this.reserved = reserved;
   }
 
   private static toEvent(r: Row): SwitchEvent {
@@ -167,7 +212,10 @@ export class Journal {
         // The intent's completion: the same row (and seq), now with what the confirmation measured.
         this.stmts.complete.run(JSON.stringify(body), rejected, e.id);
         seq = have.seq;
-      } else seq = Number(this.stmts.insert.run(e.id, JSON.stringify(body), rejected, phase).lastInsertRowid);
+      } else {
+        this.reserve(this.lastSeq() + 1);
+        seq = Number(this.stmts.insert.run(e.id, JSON.stringify(body), rejected, phase).lastInsertRowid);
+      }
       const event = { ...(body as Omit<SwitchEvent, 'seq'>), seq } as SwitchEvent;
       return invalid ? { event, invalid } : { event };
     });

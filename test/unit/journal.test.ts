@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
-import { Journal, type NewSwitchEvent } from '../../agent/journal/journal.js';
+import { Journal, SEQ_BLOCK, type NewSwitchEvent } from '../../agent/journal/journal.js';
 import { switchEventFrom } from '../../agent/journal/record.js';
 import { DEFAULT_POLICY } from '../../shared/policy.js';
 import type { SwitchRecord } from '../../agent/machines/arbiter.machine.js';
@@ -208,7 +208,7 @@ test('a journal.sqlite SQLite cannot read (garbage, truncated) is kept aside as 
     assert.ok(told[0]!.why.length > 0, name);
     assert.deepEqual(readFileSync(told[0]!.movedTo), before, `${name}: the bad file kept as it was`);
     assert.equal(j.backlog(), 0, name);
-    assert.equal(j.append(e(1)).event.seq, 1, `${name}: a fresh journal`);
+    assert.equal(j.append(e(1)).event.seq, SEQ_BLOCK + 1, `${name}: a fresh journal, its seq above the 300 the old one handed out`);
     j.close();
   }
 });
@@ -249,4 +249,30 @@ test('a writer killed mid-batch (SIGKILL from outside, no warning): every append
   assert.ok(stored.every((x, i) => i === 0 || x.seq! > stored[i - 1]!.seq!));
   assert.ok(stored.filter((x) => acked.includes(x.id)).every((x) => x.phase === 'done'));
   j.close();
+});
+
+test('seq survives the journal: reserved a block ahead in <journal>.seq, a lost journal goes on above it; HQ\'s order holds', (t) => {
+  const path = tmp(t);
+  const j = Journal.open(path);
+  const seqs = Array.from({ length: SEQ_BLOCK + 2 }, (_, i) => j.append(e(i + 1)).event.seq);
+  assert.deepEqual([seqs[0], seqs.at(-1)], [1, SEQ_BLOCK + 2], 'in order, one by one');
+  // Written before seq 1 and before seq SEQ_BLOCK + 1 were handed out: twice for SEQ_BLOCK + 2 switches.
+  assert.deepEqual(JSON.parse(readFileSync(`${path}.seq`, 'utf8')), { version: 1, reserved: 2 * SEQ_BLOCK });
+  j.close();
+  // Reopened intact: nothing skipped.
+  const again = Journal.open(path);
+  assert.equal(again.append(e(5000)).event.seq, SEQ_BLOCK + 3);
+  again.close();
+  // The journal lost (deleted with its WAL): the next switch sorts after every one HQ may hold.
+  for (const side of ['', '-wal', '-shm']) rmSync(path + side, { force: true });
+  const fresh = Journal.open(path);
+  const next = fresh.append(e(5001)).event.seq;
+  assert.equal(next, 2 * SEQ_BLOCK + 1);
+  assert.ok(next > SEQ_BLOCK + 3);
+  fresh.close();
+  // A floor file that cannot be read counts as none: the journal alone decides, as before.
+  writeFileSync(`${path}.seq`, '{"version":1,"reser');
+  const stillThere = Journal.open(path);
+  assert.equal(stillThere.append(e(5002)).event.seq, 2 * SEQ_BLOCK + 2, 'the journal\'s own sequence goes on');
+  stillThere.close();
 });
