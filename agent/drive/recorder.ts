@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, unlinkSync } from 'node
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { DRIVE_FORMAT, DRIVE_VERSION, type DriveHeader, type DriveLine } from '../../shared/wire/drive.js';
+import { DRIVE_FORMAT, DRIVE_VERSION, DriveLineWriter, type DriveHeader, type DriveLine } from '../../shared/wire/drive.js';
 import type { ArbiterEvent, ArbiterInput, SwitchRecord } from '../machines/arbiter.machine.js';
 import { DriveEncoder } from './drive.codec.js';
 
@@ -53,8 +53,9 @@ export function createDriveRecorder(o: DriveRecorderOptions): DriveRecorder {
   let bytes = 0;
   let closed = false;
   let writing: Promise<void> = Promise.resolve();
+  const writer = new DriveLineWriter();
   const put = (l: DriveLine | DriveHeader) => {
-    const s = `${JSON.stringify(l)}\n`;
+    const s = writer.text(l);
     buf.push(s);
     lines++;
     bytes += Buffer.byteLength(s);
@@ -167,8 +168,8 @@ function prune(dir: string, maxBytes: number, keep: string): void {
 
 /** The header's arbiter and uplinks from what the agent starts its arbiter with. */
 export function driveHeaderOf(vehicle: string, input: ArbiterInput, uplinks: ReadonlyArray<{ name: string; slot: number; kind: 'wifi' | 'lte' | 'ethernet' }>): DriveRecorderOptions['header'] {
-  const { initial, settleMs, drainMs, confirmTimeoutMs, confirmRetryMs, counterIntervalMs, counterHeartbeatMs, restProbeMs, steerRetryMs } = input;
-  const arbiter = Object.fromEntries(Object.entries({ initial, settleMs, drainMs, confirmTimeoutMs, confirmRetryMs, counterIntervalMs, counterHeartbeatMs, restProbeMs, steerRetryMs })
+  const { initial, settleMs, drainMs, confirmTimeoutMs, confirmRetryMs, counterIntervalMs, counterHeartbeatMs, restProbeMs, steerRetryMs, adopted, adoptMs } = input;
+  const arbiter = Object.fromEntries(Object.entries({ initial, settleMs, drainMs, confirmTimeoutMs, confirmRetryMs, counterIntervalMs, counterHeartbeatMs, restProbeMs, steerRetryMs, adopted, adoptMs })
     .filter(([, v]) => v !== undefined)) as DriveHeader['arbiter'];
   return {
     vehicle,

@@ -1,7 +1,7 @@
 // What a drive costs to keep and to ship (pure): bytes a day as written (change-only lines), compressed in the batches
 // a shipper would send (gzip, and brotli), and, for a baseline, as whole events (every status and reading in full).
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { parseDrive } from '../../shared/wire/drive.js';
+import { DriveLineWriter, parseDrive } from '../../shared/wire/drive.js';
 import { DriveDecoder } from './drive.codec.js';
 
 export interface DriveSize {
@@ -29,12 +29,14 @@ export function driveSize(text: string, fromWall: number, toWall: number, batchM
   const batches = new Map<number, string[]>();
   for (const seg of parseDrive(text)) {
     const dec = new DriveDecoder(seg.header);
+    // As the recorder writes them (the window's first line with its t).
+    const writer = new DriveLineWriter();
     for (const e of seg.events) {
       const wall = seg.header.start_wall + e.t;
       // Decoded whatever the window (the change-only state runs from the segment's start).
       const full = e.e === 'u' ? { t: e.t, e: 'u', status: dec.status(e) } : e.e === 'c' ? { t: e.t, e: 'c', seen: dec.tunnel(e) } : e;
       if (wall < fromWall || wall >= toWall) continue;
-      const line = `${JSON.stringify(e)}\n`;
+      const line = writer.text(e);
       lines++;
       changeOnly += Buffer.byteLength(line);
       whole += Buffer.byteLength(`${JSON.stringify(full)}\n`);

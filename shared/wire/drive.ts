@@ -5,7 +5,10 @@ import { uplinkName, vehicleName } from './common.js';
 
 /*
  * The file: one or more segments (an agent start begins one), each a header line then event lines, oldest first.
- * Every event line has `t`, whole ms on the agent's monotonic clock since the segment's start, and `e`, its kind:
+ * Every event line has its time, whole ms on the agent's monotonic clock since the segment's start, and `e`, its kind.
+ * The time is written `t` (the time itself) on a segment's first event line and at least once every DRIVE_ANCHOR_MS,
+ * and `d` (ms since the line before) on the others (version 3; DriveLineWriter): absolute times are digits a
+ * compressor cannot predict, the steady gaps between lines repeat. Readers hand every line back with its `t`.
  *   u  an uplink's status, as the arbiter received it: only the fields that changed since that uplink's last `u` line
  *      (the first carries them all). Times inside it (k, f) are counted back from the line's t, so a steady uplink
  *      whose probes keep answering writes nothing but its t.
@@ -21,8 +24,12 @@ import { uplinkName, vehicleName } from './common.js';
 
 export const DRIVE_FORMAT = 'roamlink-drive';
 /** The version this code writes and the newest it reads. 2 (2026-12): `u` lines add `i` (the probe in flight) and `pn`
- *  (the loss window's size), which the far-end rule and a far-end silence's loss read; version 1 files read as before. */
-export const DRIVE_VERSION = 2;
+ *  (the loss window's size), which the far-end rule and a far-end silence's loss read, and the header's arbiter the
+ *  tunnel adopted at start (`adopted`, `adoptMs`). 3 (2026-12): times as `d` between anchors. Older files read as before. */
+export const DRIVE_VERSION = 3;
+/** The longest a drive goes without an absolute `t` (version 3): a piece HQ receives from the middle of a file learns
+ *  its times from the first one in it. */
+export const DRIVE_ANCHOR_MS = 60_000;
 
 const ms = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A time counted back from the line's t (ms ago): may be negative by rounding, never by much. */
@@ -41,6 +48,9 @@ export const driveArbiterSchema = z.strictObject({
   counterHeartbeatMs: ms.optional(),
   restProbeMs: ms.optional(),
   steerRetryMs: ms.optional(),
+  /** The tunnel found carrying on an uplink at start (an agent restart adopts it, no initial switch): version 2. */
+  adopted: z.strictObject({ uplink: uplinkName, address: z.string().max(64) }).nullable().optional(),
+  adoptMs: ms.optional(),
 });
 
 export const driveHeaderSchema = z.strictObject({
@@ -153,6 +163,44 @@ function isHeader(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && (v as Record<string, unknown>).drive === DRIVE_FORMAT;
 }
 
+/**
+ * Writes a drive's lines as the file holds them (version 3): the header as it is; an event line with `t` when it is
+ * its segment's first, DRIVE_ANCHOR_MS or more after the last `t`, or (never, from the recorder) earlier than the
+ * line before; else with `d`, ms since the line before. One writer per file, fed in order.
+ */
+export class DriveLineWriter {
+  private prev: number | null = null;
+  private anchor: number | null = null;
+
+  text(line: DriveLine | DriveHeader): string {
+    if ('drive' in line) {
+      this.prev = this.anchor = null;
+      return `${JSON.stringify(line)}\n`;
+    }
+    const { t, ...rest } = line;
+    if (this.prev === null || this.anchor === null || t - this.anchor >= DRIVE_ANCHOR_MS || t < this.prev) {
+      this.prev = this.anchor = t;
+      return `${JSON.stringify(line)}\n`;
+    }
+    const d = t - this.prev;
+    this.prev = t;
+    return `${JSON.stringify({ d, ...rest })}\n`;
+  }
+}
+
+/**
+ * A line's `t` from its `d` (and the line before's time, null when not known: a piece's lines before its first `t`),
+ * the line given back with `t` and without `d`; `t` null when it cannot be known. Throws naming what is wrong.
+ */
+function withTime(v: Record<string, unknown>, prev: number | null): { line: Record<string, unknown>; t: number | null } {
+  if (!('d' in v)) return { line: v, t: typeof v.t === 'number' ? v.t : null };
+  const { d, ...rest } = v;
+  if ('t' in v) throw new Error('d: a line has t or d, not both');
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d > 86_400_000) throw new Error('d: must be whole ms since the line before, ≥ 0');
+  const t = prev === null ? null : prev + d;
+  return { line: { ...rest, t: t ?? 0 }, t };
+}
+
 function issue(err: z.ZodError): string {
   const i = err.issues[0]!;
   return `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`;
@@ -192,9 +240,16 @@ export function parseDrive(text: string, what = 'drive'): DriveSegment[] {
       continue;
     }
     if (!seg) throw new DriveError(n, `not a roamlink drive (no "drive": "${DRIVE_FORMAT}" header line before this one)`, what);
-    const e = driveLineSchema.safeParse(v);
-    if (!e.success) throw new DriveError(n, issue(e.error), what);
     const prev = seg.events.at(-1);
+    let timed;
+    try {
+      timed = withTime(v as Record<string, unknown>, prev?.t ?? null);
+    } catch (err) {
+      throw new DriveError(n, (err as Error).message, what);
+    }
+    if (timed.t === null && 'd' in (v as object)) throw new DriveError(n, 'd: a time since the line before, with no line before it in the segment', what);
+    const e = driveLineSchema.safeParse(timed.line);
+    if (!e.success) throw new DriveError(n, issue(e.error), what);
     if (prev && e.data.t < prev.t) throw new DriveError(n, `t ${e.data.t} goes back in time (the line before has ${prev.t})`, what);
     seg.events.push(e.data);
   }
@@ -215,7 +270,7 @@ function safeJson(s: string): boolean {
 export interface DriveChunkInfo {
   header: DriveHeader | null;
   lines: number;
-  /** The last line's t (segment ms), or null when it holds no event line. */
+  /** The last line's t (segment ms), or null when it holds no event line or none whose time it can know. */
   lastT: number | null;
   /** Every site named in it (the header's, `p` lines'). */
   sites: string[];
@@ -251,10 +306,17 @@ export function checkDriveChunk(text: string, atStart: boolean, what = 'drive ch
       return;
     }
     if (atStart && i === 0) throw new DriveError(n, `not a roamlink drive (no "drive": "${DRIVE_FORMAT}" header line first)`, what);
-    const e = driveLineSchema.safeParse(v);
+    // A piece from the middle of a file: its lines before the first `t` have times it cannot know (their order holds).
+    let timed;
+    try {
+      timed = withTime(v as Record<string, unknown>, lastT);
+    } catch (err) {
+      throw new DriveError(n, (err as Error).message, what);
+    }
+    const e = driveLineSchema.safeParse(timed.line);
     if (!e.success) throw new DriveError(n, issue(e.error), what);
-    if (lastT !== null && e.data.t < lastT) throw new DriveError(n, `t ${e.data.t} goes back in time (the line before has ${lastT})`, what);
-    lastT = e.data.t;
+    if (timed.t !== null && lastT !== null && timed.t < lastT) throw new DriveError(n, `t ${timed.t} goes back in time (the line before has ${lastT})`, what);
+    if (timed.t !== null) lastT = timed.t;
     if (e.data.e === 'p' && e.data.site !== null) sites.add(e.data.site);
   });
   return { header, lines: lines.length, lastT, sites: [...sites] };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { DRIVE_VERSION, DriveError, parseDrive } from '../../shared/wire/drive.js';
+import { checkDriveChunk, DRIVE_ANCHOR_MS, DRIVE_VERSION, DriveError, DriveLineWriter, parseDrive, type DriveLine } from '../../shared/wire/drive.js';
 import { DriveDecoder, DriveEncoder } from '../../agent/drive/drive.codec.js';
 import { simulateDrive } from '../../agent/drive/replay.js';
 import { flapWarnings, pingPongs } from '../../agent/drive/summary.js';
@@ -33,6 +33,9 @@ test('parseDrive: bad files are refused naming the line', () => {
     { name: 'unknown kind', text: `${HEADER}\n{"t":5,"e":"z"}\n`, line: 2, want: /e/ },
     { name: 'back in time', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"t":4,"e":"l","n":"wlan0","up":false}\n`, line: 3, want: /back in time/ },
     { name: 'empty', text: '', line: 1, want: /empty/ },
+    { name: 'd with no line before', text: `${HEADER}\n{"d":5,"e":"l","n":"wlan0","up":true}\n`, line: 2, want: /d: .*no line before/ },
+    { name: 't and d', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"t":6,"d":1,"e":"o","to":"wlan0"}\n`, line: 3, want: /t or d, not both/ },
+    { name: 'negative d', text: `${HEADER}\n{"t":5,"e":"l","n":"wlan0","up":true}\n{"d":-1,"e":"o","to":"wlan0"}\n`, line: 3, want: /d: must be whole ms/ },
   ];
   for (const c of cases) {
     assert.throws(() => parseDrive(c.text, 'x.jsonl'), (err: unknown) => {
@@ -180,4 +183,40 @@ test('drive size: change-only lines are a fraction of whole events, compressed b
   assert.ok(all.brotli_per_day < all.gzip_per_day && all.gzip_per_day < all.change_only_per_day, JSON.stringify(all));
   const half = driveSize(text, h.origin_wall, h.origin_wall + 10_000);
   assert.ok(half.lines < all.lines && half.lines > 0);
+});
+
+test('replay: a segment that starts by adopting the running tunnel (an agent restart) makes no initial switch; one that does not, makes it', async () => {
+  const header = (adopted: boolean) => JSON.stringify({
+    drive: 'roamlink-drive', version: DRIVE_VERSION, vehicle: 'car-1', start_wall: 1_000_000, policy: {}, site: null,
+    uplinks: [{ name: 'wlan0', slot: 1, kind: 'wifi' }, { name: 'wlan1', slot: 2, kind: 'wifi' }],
+    arbiter: { settleMs: 1500, drainMs: 200, confirmTimeoutMs: 1000, confirmRetryMs: 50, ...(adopted ? { adopted: { uplink: 'wlan1', address: '10.0.1.2' }, adoptMs: 2500 } : {}) },
+  });
+  const status = (t: number, n: string, s: number) => JSON.stringify({ t, e: 'u', n, ph: 'ready', c: true, a: '10.0.0.2', r: true, ad: true, s, q: 10, l: 0, pn: 5, k: 0, i: null, f: null, m: 0 });
+  const body = [status(100, 'wlan0', -58), status(100, 'wlan1', -60), ...Array.from({ length: 8 }, (_, i) => [status(500 + i * 500, 'wlan0', -58), status(520 + i * 500, 'wlan1', -60)]).flat()].join('\n');
+  const fresh = await simulateDrive(parseDrive(`${header(false)}\n${body}\n`), {});
+  assert.deepEqual(fresh.baseline.switches.map((s) => [s.from, s.to, s.reason]), [[null, 'wlan0', 'initial']]);
+  const adopted = await simulateDrive(parseDrive(`${header(true)}\n${body}\n`), {});
+  assert.deepEqual(adopted.baseline.switches, [], 'wlan1 adopted: -60 dBm is good, within the hysteresis of wlan0 at -58');
+});
+
+test('times as written (version 3): t on a segment\'s first line and once a minute, d between; read back whole, also from the middle of a file', () => {
+  const events: DriveLine[] = [
+    { t: 5, e: 'l', n: 'wlan0', up: true }, { t: 255, e: 'c' }, { t: 505, e: 'c' }, { t: 505, e: 'o', to: 'wlan0' },
+    { t: 5 + DRIVE_ANCHOR_MS - 1, e: 'c' }, { t: 5 + DRIVE_ANCHOR_MS + 200, e: 'c' }, { t: 5 + DRIVE_ANCHOR_MS + 450, e: 'c' },
+  ];
+  const w = new DriveLineWriter();
+  const header = JSON.parse(HEADER);
+  const lines = [w.text(header), ...events.map((e) => w.text(e))];
+  assert.deepEqual(lines.slice(1).map((l) => Object.keys(JSON.parse(l))[0]), ['t', 'd', 'd', 'd', 'd', 't', 'd'], 'a t first, then a minute on');
+  assert.equal(lines[2], '{"d":250,"e":"c"}\n');
+  const text = lines.join('');
+  assert.deepEqual(parseDrive(text)[0]!.events, events, 'read back with their t');
+  // A second segment starts over with a t.
+  const again = [w.text(header), w.text({ t: 3, e: 'c' }), w.text({ t: 9, e: 'c' })];
+  assert.deepEqual(parseDrive(text + again.join(''))[1]!.events.map((e) => e.t), [3, 9]);
+  // HQ's check of a piece from the middle of the file: times known from its first t on.
+  const mid = lines.slice(3).join('');
+  assert.equal(checkDriveChunk(mid, false).lastT, 5 + DRIVE_ANCHOR_MS + 450);
+  assert.equal(checkDriveChunk(lines.slice(3, 6).join(''), false).lastT, null, 'no t in it: not known');
+  assert.throws(() => checkDriveChunk(`${lines[6]}{"t":100,"e":"c"}\n`, false), /goes back in time/);
 });
