@@ -31,6 +31,7 @@ import { prepareHost } from './start/host.start.js';
 import { settleLeftIntents } from './start/intents.start.js';
 import { createTunnelProbe, startTunnelKeeper } from './start/keeper.start.js';
 import { openRadios } from './start/radios.start.js';
+import { startHealth } from './start/health.start.js';
 import { createSiteApplier } from './start/sites.start.js';
 import { createSwitchSteer } from './start/switch.steer.js';
 import { testHooks } from './start/test-hooks.js';
@@ -125,6 +126,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
 
   // Fleet operations: every switch journaled (fsync'd) before it is logged or shipped; heartbeats; site profiles.
   const sites = createSiteApplier({ view, send: (e) => arbiter.send(e), policy, log });
+  const health = startHealth(cfg, clock, log);
   const fleetLink: FleetLink = await startFleetLink({
     vehicle: cfg.vehicle,
     stateDir: cfg.state_dir,
@@ -132,6 +134,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     localAddress: cfg.wireguard.address,
     snapshot: view,
     modem: () => modem?.heartbeat() ?? null,
+    health: () => health?.latest() ?? null,
     // Called at start too (the last good set from disk), before startFleetLink has returned.
     onSites: () => {
       sites.reset();
@@ -194,6 +197,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
   const control = await serveControl(cfg, arbiter, log, () => modem?.status() ?? null, {
     reload: () => reload('control'),
     config: () => configViewOf(reloader.running(), reloader.applied),
+    health: () => health?.latest() ?? null,
   });
   log.info({ event: 'agent.started', vehicle: cfg.vehicle, control_socket: cfg.control_socket }, 'agent started');
 
@@ -215,6 +219,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
       await drive.close();
       budgets.flush();
       await fleetLink.stop();
+      await health?.stop();
       tunnelProbe.close();
       probes.close();
       counters.close();

@@ -16,15 +16,17 @@ export interface ControlDeps {
   reload?: () => Promise<ReloadOutcome>;
   /** The running config's live fields, for status. */
   config?: () => unknown;
+  /** The latest host health sample (null: none yet, or health is off). */
+  health?: () => unknown;
 }
 
-export function buildControlApp({ arbiter, modem, log, reload, config }: ControlDeps): FastifyInstance {
+export function buildControlApp({ arbiter, modem, log, reload, config, health }: ControlDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   installErrorHandling(app, { log, surface: 'agent control' });
 
   app.get('/v1/status', async () => {
     const v = arbiterView(arbiter);
-    return { active: v.active, state: v.state, uplinks: Object.values(v.status), modem: modem?.() ?? null, policy: v.policy, site: v.site, config: config?.() ?? null };
+    return { active: v.active, state: v.state, uplinks: Object.values(v.status), modem: modem?.() ?? null, policy: v.policy, site: v.site, config: config?.() ?? null, health: health?.() ?? null };
   });
 
   // 200 with the outcome whether applied or refused (the body says which): the agent runs on either way.

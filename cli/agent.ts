@@ -5,6 +5,8 @@ import { loadAgentConfig } from '../shared/config/agent.js';
 import { InputError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { startSdNotify } from '../shared/sdnotify.js';
+import { healthLine } from '../agent/ship/health.js';
+import type { HostHealth } from '../shared/wire/host-health.js';
 
 const DEFAULT_CONFIG = '/etc/roamlink/agent.yaml';
 
@@ -152,6 +154,7 @@ export function registerAgent(program: Command): void {
         active: string | null; site?: string | null;
         uplinks: Array<{ name: string; phase: string; ready: boolean; lease: { address: string } | null; rttMs: number | null }>;
         config?: { connect_list: string[]; policy: Record<string, unknown>; reloads: number } | null;
+        health?: HostHealth | null;
       };
       if (opts.json) return console.log(JSON.stringify(s));
       console.log(`active: ${s.active ?? 'none'}`);
@@ -163,5 +166,6 @@ export function registerAgent(program: Command): void {
         console.log(`site: ${s.site ?? 'none'}; config policy: ${policy || '(defaults)'}; reloads: ${s.config.reloads}`);
         console.log(`connect-list: ${s.config.connect_list.join(', ') || '(empty)'}`);
       }
+      console.log(healthLine(s.health ?? null));
     });
 }

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { realClock, type Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
+import type { HostHealth } from '../../shared/wire/host-health.js';
 import { matchSite, type ApInUse, type SiteSet } from '../../shared/wire/site-profile.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { SwitchRecord } from '../machines/arbiter.machine.js';
@@ -37,6 +38,8 @@ export interface FleetLinkOptions {
   modem?: () => Heartbeat['modem'];
   /** A new site profile set (from disk at start, then from HQ): re-apply profileFor(ap) to the arbiter. */
   onSites?: (set: SiteSet) => void;
+  /** The latest host health sample (agent/ship/health.ts), carried in heartbeats to an HQ that takes it. */
+  health?: () => HostHealth | null;
   heartbeatMs?: number;
   sitesPollMs?: number;
   /** The drive recorder's directory, shipped to HQ under `driveShip`; absent: drives stay on the vehicle. */
@@ -100,9 +103,10 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     o.log.warn({ event: 'journal.corrupt', file: s.path, moved_to: s.movedTo, err: s.why }, `${s.path} is not a journal SQLite can read (${s.why}): kept aside as ${s.movedTo}, a fresh journal started`));
   journal.prune(clock.wallNow() - 7 * 86_400_000);
   const client = createAgentApiClient({ baseUrl: o.apiUrl, localAddress: o.localAddress });
-  const metrics = new AgentMetrics({ now: () => clock.now(), backlog: () => journal.backlog() });
+  const metrics = new AgentMetrics({ now: () => clock.now(), backlog: () => journal.backlog(), health: o.health, process: !!o.metricsListen });
   const log = o.log;
   let hqTakesMono = false;
+  let hqTakesHealth = false;
 
   const shipper = new Shipper({
     journal,
@@ -142,11 +146,13 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
         signal: (n) => signalIn(s.status[n]) ?? o.signalOf?.(n), loss: (n) => lossIn(s.status[n]),
         counters: (n) => readCounters(n), modem: o.modem?.() ?? null,
         backlog: journal.backlog(), sitesVersion: sites.current?.version ?? null,
+        ...(hqTakesHealth && o.health ? { health: o.health() } : {}),
       });
     },
     send: (hb, signal) => client.postHeartbeat(hb, signal),
     onReply: (r) => {
       hqTakesMono = r.mono === true;
+      hqTakesHealth = r.health === true;
       sites.hint(r.sites_version);
       if (journal.backlog() > 0) shipper.kick(); // HQ answers again: ship what waited, now
       drives?.kick();
@@ -224,6 +230,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     async stop() {
       await Promise.all([shipper.stop(), heartbeat.stop(), sites.stop(), drives?.stop()]);
       metricsServer?.close();
+      metrics.close();
       client.close();
       journal.close();
     },

@@ -1,6 +1,7 @@
 // The heartbeat: every few seconds the agent tells HQ its uplinks, the active one, its site, balance and counters.
 import type { Heartbeat, HeartbeatInput, HeartbeatReply, UplinkReport } from '../../shared/wire/heartbeat.js';
 import type { Timer } from '../../shared/clock.js';
+import type { HostHealth } from '../../shared/wire/host-health.js';
 
 /** What the agent knows of an uplink, as the heartbeat needs it (the uplink machine's status has all of it). */
 export interface UplinkFacts {
@@ -25,6 +26,8 @@ export interface HeartbeatFacts {
   modem?: Heartbeat['modem'];
   backlog: number;
   sitesVersion: number | null;
+  /** The latest host health sample; undefined: the field is left out (an HQ that has not said it takes it). */
+  health?: HostHealth | null;
 }
 
 const inRange = (x: number | null | undefined, min: number, max: number) => (typeof x === 'number' && Number.isFinite(x) && x >= min && x <= max ? x : null);
@@ -51,6 +54,7 @@ export function heartbeatFrom(f: HeartbeatFacts): HeartbeatInput {
     modem: f.modem ?? null,
     journal_backlog: f.backlog,
     sites_version: f.sitesVersion,
+    ...(f.health !== undefined ? { health: f.health } : {}),
   };
 }
 

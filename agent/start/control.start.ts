@@ -6,7 +6,7 @@ import type { AgentConfig } from '../../shared/config/agent.js';
 import type { Logger } from '../../shared/log.js';
 import { buildControlApp, type ControlDeps } from '../control.js';
 
-export async function serveControl(cfg: AgentConfig, arbiter: Actor<AnyStateMachine>, log: Logger, modem: () => unknown, more: Pick<ControlDeps, 'reload' | 'config'> = {}) {
+export async function serveControl(cfg: AgentConfig, arbiter: Actor<AnyStateMachine>, log: Logger, modem: () => unknown, more: Pick<ControlDeps, 'reload' | 'config' | 'health'> = {}) {
   const app = buildControlApp({ arbiter, log, modem, ...more });
   await mkdir(dirname(cfg.control_socket), { recursive: true });
   await rm(cfg.control_socket, { force: true });

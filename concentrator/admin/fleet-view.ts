@@ -1,5 +1,6 @@
 // The fleet as the dashboard and `GET /v1/fleet` show it: registry, live heartbeat state and each vehicle's last switch.
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
+import type { HostHealth } from '../../shared/wire/host-health.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { FleetState, Sample } from '../agent-api/fleet.js';
 import type { EventStore } from '../store/events/service.js';
@@ -33,6 +34,10 @@ export interface FleetRow {
   /** HQ's clock minus the vehicle's, from its last heartbeat (ms; transit included): a clock set wrong shows here. */
   clock_offset_ms: number | null;
   last_switch: LastSwitch | null;
+  /** The vehicle computer's health, from its last heartbeat that carried one (null: none, or an older agent). */
+  health: HostHealth | null;
+  /** LTE bytes moved today (UTC, HQ's clock), from the heartbeats' counters since HQ started. */
+  lte_bytes_today: number;
 }
 
 export interface VehicleDetail extends FleetRow {
@@ -83,6 +88,8 @@ export async function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches
     journal_backlog: hb?.journal_backlog ?? null,
     clock_offset_ms: live ? Math.round(live.clockOffsetMs) : null,
     last_switch: await last.get(v.name),
+    health: hb?.health ?? null,
+    lte_bytes_today: fleet.lteToday(v.name),
   };
 }
 

@@ -99,7 +99,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     }
     o.fleet.heartbeat(p.value);
     o.metrics?.heartbeats.inc();
-    const body: HeartbeatReply = { sites_version: await sitesVersion(), mono: true };
+    const body: HeartbeatReply = { sites_version: await sitesVersion(), mono: true, health: true };
     return body;
   });
 

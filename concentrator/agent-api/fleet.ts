@@ -165,7 +165,9 @@ export class FleetState {
     const day = utcDay(now);
     if (moved || !lte.has(day)) lte.set(day, (lte.get(day) ?? 0) + moved);
     while (lte.size > LTE_DAYS) lte.delete(lte.keys().next().value!);
-    this.byName.set(hb.vehicle, { last: hb, receivedAt: now, history, lte });
+    // A heartbeat without health (the first after an agent start, before HQ's reply said it takes it) keeps the last sample.
+    const last = hb.health === null && prev?.last.health ? { ...hb, health: prev.last.health } : hb;
+    this.byName.set(hb.vehicle, { last, receivedAt: now, history, lte });
   }
 
   /** LTE bytes a vehicle moved on each UTC day HQ heard it (oldest first), from its heartbeats' interface counters. */

@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, OUTAGE_BUCKETS_S, Registry } from '../../shared/wire/prometheus.js';
 import { registerProcessMetrics } from '../../shared/process.metrics.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { HostHealth } from '../../shared/wire/host-health.js';
 import type { FleetState } from '../agent-api/fleet.js';
 import { reasonLabel } from './labels.js';
 
@@ -86,6 +87,17 @@ export class HqMetrics {
     })));
     r.register(new Counter('roamlink_vehicle_switches_total', 'Switch events stored for the vehicle since HQ started.', ['vehicle'], each((n) => this.byVehicle.get(n) ?? 0)));
     r.register(new Gauge('roamlink_vehicle_lte_bytes_today', "LTE bytes (received + sent) the vehicle moved today (UTC, HQ's clock), from its heartbeats' interface counters since HQ started.", ['vehicle'], each((n) => (hb(n) ? fleet.lteToday(n) : null))));
+    const health = (name: string, help: string, pick: (h: HostHealth) => number | null) =>
+      r.register(new Gauge(name, `${help} (the vehicle's last health sample).`, ['vehicle'], each((n) => {
+        const h = hb(n)?.health;
+        return h ? pick(h) : null;
+      })));
+    health('roamlink_vehicle_cpu_temperature_celsius', "The vehicle computer's hottest thermal zone (°C)", (h) => h.cpu_temp_c);
+    health('roamlink_vehicle_load1', "The vehicle computer's 1-minute load average", (h) => h.load1);
+    health('roamlink_vehicle_memory_available_bytes', "The vehicle computer's available memory", (h) => h.mem_available_bytes);
+    health('roamlink_vehicle_disk_free_bytes', "Free bytes on the agent's state_dir file system", (h) => h.disk_free_bytes);
+    health('roamlink_vehicle_disk_size_bytes', "Size of the agent's state_dir file system", (h) => h.disk_total_bytes);
+    health('roamlink_vehicle_uptime_seconds', 'Seconds since the vehicle computer booted', (h) => h.uptime_s);
     r.register(new Gauge('roamlink_vehicle_journal_backlog_events', 'Switch events the vehicle holds in its journal, not yet acknowledged by HQ (last heartbeat).', ['vehicle'], each((n) => hb(n)?.journal_backlog ?? null)));
   }
 

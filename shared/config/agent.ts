@@ -120,6 +120,12 @@ const agentConfigObject = z.strictObject({
     /** Drive bytes a day (UTC) shipped over LTE; past it, pieces wait for Wi-Fi or the next day. 0: never over LTE. */
     lte_bytes_per_day: z.number().int().min(0).max(1_000_000_000).default(2_000_000),
   }).default({ ship: true, interval_ms: 60_000, lte_interval_ms: 600_000, lte_bytes_per_day: 2_000_000 }),
+  /** The vehicle computer's health (temperature, load, memory, disk, uptime, the modem's USB identity), sampled every
+   *  interval_ms off the switch path, carried in the heartbeat, shown by `roamlink status` and on /metrics. */
+  health: z.strictObject({
+    enabled: z.boolean().default(true),
+    interval_ms: z.number().int().min(5000).max(3_600_000).default(60_000),
+  }).default({ enabled: true, interval_ms: 60_000 }),
   /** The switch's own timing (probe and scan timing are the policy's: probe_interval_ms, probe_timeout_ms, scan_interval_ms;
    *  still accepted here and moved there). */
   timing: z.strictObject({

@@ -1,6 +1,7 @@
 // The agent's heartbeat: every few seconds, its uplinks, the active one, its site, modem balance, interface counters.
 import { z } from 'zod';
 import { dbm, isoTime, siteName, uplinkName, vehicleName } from './common.js';
+import { hostHealthSchema } from './host-health.js';
 
 export const uplinkReportSchema = z.strictObject({
   name: uplinkName,
@@ -38,6 +39,8 @@ export const heartbeatSchema = z.strictObject({
   journal_backlog: z.number().int().min(0).default(0),
   /** The site profile set version the agent applies (null: none yet). */
   sites_version: z.number().int().min(0).nullable().default(null),
+  /** The vehicle computer's health (host-health.ts). Sent only to an HQ whose reply said `health: true`. */
+  health: hostHealthSchema.nullable().default(null),
 });
 
 export type UplinkReport = z.output<typeof uplinkReportSchema>;
@@ -52,4 +55,6 @@ export interface HeartbeatReply {
    * agent ships without them: an older HQ refuses unknown fields, and the agent would set every event aside.
    */
   mono?: boolean;
+  /** HQ takes the heartbeat's `health` (HQs since 2026-12); an older HQ refuses the field, so the agent leaves it out. */
+  health?: boolean;
 }

@@ -123,7 +123,7 @@ test('heartbeats: online while heard from, offline after the timeout; the reply 
   };
   const r = await app.inject(post('/v1/heartbeat', BUS, hb));
   assert.equal(r.statusCode, 200);
-  assert.deepEqual(r.json(), { sites_version: 3, mono: true });
+  assert.deepEqual(r.json(), { sites_version: 3, mono: true, health: true });
   assert.equal(fleet.online('bus-7'), true);
   assert.match(metrics.render(), /roamlink_vehicles_online 1\n/);
   assert.match(metrics.render(), /roamlink_journal_backlog_events 4\n/);

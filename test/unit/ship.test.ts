@@ -199,7 +199,7 @@ test('the HTTP client over a real socket: events, heartbeat, sites 304; outcomes
   const bad = await client.postEvents([{ ...j.unshipped(1)[0]!, to: 'not an ifname' }], ac.signal);
   assert.deepEqual(bad, { kind: 'refused', index: 0, message: 'events[0].to: must be an interface name (1-15 of a-z A-Z 0-9 _=+.-)' });
   const hb = await client.postHeartbeat({ vehicle: 'bus-7', at: new Date().toISOString(), active: null, uplinks: [] }, ac.signal);
-  assert.deepEqual(hb, { sites_version: 0, mono: true });
+  assert.deepEqual(hb, { sites_version: 0, mono: true, health: true });
   assert.deepEqual(await client.getSites(null, ac.signal), { version: 0, sites: [] });
   assert.equal(await client.getSites(0, ac.signal), 'unchanged');
   const down = createAgentApiClient({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 500 });
