@@ -1,10 +1,10 @@
-// The watchdog's pure judgement of rounds, and its driver for real: the system ping on loopback, DNS against a local
+// The watchdog's pure judgement of rounds, and its driver for real: the ping package on loopback, DNS against a local
 // responder (nothing leaves this host).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { judgeRound, type RoundResult } from '../../agent/machines/watchdog.machine.js';
-import { createWatchdogDriver, parsePingRtt, pingArgv } from '../../agent/drivers/watchdog/watchdog.driver.js';
+import { createWatchdogDriver, pingConfig, rttOf, type Probe } from '../../agent/drivers/watchdog/watchdog.driver.js';
 
 test('judgeRound: failures in a row per check, an alarm at the limit, then the count starts over', () => {
   const fail: RoundResult = { hosts: [{ host: 'a', rttMs: null }, { host: 'b', rttMs: null }], dns: { ok: false, detail: 'x: ETIMEOUT' } };
@@ -20,13 +20,32 @@ test('judgeRound: failures in a row per check, an alarm at the limit, then the c
   assert.deepEqual(judgeRound({ tunnel: 0, dns: 0 }, { hosts: [], dns: null }, 1), { counts: { tunnel: 0, dns: 0 }, alarms: [] }, 'nothing configured: nothing judged');
 });
 
-test('ping: argv and output', () => {
-  assert.deepEqual(pingArgv('10.0.0.10', 'wg0', 1500), ['ping', '-n', '-q', '-c', '1', '-W', '2', '-I', 'wg0', '10.0.0.10']);
-  assert.equal(parsePingRtt('64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.032 ms'), 0.032);
-  assert.equal(parsePingRtt('1 packets transmitted, 0 received, 100% packet loss'), null);
+test('ping: the package\'s config (one reply, whole-second deadline, out of the interface) and its answer read as an RTT', () => {
+  assert.deepEqual(pingConfig('wg0', 1500), { numeric: true, min_reply: 1, timeout: 2, sourceAddr: 'wg0' });
+  assert.equal(pingConfig('wg0', 200).timeout, 1, 'ping waits whole seconds, at least one');
+  const table: Array<[{ alive: boolean; time: number | 'unknown' }, number | null]> = [
+    [{ alive: true, time: 0.032 }, 0.032],
+    [{ alive: true, time: 'unknown' }, 0],
+    [{ alive: false, time: 'unknown' }, null],
+  ];
+  for (const [given, want] of table) assert.equal(rttOf(given), want, JSON.stringify(given));
 });
 
-test('driver: the system ping answers on loopback, and an address nobody has does not', { timeout: 10_000 }, async () => {
+test('driver: an abort ends the wait at once (the package has no signal; its ping ends by its own deadline); a failing probe is no answer', async () => {
+  let asked: unknown = null;
+  const never: Probe = (host, config) => {
+    asked = { host, config };
+    return new Promise(() => {});
+  };
+  const ac = new AbortController();
+  const p = createWatchdogDriver(never).pingHost('10.0.0.10', 'wg0', 2000, ac.signal);
+  ac.abort();
+  assert.equal(await p, null);
+  assert.deepEqual(asked, { host: '10.0.0.10', config: { numeric: true, min_reply: 1, timeout: 2, sourceAddr: 'wg0' } });
+  assert.equal(await createWatchdogDriver(async () => { throw new Error('spawn ping ENOENT'); }).pingHost('10.0.0.10', 'wg0', 1000, new AbortController().signal), null);
+});
+
+test('driver: the ping package answers on loopback, and an address nobody has does not', { timeout: 10_000 }, async () => {
   const d = createWatchdogDriver();
   const ac = new AbortController();
   const rtt = await d.pingHost('127.0.0.1', 'lo', 1000, ac.signal);

@@ -1,10 +1,8 @@
-// The watchdog's checks beyond the concentrator: ICMP echo to hosts through the tunnel (the system `ping`, argv through
-// shared/exec.ts) and DNS resolution with given servers from a given source address (node:dns).
-//
-// The issue names the `ping` npm package; it is not installed here (2026-11), so this driver runs the system's ping
-// (iputils) instead. The package can replace pingHost() behind the same interface.
+// The watchdog's checks beyond the concentrator: ICMP echo to hosts through the tunnel (the npm `ping` package, which
+// runs the system's ping with an argv, no shell, and parses its output) and DNS resolution with given servers from a
+// given source address (node:dns).
 import { Resolver } from 'node:dns/promises';
-import { run as defaultRun, type Runner } from '../../../shared/exec.js';
+import ping from 'ping';
 
 export interface WatchdogDriver {
   /** One echo request to `host` out of `ifname`; the RTT in ms, or null when no reply came within `timeoutMs`. */
@@ -16,25 +14,39 @@ export interface WatchdogDriver {
   resolve(name: string, servers: string[], localAddress: string | null, timeoutMs: number, signal: AbortSignal): Promise<string[]>;
 }
 
-/** The RTT of the reply in ping's output ("… time=0.045 ms"), or null when there is none (pure). */
-export function parsePingRtt(stdout: string): number | null {
-  const m = /\btime[=<]([\d.]+)\s*ms\b/.exec(stdout);
-  return m ? Number(m[1]) : null;
+/** What the driver asks of `ping`: its promise API's probe (a fake in tests). */
+export type Probe = (host: string, config: ping.PingConfig) => Promise<{ alive: boolean; time: number | 'unknown' }>;
+
+/**
+ * The ping package's config for one echo out of one interface: numeric, one reply wanted, ping's own whole-second
+ * deadline (-W) so the process always exits by itself.
+ */
+export function pingConfig(ifname: string, timeoutMs: number): ping.PingConfig {
+  return { numeric: true, min_reply: 1, timeout: Math.max(1, Math.ceil(timeoutMs / 1000)), sourceAddr: ifname };
 }
 
-/** ping's argv: numeric, one echo, a whole-second deadline of its own (it must exit), out of one interface. */
-export function pingArgv(host: string, ifname: string, timeoutMs: number): string[] {
-  return ['ping', '-n', '-q', '-c', '1', '-W', String(Math.max(1, Math.ceil(timeoutMs / 1000))), '-I', ifname, host];
+/** The RTT of a probe's answer (pure): its time when alive, 0 when alive without a time, null when not. */
+export function rttOf(r: { alive: boolean; time: number | 'unknown' }): number | null {
+  if (!r.alive) return null;
+  return typeof r.time === 'number' && Number.isFinite(r.time) ? r.time : 0;
 }
 
-export function createWatchdogDriver(run: Runner = defaultRun): WatchdogDriver {
+export function createWatchdogDriver(probe: Probe = ping.promise.probe as Probe): WatchdogDriver {
   return {
     async pingHost(host, ifname, timeoutMs, signal) {
-      // -q prints only the summary; its "rtt min/avg/max" line carries the time. Use the non-quiet form's parser on it.
-      const r = await run(pingArgv(host, ifname, timeoutMs), { signal, allowFail: true });
-      if (r.exitCode !== 0) return null;
-      const m = /= ([\d.]+)\/([\d.]+)\//.exec(r.stdout);
-      return m ? Number(m[2]) : (parsePingRtt(r.stdout) ?? 0);
+      if (signal.aborted) return null;
+      // The package takes no AbortSignal: an abort stops the wait at once, and the ping it started ends by its own
+      // deadline (pingConfig's -W, at most ceil(timeoutMs / 1000) s later).
+      let onAbort = () => {};
+      const aborted = new Promise<null>((resolve) => {
+        onAbort = () => resolve(null);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([probe(host, pingConfig(ifname, timeoutMs)).then(rttOf, () => null), aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
     },
     async resolve(name, servers, localAddress, timeoutMs, signal) {
       const resolver = new Resolver({ timeout: Math.max(1, timeoutMs), tries: 1 });
