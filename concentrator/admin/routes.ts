@@ -8,6 +8,7 @@ import type { EventStore } from '../store/events/service.js';
 import type { Vehicle } from '../store/vehicles/schema.js';
 import { fleetRow, vehicleDetail, type LastSwitches } from './fleet-view.js';
 import { parseLogParams, type LogParams } from './log-query.js';
+import { switchLogCsv } from './log-csv.js';
 import type { SiteRoutesDeps } from './sites.routes.js';
 import { registerSiteRoutes } from './sites.routes.js';
 
@@ -37,6 +38,14 @@ export function adminRoutes(d: AdminRoutesDeps) {
       const events = await d.events.query(f);
       const cursor = events.reduce((m, e) => Math.max(m, e.rowid), f.afterRowid ?? 0);
       return { events, cursor };
+    });
+
+    /** The same, as CSV for a spreadsheet (log-csv.ts): the filters of /v1/log, at most LOG_PAGE_MAX rows (page with `after`). */
+    app.get<{ Querystring: LogParams }>('/v1/log.csv', OPERATOR, async (req, reply) => {
+      const f = parseLogParams(req.query, now());
+      f.limit = Math.min(f.limit ?? LOG_PAGE_MAX, LOG_PAGE_MAX);
+      const events = await d.events.query(f);
+      return reply.headers({ 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="roamlink-switch-log.csv"' }).send(switchLogCsv(events));
     });
 
     app.get('/v1/fleet', OPERATOR, async () => {

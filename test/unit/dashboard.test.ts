@@ -21,7 +21,7 @@ test('the API and /metrics need the token; the pages do not; the token never rea
   const logger = createLogger({ name: 'hq', level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
   const f = await dashboardFixture({ logger });
   t.after(f.close);
-  for (const url of ['/v1/fleet', '/v1/log', '/v1/sites', '/metrics', '/v1/anything']) {
+  for (const url of ['/v1/fleet', '/v1/log', '/v1/log.csv', '/v1/sites', '/metrics', '/v1/anything']) {
     for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }]) {
       const r = await f.app.inject({ method: 'GET', url, headers });
       assert.equal(r.statusCode, 401, `${url} ${JSON.stringify(headers)}`);
@@ -118,4 +118,29 @@ test('view helpers: escaping, ages, timeline segments, signal series, polyline, 
   const sum = (n: number) => ({ switches: n, ping_pong: n - 1, lte_ms: 1500, lte_mb: 0.5, below_ms: 0, failovers: 0, outage_ms: 12 });
   assert.deepEqual(v.simulationRows({ total: { current: sum(5), proposed: sum(1) } }).slice(0, 3), [['switches', '5', '1'], ['back-and-forth within 30 s', '4', '0'], ['time on LTE', '1.5 s', '1.5 s']]);
   assert.deepEqual(v.diffLines({ 'profile.hold_ms': { from: null, to: 2000 }, 'match.ssid': { from: ['a'], to: [] } }), ['profile.hold_ms: (default) → 2000', 'match.ssid: a → (none)']);
+});
+
+test('the switch log as CSV: the token needed, the filters of /v1/log, one row per event, a vehicle\'s text never a formula', async (t) => {
+  const f = await dashboardFixture();
+  t.after(f.close);
+  const json = (await f.app.inject({ method: 'GET', url: '/v1/log?vehicle=bus-7', headers: auth })).json();
+  const r = await f.app.inject({ method: 'GET', url: '/v1/log.csv?vehicle=bus-7', headers: auth });
+  assert.equal(r.statusCode, 200);
+  assert.match(String(r.headers['content-type']), /^text\/csv/);
+  assert.match(String(r.headers['content-disposition']), /attachment; filename="roamlink-switch-log\.csv"/);
+  const lines = r.body.split('\r\n');
+  assert.equal(lines[0], 'at,vehicle,from,to,reason,site,ms_to_first_packet,gap_ms,time_quality,why,id');
+  assert.equal(lines.length - 2, json.events.length, 'a row per event (and a last empty line)');
+  assert.ok(json.events.length > 0);
+  assert.ok(lines.slice(1, -1).every((l: string) => l.includes(',bus-7,')));
+  assert.equal((await f.app.inject({ method: 'GET', url: '/v1/log.csv?since=banana', headers: auth })).statusCode, 400);
+});
+
+test('csvCell: quotes, line breaks, and would-be formulas', async () => {
+  const { csvCell } = await import('../../concentrator/admin/log-csv.js');
+  const table: Array<[string | number | null, string]> = [
+    ['plain', 'plain'], [null, ''], [12.5, '12.5'], ['a,b', '"a,b"'], ['say "hi"', '"say ""hi"""'], ['two\nlines', '"two\nlines"'],
+    ['=HYPERLINK("x")', `"'=HYPERLINK(""x"")"`], ['+1', "'+1"], ['-2', "'-2"], ['@SUM(A1)', "'@SUM(A1)"],
+  ];
+  for (const [given, want] of table) assert.equal(csvCell(given), want, String(given));
 });
