@@ -199,7 +199,7 @@ test('replay: a segment that starts by adopting the running tunnel (an agent res
   assert.deepEqual(adopted.baseline.switches, [], 'wlan1 adopted: -60 dBm is good, within the hysteresis of wlan0 at -58');
 });
 
-test('times as written (version 3): t on a segment\'s first line and once a minute, d between; read back whole, also from the middle of a file', () => {
+test('times as written (version 3): t on a segment\'s first line and every DRIVE_ANCHOR_MS, d between; read back whole, also from the middle of a file', () => {
   const events: DriveLine[] = [
     { t: 5, e: 'l', n: 'wlan0', up: true }, { t: 255, e: 'c' }, { t: 505, e: 'c' }, { t: 505, e: 'o', to: 'wlan0' },
     { t: 5 + DRIVE_ANCHOR_MS - 1, e: 'c' }, { t: 5 + DRIVE_ANCHOR_MS + 200, e: 'c' }, { t: 5 + DRIVE_ANCHOR_MS + 450, e: 'c' },
@@ -207,7 +207,7 @@ test('times as written (version 3): t on a segment\'s first line and once a minu
   const w = new DriveLineWriter();
   const header = JSON.parse(HEADER);
   const lines = [w.text(header), ...events.map((e) => w.text(e))];
-  assert.deepEqual(lines.slice(1).map((l) => Object.keys(JSON.parse(l))[0]), ['t', 'd', 'd', 'd', 'd', 't', 'd'], 'a t first, then a minute on');
+  assert.deepEqual(lines.slice(1).map((l) => Object.keys(JSON.parse(l))[0]), ['t', 'd', 'd', 'd', 'd', 't', 'd'], 'a t first, then one DRIVE_ANCHOR_MS on');
   assert.equal(lines[2], '{"d":250,"e":"c"}\n');
   const text = lines.join('');
   assert.deepEqual(parseDrive(text)[0]!.events, events, 'read back with their t');
@@ -219,4 +219,18 @@ test('times as written (version 3): t on a segment\'s first line and once a minu
   assert.equal(checkDriveChunk(mid, false).lastT, 5 + DRIVE_ANCHOR_MS + 450);
   assert.equal(checkDriveChunk(lines.slice(3, 6).join(''), false).lastT, null, 'no t in it: not known');
   assert.throws(() => checkDriveChunk(`${lines[6]}{"t":100,"e":"c"}\n`, false), /goes back in time/);
+});
+
+test('HQ dates a segment shipped in 2-second pieces within 12 s of its last line (a short lab run\'s export finds it)', () => {
+  // 40 s of a line every 250 ms, shipped every 2 s: each piece's last t as HQ's check finds it (null: no anchor in it).
+  const w = new DriveLineWriter();
+  const texts: string[] = [];
+  for (let t = 0; t < 40_000; t += 250) texts.push(w.text({ t, e: 'c' }));
+  let dated = -Infinity;
+  for (let i = 0; i < texts.length; i += 8) {
+    const info = checkDriveChunk(texts.slice(i, i + 8).join(''), false);
+    if (info.lastT !== null) dated = Math.max(dated, info.lastT);
+    const last = (i + Math.min(8, texts.length - i) - 1) * 250;
+    assert.ok(last - dated <= 12_000, `after the piece ending at ${last} ms HQ dates the segment to ${dated} ms (anchors every ${DRIVE_ANCHOR_MS} ms)`);
+  }
 });
