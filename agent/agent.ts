@@ -161,6 +161,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     logSwitch(log, cfg.vehicle, record, why);
     sites.apply(fleetLink);
   });
+  // Redundancy: the copies steered with the tunnel's rule (the arbiter decides, the steering applies).
+  arbiter.on('redundancy.changed', ({ via }) => void switchSteer.copy(via));
   const unlog = logArbiter(arbiter, log, () => clock.now());
   arbiter.start();
 

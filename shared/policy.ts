@@ -12,13 +12,15 @@ import { z } from 'zod';
  * Each field has a test showing that changing it changes behaviour (test/unit/policy.fields.test.ts).
  */
 
-export type PolicyUnit = 'dBm' | 'dB' | 'ms' | 'fraction' | 'choice';
+export type PolicyUnit = 'dBm' | 'dB' | 'ms' | 'fraction' | 'choice' | 'packets';
 
 const ms = (min: number, max: number) =>
   z.number().int('must be whole milliseconds').min(min, `must be ≥ ${min} ms`).max(max, `must be ≤ ${max} ms`);
 const dbm = (min: number, max: number) => z.number().min(min, `must be ≥ ${min} dBm`).max(max, `must be ≤ ${max} dBm`);
 
 export const LTE_PREFERENCES = ['fallback', 'last-resort', 'never'] as const;
+export const REDUNDANCY_MODES = ['off', 'risk', 'always'] as const;
+export type RedundancyMode = (typeof REDUNDANCY_MODES)[number];
 export type LtePreference = (typeof LTE_PREFERENCES)[number];
 
 interface FieldSpec<S extends z.ZodType> {
@@ -41,11 +43,21 @@ export const POLICY_SPEC = {
   hold_down_ms: field(ms(0, 3_600_000), 30_000, 'ms', 'an uplink that failed (carrier loss, blackhole, loss) is not taken again for this long'),
   dead_busy_ms: field(ms(50, 10_000), 400, 'ms', 'silence on the active path (no probe reply, no tunnel packet) that means dead while traffic flows'),
   dead_idle_ms: field(ms(100, 60_000), 1200, 'ms', 'silence on the active path that means dead when idle'),
+  dead_packets: field(z.number().int('must be a whole number of packets').min(2, 'must be ≥ 2 packets').max(100_000, 'must be ≤ 100000 packets'), 20, 'packets',
+    'fast check: the active silent for the time this many of its packets take (at the rate they came back) while traffic flows: it and the standbys are probed at once'),
+  dead_fast_ms: field(ms(5, 10_000), 40, 'ms',
+    'fast check: the active\'s probe sent since its silence began, unanswered this long (or 3 of its RTTs if longer) while another path answers: dead'),
   busy_window_ms: field(ms(10, 10_000), 250, 'ms', 'traffic counts as flowing when the tunnel sent a packet within this'),
   loss_max: field(z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1'), 0.3, 'fraction', 'probe loss (0..1) from which an uplink is degraded: the active is left, a standby not taken'),
   forced_hold_ms: field(ms(0, 86_400_000), 60_000, 'ms', 'how long an operator-forced switch pins the chosen uplink (failures still move it)'),
   lte: field(z.enum(LTE_PREFERENCES, { message: 'must be fallback, last-resort or never' }), 'fallback' as LtePreference, 'choice',
     'LTE carries the tunnel: fallback (no Wi-Fi good enough), last-resort (no Wi-Fi usable), never (only when forced)'),
+  redundancy: field(z.enum(REDUNDANCY_MODES, { message: 'must be off, risk or always' }), 'risk' as RedundancyMode, 'choice',
+    'copies of the tunnel\'s outer packets through the best ready standby Wi-Fi: off, risk (while the active is at risk: risk_signal, risk_loss, risk_rtt_ms) or always'),
+  risk_signal: field(dbm(-110, -30), -70, 'dBm', 'an active Wi-Fi below this is at risk (redundancy: risk); it has passed at risk_signal + hysteresis_db'),
+  risk_loss: field(z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1'), 0.1, 'fraction', 'an active whose probe loss (0..1) reaches this is at risk'),
+  risk_rtt_ms: field(ms(1, 60_000), 400, 'ms', 'an active whose smoothed probe RTT reaches this is at risk'),
+  risk_off_ms: field(ms(0, 600_000), 3000, 'ms', 'redundancy stays on this long after the risk has passed (and at least this long once on)'),
   probe_interval_ms: field(ms(50, 60_000), 1000, 'ms', 'how often a standby uplink is probed through its own path (and the active while tunnel packets come back)'),
   probe_timeout_ms: field(ms(10, 10_000), 500, 'ms', 'a probe unanswered for this long is lost'),
   scan_interval_ms: field(ms(500, 600_000), 3000, 'ms', 'how often a standby radio rescans for a better allowed AP (the active: 10 times slower)'),
@@ -84,7 +96,10 @@ export function checkPolicy(p: PolicyOverrides, ctx: z.RefinementCtx, base: Read
   const blame = (a: PolicyField, b: PolicyField) => (p[a] !== undefined ? a : b);
   if (e.min_signal > e.switch_below) bad(blame('min_signal', 'switch_below'), `min_signal (${e.min_signal}) must be ≤ switch_below (${e.switch_below})`);
   if (e.dead_busy_ms > e.dead_idle_ms) bad(blame('dead_busy_ms', 'dead_idle_ms'), `dead_busy_ms (${e.dead_busy_ms}) must be ≤ dead_idle_ms (${e.dead_idle_ms})`);
+  if (e.dead_fast_ms > e.dead_busy_ms) bad(blame('dead_fast_ms', 'dead_busy_ms'), `dead_fast_ms (${e.dead_fast_ms}) must be ≤ dead_busy_ms (${e.dead_busy_ms})`);
   if (e.busy_window_ms > e.dead_busy_ms) bad(blame('busy_window_ms', 'dead_busy_ms'), `busy_window_ms (${e.busy_window_ms}) must be ≤ dead_busy_ms (${e.dead_busy_ms})`);
+  if (e.risk_signal < e.switch_below) bad(blame('risk_signal', 'switch_below'), `risk_signal (${e.risk_signal}) must be ≥ switch_below (${e.switch_below}): the risk comes before the switch`);
+  if (e.risk_loss > e.loss_max) bad(blame('risk_loss', 'loss_max'), `risk_loss (${e.risk_loss}) must be ≤ loss_max (${e.loss_max})`);
   if (e.probe_timeout_ms >= e.probe_interval_ms) bad(blame('probe_timeout_ms', 'probe_interval_ms'), `probe_timeout_ms (${e.probe_timeout_ms}) must be < probe_interval_ms (${e.probe_interval_ms})`);
 }
 

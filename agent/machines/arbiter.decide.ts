@@ -1,7 +1,7 @@
 // The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
 // radio exclusions, the snapshot chooseUplink decides on.
 import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
-import type { ArbiterMemory, ArbiterSnapshot, Rule, UplinkState, UplinkView } from '../policy/choose.js';
+import { fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
 /** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
@@ -20,7 +20,13 @@ export interface TunnelSeen {
    *  counter that was moving to be moving still (tunnelAsOf). */
   rx_moving: boolean;
   tx_moving: boolean;
+  /** Packets per ms that came back through the tunnel while they flowed (smoothed over the readings at which rx grew;
+   *  kept through a silence: what the path carried before it). Absent until measured. */
+  rx_rate?: number;
 }
+
+/** Smoothing gain of rx_rate per reading at which rx grew. */
+export const RX_RATE_GAIN = 1 / 4;
 
 export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: null, readAt: null, last_rx_at: null, last_tx_at: null, rx_moving: false, tx_moving: false });
 
@@ -41,7 +47,7 @@ export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | nu
   // stalled machine (the agent, wireguard-go, the kernel's queues) saw nothing, which proves nothing about the path.
   const gap = regular || prev.readAt === null ? 0 : now - prev.readAt;
   const kept = (t: number | null) => (t === null ? null : t + gap);
-  return {
+  const out: TunnelSeen = {
     rx: c.rx,
     tx: c.tx,
     readAt: now,
@@ -50,6 +56,11 @@ export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | nu
     rx_moving: rxMoving,
     tx_moving: txMoving,
   };
+  // The rate the path carried: measured between regular readings only (a pause would understate it), kept otherwise.
+  const rate = regular && rxMoving && c.rx > prev.rx! ? (c.rx - prev.rx!) / (now - prev.readAt!) : undefined;
+  const rxRate = rate === undefined ? prev.rx_rate : prev.rx_rate === undefined ? rate : prev.rx_rate + RX_RATE_GAIN * (rate - prev.rx_rate);
+  if (rxRate !== undefined) out.rx_rate = Math.round(rxRate * 1e4) / 1e4;
+  return out;
 }
 
 /**
@@ -173,6 +184,7 @@ export interface SnapshotInput extends ViewContext {
   tunnel: TunnelSeen;
   forced: { to: string; at: number } | null;
   memory: ArbiterMemory;
+  copying?: { via: string; since: number } | null;
 }
 
 export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
@@ -180,9 +192,10 @@ export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
     uplinks: i.uplinks.map((u) => viewOf(u, i)),
     active: i.active,
     activeSince: i.activeSince,
-    tunnel: { last_rx_at: i.tunnel.last_rx_at, last_tx_at: i.tunnel.last_tx_at },
+    tunnel: { last_rx_at: i.tunnel.last_rx_at, last_tx_at: i.tunnel.last_tx_at, ...(i.tunnel.rx_rate !== undefined ? { rx_rate: i.tunnel.rx_rate } : {}) },
     forced: i.forced,
     memory: i.memory,
+    ...(i.copying ? { copying: i.copying } : {}),
   };
 }
 
@@ -227,17 +240,29 @@ export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string |
  * When the active goes quiet, every other uplink is probed at once (not at its standby pace), so that by the dead limit
  * chooseUplink can tell the concentrator silent on every path (the far end: stay) from the active alone silent (move).
  * Quiet: nothing heard on the active (probe reply, tunnel packet) for half its dead limit (dead_busy_ms while traffic
- * flows, dead_idle_ms when idle). Asked once per silence: `askedFor` is the last sign of life they were asked about.
+ * flows, dead_idle_ms when idle), or, while traffic flows at a rate where dead_packets take less than dead_busy_ms, for
+ * that long (suspectAfterMs): then the active is asked too, for the fast check. Asked once per silence: `askedFor` is the last sign of life they were asked about.
  * Returns the uplinks to ask (with carrier and an address; held-down ones too: they are witnesses) and the new
  * `askedFor`, or null when there is nothing to ask.
  */
-export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null }): { ask: string[]; askedFor: number } | null {
+export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null; askedActiveFor?: number | null }):
+  { ask: string[]; askedFor: number | null; askedActiveFor: number | null; recheckInMs?: number } | null {
   const a = i.uplinks.find((u) => u.name === i.active);
   if (!a) return null;
   const heardAt = Math.max(a.probe.last_ok_at ?? -Infinity, i.tunnel.last_rx_at ?? -Infinity);
-  if (!Number.isFinite(heardAt) || i.askedFor === heardAt) return null;
-  const limit = isBusy(i.tunnel, i.policy, i.now) ? i.policy.dead_busy_ms : i.policy.dead_idle_ms;
-  if (i.now - heardAt < limit / 2) return null;
-  const ask = i.uplinks.filter((u) => u.name !== a.name && u.carrier && u.lease !== null).map((u) => u.name);
-  return { ask, askedFor: heardAt };
+  if (!Number.isFinite(heardAt)) return null;
+  const busy = isBusy(i.tunnel, i.policy, i.now);
+  const others = i.uplinks.filter((u) => u.name !== a.name && u.carrier && u.lease !== null).map((u) => u.name);
+  // The fast check (chooseUplink's rule 3), for a silence that began with the tunnel's packets stopping: the active's
+  // own probe first, then, once it has been out its deadline, the others (their answers must come after it).
+  const suspect = busy && fastApplies(i.tunnel.last_rx_at, heardAt, i.policy) ? suspectAfterMs(i.tunnel.rx_rate, i.policy) : null;
+  if (suspect !== null && i.now - heardAt > suspect) {
+    const deadline = fastDeadlineMs(a, i.policy);
+    if (i.askedActiveFor !== heardAt) return { ask: [a.name], askedFor: i.askedFor, askedActiveFor: heardAt, recheckInMs: deadline + 1 };
+    const sent = a.probe.in_flight_since;
+    if (i.askedFor !== heardAt && sent !== undefined && sent >= heardAt && i.now - sent >= deadline) return { ask: others, askedFor: heardAt, askedActiveFor: heardAt };
+  }
+  const limit = busy ? i.policy.dead_busy_ms : i.policy.dead_idle_ms;
+  if (i.askedFor === heardAt || i.now - heardAt < limit / 2) return null;
+  return { ask: others, askedFor: heardAt, askedActiveFor: i.askedActiveFor ?? null };
 }

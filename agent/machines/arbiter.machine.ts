@@ -10,9 +10,10 @@
 // arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
 // to leave to the others. It re-steers, without a switch, when the active uplink's address changes.
 import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
-import { chooseUplink, EMPTY_MEMORY, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, rxBefore, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { ConnectList } from '../../shared/config/connect-list.js';
+import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../policy/redundancy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
 import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
@@ -126,6 +127,8 @@ export type ArbiterEvent =
   | { type: 'policy.set'; policy: Policy; site: string | null }
   /** A new connect-list (a config reload), forwarded to every uplink. */
   | { type: 'connect-list.set'; list: ConnectList }
+  /** The fast check's active probe has been out its deadline: time to ask the others (standbysToAsk). */
+  | { type: 'arbiter.recheck' }
   | WatchdogRoundEvent;
 
 export type ArbiterEmitted =
@@ -134,7 +137,9 @@ export type ArbiterEmitted =
   /** The active uplink's address changed: the tunnel's outer packets now leave from the new one (no switch). */
   | { type: 'tunnel.resteered'; uplink: string; from: string | null; to: string }
   | { type: 'watchdog.round'; round: WatchdogRoundEvent }
-  | { type: 'watchdog.acted'; uplink: string; action: 'switch' | 'readdress'; why: string };
+  | { type: 'watchdog.acted'; uplink: string; action: 'switch' | 'readdress'; why: string }
+  /** Copies of the outer packets now go through `via` (null: no more copies); the composition root steers them. */
+  | { type: 'redundancy.changed'; via: UplinkStatus | null; why: string };
 
 interface Pending {
   /** The switch's id, from the decision on: its intent and its completion are one record. */
@@ -181,6 +186,12 @@ interface Ctx extends ArbiterInput {
   told: Record<string, string>;
   /** The active's last sign of life about which the others were last asked to probe at once (standbysToAsk). */
   askedFor: number | null;
+  /** The same, for the active's own probe of the fast check. */
+  askedActiveFor: number | null;
+  /** The redundancy decision's memory (agent/policy/redundancy.ts), and the copies as asked for: through which
+   *  standby, since when. */
+  redundancy: RedundancyMemory;
+  copying: { via: string; since: number } | null;
 }
 
 function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
@@ -231,6 +242,8 @@ export interface ArbiterView {
   holdDown: Record<string, number>;
   policy: Policy;
   site: string | null;
+  /** The standby the outer packets are copied through (redundancy), null when none. */
+  copying?: string | null;
 }
 
 /** The arbiter's view from any actor of its machine (typed loosely so that callers holding an Actor<AnyStateMachine> need no cast). */
@@ -240,7 +253,7 @@ export function arbiterView(arbiter: { getSnapshot(): { value: unknown; context:
   const p = c.pending;
   return {
     state: snap.value, active: c.active, status: c.status, pending: p ? { id: p.id, from: p.from, to: p.to, operator: p.operator } : null,
-    holdDown: c.holdDown, policy: c.policy, site: c.site,
+    holdDown: c.holdDown, policy: c.policy, site: c.site, copying: c.copying?.via ?? null,
   };
 }
 
@@ -265,7 +278,14 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     snapshotOf({
       uplinks: Object.values(over.status ?? c.status), active: over.active !== undefined ? over.active : c.active, activeSince: c.activeSince,
       tunnel: tunnelAsOf(c.tunnel, now, interval(c)), forced: c.forced, memory: c.memory, holdDown: c.holdDown, policy: c.policy, now,
+      copying: c.copying,
     });
+  /** The tunnel as the roles and the asking see it: while copies go through a standby, the concentrator may answer
+   *  through either path, so its packets prove nothing of the active's (it is probed as if none came back). */
+  const seenBy = (c: Ctx, now: number) => {
+    const t = tunnelAsOf(c.tunnel, now, interval(c));
+    return c.copying ? { ...t, last_rx_at: rxBefore(t.last_rx_at, c.copying.since), rx_moving: false } : t;
+  };
   /** The initial choice: the configured initial uplink when it is ready, else the policy's. */
   const initialPick = (c: Ctx): SwitchDecision | null => {
     const now = clock(c);
@@ -349,7 +369,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       // Roles, the active's probe pace and the radios' exclusions: sent when they change.
       tell: enqueueActions(({ context, enqueue }) => {
         const now = clock(context);
-        const tunnel = tunnelAsOf(context.tunnel, now, interval(context));
+        const tunnel = seenBy(context, now);
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
           busy: isBusy(tunnel, context.policy, now), rxFlowing: isRxFlowing(tunnel, context.policy, now), policy: context.policy,
@@ -375,12 +395,24 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       askStandbys: enqueueActions(({ context, enqueue }) => {
         const now = clock(context);
         const r = standbysToAsk({
-          uplinks: Object.values(context.status), active: context.active, tunnel: tunnelAsOf(context.tunnel, now, interval(context)),
-          policy: context.policy, now, askedFor: context.askedFor,
+          uplinks: Object.values(context.status), active: context.active, tunnel: seenBy(context, now),
+          policy: context.policy, now, askedFor: context.askedFor, askedActiveFor: context.askedActiveFor,
         });
         if (!r) return;
         for (const name of r.ask) enqueue.sendTo(name, { type: 'uplink.probe-now' });
-        enqueue.assign({ askedFor: r.askedFor });
+        enqueue.assign({ askedFor: r.askedFor, askedActiveFor: r.askedActiveFor });
+        if (r.recheckInMs !== undefined) enqueue.raise({ type: 'arbiter.recheck' }, { delay: r.recheckInMs });
+      }),
+      // Copies through a standby while the active is at risk (or always): decided after each decision of a steady
+      // tunnel, not while a switch is decided or under way; the composition root steers them (redundancy.changed).
+      redund: enqueueActions(({ context, enqueue }) => {
+        if (context.decision || context.pending) return;
+        const now = clock(context);
+        const r = chooseRedundancy(snapshot(context, now), context.policy, now, context.redundancy);
+        enqueue.assign({ redundancy: r.memory });
+        if (r.via === (context.copying?.via ?? null)) return;
+        enqueue.assign({ copying: r.via ? { via: r.via, since: now } : null });
+        enqueue.emit({ type: 'redundancy.changed', via: r.via ? context.status[r.via]! : null, why: r.why });
       }),
       decide: assign(({ context }) => {
         const now = clock(context);
@@ -398,6 +430,13 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         }
         for (const [k, until] of Object.entries(heldAps)) if (until <= clock(context)) delete heldAps[k];
         return { pending: begin(context, d), decision: null, holdDown, heldAps, memory: d.memory };
+      }),
+      // The switch goes to the standby the copies go through: the copies end as it is steered (the steering's rule
+      // replaces both); to another one, they go on through the switch.
+      endCopiesTo: enqueueActions(({ context, enqueue }) => {
+        if (!context.copying || context.copying.via !== context.pending?.to) return;
+        enqueue.assign({ copying: null, redundancy: { ...NO_REDUNDANCY } });
+        enqueue.emit({ type: 'redundancy.changed', via: null, why: `switching to ${context.pending.to}` });
       }),
       beginInitial: assign(({ context }) => ({ pending: begin(context, initialPick(context)!), decision: null })),
       finish: enqueueActions(({ context, event, enqueue }) => {
@@ -444,6 +483,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       ...input, status: {}, active: input.adopted?.uplink ?? null, activeSince: input.adopted ? deps.now() : null, pending: null, coolingDown: false,
       policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
       forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {}, askedFor: null,
+      redundancy: { ...NO_REDUNDANCY }, copying: null, askedActiveFor: null,
     }),
     invoke: [
       { src: 'links' },
@@ -508,14 +548,15 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         after: { settle: [{ guard: 'canStart', target: 'switching', actions: 'beginInitial' }, { target: 'starting' }] },
       },
       steady: {
-        entry: ['tell', 'decide'],
+        entry: ['tell', 'decide', 'redund'],
         // A steering that keeps failing is retried once per steerRetry, not in a loop (each try runs nft).
         after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: [assign({ coolingDown: false }), 'decide'] } },
-        always: { guard: 'hasDecision', target: 'switching', actions: 'begin' },
+        always: { guard: 'hasDecision', target: 'switching', actions: ['begin', 'endCopiesTo'] },
         on: {
-          'uplink.status': { actions: ['record', 'tell', 'askStandbys', 'decide'] },
-          'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide'] },
-          'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide'] },
+          'uplink.status': { actions: ['record', 'tell', 'askStandbys', 'decide', 'redund'] },
+          'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide', 'redund'] },
+          'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide', 'redund'] },
+          'arbiter.recheck': { actions: ['askStandbys', 'decide', 'redund'] },
           'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
             { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },

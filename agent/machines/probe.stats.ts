@@ -19,6 +19,8 @@ export interface ProbeHistory {
   failingSince?: number | null;
   /** When each lost probe still in `results` was given up, oldest first. */
   missAt?: number[];
+  /** When the last answered probe was sent. */
+  lastOkSentAt?: number | null;
 }
 
 export const EMPTY_HISTORY: Readonly<ProbeHistory> = Object.freeze({ results: [], srttMs: null, lastOkAt: null, misses: 0, failingSince: null, missAt: [] });
@@ -31,9 +33,9 @@ export function recordProbeResult(h: ProbeHistory, rttMs: number | null, now: nu
   // The times of the lost probes still in the window (those that slid out go with them).
   const slidOut = all.slice(0, all.length - results.length).filter((r) => !r).length;
   const kept = (h.missAt ?? []).slice(slidOut);
-  if (!ok) return { results, srttMs: h.srttMs, lastOkAt: h.lastOkAt, misses: h.misses + 1, failingSince: h.misses > 0 ? (h.failingSince ?? now) : now, missAt: [...kept, now] };
+  if (!ok) return { results, srttMs: h.srttMs, lastOkAt: h.lastOkAt, misses: h.misses + 1, failingSince: h.misses > 0 ? (h.failingSince ?? now) : now, missAt: [...kept, now], ...(h.lastOkSentAt != null ? { lastOkSentAt: h.lastOkSentAt } : {}) };
   const srtt = h.srttMs === null ? rttMs : h.srttMs + RTT_GAIN * (rttMs - h.srttMs);
-  return { results, srttMs: Math.round(srtt * 1000) / 1000, lastOkAt: now, misses: 0, failingSince: null, missAt: kept };
+  return { results, srttMs: Math.round(srtt * 1000) / 1000, lastOkAt: now, misses: 0, failingSince: null, missAt: kept, lastOkSentAt: now - rttMs };
 }
 
 /** Loss over the window: 0 with no probe yet (nothing says it is lossy; `last_ok_at` null says it is unproven). */
@@ -45,6 +47,7 @@ export function lossOf(h: ProbeHistory): number {
 /** The policy's view of the history (`failing` only while the latest probes go unanswered). */
 export function probeStatsOf(h: ProbeHistory): ProbeStats {
   const s: ProbeStats = { rtt_ms: h.srttMs, loss: lossOf(h), probes: h.results.length, last_ok_at: h.lastOkAt };
+  if (h.lastOkSentAt != null) s.last_ok_sent_at = h.lastOkSentAt;
   const missAt = h.missAt ?? [];
   if (h.misses > 0 && h.failingSince != null && missAt.length > 0) {
     const run = Math.min(h.misses, missAt.length);

@@ -357,9 +357,9 @@ export function createUplinkMachine(deps: UplinkDeps) {
         const ready = context.ready && history.misses < context.maxMisses;
         return { history, ready, phase: ready ? ('ready' as const) : ('probing' as const), inFlightSince: null };
       }),
-      // Asked for a probe out of the pace: the active is probed at its own pace already; LTE on standby within its budget.
+      // Asked for a probe out of the pace (the active too: the arbiter's fast check); LTE on standby within its budget.
       askProbe: assign({
-        probeNow: ({ context }) => context.role !== 'active' && (!isLteStandby(context) || mayProbeOutOfPace(context.budgetUsage, wallNow(), budgetOf(context))),
+        probeNow: ({ context }) => !isLteStandby(context) || mayProbeOutOfPace(context.budgetUsage, wallNow(), budgetOf(context)),
       }),
     },
     guards: {

@@ -21,6 +21,8 @@ export interface ProbeStats {
   failing?: { since: number; last_at: number; lost_before: number[] };
   /** When the probe now out was sent, while one is (its answer or its timeout is evidence still to come). */
   in_flight_since?: number;
+  /** When the last answered probe was sent. */
+  last_ok_sent_at?: number;
 }
 
 /** One uplink as the arbiter sees it. */
@@ -79,11 +81,14 @@ export interface ArbiterSnapshot {
   /** When the active took the tunnel (the switch's confirmation). */
   activeSince: number | null;
   /** The tunnel's traffic on the active path: when an (authenticated) packet was last received and sent. */
-  tunnel?: { last_rx_at: number | null; last_tx_at: number | null };
+  tunnel?: { last_rx_at: number | null; last_tx_at: number | null; /** packets/ms while rx flowed */ rx_rate?: number };
   /** An operator-forced switch (`roamlink switch UPLINK`) requested at `at`; it pins for policy.forced_hold_ms. */
   forced?: { to: string; at: number } | null;
   /** The memory returned by the previous call (EMPTY_MEMORY at start). */
   memory?: ArbiterMemory;
+  /** Copies of the outer packets go through this standby since then (redundancy.ts): the concentrator may answer
+   *  through either path, so the tunnel's packets after that prove neither; the active's life is its own probes. */
+  copying?: { via: string; since: number } | null;
 }
 
 /** The rules (their words are the switch log's reasons, shared/reasons.ts; the watchdog's is the arbiter's own). */
@@ -136,6 +141,10 @@ export type Decision =
  *  3. blackhole     the active is silent (no probe reply, no tunnel packet) for dead_busy_ms while traffic flows
  *                   (counted from when it started flowing), or dead_idle_ms in any case: move (to a standby that has
  *                   not failed since the active was last heard, when there is one), hold down.
+ *                   Fast check, while traffic flows both ways: the tunnel's packets stopped coming back for longer than
+ *                   dead_packets take at the rate they came (suspectAfterMs), the active's own probe sent since then is
+ *                   unanswered for dead_fast_ms (or 3 of its RTTs), and another path answered since then: dead now
+ *                   (a path at 1000 packets/s: ~50-100 ms). A sender that pauses is not a dead path: its probe answers.
  *     far-end       ...unless the concentrator is silent on every path: stay, hold nothing down (see farEndOf). When
  *                   another path hears it again first, the active has dead_idle_ms from then. An active not heard
  *                   since it took the tunnel is judged against dead_idle_ms too (its last probe may still be out).
@@ -170,7 +179,8 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const usableNow = (u: UplinkView) => isUsable({ ...u, probe: { ...u.probe, loss: lossOf(u) } }, policy, now);
   const usable = (u: UplinkView) => usableNow(u) && u !== active;
   const candidates = snapshot.uplinks.map((u) => describe(u, u === active, usableNow(u)));
-  const tunnel = snapshot.tunnel ?? { last_rx_at: null, last_tx_at: null };
+  const seen = snapshot.tunnel ?? { last_rx_at: null, last_tx_at: null };
+  const tunnel = snapshot.copying ? { ...seen, last_rx_at: rxBefore(seen.last_rx_at, snapshot.copying.since) } : seen;
   const busy = tunnel.last_tx_at !== null && now - tunnel.last_tx_at <= policy.busy_window_ms;
 
   // Memory for the next call, computed from this snapshot whatever the decision.
@@ -238,6 +248,11 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   // it) is judged against dead_idle_ms, from when it took the tunnel or the concentrator was heard again.
   const unproven = (snapshot.activeSince !== null && heardAt < snapshot.activeSince) || memory.farEndBack !== undefined;
   const busySilentMs = busy && !unproven ? now - Math.max(aliveAt, memory.busySince!) : 0;
+  const fast = busy && !unproven && fastApplies(tunnel.last_rx_at, aliveAt, policy) ? fastDead(active, others, tunnel.rx_rate, aliveAt, policy, now) : null;
+  if (fast) {
+    const target = bestUsable(fast.answering, policy)!;
+    return go('blackhole', target, fast.text, true);
+  }
   if (busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms) {
     const since = backAt === aliveAt ? ' since the concentrator answered again' : '';
     const text = busySilentMs > policy.dead_busy_ms
@@ -304,6 +319,57 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const target = wifis.find((u) => sig(u) >= leaveAt);
   if (target) return go('leave-lte', target, `${active.name} is costed and ${target.name} ${sig(target)} dBm is good enough (≥${leaveAt} dBm)`);
   return stay('none', `${active.name} active; no Wi-Fi at or above ${strongEnough} dBm${forcedNote}`);
+}
+
+/** The tunnel's last packet as proof of the active's path: only those before the copies began (rxBefore). */
+export function rxBefore(lastRxAt: number | null, copyingSince: number): number | null {
+  return lastRxAt === null ? null : Math.min(lastRxAt, copyingSince);
+}
+
+/** How long a silence of the tunnel's packets, at this rate (packets/ms), starts the fast check: the time dead_packets
+ *  take; null when that is no shorter than dead_busy_ms (a slow path: the slow rule is as quick) or the rate is unknown. */
+export function suspectAfterMs(rxRate: number | undefined, policy: Pick<Policy, 'dead_packets' | 'dead_busy_ms'>): number | null {
+  if (rxRate === undefined || !(rxRate > 0)) return null;
+  const ms = policy.dead_packets / rxRate;
+  return ms < policy.dead_busy_ms ? ms : null;
+}
+
+/** The fast check judges a silence that began with the tunnel's packets stopping: the active's last sign of life is
+ *  their last (or a probe answered within dead_fast_ms of it). Once a probe sent since has answered, the slow rules
+ *  govern that silence: a sender that pauses costs one round of probes, not one per reading. */
+export function fastApplies(lastRxAt: number | null, aliveAt: number, policy: Pick<Policy, 'dead_fast_ms'>): boolean {
+  return lastRxAt !== null && aliveAt <= lastRxAt + policy.dead_fast_ms;
+}
+
+/** How long the active's probe of the fast check may go unanswered: dead_fast_ms, or 3 of its RTTs when longer. */
+export function fastDeadlineMs(active: Pick<UplinkView, 'probe'>, policy: Pick<Policy, 'dead_fast_ms'>): number {
+  return Math.max(policy.dead_fast_ms, 3 * (active.probe.rtt_ms ?? 0));
+}
+
+/**
+ * The fast check of rule 3 (the active's last sign of life, `aliveAt`, is a tunnel packet): silent past suspectAfterMs,
+ * its own probe sent since unanswered past max(dead_fast_ms, 3 RTTs), and another usable path answered a probe sent that
+ * long after the active's (standbysToAsk asks the active first, the others once its probe is that old). Returns
+ * those that answered and the why, or null.
+ */
+function fastDead(active: UplinkView, others: UplinkView[], rxRate: number | undefined, aliveAt: number, policy: Policy, now: number): { answering: UplinkView[]; text: string } | null {
+  const suspect = suspectAfterMs(rxRate, policy);
+  if (suspect === null || now - aliveAt <= suspect) return null;
+  // Its probe sent since: still out (in_flight_since), or already given up (at most probe_timeout_ms after it was sent).
+  const f = active.probe.failing;
+  const sent = active.probe.in_flight_since ?? (f && f.last_at - policy.probe_timeout_ms >= aliveAt ? f.last_at - policy.probe_timeout_ms : undefined);
+  if (sent === undefined || sent < aliveAt) return null;
+  const deadline = fastDeadlineMs(active, policy);
+  if (now - sent <= deadline && !(f && f.last_at >= aliveAt && active.probe.in_flight_since === undefined)) return null;
+  // Another path's probe sent dead_fast_ms after the active's, answered while the active's is not: an ordering that
+  // load does not fake (a stalled machine delays both answers alike; the active's, sent first, would come first).
+  const answering = others.filter((u) => !u.probe.failing && (u.probe.last_ok_sent_at ?? -Infinity) >= sent + deadline);
+  if (answering.length === 0) return null;
+  const pps = Math.round(rxRate! * 1000);
+  return {
+    answering,
+    text: `${active.name} silent for ${fmtMs(now - aliveAt)} at ${pps} packets/s (fast check after ${fmtMs(suspect)}), its probe unanswered for ${fmtMs(now - sent)} (limit ${fmtMs(deadline)}) while ${answering.map((u) => u.name).join(', ')} ${answering.length === 1 ? 'answers' : 'answer'}`,
+  };
 }
 
 /**

@@ -29,6 +29,8 @@ export function logArbiter(arbiter: Actor<AnyStateMachine>, log: Logger, now: ()
     arbiter.on('switch.refused', ({ to, why }: { to: string; why: string }) => log.warn({ event: 'switch.refused', to, why }, `switch to ${to} refused: ${why}`)),
     arbiter.on('tunnel.resteered', (e: { uplink: string; from: string | null; to: string }) =>
       log.info({ event: 'tunnel.resteered', uplink: e.uplink, from: e.from, to: e.to }, `${e.uplink}'s address is now ${e.to}: tunnel re-steered (was ${e.from ?? 'none'})`)),
+    arbiter.on('redundancy.changed', (e: { via: { name: string } | null; why: string }) =>
+      log.info({ event: 'redundancy.changed', via: e.via?.name ?? null, why: e.why }, e.via ? `redundancy on: ${e.why}` : `redundancy off: ${e.why}`)),
     arbiter.on('watchdog.acted', (e: { uplink: string; action: string; why: string }) =>
       log.warn({ event: 'watchdog.acted', uplink: e.uplink, action: e.action, why: e.why }, `watchdog: ${e.action} ${e.uplink}: ${e.why}`)),
   ];

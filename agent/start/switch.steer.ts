@@ -2,7 +2,7 @@
 // steered (nft), then, the first time a path exists, the tunnel's default route and the peer.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/log.js';
-import type { SteerDriver } from '../drivers/nft/steer.js';
+import type { CopyTarget, SteerDriver, SteerTarget } from '../drivers/nft/steer.js';
 import { uplinkMark, type RoutingDriver, type UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { SwitchRecord } from '../machines/arbiter.machine.js';
 import type { UplinkStatus } from '../machines/uplink.machine.js';
@@ -32,12 +32,24 @@ export interface SwitchSteerDeps {
 export interface SwitchSteer {
   steer(to: UplinkStatus, signal: AbortSignal, intent?: SwitchRecord): Promise<void>;
   afterSwitch(to: UplinkStatus): Promise<void>;
+  /** Copies of the outer packets through this standby too (redundancy), or none (null); steered with the next rule
+   *  (at once when the tunnel is steered already). Resolves once nft has it; never rejects (a failure is logged). */
+  copy(via: UplinkStatus | null): Promise<void>;
   /** Whether the peer is set (the tunnel keeper only acts once it is). */
   peerConfigured(): boolean;
 }
 
 export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
   let peerConfigured = d.peerConfigured;
+  // The one rule holds both the steering and the copies: each nft call writes both as they are now, one at a time.
+  let target: SteerTarget | null = null;
+  let copy: (CopyTarget & { uplink: string }) | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+  const apply = (signal?: AbortSignal) => {
+    const p = chain.then(() => d.steer.steer({ wgMark: d.wgMark, endpoint: d.endpoint, target, copy: copy && target ? { mark: copy.mark, address: copy.address, gateway: copy.gateway, device: copy.device } : null }, signal));
+    chain = p.catch(() => {});
+    return p;
+  };
   // The journal never stops a switch: a failed write is an error line, and the switch goes on.
   const journaled = (what: string, id: string, fn: (j: IntentJournal) => void) => {
     const j = d.journal();
@@ -55,7 +67,9 @@ export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
       const slot = d.slots.get(to.name)!;
       if (intent) journaled('the intent', intent.id, (j) => j.intend(intent));
       try {
-        await d.steer.steer({ wgMark: d.wgMark, endpoint: d.endpoint, target: { mark: uplinkMark(d.wgMark, slot), address: lease.address } }, signal);
+        target = { mark: uplinkMark(d.wgMark, slot), address: lease.address };
+        if (copy?.uplink === to.name) copy = null; // the copies' path carries the tunnel itself now
+        await apply(signal);
       } catch (err) {
         // nft failed (its script is one transaction): no switch. Aborted (the agent stopping), it may have taken
         // effect: the intent stays open for the next process to settle by what it finds.
@@ -73,6 +87,19 @@ export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
     },
     async afterSwitch(to) {
       if (to.lease) await d.routing.setTunnelDefault(d.slots.get(to.name)!, to.lease);
+    },
+    async copy(via) {
+      const slot = via ? d.slots.get(via.name) : undefined;
+      const next = via?.lease?.router && slot ? { uplink: via.name, mark: uplinkMark(d.wgMark, slot), address: via.lease.address, gateway: via.lease.router, device: via.name } : null;
+      if (via && !next) d.log.warn({ event: 'redundancy.refused', via: via.name }, `no copies through ${via.name}: it has no address or gateway`);
+      if (JSON.stringify(next) === JSON.stringify(copy)) return;
+      copy = next;
+      if (!target) return;
+      try {
+        await apply();
+      } catch (err) {
+        d.log.error({ event: 'redundancy.failed', via: via?.name ?? null, err: String(err) }, `could not steer the copies${via ? ` through ${via.name}` : ''}: ${String(err)}`);
+      }
     },
     peerConfigured: () => peerConfigured,
   };

@@ -1,7 +1,7 @@
 // The arbiter's pure helpers as tables: tunnel counters as times, the decision clock, state names, roles and exclusions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionClock, NO_TUNNEL, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+import { decisionClock, NO_TUNNEL, standbysToAsk, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
 import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 import { createSysfsCounters, parseCounter } from '../../agent/drivers/tunnel/counters.js';
@@ -21,6 +21,34 @@ function up(name: string, over: Partial<UplinkReport> = {}): UplinkReport {
     ...over,
   };
 }
+
+test('seeCounters: rx_rate is what came back per ms between regular readings, smoothed, kept through a silence and a stall', () => {
+  let t = seeCounters({ ...NO_TUNNEL }, { rx: 0, tx: 0 }, 1000, 50);
+  assert.equal(t.rx_rate, undefined, 'nothing measured yet');
+  t = seeCounters(t, { rx: 50, tx: 50 }, 1050, 50);
+  assert.equal(t.rx_rate, 1, '50 packets in 50 ms');
+  t = seeCounters(t, { rx: 60, tx: 60 }, 1100, 50);
+  assert.equal(t.rx_rate, 1 + (0.2 - 1) / 4, 'smoothed by a quarter of each new reading (10 in 50 ms)');
+  const silent = seeCounters(t, { rx: 60, tx: 110 }, 1150, 50);
+  assert.equal(silent.rx_rate, t.rx_rate, 'a silence keeps the rate the path carried before it');
+  const stalled = seeCounters(silent, { rx: 2000, tx: 2000 }, 2150, 50);
+  assert.equal(stalled.rx_rate, t.rx_rate, 'not measured across a stall (the packets queued meanwhile would overstate it)');
+});
+
+test('standbysToAsk: while packets came back at 1/ms, the active is asked once dead_packets\' time has passed, the others once its probe is dead_fast_ms old', () => {
+  const tunnel: TunnelSeen = { rx: 9, tx: 9, readAt: 1050, last_rx_at: 1000, last_tx_at: 1040, rx_moving: false, tx_moving: true, rx_rate: 1 };
+  const quiet = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900 } });
+  const asking = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900, in_flight_since: 1025 } });
+  const ask = (now: number, over: Partial<TunnelSeen> = {}, policy = P, a = quiet, askedActiveFor: number | null = null) =>
+    standbysToAsk({ uplinks: [a, up('wlan1')], active: 'wlan0', tunnel: { ...tunnel, ...over }, policy, now, askedFor: null, askedActiveFor });
+  assert.equal(ask(1015), null, '15 ms: under the 20 packets\' time');
+  assert.deepEqual(ask(1025), { ask: ['wlan0'], askedFor: null, askedActiveFor: 1000, recheckInMs: 41 }, 'the active first, a recheck at its deadline');
+  assert.equal(ask(1050, {}, P, asking, 1000), null, 'its probe out 25 ms: not yet');
+  assert.deepEqual(ask(1065, {}, P, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000 }, 'out 40 ms: the others');
+  assert.equal(ask(1025, { rx_rate: 0.01 }), null, 'at 10 packets/s, 20 packets take 2 s: the slow rule, asked at half of dead_busy_ms');
+  assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null });
+  assert.equal(ask(1025, {}, { ...P, dead_packets: 40 }), null, 'dead_packets: 40 packets, 40 ms');
+});
 
 test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {
   const t0: TunnelSeen = seeCounters({ ...NO_TUNNEL }, { rx: 10, tx: 10 }, 1000, 25);

@@ -10,6 +10,7 @@ import { buildControlApp } from '../../agent/control.js';
 import { createWatchdogMachine, type WatchdogConfig } from '../../agent/machines/watchdog.machine.js';
 import type { WatchdogDriver } from '../../agent/drivers/watchdog/watchdog.driver.js';
 import { createLogger } from '../../shared/log.js';
+import { policyWith } from '../../shared/policy.js';
 
 const lease = (address: string, prefix: number, router: string): Lease => ({ address, prefix, router, leaseSeconds: 3600 });
 const LEASES: Record<string, Lease> = {
@@ -26,6 +27,8 @@ const SIGNAL: Record<string, number> = { wlan0: -55, wlan1: -60, wwan0: -95 };
 const TIMING = { probeIntervalMs: 100, probeTimeoutMs: 50, maxMisses: 3 };
 const STEER_RETRY = 1000;
 const ARBITER: Omit<ArbiterInput, 'uplinks'> = { settleMs: 1500, drainMs: 200, confirmTimeoutMs: 1000, confirmRetryMs: 50, steerRetryMs: STEER_RETRY };
+/** The slow rule alone: so many packets before the fast check that it never applies (dead_busy_ms comes first). */
+const SLOW_ONLY = { policy: policyWith({ dead_packets: 100_000 }) };
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
@@ -551,8 +554,8 @@ test('carrier loss of the active uplink: straight from the netlink event to the 
   await h.advance(TUNNEL_RTT + 1);
   assert.deepEqual(h.done().map((r) => [r.from, r.to, r.reason]).at(-1), ['wlan0', 'wlan1', 'carrier-loss'], 'the first uplink usable again takes over');
 });
-test('silent blackhole of the active while traffic flows: moved after dead_busy_ms of silence, held down, probed until it heals', async (t) => {
-  const h = await Harness.steadyOn('wlan1');
+test('silent blackhole of the active while traffic flows, the slow rule (no fast check): moved after dead_busy_ms of silence, held down, probed until it heals', async (t) => {
+  const h = await Harness.steadyOn('wlan1', undefined, SLOW_ONLY);
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(1000);
@@ -943,8 +946,10 @@ for (const busy of [true, false]) {
     assert.equal(h.ctx.memory.farEnd?.uplink, 'wlan0', 'the far end is silent');
     // wlan1 probed at once: at half the dead limit of silence (counted from the last sign of life: the tunnel's last
     // packet is dated to the counter reading before it, up to two counter intervals early), not at its next 1 s turn.
+    // While traffic flows at 1 packet/ms, already at the fast check's suspicion (dead_packets: 20 ms).
+    const askAt = busy ? 20 : limit / 2;
     const first = h.probeLog.find((p) => p.uplink === 'wlan1');
-    assert.ok(first && first.at - t0 >= limit / 2 - 50 && first.at - t0 <= limit / 2 + 60, `wlan1 probed ${first ? first.at - t0 : 'never'} ms into the silence`);
+    assert.ok(first && first.at - t0 >= askAt - 50 && first.at - t0 <= askAt + 60, `wlan1 probed ${first ? first.at - t0 : 'never'} ms into the silence`);
     // It is back: nothing moves.
     for (const n of ['wlan0', 'wlan1', 'wwan0']) h.blackholed.delete(n);
     h.rxFlowing = true;
@@ -953,8 +958,8 @@ for (const busy of [true, false]) {
     assert.deepEqual(h.steers, [], `no switch after: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
   });
 
-  test(`a blackhole of the active alone ${how}, standbys at the 1 s pace: moved within the dead limit (${limit} ms)`, async (t) => {
-    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], {}, DEFAULT_TIMING);
+  test(`a blackhole of the active alone ${how}, standbys at the 1 s pace, the slow rule: moved within the dead limit (${limit} ms)`, async (t) => {
+    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], SLOW_ONLY, DEFAULT_TIMING);
     t.after(() => h.stop());
     h.flowing = busy;
     await h.advance(1500);
@@ -974,8 +979,70 @@ for (const busy of [true, false]) {
   });
 }
 
-test('the active quiet: the standbys are asked once per silence, LTE within its budget (min_interval_ms)', async (t) => {
-  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], {}, DEFAULT_TIMING);
+// ---- the fast check (issue 13, item 3): the dead limit follows the path's own packet rate and RTT ------------------
+for (const standbyPace of [TIMING, DEFAULT_TIMING]) {
+  test(`a blackhole of the active at 1000 packets/s each way (standbys every ${standbyPace.probeIntervalMs} ms): the fast check moves it within ~100 ms, not dead_busy_ms`, async (t) => {
+    // The policy's probe timing as the uplinks run it (a probe given up at its timeout was sent that long before).
+    const policy = policyWith({ probe_interval_ms: standbyPace.probeIntervalMs, probe_timeout_ms: standbyPace.probeTimeoutMs });
+    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], { policy }, standbyPace);
+    t.after(() => h.stop());
+    h.flowing = true;
+    await h.advance(2000);
+    assert.ok(Math.abs(h.ctx.tunnel.rx_rate! - 1) < 0.05, `the rate the path carried: ${h.ctx.tunnel.rx_rate} packets/ms`);
+    const t0 = h.clock.now();
+    h.blackholed.add('wlan0');
+    h.rxFlowing = false;
+    await h.advance(200);
+    assert.equal(h.steers.length, 1, `moved: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+    const detected = h.steers[0]!.at - t0;
+    // Suspected after 20 packets' time (20 ms, dated to the counter reading), the active's own probe unanswered for
+    // dead_fast_ms (40 ms) while wlan1, asked at once, answers in 12 ms.
+    // (The silence is dated to the counter reading before the last packet: up to 25 ms early.)
+    assert.ok(detected >= Math.min(40, standbyPace.probeTimeoutMs) && detected <= 20 + 40 + 3 * 25, `detected after ${detected} ms`);
+    assert.equal(h.steers[0]!.to, 'wlan1');
+    h.rxFlowing = true;
+    await h.advance(TUNNEL_RTT);
+    const [rec] = h.done();
+    assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'blackhole']);
+    assert.match(rec!.why!.text, /wlan0 silent for \d+ ms at 9\d\d packets\/s \(fast check after 2\d ms\), its probe unanswered for \d+ ms \(limit 40 ms\) while wlan1(, wwan0)? answers?/);
+    assert.ok(h.ctx.holdDown.wlan0! > h.clock.now(), 'held down');
+  });
+}
+
+test('the fast check: a longer dead_fast_ms (a site profile) waits that long for the active probe', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], { policy: policyWith({ dead_fast_ms: 150 }) }, DEFAULT_TIMING);
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(2000);
+  const t0 = h.clock.now();
+  h.blackholed.add('wlan0');
+  h.rxFlowing = false;
+  await h.advance(150);
+  assert.equal(h.steers.length, 0, 'not before the probe has been out dead_fast_ms');
+  await h.advance(150);
+  assert.equal(h.steers.length, 1);
+  const detected = h.steers[0]!.at - t0;
+  assert.ok(detected > 150 && detected <= 20 + 150 + 3 * 25, `detected after ${detected} ms`);
+});
+
+test('the fast check: traffic out at 1000 packets/s, HQ pauses its own for 3 s (the path alive): one probe each, answered, no switch', async (t) => {
+  const h = await Harness.steadyOn('wlan0');
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(2000);
+  h.probeLog.length = 0;
+  const t0 = h.clock.now();
+  h.rxFlowing = false;
+  await h.advance(300);
+  const early = h.probeLog.filter((p) => p.uplink === 'wlan0').map((p) => p.at - t0);
+  assert.ok(early[0] !== undefined && early[0] <= 20 + 50, `the active probed at the suspicion: ${early}`);
+  await h.advance(2700);
+  assert.deepEqual(h.steers, [], `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  assert.deepEqual(h.ctx.holdDown, {});
+});
+
+test('the active quiet: the standbys are asked once per silence, LTE within its budget (min_interval_ms) (the slow rule)', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], SLOW_ONLY, DEFAULT_TIMING);
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(3000);

@@ -23,6 +23,14 @@ test('steer scripts: golden text', () => {
   for (const { name, got, want } of table) assert.equal(got, fixture(want), name);
 });
 
+test('steer scripts with copies (redundancy): the copy marked for the standby, its source set and duplicated first, then the packet steered', () => {
+  const copying: SteerSpec = { ...onWlan0, copy: { mark: 0x5202, address: '192.168.60.5', gateway: '192.168.60.1', device: 'wlan1' } };
+  assert.equal(steerSwitchScript(copying), 'flush chain ip roamlink steer\n' +
+    'add rule ip roamlink steer meta mark 0x5200 ip daddr 198.51.100.7 udp dport 51820 ' +
+    'meta mark set 0x5202 ip saddr set 192.168.60.5 dup to 192.168.60.1 device "wlan1" meta mark set 0x5201 ip saddr set 192.168.50.23\n');
+  assert.equal(steerSwitchScript({ ...copying, copy: null }), steerSwitchScript(onWlan0), 'no copies: the rule as before');
+});
+
 test('steer driver: one `nft -f -` per call, the script on stdin, in its namespace; remove tolerates a missing table', async () => {
   const calls: Array<{ argv: readonly string[]; opts: RunOptions | undefined }> = [];
   const runner: Runner = async (argv, opts) => {
@@ -70,6 +78,11 @@ test('nft accepts the scripts (check mode, then for real, in a throwaway namespa
   const rules = listed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('meta mark'));
   assert.deepEqual(rules, ['meta mark 0x00005200 ip daddr 198.51.100.7 udp dport 51820 meta mark set 0x00005203 ip saddr set 100.64.7.9']);
   assert.match(listed, /type route hook output priority mangle; policy accept;/);
+  // With copies (nft's dup): accepted, and read back as the steering it is (the last mark and source set win).
+  const copying: SteerSpec = { ...onWwan0, copy: { mark: 0x5201, address: '192.168.50.23', gateway: '192.168.50.1', device: 'lo' } };
+  await d.steer(copying);
+  assert.deepEqual((await d.read())?.rule, { wgMark: 0x5200, endpoint, target: onWwan0.target });
+  await d.steer(onWwan0);
 
   await d.remove();
   await d.remove();

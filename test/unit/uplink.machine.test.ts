@@ -50,7 +50,7 @@ test('radioMove: table', () => {
 test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => {
   let h = { ...EMPTY_HISTORY };
   h = recordProbeResult(h, 10, 1);
-  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, probes: 1, last_ok_at: 1 });
+  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, probes: 1, last_ok_at: 1, last_ok_sent_at: -9 }, 'answered at 1 after 10 ms: sent at -9');
   h = recordProbeResult(h, 18, 2);
   assert.equal(h.srttMs, 11, '1/8 of the new sample');
   for (let i = 0; i < 5; i++) h = recordProbeResult(h, null, 3 + i);

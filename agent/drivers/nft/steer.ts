@@ -16,6 +16,16 @@ export interface SteerTarget {
   address: string;
 }
 
+/** Where copies of the outer packets go too (redundancy): a standby's address, gateway and interface. */
+export interface CopyTarget {
+  /** The standby's own mark: the copy, sent again through the output hook by `dup`, no longer matches the steering
+   *  rule (which would turn it into a second packet on the active path) and routes by the standby's table. */
+  mark: number;
+  address: string;
+  gateway: string;
+  device: string;
+}
+
 export interface SteerSpec {
   /** The mark WireGuard gives its outer packets. */
   wgMark: number;
@@ -23,14 +33,19 @@ export interface SteerSpec {
   endpoint: { address: string; port: number };
   /** null: no uplink carries the tunnel (packets follow WireGuard's own routing). */
   target: SteerTarget | null;
+  /** Copies of each outer packet, with this source, sent to this gateway through this interface (nft `dup`): the
+   *  concentrator's WireGuard takes the first copy to arrive and drops the other by its replay window. */
+  copy?: CopyTarget | null;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 function steerRule(s: SteerSpec): string | null {
   if (!s.target) return null;
+  // The copy first: its source set, duplicated out of the standby's interface, then the packet itself steered.
+  const copy = s.copy ? `meta mark set ${hex(s.copy.mark)} ip saddr set ${s.copy.address} dup to ${s.copy.gateway} device "${s.copy.device}" ` : '';
   return `meta mark ${hex(s.wgMark)} ip daddr ${s.endpoint.address} udp dport ${s.endpoint.port} ` +
-    `meta mark set ${hex(s.target.mark)} ip saddr set ${s.target.address}`;
+    `${copy}meta mark set ${hex(s.target.mark)} ip saddr set ${s.target.address}`;
 }
 
 /** The whole table, created anew: used once at start (the delete makes it idempotent). */

@@ -1,0 +1,23 @@
+// Redundancy in the lab (issue 13, items 1-2): with copies through the standby, a blackhole and a carrier loss of the
+// active lose nothing either way at 1000 packets/s, and the switch after each is make-before-break as always.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadScenario } from '../../shared/scenario.js';
+import { runScenario } from '../../lab/runner.js';
+import { labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
+
+test('redundancy always: a blackhole and a carrier loss of the active at 1000 packets/s each way lose 0 packets', { timeout: 90_000 }, async () => {
+  const log: string[] = [];
+  const report = await runScenario(await loadScenario(scenarioPath('redundancy.yaml')), { agentLog: log });
+  const redundancy = log.filter((l) => l.includes('redundancy') || l.includes('nft'));
+  const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, faults: report.faults, redundancy }, null, 1);
+  assert.equal(report.traffic.lost, 0, detail);
+  assert.equal(report.traffic.sent, 2 * 16_000, detail);
+  const reasons = switchLines(log).map((l) => l.reason);
+  assert.ok(reasons.includes('blackhole') && reasons.includes('carrier-loss'), `${reasons}: ${detail}`);
+  // The copies were steered, through the standby, from the start (always).
+  const on = log.filter((l) => l.includes('"event":"redundancy.changed"') && !l.includes('"via":null'));
+  assert.ok(on.length >= 1, log.filter((l) => l.includes('redundancy')).join('\n'));
+  assert.equal(report.ok, true, detail);
+  assert.deepEqual(await labLeftovers(), []);
+});

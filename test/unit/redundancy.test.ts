@@ -1,0 +1,47 @@
+// Redundancy decisions (agent/policy/redundancy.ts) as a table on a simulated clock: when copies go on and off, and
+// which standby may carry them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../../agent/policy/redundancy.js';
+import type { UplinkView } from '../../agent/policy/choose.js';
+import { policyWith } from '../../shared/policy.js';
+
+const NOW = 100_000;
+const probe = { rtt_ms: 10, loss: 0, last_ok_at: NOW - 100 };
+const wifi = (name: string, signal: number, over: Partial<UplinkView> = {}): UplinkView => ({ name, kind: 'wifi', state: 'standby', signal, ready: true, carrier: true, probe, ...over });
+const lte: UplinkView = { name: 'wwan0', kind: 'lte', state: 'standby', signal: -95, ready: true, carrier: true, probe };
+const P = policyWith({});
+
+const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemory; policy?: Parameters<typeof policyWith>[0]; want: string | null }> = [
+  { name: 'not at risk: none', uplinks: [wifi('wlan0', -60), wifi('wlan1', -62)], want: null },
+  { name: 'signal below risk_signal: through the standby Wi-Fi', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62)], want: 'wlan1' },
+  { name: 'the strongest of two standbys', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], want: 'wlan2' },
+  { name: 'the one already carrying copies while it can', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], prev: { via: 'wlan1', since: NOW - 500, clearSince: null }, want: 'wlan1' },
+  { name: 'probes of the active unanswered: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
+  { name: 'LTE never carries copies (its bytes are not counted against lte_budget yet)', uplinks: [wifi('wlan0', -72), lte], want: null },
+  { name: 'a standby in hold-down carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { state: 'hold-down', holdDownUntil: NOW + 1000 })], want: null },
+  { name: 'a standby without an answered probe (no address yet) carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { ready: false, probe: { ...probe, last_ok_at: null } })], want: null },
+  { name: 'a lossy standby carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { probe: { ...probe, loss: 0.4 } })], want: null },
+  // Hysteresis: on below -70, clear only at -65 (risk_signal + hysteresis_db), then off risk_off_ms later.
+  { name: 'back above risk_signal but under risk_signal + hysteresis_db: still on', uplinks: [wifi('wlan0', -68), wifi('wlan1', -62)], prev: { via: 'wlan1', since: NOW - 9000, clearSince: null }, want: 'wlan1' },
+  { name: 'clear for 2 s: still on (risk_off_ms 3 s)', uplinks: [wifi('wlan0', -60), wifi('wlan1', -62)], prev: { via: 'wlan1', since: NOW - 9000, clearSince: NOW - 2000 }, want: 'wlan1' },
+  { name: 'clear for 3 s: off', uplinks: [wifi('wlan0', -60), wifi('wlan1', -62)], prev: { via: 'wlan1', since: NOW - 9000, clearSince: NOW - 3000 }, want: null },
+  { name: 'redundancy off: none, even at risk', uplinks: [wifi('wlan0', -80), wifi('wlan1', -62)], policy: { redundancy: 'off' }, want: null },
+  { name: 'redundancy always: even when not at risk', uplinks: [wifi('wlan0', -50), wifi('wlan1', -62)], policy: { redundancy: 'always' }, want: 'wlan1' },
+];
+
+for (const c of CASES) {
+  test(`chooseRedundancy: ${c.name}`, () => {
+    const uplinks = c.uplinks.map((u) => (u.name === 'wlan0' ? { ...u, state: 'active' as const } : u));
+    const d = chooseRedundancy({ uplinks, active: 'wlan0' }, c.policy ? policyWith(c.policy) : P, NOW, c.prev ?? NO_REDUNDANCY);
+    assert.equal(d.via, c.want, d.why);
+  });
+}
+
+test('chooseRedundancy: the clear spell restarts when the risk comes back', () => {
+  const on = { via: 'wlan1', since: NOW - 9000, clearSince: NOW - 2500 };
+  const risky = chooseRedundancy({ uplinks: [wifi('wlan0', -75, { state: 'active' }), wifi('wlan1', -62)], active: 'wlan0' }, P, NOW, on);
+  assert.deepEqual(risky.memory, { via: 'wlan1', since: NOW - 9000, clearSince: null });
+  const clear = chooseRedundancy({ uplinks: [wifi('wlan0', -60, { state: 'active' }), wifi('wlan1', -62)], active: 'wlan0' }, P, NOW + 100, risky.memory);
+  assert.deepEqual([clear.via, clear.memory.clearSince], ['wlan1', NOW + 100]);
+});
