@@ -150,6 +150,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   let t0 = Infinity; // wall ms of the scenario's time 0 (traffic start)
   const tNow = () => wall() - t0;
   const switches: AgentSwitchLine[] = [];
+  /** The agent's redundancy changes (its log lines): when (wall ms) copies began through `via`, or ended (null). */
+  const copies: Array<{ at: number; via: string | null }> = [];
   let agent: Proc | null = null;
   let hq: Proc | null = null;
   let radios: LabRadios | null = null;
@@ -258,6 +260,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         active = s.to;
         initialSeen?.(s);
         if (Number.isFinite(t0)) say({ type: 'switch', tMs: s.decided_at - t0, from: s.from, to: s.to, reason: s.reason, msToFirstPacket: s.ms_to_first_packet, why: s.why?.text ?? null });
+      } else if (v.event === 'redundancy.changed' && typeof v.time === 'number') {
+        copies.push({ at: v.time, via: typeof v.via === 'string' ? v.via : null });
       } else if (v.event === 'uplink.phase') {
         const name = String(v.uplink);
         if (v.phase === 'ready') readyUplinks.add(name);
@@ -428,8 +432,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       const o = outageAfter(indexed, t0 + f.applied_ms, horizon);
       // The switch that answered it: away from the uplink it hit, before the next fault.
       const answer = inRun.find((s) => s.decided_at - t0 >= f.applied_ms && s.decided_at - t0 < (next?.applied_ms ?? Infinity) && f.active !== null && s.from === f.active);
+      // Copies flowed through a standby when it hit (the agent's last redundancy change before it).
+      const copying = copies.filter((c) => c.at <= t0 + f.applied_ms).at(-1);
       return {
         ...f,
+        redundant: copying?.via != null,
         outage_ms: o.outage_ms,
         lost: o.by_direction.reduce((n, d) => n + d.lost, 0),
         outage_by_direction: o.by_direction,

@@ -62,6 +62,8 @@ export const reportFaultSchema = z.looseObject({
   /** The uplinks it hit, and the one carrying the tunnel then. */
   uplinks: z.array(z.string()),
   active: z.string().nullable(),
+  /** Copies of the outer packets went through a standby when it hit (redundancy). */
+  redundant: z.boolean().optional(),
   /** The switch that answered it (away from `active`, before the next fault), or null. */
   switch: z.looseObject({ to: z.string(), reason: z.string(), detect_ms: z.number(), ms_to_first_packet: z.number().nullable() }).nullable(),
 });

@@ -15,6 +15,8 @@ test('redundancy always: a blackhole and a carrier loss of the active at 1000 pa
   assert.equal(report.traffic.sent, 2 * 16_000, detail);
   const reasons = switchLines(log).map((l) => l.reason);
   assert.ok(reasons.includes('blackhole') && reasons.includes('carrier-loss'), `${reasons}: ${detail}`);
+  // The report says each fault hit while copies flowed, and what each cost: nothing.
+  assert.deepEqual((report.faults ?? []).map((f) => [f.kind, f.redundant, f.lost]), [['blackhole', true, 0], ['carrier-loss', true, 0]], detail);
   // The copies were steered, through the standby, from the start (always).
   const on = log.filter((l) => l.includes('"event":"redundancy.changed"') && !l.includes('"via":null'));
   assert.ok(on.length >= 1, log.filter((l) => l.includes('redundancy')).join('\n'));
