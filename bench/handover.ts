@@ -14,7 +14,8 @@ import { median, MWAN3_DEFAULT, mwan3DetectMs, NCM_WATCHDOG, ncmDetectMs, seeded
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 54);
 const EVERY_MS = Number(process.env.BENCH_EVERY_MS ?? 600);
 const FAILOVERS = Math.max(20, Number(process.env.BENCH_FAILOVERS ?? 22));
-const ONLY = process.env.BENCH_ONLY; // planned | failover
+const ONLY = process.env.BENCH_ONLY; // planned | failover | redundancy
+const REDUNDANT_FAULTS = Number(process.env.BENCH_REDUNDANT_FAULTS ?? 8);
 const ORDER = ['wlan1', 'wwan0', 'wlan0'];
 
 const APS = [
@@ -46,11 +47,11 @@ function planned(name: string, breakFirst: boolean): Scenario {
  * policy's default is 30 s) so the failed radio is usable again by the next fault and the faults alternate between the
  * radios (LTE takes over when neither is): every fault hits a healthy, ready standby set-up.
  */
-function failovers(kind: 'carrier-loss' | 'blackhole', everyMs: number, forMs: number): Scenario {
-  const faults = Array.from({ length: FAILOVERS }, (_, i) => ({ at: 1500 + i * everyMs, kind, uplink: 'active', for: forMs }));
+function failovers(kind: 'carrier-loss' | 'blackhole', everyMs: number, forMs: number, n = FAILOVERS, redundancy?: 'off' | 'risk' | 'always'): Scenario {
+  const faults = Array.from({ length: n }, (_, i) => ({ at: 1500 + i * everyMs, kind, uplink: 'active', for: forMs }));
   return parseScenario({
-    name: `bench-${kind}`, duration: 1500 + FAILOVERS * everyMs + 500, traffic: { pps: 1000, direction: 'both' }, aps: APS, lte: { signal: [[0, -95]] },
-    agent: { connect_list: CONNECT_LIST, initial_uplink: 'wlan0', policy: { hold_down_ms: 1500 } },
+    name: `bench-${kind}`, duration: 1500 + n * everyMs + 500, traffic: { pps: 1000, direction: 'both' }, aps: APS, lte: { signal: [[0, -95]] },
+    agent: { connect_list: CONNECT_LIST, initial_uplink: 'wlan0', policy: { hold_down_ms: 1500, ...(redundancy ? { redundancy } : {}) } },
     faults,
   }, `bench-${kind}`);
 }
@@ -139,11 +140,43 @@ async function failoverBench(): Promise<void> {
   );
 }
 
+/**
+ * 3. Redundancy (issue 13, item 5): the same faults with redundancy off, risk and always, in one process: datagrams
+ * lost per fault, bytes each uplink sent, and the copies' bytes per payload byte. The duplicate-everything baseline
+ * (engarde: every packet on every link, always) is not run: its cost is modelled as one copy per other usable uplink
+ * (here 2: the other radio and LTE), its loss as 0 while one link works. The lab's links are the kernel's veth pairs
+ * (no delay or loss) until the link emulation of issue 13 item 4 lands.
+ */
+async function redundancyBench(): Promise<void> {
+  console.log(`\n3. redundancy: ${REDUNDANT_FAULTS} blackholes and ${REDUNDANT_FAULTS} carrier losses of the active with redundancy off, risk and always`);
+  const rows: string[][] = [];
+
+  for (const mode of ['off', 'risk', 'always'] as const) {
+    for (const [kind, every, forMs] of [['blackhole', 3000, 1200], ['carrier-loss', 2500, 1000]] as const) {
+      const r = await runScenario(failovers(kind, every, forMs, REDUNDANT_FAULTS, mode));
+      const faults = (r.faults ?? []) as Array<FaultOut & { lost?: number; redundant?: boolean }>;
+      const lost = faults.map((f) => f.lost ?? 0);
+      const u = r.uplinks ?? {};
+      const sent = Object.values(u).reduce((n, x) => n + x.bytes_sent, 0);
+      const copies = Object.values(u).reduce((n, x) => n + x.bytes_redundant, 0);
+      rows.push([
+        `${mode} (${kind})`, String(faults.length), String(faults.filter((f) => f.redundant).length), fmt(median(lost), 0), String(Math.max(0, ...lost)), String(r.traffic.lost),
+        ...['wlan0', 'wlan1', 'wwan0'].map((n) => `${fmt((u[n]?.bytes_sent ?? 0) / 1e6, 2)}/${fmt((u[n]?.bytes_redundant ?? 0) / 1e6, 2)}`),
+        sent > 0 ? fmt(copies / (sent - copies), 3) : '-',
+      ]);
+    }
+  }
+  rows.push(['engarde-like duplicate-everything (model)', '-', 'all', '0', '0', '0', '-', '-', '-', fmt(2, 3)]);
+  table(['run', 'faults', 'redundant', 'median lost/fault', 'max lost/fault', 'lost total', 'wlan0 MB sent/copies', 'wlan1 MB sent/copies', 'wwan0 MB sent/copies', 'copy bytes per tunnel byte'], rows);
+
+}
+
 async function main() {
   if (process.getuid?.() !== 0) throw new Error('bench/handover needs root (the lab)');
   console.log('bench/handover: the lab at 1000 packets/s each way (wireguard-go, NAT, DHCP, emulated radios and modem)');
-  if (ONLY !== 'failover') await plannedBench();
-  if (ONLY !== 'planned') await failoverBench();
+  if (!ONLY || ONLY === 'planned') await plannedBench();
+  if (!ONLY || ONLY === 'failover') await failoverBench();
+  if (!ONLY || ONLY === 'redundancy') await redundancyBench();
 }
 
 await main();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../shared/exec.js';
+import { parseCopyCounters } from '../agent/drivers/nft/steer.js';
 import { evaluateExpect, uplinkTime, type Report } from '../shared/report.js';
 import { signalAt, type Fault, type Scenario } from '../shared/scenario.js';
 import { createWg } from '../shared/wg.js';
@@ -314,6 +315,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     }
     t0 = startAt;
     opts.onClockStart?.(t0);
+    const bytesAtStart = await uplinkTxBytes(topo.ns.veh);
     const initialUplink = initial.to;
     say({ type: 'phase', text: `traffic: ${sc.traffic.pps} packets/s ${sc.traffic.direction === 'both' ? 'each way' : sc.traffic.direction}, for ${sc.duration / 1000} s; tunnel on ${initialUplink}` });
 
@@ -409,6 +411,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     opts.signal?.throwIfAborted();
     await duringDone;
     const [cam, disp] = results as [typeof results[0], typeof results[0]];
+    // What each uplink sent over the run (its interface's tx bytes), and of that the copies (the steering's counters).
+    const bytesAtEnd = await uplinkTxBytes(topo.ns.veh);
+    const copied = await run(['nft', '-j', 'list', 'counters', 'table', 'ip', 'roamlink'], { netns: topo.ns.veh, allowFail: true });
+    const copyBytes = copied.exitCode === 0 ? parseCopyCounters(copied.stdout) : {};
+    const uplinkBytes = Object.fromEntries(UPLINKS.map((u) => [u, { bytes_sent: Math.max(0, bytesAtEnd[u]! - bytesAtStart[u]!), bytes_redundant: copyBytes[u]?.bytes ?? 0 }]));
     const inRun = switches.filter((s) => s.decided_at >= t0 && s.decided_at <= t0 + sc.duration);
     const switchIn: SwitchIn[] = inRun.map((s) => ({
       at_ms: Math.round(s.decided_at - t0), decided_at: s.decided_at, done_at: s.confirmed_at ?? undefined,
@@ -465,6 +472,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       traffic: a.traffic,
       switches: reportSwitches,
       uplink_ms: Object.fromEntries(Object.entries(uplinkTime(reportSwitches, initialUplink, sc.duration, UPLINKS)).filter(([k]) => k !== '-')),
+      uplinks: uplinkBytes,
       hq_log: hqLog,
       hq_log_check: hqCheck,
       directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs })),
@@ -522,3 +530,13 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 }
 
 export { signalAt };
+
+/** Each uplink interface's tx bytes in the vehicle's namespace (0 when unreadable). */
+async function uplinkTxBytes(netns: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const u of UPLINKS) {
+    const r = await run(['cat', `/sys/class/net/${u}/statistics/tx_bytes`], { netns, allowFail: true });
+    out[u] = r.exitCode === 0 && /^\d+\s*$/.test(r.stdout) ? Number(r.stdout.trim()) : 0;
+  }
+  return out;
+}

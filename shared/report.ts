@@ -77,6 +77,8 @@ export const reportSchema = z.looseObject({
   switches: z.array(reportSwitchSchema),
   /** ms each uplink carried the tunnel. */
   uplink_ms: z.record(z.string(), z.number()),
+  /** Per uplink: the bytes its interface sent over the run, and of those the copies sent through it (redundancy). */
+  uplinks: z.record(z.string(), z.looseObject({ bytes_sent: z.number(), bytes_redundant: z.number() })).optional(),
   /** The switch log as the concentrator stored it at the end of the run. */
   hq_log: z.array(hqLogEntrySchema),
   /** Every fault the lab applied, in order. */

@@ -329,7 +329,7 @@ export function rxBefore(lastRxAt: number | null, copyingSince: number): number 
 /** How long a silence of the tunnel's packets, at this rate (packets/ms), starts the fast check: the time dead_packets
  *  take; null when that is no shorter than dead_busy_ms (a slow path: the slow rule is as quick) or the rate is unknown. */
 export function suspectAfterMs(rxRate: number | undefined, policy: Pick<Policy, 'dead_packets' | 'dead_busy_ms'>): number | null {
-  if (rxRate === undefined || !(rxRate > 0)) return null;
+  if (policy.dead_packets === 0 || rxRate === undefined || !(rxRate > 0)) return null;
   const ms = policy.dead_packets / rxRate;
   return ms < policy.dead_busy_ms ? ms : null;
 }

@@ -39,15 +39,17 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   const tunnel: TunnelSeen = { rx: 9, tx: 9, readAt: 1050, last_rx_at: 1000, last_tx_at: 1040, rx_moving: false, tx_moving: true, rx_rate: 1 };
   const quiet = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900 } });
   const asking = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900, in_flight_since: 1025 } });
-  const ask = (now: number, over: Partial<TunnelSeen> = {}, policy = P, a = quiet, askedActiveFor: number | null = null) =>
+  const P20 = { ...P, dead_packets: 20 };
+  const ask = (now: number, over: Partial<TunnelSeen> = {}, policy = P20, a = quiet, askedActiveFor: number | null = null) =>
     standbysToAsk({ uplinks: [a, up('wlan1')], active: 'wlan0', tunnel: { ...tunnel, ...over }, policy, now, askedFor: null, askedActiveFor });
   assert.equal(ask(1015), null, '15 ms: under the 20 packets\' time');
   assert.deepEqual(ask(1025), { ask: ['wlan0'], askedFor: null, askedActiveFor: 1000, recheckInMs: 41 }, 'the active first, a recheck at its deadline');
-  assert.equal(ask(1050, {}, P, asking, 1000), null, 'its probe out 25 ms: not yet');
-  assert.deepEqual(ask(1065, {}, P, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000 }, 'out 40 ms: the others');
+  assert.equal(ask(1050, {}, P20, asking, 1000), null, 'its probe out 25 ms: not yet');
+  assert.deepEqual(ask(1065, {}, P20, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000 }, 'out 40 ms: the others');
   assert.equal(ask(1025, { rx_rate: 0.01 }), null, 'at 10 packets/s, 20 packets take 2 s: the slow rule, asked at half of dead_busy_ms');
   assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null });
   assert.equal(ask(1025, {}, { ...P, dead_packets: 40 }), null, 'dead_packets: 40 packets, 40 ms');
+  assert.equal(ask(1025, {}, P), null, 'dead_packets 0 (the default for now): no fast check');
 });
 
 test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {

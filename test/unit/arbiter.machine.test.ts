@@ -27,8 +27,10 @@ const SIGNAL: Record<string, number> = { wlan0: -55, wlan1: -60, wwan0: -95 };
 const TIMING = { probeIntervalMs: 100, probeTimeoutMs: 50, maxMisses: 3 };
 const STEER_RETRY = 1000;
 const ARBITER: Omit<ArbiterInput, 'uplinks'> = { settleMs: 1500, drainMs: 200, confirmTimeoutMs: 1000, confirmRetryMs: 50, steerRetryMs: STEER_RETRY };
-/** The slow rule alone: so many packets before the fast check that it never applies (dead_busy_ms comes first). */
-const SLOW_ONLY = { policy: policyWith({ dead_packets: 100_000 }) };
+/** The slow rule alone (the fast check off: dead_packets 0, the default for now). */
+const SLOW_ONLY = { policy: policyWith({ dead_packets: 0 }) };
+/** The fast check on at its design value (issue 13 item 3): 20 packets' time. */
+const FAST = { dead_packets: 20 };
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
@@ -946,8 +948,8 @@ for (const busy of [true, false]) {
     assert.equal(h.ctx.memory.farEnd?.uplink, 'wlan0', 'the far end is silent');
     // wlan1 probed at once: at half the dead limit of silence (counted from the last sign of life: the tunnel's last
     // packet is dated to the counter reading before it, up to two counter intervals early), not at its next 1 s turn.
-    // While traffic flows at 1 packet/ms, already at the fast check's suspicion (dead_packets: 20 ms).
-    const askAt = busy ? 20 : limit / 2;
+    // At half the dead limit (the fast check is off by default).
+    const askAt = limit / 2;
     const first = h.probeLog.find((p) => p.uplink === 'wlan1');
     assert.ok(first && first.at - t0 >= askAt - 50 && first.at - t0 <= askAt + 60, `wlan1 probed ${first ? first.at - t0 : 'never'} ms into the silence`);
     // It is back: nothing moves.
@@ -983,7 +985,7 @@ for (const busy of [true, false]) {
 for (const standbyPace of [TIMING, DEFAULT_TIMING]) {
   test(`a blackhole of the active at 1000 packets/s each way (standbys every ${standbyPace.probeIntervalMs} ms): the fast check moves it within ~100 ms, not dead_busy_ms`, async (t) => {
     // The policy's probe timing as the uplinks run it (a probe given up at its timeout was sent that long before).
-    const policy = policyWith({ probe_interval_ms: standbyPace.probeIntervalMs, probe_timeout_ms: standbyPace.probeTimeoutMs });
+    const policy = policyWith({ ...FAST, probe_interval_ms: standbyPace.probeIntervalMs, probe_timeout_ms: standbyPace.probeTimeoutMs });
     const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], { policy }, standbyPace);
     t.after(() => h.stop());
     h.flowing = true;
@@ -1010,7 +1012,7 @@ for (const standbyPace of [TIMING, DEFAULT_TIMING]) {
 }
 
 test('the fast check: a longer dead_fast_ms (a site profile) waits that long for the active probe', async (t) => {
-  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], { policy: policyWith({ dead_fast_ms: 150 }) }, DEFAULT_TIMING);
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1', 'wwan0'], { policy: policyWith({ ...FAST, dead_fast_ms: 150 }) }, DEFAULT_TIMING);
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(2000);
@@ -1026,7 +1028,7 @@ test('the fast check: a longer dead_fast_ms (a site profile) waits that long for
 });
 
 test('the fast check: traffic out at 1000 packets/s, HQ pauses its own for 3 s (the path alive): one probe each, answered, no switch', async (t) => {
-  const h = await Harness.steadyOn('wlan0');
+  const h = await Harness.steadyOn('wlan0', undefined, { policy: policyWith(FAST) });
   t.after(() => h.stop());
   h.flowing = true;
   await h.advance(2000);

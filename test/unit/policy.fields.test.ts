@@ -28,7 +28,7 @@ function decide(given: ArbiterSnapshot, profile: PolicyOverrides): string {
 }
 
 /** The arbiter's fields: a snapshot, a profile setting one field, and the decision without and with it. */
-const ARBITER_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; profile: PolicyOverrides; without: string; with: string }> = [
+const ARBITER_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; base?: PolicyOverrides; profile: PolicyOverrides; without: string; with: string }> = [
   { field: 'switch_below', given: snap([wifi('wlan0', -72), wifi('wlan1', -60)], { memory: below(NOW - 2000) }), profile: { switch_below: -70 }, without: 'stay (none)', with: 'switch wlan1 (signal)' },
   { field: 'hysteresis_db', given: snap([wifi('wlan0', -80), wifi('wlan1', -72), lte()], { memory: below(NOW - 2000) }), profile: { hysteresis_db: 2 }, without: 'stay (none)', with: 'switch wlan1 (signal)' },
   { field: 'below_ms', given: snap([wifi('wlan0', -80), wifi('wlan1', -60)], { memory: below(NOW - 2000) }), profile: { below_ms: 5000 }, without: 'switch wlan1 (signal)', with: 'stay (none)' },
@@ -39,8 +39,9 @@ const ARBITER_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; profile
   { field: 'dead_idle_ms', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65)]), profile: { dead_idle_ms: 2000 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
   // The fast check: 1 packet/ms came back until 60 ms ago; wlan0's probe sent 50 ms ago is unanswered, wlan1 answered one
   // sent 42 ms after it.
-  { field: 'dead_packets', given: fastCase(), profile: { dead_packets: 100 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
-  { field: 'dead_fast_ms', given: fastCase(), profile: { dead_fast_ms: 60 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
+  // (The fast check is off by default, dead_packets 0: a site's profile turns it on.)
+  { field: 'dead_packets', given: fastCase(), profile: { dead_packets: 20 }, without: 'stay (none)', with: 'switch wlan1 (blackhole) hold-down until +30000' },
+  { field: 'dead_fast_ms', given: fastCase(), base: { dead_packets: 20 }, profile: { dead_fast_ms: 60 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
   {
     field: 'busy_window_ms',
     given: snap([wifi('wlan0', -60, { probe: probe(NOW - 700) }), wifi('wlan1', -65)], { tunnel: { last_rx_at: null, last_tx_at: NOW - 300 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 5000 } }),
@@ -56,19 +57,20 @@ function copies(given: ArbiterSnapshot, profile: PolicyOverrides, prev = NO_REDU
   const set: SiteSet = { version: 1, sites: [{ name: 'default', version: 1, description: null, match: { ssid: [], bssid: [], area_prefix: [] }, profile: policyOverridesSchema.parse(profile), updated_at: '2026-12-03T00:00:00.000Z' }] };
   return chooseRedundancy(given, applyFor(set, null).policy, NOW, prev).via ?? 'none';
 }
-const REDUNDANCY_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; prev?: typeof NO_REDUNDANCY; profile: PolicyOverrides; without: string; with: string }> = [
+const REDUNDANCY_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; base?: PolicyOverrides; prev?: typeof NO_REDUNDANCY; profile: PolicyOverrides; without: string; with: string }> = [
+  // (redundancy is off by default for now: the risk fields' cases set it to risk.)
   { field: 'redundancy', given: snap([wifi('wlan0', -60), wifi('wlan1', -65)]), profile: { redundancy: 'always' }, without: 'none', with: 'wlan1' },
-  { field: 'risk_signal', given: snap([wifi('wlan0', -68), wifi('wlan1', -65)]), profile: { risk_signal: -66 }, without: 'none', with: 'wlan1' },
-  { field: 'risk_loss', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 50, 0.05) }), wifi('wlan1', -65)]), profile: { risk_loss: 0.05 }, without: 'none', with: 'wlan1' },
-  { field: 'risk_rtt_ms', given: snap([wifi('wlan0', -60, { probe: { ...probe(NOW - 50), rtt_ms: 200 } }), wifi('wlan1', -65)]), profile: { risk_rtt_ms: 150 }, without: 'none', with: 'wlan1' },
+  { field: 'risk_signal', given: snap([wifi('wlan0', -68), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, profile: { risk_signal: -66 }, without: 'none', with: 'wlan1' },
+  { field: 'risk_loss', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 50, 0.05) }), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, profile: { risk_loss: 0.05 }, without: 'none', with: 'wlan1' },
+  { field: 'risk_rtt_ms', given: snap([wifi('wlan0', -60, { probe: { ...probe(NOW - 50), rtt_ms: 200 } }), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, profile: { risk_rtt_ms: 150 }, without: 'none', with: 'wlan1' },
   // Clear of risk for 2 s (signal -60, above -70 + 5): still copying under the default 3 s of risk_off_ms, not under 1 s.
-  { field: 'risk_off_ms', given: snap([wifi('wlan0', -60), wifi('wlan1', -65)]), prev: { via: 'wlan1', since: NOW - 10_000, clearSince: NOW - 2000 }, profile: { risk_off_ms: 1000 }, without: 'wlan1', with: 'none' },
+  { field: 'risk_off_ms', given: snap([wifi('wlan0', -60), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, prev: { via: 'wlan1', since: NOW - 10_000, clearSince: NOW - 2000 }, profile: { risk_off_ms: 1000 }, without: 'wlan1', with: 'none' },
 ];
 
 for (const c of REDUNDANCY_CASES) {
   test(`policy field ${c.field}: a site's profile changes the copies`, () => {
-    assert.equal(copies(c.given, {}, c.prev), c.without, 'the defaults');
-    assert.equal(copies(c.given, c.profile, c.prev), c.with, JSON.stringify(c.profile));
+    assert.equal(copies(c.given, { ...c.base }, c.prev), c.without, 'the defaults');
+    assert.equal(copies(c.given, { ...c.base, ...c.profile }, c.prev), c.with, JSON.stringify(c.profile));
   });
 }
 
@@ -82,8 +84,8 @@ test('every policy field has a case that shows it changes behaviour (no field ac
 
 for (const c of ARBITER_CASES) {
   test(`policy field ${c.field}: a site's profile changes the arbiter's decision`, () => {
-    assert.equal(decide(c.given, {}), c.without, 'the defaults');
-    assert.equal(decide(c.given, c.profile), c.with, JSON.stringify(c.profile));
+    assert.equal(decide(c.given, { ...c.base }), c.without, 'the defaults');
+    assert.equal(decide(c.given, { ...c.base, ...c.profile }), c.with, JSON.stringify(c.profile));
   });
 }
 

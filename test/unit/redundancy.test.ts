@@ -10,7 +10,7 @@ const NOW = 100_000;
 const probe = { rtt_ms: 10, loss: 0, last_ok_at: NOW - 100 };
 const wifi = (name: string, signal: number, over: Partial<UplinkView> = {}): UplinkView => ({ name, kind: 'wifi', state: 'standby', signal, ready: true, carrier: true, probe, ...over });
 const lte: UplinkView = { name: 'wwan0', kind: 'lte', state: 'standby', signal: -95, ready: true, carrier: true, probe };
-const P = policyWith({});
+const P = policyWith({ redundancy: 'risk' });
 
 const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemory; policy?: Parameters<typeof policyWith>[0]; want: string | null }> = [
   { name: 'not at risk: none', uplinks: [wifi('wlan0', -60), wifi('wlan1', -62)], want: null },
@@ -33,7 +33,7 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
 for (const c of CASES) {
   test(`chooseRedundancy: ${c.name}`, () => {
     const uplinks = c.uplinks.map((u) => (u.name === 'wlan0' ? { ...u, state: 'active' as const } : u));
-    const d = chooseRedundancy({ uplinks, active: 'wlan0' }, c.policy ? policyWith(c.policy) : P, NOW, c.prev ?? NO_REDUNDANCY);
+    const d = chooseRedundancy({ uplinks, active: 'wlan0' }, c.policy ? policyWith({ redundancy: 'risk', ...c.policy }) : P, NOW, c.prev ?? NO_REDUNDANCY);
     assert.equal(d.via, c.want, d.why);
   });
 }

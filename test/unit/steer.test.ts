@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSteerDriver, steerSwitchScript, steerTableScript, type SteerSpec } from '../../agent/drivers/nft/steer.js';
+import { createSteerDriver, parseCopyCounters, steerSwitchScript, steerTableScript, type SteerSpec } from '../../agent/drivers/nft/steer.js';
 import { run, type Runner, type RunOptions } from '../../shared/exec.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/agent/${name}`, import.meta.url)), 'utf8');
@@ -25,9 +25,9 @@ test('steer scripts: golden text', () => {
 
 test('steer scripts with copies (redundancy): the copy marked for the standby, its source set and duplicated first, then the packet steered', () => {
   const copying: SteerSpec = { ...onWlan0, copy: { mark: 0x5202, address: '192.168.60.5', gateway: '192.168.60.1', device: 'wlan1' } };
-  assert.equal(steerSwitchScript(copying), 'flush chain ip roamlink steer\n' +
+  assert.equal(steerSwitchScript(copying), 'add counter ip roamlink copies_wlan1\nflush chain ip roamlink steer\n' +
     'add rule ip roamlink steer meta mark 0x5200 ip daddr 198.51.100.7 udp dport 51820 ' +
-    'meta mark set 0x5202 ip saddr set 192.168.60.5 dup to 192.168.60.1 device "wlan1" meta mark set 0x5201 ip saddr set 192.168.50.23\n');
+    'meta mark set 0x5202 ip saddr set 192.168.60.5 counter name "copies_wlan1" dup to 192.168.60.1 device "wlan1" meta mark set 0x5201 ip saddr set 192.168.50.23\n');
   assert.equal(steerSwitchScript({ ...copying, copy: null }), steerSwitchScript(onWlan0), 'no copies: the rule as before');
 });
 
@@ -82,6 +82,9 @@ test('nft accepts the scripts (check mode, then for real, in a throwaway namespa
   const copying: SteerSpec = { ...onWwan0, copy: { mark: 0x5201, address: '192.168.50.23', gateway: '192.168.50.1', device: 'lo' } };
   await d.steer(copying);
   assert.deepEqual((await d.read())?.rule, { wgMark: 0x5200, endpoint, target: onWwan0.target });
+  await d.steer(copying);
+  const counters = parseCopyCounters((await run(['nft', '-j', 'list', 'counters', 'table', 'ip', 'roamlink'], { netns: ns })).stdout);
+  assert.deepEqual(counters, { lo: { packets: 0, bytes: 0 } }, 'the copies\' counter, kept across rule replacements');
   await d.steer(onWwan0);
 
   await d.remove();

@@ -43,7 +43,7 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 function steerRule(s: SteerSpec): string | null {
   if (!s.target) return null;
   // The copy first: its source set, duplicated out of the standby's interface, then the packet itself steered.
-  const copy = s.copy ? `meta mark set ${hex(s.copy.mark)} ip saddr set ${s.copy.address} dup to ${s.copy.gateway} device "${s.copy.device}" ` : '';
+  const copy = s.copy ? `meta mark set ${hex(s.copy.mark)} ip saddr set ${s.copy.address} counter name "${copyCounter(s.copy.device)}" dup to ${s.copy.gateway} device "${s.copy.device}" ` : '';
   return `meta mark ${hex(s.wgMark)} ip daddr ${s.endpoint.address} udp dport ${s.endpoint.port} ` +
     `${copy}meta mark set ${hex(s.target.mark)} ip saddr set ${s.target.address}`;
 }
@@ -63,10 +63,27 @@ export function steerTableScript(s: SteerSpec): string {
   ].join('\n') + '\n';
 }
 
+/** The named counter of the copies sent through an uplink (packets and bytes; kept across rule replacements). */
+export function copyCounter(device: string): string {
+  return `copies_${device.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
 /** A switch: the chain's one rule replaced atomically (flush and add in one transaction). */
 export function steerSwitchScript(s: SteerSpec): string {
   const rule = steerRule(s);
-  return [`flush chain ip ${NFT_TABLE} steer`, ...(rule ? [`add rule ip ${NFT_TABLE} steer ${rule}`] : [])].join('\n') + '\n';
+  const counter = s.copy && rule ? [`add counter ip ${NFT_TABLE} ${copyCounter(s.copy.device)}`] : [];
+  return [...counter, `flush chain ip ${NFT_TABLE} steer`, ...(rule ? [`add rule ip ${NFT_TABLE} steer ${rule}`] : [])].join('\n') + '\n';
+}
+
+/** The copies' counters as `nft -j list counters table ip roamlink` prints them: bytes per uplink (pure). */
+export function parseCopyCounters(json: string): Record<string, { packets: number; bytes: number }> {
+  const doc = JSON.parse(json) as { nftables?: Array<{ counter?: { name?: string; packets?: number; bytes?: number } }> };
+  const out: Record<string, { packets: number; bytes: number }> = {};
+  for (const o of doc.nftables ?? []) {
+    const c = o.counter;
+    if (c?.name?.startsWith('copies_')) out[c.name.slice('copies_'.length)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+  }
+  return out;
 }
 
 /** The steering table as found (`nft -j list table ip roamlink`): null when there is none. */
