@@ -88,9 +88,9 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'hq.key'), `${await wg.genKey()}\n`, { mode: 0o600 });
     const config = join(dir, 'hq.yaml');
     writeFileSync(config, [`interface: ${IF}`, 'private_key_file: hq.key', 'tunnel_network: 10.99.0.0/24', 'state_dir: state', 'control_socket: hq.sock', 'lan_subnets: [192.168.50.0/24]', ''].join('\n'));
-    const { db, vehicles } = openVehicles(await loadHqConfig(config));
+    const { close, vehicles } = await openVehicles(await loadHqConfig(config));
     for (let i = 0; i < VEHICLES; i++) await vehicles.add({ name: `v${i}`, subnet: `10.20.${i}.0/24`, publicKey: randomBytes(32).toString('base64') });
-    db.close();
+    await close();
 
     // The first start creates the interface; every run after it is a restart that adopts it.
     let log: string[] = [];

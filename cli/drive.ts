@@ -5,8 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
 import { InputError } from '../shared/errors.js';
 import { parseLogParams } from '../concentrator/admin/log-query.js';
-import { drivesPath, openDrivesDb } from '../concentrator/store/drives/db.js';
-import { SqliteDriveStore } from '../concentrator/store/drives/service.js';
+import { drivesPath } from '../concentrator/store/drives/db.js';
+import { openDriveStore } from '../concentrator/store/stores.js';
 import { exportDrive } from '../concentrator/drives/export.js';
 
 interface ExportOpts {
@@ -31,10 +31,9 @@ export function registerDrive(program: Command): void {
       const now = Date.now();
       const f = parseLogParams({ vehicle: opts.vehicle, since: opts.since, ...(opts.until !== undefined ? { until: opts.until } : {}) }, now, (k) => `--${k}`);
       const cfg = await loadHqConfig(opts.config);
-      const path = drivesPath(cfg.state_dir);
-      const db = openDrivesDb(path, { mustExist: true });
-      if (!db) throw new InputError(`HQ holds no drives yet (${path})`, '--vehicle');
-      const store = new SqliteDriveStore(db);
+      const opened = await openDriveStore(cfg);
+      if (!opened) throw new InputError(`HQ holds no drives yet (${drivesPath(cfg.state_dir)})`, '--vehicle');
+      const { store } = opened;
       try {
         const d = await exportDrive(store, f.vehicle!, f.sinceMs!, f.untilMs ?? now);
         if (!d) throw new InputError(`HQ holds no drive of "${f.vehicle}" between ${new Date(f.sinceMs!).toISOString()} and ${new Date(f.untilMs ?? now).toISOString()}`, '--vehicle');
@@ -43,7 +42,7 @@ export function registerDrive(program: Command): void {
           process.stderr.write(`${opts.out}: ${d.segments.length} segment(s), ${Buffer.byteLength(d.text)} bytes\n`);
         } else process.stdout.write(d.text);
       } finally {
-        store.close();
+        await opened.close();
       }
     });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startSdNotify } from '../shared/sdnotify.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile } from '../shared/config/hq.js';
 import { createLogger } from '../shared/log.js';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { markStartup } from '../shared/startup.js';
 import { registerOperator } from './operator.js';
 
@@ -27,6 +27,12 @@ export function registerHq(program: Command): void {
       // Loaded here, not at the top: the agent's process runs the same CLI and has no use for the concentrator.
       const { startHq } = await import('../concentrator/daemon.js');
       markStartup('modules');
+      // A stop signal during the start (the socket answers before the last pass and the handlers below) is kept and
+      // acted on once started, not left to Node's default action (killed, its stop for good undone).
+      const STOPS = ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const;
+      let pending: NodeJS.Signals | null = null;
+      const early = (signal: NodeJS.Signals) => void (pending ??= signal);
+      for (const s of STOPS) process.on(s, early);
       const handle = await startHq(cfg, { log });
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       const { createHqReloader } = await import('../concentrator/hq.reload.js');
@@ -47,14 +53,18 @@ export function registerHq(program: Command): void {
           sd.stopping();
           log.info({ signal, teardown }, teardown ? 'stopping for good' : 'stopping (tunnels stay up)');
           process.off('SIGHUP', hup);
-          for (const s of ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const) process.off(s, stop);
+          for (const s of STOPS) process.off(s, stop);
           handle.close({ teardown }).then(resolve, (err: Error) => {
             log.error({ err: err.message }, 'while stopping');
             resolve();
           });
         };
         process.on('SIGHUP', hup);
-        for (const s of ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const) process.on(s, stop);
+        for (const s of STOPS) {
+          process.off(s, early);
+          process.on(s, stop);
+        }
+        if (pending) stop(pending);
       });
       log.info('stopped');
     });
@@ -80,6 +90,46 @@ export function registerHq(program: Command): void {
     });
 
   registerOperator(hq);
+
+  hq.command('backup <FILE>')
+    .description('write the whole store (registry, switch log, sites, drives; SQLite or PostgreSQL) to FILE (gzip\'d JSON lines), consistent while the daemon runs')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const { config } = cmd.optsWithGlobals<{ config: string }>();
+      const cfg = await loadHqConfig(config);
+      const { openStores } = await import('../concentrator/store/stores.js');
+      const { backup } = await import('../concentrator/store/backup.js');
+      const stores = await openStores(cfg);
+      try {
+        const r = await backup(stores.parts, stores.kind, file);
+        process.stdout.write(`${file}: ${Object.entries(r.rows).map(([t, n]) => `${t} ${n}`).join(', ')} (from ${stores.kind})\n`);
+      } finally {
+        await stores.close();
+      }
+    });
+
+  hq.command('restore <FILE>')
+    .description('read a backup into this config\'s store, which must be empty (SQLite or PostgreSQL, whichever the backup came from); the daemon must be stopped')
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      const { config } = cmd.optsWithGlobals<{ config: string }>();
+      const cfg = await loadHqConfig(config);
+      const { controlRequest } = await import('../concentrator/client.js');
+      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', 5000).catch(() => null)) {
+        process.stderr.write(`a concentrator is running on ${cfg.control_socket}: stop it first (systemctl stop roamlink-hq)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const { InputError } = await import('../shared/errors.js');
+      if (!existsSync(file)) throw new InputError(`no such file: ${file}`, 'FILE');
+      const { openStores } = await import('../concentrator/store/stores.js');
+      const { restore } = await import('../concentrator/store/backup.js');
+      const stores = await openStores(cfg);
+      try {
+        const r = await restore(stores.parts, file);
+        process.stdout.write(`restored into ${stores.kind}: ${Object.entries(r.rows).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
+      } finally {
+        await stores.close();
+      }
+    });
 
   hq.command('pubkey')
     .description("print the concentrator's public key (from private_key_file)")

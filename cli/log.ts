@@ -5,8 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
 import { REASONS } from '../shared/reasons.js';
 import { parseLogParams, type LogParams } from '../concentrator/admin/log-query.js';
-import { eventsPath, openEventsDb, type EventsDb } from '../concentrator/store/events/db.js';
-import { EventStore, type LogFilter } from '../concentrator/store/events/service.js';
+import { eventsPath } from '../concentrator/store/events/db.js';
+import type { LogFilter } from '../concentrator/store/events/service.js';
+import { openEventLog } from '../concentrator/store/stores.js';
 import type { StoredEvent } from '../concentrator/store/events/schema.js';
 import { TIME_MARK } from '../concentrator/store/events/time.js';
 
@@ -59,19 +60,18 @@ export function registerLog(program: Command): void {
       for (const k of Object.keys(params) as Array<keyof LogParams>) if (params[k] === undefined) delete params[k];
       const filter = parseLogParams(params, realClock.wallNow(), (k) => `--${k}`);
       const cfg = await loadHqConfig(opts.config);
-      const path = eventsPath(cfg.state_dir);
+      const where = cfg.database ? 'the database' : eventsPath(cfg.state_dir);
       const print = opts.json ? (e: StoredEvent) => out(jsonLine(e)) : (e: StoredEvent) => out(humanLine(e));
 
-      let db: EventsDb | null = openEventsDb(path, { mustExist: true });
-      if (!opts.json && !opts.follow && !db) process.stderr.write(`no switch log yet (${path})\n`);
+      let opened = await openEventLog(cfg);
+      if (!opts.json && !opts.follow && !opened) process.stderr.write(`no switch log yet (${where})\n`);
       let cursor = 0;
-      let store = db && new EventStore(db);
-      if (store) {
-        cursor = await store.maxRowid();
-        for await (const e of store.iterate({ ...filter, uptoRowid: cursor })) print(e);
+      if (opened) {
+        cursor = await opened.store.maxRowid();
+        for await (const e of opened.store.iterate({ ...filter, uptoRowid: cursor })) print(e);
       }
       if (!opts.follow) {
-        db?.close();
+        await opened?.close();
         return;
       }
       let stop = false;
@@ -81,14 +81,13 @@ export function registerLog(program: Command): void {
       const tail: LogFilter = { ...filter, afterRowid: cursor };
       while (!stop) {
         await sleep(500);
-        db ??= openEventsDb(path, { mustExist: true });
-        if (!db) continue;
-        store ??= new EventStore(db);
-        for await (const e of store.iterate(tail)) {
+        opened ??= await openEventLog(cfg);
+        if (!opened) continue;
+        for await (const e of opened.store.iterate(tail)) {
           print(e);
           tail.afterRowid = e.rowid;
         }
       }
-      db?.close();
+      await opened?.close();
     });
 }

@@ -4,10 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
 import { InputError } from '../shared/errors.js';
 import { parseTimeOrAgo } from '../concentrator/admin/log-query.js';
-import { openSitesDb, sitesPath } from '../concentrator/store/sites/db.js';
-import { SiteService } from '../concentrator/store/sites/service.js';
-import { drivesPath, openDrivesDb } from '../concentrator/store/drives/db.js';
-import { SqliteDriveStore } from '../concentrator/store/drives/service.js';
+import { openDriveStore, openSiteStore } from '../concentrator/store/stores.js';
 import type { SiteSimulation } from '../concentrator/drives/simulate.js';
 import type { Summary } from '../agent/drive/summary.js';
 import { overridesOf } from './replay.js';
@@ -49,19 +46,18 @@ export function registerSiteSimulate(site: Command): void {
       const until = opts.until === undefined ? now : parseTimeOrAgo(opts.until, now, '--until');
       if (until < since) throw new InputError('is before --since', '--until');
       const cfg = await loadHqConfig(opts.config);
-      const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
-      const s = await new SiteService(sitesDb).get(name);
-      sitesDb.close();
+      const sites = await openSiteStore(cfg);
+      const s = await sites.store.get(name).finally(() => sites.close());
       if (!s) throw new InputError(`no site "${name}"`, 'NAME');
       const { proposedProfile, simulateSite } = await import('../concentrator/drives/simulate.js');
       proposedProfile(s, overrides, (k) => `--set ${k}`);
-      const db = openDrivesDb(drivesPath(cfg.state_dir), { mustExist: true });
-      const store = db ? new SqliteDriveStore(db) : { segments: async () => [], text: async () => '' };
+      const drives = await openDriveStore(cfg);
+      const store = drives ? drives.store : { segments: async () => [], text: async () => '' };
       try {
         const r = await simulateSite(store, s, overrides, since, until);
         out(opts.json ? JSON.stringify(r) : simulationTable(r));
       } finally {
-        db?.close();
+        await drives?.close();
       }
     });
 }

@@ -4,8 +4,8 @@ import { userInfo } from 'node:os';
 import { DEFAULT_HQ_CONFIG, loadHqConfig } from '../shared/config/hq.js';
 import { InputError } from '../shared/errors.js';
 import { PROFILE_FIELDS, effectiveProfile, type Site } from '../shared/wire/site-profile.js';
-import { openSitesDb, sitesPath } from '../concentrator/store/sites/db.js';
-import { SiteService, type SitePatch } from '../concentrator/store/sites/service.js';
+import type { SiteService, SitePatch } from '../concentrator/store/sites/service.js';
+import { openSiteStore } from '../concentrator/store/stores.js';
 import type { AuditEntry } from '../concentrator/store/sites/schema.js';
 import { registerSiteSimulate } from './simulate.js';
 
@@ -69,13 +69,13 @@ function humanAudit(a: AuditEntry): string {
   return `${a.at}  v${a.version}  ${a.action.padEnd(6)}  ${a.who}\n${changes.map((c) => `    ${c}`).join('\n')}`;
 }
 
-async function withSites<T>(config: string, fn: (s: SiteService) => T): Promise<T> {
+async function withSites<T>(config: string, fn: (s: SiteService) => T | Promise<T>): Promise<T> {
   const cfg = await loadHqConfig(config);
-  const db = openSitesDb(sitesPath(cfg.state_dir));
+  const opened = await openSiteStore(cfg);
   try {
-    return fn(new SiteService(db));
+    return await fn(opened.store);
   } finally {
-    db.close();
+    await opened.close();
   }
 }
 

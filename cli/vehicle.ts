@@ -44,7 +44,7 @@ async function applyRevocation(cfg: HqConfig): Promise<{ ok: boolean; how: strin
     import('../concentrator/routes.js'),
     import('../shared/log.js'),
   ]);
-  const { db, vehicles } = await openVehicles(cfg);
+  const { close, vehicles } = await openVehicles(cfg);
   try {
     const r = await reconcileOnce(cfg, vehicles, { wg: createWg(), routes: createRoutes(), log: createLogger({ name: 'vehicle', level: 'warn' }) });
     if (r === null) return { ok: true, how: `no concentrator answered and ${cfg.interface} does not exist: nothing carries its traffic` };
@@ -54,7 +54,7 @@ async function applyRevocation(cfg: HqConfig): Promise<{ ok: boolean; how: strin
   } catch (err) {
     return { ok: false, how: err instanceof Error ? err.message : String(err) };
   } finally {
-    db.close();
+    await close();
   }
 }
 
@@ -96,12 +96,12 @@ export function registerVehicle(program: Command): void {
         privateKey = await wg.genKey();
         publicKey = await wg.pubKey(privateKey);
       }
-      const { db, vehicles } = await openVehicles(cfg, hqPublicKey);
+      const { close, vehicles } = await openVehicles(cfg, hqPublicKey);
       let added;
       try {
         added = await vehicles.add({ name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey });
       } finally {
-        db.close();
+        await close();
       }
       const v = added.vehicle;
       const concentrator = { public_key: hqPublicKey, tunnel_address: cfg.tunnel_address, listen_port: cfg.listen_port };
@@ -126,9 +126,9 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (opts: { json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = await openVehicles(cfg);
+      const { close, vehicles } = await openVehicles(cfg);
       const all = await vehicles.list();
-      db.close();
+      await close();
       if (opts.json) {
         for (const v of all) out(JSON.stringify(v));
         return;
@@ -145,12 +145,12 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = await openVehicles(cfg);
+      const { close, vehicles } = await openVehicles(cfg);
       let v: Vehicle & { peer?: never };
       try {
         v = await vehicles.require(name);
       } finally {
-        db.close();
+        await close();
       }
       const live = await controlRequest(cfg.control_socket, 'GET', `/v1/vehicles/${encodeURIComponent(name)}`, 5000).catch(() => null);
       const shown = live?.status === 200 && (live.body as Vehicle).public_key === v.public_key ? (live.body as Vehicle) : v;
@@ -163,12 +163,12 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { db, vehicles } = await openVehicles(cfg);
+      const { close, vehicles } = await openVehicles(cfg);
       let v: Vehicle;
       try {
         v = await vehicles.revoke(name);
       } finally {
-        db.close();
+        await close();
       }
       out(`vehicle ${v.name} revoked (tunnel address ${v.tunnel_address} and subnet ${v.subnet} are free again)`);
       const applied = await applyRevocation(cfg);

@@ -14,9 +14,9 @@ import { desiredFromVehicles, planInterface } from './reconcile/diff.js';
 import { pokePeers } from './reconcile/poke.js';
 import { EndpointStore, endpointsPath, mergeEndpoints } from './store/endpoints/service.js';
 import { Reconciler, type ReconcileResult } from './reconcile/reconciler.js';
-import type { Db } from './store/db.js';
 import { ReconcileLoop } from './reconcile/loop.js';
-import { openVehicles } from './store/vehicles/open.js';
+import { openStores, type Stores } from './store/stores.js';
+import { redactSecret } from './store/sql.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 import { realClock } from '../shared/clock.js';
 import { applyHqFirewall } from './firewall/hq.nft.js';
@@ -83,7 +83,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   let iface: CreatedInterface | null = null;
   let app: FastifyInstance | null = null;
   let ops: FleetOps | null = null; // switch log, agents' API, sites, dashboard, metrics
-  let db: Db | null = null;
+  let stores: Stores | null = null;
   let keeper: NodeJS.Timeout | null = null;
   let loop: ReconcileLoop | null = null;
   let saveEndpoints: () => Promise<void> = async () => {};
@@ -104,10 +104,20 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
       await saveEndpoints();
       log.info({ interface: ifname }, 'interface, peers, routes and probe echo left in place for the next start to adopt');
     }
-    db?.close();
+    await stores?.close();
   };
 
   try {
+    // The stores first: a database that cannot be reached or is not ours is an error before anything is changed.
+    const privateKey = await readPrivateKeyFile(cfg.private_key_file);
+    const publicKey = publicKeyOf(privateKey);
+    stores = await openStores(cfg, {
+      hqPublicKey: publicKey,
+      onIdleError: (err) => log.warn({ err: redactSecret(err.message, cfg.database) }, 'a database connection broke while idle (the next query reconnects)'),
+    });
+    markStartup('store');
+    const { vehicles } = stores;
+    log.info({ store: stores.kind }, `store: ${stores.kind === 'postgres' ? 'PostgreSQL' : `SQLite in ${cfg.state_dir}`}`);
     // Adopt the interface a previous run left (its peers keep their sessions), or create it (after a reboot).
     iface = await wg.createInterface(ifname);
     // The agents probe us on every uplink and judge a restart by the answers. The echo is a process of its own that
@@ -116,12 +126,6 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     // agent that the active path alone is broken, and it moves for nothing.
     mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
     let echo = iface.created ? null : await ensureEcho(cfg.probe_port, echoPidfile(cfg));
-    const privateKey = await readPrivateKeyFile(cfg.private_key_file);
-    const publicKey = publicKeyOf(privateKey);
-    const opened = openVehicles(cfg, publicKey);
-    db = opened.db;
-    markStartup('store');
-    const { vehicles } = opened;
 
     // Where each vehicle was last heard: given to peers that have to be added (a fresh interface), then kept up to date.
     const endpointStore = new EndpointStore(endpointsPath(cfg.state_dir), (msg) => log.warn(msg));
@@ -149,7 +153,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     // The agents' API (inside the tunnel) as soon as its stores are open: on an adopted interface that still has its
     // address the tunnels never stopped, and the agents should not wait for the checks below (a process each).
     const startOps = async () => {
-      ops = await startFleetOps({ cfg, db: db!, vehicles, log, adminApp: app! });
+      ops = await startFleetOps({ cfg, stores: stores!, log, adminApp: app! });
       markStartup('api');
       log.info({ ms: since(), startup: startupMarks() }, 'agents\' API answering');
     };

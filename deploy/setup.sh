@@ -24,6 +24,15 @@ if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have dpkg-shlibdeps  || need+=(dpkg-dev)        # deploy/package.sh (the package test)
   have chromium        || need+=(chromium)
   have promtool        || need+=(prometheus)   # promtool checks deploy/prometheus (Debian ships it in /usr/bin)
+  # The store tests run on PostgreSQL too: test/unit/postgres.fixture.ts starts a private server from Debian's binaries
+  # (/usr/lib/postgresql/N/bin) in a temp directory and stops it. The package is told to make no cluster of its own.
+  if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    need+=(postgresql)
+    if [ "$(id -u)" = 0 ]; then
+      mkdir -p /etc/postgresql-common/createcluster.d
+      echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/roamlink-tests.conf
+    fi
+  fi
 fi
 # No WireGuard module in the kernel: the userspace implementation stands in.
 if ! modprobe -n wireguard >/dev/null 2>&1 && [ ! -d /sys/module/wireguard ]; then

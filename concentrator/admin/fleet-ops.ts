@@ -6,18 +6,12 @@ import type { HqConfig } from '../../shared/config/hq.js';
 import type { Logger } from '../../shared/log.js';
 import { FleetState } from '../agent-api/fleet.js';
 import { buildAgentApi } from '../agent-api/app.js';
-import { createVehicleLookup } from '../agent-api/identity.js';
 import { GroupCommit } from '../agent-api/ingest.js';
 import { HqMetrics } from '../metrics/hq.metrics.js';
-import type { Db } from '../store/db.js';
-import { eventsPath, openEventsDb } from '../store/events/db.js';
-import { EventStore } from '../store/events/service.js';
-import { openSitesDb, sitesPath } from '../store/sites/db.js';
-import { drivesPath, openDrivesDb } from '../store/drives/db.js';
+import type { EventStore } from '../store/events/service.js';
 import type { DriveRepository } from '../store/drives/repository.js';
-import { SqliteDriveStore } from '../store/drives/service.js';
-import { SiteService } from '../store/sites/service.js';
-import type { VehicleService } from '../store/vehicles/service.js';
+import type { SiteService } from '../store/sites/service.js';
+import type { Stores } from '../store/stores.js';
 import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
 import { buildAdminHttp, listenAddress } from './http.js';
@@ -29,9 +23,8 @@ import { loadAdminTls } from '../../shared/config/admin-tls.js';
 
 export interface FleetOpsDeps {
   cfg: HqConfig;
-  /** The registry (vehicles, sites). */
-  db: Db;
-  vehicles: VehicleService;
+  /** The registry, switch log, sites and drives (opened and closed by the caller). */
+  stores: Stores;
   log: Logger;
   /** The admin API on the control socket, not listening yet: the log, fleet and site routes are added to it. */
   adminApp: FastifyInstance;
@@ -46,11 +39,13 @@ export interface FleetOps {
   /** Re-reads admin_operators_file (and admin_token_file); a bad file keeps the table as it was and throws. */
   reloadOperators(): Promise<string[]>;
   readonly drives: DriveRepository;
-  /** Stops the listeners and the retention job, closes the switch log. Safe to call twice. */
+  /** Stops the listeners and the retention job (the stores are closed by whoever opened them). Safe to call twice. */
   close(): Promise<void>;
 }
 
 const HOUR = 3_600_000;
+/** How often the vehicles heard from are written to the store (a restart loses at most this much of it). */
+const FLEET_SAVE_MS = 5_000;
 /** How often the registered-vehicles gauge re-counts the registry (a CLI change lands within it). */
 const REGISTERED_REFRESH_MS = 5_000;
 /** listen(2) backlog of the agents' API (the kernel caps it at net.core.somaxconn). */
@@ -59,22 +54,29 @@ export const AGENT_API_BACKLOG = 4096;
 export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const { cfg, log } = d;
   const clock = d.clock ?? realClock;
-  const eventsDb = openEventsDb(eventsPath(cfg.state_dir));
-  const events = new EventStore(eventsDb, { now: () => clock.wallNow() });
-  const sitesDb = openSitesDb(sitesPath(cfg.state_dir));
-  const sites = new SiteService(sitesDb);
-  const drives: DriveRepository = new SqliteDriveStore(openDrivesDb(drivesPath(cfg.state_dir))!);
+  const { events, sites, drives, vehicles } = d.stores;
   const fleet = new FleetState({ offlineAfterMs: cfg.offline_after_ms, now: () => clock.wallNow() });
+  // The fleet as the store last had it (a restart, or the other concentrator's heartbeats), kept there every FLEET_SAVE_MS.
+  for (const s of await d.stores.fleet.load()) fleet.restore(s);
+  const saveFleet = async () => {
+    const names = fleet.takeDirty();
+    const snaps = names.flatMap((v) => fleet.snapshot(v) ?? []);
+    if (snaps.length) await d.stores.fleet.save(snaps).catch((err: unknown) => (fleet.requeue(names), Promise.reject(err)));
+  };
+  const fleetSaver = setInterval(() => {
+    saveFleet().catch((err: Error) => log.warn({ err: err.message }, 'the fleet state was not saved (kept for the next try)'));
+  }, FLEET_SAVE_MS);
+  fleetSaver.unref();
   const lastSwitches = new LastSwitches(events);
   // The gauges are read synchronously at a scrape: the active vehicles are kept here, read at start and every
   // REGISTERED_REFRESH_MS (a `vehicle add` or `revoke` shows within it).
-  let active = (await d.vehicles.active()).map((v) => v.name);
+  let active = (await vehicles.active()).map((v) => v.name);
   const metrics = new HqMetrics({ fleet, registered: () => active.length, vehicles: () => active });
   const commit = new GroupCommit(events);
   const listeners: FastifyInstance[] = [];
   let retention: NodeJS.Timeout | null = null;
   const recount = setInterval(() => {
-    d.vehicles.active().then((a) => (active = a.map((v) => v.name)), (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'));
+    vehicles.active().then((a) => (active = a.map((v) => v.name)), (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'));
   }, REGISTERED_REFRESH_MS);
   recount.unref();
   let closed = false;
@@ -85,10 +87,9 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     if (retention) clearInterval(retention);
     metrics.close();
     clearInterval(recount);
+    clearInterval(fleetSaver);
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
-    eventsDb.close();
-    sitesDb.close();
-    await drives.close();
+    await saveFleet().catch((err: Error) => log.warn({ err: err.message }, 'the fleet state was not saved at stop'));
   };
 
   const operators = new OperatorTable();
@@ -111,10 +112,10 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
         throw err;
       }
     });
-    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: d.vehicles, sites, drives, origin: 'admin socket' }));
+    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: vehicles, sites, drives, origin: 'admin socket' }));
 
     const agentApi = buildAgentApi({
-      identify: createVehicleLookup(d.db),
+      identify: (address) => vehicles.byAddress(address),
       ingest: async (batch) => {
         const r = await commit.submit(batch);
         lastSwitches.update(r.inserted);
@@ -138,7 +139,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       await reloadOperators();
       const tls = cfg.admin_tls ? await loadAdminTls(cfg.admin_tls) : undefined;
       if (tls && tls.validTo.getTime() < Date.now()) log.warn({ cert: cfg.admin_tls!.cert, valid_to: tls.validTo.toISOString() }, 'the admin certificate has expired: browsers and clients will refuse it');
-      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: d.vehicles, sites, drives, origin: 'dashboard', logger: log });
+      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: vehicles, sites, drives, origin: 'dashboard', logger: log });
       listeners.push(adminHttp);
       await adminHttp.listen(listenAddress(cfg.admin_listen));
       log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);

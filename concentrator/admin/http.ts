@@ -7,6 +7,7 @@ import { loadDashboard, type Asset } from '../dashboard/assets.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes.js';
 import { installAccessGuard, OPERATOR, PUBLIC } from './access.js';
 import { installErrorHandling } from '../../shared/http/errors.js';
+import { isStoreUnavailable } from '../store/sql.js';
 
 export interface AdminHttpOptions extends AdminRoutesDeps {
   /** Who a bearer token belongs to (operators.ts OperatorTable). */
@@ -34,7 +35,7 @@ export function buildAdminHttp(o: AdminHttpOptions): FastifyInstance {
     : Fastify({ ...https, logger: false })) as unknown as FastifyInstance;
   const files = o.dashboard ?? loadDashboard();
 
-  installErrorHandling(app, { log: app.log, surface: 'admin HTTP' });
+  installErrorHandling(app, { log: app.log, surface: 'admin HTTP', unavailable: isStoreUnavailable });
   installAccessGuard(app, (req) => o.operators.authenticate(req.headers.authorization));
 
   for (const [path, asset] of files) {

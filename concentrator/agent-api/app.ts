@@ -13,6 +13,7 @@ import { clockOfBatch, eventTime, type VehicleClock } from '../store/events/time
 import type { HqMetrics } from '../metrics/hq.metrics.js';
 import type { FleetState } from './fleet.js';
 import { errorBody, installErrorHandling, type HttpErrorCode } from '../../shared/http/errors.js';
+import { isStoreUnavailable } from '../store/sql.js';
 import { driveChunkQuerySchema, DRIVE_CHUNK_LIMIT, type DriveChunkReply } from '../../shared/wire/drive-chunk.js';
 import type { DriveRepository } from '../store/drives/repository.js';
 import { receivePiece } from './drive.js';
@@ -69,7 +70,7 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     req.vehicle = v.name;
   });
 
-  installErrorHandling(app, { log: app.log, surface: 'agent API', onError: (code) => o.metrics?.rejected.inc({ code }) });
+  installErrorHandling(app, { log: app.log, surface: 'agent API', onError: (code) => o.metrics?.rejected.inc({ code }), unavailable: isStoreUnavailable });
 
   app.post('/v1/events', async (req, reply) => {
     const started = clock.now();

@@ -168,6 +168,7 @@ export class FleetState {
     // A heartbeat without health (the first after an agent start, before HQ's reply said it takes it) keeps the last sample.
     const last = hb.health === null && prev?.last.health ? { ...hb, health: prev.last.health } : hb;
     this.byName.set(hb.vehicle, { last, receivedAt: now, history, lte });
+    this.dirty.add(hb.vehicle);
   }
 
   /** LTE bytes a vehicle moved on each UTC day HQ heard it (oldest first), from its heartbeats' interface counters. */
@@ -229,5 +230,44 @@ export class FleetState {
   /** Forgets a vehicle (revoked). */
   forget(vehicle: string): void {
     this.byName.delete(vehicle);
+    this.dirty.delete(vehicle);
   }
+
+  // What a restarted HQ, or the other concentrator, needs of the fleet (store/fleet): each vehicle's last heartbeat
+  // (online, its clock's offset for events sent without a clock) and its LTE days. The signal history stays in memory.
+  private readonly dirty = new Set<string>();
+
+  /** The vehicles heard from since the last call (each heartbeat marks its vehicle). */
+  takeDirty(): string[] {
+    const out = [...this.dirty];
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Marks them again (their save failed: the next one takes them). */
+  requeue(vehicles: readonly string[]): void {
+    for (const v of vehicles) if (this.byName.has(v)) this.dirty.add(v);
+  }
+
+  snapshot(vehicle: string): FleetSnapshot | null {
+    const e = this.byName.get(vehicle);
+    return e ? { vehicle, receivedAt: e.receivedAt, last: e.last, lte: [...e.lte] } : null;
+  }
+
+  /** Takes a stored snapshot, unless a newer heartbeat is here already. */
+  restore(s: FleetSnapshot): void {
+    const cur = this.byName.get(s.vehicle);
+    if (cur && cur.receivedAt >= s.receivedAt) return;
+    this.byName.set(s.vehicle, { last: s.last, receivedAt: s.receivedAt, history: cur?.history ?? new History(this.historySize), lte: new Map(s.lte.slice(-LTE_DAYS)) });
+  }
+}
+
+/** One vehicle's live state as stored (store/fleet). */
+export interface FleetSnapshot {
+  vehicle: string;
+  /** HQ's clock when its last heartbeat arrived. */
+  receivedAt: number;
+  last: Heartbeat;
+  /** LTE bytes by UTC day, oldest first. */
+  lte: Array<[string, number]>;
 }

@@ -3,11 +3,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VEHICLES_V1 } from './vehicles/schema.js';
+import { FLEET_STATE_V1 } from './fleet/service.js';
 
 export type Db = Database.Database;
 
 /** Each step's SQL runs once, in order, inside a transaction; never edit a released step, append a new one. */
-export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: VEHICLES_V1 }];
+export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  { version: 1, sql: VEHICLES_V1 },
+  { version: 2, sql: FLEET_STATE_V1 },
+];
 
 export function schemaVersion(db: Db): number {
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };

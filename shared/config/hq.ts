@@ -36,6 +36,16 @@ export const HqConfigSchema = z.strictObject({
   }),
   /** Where registry.sqlite and generated keys (keys/NAME.key) live. */
   state_dir: z.string().min(1),
+  /**
+   * The store: absent, SQLite files under state_dir (nothing to set up); a PostgreSQL URL
+   * (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, or ?host=/run/postgresql for a unix socket) puts the registry,
+   * switch log, sites and drives there, where several concentrators can share them. Its password is never logged.
+   */
+  database: z
+    .string()
+    .refine((s) => /^postgres(ql)?:\/\/./.test(s), { message: 'not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)' })
+    .refine((s) => { try { new URL(s); return true; } catch { return false; } }, { message: 'not a valid URL' })
+    .optional(),
   /** Unix socket of the admin API. */
   control_socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET),
   /** HQ LAN networks (informational; vehicle subnets must not overlap them). */

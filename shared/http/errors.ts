@@ -47,6 +47,8 @@ export const HTTP_ERRORS = {
   /** HQ: a site simulation is already running (they run one at a time, off the event loop), or this one ran past its
    *  time bound and was stopped; the message says which. Try again, or with a shorter window. */
   SIMULATION_BUSY: 503,
+  /** HQ: its database cannot be reached now (agents keep their events journaled and retry; HQ reconnects by itself). */
+  STORE_UNAVAILABLE: 503,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 
@@ -88,6 +90,8 @@ export interface ErrorHandlingOptions {
   surface: string;
   /** Called with every code answered (metrics). */
   onError?: (code: HttpErrorCode) => void;
+  /** Whether an error says the store is unreachable (not a bad request): answered 503 STORE_UNAVAILABLE, retry later. */
+  unavailable?: (err: unknown) => boolean;
 }
 
 /**
@@ -107,6 +111,11 @@ export function installErrorHandling(app: FastifyInstance, o: ErrorHandlingOptio
     if (err instanceof InputError) {
       const prefix = err.field ? `${err.field}: ` : '';
       return answer(reply, 'INVALID', prefix && err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message, err.field);
+    }
+    if (o.unavailable?.(err)) {
+      o.log?.error({ err: err.message }, `${o.surface}: the store is unavailable`);
+      reply.header('retry-after', '5');
+      return answer(reply, 'STORE_UNAVAILABLE', 'the store is unavailable now: retry later');
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {

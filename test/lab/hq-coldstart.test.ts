@@ -86,7 +86,7 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
   try {
     // 2,000 vehicles registered through the store, as `vehicle add` does, before the daemon starts.
     const cfg = await loadHqConfig(config);
-    const { db, vehicles } = openVehicles(cfg);
+    const { close, vehicles } = await openVehicles(cfg);
     const want = new Map<string, string[]>();
     try {
       for (let i = 0; i < VEHICLES; i++) {
@@ -94,7 +94,7 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
         want.set(v.public_key, [`${v.tunnel_address}/32`, v.subnet].sort());
       }
     } finally {
-      db.close();
+      await close();
     }
 
     // The daemon starts in its namespace; every peer and route is there within the bound.

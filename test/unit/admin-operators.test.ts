@@ -17,8 +17,7 @@ import { LEGACY_OPERATOR, OperatorTable, formatOperators, newToken, parseOperato
 import { installAccessGuard } from '../../concentrator/admin/access.js';
 import { startFleetOps } from '../../concentrator/admin/fleet-ops.js';
 import { controlRequest } from '../../concentrator/client.js';
-import { openDb } from '../../concentrator/store/db.js';
-import { VehicleService } from '../../concentrator/store/vehicles/service.js';
+import { openStores } from '../../concentrator/store/stores.js';
 import { loadHqConfig } from '../../shared/config/hq.js';
 import { InputError } from '../../shared/errors.js';
 import { installErrorHandling } from '../../shared/http/errors.js';
@@ -103,18 +102,17 @@ test('through the running fleet ops: operator add/remove take effect at once, th
 
   const lines: string[] = [];
   const log = createLogger({ name: 'hq', level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
-  const db = openDb(':memory:');
-  const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
+  const stores = await openStores(loaded);
   const adminApp = Fastify();
   installErrorHandling(adminApp, { surface: 'test socket' });
   installAccessGuard(adminApp, () => '');
   // The agents' API on loopback: this test has no tunnel address.
-  const ops = await startFleetOps({ cfg: { ...loaded, tunnel_address: '127.0.0.1', agent_api_port: 0 }, db, vehicles, log, adminApp });
+  const ops = await startFleetOps({ cfg: { ...loaded, tunnel_address: '127.0.0.1', agent_api_port: 0 }, stores, log, adminApp });
   await adminApp.listen({ path: loaded.control_socket });
   t.after(async () => {
     await adminApp.close();
     await ops.close();
-    db.close();
+    await stores.close();
   });
   const ca = readFileSync(join(dir, 'admin.crt'), 'utf8');
   const bodies: string[] = [];

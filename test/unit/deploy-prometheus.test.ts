@@ -13,8 +13,7 @@ import Fastify from 'fastify';
 import { parse } from 'yaml';
 import { startFleetOps } from '../../concentrator/admin/fleet-ops.js';
 import { installAccessGuard } from '../../concentrator/admin/access.js';
-import { openDb } from '../../concentrator/store/db.js';
-import { VehicleService } from '../../concentrator/store/vehicles/service.js';
+import { openStores } from '../../concentrator/store/stores.js';
 import { loadHqConfig } from '../../shared/config/hq.js';
 import { installErrorHandling } from '../../shared/http/errors.js';
 import { createLogger } from '../../shared/log.js';
@@ -131,17 +130,16 @@ test("every metric the dashboard and the rules name is in a running HQ's /metric
   writeFileSync(join(dir, 'hq.yaml'), ['interface: rl-hq0', 'private_key_file: hq.key', 'tunnel_network: 10.99.0.0/24', 'state_dir: state',
     'control_socket: hq.sock', `admin_listen: 127.0.0.1:${port}`, 'admin_plain_http: true', 'admin_token_file: admin.token', ''].join('\n'));
   const cfg = await loadHqConfig(join(dir, 'hq.yaml'));
-  const db = openDb(':memory:');
-  const vehicles = new VehicleService(db, { tunnelNetwork: '10.99.0.0/24' });
-  vehicles.add({ name: 'bus-1', subnet: '10.20.1.0/24', publicKey: WG_KEY.replace('K', 'L') });
+  const stores = await openStores(cfg);
+  await stores.vehicles.add({ name: 'bus-1', subnet: '10.20.1.0/24', publicKey: WG_KEY.replace('K', 'L') });
   const adminApp = Fastify();
   installErrorHandling(adminApp, { surface: 'test socket' });
   installAccessGuard(adminApp, () => '');
-  const ops = await startFleetOps({ cfg: { ...cfg, tunnel_address: '127.0.0.1', agent_api_port: 0 }, db, vehicles, log: createLogger({ name: 'hq', level: 'silent' }), adminApp });
+  const ops = await startFleetOps({ cfg: { ...cfg, tunnel_address: '127.0.0.1', agent_api_port: 0 }, stores, log: createLogger({ name: 'hq', level: 'silent' }), adminApp });
   t.after(async () => {
     await adminApp.close();
     await ops.close();
-    db.close();
+    await stores.close();
   });
 
   const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });

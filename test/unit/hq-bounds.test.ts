@@ -114,14 +114,14 @@ test('nothing known of its clock (an older agent): a far-future at is stored at 
   assert.equal((await store.prune(recv + 1)), 1, 'retention reaches it');
 });
 
-test('schema version 2 keeps every version-1 row and its rowid', async () => {
+test('schema versions 2 to 5 keep every version-1 row and its rowid (the cursor, log_id from version 5)', async () => {
   const db = new Database(':memory:');
   migrateSteps(db, EVENTS_MIGRATIONS.slice(0, 1), 'switch log');
   const ins = db.prepare(`INSERT INTO switch_events (rowid, id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
     VALUES (@rowid, @id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at)`);
   ins.run({ rowid: 5, ...toRow(ev(1), T0) });
   ins.run({ rowid: 9, ...toRow(ev(2), T0) });
-  assert.equal(migrateEvents(db), 4, 'migrated on to the latest (v4: the time columns)');
+  assert.equal(migrateEvents(db), 5, 'migrated on to the latest (v5: the cursor column log_id, rowid renamed)');
   const store = new EventStore(db);
   assert.deepEqual((await store.query()).map((e) => [e.rowid, e.id]), [[5, uuid(1)], [9, uuid(2)]]);
   assert.equal((await store.ingest([ev(1), ev(1, { vehicle: 'van-2' })])).inserted.length, 1);

@@ -64,10 +64,18 @@ ALTER TABLE switch_events ADD COLUMN clock_offset_ms INTEGER;
 CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq);
 `,
   },
+  {
+    // The follow cursor is a column of our own (issue 14), named the same in SQLite and PostgreSQL (a sequence there),
+    // not SQLite's rowid: renamed in place, values kept, so followers' cursors stay valid. It is still SQLite's
+    // INTEGER PRIMARY KEY (max + 1): a number is given again only if the newest row were deleted, which retention
+    // does only when nothing arrived for log_retention_days.
+    version: 5,
+    sql: `ALTER TABLE switch_events RENAME COLUMN rowid TO log_id;`,
+  },
 ];
 
 export interface EventRow {
-  rowid: number;
+  log_id: number;
   id: Buffer;
   vehicle: string;
   seq: number;
@@ -87,7 +95,7 @@ export interface EventRow {
 
 /** A stored event as the log query, the API and `roamlink log --json` show it. */
 export interface StoredEvent extends Omit<SwitchEvent, 'seq'> {
-  /** Insertion order at HQ: a cursor for following the log. */
+  /** Insertion order at HQ: a cursor for following the log (the column log_id; `rowid` in the API since version 1). */
   rowid: number;
   /** The agent's journal order (null: the agent sent none). */
   seq: number | null;
@@ -113,7 +121,7 @@ export function blobToUuid(b: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-export function toRow(e: TimedEvent, receivedAt: number): Omit<EventRow, 'rowid'> {
+export function toRow(e: TimedEvent, receivedAt: number): Omit<EventRow, 'log_id'> {
   const t = e.time ?? eventTime(e, null, receivedAt);
   return {
     id: uuidToBlob(e.id),
@@ -142,7 +150,7 @@ function oldWhy(text: string): WhyRecord {
 export function fromRow(r: EventRow): StoredEvent {
   const d = JSON.parse(r.detail) as { why?: WhyRecord | string | null; candidates?: Candidate[]; mono?: Mono };
   return {
-    rowid: r.rowid,
+    rowid: r.log_id,
     id: blobToUuid(r.id),
     vehicle: r.vehicle,
     seq: r.seq > 0 ? r.seq : null,

@@ -1,8 +1,10 @@
 // The switch log store: idempotent ingest by (vehicle, event id) (ON CONFLICT DO NOTHING, one transaction per batch),
 // each event's time as HQ reckons it (store/events/time.ts), the log query (a vehicle's in seq order), retention.
+// One SQL for SQLite and PostgreSQL (store/sql.ts); the cursor is the log_id column, a sequence in both.
+import { sql, type RawBuilder } from 'kysely';
 import { realClock } from '../../../shared/clock.js';
-import type { Statement } from 'better-sqlite3';
 import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
+import { sqliteStore, type StoreDb } from '../sql.js';
 import type { EventsDb } from './db.js';
 import { fromRow, toRow, type EventRow, type StoredEvent, type TimedEvent } from './schema.js';
 
@@ -32,23 +34,28 @@ export interface IngestResult {
   duplicates: number;
 }
 
+const COLUMNS = ['id', 'vehicle', 'seq', 'at', 'from_uplink', 'to_uplink', 'reason', 'site', 'ms_to_first_packet', 'gap_ms', 'detail', 'received_at', 'vehicle_at', 'time_quality', 'clock_offset_ms'] as const;
+/** Rows per INSERT statement: 15 parameters each, well inside SQLite's and PostgreSQL's limits. */
+const INSERT_ROWS = 500;
+/** Rows per page when iterating a large log. */
+const PAGE = 2000;
+
+type Order = { keys: Array<{ col: 'log_id' | 'seq' | 'at' | 'vehicle'; of: (r: EventRow) => number | string }>; desc: boolean };
+
+const key = (vehicle: string, id: Buffer) => `${vehicle}\u0000${id.toString('hex')}`;
+
 export class EventStore {
-  private readonly insert: Statement;
-  private readonly stmts = new Map<string, Statement>();
+  readonly store: StoreDb;
   private readonly now: () => number;
 
   constructor(
-    readonly db: EventsDb,
+    /** The switch log's database: an open SQLite file (openEventsDb) or a store (SQLite or PostgreSQL). */
+    db: EventsDb | StoreDb,
     /** HQ's wall clock (ms since the epoch): received_at. Default realClock.wallNow. */
     opts: { now?: () => number } = {},
   ) {
+    this.store = 'dialect' in db ? db : sqliteStore(db);
     this.now = opts.now ?? realClock.wallNow;
-    this.insert = db.prepare(
-      // Only a duplicate (vehicle, id) is ignored; any other constraint failing aborts the whole transaction.
-      `INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at, vehicle_at, time_quality, clock_offset_ms)
-       VALUES (@id, @vehicle, @seq, @at, @from_uplink, @to_uplink, @reason, @site, @ms_to_first_packet, @gap_ms, @detail, @received_at, @vehicle_at, @time_quality, @clock_offset_ms)
-       ON CONFLICT (vehicle, id) DO NOTHING`,
-    );
   }
 
   /**
@@ -61,84 +68,112 @@ export class EventStore {
     return (await this.ingestMany([events]))[0]!;
   }
 
-  /** Several batches in one transaction (group commit: one fsync for all of them). */
+  /** Several batches in one transaction (group commit: one fsync for all of them), as multi-row INSERTs. */
   async ingestMany(batches: ReadonlyArray<readonly TimedEvent[]>): Promise<IngestResult[]> {
     const receivedAt = this.now();
-    const tx = this.db.transaction(() =>
-      batches.map((events) => {
-        const inserted: SwitchEvent[] = [];
-        let duplicates = 0;
-        for (const e of events) {
-          const row = toRow(e, receivedAt);
-          if (this.insert.run(row).changes === 1) {
-            const { time: _t, ...event } = e;
-            inserted.push({ ...event, at: new Date(row.at).toISOString() });
-          } else duplicates++;
-        }
-        return { inserted, duplicates };
-      }),
-    );
-    return tx.immediate();
+    const rows = batches.map((events) => events.map((e) => toRow(e, receivedAt)));
+    const flat = rows.flat();
+    const stored = new Set<string>();
+    const insert = async (q: StoreDb['db']) => {
+      for (let i = 0; i < flat.length; i += INSERT_ROWS) {
+        const chunk = flat.slice(i, i + INSERT_ROWS);
+        const values = sql.join(chunk.map((r) => sql`(${sql.join(COLUMNS.map((c) => r[c]))})`));
+        // Only a duplicate (vehicle, id) is skipped; any other constraint failing aborts the whole transaction.
+        const r = await sql<{ vehicle: string; id: Buffer }>`INSERT INTO switch_events (${sql.raw(COLUMNS.join(', '))}) VALUES ${values}
+          ON CONFLICT (vehicle, id) DO NOTHING RETURNING vehicle, id`.execute(q);
+        for (const x of r.rows) stored.add(key(x.vehicle, Buffer.from(x.id)));
+      }
+    };
+    if (flat.length > INSERT_ROWS) await this.store.db.transaction().execute(insert);
+    else if (flat.length) await insert(this.store.db);
+    // The first occurrence of a stored key is the one inserted; any later one (in this call) is a duplicate.
+    return batches.map((events, b) => {
+      const inserted: SwitchEvent[] = [];
+      let duplicates = 0;
+      events.forEach((e, i) => {
+        const row = rows[b]![i]!;
+        const k = key(row.vehicle, row.id);
+        if (stored.delete(k)) {
+          const { time: _t, ...event } = e;
+          inserted.push({ ...event, at: new Date(row.at).toISOString() });
+        } else duplicates++;
+      });
+      return { inserted, duplicates };
+    });
   }
 
-  private stmt(sql: string): Statement {
-    let s = this.stmts.get(sql);
-    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
-    return s;
+  private where(f: LogFilter): RawBuilder<unknown>[] {
+    const w: RawBuilder<unknown>[] = [];
+    if (f.vehicle !== undefined) w.push(sql`vehicle = ${f.vehicle}`);
+    if (f.site !== undefined) w.push(sql`site = ${f.site}`);
+    if (f.uplink !== undefined) w.push(sql`(from_uplink = ${f.uplink} OR to_uplink = ${f.uplink})`);
+    if (f.reason !== undefined) w.push(sql`reason = ${f.reason}`);
+    if (f.sinceMs !== undefined) w.push(sql`at >= ${Math.floor(f.sinceMs)}`);
+    if (f.untilMs !== undefined) w.push(sql`at <= ${Math.floor(f.untilMs)}`);
+    if (f.afterRowid !== undefined) w.push(sql`log_id > ${Math.floor(f.afterRowid)}`);
+    if (f.uptoRowid !== undefined) w.push(sql`log_id <= ${Math.floor(f.uptoRowid)}`);
+    return w;
   }
 
-  private select(f: LogFilter): { sql: string; params: Record<string, unknown> } {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (f.vehicle !== undefined) (where.push('vehicle = @vehicle'), (params.vehicle = f.vehicle));
-    if (f.site !== undefined) (where.push('site = @site'), (params.site = f.site));
-    if (f.uplink !== undefined) (where.push('(from_uplink = @uplink OR to_uplink = @uplink)'), (params.uplink = f.uplink));
-    if (f.reason !== undefined) (where.push('reason = @reason'), (params.reason = f.reason));
-    if (f.sinceMs !== undefined) (where.push('at >= @since'), (params.since = Math.floor(f.sinceMs)));
-    if (f.untilMs !== undefined) (where.push('at <= @until'), (params.until = Math.floor(f.untilMs)));
-    if (f.afterRowid !== undefined) (where.push('rowid > @after'), (params.after = Math.floor(f.afterRowid)));
-    if (f.uptoRowid !== undefined) (where.push('rowid <= @upto'), (params.upto = Math.floor(f.uptoRowid)));
-    const dir = f.desc ? 'DESC' : 'ASC';
-    // One vehicle: in its journal's order (seq), whatever its clock said; the fleet: by HQ's time for each switch.
-    const order = f.afterRowid !== undefined ? `rowid ${dir}` : f.vehicle !== undefined ? `seq ${dir}, at ${dir}` : `at ${dir}, vehicle ${dir}, seq ${dir}`;
-    const limit = f.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(f.limit))}` : '';
-    return { sql: `SELECT * FROM switch_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order}${limit}`, params };
+  /** One vehicle: in its journal's order (seq), whatever its clock said; the fleet: by HQ's time; after a cursor: stored order. */
+  private order(f: LogFilter): Order {
+    const col = <C extends Order['keys'][number]['col']>(c: C) => ({ col: c, of: (r: EventRow) => r[c] });
+    const keys = f.afterRowid !== undefined ? [col('log_id')] : f.vehicle !== undefined ? [col('seq'), col('at'), col('log_id')] : [col('at'), col('vehicle'), col('seq'), col('log_id')];
+    return { keys, desc: f.desc ?? false };
+  }
+
+  private async page(f: LogFilter, o: Order, limit: number | undefined, after: EventRow | null): Promise<EventRow[]> {
+    const w = this.where(f);
+    const dir = o.desc ? 'DESC' : 'ASC';
+    // Keyset paging: the row after the last one read, in the same order (row values: SQLite and PostgreSQL both).
+    if (after) w.push(sql`(${sql.raw(o.keys.map((k) => k.col).join(', '))}) ${sql.raw(o.desc ? '<' : '>')} (${sql.join(o.keys.map((k) => k.of(after)))})`);
+    const orderBy = sql.raw(o.keys.map((k) => `${k.col} ${dir}`).join(', '));
+    const lim = limit !== undefined ? sql` LIMIT ${Math.max(0, Math.floor(limit))}` : sql``;
+    const r = await sql<EventRow>`SELECT * FROM switch_events${w.length ? sql` WHERE ${sql.join(w, sql` AND `)}` : sql``} ORDER BY ${orderBy}${lim}`.execute(this.store.db);
+    return r.rows;
   }
 
   /** The log, oldest first (a vehicle's by seq; the fleet's by when each switch happened), or in stored order after a cursor. */
   async query(f: LogFilter = {}): Promise<StoredEvent[]> {
-    const { sql, params } = this.select(f);
-    return (this.stmt(sql).all(params) as EventRow[]).map(fromRow);
+    return (await this.page(f, this.order(f), f.limit, null)).map(fromRow);
   }
 
-  /** Like query(), one row at a time (a large `roamlink log --json`). */
+  /** Like query(), a page at a time (a large `roamlink log --json`), each page read after the last row of the one before. */
   async *iterate(f: LogFilter = {}): AsyncGenerator<StoredEvent> {
-    const { sql, params } = this.select(f);
-    for (const r of this.stmt(sql).iterate(params) as IterableIterator<EventRow>) yield fromRow(r);
+    const o = this.order(f);
+    let left = f.limit ?? Infinity;
+    let last: EventRow | null = null;
+    while (left > 0) {
+      const rows = await this.page(f, o, Math.min(PAGE, left), last);
+      for (const r of rows) yield fromRow(r);
+      left -= rows.length;
+      if (rows.length < Math.min(PAGE, left + rows.length)) return;
+      last = rows[rows.length - 1]!;
+    }
   }
 
   /** The cursor of the newest stored row (0 when empty). */
   async maxRowid(): Promise<number> {
-    return (this.stmt('SELECT MAX(rowid) AS m FROM switch_events').get() as { m: number | null }).m ?? 0;
+    return (await sql<{ m: number | null }>`SELECT MAX(log_id) AS m FROM switch_events`.execute(this.store.db)).rows[0]!.m ?? 0;
   }
 
   async count(): Promise<number> {
-    return (this.stmt('SELECT COUNT(*) AS n FROM switch_events').get() as { n: number }).n;
+    return Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM switch_events`.execute(this.store.db)).rows[0]!.n);
   }
 
   /** A vehicle's latest switch (by seq: its clock may have stepped back). */
   async last(vehicle: string): Promise<StoredEvent | null> {
-    const r = this.stmt('SELECT * FROM switch_events WHERE vehicle = ? ORDER BY seq DESC, at DESC LIMIT 1').get(vehicle) as EventRow | undefined;
+    const r = (await sql<EventRow>`SELECT * FROM switch_events WHERE vehicle = ${vehicle} ORDER BY seq DESC, at DESC LIMIT 1`.execute(this.store.db)).rows[0];
     return r ? fromRow(r) : null;
   }
 
   /** Retention: deletes events HQ received before `beforeMs` (HQ's clock, whatever the vehicle's said), `chunk` rows per
-   *  transaction; returns how many. */
+   *  statement; returns how many. */
   async prune(beforeMs: number, chunk = 10_000): Promise<number> {
-    const del = this.stmt('DELETE FROM switch_events WHERE rowid IN (SELECT rowid FROM switch_events WHERE received_at < ? ORDER BY received_at LIMIT ?)');
     let total = 0;
     for (;;) {
-      const n = del.run(Math.floor(beforeMs), chunk).changes;
+      const r = await sql`DELETE FROM switch_events WHERE log_id IN (SELECT log_id FROM switch_events WHERE received_at < ${Math.floor(beforeMs)} ORDER BY received_at LIMIT ${chunk})`.execute(this.store.db);
+      const n = Number(r.numAffectedRows ?? 0n);
       total += n;
       if (n < chunk) return total;
     }

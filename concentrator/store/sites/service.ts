@@ -1,7 +1,9 @@
 // Sites and their threshold profiles: validated as a whole before anything is written, versioned, and every change
-// audited (who, when, what changed) in the same transaction.
+// audited (who, when, what changed) in the same transaction. One SQL for SQLite and PostgreSQL (store/sql.ts).
 import { InputError, formatPath } from '../../../shared/errors.js';
 import { PROFILE_FIELDS, diffSites, siteInputSchema, type Profile, type Site, type SiteMatch, type SiteSet } from '../../../shared/wire/site-profile.js';
+import { sql, type Kysely } from 'kysely';
+import { sqliteStore, type StoreDb } from '../sql.js';
 import type { SitesDb } from './db.js';
 import type { AuditEntry, AuditRow, SiteRow } from './schema.js';
 
@@ -51,68 +53,71 @@ function checkWho(who: string): string {
   return who;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Q = Kysely<any>;
+
 export class SiteService {
+  readonly store: StoreDb;
   private readonly now: () => Date;
 
   constructor(
-    private readonly db: SitesDb,
+    /** The sites' database: an open SQLite file (openSitesDb) or a store (SQLite or PostgreSQL). */
+    db: SitesDb | StoreDb,
     opts: { now?: () => Date } = {},
   ) {
+    this.store = 'dialect' in db ? db : sqliteStore(db);
     this.now = opts.now ?? (() => new Date());
   }
 
-  async list(): Promise<Site[]> {
-    return this.listNow();
+  async list(q: Q = this.store.db): Promise<Site[]> {
+    return (await sql<SiteRow>`SELECT * FROM sites ORDER BY name`.execute(q)).rows.map(toSite);
   }
 
-  private listNow(): Site[] {
-    return (this.db.prepare('SELECT * FROM sites ORDER BY name').all() as SiteRow[]).map(toSite);
-  }
-
-  async get(name: string): Promise<Site | null> {
-    return this.getNow(name);
-  }
-
-  private getNow(name: string): Site | null {
-    const r = this.db.prepare('SELECT * FROM sites WHERE name = ?').get(name) as SiteRow | undefined;
+  async get(name: string, q: Q = this.store.db): Promise<Site | null> {
+    const r = (await sql<SiteRow>`SELECT * FROM sites WHERE name = ${name}`.execute(q)).rows[0];
     return r ? toSite(r) : null;
   }
 
   /** The profile set's version: grows with every change to any site (0: never changed). */
-  async version(): Promise<number> {
-    return this.versionNow();
+  async version(q: Q = this.store.db): Promise<number> {
+    return (await sql<{ v: number | null }>`SELECT MAX(id) AS v FROM site_audit`.execute(q)).rows[0]!.v ?? 0;
   }
 
-  private versionNow(): number {
-    return (this.db.prepare('SELECT MAX(id) AS v FROM site_audit').get() as { v: number | null }).v ?? 0;
-  }
-
-  /** What agents fetch: every site and the set's version, read in one transaction. */
+  /** What agents fetch: every site and the set's version, read in one transaction (one snapshot). */
   async set(): Promise<SiteSet> {
-    return this.db.transaction(() => ({ version: this.versionNow(), sites: this.listNow() }))();
+    return this.store.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => ({ version: await this.version(trx), sites: await this.list(trx) }));
+  }
+
+  /** A write: one transaction; on PostgreSQL the sites are locked first, so two writers take turns. */
+  private write<T>(fn: (trx: Q) => Promise<T>): Promise<T> {
+    return this.store.db.transaction().execute(async (trx) => {
+      if (this.store.dialect === 'postgres') await sql`LOCK TABLE sites, site_audit IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+      return fn(trx);
+    });
   }
 
   async add(input: unknown, who: string): Promise<Site> {
     checkWho(who);
     const s = validate(input);
-    const tx = this.db.transaction((): Site => {
-      if (this.getNow(s.name)) throw new SiteExistsError(s.name, 'name');
+    return this.write(async (trx) => {
+      if (await this.get(s.name, trx)) throw new SiteExistsError(s.name, 'name');
       const at = this.now().toISOString();
-      this.db
-        .prepare('INSERT INTO sites (name, version, description, match, profile, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?)')
-        .run(s.name, s.description, JSON.stringify(s.match), JSON.stringify(s.profile), at, at);
+      await sql`INSERT INTO sites (name, version, description, match, profile, created_at, updated_at)
+        VALUES (${s.name}, 1, ${s.description}, ${JSON.stringify(s.match)}, ${JSON.stringify(s.profile)}, ${at}, ${at})`.execute(trx);
       const site: Site = { name: s.name, version: 1, description: s.description, match: s.match, profile: s.profile, updated_at: at };
-      this.audit(site, at, who, 'add', diffSites(null, site));
+      await this.audit(trx, site, at, who, 'add', diffSites(null, site));
       return site;
     });
-    return tx.immediate();
   }
 
   /** Applies `patch`; the result is validated whole. No actual change: no new version, no audit row. */
   async update(name: string, patch: SitePatch, who: string): Promise<{ site: Site; changed: boolean }> {
     checkWho(who);
-    const tx = this.db.transaction(() => {
-      const cur = this.getNow(name);
+    return this.write(async (trx) => {
+      const cur = await this.get(name, trx);
       if (!cur) throw new SiteNotFoundError(name);
       const profile: Record<string, unknown> = { ...cur.profile };
       for (const [k, v] of Object.entries(patch.profile ?? {})) {
@@ -130,43 +135,39 @@ export class SiteService {
       if (!Object.keys(diff).length) return { site: cur, changed: false };
       const at = this.now().toISOString();
       const site: Site = { name, version: cur.version + 1, description: next.description, match: next.match, profile: next.profile, updated_at: at };
-      this.db
-        .prepare('UPDATE sites SET version = ?, description = ?, match = ?, profile = ?, updated_at = ? WHERE name = ?')
-        .run(site.version, site.description, JSON.stringify(site.match), JSON.stringify(site.profile), at, name);
-      this.audit(site, at, who, 'set', diff);
+      await sql`UPDATE sites SET version = ${site.version}, description = ${site.description}, match = ${JSON.stringify(site.match)},
+        profile = ${JSON.stringify(site.profile)}, updated_at = ${at} WHERE name = ${name}`.execute(trx);
+      await this.audit(trx, site, at, who, 'set', diff);
       return { site, changed: true };
     });
-    return tx.immediate();
   }
 
   async remove(name: string, who: string): Promise<Site> {
     checkWho(who);
-    const tx = this.db.transaction((): Site => {
-      const cur = this.getNow(name);
+    return this.write(async (trx) => {
+      const cur = await this.get(name, trx);
       if (!cur) throw new SiteNotFoundError(name);
-      this.db.prepare('DELETE FROM sites WHERE name = ?').run(name);
+      await sql`DELETE FROM sites WHERE name = ${name}`.execute(trx);
       const diff: Record<string, { from: unknown; to: unknown }> = {};
       for (const [k, v] of Object.entries(diffSites(null, cur))) diff[k] = { from: v.to, to: null };
-      this.audit(null, this.now().toISOString(), who, 'remove', diff, cur);
+      await this.audit(trx, null, this.now().toISOString(), who, 'remove', diff, cur);
       return cur;
     });
-    return tx.immediate();
   }
 
   /** Every change to `name` (removed sites included), oldest first. */
   async history(name: string): Promise<AuditEntry[]> {
-    return (this.db.prepare('SELECT * FROM site_audit WHERE site = ? ORDER BY id').all(name) as AuditRow[]).map(toAudit);
+    return (await sql<AuditRow>`SELECT * FROM site_audit WHERE site = ${name} ORDER BY id`.execute(this.store.db)).rows.map(toAudit);
   }
 
   /** The latest changes to any site, newest first. */
   async recent(limit = 50): Promise<AuditEntry[]> {
-    return (this.db.prepare('SELECT * FROM site_audit ORDER BY id DESC LIMIT ?').all(limit) as AuditRow[]).map(toAudit);
+    return (await sql<AuditRow>`SELECT * FROM site_audit ORDER BY id DESC LIMIT ${limit}`.execute(this.store.db)).rows.map(toAudit);
   }
 
-  private audit(site: Site | null, at: string, who: string, action: AuditEntry['action'], diff: object, removed?: Site): void {
+  private async audit(trx: Q, site: Site | null, at: string, who: string, action: AuditEntry['action'], diff: object, removed?: Site): Promise<void> {
     const s = site ?? removed!;
-    this.db
-      .prepare('INSERT INTO site_audit (site, version, at, who, action, diff, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(s.name, s.version, at, who, action, JSON.stringify(diff), site ? JSON.stringify(site) : null);
+    await sql`INSERT INTO site_audit (site, version, at, who, action, diff, snapshot)
+      VALUES (${s.name}, ${s.version}, ${at}, ${who}, ${action}, ${JSON.stringify(diff)}, ${site ? JSON.stringify(site) : null})`.execute(trx);
   }
 }

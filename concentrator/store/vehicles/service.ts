@@ -1,10 +1,13 @@
 // Registering, listing and revoking vehicles: every rule is checked inside one transaction, so a refusal changes nothing.
+// One SQL for SQLite and PostgreSQL (store/sql.ts).
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.js';
 import { assertWgKey } from '../../../shared/wg.js';
 import { PRIVATE_RANGES, firstFreeSubnet, firstHost, formatCidr, formatIPv4, lowestFree, overlaps, parseCidr, parseIPv4, requireNetwork, reservedOverlap, within, type Cidr } from '../../cidr.js';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db.js';
+import { sqliteStore, type StoreDb } from '../sql.js';
 import { assertSite, assertVehicleName, toVehicle, type Vehicle, type VehicleRow } from './schema.js';
 
 export interface VehicleServiceOptions {
@@ -39,7 +42,11 @@ export interface AddedVehicle {
   privateKeyFile?: string;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Q = Kysely<any>;
+
 export class VehicleService {
+  readonly store: StoreDb;
   private readonly tunnel: Cidr;
   private readonly hqAddress: number;
   private readonly lans: Array<{ text: string; cidr: Cidr }>;
@@ -47,9 +54,11 @@ export class VehicleService {
   private readonly now: () => Date;
 
   constructor(
-    private readonly db: Db,
+    /** The registry: an open SQLite file (openDb) or a store (SQLite or PostgreSQL). */
+    db: Db | StoreDb,
     private readonly opts: VehicleServiceOptions,
   ) {
+    this.store = 'dialect' in db ? db : sqliteStore(db);
     const t = parseCidr(opts.tunnelNetwork);
     if (!t) throw new InputError(`${opts.tunnelNetwork} is not an IPv4 CIDR`, 'tunnel_network');
     this.tunnel = t;
@@ -70,34 +79,37 @@ export class VehicleService {
 
   /** Every vehicle ever registered, revoked ones included, in registration order. */
   async list(): Promise<Vehicle[]> {
-    return (this.db.prepare('SELECT * FROM vehicles ORDER BY id').all() as VehicleRow[]).map(toVehicle);
+    return (await sql<VehicleRow>`SELECT * FROM vehicles ORDER BY id`.execute(this.store.db)).rows.map(toVehicle);
   }
 
   /** The vehicles not revoked: what the concentrator programs. */
-  async active(): Promise<Vehicle[]> {
-    return this.activeNow();
-  }
-
-  private activeNow(): Vehicle[] {
-    return (this.db.prepare('SELECT * FROM vehicles WHERE revoked_at IS NULL ORDER BY id').all() as VehicleRow[]).map(toVehicle);
+  async active(q: Q = this.store.db): Promise<Vehicle[]> {
+    return (await sql<VehicleRow>`SELECT * FROM vehicles WHERE revoked_at IS NULL ORDER BY id`.execute(q)).rows.map(toVehicle);
   }
 
   /** The active vehicle of that name, else the one revoked last; null when there never was one. */
-  async get(name: string): Promise<Vehicle | null> {
-    return this.getNow(name);
-  }
-
-  private getNow(name: string): Vehicle | null {
-    const r = this.db
-      .prepare('SELECT * FROM vehicles WHERE name = ? ORDER BY revoked_at IS NULL DESC, id DESC LIMIT 1')
-      .get(name) as VehicleRow | undefined;
+  async get(name: string, q: Q = this.store.db): Promise<Vehicle | null> {
+    const r = (await sql<VehicleRow>`SELECT * FROM vehicles WHERE name = ${name} ORDER BY (CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END) DESC, id DESC LIMIT 1`.execute(q)).rows[0];
     return r ? toVehicle(r) : null;
   }
 
   async require(name: string, field = 'NAME'): Promise<Vehicle> {
-    const v = this.getNow(assertVehicleName(name, field));
+    const v = await this.get(assertVehicleName(name, field));
     if (!v) throw new InputError(`no vehicle "${name}"`, field);
     return v;
+  }
+
+  /** The active vehicle whose tunnel address this is (the agents' API's caller), else null: one indexed lookup per request. */
+  async byAddress(address: string): Promise<{ name: string } | null> {
+    return (await sql<{ name: string }>`SELECT name FROM vehicles WHERE tunnel_address = ${address} AND revoked_at IS NULL`.execute(this.store.db)).rows[0] ?? null;
+  }
+
+  /** A change: one transaction; on PostgreSQL the registry is locked first, so two writers (CLI, daemon) take turns. */
+  private write<T>(fn: (trx: Q) => Promise<T>): Promise<T> {
+    return this.store.db.transaction().execute(async (trx) => {
+      if (this.store.dialect === 'postgres') await sql`LOCK TABLE vehicles IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+      return fn(trx);
+    });
   }
 
   async add(input: AddVehicle): Promise<AddedVehicle> {
@@ -110,27 +122,25 @@ export class VehicleService {
     const site = input.site === undefined || input.site === null ? null : assertSite(input.site);
     if (input.privateKey !== undefined) assertWgKey(input.privateKey, 'private key', false);
 
-    const tx = this.db.transaction((): AddedVehicle => {
-      const byName = this.db.prepare('SELECT 1 FROM vehicles WHERE name = ? AND revoked_at IS NULL').get(name);
+    return this.write(async (trx): Promise<AddedVehicle> => {
+      const byName = (await sql`SELECT 1 FROM vehicles WHERE name = ${name} AND revoked_at IS NULL`.execute(trx)).rows[0];
       if (byName) throw new InputError(`vehicle "${name}" already exists`, 'NAME');
 
-      const byKey = this.db.prepare('SELECT name, revoked_at FROM vehicles WHERE public_key = ?').get(publicKey) as
-        | { name: string; revoked_at: string | null }
-        | undefined;
+      const byKey = (await sql<{ name: string; revoked_at: string | null }>`SELECT name, revoked_at FROM vehicles WHERE public_key = ${publicKey}`.execute(trx)).rows[0];
       if (byKey) {
         throw new InputError(`already registered to vehicle "${byKey.name}"${byKey.revoked_at ? ` (revoked ${byKey.revoked_at}; a revoked key cannot be reused)` : ''}`, '--pubkey');
       }
       if (this.opts.hqPublicKey && publicKey === this.opts.hqPublicKey) throw new InputError(`is the concentrator's own public key`, '--pubkey');
 
+      const active = await this.active(trx);
       if (subnet === null) {
-        const taken = [this.tunnel, ...this.lans.map((l) => l.cidr), ...this.activeNow().map((v) => parseCidr(v.subnet)!)];
+        const taken = [this.tunnel, ...this.lans.map((l) => l.cidr), ...active.map((v) => parseCidr(v.subnet)!)];
         subnet = firstFreeSubnet(this.pool.map((p) => p.cidr), prefix, taken);
         if (!subnet) throw new InputError(`no free /${prefix} left in the vehicle subnet pool (vehicle_subnets: ${this.pool.map((p) => p.text).join(', ')}); give one, or widen the pool`, '--subnet');
       }
       const subnetText = formatCidr(subnet);
       if (overlaps(subnet, this.tunnel)) throw new InputError(`${subnetText} overlaps the tunnel network ${this.opts.tunnelNetwork}`, '--subnet');
       for (const lan of this.lans) if (overlaps(subnet, lan.cidr)) throw new InputError(`${subnetText} overlaps HQ LAN ${lan.text}`, '--subnet');
-      const active = this.activeNow();
       for (const v of active) {
         if (overlaps(subnet, parseCidr(v.subnet)!)) throw new InputError(`${subnetText} overlaps vehicle "${v.name}" (${v.subnet})`, '--subnet');
       }
@@ -147,31 +157,28 @@ export class VehicleService {
         site,
         created_at: this.now().toISOString(),
       };
-      this.db
-        .prepare('INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at) VALUES (@name, @public_key, @tunnel_address, @subnet, @site, @created_at)')
-        .run(row);
+      await sql`INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at)
+        VALUES (${row.name}, ${row.public_key}, ${row.tunnel_address}, ${row.subnet}, ${row.site}, ${row.created_at})`.execute(trx);
       const vehicle: Vehicle = { ...row, revoked_at: null };
       // Written last and atomically (temp file, rename): if it fails, the transaction rolls back the row.
       if (input.privateKey !== undefined) return { vehicle, privateKeyFile: this.writeKey(name, input.privateKey) };
       return { vehicle };
     });
-    return tx.immediate();
   }
 
   /** Marks the active vehicle NAME revoked; its address and subnet become free. */
   async revoke(name: string): Promise<Vehicle> {
     assertVehicleName(name, 'NAME');
-    const tx = this.db.transaction((): Vehicle => {
-      const r = this.db.prepare('SELECT * FROM vehicles WHERE name = ? AND revoked_at IS NULL').get(name) as VehicleRow | undefined;
+    return this.write(async (trx): Promise<Vehicle> => {
+      const r = (await sql<VehicleRow>`SELECT * FROM vehicles WHERE name = ${name} AND revoked_at IS NULL`.execute(trx)).rows[0];
       if (!r) {
-        const old = this.getNow(name);
+        const old = await this.get(name, trx);
         throw new InputError(old ? `vehicle "${name}" is already revoked (${old.revoked_at})` : `no vehicle "${name}"`, 'NAME');
       }
       const at = this.now().toISOString();
-      this.db.prepare('UPDATE vehicles SET revoked_at = ? WHERE id = ?').run(at, r.id);
+      await sql`UPDATE vehicles SET revoked_at = ${at} WHERE id = ${r.id}`.execute(trx);
       return toVehicle({ ...r, revoked_at: at });
     });
-    return tx.immediate();
   }
 
   private writeKey(name: string, privateKey: string): string {

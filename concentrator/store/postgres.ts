@@ -1,0 +1,205 @@
+// HQ's store in PostgreSQL (config `database: postgres://…`): every table in one database, migrated forward one
+// numbered step at a time under an advisory lock (two concentrators starting at once migrate once).
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { redactSecret, redactUrl, type StoreDb } from './sql.js';
+import { FLEET_STATE_V1 } from './fleet/service.js';
+
+/** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Give up connecting after this long (default 5 s): an unreachable server is an error, never a hang. */
+  connectTimeoutMs?: number;
+  /** A query running longer is cancelled by the server (default 30 s). */
+  statementTimeoutMs?: number;
+  /** Told of a pooled connection that broke while idle (the server restarted): the pool makes a new one when asked. */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A pool on `url` behind Kysely (nothing connects until the first query). */
+export function postgresStore(url: string, o: PostgresOptions = {}): StoreDb & { pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: o.max ?? 10,
+    connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
+    statement_timeout: o.statementTimeoutMs ?? 30_000,
+    idleTimeoutMillis: 30_000,
+    types,
+  });
+  // Without a listener an idle client's error (the server went away) would crash the process.
+  pool.on('error', (err) => o.onIdleError?.(err));
+  // Nor must a checked-out client's (the server went away mid-query): the query rejects (503 to the agents), and the
+  // pool drops the broken client when it comes back, so the next query connects anew.
+  pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
+  const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    pool,
+    dialect: 'postgres',
+    close: async () => {
+      await db.destroy(); // ends the pool
+    },
+  };
+}
+
+
+/**
+ * The same tables as the SQLite files (registry, switch log, sites, drives) in their latest form; never edit a
+ * released step, append one. `switch_events.log_id` is the follow cursor: a sequence, never reused.
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE vehicles (
+  id             BIGSERIAL PRIMARY KEY,
+  name           TEXT NOT NULL,
+  public_key     TEXT NOT NULL UNIQUE,
+  tunnel_address TEXT NOT NULL,
+  subnet         TEXT NOT NULL,
+  site           TEXT,
+  created_at     TEXT NOT NULL,
+  revoked_at     TEXT
+);
+CREATE UNIQUE INDEX vehicles_active_name ON vehicles(name) WHERE revoked_at IS NULL;
+CREATE UNIQUE INDEX vehicles_active_address ON vehicles(tunnel_address) WHERE revoked_at IS NULL;
+
+CREATE TABLE switch_events (
+  log_id             BIGSERIAL PRIMARY KEY,
+  id                 BYTEA NOT NULL,
+  vehicle            TEXT NOT NULL,
+  seq                BIGINT NOT NULL,
+  at                 BIGINT NOT NULL,
+  from_uplink        TEXT,
+  to_uplink          TEXT NOT NULL,
+  reason             TEXT NOT NULL,
+  site               TEXT,
+  ms_to_first_packet DOUBLE PRECISION,
+  gap_ms             DOUBLE PRECISION,
+  detail             TEXT NOT NULL,
+  received_at        BIGINT NOT NULL,
+  vehicle_at         BIGINT,
+  time_quality       TEXT,
+  clock_offset_ms    BIGINT,
+  UNIQUE (vehicle, id)
+);
+CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at);
+CREATE INDEX switch_events_at ON switch_events(at);
+CREATE INDEX switch_events_received_at ON switch_events(received_at);
+CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq);
+
+CREATE TABLE sites (
+  name        TEXT PRIMARY KEY,
+  version     BIGINT NOT NULL,
+  description TEXT,
+  match       TEXT NOT NULL,
+  profile     TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+CREATE TABLE site_audit (
+  id       BIGSERIAL PRIMARY KEY,
+  site     TEXT NOT NULL,
+  version  BIGINT NOT NULL,
+  at       TEXT NOT NULL,
+  who      TEXT NOT NULL,
+  action   TEXT NOT NULL,
+  diff     TEXT NOT NULL,
+  snapshot TEXT
+);
+CREATE INDEX site_audit_site ON site_audit(site, id);
+
+CREATE TABLE drive_segments (
+  vehicle     TEXT NOT NULL,
+  segment     TEXT NOT NULL,
+  start_wall  BIGINT NOT NULL,
+  last_wall   BIGINT NOT NULL,
+  have        BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (vehicle, segment)
+);
+CREATE INDEX drive_segments_received ON drive_segments(received_at);
+CREATE TABLE drive_pieces (
+  vehicle  TEXT NOT NULL,
+  segment  TEXT NOT NULL,
+  "offset" BIGINT NOT NULL,
+  size     BIGINT NOT NULL,
+  data     BYTEA NOT NULL,
+  PRIMARY KEY (vehicle, segment, "offset"),
+  FOREIGN KEY (vehicle, segment) REFERENCES drive_segments(vehicle, segment) ON DELETE CASCADE
+);
+CREATE TABLE drive_sites (
+  vehicle TEXT NOT NULL,
+  segment TEXT NOT NULL,
+  site    TEXT NOT NULL,
+  PRIMARY KEY (vehicle, segment, site),
+  FOREIGN KEY (vehicle, segment) REFERENCES drive_segments(vehicle, segment) ON DELETE CASCADE
+);
+CREATE INDEX drive_sites_site ON drive_sites(site);
+`,
+  },
+  { version: 2, sql: FLEET_STATE_V1.replace(/INTEGER/g, 'BIGINT') },
+];
+
+/** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */
+const MIGRATION_LOCK = 0x726c6d67; // 'rlmg'
+
+/** Runs the steps not applied yet, each in its own transaction, under the advisory lock; returns the version. */
+export async function migratePostgres(store: StoreDb): Promise<number> {
+  const { db } = store;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    await sql`CREATE TABLE IF NOT EXISTS roamlink_schema (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(trx);
+  });
+  const latest = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
+  const current = async (q: typeof db) => (await sql<{ v: number | null }>`SELECT MAX(version) AS v FROM roamlink_schema`.execute(q)).rows[0]!.v ?? 0;
+  for (const m of POSTGRES_MIGRATIONS) {
+    await db.transaction().execute(async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+      const now = await current(trx);
+      if (now > latest) throw new Error(`the database's roamlink schema version ${now} is newer than this roamlink understands (${latest})`);
+      if (m.version <= now) return;
+      await sql.raw(m.sql).execute(trx);
+      await sql`INSERT INTO roamlink_schema (version, applied_at) VALUES (${m.version}, ${new Date().toISOString()})`.execute(trx);
+    });
+  }
+  return current(db);
+}
+
+/** Why a database at start is not usable, with the URL's password never in it. */
+export class DatabaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabaseError';
+  }
+}
+
+/**
+ * Connects (bounded by connectTimeoutMs: an unreachable server is an error, not a hang) and migrates; throws a
+ * DatabaseError naming the database (password redacted) and what is wrong.
+ */
+export async function openPostgres(url: string, o: PostgresOptions = {}): Promise<StoreDb> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new DatabaseError(`database: not a URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)`);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new DatabaseError(`database: ${redactUrl(url)} is not a postgres:// URL`);
+  const store = postgresStore(url, o);
+  try {
+    await sql`SELECT 1`.execute(store.db);
+    await migratePostgres(store);
+    return store;
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new DatabaseError(`database ${redactUrl(url)}: ${redactSecret((err as Error).message || String(err), url)}`);
+  }
+}

@@ -1,0 +1,135 @@
+// HQ's stores opened as one: the registry, switch log, sites and drives, in SQLite files under state_dir (the default,
+// nothing to set up) or all in the PostgreSQL database of config `database`. The daemon and the CLI both open them here.
+import type { HqConfig } from '../../shared/config/hq.js';
+import { openDb } from './db.js';
+import { drivesPath, openDrivesDb } from './drives/db.js';
+import type { DriveRepository } from './drives/repository.js';
+import { SqlDriveStore } from './drives/service.js';
+import { eventsPath, openEventsDb } from './events/db.js';
+import { EventStore } from './events/service.js';
+import { openSitesDb, sitesPath } from './sites/db.js';
+import { SiteService } from './sites/service.js';
+import { sqliteStore, type DialectName, type StoreDb } from './sql.js';
+import type { StoreParts } from './backup.js';
+import { keysDir, registryPath } from './vehicles/open.js';
+import { VehicleService } from './vehicles/service.js';
+import { FleetStateStore } from './fleet/service.js';
+
+export interface Stores {
+  readonly kind: DialectName;
+  readonly vehicles: VehicleService;
+  readonly events: EventStore;
+  readonly sites: SiteService;
+  readonly drives: DriveRepository;
+  /** The fleet's live state (last heartbeats), for a restart or the other concentrator. */
+  readonly fleet: FleetStateStore;
+  /** The databases behind them (backup, restore): PostgreSQL's one for all, or SQLite's file per store. */
+  readonly parts: StoreParts;
+  /** Closes every database (safe to call twice). */
+  close(): Promise<void>;
+}
+
+export interface OpenStoresOptions {
+  /** The concentrator's own public key, which no vehicle may use. */
+  hqPublicKey?: string;
+  /** HQ's wall clock for the switch log's received_at. */
+  now?: () => number;
+  /** Told when a pooled PostgreSQL connection broke while idle (the pool reconnects on the next query). */
+  onIdleError?: (err: Error) => void;
+}
+
+/** A store shared by several repositories: their own close() leaves it open; Stores.close() closes it. */
+const shared = (s: StoreDb): StoreDb => ({ db: s.db, dialect: s.dialect, close: async () => {} });
+
+/**
+ * Opens and migrates the stores the config names. An unreachable or wrong database throws a DatabaseError (the URL's
+ * password never in it) within connect_timeout: never a hang.
+ */
+export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 'tunnel_network' | 'lan_subnets' | 'vehicle_subnets'>, o: OpenStoresOptions = {}): Promise<Stores> {
+  const vehicleOpts = { tunnelNetwork: cfg.tunnel_network, lanSubnets: cfg.lan_subnets, vehicleSubnets: cfg.vehicle_subnets, hqPublicKey: o.hqPublicKey, keysDir: keysDir(cfg) };
+  const eventOpts = o.now ? { now: o.now } : {};
+  if (cfg.database) {
+    const { openPostgres } = await import('./postgres.js');
+    const pgStore = await openPostgres(cfg.database, { onIdleError: o.onIdleError });
+    const s = shared(pgStore);
+    let closed = false;
+    return {
+      kind: 'postgres',
+      vehicles: new VehicleService(s, vehicleOpts),
+      events: new EventStore(s, eventOpts),
+      sites: new SiteService(s),
+      drives: new SqlDriveStore(s),
+      fleet: new FleetStateStore(s),
+      parts: { registry: s, events: s, sites: s, drives: s },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await pgStore.close();
+      },
+    };
+  }
+  // SQLite: a file per store (the switch log's and the drives' writes and vacuums never hold up the registry's).
+  const files: StoreDb[] = [];
+  const open = <T extends Parameters<typeof sqliteStore>[0]>(db: T) => {
+    const s = sqliteStore(db);
+    files.push(s);
+    return shared(s);
+  };
+  try {
+    const parts: StoreParts = {
+      registry: open(openDb(registryPath(cfg))),
+      events: open(openEventsDb(eventsPath(cfg.state_dir))),
+      sites: open(openSitesDb(sitesPath(cfg.state_dir))),
+      drives: open(openDrivesDb(drivesPath(cfg.state_dir))!),
+    };
+    const vehicles = new VehicleService(parts.registry, vehicleOpts);
+    const events = new EventStore(parts.events, eventOpts);
+    const sites = new SiteService(parts.sites);
+    const drives = new SqlDriveStore(parts.drives);
+    let closed = false;
+    return {
+      kind: 'sqlite',
+      vehicles,
+      events,
+      sites,
+      drives,
+      fleet: new FleetStateStore(parts.registry),
+      parts,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        for (const f of files) await f.close();
+      },
+    };
+  } catch (err) {
+    for (const f of files) await f.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** One store for a CLI command: its SQLite file (null when `mustExist` and it is not there yet) or the PostgreSQL database. */
+async function openOne<T>(cfg: Pick<HqConfig, 'state_dir' | 'database'>, sqlite: () => StoreDb | null, make: (s: StoreDb) => T): Promise<{ store: T; close: () => Promise<void> } | null> {
+  const s = cfg.database ? await (await import('./postgres.js')).openPostgres(cfg.database, { max: 1 }) : sqlite();
+  return s && { store: make(s), close: () => s.close() };
+}
+
+/** The switch log (`roamlink log`); SQLite: null while HQ has stored none. */
+export function openEventLog(cfg: Pick<HqConfig, 'state_dir' | 'database'>) {
+  return openOne(cfg, () => {
+    const db = openEventsDb(eventsPath(cfg.state_dir), { mustExist: true });
+    return db && sqliteStore(db);
+  }, (s) => new EventStore(s));
+}
+
+/** The sites (`roamlink site …`). */
+export function openSiteStore(cfg: Pick<HqConfig, 'state_dir' | 'database'>) {
+  return openOne(cfg, () => sqliteStore(openSitesDb(sitesPath(cfg.state_dir))), (s) => new SiteService(s)) as Promise<{ store: SiteService; close: () => Promise<void> }>;
+}
+
+/** The drives (`roamlink drive export`, `site simulate`); SQLite: null while HQ holds none. */
+export function openDriveStore(cfg: Pick<HqConfig, 'state_dir' | 'database'>) {
+  return openOne(cfg, () => {
+    const db = openDrivesDb(drivesPath(cfg.state_dir), { mustExist: true });
+    return db && sqliteStore(db);
+  }, (s) => new SqlDriveStore(s));
+}

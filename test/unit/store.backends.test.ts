@@ -1,0 +1,330 @@
+// The stores' contract on both backends: every case runs on SQLite (files in a temp state dir) and on PostgreSQL (a
+// private server this file starts and stops), through openStores as the daemon opens them.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import { PRIVATE_RANGES } from '../../concentrator/cidr.js';
+import { openStores, type Stores } from '../../concentrator/store/stores.js';
+import { DatabaseError, migratePostgres, openPostgres, POSTGRES_MIGRATIONS } from '../../concentrator/store/postgres.js';
+import { buildAgentApi } from '../../concentrator/agent-api/app.js';
+import { FleetState } from '../../concentrator/agent-api/fleet.js';
+import { GroupCommit } from '../../concentrator/agent-api/ingest.js';
+import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import { startTestPostgres, type TestPostgres } from './postgres.fixture.js';
+
+const K = (n: number) => Buffer.alloc(32, n).toString('base64');
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+function ev(n: number, over: Partial<SwitchEvent> = {}): SwitchEvent {
+  return {
+    id: uuid(n), vehicle: 'bus-7', seq: n, at: new Date(T0 + n * 1000).toISOString(), from: n === 1 ? null : 'wlan0', to: 'wlan1',
+    reason: 'signal', why: null, ms_to_first_packet: 12.5, gap_ms: 0, candidates: [], site: null, ...over,
+  };
+}
+
+let pgServer: TestPostgres | null = null;
+let dbs = 0;
+const dirs: string[] = [];
+
+before(() => {
+  pgServer = startTestPostgres();
+});
+after(() => {
+  pgServer?.destroy();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+type Backend = 'sqlite' | 'postgres';
+const BACKENDS: Backend[] = ['sqlite', 'postgres'];
+
+/** A fresh store of that kind, closed after the test. */
+async function fresh(t: { after: (fn: () => unknown) => void }, kind: Backend, o: { now?: () => number } = {}): Promise<Stores & { cfg: { state_dir: string; database?: string } }> {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-store-'));
+  dirs.push(dir);
+  const database = kind === 'postgres' ? await pgServer!.createDatabase(`t${++dbs}`) : undefined;
+  const cfg = { state_dir: join(dir, 'state'), database, tunnel_network: '10.99.0.0/24', lan_subnets: ['192.168.10.0/24'], vehicle_subnets: [...PRIVATE_RANGES] };
+  const s = await openStores(cfg, o);
+  t.after(() => s.close());
+  assert.equal(s.kind, kind);
+  return Object.assign(s, { cfg });
+}
+
+for (const kind of BACKENDS) {
+  test(`${kind}: registry: add, list, active, get, byAddress, revoke; a refusal changes nothing`, async (t) => {
+    const { vehicles } = await fresh(t, kind);
+    const a = (await vehicles.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) })).vehicle;
+    const b = (await vehicles.add({ name: 'b', publicKey: K(2), site: 'depot' })).vehicle;
+    assert.deepEqual([a.tunnel_address, b.tunnel_address, b.subnet], ['10.99.0.2', '10.99.0.3', '10.0.0.0/24']);
+    await assert.rejects(vehicles.add({ name: 'a', subnet: '10.20.9.0/24', publicKey: K(3) }), /NAME: vehicle "a" already exists/);
+    await assert.rejects(vehicles.add({ name: 'c', subnet: '10.20.1.128/25', publicKey: K(3) }), /overlaps vehicle "a"/);
+    assert.equal((await vehicles.list()).length, 2, 'the refusals stored nothing');
+    assert.deepEqual(await vehicles.byAddress('10.99.0.3'), { name: 'b' });
+    const r = await vehicles.revoke('b');
+    assert.ok(r.revoked_at);
+    assert.equal(await vehicles.byAddress('10.99.0.3'), null, 'a revoked vehicle is nobody');
+    await assert.rejects(vehicles.revoke('b'), /already revoked/);
+    await assert.rejects(vehicles.add({ name: 'd', subnet: '10.20.4.0/24', publicKey: K(2) }), /a revoked key cannot be reused/);
+    const b2 = (await vehicles.add({ name: 'b', subnet: '10.20.2.0/24', publicKey: K(4) })).vehicle;
+    assert.equal(b2.tunnel_address, '10.99.0.3', 'the freed address again');
+    assert.equal((await vehicles.get('b'))!.public_key, K(4), 'get: the active one before the revoked one');
+    assert.deepEqual((await vehicles.active()).map((v) => v.name), ['a', 'b']);
+    assert.deepEqual((await vehicles.list()).map((v) => [v.name, v.revoked_at !== null]), [['a', false], ['b', true], ['b', false]]);
+  });
+
+  test(`${kind}: registry: concurrent adds take turns (distinct addresses and subnets, nothing lost)`, async (t) => {
+    const { vehicles } = await fresh(t, kind);
+    const added = await Promise.all(Array.from({ length: 8 }, (_, i) => vehicles.add({ name: `v${i}`, publicKey: K(10 + i) })));
+    assert.equal(new Set(added.map((x) => x.vehicle.tunnel_address)).size, 8);
+    assert.equal(new Set(added.map((x) => x.vehicle.subnet)).size, 8);
+    assert.equal((await vehicles.active()).length, 8);
+  });
+
+  test(`${kind}: switch log: idempotent by (vehicle, id) across batches and calls; another vehicle's id is its own`, async (t) => {
+    const { events } = await fresh(t, kind, { now: () => T0 + 99_000 });
+    const [r1, r2] = await events.ingestMany([[ev(1), ev(2)], [ev(2), ev(3)]]);
+    assert.deepEqual([r1!.inserted.map((e) => e.seq), r1!.duplicates, r2!.inserted.map((e) => e.seq), r2!.duplicates], [[1, 2], 0, [3], 1]);
+    const again = await events.ingest([ev(1), ev(1, { vehicle: 'van-2' })]);
+    assert.deepEqual([again.inserted.map((e) => e.vehicle), again.duplicates], [['van-2'], 1]);
+    assert.equal(await events.count(), 4);
+    const all = await events.query({ vehicle: 'bus-7' });
+    assert.deepEqual(all.map((e) => [e.seq, e.id, e.from, e.ms_to_first_packet, e.received_at]), [1, 2, 3].map((n) => [n, uuid(n), n === 1 ? null : 'wlan0', 12.5, new Date(T0 + 99_000).toISOString()]));
+    await assert.rejects(events.ingest([ev(9), { ...ev(10), to: null as unknown as string }]));
+    assert.equal(await events.count(), 4, 'a failed batch stores none of it');
+  });
+
+  test(`${kind}: switch log: filters, orders, the cursor (log_id), keyset pages, last, prune`, async (t) => {
+    let now = T0;
+    const { events } = await fresh(t, kind, { now: () => now });
+    await events.ingest([ev(1, { site: 'depot' }), ev(2, { site: 'depot', at: new Date(T0 - 5000).toISOString() }), ev(3, { reason: 'carrier-loss', to: 'wwan0' })]);
+    now = T0 + 86_400_000;
+    await events.ingest([ev(1, { vehicle: 'van-2' })]);
+    const names = (es: Array<{ vehicle: string; seq: number | null }>) => es.map((e) => `${e.vehicle}#${e.seq}`);
+    assert.deepEqual(names(await events.query({ vehicle: 'bus-7' })), ['bus-7#1', 'bus-7#2', 'bus-7#3'], "a vehicle's log in seq order, whatever its clock");
+    assert.deepEqual(names(await events.query({})), ['bus-7#2', 'bus-7#1', 'van-2#1', 'bus-7#3'], "the fleet's by HQ's time");
+    assert.deepEqual(names(await events.query({ site: 'depot', desc: true })), ['bus-7#1', 'bus-7#2']);
+    assert.deepEqual(names(await events.query({ uplink: 'wwan0' })), ['bus-7#3']);
+    assert.deepEqual(names(await events.query({ reason: 'carrier-loss' })), ['bus-7#3']);
+    assert.deepEqual(names(await events.query({ sinceMs: T0, untilMs: T0 + 2000 })), ['bus-7#1', 'van-2#1']);
+    const cursor = (await events.query({ vehicle: 'bus-7' }))[2]!.rowid;
+    assert.deepEqual(names(await events.query({ afterRowid: cursor })), ['van-2#1'], 'after a cursor: in stored order');
+    assert.equal(await events.maxRowid(), cursor + 1);
+    assert.equal((await events.last('bus-7'))!.seq, 3);
+    assert.equal(await events.last('nobody'), null);
+    // Pages: more rows than one page, read in order, each once.
+    now = T0 + 2 * 86_400_000;
+    const many = Array.from({ length: 4500 }, (_, i) => ev(100 + i, { vehicle: `car-${i % 7}`, at: new Date(T0 + (i % 50) * 1000).toISOString() }));
+    await events.ingest(many);
+    const viaQuery = (await events.query({})).map((e) => `${e.vehicle}/${e.id}`);
+    const viaIterate: string[] = [];
+    for await (const e of events.iterate({})) viaIterate.push(`${e.vehicle}/${e.id}`);
+    assert.equal(viaIterate.length, 4504);
+    assert.deepEqual(viaIterate, viaQuery, 'iterate pages through the same order as one query');
+    const desc: string[] = [];
+    for await (const e of events.iterate({ desc: true, limit: 2100 })) desc.push(`${e.vehicle}/${e.id}`);
+    assert.deepEqual(desc, viaQuery.slice().reverse().slice(0, 2100));
+    // Retention by HQ's receive time.
+    assert.equal(await events.prune(T0 + 1), 3);
+    assert.equal(await events.count(), 4501);
+    assert.equal(await events.prune(T0 + 2 * 86_400_000 + 1, 1000), 4501, 'in chunks');
+    assert.equal(await events.count(), 0);
+  });
+
+  test(`${kind}: sites: add, update (audited, versioned), set read as one, remove, history`, async (t) => {
+    const { sites } = await fresh(t, kind);
+    await sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann');
+    const u = await sites.update('depot', { profile: { hold_ms: 2000 } }, 'dashboard:bob');
+    assert.deepEqual([u.changed, u.site.version, u.site.profile], [true, 2, { switch_below: -70, hold_ms: 2000 }]);
+    assert.equal((await sites.update('depot', { profile: { hold_ms: 2000 } }, 'x')).changed, false);
+    await assert.rejects(sites.add({ name: 'depot', match: { ssid: ['x'] } }, 'cli:ann'), /already exists/);
+    const set = await sites.set();
+    assert.deepEqual([set.version, set.sites.map((s) => s.name)], [2, ['depot']]);
+    await sites.remove('depot', 'cli:ann');
+    assert.equal(await sites.get('depot'), null);
+    assert.deepEqual((await sites.history('depot')).map((h) => [h.set_version, h.action, h.who]), [[1, 'add', 'cli:ann'], [2, 'set', 'dashboard:bob'], [3, 'remove', 'cli:ann']]);
+    assert.equal(await sites.version(), 3);
+    assert.deepEqual((await sites.recent(1)).map((h) => h.action), ['remove']);
+  });
+
+  test(`${kind}: fleet state: saved and loaded whole; an older heartbeat never replaces a newer one; a restart restores online`, async (t) => {
+    const { fleet: store } = await fresh(t, kind);
+    let now = T0;
+    const hb = (vehicle: string, at: number) => ({
+      vehicle, at: new Date(at - 1500).toISOString(), active: 'wwan0', site: null, journal_backlog: 2,
+      uplinks: [{ name: 'wwan0', kind: 'lte' as const, state: 'ready', ready: true, signal: -90, rtt_ms: 40, loss: 0, rx_bytes: 1000, tx_bytes: 500 }],
+    });
+    const live = new FleetState({ offlineAfterMs: 15_000, now: () => now });
+    live.heartbeat(hb('bus-7', now) as never);
+    live.heartbeat(hb('van-2', now) as never);
+    assert.deepEqual(live.takeDirty().sort(), ['bus-7', 'van-2']);
+    await store.save(['bus-7', 'van-2'].map((v) => live.snapshot(v)!));
+    await store.save([{ ...live.snapshot('bus-7')!, receivedAt: T0 - 60_000, lte: [] }]);
+    now = T0 + 5000;
+    const again = new FleetState({ offlineAfterMs: 15_000, now: () => now });
+    for (const s of await store.load()) again.restore(s);
+    assert.deepEqual(again.get('bus-7'), live.get('bus-7'), 'the newer row kept: online, clock offset, last heartbeat');
+    assert.equal(again.get('bus-7')!.clockOffsetMs, 1500);
+    assert.equal(again.onlineCount(), 2);
+    assert.deepEqual(again.takeDirty(), [], 'a restored vehicle is not written back');
+    await store.forget('van-2');
+    assert.deepEqual((await store.load()).map((s) => s.vehicle), ['bus-7']);
+  });
+
+  test(`${kind}: drives: pieces in order, a resend dropped, a gap refused; segments by site; text; prune cascades`, async (t) => {
+    const { drives } = await fresh(t, kind);
+    const head = `${JSON.stringify({ drive: 1, vehicle: 'bus-1', start_wall: T0, site: 'depot' })}\n`;
+    const line = (ms: number) => `${JSON.stringify({ t: ms, e: 'p', site: 'street-7' })}\n`;
+    const piece = (offset: number, text: string, o: { start_wall?: number | null; last_t?: number | null; sites?: string[] } = {}) =>
+      ({ vehicle: 'bus-1', segment: 'drive-a.jsonl', offset, text, start_wall: o.start_wall ?? null, last_t: o.last_t ?? null, sites: o.sites ?? [] });
+    assert.deepEqual(await drives.append(piece(0, head, { start_wall: T0, sites: ['depot'] }), T0), { kind: 'ok', have: head.length, added: head.length });
+    const more = line(1000) + line(2000);
+    assert.deepEqual(await drives.append(piece(head.length + 5, more), T0), { kind: 'gap', have: head.length });
+    assert.deepEqual(await drives.append(piece(head.length, more, { last_t: 2000, sites: ['street-7'] }), T0 + 1000), { kind: 'ok', have: head.length + more.length, added: more.length });
+    assert.deepEqual(await drives.append(piece(0, head + more, { start_wall: T0, last_t: 2000, sites: ['depot', 'street-7'] }), T0 + 2000), { kind: 'ok', have: head.length + more.length, added: 0 }, 'a resend of what is held');
+    assert.equal(await drives.have('bus-1', 'drive-a.jsonl'), head.length + more.length);
+    assert.equal(await drives.text('bus-1', 'drive-a.jsonl'), head + more);
+    const [s] = await drives.segments({ site: 'street-7' });
+    assert.deepEqual([s!.vehicle, s!.start_wall, s!.last_wall, s!.sites], ['bus-1', T0, T0 + 2000, ['depot', 'street-7']]);
+    assert.deepEqual(await drives.segments({ site: 'nowhere' }), []);
+    assert.deepEqual(await drives.segments({ sinceWall: T0 + 3000 }), []);
+    assert.equal(await drives.prune(T0 + 1001), 1);
+    assert.equal(await drives.have('bus-1', 'drive-a.jsonl'), 0);
+    assert.equal(await drives.text('bus-1', 'drive-a.jsonl'), '', 'its pieces went with it');
+  });
+}
+
+test('postgres: migrations run once, concurrently too; a newer schema is refused by name', async () => {
+  const url = await pgServer!.createDatabase('migr');
+  const [a, b] = await Promise.all([openPostgres(url), openPostgres(url)]);
+  try {
+    const latest = POSTGRES_MIGRATIONS.at(-1)!.version;
+    assert.equal(await migratePostgres(a), latest);
+    const n = (await sql<{ n: number }>`SELECT COUNT(*) AS n FROM roamlink_schema`.execute(b.db)).rows[0]!.n;
+    assert.equal(n, POSTGRES_MIGRATIONS.length, 'each step applied once');
+    await sql`INSERT INTO roamlink_schema (version, applied_at) VALUES (${latest + 1}, 'later')`.execute(a.db);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  await assert.rejects(openPostgres(url), (e: Error) => e instanceof DatabaseError && /schema version \d+ is newer than this roamlink understands/.test(e.message));
+});
+
+test('postgres: an unreachable or wrong database at start is a clear error within the connect timeout, the password never in it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-nopg-'));
+  dirs.push(dir);
+  const t0 = Date.now();
+  await assert.rejects(openPostgres(`postgres://roamlink:s3cr3t-pw@localhost/x?host=${encodeURIComponent(dir)}`, { connectTimeoutMs: 2000 }), (e: Error) => {
+    assert.ok(e instanceof DatabaseError, e.message);
+    assert.match(e.message, /^database postgres:\/\/roamlink:\*\*\*@localhost\/x/);
+    assert.doesNotMatch(e.message, /s3cr3t-pw/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 5000, `gave up after ${Date.now() - t0} ms`);
+  await assert.rejects(openPostgres(pgServer!.url('no_such_db').replace('roamlink@', 'roamlink:pw-9@')), (e: Error) => /database "no_such_db" does not exist/.test(e.message) && !e.message.includes('pw-9'));
+  await assert.rejects(openPostgres('mysql://x@y/z'), /is not a postgres:\/\/ URL/);
+});
+
+test('postgres: the database lost while running: the agents\' API answers 503 (nothing acknowledged), then stores again by itself', async (t) => {
+  const s = await fresh(t, 'postgres');
+  await s.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
+  const gc = new GroupCommit(s.events);
+  const app = buildAgentApi({ identify: (a) => s.vehicles.byAddress(a), ingest: (b) => gc.submit(b), fleet: new FleetState({ offlineAfterMs: 15_000 }) });
+  t.after(() => app.close());
+  const post = (events: SwitchEvent[]) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.99.0.2', payload: { events } });
+  assert.equal((await post([ev(1)])).statusCode, 200);
+  pgServer!.stop();
+  try {
+    const down = await post([ev(2)]);
+    assert.equal(down.statusCode, 503, down.body);
+    assert.equal(down.json().error.code, 'STORE_UNAVAILABLE');
+    assert.equal(down.headers['retry-after'], '5');
+  } finally {
+    pgServer!.start();
+  }
+  // As an agent does: retried until stored (a connection that broke with the server may fail one more request).
+  let back = await post([ev(2)]);
+  for (let i = 0; i < 20 && back.statusCode === 503; i++) back = (await sleep(100), await post([ev(2)]));
+  assert.equal(back.statusCode, 200, back.body);
+  assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2], 'each once');
+});
+
+/** A store with something in every table. */
+async function fill(s: Stores): Promise<void> {
+  await s.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
+  await s.vehicles.add({ name: 'old', subnet: '10.20.8.0/24', publicKey: K(2) });
+  await s.vehicles.revoke('old');
+  await s.sites.add({ name: 'depot', match: { ssid: ['depot'] }, profile: { switch_below: -70 } }, 'cli:ann');
+  await s.sites.update('depot', { profile: { hold_ms: 900 } }, 'cli:ann');
+  await s.events.ingest(Array.from({ length: 300 }, (_, i) => ev(i + 1, { site: i % 2 ? 'depot' : null })));
+  const head = `${JSON.stringify({ drive: 1, vehicle: 'bus-7', start_wall: T0 })}\n`;
+  await s.drives.append({ vehicle: 'bus-7', segment: 'd.jsonl', offset: 0, text: head, start_wall: T0, last_t: null, sites: ['depot'] }, T0);
+  const live = new FleetState({ offlineAfterMs: 15_000, now: () => T0 });
+  live.heartbeat({ vehicle: 'bus-7', at: new Date(T0).toISOString(), active: null, site: null, journal_backlog: 0, uplinks: [] } as never);
+  await s.fleet.save([live.snapshot('bus-7')!]);
+}
+
+/** What the stores hold, as the API shows it (ids and cursors included). */
+async function contents(s: Stores) {
+  return {
+    vehicles: await s.vehicles.list(),
+    sites: await s.sites.set(),
+    history: await s.sites.history('depot'),
+    events: await s.events.query({}),
+    segments: await s.drives.segments({}),
+    text: await s.drives.text('bus-7', 'd.jsonl'),
+    fleet: await s.fleet.load(),
+  };
+}
+
+for (const [from, to] of [['sqlite', 'postgres'], ['postgres', 'sqlite'], ['postgres', 'postgres']] as Array<[Backend, Backend]>) {
+  test(`backup ${from} while it ingests, restore into an empty ${to}: the same contents, sequences go on`, async (t) => {
+    const a = await fresh(t, from);
+    await fill(a);
+    const file = join(a.cfg.state_dir, '..', 'hq.backup');
+    // Events keep arriving during the backup: the file holds one snapshot, whole rows, each once.
+    let n = 1000;
+    let writing = true;
+    const writer = (async () => {
+      // A turn of the event loop between writes, as requests arriving over HTTP give (SQLite's calls never yield).
+      while (writing) await a.events.ingest([ev(n++)]).then(() => sleep(1));
+    })();
+    const { backup, restore } = await import('../../concentrator/store/backup.js');
+    const r = await backup(a.parts, a.kind, file);
+    writing = false;
+    await writer;
+    assert.equal(r.rows.vehicles, 2);
+    assert.ok(r.rows.switch_events! >= 300 && r.rows.switch_events! < 300 + (n - 1000) + 1, JSON.stringify(r.rows));
+    const b = await fresh(t, to);
+    const back = await restore(b.parts, file);
+    assert.deepEqual(back.rows, r.rows);
+    const want = await contents(a);
+    want.events = want.events.filter((e) => e.seq! < 1000 || r.rows.switch_events! > 300 + (e.seq! - 1000));
+    assert.deepEqual(await contents(b), want);
+    // Ids go on after the restored ones.
+    const next = (await b.vehicles.add({ name: 'van-2', subnet: '10.20.9.0/24', publicKey: K(3) })).vehicle;
+    assert.equal(next.tunnel_address, '10.99.0.3');
+    await b.sites.update('depot', { profile: { hold_ms: 1000 } }, 'cli:bob');
+    assert.equal(await b.sites.version(), 3);
+    await b.events.ingest([ev(5000)]);
+    assert.equal((await b.events.last('bus-7'))!.rowid, (await b.events.maxRowid()));
+    assert.ok((await b.events.maxRowid()) > Math.max(...want.events.map((e) => e.rowid)));
+    // Restore goes into an empty store only.
+    await assert.rejects(restore(b.parts, file), /FILE: the store is not empty \(vehicles has 3 rows\)/);
+  });
+}
+
+test('restore refuses a file that is not a backup, and a bad line leaves the store empty', async (t) => {
+  const s = await fresh(t, 'sqlite');
+  const { restore } = await import('../../concentrator/store/backup.js');
+  const { writeFileSync } = await import('node:fs');
+  const { gzipSync } = await import('node:zlib');
+  const bad = join(s.cfg.state_dir, '..', 'bad.gz');
+  writeFileSync(bad, gzipSync('hello\n'));
+  await assert.rejects(restore(s.parts, bad), /is not a roamlink HQ backup/);
+  writeFileSync(bad, gzipSync(`${JSON.stringify({ format: 'roamlink-hq-backup', version: 1 })}\n${JSON.stringify({ t: 'vehicles', r: { id: 1, name: 'a', public_key: K(1), tunnel_address: '10.99.0.2', subnet: '10.20.1.0/24', site: null, created_at: 'x', revoked_at: null } })}\n{"t":"nope","r":{}}\n`));
+  await assert.rejects(restore(s.parts, bad), /line 3 is not a row of a known table/);
+  assert.deepEqual(await s.vehicles.list(), [], 'nothing of it stayed');
+});
