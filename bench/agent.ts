@@ -187,11 +187,10 @@ async function measure(pid: number, ms: number, tck: number, extra: () => Promis
   };
 }
 
-async function main() {
-  if (process.getuid?.() !== 0) throw new Error('bench/agent needs root (the lab)');
-  const tck = await clkTck();
+/** The steady scenario: two Wi-Fi APs and LTE, all ready, PPS each way through the tunnel, for the warm-up and the span. */
+function steadyScenario() {
   const duration = WARMUP_MS + MEASURE_MS + 2000;
-  const sc = parseScenario({
+  return parseScenario({
     name: 'bench-agent', duration, traffic: { pps: PPS, direction: 'both' },
     aps: [
       { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: [[0, -58], [duration, -60]] },
@@ -200,6 +199,73 @@ async function main() {
     lte: { signal: [[0, -95]] },
     agent: { initial_uplink: 'wlan0', connect_list: [{ ssid: 'depot', min_signal: -80 }, { ssid: 'street-7', min_signal: -80 }] },
   }, 'bench-agent');
+}
+
+/** The agent's CPU and RSS over the steady span of one run with these Node flags. */
+async function measureRun(flags: readonly string[], tck: number): Promise<{ main: Measured; extraCpuPct: number; lost: number }> {
+  let agentPid: number | undefined;
+  let result: { main: Measured; extraCpuPct: number } | null = null;
+  let measuring: Promise<void> | null = null;
+  const report = await runScenario(steadyScenario(), {
+    agentNodeFlags: flags,
+    onAgent: (pid) => (agentPid = pid),
+    onClockStart: (t0) => {
+      measuring = (async () => {
+        await new Promise((r) => setTimeout(r, Math.max(0, t0 - (performance.timeOrigin + performance.now())) + WARMUP_MS));
+        if (!agentPid) throw new Error('no agent pid');
+        const pid = agentPid;
+        result = await measure(pid, MEASURE_MS, tck, () => childrenOf(pid));
+      })();
+    },
+  });
+  await measuring;
+  if (!result) throw new Error('nothing measured');
+  return { ...(result as { main: Measured; extraCpuPct: number }), lost: report.traffic.lost };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * BENCH_AGENT_FLAGS=compare: the agent with Node's defaults (the baseline), with the unit's flags (AGENT_NODE_FLAGS)
+ * and with any BENCH_AGENT_ALSO sets, BENCH_AGENT_RUNS runs each (default 3), alternating so that the machine's load
+ * falls on all alike; medians, and each set's ratio to the defaults.
+ */
+async function compareFlags(): Promise<void> {
+  const tck = await clkTck();
+  const runs = Number(process.env.BENCH_AGENT_RUNS ?? 3);
+  // BENCH_AGENT_ALSO: more sets of flags to try, separated by ';' (e.g. '--max-semi-space-size=1 --single-threaded-gc').
+  const also = (process.env.BENCH_AGENT_ALSO ?? '').split(';').map((s) => s.trim()).filter(Boolean);
+  const configs: Array<{ name: string; flags: readonly string[] }> = [
+    { name: "Node's defaults (baseline)", flags: [] },
+    { name: `${AGENT_NODE_FLAGS.join(' ')} (the unit's)`, flags: AGENT_NODE_FLAGS },
+    ...also.map((s) => ({ name: s, flags: s.split(/\s+/) })),
+  ];
+  console.log(`bench/agent flags: the agent over ${MEASURE_MS / 1000} s of steady state (after ${WARMUP_MS / 1000} s), three uplinks ready, ${PPS} packets/s each way; Node ${process.version}; ${runs} run(s) of each, alternating; medians`);
+  const got = configs.map(() => [] as Array<{ main: Measured; extraCpuPct: number; lost: number }>);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, c] of configs.entries()) {
+      const r = await measureRun(c.flags, tck);
+      got[k]!.push(r);
+      console.log(`  run ${i + 1} ${c.name}: CPU ${r.main.cpuPct.toFixed(2)} % (main thread ${r.main.mainCpuPct.toFixed(2)} %), RSS max ${r.main.rssMbMax.toFixed(1)} MB, lost ${r.lost}`);
+    }
+  }
+  const med = got.map((rs) => ({ cpu: median(rs.map((r) => r.main.cpuPct)), main: median(rs.map((r) => r.main.mainCpuPct)), rss: median(rs.map((r) => r.main.rssMbMax)), end: median(rs.map((r) => r.main.rssMbEnd)) }));
+  const base = med[0]!;
+  console.log(`${'node flags'.padEnd(62)} ${'CPU'.padStart(8)} ${'main thr.'.padStart(10)} ${'RSS max'.padStart(10)} ${'RSS end'.padStart(10)}  ratio CPU, RSS max`);
+  for (const [k, c] of configs.entries()) {
+    const m = med[k]!;
+    console.log(`${c.name.padEnd(62)} ${m.cpu.toFixed(2).padStart(6)} % ${m.main.toFixed(2).padStart(8)} % ${m.rss.toFixed(1).padStart(7)} MB ${m.end.toFixed(1).padStart(7)} MB  ${(m.cpu / base.cpu).toFixed(2)}, ${(m.rss / base.rss).toFixed(2)}`);
+  }
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) throw new Error('bench/agent needs root (the lab)');
+  if (process.env.BENCH_AGENT_FLAGS === 'compare') return compareFlags();
+  const tck = await clkTck();
+  const sc = steadyScenario();
   console.log(`bench/agent: the agent over ${MEASURE_MS / 1000} s of steady state (after ${WARMUP_MS / 1000} s), three uplinks ready, ${PPS} packets/s each way through the tunnel; baseline: an idle \`node -e\` measured alongside`);
   console.log(`the agent runs as its systemd unit runs it: node ${[...AGENT_NODE_FLAGS, ...labAgentNodeArgs()].join(' ')} (shared/runtime.ts)`);
 

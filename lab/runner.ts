@@ -52,6 +52,8 @@ export interface RunOptions {
   agentLog?: string[];
   /** Told the agent's pid each time it starts (bench/agent samples its CPU and memory). */
   onAgent?: (pid: number | undefined) => void;
+  /** Node's flags for the agent: default the unit's (AGENT_NODE_FLAGS); bench/agent compares them with Node's defaults ([]). */
+  agentNodeFlags?: readonly string[];
   /**
    * A concentrator restart is a reboot of HQ's machine: the daemon is killed and its WireGuard interface deleted (as
    * a reboot loses it) before it starts again. For tests; scenarios say graceful or kill.
@@ -271,7 +273,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       }
     };
     const startAgent = () => {
-      const p = topo.procs.start('agent', [process.execPath, ...AGENT_NODE_FLAGS, ...labAgentNodeArgs(), builds.agent, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
+      const p = topo.procs.start('agent', [process.execPath, ...(opts.agentNodeFlags ?? AGENT_NODE_FLAGS), ...labAgentNodeArgs(), builds.agent, 'agent', '--config', agentCfg], { netns: topo.ns.veh, onStderrLine: onAgentLine, onStdoutLine: onAgentLine });
       opts.onAgent?.(p.pid);
       return p;
     };

@@ -10,7 +10,13 @@
  * - `--single-threaded-gc`: no GC helper threads. With a young generation this small, handing each scavenge to
  *   helper threads and waking them costs more than the work (bench/agent: ~0.4% of a core, 2.4% -> 1.9%).
  * None of them is allowed in NODE_OPTIONS in every Node 20, so the unit passes them through the installed wrapper
- * (ROAMLINK_NODE_FLAGS, deploy/install.sh).
+ * (ROAMLINK_NODE_FLAGS, /usr/bin/roamlink of the package, deploy/install.sh's).
+ *
+ * Kept on Node 24.22.3 (2026-12-03, `BENCH_AGENT_FLAGS=compare BENCH_AGENT_MS=30000 npm run bench:agent`, medians of 5
+ * runs for the first two rows and 2 for the third, alternating, the lab box at load 10-12): Node's defaults 2.27 % of a
+ * core, 131 MB RSS; these three 2.63 %, 89 MB (ratios 1.16, 0.68); without --lite-mode 1.92 %, 115 MB (0.85, 0.88).
+ * On Node 24 lite mode costs CPU (on Node 20 it saved some): 0.7 % of a core for 26 MB. Kept for memory, the tighter
+ * budget on a vehicle's box (goal 80 MB): neither set meets both goals (80 MB, 2 %) on Node 24 here.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--lite-mode', '--max-semi-space-size=1', '--single-threaded-gc'];
 
