@@ -109,6 +109,10 @@ test('fleet page: online state, active uplink, signal, site, last switch per veh
   assert.equal((await page.textContent(`${bus} .active`))?.trim(), 'wwan0');
   assert.equal((await page.textContent(`${bus} .signal`))?.trim(), '-93 dBm');
   assert.equal((await page.textContent(`${bus} .site`))?.trim(), 'depot');
+  // LTE bytes today from the heartbeats' counters (11 steps of 200 kB), and the computer's last health sample.
+  assert.equal((await page.textContent(`${bus} .lte-today`))?.trim(), '2.2 MB');
+  assert.equal((await page.textContent(`${bus} .host`))?.trim(), '71.5 °C, disk 25 % free, load 0.42');
+  assert.equal((await page.textContent('#fleet tr[data-vehicle="van-2"] .host'))?.trim(), '—');
   assert.match((await page.textContent(`${bus} .last-switch`)) ?? '', /wlan1 → wwan0 \(carrier-loss\), 5 min ago/);
   assert.equal((await page.textContent('#fleet tr[data-vehicle="van-2"] .badge'))?.trim(), 'offline');
   assert.deepEqual(errors, []);

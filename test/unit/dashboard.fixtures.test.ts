@@ -44,8 +44,10 @@ export async function dashboardFixture(opts: { logger?: Logger; tls?: { cert: st
       vehicle: 'bus-7', at: new Date(t).toISOString(), active: 'wwan0', site: 'depot', journal_backlog: 0,
       uplinks: [
         { name: 'wlan0', kind: 'wifi', state: 'ready', ready: true, signal: -60 - i, rtt_ms: 10, ap: { ssid: 'depot', bssid: '02:00:00:00:00:01' } },
-        { name: 'wwan0', kind: 'lte', state: 'ready', ready: true, signal: -95 + (i % 3), rtt_ms: 45 },
+        { name: 'wwan0', kind: 'lte', state: 'ready', ready: true, signal: -95 + (i % 3), rtt_ms: 45, rx_bytes: 1e9 + i * 150_000, tx_bytes: 5e8 + i * 50_000 },
       ],
+      // The vehicle computer's health, from the last heartbeat on (the agent sends it once HQ said it takes it).
+      health: i === 11 ? { at: new Date(t).toISOString(), cpu_temp_c: 71.5, load1: 0.42, cpus: 4, disk_total_bytes: 32e9, disk_free_bytes: 8e9 } : null,
       modem: { balance: 12.5, currency: 'EUR' },
     }));
   }

@@ -1,6 +1,6 @@
 // roamlink dashboard: hash-routed pages (fleet, vehicle, sites, site) over the admin JSON API, with the bearer token
 // kept in sessionStorage (this tab only). No framework, no build step.
-import { ago, dbm, diffLines, esc, ms, polyline, profilePatch, signalSeries, simulationRows, simulationSet, splitList, timelineSegments, uplinkColor } from './view.js';
+import { ago, dbm, hostText, megabytes, diffLines, esc, ms, polyline, profilePatch, signalSeries, simulationRows, simulationSet, splitList, timelineSegments, uplinkColor } from './view.js';
 import { REASONS } from './reasons.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -58,14 +58,16 @@ async function fleetPage(gen) {
         <td class="signal">${esc(dbm(v.signal))}</td>
         <td class="site">${esc(v.site ?? v.home_site ?? '—')}</td>
         <td class="last-switch">${last}</td>
+        <td class="lte-today">${esc(megabytes(v.lte_bytes_today))}</td>
+        <td class="host">${esc(hostText(v.health))}</td>
         <td class="heard muted">${esc(ago(v.last_heartbeat_at, now))}</td>
       </tr>`;
     })
     .join('');
   page().innerHTML = `<h1>Fleet</h1>
     <p id="fleet-summary">${data.online} of ${data.vehicles.length} online</p>
-    <table id="fleet"><thead><tr><th>Vehicle</th><th>State</th><th>Active uplink</th><th>Signal</th><th>Site</th><th>Last switch</th><th>Heard</th></tr></thead>
-    <tbody>${rows || '<tr><td colspan="7" class="muted">no vehicles registered</td></tr>'}</tbody></table>`;
+    <table id="fleet"><thead><tr><th>Vehicle</th><th>State</th><th>Active uplink</th><th>Signal</th><th>Site</th><th>Last switch</th><th>LTE today</th><th>Host</th><th>Heard</th></tr></thead>
+    <tbody>${rows || '<tr><td colspan="9" class="muted">no vehicles registered</td></tr>'}</tbody></table>`;
 }
 
 function timelineSvg(switches, fromMs, toMs) {

@@ -21,6 +21,21 @@ export function dbm(v) {
   return typeof v === 'number' ? `${Math.round(v)} dBm` : '—';
 }
 
+/** Bytes as MB with one decimal ("—" when unknown). */
+export function megabytes(b) {
+  return typeof b === 'number' ? `${(b / 1e6).toFixed(1)} MB` : '—';
+}
+
+/** The vehicle computer's health in a few words: temperature and the state_dir disk's free share ("—": no sample). */
+export function hostText(h) {
+  if (!h) return '—';
+  const parts = [];
+  if (typeof h.cpu_temp_c === 'number') parts.push(`${h.cpu_temp_c.toFixed(1)} °C`);
+  if (typeof h.disk_free_bytes === 'number' && h.disk_total_bytes) parts.push(`disk ${Math.round((h.disk_free_bytes / h.disk_total_bytes) * 100)} % free`);
+  if (typeof h.load1 === 'number') parts.push(`load ${h.load1.toFixed(2)}`);
+  return parts.join(', ') || '—';
+}
+
 export function ms(v) {
   return typeof v === 'number' ? `${Math.round(v * 10) / 10} ms` : '—';
 }
