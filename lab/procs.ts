@@ -8,6 +8,8 @@ export interface ProcOptions {
   env?: Record<string, string>;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
+  /** Keep a pipe to the process's stdin (write()); closed when the lab's process ends, so the child can see it go. */
+  stdin?: boolean;
 }
 
 export class Proc {
@@ -24,11 +26,13 @@ export class Proc {
     this.child = execa(file!, args, {
       reject: false,
       buffer: false,
-      stdin: 'ignore',
+      stdin: opts.stdin ? 'pipe' : 'ignore',
       env: { LC_ALL: 'C', ...opts.env },
       cleanup: true,
       forceKillAfterDelay: 2000,
     });
+    // A write racing the child's exit must not throw in the lab (EPIPE).
+    this.child.stdin?.on('error', () => {});
     for (const [stream, cb] of [[this.child.stdout, opts.onStdoutLine], [this.child.stderr, opts.onStderrLine]] as const) {
       if (!stream) continue;
       if (cb) createInterface({ input: stream }).on('line', cb);
@@ -38,6 +42,14 @@ export class Proc {
       this.exitCode = r.exitCode ?? null;
       return this.exitCode;
     });
+  }
+
+  /** Writes to the process's stdin (a process started with `stdin: true`); false when it is gone. */
+  write(text: string): boolean {
+    const s = this.child.stdin;
+    if (!s || !this.running || s.destroyed) return false;
+    s.write(text);
+    return true;
   }
 
   get pid(): number | undefined {

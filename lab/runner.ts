@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../shared/exec.js';
 import { parseCopyCounters } from '../agent/drivers/nft/steer.js';
-import { evaluateExpect, uplinkTime, type Report } from '../shared/report.js';
+import { evaluateExpect, uplinkTime, type Report, type ReportLink } from '../shared/report.js';
 import { signalAt, type Fault, type Scenario } from '../shared/scenario.js';
+import { IDEAL_LINK, linkAt, type LinkTimeline } from '../shared/link.js';
 import { createWg } from '../shared/wg.js';
 import { stopEcho } from '../concentrator/echo.js';
 import { analyze, type SwitchIn } from './meter/analyze.js';
@@ -147,7 +148,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const say = (ev: LabEvent) => opts.onEvent?.(ev);
   const dir = await mkdtemp(join(tmpdir(), 'roamlink-lab-'));
   const aps = sc.aps.map((ap, i) => ({ ssid: ap.ssid, bssid: ap.bssid ?? `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` }));
-  const topo = new Topology(aps, dir);
+  // The links that run through the emulator: those the scenario gives a `link` (the others are plain wires).
+  const linkSpecs = labLinks(sc);
+  const topo = new Topology(aps, dir, { aps: sc.aps.map((ap) => ap.link !== undefined), lte: sc.lte?.link !== undefined });
+  const linkSteps = new Map<string, ReportLink['steps']>();
   const wg = createWg();
   let driveError: Error | null = null;
   let t0 = Infinity; // wall ms of the scenario's time 0 (traffic start)
@@ -191,6 +195,13 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     opts.signal?.addEventListener('abort', () => void topo.down(), { once: true });
     opts.signal?.throwIfAborted();
     await topo.up();
+    // Each emulated link starts as its timeline's first step, before anything associates or dials.
+    for (const spec of linkSpecs) {
+      const link = topo.links.get(spec.name);
+      if (!link || !spec.timeline) continue;
+      await link.set(linkAt(spec.timeline, 0));
+      linkSteps.set(spec.name, [{ at_ms: 0, applied_ms: 0, ...linkAt(spec.timeline, 0) }]);
+    }
 
     // HQ: the concentrator, and the vehicle registered by its public key.
     const hqKey = await wg.genKey();
@@ -392,6 +403,20 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         }
       }
     };
+    // The links' later steps, on the scenario's clock.
+    for (const spec of linkSpecs) {
+      const link = topo.links.get(spec.name);
+      for (const [at, params] of (spec.timeline ?? []).slice(1)) {
+        if (!link) break;
+        const step = { at_ms: at, applied_ms: null as number | null, ...params };
+        linkSteps.get(spec.name)!.push(step);
+        timers.push(setTimeout(() => {
+          say({ type: 'fault', tMs: tNow(), text: `link ${spec.name}: ${JSON.stringify(params)}` });
+          step.applied_ms = Math.round(tNow() * 10) / 10;
+          void link.set(params).catch((err) => faultErrors.push(`link ${spec.name} at ${at} ms: ${String(err)}`));
+        }, Math.max(0, t0 + at - wall())));
+      }
+    }
     for (const f of sc.faults) {
       timers.push(setTimeout(() => void doFault(f).catch((err) => faultErrors.push(`${f.kind} at ${f.at} ms: ${String(err)}`)), Math.max(0, t0 + f.at - wall())));
     }
@@ -464,6 +489,16 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     if (opts.hqDrive) {
       await exportHqDrive((args) => run([process.execPath, ROAMLINK, ...args, '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }), 'lab-car', opts.hqDrive, t0, t0 + sc.duration, opts.signal);
     }
+    // What each link was: its steps as applied, and what the emulator dropped each way (ideal links: a plain wire).
+    const reportLinks = await Promise.all(linkSpecs.map(async (spec) => {
+      const link = topo.links.get(spec.name);
+      const counts = link ? await link.stats() : null;
+      return {
+        name: spec.name, serves: spec.serves, kind: spec.kind, emulated: link !== undefined,
+        steps: linkSteps.get(spec.name) ?? [{ at_ms: 0, applied_ms: 0, ...IDEAL_LINK }],
+        ...(counts ? { counted: counts } : {}),
+      };
+    }));
     const measured = { traffic: a.traffic, switches: reportSwitches, faults: reportFaults, hq_log_mismatch: hqCheck.mismatch };
     const expect = evaluateExpect(sc.expect as Record<string, number | undefined>, measured);
     if (faultErrors.length) expect.push({ name: 'faults_applied', limit: 0, actual: faultErrors.length, ok: false });
@@ -477,8 +512,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       uplinks: uplinkBytes,
       hq_log: hqLog,
       hq_log_check: hqCheck,
-      directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs })),
+      // delay_ms: the one-way delay camera to dispatcher (or back) as the meters measured it, links and tunnel together.
+      directions: a.directions.map(({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs, delay_ms }) => ({ name, sent, received, lost, duplicates, reordered, max_gap_ms, max_gap_at_ms, lost_runs, delay_ms })),
       faults: reportFaults,
+      links: reportLinks,
       fault_errors: faultErrors,
       lab: { id: topo.id, wireguard: 'see agent log' },
     };
@@ -496,6 +533,14 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await rm(dir, { recursive: true, force: true });
     if (driveError) throw driveError;
   }
+}
+
+/** The scenario's links: each AP's and the carrier's, what it serves, and its timeline (none: an ideal wire). */
+export function labLinks(sc: Scenario): Array<{ name: string; serves: string; kind: 'wifi' | 'lte'; timeline: LinkTimeline | undefined }> {
+  return [
+    ...sc.aps.map((ap, i) => ({ name: `aps[${i}]`, serves: `AP ${ap.ssid}`, kind: 'wifi' as const, timeline: ap.link })),
+    ...(sc.lte ? [{ name: 'lte', serves: 'LTE carrier', kind: 'lte' as const, timeline: sc.lte.link }] : []),
+  ];
 }
 
 /**

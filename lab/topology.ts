@@ -6,11 +6,17 @@
 //                                  │           └─ br0 ─ iap (intruder on AP 0's network, addIntruders())
 //                                  └─ ilte (intruder on the carrier's network, addIntruders())
 //
+// An AP's or the carrier's link may be emulated (delay, jitter, loss, rate: lab/link/): then the AP's port `a<i>`
+// sits on a bridge `lb<i>` of its own, joined to `br<i>` through the link; the carrier's `ran0` (the far end of the
+// modem's wire) on a bridge `ranb`, joined to the router's side, the bridge `ranr`, which then holds its address.
+// The links' relays run in `lnk`, reached from `air` and `lte` over a segment each (`ul0`, 10.255.1.0/24, .2.0/24).
+//
 // A radio is "associated" when its peer port in `air` is enslaved to that AP's bridge and up; no AP, no carrier.
 // Every namespace is named `<id>-<role>` with the owner's pid in <id>, so stale ones can be swept.
 import { rm } from 'node:fs/promises';
 import { run } from '../shared/exec.js';
 import { ProcGroup } from './procs.js';
+import { LabLink, type Underlay } from './link/link.js';
 
 export interface LabAp {
   ssid: string;
@@ -37,6 +43,12 @@ export const PLAN = {
 };
 
 export type UplinkName = 'wlan0' | 'wlan1' | 'wwan0';
+
+/** Which links run through the emulator (the others are plain wires): each AP's by index, the carrier's. */
+export interface LinkPlan {
+  aps: boolean[];
+  lte: boolean;
+}
 
 /** The intruders' own addresses, and the inside addresses they forge (a LAN host that is not the camera, HQ's tunnel address). */
 export const INTRUDER = {
@@ -92,7 +104,7 @@ export async function killNetnsPids(ns: string): Promise<void> {
 
 export class Topology {
   readonly id: string;
-  readonly ns: { veh: string; cam: string; air: string; net: string; lte: string; hq: string; disp: string; ap: string[] };
+  readonly ns: { veh: string; cam: string; air: string; net: string; lte: string; hq: string; disp: string; ap: string[]; lnk: string };
   /** WireGuard interface names, unique machine-wide (wireguard-go's control sockets are global). */
   readonly wg: { veh: string; hq: string };
   readonly procs = new ProcGroup();
@@ -101,16 +113,22 @@ export class Topology {
   private blackholed = new Set<UplinkName>();
   private tornDown: Promise<void> | undefined;
   private building: Promise<void> | undefined;
+  /** The emulated links, by what they serve: `aps[0]`, `lte`. */
+  readonly links = new Map<string, LabLink>();
+  /** The carrier's router-side device: its address, DHCP and NAT. */
+  readonly lteRouter: string;
 
   constructor(
     readonly aps: LabAp[],
     readonly runDir: string,
+    readonly linkPlan: LinkPlan = { aps: [], lte: false },
   ) {
     const letter = String.fromCharCode(97 + (labCounter++ % 26));
     this.id = `rl${process.pid}${letter}`;
     const n = (role: string) => `${this.id}-${role}`;
-    this.ns = { veh: n('veh'), cam: n('cam'), air: n('air'), net: n('net'), lte: n('lte'), hq: n('hq'), disp: n('disp'), ap: aps.map((_, i) => n(`ap${i}`)) };
+    this.ns = { veh: n('veh'), cam: n('cam'), air: n('air'), net: n('net'), lte: n('lte'), hq: n('hq'), disp: n('disp'), ap: aps.map((_, i) => n(`ap${i}`)), lnk: n('lnk') };
     this.wg = { veh: `${this.id}v`, hq: `${this.id}h` };
+    this.lteRouter = linkPlan.lte ? 'ranr' : 'ran0';
   }
 
   private ipn(ns: string, ...args: string[]) {
@@ -154,7 +172,8 @@ export class Topology {
   private async build(): Promise<void> {
     await sweepStale();
     const { ns } = this;
-    for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ns.disp, ...ns.ap]) {
+    const linked = this.linkPlan.lte || this.linkPlan.aps.some(Boolean);
+    for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ns.disp, ...ns.ap, ...(linked ? [ns.lnk] : [])]) {
       if (this.tornDown) throw new Error('the lab was torn down while it was being built');
       await run(['ip', 'netns', 'add', name]);
       this.created.push(name);
@@ -180,6 +199,7 @@ export class Topology {
 
     // Access points: a radio segment (bridge in `air`) each, DHCP, NAT, and no foreign sources.
     await this.ipn(ns.air, 'link', 'set', 'dev', 'lo', 'up');
+    const airUnderlay = this.linkPlan.aps.some(Boolean) ? await this.underlay(ns.air, 'ula', 1) : null;
     for (let i = 0; i < this.aps.length; i++) {
       const ap = ns.ap[i]!;
       const net = PLAN.apNet(i);
@@ -188,7 +208,16 @@ export class Topology {
       await this.ipn(ns.air, 'link', 'add', `br${i}`, 'type', 'bridge');
       await this.ipn(ns.air, 'link', 'set', 'dev', `br${i}`, 'up');
       await this.veth({ ns: ap, name: 'wl0' }, { ns: ns.air, name: `a${i}` });
-      await this.ipn(ns.air, 'link', 'set', 'dev', `a${i}`, 'master', `br${i}`, 'up');
+      if (this.linkPlan.aps[i]) {
+        await this.ipn(ns.air, 'link', 'add', `lb${i}`, 'type', 'bridge');
+        await this.ipn(ns.air, 'link', 'set', 'dev', `lb${i}`, 'up');
+        await this.ipn(ns.air, 'link', 'set', 'dev', `a${i}`, 'master', `lb${i}`, 'up');
+        const link = new LabLink(`aps[${i}]`, ns.air, i, airUnderlay!);
+        this.links.set(link.name, link);
+        await link.plumb(`br${i}`, `lb${i}`, this.procs, 1000 + i);
+      } else {
+        await this.ipn(ns.air, 'link', 'set', 'dev', `a${i}`, 'master', `br${i}`, 'up');
+      }
       await this.addr(ap, 'wl0', `${net}.1/24`);
       await this.sysctl(ap, 'net.ipv4.ip_forward=1');
       await this.nft(ap, natScript('wl0', `${net}.0/24`));
@@ -199,10 +228,22 @@ export class Topology {
     await wan(ns.lte, 'p-lte', PLAN.lteWan);
     await this.ipn(ns.lte, 'route', 'add', 'default', 'via', PLAN.netRouter);
     await this.veth({ ns: ns.veh, name: PLAN.modem }, { ns: ns.lte, name: 'ran0' });
-    await this.addr(ns.lte, 'ran0', `${PLAN.lteNet}.1/24`);
+    if (this.linkPlan.lte) {
+      for (const br of ['ranb', 'ranr']) {
+        await this.ipn(ns.lte, 'link', 'add', br, 'type', 'bridge');
+        await this.ipn(ns.lte, 'link', 'set', 'dev', br, 'up');
+      }
+      // The router's own packets leave with whole checksums (the relay carries bytes).
+      await run(['ethtool', '-K', 'ranr', 'tx', 'off'], { netns: ns.lte, allowFail: true });
+      await this.ipn(ns.lte, 'link', 'set', 'dev', 'ran0', 'master', 'ranb', 'up');
+      const link = new LabLink('lte', ns.lte, 0, await this.underlay(ns.lte, 'ult', 2));
+      this.links.set(link.name, link);
+      await link.plumb('ranb', 'ranr', this.procs, 2000);
+    }
+    await this.addr(ns.lte, this.lteRouter, `${PLAN.lteNet}.1/24`);
     await this.sysctl(ns.lte, 'net.ipv4.ip_forward=1');
-    await this.nft(ns.lte, natScript('ran0', `${PLAN.lteNet}.0/24`));
-    this.dhcp(ns.lte, 'ran0', PLAN.lteNet, 10, 50, `${PLAN.lteNet}.1`);
+    await this.nft(ns.lte, natScript(this.lteRouter, `${PLAN.lteNet}.0/24`));
+    this.dhcp(ns.lte, this.lteRouter, PLAN.lteNet, 10, 50, `${PLAN.lteNet}.1`);
 
     // The vehicle: two radios whose far ends wait, unassociated, in `air`; its LAN with the camera.
     for (const radio of PLAN.radios) {
@@ -222,6 +263,17 @@ export class Topology {
     await this.addr(ns.cam, 'lan0', `${PLAN.camera}/24`);
     await this.ipn(ns.cam, 'route', 'add', 'default', 'via', PLAN.vehLanGw);
     await this.sysctl(ns.veh, 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
+  }
+
+  /** A segment from `host` to the links' namespace, for VXLAN to reach the relays (room for its 50 bytes). */
+  private async underlay(host: string, port: string, subnet: number): Promise<Underlay> {
+    await this.veth({ ns: host, name: 'ul0' }, { ns: this.ns.lnk, name: port });
+    const u = { relayNs: this.ns.lnk, hostAddr: `10.255.${subnet}.1`, relayAddr: `10.255.${subnet}.2` };
+    for (const [ns, dev, a] of [[host, 'ul0', u.hostAddr], [this.ns.lnk, port, u.relayAddr]] as const) {
+      await this.ipn(ns, 'link', 'set', 'dev', dev, 'mtu', '9000');
+      await this.addr(ns, dev, `${a}/24`);
+    }
+    return u;
   }
 
   /**
@@ -253,7 +305,7 @@ export class Topology {
     for (const f of forged) await this.ipn(lte, 'addr', 'add', f, 'dev', 'wan0');
     await this.ipn(lte, 'route', 'add', 'default', 'via', INTRUDER.lteGw);
     await this.sysctl(this.ns.lte, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.iran0.rp_filter=0');
-    for (const net of inside) await this.ipn(this.ns.lte, 'route', 'add', net, 'via', vehicle.lteAddress, 'dev', 'ran0');
+    for (const net of inside) await this.ipn(this.ns.lte, 'route', 'add', net, 'via', vehicle.lteAddress, 'dev', this.lteRouter);
     return { ap, lte };
   }
 

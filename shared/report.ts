@@ -1,5 +1,6 @@
 // The lab run's report (design.md §2): its schema, judging the scenario's expect, uplink time, a readable summary.
 import { z } from 'zod';
+import { describeLink } from './link.js';
 
 // Every object allows fields beyond these: the report may grow, and scripts read it.
 
@@ -68,6 +69,25 @@ export const reportFaultSchema = z.looseObject({
   switch: z.looseObject({ to: z.string(), reason: z.string(), detect_ms: z.number(), ms_to_first_packet: z.number().nullable() }).nullable(),
 });
 
+const linkCountsSchema = z.looseObject({ forwarded: z.number().int(), dropped: z.number().int(), overflow: z.number().int() });
+
+/** A lab link as it was: an AP's or the carrier's, each setting it had and when, what its emulator dropped each way. */
+export const reportLinkSchema = z.looseObject({
+  /** aps[i] or lte. */
+  name: z.string(),
+  serves: z.string(),
+  kind: z.enum(['wifi', 'lte']),
+  /** false: a plain wire (the scenario gave it no `link`), its one step ideal. */
+  emulated: z.boolean(),
+  /** at_ms: the scenario's time; applied_ms: when the lab set it (null: the run ended first). Values per direction. */
+  steps: z.array(z.looseObject({
+    at_ms: z.number(), applied_ms: z.number().nullable(),
+    delay_ms: z.number(), jitter_ms: z.number(), loss: z.number(), rate_mbit: z.number().nullable(),
+  })),
+  /** What the emulator counted, up (from the vehicle) and down, over the whole run (set-up included). */
+  counted: z.looseObject({ up: linkCountsSchema, down: linkCountsSchema }).optional(),
+});
+
 export const reportSchema = z.looseObject({
   scenario: z.string(),
   /** Every expect item holds. */
@@ -83,6 +103,8 @@ export const reportSchema = z.looseObject({
   hq_log: z.array(hqLogEntrySchema),
   /** Every fault the lab applied, in order. */
   faults: z.array(reportFaultSchema).optional(),
+  /** Every link of the run (each AP's, the carrier's) and how it behaved. */
+  links: z.array(reportLinkSchema).optional(),
 });
 
 export type Traffic = z.output<typeof trafficSchema>;
@@ -90,6 +112,7 @@ export type ReportSwitch = z.output<typeof reportSwitchSchema>;
 export type ExpectResult = z.output<typeof expectResultSchema>;
 export type HqLogEntry = z.output<typeof hqLogEntrySchema>;
 export type ReportFault = z.output<typeof reportFaultSchema>;
+export type ReportLink = z.output<typeof reportLinkSchema>;
 export type Report = z.output<typeof reportSchema>;
 
 /** What a run measured, as the expect rules see it. */
@@ -203,6 +226,19 @@ export function formatSummary(report: Report): string {
     `  uplinks  ${Object.entries(report.uplink_ms).map(([u, ms]) => `${u} ${(ms / 1000).toFixed(1)}s`).join(', ') || 'none'}`,
     `  hq log   ${report.hq_log.length} ${report.hq_log.length === 1 ? 'entry' : 'entries'}`,
   );
+
+  const links = report.links ?? [];
+  if (links.length > 0) {
+    lines.push('', '  links (each way)');
+    const rows = [['link', 'from', 'setting', 'dropped up/down']];
+    for (const l of links) {
+      l.steps.forEach((st, i) => rows.push([
+        i === 0 ? `${l.serves}` : '', seconds(st.at_ms), l.emulated ? describeLink(st) : 'ideal (plain wire)',
+        i === 0 && l.counted ? `${l.counted.up.dropped}/${l.counted.down.dropped}` : '',
+      ]));
+    }
+    lines.push(...columns(rows, ['l', 'r', 'l', 'r'], '    '));
+  }
 
   const faults = report.faults ?? [];
   if (faults.length > 0) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { connectListSchema, isValidPsk } from './config/connect-list.js';
 import { parseDuration } from './duration.js';
 import { InputError, parseOrThrow } from './errors.js';
+import { linkSchema } from './link.js';
 
 /*
  * The parsed scenario keeps the file's field names; every time value ("40s", "300ms", or a number of ms) comes
@@ -80,6 +81,8 @@ const apSchema = z
       .string({ error: expected('expected a passphrase') })
       .refine(isValidPsk, { error: (iss) => `not a valid psk (8 to 63 printable ASCII characters, or 64 hex digits; got ${String(iss.input).length} characters)` })
       .optional(),
+    /** The AP's link (its uplink path as the vehicle sees it): absent, an ideal link (no emulator in the path). */
+    link: linkSchema('wifi', timeMs).optional(),
   })
   .superRefine((ap, ctx) => {
     if (ap.security === 'psk' && ap.psk === undefined) ctx.addIssue({ code: 'custom', path: ['psk'], message: 'required when security is psk' });
@@ -157,7 +160,7 @@ export const scenarioSchema = z
       { error: expected('expected { pps, direction }') },
     ),
     aps: z.array(apSchema, { error: expected('expected a list of access points') }).default([]),
-    lte: z.strictObject({ signal: lteTrace }, { error: expected('expected { signal: [[time, dBm], ...] }') }).optional(),
+    lte: z.strictObject({ signal: lteTrace, link: linkSchema('lte', timeMs).optional() }, { error: expected('expected { signal: [[time, dBm], ...], link? }') }).optional(),
     agent: agentOverrides.default({}),
     faults: z.array(faultSchema, { error: expected('expected a list of faults') }).default([]),
     expect: expectSchema.default({}),
@@ -174,6 +177,12 @@ export const scenarioSchema = z
         ctx.addIssue({ code: 'custom', path: ['aps', i, 'bssid'], message: `required: another AP has the ssid "${ap.ssid}"` });
       }
     });
+    const late = (link: ReadonlyArray<readonly [number, unknown]> | undefined, path: PropertyKey[]) =>
+      link?.forEach(([t], k) => {
+        if (t >= s.duration) ctx.addIssue({ code: 'custom', path: [...path, k, 0], message: `${t}ms is not within the duration (${s.duration}ms)` });
+      });
+    s.aps.forEach((ap, i) => late(ap.link, ['aps', i, 'link']));
+    late(s.lte?.link, ['lte', 'link']);
     s.faults.forEach((f, i) => {
       if (f.at >= s.duration) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: `${f.at}ms is not within the duration (${s.duration}ms)` });

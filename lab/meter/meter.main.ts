@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPort, runMeter, type MeterOptions } from './meter.js';
 
 const USAGE = `usage: node dist/lab/meter/meter.main.js --bind ADDR:PORT --peer ADDR:PORT --pps N --duration-ms N
-       [--send | --no-send] [--start-at EPOCH_MS] [--run-id N] [--drain-ms N] [--max-burst N]`;
+       [--send | --no-send] [--start-at EPOCH_MS] [--run-id N] [--drain-ms N] [--max-burst N] [--delays]`;
 
 function intArg(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {
@@ -29,6 +29,7 @@ function options(argv: string[]): MeterOptions {
       'run-id': { type: 'string' },
       'drain-ms': { type: 'string' },
       'max-burst': { type: 'string' },
+      delays: { type: 'boolean' },
     },
   });
   if (!v.bind || !v.peer) throw new Error('--bind and --peer are required');
@@ -47,6 +48,7 @@ function options(argv: string[]): MeterOptions {
     runId,
     drainMs: intArg('drain-ms', v['drain-ms'], 1000),
     maxBurst: v['max-burst'] === undefined ? undefined : Math.max(1, intArg('max-burst', v['max-burst'])),
+    delays: v.delays ?? false,
   };
 }
 

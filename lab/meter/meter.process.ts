@@ -17,6 +17,8 @@ export interface MeterSpec {
   startAtMs?: number;
   runId?: number;
   drainMs?: number;
+  /** Keep each arrival's one-way delay (rx.delay_us). */
+  delays?: boolean;
 }
 
 export interface MeterProcess {
@@ -33,6 +35,7 @@ export function meterArgv(s: MeterSpec): string[] {
   if (s.startAtMs !== undefined) argv.push('--start-at', String(Math.round(s.startAtMs)));
   if (s.runId !== undefined) argv.push('--run-id', String(s.runId));
   if (s.drainMs !== undefined) argv.push('--drain-ms', String(s.drainMs));
+  if (s.delays) argv.push('--delays');
   return withNetns(s.netns, argv);
 }
 

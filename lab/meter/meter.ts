@@ -25,6 +25,8 @@ export interface MeterOptions {
   /** How long to keep receiving after the schedule's end. */
   drainMs: number;
   maxBurst?: number;
+  /** Keep each arrival's one-way delay (rx.delay_us). */
+  delays?: boolean;
   /** Aborting stops the meter early; the result then says stopped: "signal". */
   signal?: AbortSignal;
   /** Called once the socket is bound, before anything is sent. */
@@ -79,7 +81,7 @@ export async function runMeter(o: MeterOptions): Promise<MeterResult> {
   const t0 = o.startAtMs ?? nowMs();
   const total = o.send ? Math.round((o.pps * o.durationMs) / 1000) : 0;
   const pace: Pace = { t0, pps: o.pps, total, maxBurst: o.maxBurst ?? defaultMaxBurst(o.pps) };
-  const rx = new RxRecorder(t0);
+  const rx = new RxRecorder(t0, o.delays ?? false);
   const tx = { planned: total, sent: 0, first_ms: null as number | null, last_ms: null as number | null, lag_max_ms: 0, errors: 0 };
 
   sock.on('message', (msg) => {

@@ -50,6 +50,8 @@ const rxSchema = z.looseObject({
   at_us: z.array(z.number().int()),
   /** One-way delay from the send time in the datagram (all meters share the machine's clock). */
   delay_ms: z.object({ min: ms, avg: ms, max: ms }).nullable(),
+  /** Each arrival's one-way delay in µs, in arrival order, duplicates left out (only with --delays: bench/links.ts). */
+  delay_us: z.array(z.number().int()).optional(),
 });
 
 export const meterResultSchema = z.looseObject({
@@ -81,12 +83,18 @@ export class RxRecorder {
   private delaySum = 0;
   private delayMin = Infinity;
   private delayMax = -Infinity;
+  private readonly delayUs: number[] | null;
   received = 0;
   duplicates = 0;
   reordered = 0;
   stray = 0;
 
-  constructor(private readonly t0Ms: number) {}
+  constructor(
+    private readonly t0Ms: number,
+    keepDelays = false,
+  ) {
+    this.delayUs = keepDelays ? [] : null;
+  }
 
   add(seq: number, atMs: number, sentMs: number): void {
     if (seq >= this.seen.length) {
@@ -104,6 +112,7 @@ export class RxRecorder {
       this.delaySum += delay;
       this.delayMin = Math.min(this.delayMin, delay);
       this.delayMax = Math.max(this.delayMax, delay);
+      this.delayUs?.push(Math.round(delay * 1000));
     }
     const last = this.runs[this.runs.length - 1];
     if (last && last[0] + last[1] === seq) last[1]++;
@@ -123,6 +132,7 @@ export class RxRecorder {
       seq_runs: this.runs.map(([s, n]) => [s, n] as [number, number]),
       at_us: [...this.atUs],
       delay_ms: this.received ? { min: r3(this.delayMin), avg: r3(this.delaySum / this.received), max: r3(this.delayMax) } : null,
+      ...(this.delayUs ? { delay_us: [...this.delayUs] } : {}),
     };
   }
 }
