@@ -1,7 +1,7 @@
 // The concentrator's config reload (SIGHUP, `systemctl reload roamlink-hq`): the fields it takes live. Every reload
 // also re-reads the admin operators and reconciles peers and routes with the registry (what SIGHUP always did).
 import type { HqConfig } from '../shared/config/hq.js';
-import { createReloader, type Reloader } from '../shared/config/reloader.js';
+import { createReloader, type ConfigReloader } from '../shared/config/reloader.js';
 import type { Logger } from '../shared/log.js';
 
 /**
@@ -13,24 +13,15 @@ export const HQ_LIVE_FIELDS = ['log_level'] as const;
 
 export const HQ_RESTART = 'systemctl restart roamlink-hq: the tunnels stay up';
 
-export function createHqReloader(o: { load: () => Promise<HqConfig>; initial: HqConfig; log: Logger }): Reloader & { running(): HqConfig } {
-  let running = o.initial;
-  const r = createReloader<HqConfig>({
+export function createHqReloader(o: { load: () => Promise<HqConfig>; initial: HqConfig; log: Logger }): ConfigReloader<HqConfig> {
+  return createReloader<HqConfig>({
     load: o.load,
-    running: () => running,
+    initial: o.initial,
     live: HQ_LIVE_FIELDS,
     restart: HQ_RESTART,
     apply(next) {
       o.log.level = next.log_level;
-      running = next;
     },
     log: o.log,
   });
-  return {
-    reload: (source) => r.reload(source),
-    get applied() {
-      return r.applied;
-    },
-    running: () => running,
-  };
 }

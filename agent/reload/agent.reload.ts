@@ -4,7 +4,7 @@ import type { AgentConfig } from '../../shared/config/agent.js';
 import type { ConnectList } from '../../shared/config/connect-list.js';
 import type { ModemConfig } from '../../shared/config/modem.js';
 import { isUnder, type ReloadPlan } from '../../shared/config/reload.plan.js';
-import { createReloader, type Reloader } from '../../shared/config/reloader.js';
+import { createReloader, type ConfigReloader } from '../../shared/config/reloader.js';
 import type { Logger } from '../../shared/log.js';
 import { readSmsSecret } from '../modem.services.js';
 import { policyWith, type Policy } from '../policy/policy.js';
@@ -46,11 +46,10 @@ export function createAgentReloader(o: {
   targets: AgentReloadTargets;
   log: Logger;
   onApplied?: (next: AgentConfig) => void;
-}): Reloader & { running(): AgentConfig } {
-  let running = o.initial;
-  const reloader = createReloader<AgentConfig>({
+}): ConfigReloader<AgentConfig> {
+  return createReloader<AgentConfig>({
     load: o.load,
-    running: () => running,
+    initial: o.initial,
     live: AGENT_LIVE_FIELDS,
     restart: AGENT_RESTART,
     verify: verifyAgentReload,
@@ -60,16 +59,8 @@ export function createAgentReloader(o: {
       if (parts.policy) o.targets.policy(policyWith(next.policy));
       if (parts.connectList) o.targets.connectList(next.connect_list);
       if (parts.modem && next.modem) o.targets.modem(next.modem);
-      running = next;
       o.onApplied?.(next);
     },
     log: o.log,
   });
-  return {
-    reload: (source) => reloader.reload(source),
-    get applied() {
-      return reloader.applied;
-    },
-    running: () => running,
-  };
 }

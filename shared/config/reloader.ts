@@ -7,8 +7,8 @@ import { invalidOutcome, outcomeOf, planReload, type ReloadOutcome, type ReloadP
 export interface ReloaderDeps<C> {
   /** Reads and parses the file; throws an InputError naming the bad field. */
   load(): Promise<C>;
-  /** The config in effect now. */
-  running(): C;
+  /** The config in effect at start; the reloader holds the running config from then on. */
+  initial: C;
   /** The fields that may change live (paths, e.g. `policy`, `modem.sms`). */
   live: readonly string[];
   /** How to restart the daemon, for the refusal's message. */
@@ -27,19 +27,26 @@ export interface Reloader {
   readonly applied: number;
 }
 
-export function createReloader<C>(deps: ReloaderDeps<C>): Reloader {
+/** A reloader that also says which config is in effect (the last one applied, or the initial). */
+export interface ConfigReloader<C> extends Reloader {
+  running(): C;
+}
+
+export function createReloader<C>(deps: ReloaderDeps<C>): ConfigReloader<C> {
+  let running = deps.initial;
   let chain: Promise<unknown> = Promise.resolve();
   let applied = 0;
   const once = async (source: string): Promise<ReloadOutcome> => {
     let outcome: ReloadOutcome;
     try {
       const next = await deps.load();
-      const plan = planReload(deps.running(), next, deps.live);
+      const plan = planReload(running, next, deps.live);
       outcome = outcomeOf(plan, deps.restart);
       if (outcome.result === 'applied') {
         await deps.verify?.(next, plan);
         try {
           await deps.apply(next, plan);
+          running = next;
           applied++;
         } catch (err) {
           outcome = { ...outcome, ok: false, result: 'failed', message: `failed while applying ${outcome.changed.join(', ')} (a restart applies the file): ${err instanceof Error ? err.message : String(err)}` };
@@ -62,5 +69,6 @@ export function createReloader<C>(deps: ReloaderDeps<C>): Reloader {
     get applied() {
       return applied;
     },
+    running: () => running,
   };
 }

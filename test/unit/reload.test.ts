@@ -199,7 +199,7 @@ test('the reloader: an SMS secret file that cannot be read refuses the reload na
       inFlight--;
       return { v: running.v + 1 };
     },
-    running: () => running, live: ['v'], restart: 'restart', log,
+    initial: running, live: ['v'], restart: 'restart', log,
     apply: (n) => void (running = n),
   });
   const outs = await Promise.all([r.reload('a'), r.reload('b'), r.reload('c')]);
@@ -209,7 +209,7 @@ test('the reloader: an SMS secret file that cannot be read refuses the reload na
 
   // An apply that throws: answered as failed, not as applied.
   const f = createReloader<{ v: number }>({
-    load: async () => ({ v: 2 }), running: () => ({ v: 1 }), live: ['v'], restart: 'restart', log,
+    load: async () => ({ v: 2 }), initial: { v: 1 }, live: ['v'], restart: 'restart', log,
     apply: () => {
       throw new Error('boom');
     },
