@@ -117,7 +117,13 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
   // The drive: what the arbiter hears, recorded for replay (agent/drive/).
   const drive = createDriveRecorder({
     dir: join(cfg.state_dir, 'drives'), header: driveHeaderOf(cfg.vehicle, arbiterInput, slots),
-    now: () => clock.now(), wallNow: () => clock.wallNow(), readBytes: sysfsBytes(wgIf),
+    clock, readBytes: sysfsBytes(wgIf), retentionMs: cfg.drive.retention_days * 86_400_000,
+    // A day's new segment adopts the tunnel the arbiter runs on then (as a restarted agent adopts it).
+    running: () => {
+      const v = view();
+      const lease = v.active ? v.status[v.active]?.lease : null;
+      return v.active && lease ? { uplink: v.active, address: lease.address } : null;
+    },
     onError: (err) => log.warn({ event: 'drive.failed', err: String(err) }, `drive recording: ${String(err)}`),
   });
   const arbiter = createActor(arbiterMachine, { input: arbiterInput, inspect: drive.inspect });

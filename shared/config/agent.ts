@@ -119,7 +119,10 @@ const agentConfigObject = z.strictObject({
     lte_interval_ms: z.number().int().min(1000).max(86_400_000).default(600_000),
     /** Drive bytes a day (UTC) shipped over LTE; past it, pieces wait for Wi-Fi or the next day. 0: never over LTE. */
     lte_bytes_per_day: z.number().int().min(0).max(1_000_000_000).default(2_000_000),
-  }).default({ ship: true, interval_ms: 60_000, lte_interval_ms: 600_000, lte_bytes_per_day: 2_000_000 }),
+    /** Days a drive file is kept on the vehicle after it was last written (a new file starts every day); the 64 MB cap
+     *  still holds. HQ keeps its copy for its own drive_retention_days. */
+    retention_days: z.number().int().min(1).max(365).default(7),
+  }).default({ ship: true, interval_ms: 60_000, lte_interval_ms: 600_000, lte_bytes_per_day: 2_000_000, retention_days: 7 }),
   /** The vehicle computer's health (temperature, load, memory, disk, uptime, the modem's USB identity), sampled every
    *  interval_ms off the switch path, carried in the heartbeat, shown by `roamlink status` and on /metrics. */
   health: z.strictObject({
