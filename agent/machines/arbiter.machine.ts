@@ -372,7 +372,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const tunnel = seenBy(context, now);
         const msgs = rolesFor({
           uplinks: Object.values(context.status), active: context.active, holdDown: context.holdDown, heldAps: context.heldAps, now,
-          busy: isBusy(tunnel, context.policy, now), rxFlowing: isRxFlowing(tunnel, context.policy, now), policy: context.policy,
+          busy: isBusy(tunnel, context.policy, now), rxFlowing: !context.copying && isRxFlowing(tunnel, context.policy, now), policy: context.policy,
           restProbeMs: context.restProbeMs ?? context.policy.probe_interval_ms,
         });
         const told = { ...context.told };
@@ -405,6 +405,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       }),
       // Copies through a standby while the active is at risk (or always): decided after each decision of a steady
       // tunnel, not while a switch is decided or under way; the composition root steers them (redundancy.changed).
+      // Each `redund` is followed by `tell`: while copies flow the active lives by its own probes, at the busy pace
+      // from the moment they begin (2026-12-03: told only at the next event, it sat at its 1 s rest pace, unprobed,
+      // and was left on 'blackhole').
       redund: enqueueActions(({ context, enqueue }) => {
         if (context.decision || context.pending) return;
         const now = clock(context);
@@ -548,15 +551,15 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         after: { settle: [{ guard: 'canStart', target: 'switching', actions: 'beginInitial' }, { target: 'starting' }] },
       },
       steady: {
-        entry: ['tell', 'decide', 'redund'],
+        entry: ['tell', 'decide', 'redund', 'tell'],
         // A steering that keeps failing is retried once per steerRetry, not in a loop (each try runs nft).
         after: { steerRetry: { guard: ({ context }) => context.coolingDown, actions: [assign({ coolingDown: false }), 'decide'] } },
         always: { guard: 'hasDecision', target: 'switching', actions: ['begin', 'endCopiesTo'] },
         on: {
-          'uplink.status': { actions: ['record', 'tell', 'askStandbys', 'decide', 'redund'] },
-          'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide', 'redund'] },
-          'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide', 'redund'] },
-          'arbiter.recheck': { actions: ['askStandbys', 'decide', 'redund'] },
+          'uplink.status': { actions: ['record', 'tell', 'askStandbys', 'decide', 'redund', 'tell'] },
+          'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide', 'redund', 'tell'] },
+          'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide', 'redund', 'tell'] },
+          'arbiter.recheck': { actions: ['askStandbys', 'decide', 'redund', 'tell'] },
           'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
             { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },

@@ -253,11 +253,14 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     const target = bestUsable(fast.answering, policy)!;
     return go('blackhole', target, fast.text, true);
   }
-  if (busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms) {
+  // While copies flow, the concentrator answers through either path (the copy it authenticated last), so the tunnel's
+  // silence proves nothing of the active's path: it is dead on its own probes' word only (copyProof).
+  const proof = snapshot.copying ? copyProof(active.probe, busy ? policy.dead_busy_ms : policy.dead_idle_ms, now) : '';
+  if ((busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms) && proof !== null) {
     const since = backAt === aliveAt ? ' since the concentrator answered again' : '';
-    const text = busySilentMs > policy.dead_busy_ms
+    const text = (busySilentMs > policy.dead_busy_ms
       ? `${active.name} silent for ${fmtMs(busySilentMs)}${since} while traffic flows (limit ${policy.dead_busy_ms} ms)`
-      : `${active.name} silent for ${fmtMs(silentMs)}${since} (limit ${policy.dead_idle_ms} ms)`;
+      : `${active.name} silent for ${fmtMs(silentMs)}${since} (limit ${policy.dead_idle_ms} ms)`) + proof;
     // A standby that has failed since the active was last heard may share its trouble: one that answers goes first.
     const answering = others.filter((u) => !(u.probe.failing && u.probe.failing.last_at > heardAt));
     const target = (answering.length < others.length ? bestUsable(answering, policy) : undefined) ?? best;
@@ -319,6 +322,18 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const target = wifis.find((u) => sig(u) >= leaveAt);
   if (target) return go('leave-lte', target, `${active.name} is costed and ${target.name} ${sig(target)} dBm is good enough (≥${leaveAt} dBm)`);
   return stay('none', `${active.name} active; no Wi-Fi at or above ${strongEnough} dBm${forcedNote}`);
+}
+
+/**
+ * While copies flow, what proves the active's path dead (a silence alone does not): one of its own probes unanswered,
+ * given up (`failing`) or out for half the dead limit. Returns the why's words for it, or null when no probe of the
+ * silence has gone unanswered yet (2026-12-03, lab: the copies began while the active was probed at its 1 s rest pace;
+ * 432 ms later, with no probe even sent, it was left on 'blackhole' and held down).
+ */
+export function copyProof(p: ProbeStats, deadLimitMs: number, now: number): string | null {
+  if (p.failing) return `, its probes unanswered (the first given up ${fmtMs(now - p.failing.since)} ago; copies flowing)`;
+  if (p.in_flight_since !== undefined && now - p.in_flight_since >= deadLimitMs / 2) return `, its probe unanswered for ${fmtMs(now - p.in_flight_since)} (copies flowing)`;
+  return null;
 }
 
 /** The tunnel's last packet as proof of the active's path: only those before the copies began (rxBefore). */

@@ -1063,3 +1063,37 @@ test('the active quiet: the standbys are asked once per silence, LTE within its 
   assert.ok(lte.every((x, i) => i === 0 || x - lte[i - 1]! >= 2000), `LTE probes at least 2 s apart: ${lte}`);
   assert.deepEqual(h.steers, [], 'the active answered its own probes: no switch');
 });
+
+// ---- redundancy (issue 13, item 1): copies through a standby ------------------------------------------------------
+test('redundancy: copies begin while the active rests at its 1 s pace (the lab\'s false blackhole): probed at the busy pace at once, no switch; a real blackhole still moves', async (t) => {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wwan0'], { policy: policyWith({ redundancy: 'always' }) }, DEFAULT_TIMING);
+  t.after(() => h.stop());
+  const copies: Array<{ via: string | null; at: number }> = [];
+  h.actor.on('redundancy.changed', (e) => void copies.push({ via: e.via?.name ?? null, at: h.clock.now() }));
+  h.flowing = true;
+  await h.advance(2000);
+  assert.equal(h.roleOf('wlan0').probeIntervalMs, 1000, 'the tunnel\'s packets prove the active: probed at the rest pace');
+  assert.equal(copies.length, 0, 'LTE carries no copies');
+  // A standby Wi-Fi comes up (in the lab: the old active's hold-down ends): the copies go through it.
+  await h.bringUp('wlan1');
+  await h.advance(5);
+  assert.deepEqual(copies.map((c) => c.via), ['wlan1']);
+  const pace = h.roleOf('wlan0').probeIntervalMs;
+  await h.advance(3000);
+  assert.equal(h.steers.length, 0, `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  assert.equal(pace, 50, 'copies flowing: the active lives by its own probes, at the busy pace from the moment they begin');
+  // The active blackholed while copies flow: the tunnel's packets keep coming (through wlan1), its probes do not.
+  const t0 = h.clock.now();
+  h.blackholed.add('wlan0');
+  await h.advance(600);
+  assert.equal(h.steers.length, 1, `moved: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  // Found when its probe, sent at the busy pace after its last answer, is given up (probe timeout 500 ms): nothing is
+  // lost meanwhile, the copies carry the tunnel (the tunnel's readings bring no news of the active while they flow).
+  const detected = h.steers[0]!.at - t0;
+  assert.ok(detected > 400 && detected <= 50 + 12 + 500 + 25, `detected after ${detected} ms`);
+  await h.advance(TUNNEL_RTT + 1);
+  const [rec] = h.done();
+  assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'blackhole']);
+  assert.match(rec!.why!.text, /its probes? unanswered.*copies flowing/);
+  assert.equal(copies.at(-1)?.via, null, 'the switch to the copies\' path ends them');
+});
