@@ -16,6 +16,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ names: readonly string[]; load: ()
   { names: ['replay'], load: async () => (await import('./replay.js')).registerReplay },
   { names: ['drive'], load: async () => (await import('./drive.js')).registerDrive },
   { names: ['sms'], load: async () => (await import('./sms.js')).registerSms },
+  { names: ['enroll'], load: async () => (await import('./enroll.js')).registerEnroll },
 ];
 
 /**

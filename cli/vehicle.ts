@@ -1,5 +1,7 @@
 // `roamlink vehicle add|list|show|revoke`: the registry of vehicles; each change is then programmed by the running daemon.
 import type { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { InputError } from '../shared/errors.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import { createWg } from '../shared/wg.js';
 import { controlRequest } from '../concentrator/client.js';
@@ -9,6 +11,8 @@ import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
 const openVehicles = async (...a: Parameters<typeof import('../concentrator/store/vehicles/open.js').openVehicles>) => (await import('../concentrator/store/vehicles/open.js')).openVehicles(...a);
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
+/** Who runs the command, for the audit: the operator behind sudo, else the user. */
+const operatorName = () => process.env.SUDO_USER || userInfo().username;
 const note = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Asks the running concentrator to program the registry now; without one, says when it will be. */
@@ -79,15 +83,30 @@ export function registerVehicle(program: Command): void {
 
   vehicle
     .command('add <NAME>')
-    .description('register a vehicle; without --pubkey, generate its keypair and store the private key in STATE_DIR/keys/NAME.key')
+    .description('register a vehicle: prints a one-time enrollment code for `roamlink enroll CODE --hq HOST` on the vehicle (which makes its key there); or register a public key at once (--pubkey); HQ makes the private key only with --make-key')
     .option('--subnet <cidr>', "the vehicle's LAN (IPv4 network, e.g. 10.20.7.0/24); default: the lowest free /24 in vehicle_subnets")
     .option('--subnet-prefix <len>', 'the size of the subnet allocated without --subnet', (v) => Number(v), 24)
-    .option('--pubkey <key>', "the vehicle's WireGuard public key")
+    .option('--pubkey <key>', "the vehicle's WireGuard public key: registered now, no code")
+    .option('--make-key', "make the vehicle's private key here, in STATE_DIR/keys/NAME.key (to carry to the vehicle): only when it cannot make its own")
+    .option('--valid <duration>', 'how long the enrollment code is valid (1m to 24h)', '15m')
     .option('--site <site>', 'where the vehicle is based')
     .option('--json', 'print the result as one JSON object')
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
-    .action(async (name: string, opts: { subnet?: string; subnetPrefix: number; pubkey?: string; site?: string; json?: boolean; config: string }) => {
+    .action(async (name: string, opts: { subnet?: string; subnetPrefix: number; pubkey?: string; makeKey?: boolean; valid: string; site?: string; json?: boolean; config: string }) => {
       const cfg = await loadHqConfig(opts.config);
+      if (opts.pubkey !== undefined && opts.makeKey) throw new InputError('give --pubkey or --make-key, not both', '--make-key');
+      if (opts.pubkey === undefined && !opts.makeKey) {
+        const { issueEnrollmentCode } = await import('../concentrator/enroll/issue.js');
+        const issued = await issueEnrollmentCode(cfg, { name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, site: opts.site ?? null, valid: opts.valid, who: operatorName() });
+        if (opts.json) out(JSON.stringify(issued));
+        else {
+          out(`enrollment code for ${issued.name}: ${issued.code}`);
+          out(`  valid until ${issued.expires_at}, once; it is a secret: give it to the vehicle's installer only`);
+          out(`  on the vehicle: roamlink enroll ${issued.code} --hq ${issued.hq ?? 'HQ-ADDRESS:PORT'}${issued.pin ? ` --pin ${issued.pin}` : ''}`);
+          if (!cfg.enroll_listen) note('warning: enroll_listen is not set in the HQ config: no vehicle can redeem the code until it is (and the concentrator restarted)');
+        }
+        return;
+      }
       const wg = createWg();
       const hqPublicKey = await wg.pubKey(await readPrivateKeyFile(cfg.private_key_file));
       let publicKey = opts.pubkey;
@@ -96,10 +115,13 @@ export function registerVehicle(program: Command): void {
         privateKey = await wg.genKey();
         publicKey = await wg.pubKey(privateKey);
       }
-      const { close, vehicles } = await openVehicles(cfg, hqPublicKey);
+      const { close, vehicles, enrollments } = await openVehicles(cfg, hqPublicKey);
       let added;
       try {
-        added = await vehicles.add({ name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey });
+        added = await vehicles.add({
+          name, subnet: opts.subnet, subnetPrefix: opts.subnetPrefix, publicKey, site: opts.site ?? null, privateKey,
+          also: (trx, v) => enrollments.audit(operatorName(), 'added', v.name, `added by the CLI: public key ${v.public_key}${privateKey ? ' (made at HQ: --make-key)' : ''}, tunnel ${v.tunnel_address}, subnet ${v.subnet}`, trx),
+        });
       } finally {
         await close();
       }
@@ -163,10 +185,10 @@ export function registerVehicle(program: Command): void {
     .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
     .action(async (name: string, opts: { config: string }) => {
       const cfg = await loadHqConfig(opts.config);
-      const { close, vehicles } = await openVehicles(cfg);
+      const { close, vehicles, enrollments } = await openVehicles(cfg);
       let v: Vehicle;
       try {
-        v = await vehicles.revoke(name);
+        v = await vehicles.revoke(name, (trx, r) => enrollments.audit(operatorName(), 'revoked', r.name, `revoked by the CLI: public key ${r.public_key}, tunnel ${r.tunnel_address}, subnet ${r.subnet}`, trx));
       } finally {
         await close();
       }

@@ -84,6 +84,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   let app: FastifyInstance | null = null;
   let ops: FleetOps | null = null; // switch log, agents' API, sites, dashboard, metrics
   let stores: Stores | null = null;
+  let enrollment: { close(): Promise<void> } | null = null; // enroll_listen
   let keeper: NodeJS.Timeout | null = null;
   let loop: ReconcileLoop | null = null;
   let saveEndpoints: () => Promise<void> = async () => {};
@@ -92,6 +93,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     if (closed) return;
     closed = true;
     loop?.stop();
+    await enrollment?.close();
     if (keeper) clearInterval(keeper);
     if (app) await app.close().catch((err: Error) => log.warn({ err: err.message }, 'closing the admin API'));
     rmSync(cfg.control_socket, { force: true });
@@ -185,6 +187,11 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     log.info({ pid: echo.pid, adopted: echo.adopted, port: cfg.probe_port, ms: since() }, echo.adopted ? 'probe echo adopted' : 'probe echo started');
     keeper = setInterval(() => void saveEndpoints(), ENDPOINT_SAVE_MS);
     keeper.unref();
+
+    if (cfg.enroll_listen) {
+      const { startEnrollment } = await import('./enroll/start.js');
+      enrollment = await startEnrollment(cfg, { publicKey, vehicles, enrollments: stores.enrollments, log, onEnrolled: () => void reconciler.reconcile() });
+    }
 
     rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
     await app.listen({ path: cfg.control_socket });

@@ -1,5 +1,5 @@
 // WireGuard keys and interface names (pure): validators, and a private key's public key computed in-process.
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { InputError } from './errors.js';
 
 /** 44 characters of base64 encoding exactly 32 bytes: the last data character carries 4 bits, so its low 2 are 0. */
@@ -39,6 +39,18 @@ export function assertIfName(s: string, field: string): string {
  * concentrator needs it before it answers its agents, and a process costs tens of ms on a loaded machine.
  */
 export function publicKeyOf(privateKey: string): string {
+  return publicKeyOfRaw(privateKey);
+}
+
+/** A new WireGuard private key (X25519, base64, clamped as `wg genkey` prints it), made in this process. */
+export function generatePrivateKey(): string {
+  const k = randomBytes(32);
+  k[0]! &= 248;
+  k[31] = (k[31]! & 127) | 64;
+  return k.toString('base64');
+}
+
+function publicKeyOfRaw(privateKey: string): string {
   const raw = Buffer.from(privateKey.trim(), 'base64');
   const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
   // An X25519 SubjectPublicKeyInfo ends with the 32 bytes of the public key.

@@ -18,6 +18,8 @@ export type StoreParts = Record<'registry' | 'events' | 'sites' | 'drives', Stor
 export const TABLES: ReadonlyArray<{ name: string; part: keyof StoreParts; key: string[]; serial?: string }> = [
   { name: 'vehicles', part: 'registry', key: ['id'], serial: 'id' },
   { name: 'fleet_state', part: 'registry', key: ['vehicle'] },
+  { name: 'enrollment_codes', part: 'registry', key: ['code_hash'] },
+  { name: 'vehicle_audit', part: 'registry', key: ['id'], serial: 'id' },
   { name: 'sites', part: 'sites', key: ['name'] },
   { name: 'site_audit', part: 'sites', key: ['id'], serial: 'id' },
   { name: 'switch_events', part: 'events', key: ['log_id'], serial: 'log_id' },

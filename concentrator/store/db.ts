@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VEHICLES_V1 } from './vehicles/schema.js';
 import { FLEET_STATE_V1 } from './fleet/service.js';
+import { ENROLLMENTS_V1 } from './enrollments/schema.js';
 
 export type Db = Database.Database;
 
@@ -11,6 +12,7 @@ export type Db = Database.Database;
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 1, sql: VEHICLES_V1 },
   { version: 2, sql: FLEET_STATE_V1 },
+  { version: 3, sql: ENROLLMENTS_V1 },
 ];
 
 export function schemaVersion(db: Db): number {

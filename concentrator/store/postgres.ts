@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { redactSecret, redactUrl, type StoreDb } from './sql.js';
 import { FLEET_STATE_V1 } from './fleet/service.js';
+import { ENROLLMENTS_V1_PG } from './enrollments/schema.js';
 
 /** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
 const INT8_OID = 20;
@@ -146,6 +147,7 @@ CREATE INDEX drive_sites_site ON drive_sites(site);
 `,
   },
   { version: 2, sql: FLEET_STATE_V1.replace(/INTEGER/g, 'BIGINT') },
+  { version: 3, sql: ENROLLMENTS_V1_PG },
 ];
 
 /** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */

@@ -14,6 +14,7 @@ import type { StoreParts } from './backup.js';
 import { keysDir, registryPath } from './vehicles/open.js';
 import { VehicleService } from './vehicles/service.js';
 import { FleetStateStore } from './fleet/service.js';
+import { EnrollmentService } from './enrollments/service.js';
 
 export interface Stores {
   readonly kind: DialectName;
@@ -23,6 +24,8 @@ export interface Stores {
   readonly drives: DriveRepository;
   /** The fleet's live state (last heartbeats), for a restart or the other concentrator. */
   readonly fleet: FleetStateStore;
+  /** Enrollment codes and the registry's audit (in the registry's database). */
+  readonly enrollments: EnrollmentService;
   /** The databases behind them (backup, restore): PostgreSQL's one for all, or SQLite's file per store. */
   readonly parts: StoreParts;
   /** Closes every database (safe to call twice). */
@@ -60,6 +63,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       sites: new SiteService(s),
       drives: new SqlDriveStore(s),
       fleet: new FleetStateStore(s),
+      enrollments: new EnrollmentService(s),
       parts: { registry: s, events: s, sites: s, drives: s },
       close: async () => {
         if (closed) return;
@@ -94,6 +98,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       sites,
       drives,
       fleet: new FleetStateStore(parts.registry),
+      enrollments: new EnrollmentService(parts.registry),
       parts,
       close: async () => {
         if (closed) return;

@@ -97,6 +97,11 @@ export const HqConfigSchema = z.strictObject({
   drive_retention_days: z.number().int().min(1).max(3650).default(30),
   /** A vehicle not heard from (heartbeats) for this long is offline. */
   offline_after_ms: z.number().int().min(1000).max(3_600_000).default(15_000),
+  /**
+   * host:port where vehicles redeem enrollment codes (`roamlink enroll CODE --hq HOST`): HTTPS with admin_tls, one
+   * route, rate limited; absent: no enrollment by code over the network. Plain HTTP only on a loopback address.
+   */
+  enroll_listen: z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'must be host:port (e.g. 0.0.0.0:8444)').optional(),
 });
 
 export type HqConfigFile = z.output<typeof HqConfigSchema>;
@@ -123,6 +128,9 @@ export function isLoopbackHost(host: string): boolean {
 /** The admin listener speaks HTTPS (admin_tls), or plain HTTP only when asked for on a loopback address. */
 function checkAdminTransport(cfg: HqConfigFile, source: string): void {
   if (cfg.admin_tls && cfg.admin_plain_http) throw new InputError(`${source}: admin_plain_http: true contradicts admin_tls (give one)`);
+  if (cfg.enroll_listen && !cfg.admin_tls && !isLoopbackHost(cfg.enroll_listen.slice(0, cfg.enroll_listen.lastIndexOf(':')))) {
+    throw new InputError(`${source}: enroll_listen: needs admin_tls (its certificate is the one vehicles pin), or a loopback address`);
+  }
   if (!cfg.admin_listen) return;
   const host = cfg.admin_listen.slice(0, cfg.admin_listen.lastIndexOf(':'));
   if (cfg.admin_plain_http && !isLoopbackHost(host)) {

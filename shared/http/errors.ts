@@ -18,6 +18,8 @@ export const HTTP_ERRORS = {
   NOT_A_VEHICLE: 403,
   /** Agents' API: the message speaks for another vehicle than the one sending it (`field` names where). */
   WRONG_VEHICLE: 403,
+  /** Enrollment: the code is unknown, expired or already used (the message says which). Nothing was changed. */
+  ENROLL_REFUSED: 403,
   /** No such route on this surface. */
   NOT_FOUND: 404,
   /** No vehicle of that name. */
@@ -34,6 +36,10 @@ export const HTTP_ERRORS = {
   DRIVE_GAP: 409,
   /** Agent: the operator's switch was refused (the message says why: unknown uplink, not ready, a switch under way). */
   SWITCH_REFUSED: 409,
+  /** Enrollment: the vehicle cannot be registered as the code says (its name or subnet taken since; `field` names it). */
+  ENROLL_CONFLICT: 409,
+  /** Too many requests from this address (enrollment): try again after `retry-after` seconds. */
+  RATE_LIMITED: 429,
   /** The body is larger than the surface accepts (agents: split the batch). */
   TOO_LARGE: 413,
   /** The URL is longer than MAX_URL_LENGTH. */

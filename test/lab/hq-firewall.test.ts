@@ -107,7 +107,7 @@ test("HQ's firewall with two vehicles: HQ's LAN yes, the other vehicle no (unles
 
   // Two vehicles, each with the key `vehicle add` made, its tunnel and a LAN address of its own.
   for (const [name, k, subnet, outer] of [['car-a', 'a', '10.21.1', '192.0.2.1'], ['car-b', 'b', '10.21.2', '198.51.100.1']] as const) {
-    const added = await run(['node', join(ROOT, 'bin/roamlink'), 'vehicle', 'add', name, '--subnet', `${subnet}.0/24`, '--json', '--config', config], { netns: NS.hq });
+    const added = await run(['node', join(ROOT, 'bin/roamlink'), 'vehicle', 'add', name, '--make-key', '--subnet', `${subnet}.0/24`, '--json', '--config', config], { netns: NS.hq });
     const v = JSON.parse(added.stdout) as { tunnel_address: string; private_key_file: string; concentrator: { public_key: string; listen_port: number } };
     await wg.createInterface(IF[k], { netns: NS[k] });
     await wg.setPrivateKey(IF[k], readFileSync(v.private_key_file, 'utf8'), { netns: NS[k] });

@@ -145,7 +145,7 @@ async function scenario(config: string, socket: string, state: { daemon?: ChildP
   assert.equal((await hqPeers()).size, 0);
 
   // Two vehicles: each becomes a peer (tunnel address + LAN) and its LAN a route, at once.
-  const add1 = await roamlink('vehicle', 'add', 'bus-1', '--subnet', '10.20.1.0/24', '--json', '--config', config);
+  const add1 = await roamlink('vehicle', 'add', 'bus-1', '--make-key', '--subnet', '10.20.1.0/24', '--json', '--config', config);
   assert.equal(add1.code, 0, add1.stderr);
   assert.match(add1.stderr, /programmed by the running concentrator/);
   const bus1 = JSON.parse(add1.stdout) as { public_key: string; tunnel_address: string; private_key_file: string; concentrator: { public_key: string; listen_port: number } };

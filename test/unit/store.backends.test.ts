@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { PRIVATE_RANGES } from '../../concentrator/cidr.js';
 import { openStores, type Stores } from '../../concentrator/store/stores.js';
+import { EnrollmentService } from '../../concentrator/store/enrollments/service.js';
 import { DatabaseError, migratePostgres, openPostgres, POSTGRES_MIGRATIONS } from '../../concentrator/store/postgres.js';
 import { buildAgentApi } from '../../concentrator/agent-api/app.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
@@ -171,6 +172,45 @@ for (const kind of BACKENDS) {
     assert.deepEqual(again.takeDirty(), [], 'a restored vehicle is not written back');
     await store.forget('van-2');
     assert.deepEqual((await store.load()).map((s) => s.vehicle), ['bus-7']);
+  });
+
+  test(`${kind}: enrollment codes: issued hashed, claimed once with the add (two at once: one vehicle), expired or reused refused with nothing changed; revoke audited, fleet row gone`, async (t) => {
+    let now = T0;
+    const s = await fresh(t, kind);
+    const codes = new EnrollmentService(s.vehicles.store, () => new Date(now));
+    const { code } = await codes.issue({ vehicle: 'bus-9', subnet: null, subnet_prefix: 24, site: 'depot', who: 'alice', ttlMs: 60_000 });
+    const hashed = (await sql<{ code_hash: string }>`SELECT code_hash FROM enrollment_codes`.execute(s.vehicles.store.db)).rows;
+    assert.equal(hashed.length, 1);
+    assert.ok(!hashed[0]!.code_hash.includes(code.replace(/-/g, '')), 'only the hash stored');
+    const c = await codes.check(code.toLowerCase());
+    assert.ok(c.ok && c.pending.vehicle === 'bus-9' && c.pending.site === 'depot' && c.pending.subnet_prefix === 24);
+    const redeem = (key: number, from: string) => s.vehicles.add({ name: 'bus-9', publicKey: K(key), site: 'depot', also: (trx) => codes.claim(trx, c.hash, from) });
+    const both = await Promise.allSettled([redeem(40, 'a'), redeem(41, 'b')]);
+    assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one of two redemptions at once wins');
+    assert.equal((await s.vehicles.active()).length, 1);
+    assert.deepEqual(await codes.check(code), { ok: false, why: 'used', at: new Date(T0).toISOString(), vehicle: 'bus-9' });
+    await assert.rejects(redeem(42, 'c'), /used meanwhile|already exists/);
+    // Expired: refused at check and at claim, nothing added.
+    const late = await codes.issue({ vehicle: 'van-1', subnet: null, subnet_prefix: 24, site: null, who: 'alice', ttlMs: 60_000 });
+    const lc = await codes.check(late.code);
+    now += 60_000;
+    assert.deepEqual(await codes.check(late.code), { ok: false, why: 'expired', at: new Date(T0 + 60_000).toISOString(), vehicle: 'van-1' });
+    assert.ok(lc.ok);
+    await assert.rejects(s.vehicles.add({ name: 'van-1', publicKey: K(43), also: (trx) => codes.claim(trx, lc.hash, 'd') }), /used meanwhile/);
+    assert.equal(await s.vehicles.get('van-1'), null, 'the add rolled back');
+    // A newer code cancels the older; unknown and malformed codes.
+    const first = await codes.issue({ vehicle: 'van-2', subnet: null, subnet_prefix: 24, site: null, who: 'bob' });
+    await codes.issue({ vehicle: 'van-2', subnet: null, subnet_prefix: 24, site: null, who: 'bob' });
+    assert.equal((await codes.check(first.code) as { why: string }).why, 'used');
+    assert.equal((await codes.check('ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ') as { why: string }).why, 'unknown');
+    assert.equal((await codes.check('nope') as { why: string }).why, 'malformed');
+    // Revoke: its fleet row goes with it, in the same transaction as the audit line.
+    await s.fleet.save([{ vehicle: 'bus-9', receivedAt: T0, last: { vehicle: 'bus-9' } as never, lte: [] }]);
+    await s.vehicles.revoke('bus-9', (trx, v) => codes.audit('carol', 'revoked', v.name, 'test', trx));
+    assert.deepEqual(await s.fleet.load(), []);
+    assert.deepEqual((await codes.recentAudit()).map((e) => [e.action, e.vehicle, e.who]), [
+      ['revoked', 'bus-9', 'carol'], ['code', 'van-2', 'bob'], ['cancelled', 'van-2', 'bob'], ['code', 'van-2', 'bob'], ['code', 'van-1', 'alice'], ['code', 'bus-9', 'alice'],
+    ]);
   });
 
   test(`${kind}: drives: pieces in order, a resend dropped, a gap refused; segments by site; text; prune cascades`, async (t) => {

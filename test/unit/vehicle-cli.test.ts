@@ -58,7 +58,7 @@ test('hq --check: 0 on a good config, 2 naming the field on a bad one', async (t
 
 test('vehicle add/list/show/revoke without a daemon', { skip: !hasWg && 'needs wg' }, async (t) => {
   const { dir, config } = setup(t);
-  const add = await roamlink('vehicle', 'add', 'bus-7', '--subnet', '10.20.0.0/16', '--site', 'depot', '--json', '--config', config);
+  const add = await roamlink('vehicle', 'add', 'bus-7', '--make-key', '--subnet', '10.20.0.0/16', '--site', 'depot', '--json', '--config', config);
   assert.equal(add.code, 0, add.stderr);
   const j = JSON.parse(add.stdout) as Record<string, unknown>;
   assert.deepEqual(Object.keys(j), ['name', 'public_key', 'tunnel_address', 'subnet', 'site', 'concentrator', 'private_key_file']);
@@ -80,12 +80,12 @@ test('vehicle add/list/show/revoke without a daemon', { skip: !hasWg && 'needs w
   assert.doesNotMatch(withKey.stdout, /private key/);
 
   const refusals: Array<[string[], RegExp]> = [
-    [['vehicle', 'add', 'x', '--subnet', '10.20.1.0/33'], /--subnet: 10\.20\.1\.0\/33 is not an IPv4 CIDR/],
-    [['vehicle', 'add', 'x', '--subnet', '10.20.1.0/24'], /--subnet: 10\.20\.1\.0\/24 overlaps vehicle "bus-7" \(10\.20\.0\.0\/16\)/],
+    [['vehicle', 'add', 'x', '--make-key', '--subnet', '10.20.1.0/33'], /--subnet: 10\.20\.1\.0\/33 is not an IPv4 CIDR/],
+    [['vehicle', 'add', 'x', '--make-key', '--subnet', '10.20.1.0/24'], /--subnet: 10\.20\.1\.0\/24 overlaps vehicle "bus-7" \(10\.20\.0\.0\/16\)/],
     [['vehicle', 'add', 'x', '--subnet', '10.30.0.0/24', '--pubkey', 'bogus'], /--pubkey: "bogus" is not a WireGuard key/],
     [['vehicle', 'add', 'x', '--subnet', '10.30.0.0/24', '--pubkey', K(1)], /--pubkey: already registered to vehicle "car-1"/],
     [['vehicle', 'add', 'bus-7', '--subnet', '10.30.0.0/24'], /NAME: vehicle "bus-7" already exists/],
-    [['vehicle', 'add', 'x', '--subnet-prefix', '31'], /--subnet-prefix: \/31: a vehicle subnet is \/8 to \/30/],
+    [['vehicle', 'add', 'x', '--make-key', '--subnet-prefix', '31'], /--subnet-prefix: \/31: a vehicle subnet is \/8 to \/30/],
     [['vehicle', 'show', 'nope'], /NAME: no vehicle "nope"/],
     [['vehicle', 'revoke', 'nope'], /NAME: no vehicle "nope"/],
   ];

@@ -6,6 +6,7 @@ import type { HqConfig } from '../../../shared/config/hq.js';
 import { openDb } from '../db.js';
 import { sqliteStore } from '../sql.js';
 import { VehicleService } from './service.js';
+import { EnrollmentService } from '../enrollments/service.js';
 
 export function registryPath(cfg: Pick<HqConfig, 'state_dir'>): string {
   return join(cfg.state_dir, 'registry.sqlite');
@@ -15,8 +16,8 @@ export function keysDir(cfg: Pick<HqConfig, 'state_dir'>): string {
   return join(cfg.state_dir, 'keys');
 }
 
-/** Opens the registry with the rules this config sets (the CLI and the daemon share it); close() when done. */
-export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise<{ vehicles: VehicleService; close: () => Promise<void> }> {
+/** Opens the registry (with its enrollment codes and audit) with the rules this config sets; close() when done. */
+export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise<{ vehicles: VehicleService; enrollments: EnrollmentService; close: () => Promise<void> }> {
   const store = cfg.database ? await (await import('../postgres.js')).openPostgres(cfg.database, { max: 1 }) : sqliteStore(openDb(registryPath(cfg)));
   const vehicles = new VehicleService(store, {
     tunnelNetwork: cfg.tunnel_network,
@@ -25,5 +26,5 @@ export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise
     hqPublicKey,
     keysDir: keysDir(cfg),
   });
-  return { vehicles, close: () => store.close() };
+  return { vehicles, enrollments: new EnrollmentService(store), close: () => store.close() };
 }

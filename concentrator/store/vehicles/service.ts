@@ -34,6 +34,11 @@ export interface AddVehicle {
   site?: string | null;
   /** A generated private key to store in keysDir/NAME.key (written in the same transaction as the row). */
   privateKey?: string;
+  /**
+   * Runs inside the add's transaction once the row is in (an enrollment code spent, an audit line): when it throws,
+   * nothing is added.
+   */
+  also?: (trx: Q, vehicle: Vehicle) => Promise<void>;
 }
 
 export interface AddedVehicle {
@@ -160,14 +165,18 @@ export class VehicleService {
       await sql`INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at)
         VALUES (${row.name}, ${row.public_key}, ${row.tunnel_address}, ${row.subnet}, ${row.site}, ${row.created_at})`.execute(trx);
       const vehicle: Vehicle = { ...row, revoked_at: null };
+      await input.also?.(trx, vehicle);
       // Written last and atomically (temp file, rename): if it fails, the transaction rolls back the row.
       if (input.privateKey !== undefined) return { vehicle, privateKeyFile: this.writeKey(name, input.privateKey) };
       return { vehicle };
     });
   }
 
-  /** Marks the active vehicle NAME revoked; its address and subnet become free. */
-  async revoke(name: string): Promise<Vehicle> {
+  /**
+   * Marks the active vehicle NAME revoked; its address and subnet become free, and its stored fleet state (last
+   * heartbeat, LTE days) goes. `also` runs in the same transaction (an audit line).
+   */
+  async revoke(name: string, also?: (trx: Q, vehicle: Vehicle) => Promise<void>): Promise<Vehicle> {
     assertVehicleName(name, 'NAME');
     return this.write(async (trx): Promise<Vehicle> => {
       const r = (await sql<VehicleRow>`SELECT * FROM vehicles WHERE name = ${name} AND revoked_at IS NULL`.execute(trx)).rows[0];
@@ -177,7 +186,10 @@ export class VehicleService {
       }
       const at = this.now().toISOString();
       await sql`UPDATE vehicles SET revoked_at = ${at} WHERE id = ${r.id}`.execute(trx);
-      return toVehicle({ ...r, revoked_at: at });
+      await sql`DELETE FROM fleet_state WHERE vehicle = ${name}`.execute(trx);
+      const v = toVehicle({ ...r, revoked_at: at });
+      await also?.(trx, v);
+      return v;
     });
   }
 
