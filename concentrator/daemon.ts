@@ -155,7 +155,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     // The agents' API (inside the tunnel) as soon as its stores are open: on an adopted interface that still has its
     // address the tunnels never stopped, and the agents should not wait for the checks below (a process each).
     const startOps = async () => {
-      ops = await startFleetOps({ cfg, stores: stores!, log, adminApp: app! });
+      ops = await startFleetOps({ cfg, stores: stores!, log, adminApp: app!, reconcile: () => void reconciler.reconcile().catch((err: Error) => log.warn({ err: err.message }, 'reconcile after a registry change')) });
       markStartup('api');
       log.info({ ms: since(), startup: startupMarks() }, 'agents\' API answering');
     };

@@ -20,6 +20,7 @@ import { InputError } from '../../shared/errors.js';
 import { sendError } from '../../shared/http/errors.js';
 import { OPERATOR } from './access.js';
 import { loadAdminTls } from '../../shared/config/admin-tls.js';
+import { enrollTarget } from '../enroll/issue.js';
 
 export interface FleetOpsDeps {
   cfg: HqConfig;
@@ -30,6 +31,8 @@ export interface FleetOpsDeps {
   adminApp: FastifyInstance;
   /** HQ's clock (realClock; a SimClock in tests). */
   clock?: Clock;
+  /** Programs the registry now (the daemon's reconcile), after a vehicle is added or revoked through the admin API. */
+  reconcile?: () => void;
 }
 
 export interface FleetOps {
@@ -75,9 +78,18 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const commit = new GroupCommit(events);
   const listeners: FastifyInstance[] = [];
   let retention: NodeJS.Timeout | null = null;
-  const recount = setInterval(() => {
-    vehicles.active().then((a) => (active = a.map((v) => v.name)), (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'));
-  }, REGISTERED_REFRESH_MS);
+  // A vehicle revoked (here or by the CLI) leaves the live fleet too: it sends no more heartbeats, and its state must
+  // not be written back to the store it was deleted from.
+  const recountNow = () =>
+    vehicles.active().then(
+      (a) => {
+        active = a.map((v) => v.name);
+        const keep = new Set(active);
+        for (const n of fleet.names()) if (!keep.has(n)) fleet.forget(n);
+      },
+      (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'),
+    );
+  const recount = setInterval(() => void recountNow(), REGISTERED_REFRESH_MS);
   recount.unref();
   let closed = false;
 
@@ -112,7 +124,16 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
         throw err;
       }
     });
-    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: vehicles, sites, drives, origin: 'admin socket' }));
+    const registry = {
+      vehicles,
+      enrollments: d.stores.enrollments,
+      enrollTarget: () => enrollTarget(cfg),
+      changed: () => {
+        d.reconcile?.();
+        void recountNow();
+      },
+    };
+    d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: vehicles, sites, drives, registry, origin: 'admin socket', timer: clock }));
 
     const agentApi = buildAgentApi({
       identify: (address) => vehicles.byAddress(address),
@@ -139,7 +160,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       await reloadOperators();
       const tls = cfg.admin_tls ? await loadAdminTls(cfg.admin_tls) : undefined;
       if (tls && tls.validTo.getTime() < Date.now()) log.warn({ cert: cfg.admin_tls!.cert, valid_to: tls.validTo.toISOString() }, 'the admin certificate has expired: browsers and clients will refuse it');
-      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: vehicles, sites, drives, origin: 'dashboard', logger: log });
+      const adminHttp = buildAdminHttp({ operators, tls, metrics, events, fleet, lastSwitches, vehicles: vehicles, sites, drives, registry, origin: 'dashboard', logger: log, timer: clock });
       listeners.push(adminHttp);
       await adminHttp.listen(listenAddress(cfg.admin_listen));
       log.info({ listen: cfg.admin_listen, scheme: tls ? 'https' : 'http', ...(tls ? { sha256: tls.fingerprint256 } : {}) }, `admin ${tls ? 'HTTPS' : 'HTTP (loopback only)'} (dashboard, API, /metrics) listening`);

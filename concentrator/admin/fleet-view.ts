@@ -43,6 +43,8 @@ export interface FleetRow {
 export interface VehicleDetail extends FleetRow {
   heartbeat: Heartbeat | null;
   history: Sample[];
+  /** LTE bytes per UTC day HQ heard it, oldest first (the last 31). */
+  lte_days: Array<{ day: string; bytes: number }>;
 }
 
 const brief = (e: SwitchEvent | StoredEvent): LastSwitch => ({ id: e.id, at: e.at, from: e.from, to: e.to, reason: e.reason, ms_to_first_packet: e.ms_to_first_packet });
@@ -50,6 +52,8 @@ const brief = (e: SwitchEvent | StoredEvent): LastSwitch => ({ id: e.id, at: e.a
 /** Each vehicle's latest switch: read from the store once, then kept current by what is ingested. */
 export class LastSwitches {
   private readonly cache = new Map<string, LastSwitch | null>();
+  /** Grows with every batch of stored switches. */
+  version = 0;
   constructor(private readonly events: Pick<EventStore, 'last'>) {}
 
   async get(vehicle: string): Promise<LastSwitch | null> {
@@ -62,6 +66,7 @@ export class LastSwitches {
 
   /** Newly stored events (a late one from an outage does not replace a later switch). */
   update(inserted: readonly SwitchEvent[]): void {
+    if (inserted.length) this.version++;
     for (const e of inserted) {
       if (!this.cache.has(e.vehicle)) continue; // read from the store when first asked
       const cur = this.cache.get(e.vehicle);
@@ -94,5 +99,5 @@ export async function fleetRow(v: Vehicle, fleet: FleetState, last: LastSwitches
 }
 
 export async function vehicleDetail(v: Vehicle, fleet: FleetState, last: LastSwitches): Promise<VehicleDetail> {
-  return { ...(await fleetRow(v, fleet, last)), heartbeat: fleet.get(v.name)?.last ?? null, history: fleet.history(v.name) };
+  return { ...(await fleetRow(v, fleet, last)), heartbeat: fleet.get(v.name)?.last ?? null, history: fleet.history(v.name), lte_days: fleet.lteDays(v.name) };
 }

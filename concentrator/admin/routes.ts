@@ -1,7 +1,8 @@
-// The admin API's fleet-operations routes (log, fleet, sites): a fastify plugin, mounted on the control socket and the
+// The admin API's fleet-operations routes (log, fleet and its stream, LTE per day, sites, vehicles added and revoked): a fastify plugin, mounted on the control socket and the
 // admin HTTP listener; every route is for operators (access.ts), errors from the one table (shared/http/errors.ts).
 import type { FastifyInstance } from 'fastify';
 import { sendError } from '../../shared/http/errors.js';
+import { InputError } from '../../shared/errors.js';
 import { OPERATOR } from './access.js';
 import type { FleetState } from '../agent-api/fleet.js';
 import type { EventStore } from '../store/events/service.js';
@@ -11,6 +12,10 @@ import { parseLogParams, type LogParams } from './log-query.js';
 import { switchLogCsv } from './log-csv.js';
 import type { SiteRoutesDeps } from './sites.routes.js';
 import { registerSiteRoutes } from './sites.routes.js';
+import { registerVehicleRoutes, type VehicleRoutesDeps } from './vehicles.routes.js';
+import { FleetFeed, type FleetPayload } from './fleet-feed.js';
+import { realClock, type Timer } from '../../shared/clock.js';
+import { utcDay } from '../agent-api/fleet.js';
 
 export interface AdminRoutesDeps {
   events: Pick<EventStore, 'query' | 'last'>;
@@ -21,7 +26,21 @@ export interface AdminRoutesDeps {
   drives?: SiteRoutesDeps['drives'];
   /** Who changes made through this listener come from, for the sites' audit. */
   origin?: string;
+  /** Adding and revoking vehicles (absent: those routes are not offered). */
+  registry?: Omit<VehicleRoutesDeps, 'origin'>;
   now?: () => number;
+  /** The fleet stream's waits (realClock; a SimClock in tests). */
+  timer?: Timer;
+  /** How often the fleet stream looks for changes (default 1 s). */
+  streamTickMs?: number;
+}
+
+/** Days the LTE table shows at most. */
+export const LTE_DAYS_MAX = 31;
+
+/** The last `n` UTC days up to `now`'s, oldest first. */
+export function lastDays(now: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => utcDay(now - (n - 1 - i) * 86_400_000));
 }
 
 /** Most events one GET /v1/log returns (page with `after`). */
@@ -48,9 +67,49 @@ export function adminRoutes(d: AdminRoutesDeps) {
       return reply.headers({ 'content-type': 'text/csv; charset=utf-8', 'content-disposition': 'attachment; filename="roamlink-switch-log.csv"' }).send(switchLogCsv(events));
     });
 
-    app.get('/v1/fleet', OPERATOR, async () => {
+    const readFleet = async (): Promise<FleetPayload> => {
       const rows = await Promise.all((await d.vehicles.list()).filter((v) => v.revoked_at === null).map((v) => fleetRow(v, d.fleet, d.lastSwitches)));
       return { vehicles: rows, online: rows.filter((r) => r.online).length, offline_after_ms: d.fleet.offlineAfterMs };
+    };
+    app.get('/v1/fleet', OPERATOR, readFleet);
+
+    // Pushed to the dashboard (server-sent events) instead of polled: a change in heartbeats, switches, online count or
+    // the registry is sent within streamTickMs, only the rows that changed. The token goes in the Authorization header
+    // (the page reads the stream with fetch: EventSource cannot send one), so the access guard decides as for any route.
+    let registryChanges = 0;
+    const feed = new FleetFeed({
+      read: readFleet,
+      signature: () => `${d.fleet.version}:${d.lastSwitches.version}:${d.fleet.onlineCount()}:${registryChanges}`,
+      timer: d.timer ?? realClock,
+      tickMs: d.streamTickMs ?? 1000,
+      now,
+      onError: (err) => app.log.warn({ err: err.message }, 'fleet stream: reading the fleet failed (next look retries)'),
+    });
+    app.addHook('preClose', async () => feed.close((send) => send('')));
+    app.get('/v1/fleet-stream', OPERATOR, (req, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(`retry: 3000\n\n`);
+      const unsubscribe = feed.subscribe((chunk) => {
+        if (chunk === '') res.end();
+        else res.write(chunk);
+      });
+      req.raw.on('close', unsubscribe);
+    });
+
+    /** LTE bytes per vehicle per UTC day, the last `days` days (default 7), from the heartbeats' counters. */
+    app.get<{ Querystring: { days?: string } }>('/v1/lte-days', OPERATOR, async (req) => {
+      const n = req.query.days === undefined ? 7 : Number(req.query.days);
+      if (!Number.isInteger(n) || n < 1 || n > LTE_DAYS_MAX) throw new InputError(`must be 1 to ${LTE_DAYS_MAX}`, 'days');
+      const days = lastDays(now(), n);
+      const vehicles = (await d.vehicles.list())
+        .filter((v) => v.revoked_at === null)
+        .map((v) => {
+          const by = new Map(d.fleet.lteDays(v.name).map((x) => [x.day, x.bytes]));
+          return { name: v.name, bytes: days.map((day) => by.get(day) ?? null) };
+        });
+      return { days, vehicles };
     });
 
     app.get<{ Params: { name: string } }>('/v1/fleet/:name', OPERATOR, async (req, reply) => {
@@ -60,5 +119,17 @@ export function adminRoutes(d: AdminRoutesDeps) {
     });
 
     if (d.sites) registerSiteRoutes(app, { sites: d.sites, origin: d.origin, drives: d.drives, now });
+    if (d.registry) {
+      const r = d.registry;
+      registerVehicleRoutes(app, {
+        ...r,
+        origin: d.origin ?? 'admin',
+        changed: (vehicle, how) => {
+          registryChanges++;
+          if (how === 'revoked') d.fleet.forget(vehicle);
+          r.changed?.(vehicle, how);
+        },
+      });
+    }
   };
 }

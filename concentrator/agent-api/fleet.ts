@@ -144,6 +144,12 @@ export class FleetState {
     return this.o.offlineAfterMs;
   }
 
+  private changes = 0;
+  /** Grows with every heartbeat, restore and forget: whoever shows the fleet knows when to look again. */
+  get version(): number {
+    return this.changes;
+  }
+
   /**
    * Records a heartbeat; the time since the previous one (capped at offlineAfterMs) counts for its active uplink, when
    * that heartbeat declared it among its uplinks (an undeclared name counts nowhere); past MAX_UPLINK_LABELS names
@@ -169,6 +175,7 @@ export class FleetState {
     const last = hb.health === null && prev?.last.health ? { ...hb, health: prev.last.health } : hb;
     this.byName.set(hb.vehicle, { last, receivedAt: now, history, lte });
     this.dirty.add(hb.vehicle);
+    this.changes++;
   }
 
   /** LTE bytes a vehicle moved on each UTC day HQ heard it (oldest first), from its heartbeats' interface counters. */
@@ -231,6 +238,7 @@ export class FleetState {
   forget(vehicle: string): void {
     this.byName.delete(vehicle);
     this.dirty.delete(vehicle);
+    this.changes++;
   }
 
   // What a restarted HQ, or the other concentrator, needs of the fleet (store/fleet): each vehicle's last heartbeat
@@ -259,6 +267,7 @@ export class FleetState {
     const cur = this.byName.get(s.vehicle);
     if (cur && cur.receivedAt >= s.receivedAt) return;
     this.byName.set(s.vehicle, { last: s.last, receivedAt: s.receivedAt, history: cur?.history ?? new History(this.historySize), lte: new Map(s.lte.slice(-LTE_DAYS)) });
+    this.changes++;
   }
 }
 

@@ -1,5 +1,6 @@
 // The dashboard's pages in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core): sign-in, the
-// fleet, a vehicle's switch timeline and signal chart, adding and editing a site profile with the audit shown.
+// fleet (pushed live, sorted, searched), a vehicle's switch timeline and signal chart, CSV and LTE per day, vehicles
+// added and revoked (audited), adding and editing a site profile with the audit shown.
 // Skips (with the reason) when playwright-core or chromium is not installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +28,7 @@ interface Page {
   isVisible(sel: string): Promise<boolean>;
   evaluate<T>(fn: string): Promise<T>;
   on(ev: 'pageerror' | 'console', fn: (x: { message?: string; type?: () => string; text?: () => string }) => void): void;
+  waitForEvent(ev: 'download'): Promise<{ path(): Promise<string | null>; suggestedFilename(): string }>;
 }
 
 async function loadPlaywright(): Promise<Pw | string> {
@@ -189,5 +191,70 @@ test('site editor: a changed threshold is tried on the site\'s drives before Sav
   await page.fill('#f-hysteresis_db', '99');
   await page.waitForSelector('#sim-error:has-text("set.hysteresis_db")');
   assert.equal((await f.sites.get('depot'))!.version, version);
+  assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
+});
+
+test('fleet pushed live (server-sent events), sorted by a click, searched; the switch log as CSV; LTE per day', { skip }, async (t) => {
+  const { f, page, base, errors, signIn } = await open(t);
+  await signIn();
+  await page.waitForSelector('#fleet tr[data-vehicle="van-2"] .badge.offline');
+  // A heartbeat at HQ: the page shows it without reloading (no polling left: the stream pushed the changed row).
+  const at = new Date().toISOString();
+  f.fleet.heartbeat({ vehicle: 'van-2', at, active: 'wlan0', site: 'street', journal_backlog: 0, health: null, modem: null,
+    uplinks: [{ name: 'wlan0', kind: 'wifi', state: 'ready', ready: true, signal: -51, rtt_ms: 9, loss: 0, rx_bytes: null, tx_bytes: null, ap: null }] } as never);
+  await page.waitForSelector('#fleet tr[data-vehicle="van-2"] .badge.online', { timeout: 5000 });
+  assert.equal((await page.textContent('#fleet-summary'))?.trim(), '2 of 2 online');
+  const order = () => page.evaluate<string[]>("[...document.querySelectorAll('#fleet tbody tr')].map((r) => r.dataset.vehicle)");
+  await page.click('#fleet th[data-sort="signal"]');
+  assert.deepEqual(await order(), ['bus-7', 'van-2'], 'weakest first');
+  await page.click('#fleet th[data-sort="signal"]');
+  assert.deepEqual(await order(), ['van-2', 'bus-7']);
+  assert.equal(await page.getAttribute('#fleet th[data-sort="signal"]', 'aria-sort'), 'descending');
+  await page.fill('#fleet-search', 'street');
+  assert.deepEqual(await order(), ['van-2']);
+  await page.fill('#fleet-search', '');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#log-csv')]);
+  assert.equal(dl.suggestedFilename(), 'roamlink-switch-log.csv');
+  const csv = readFileSync((await dl.path())!, 'utf8').split('\r\n');
+  assert.equal(csv[0], 'at,vehicle,from,to,reason,site,ms_to_first_packet,gap_ms,time_quality,why,id');
+  assert.equal(csv.length - 2, 3, 'the 3 stored switches');
+  await page.goto(`${base}/#/lte`);
+  await page.waitForSelector('#lte-days tr[data-vehicle="bus-7"]');
+  assert.equal((await page.textContent(`#lte-days tr[data-vehicle="bus-7"] td[data-day="${at.slice(0, 10)}"]`))?.trim(), '2.2 MB');
+  assert.deepEqual(errors, []);
+});
+
+test('vehicles: added from the dashboard (a code shown once, or a key), a bad name named; revoked by typing its name; all audited with who', { skip }, async (t) => {
+  const { f, page, base, errors, signIn } = await open(t);
+  await signIn('bob');
+  await page.goto(`${base}/#/vehicles`);
+  await page.waitForSelector('#vehicle-add');
+  await page.fill('#v-name', 'bus-9');
+  await page.click('#vehicle-add button[type=submit]');
+  await page.waitForSelector('#enroll-code');
+  const code = (await page.textContent('#enroll-code'))!.trim();
+  assert.ok((await f.enrollments.check(code)).ok, 'the code shown is the one HQ will take');
+  assert.match((await page.textContent('#enroll-command')) ?? '', /^roamlink enroll \S+ --hq hq\.example\.net:8444$/);
+  await page.fill('#v-name', 'Bad Name');
+  await page.click('#vehicle-add button[type=submit]');
+  await page.waitForSelector('#vehicle-add-error:has-text("name:")');
+  assert.match((await page.getAttribute('#v-name', 'class')) ?? '', /invalid/);
+  await page.fill('#v-name', 'car-3');
+  await page.fill('#v-public_key', Buffer.alloc(32, 33).toString('base64'));
+  await page.click('#vehicle-add button[type=submit]');
+  await page.waitForSelector('#vehicle-added');
+  assert.ok(await f.vehicles.get('car-3'));
+  await page.goto(`${base}/#/vehicle/van-2`);
+  await page.waitForSelector('#vehicle-revoke');
+  await page.fill('#r-confirm', 'van-3');
+  await page.click('#vehicle-revoke button[type=submit]');
+  await page.waitForSelector('#vehicle-revoke-error:has-text("type van-2")');
+  assert.equal((await f.vehicles.get('van-2'))!.revoked_at, null, 'a wrong name revokes nothing');
+  await page.fill('#r-confirm', 'van-2');
+  await page.click('#vehicle-revoke button[type=submit]');
+  await page.waitForSelector('#vehicle-audit tbody tr[data-action="revoked"]');
+  assert.ok((await f.vehicles.get('van-2'))!.revoked_at);
+  const audit = await page.evaluate<string[]>("[...document.querySelectorAll('#vehicle-audit tbody tr')].map((r) => [...r.cells].slice(1, 4).map((c) => c.textContent).join(' '))");
+  assert.deepEqual(audit, ['dashboard:bob revoked van-2', 'dashboard:bob added car-3', 'dashboard:bob code bus-9']);
   assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
 });

@@ -10,6 +10,7 @@ import { EventStore } from '../../concentrator/store/events/service.js';
 import { openSitesDb } from '../../concentrator/store/sites/db.js';
 import { SiteService } from '../../concentrator/store/sites/service.js';
 import { VehicleService } from '../../concentrator/store/vehicles/service.js';
+import { EnrollmentService } from '../../concentrator/store/enrollments/service.js';
 import { heartbeatSchema } from '../../shared/wire/heartbeat.js';
 import type { Logger } from '../../shared/log.js';
 import { readFileSync } from 'node:fs';
@@ -66,6 +67,9 @@ export async function dashboardFixture(opts: { logger?: Logger; tls?: { cert: st
   const registered = (await vehicles.active()).length;
   const metrics = new HqMetrics({ fleet, registered: () => registered });
   const operators = new OperatorTable([{ name: 'ann', sha256: tokenHash(TOKEN) }, { name: 'bob', sha256: tokenHash(TOKEN_BOB) }]);
-  const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, drives, origin: 'dashboard', logger: opts.logger, tls: opts.tls });
-  return { app, operators, sites, events, fleet, drives, close: async () => { await app.close(); db.close(); drives.close(); } };
+  const enrollments = new EnrollmentService(vehicles.store);
+  const changed: string[] = [];
+  const registry = { vehicles, enrollments, enrollTarget: async () => ({ hq: 'hq.example.net:8444', pin: null }), changed: (v: string, how: string) => void changed.push(`${how} ${v}`) };
+  const app = buildAdminHttp({ operators, metrics, events, fleet, lastSwitches, vehicles, sites, drives, registry, origin: 'dashboard', logger: opts.logger, tls: opts.tls, streamTickMs: 200 });
+  return { app, operators, sites, events, fleet, drives, vehicles, enrollments, changed, close: async () => { await app.close(); db.close(); drives.close(); } };
 }

@@ -144,3 +144,93 @@ test('csvCell: quotes, line breaks, and would-be formulas', async () => {
   ];
   for (const [given, want] of table) assert.equal(csvCell(given), want, String(given));
 });
+
+test('fleet feed: a newcomer gets every row, then only changed rows and names gone; nothing sent while nothing changed; stops when nobody listens', async () => {
+  const { FleetFeed } = await import('../../concentrator/admin/fleet-feed.js');
+  const { SimClock } = await import('../../shared/clock.js');
+  const clock = new SimClock();
+  const row = (name: string, online: boolean) => ({ name, online }) as unknown as import('../../concentrator/admin/fleet-view.js').FleetRow;
+  let rows = [row('a', true), row('b', false)];
+  let sig = 1;
+  let reads = 0;
+  const feed = new FleetFeed({
+    read: async () => (reads++, { vehicles: rows, online: rows.filter((r) => r.online).length, offline_after_ms: 15_000 }),
+    signature: () => String(sig), timer: clock, tickMs: 1000, keepaliveMs: 15_000, rereadMs: 60_000, now: () => clock.now(),
+  });
+  const got: string[] = [];
+  const frames = () => got.splice(0).map((c) => (c.startsWith(':') ? 'keepalive' : JSON.parse(c.split('\ndata: ')[1]!)));
+  const off = feed.subscribe((c) => got.push(c));
+  await feed.tick();
+  assert.deepEqual(frames(), [{ vehicles: rows, online: 1, offline_after_ms: 15_000, full: true, removed: [] }]);
+  const before = reads;
+  for (let i = 0; i < 3; i++) await clock.advance(1000);
+  assert.deepEqual([frames(), reads], [[], before], 'the signature stood still: nothing read, nothing sent');
+  rows = [row('a', false), row('c', true)];
+  sig++;
+  await clock.advance(1000);
+  await feed.tick();
+  assert.deepEqual(frames(), [{ vehicles: [row('a', false), row('c', true)], online: 1, offline_after_ms: 15_000, full: false, removed: ['b'] }]);
+  await clock.advance(15_000);
+  assert.ok(frames().includes('keepalive'));
+  off();
+  assert.equal(feed.size, 0);
+  assert.deepEqual(clock.delays(), [], 'no wait left once nobody listens');
+});
+
+test('vehicles from the admin API: a code (shown once, never logged) or a key; revoke; each audited with the operator; bad input named, nothing changed', async (t) => {
+  const lines: string[] = [];
+  const logger = createLogger({ name: 'hq', level: 'trace', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
+  const f = await dashboardFixture({ logger });
+  t.after(f.close);
+  const post = (url: string, payload: object, headers: object = auth) => f.app.inject({ method: 'POST', url, headers: headers as Record<string, string>, payload });
+  assert.equal((await post('/v1/vehicles', { name: 'bus-9' }, {})).statusCode, 401, 'deny by default: the token needed');
+  assert.equal((await f.app.inject({ method: 'GET', url: '/v1/audit/vehicles' })).statusCode, 401);
+  const c = await post('/v1/vehicles', { name: 'bus-9', site: 'depot' });
+  assert.equal(c.statusCode, 201, c.body);
+  const e = c.json().enrollment;
+  assert.deepEqual([e.name, e.hq, typeof e.code], ['bus-9', 'hq.example.net:8444', 'string']);
+  assert.equal(await f.vehicles.get('bus-9'), null, 'added only when the code is redeemed');
+  assert.ok((await f.enrollments.check(e.code)).ok);
+  const k = await post('/v1/vehicles', { name: 'car-3', public_key: Buffer.alloc(32, 33).toString('base64'), subnet: '10.20.33.0/24' });
+  assert.equal(k.statusCode, 201, k.body);
+  assert.equal(k.json().vehicle.subnet, '10.20.33.0/24');
+  for (const [body, field] of [[{ name: 'Bad Name' }, 'name'], [{ name: 'x1', subnet: 'nope' }, 'subnet'], [{ name: 'x2', public_key: 'short' }, 'public_key'], [{ name: 'bus-7' }, 'name'], [{ name: 'x3', colour: 'red' }, 'colour'], [{ name: 'x4', valid: '3d' }, 'valid']] as const) {
+    const r = await post('/v1/vehicles', body);
+    assert.deepEqual([r.statusCode, r.json().error.field], [400, field], JSON.stringify(body));
+  }
+  assert.deepEqual((await f.vehicles.active()).map((v) => v.name), ['bus-7', 'van-2', 'car-3'], 'the refusals changed nothing');
+  assert.ok(f.fleet.get('bus-7'));
+  const rv = await post('/v1/vehicles/bus-7/revoke', {});
+  assert.equal(rv.statusCode, 200, rv.body);
+  assert.ok(rv.json().vehicle.revoked_at);
+  assert.equal(f.fleet.get('bus-7'), null, 'its live state gone');
+  assert.equal((await post('/v1/vehicles/bus-7/revoke', {})).statusCode, 400, 'twice: refused, named');
+  assert.equal((await post('/v1/vehicles/nobody/revoke', {})).statusCode, 404);
+  assert.deepEqual(f.changed, ['added car-3', 'revoked bus-7']);
+  const audit = (await f.app.inject({ method: 'GET', url: '/v1/audit/vehicles', headers: auth })).json().audit;
+  assert.deepEqual(audit.map((a: { action: string; vehicle: string; who: string }) => [a.action, a.vehicle, a.who]), [['revoked', 'bus-7', 'dashboard:ann'], ['added', 'car-3', 'dashboard:ann'], ['code', 'bus-9', 'dashboard:ann']]);
+  const all = lines.join('');
+  assert.ok(!all.includes(e.code) && !all.includes(e.code.replace(/-/g, '')), 'the code never logged');
+});
+
+test('dashboard helpers: sort (unknowns last), search by words, a push applied, SSE frames parsed across chunks', async () => {
+  const v = await import(VIEW);
+  const rows = [
+    { name: 'b', online: true, signal: -80, site: 'depot', last_switch: null, lte_bytes_today: 5 },
+    { name: 'a', online: false, signal: null, site: null, home_site: 'yard', last_switch: { at: '2026-12-01T00:00:00Z', reason: 'signal', to: 'wwan0' }, lte_bytes_today: 9 },
+    { name: 'c', online: true, signal: -60, site: 'street', last_switch: null, lte_bytes_today: 0 },
+  ];
+  const names = (rs: Array<{ name: string }>) => rs.map((r) => r.name).join('');
+  const table: Array<[string, string, string]> = [['name', 'asc', 'abc'], ['name', 'desc', 'cba'], ['signal', 'asc', 'bca'], ['signal', 'desc', 'cba'], ['state', 'asc', 'bca'], ['lte_today', 'desc', 'abc'], ['site', 'asc', 'bca'], ['last_switch', 'asc', 'abc']];
+  for (const [key, dir, want] of table) assert.equal(names(v.sortFleet(rows, key, dir)), want, `${key} ${dir}`);
+  assert.equal(names(rows.filter((r) => v.matchFleet(r, 'YARD'))), 'a');
+  assert.equal(names(rows.filter((r) => v.matchFleet(r, 'online de'))), 'b');
+  assert.equal(names(rows.filter((r) => v.matchFleet(r, ''))), 'bac');
+  let m = v.applyFleetPush(new Map(), { full: true, vehicles: rows, removed: [] });
+  m = v.applyFleetPush(m, { full: false, vehicles: [{ ...rows[0], signal: -70 }], removed: ['c'] });
+  assert.deepEqual([...m.keys()], ['b', 'a']);
+  assert.equal(m.get('b').signal, -70);
+  const feed = v.sseParser();
+  assert.deepEqual(feed('retry: 3000\n\nevent: fleet\ndata: {"a"'), []);
+  assert.deepEqual(feed(':1}\n\n: keepalive\n\nevent: fleet\ndata: 2\n\n'), [{ event: 'fleet', data: '{"a":1}' }, { event: 'fleet', data: '2' }]);
+});

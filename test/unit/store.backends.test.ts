@@ -208,6 +208,8 @@ for (const kind of BACKENDS) {
     await s.fleet.save([{ vehicle: 'bus-9', receivedAt: T0, last: { vehicle: 'bus-9' } as never, lte: [] }]);
     await s.vehicles.revoke('bus-9', (trx, v) => codes.audit('carol', 'revoked', v.name, 'test', trx));
     assert.deepEqual(await s.fleet.load(), []);
+    await s.fleet.save([{ vehicle: 'bus-9', receivedAt: T0 + 1, last: { vehicle: 'bus-9' } as never, lte: [] }]);
+    assert.deepEqual(await s.fleet.load(), [], 'a heartbeat from before the revocation is not written back');
     assert.deepEqual((await codes.recentAudit()).map((e) => [e.action, e.vehicle, e.who]), [
       ['revoked', 'bus-9', 'carol'], ['code', 'van-2', 'bob'], ['cancelled', 'van-2', 'bob'], ['code', 'van-2', 'bob'], ['code', 'van-1', 'alice'], ['code', 'bus-9', 'alice'],
     ]);

@@ -1,13 +1,14 @@
 // roamlink dashboard: hash-routed pages (fleet, vehicle, sites, site) over the admin JSON API, with the bearer token
 // kept in sessionStorage (this tab only). No framework, no build step.
-import { ago, dbm, hostText, megabytes, diffLines, esc, ms, polyline, profilePatch, signalSeries, simulationRows, simulationSet, splitList, timelineSegments, uplinkColor } from './view.js';
+import { ago, applyFleetPush, dbm, hostText, matchFleet, megabytes, diffLines, esc, ms, polyline, profilePatch, signalSeries, simulationRows, simulationSet, sortFleet, splitList, sseParser, timelineSegments, uplinkColor } from './view.js';
 import { REASONS } from './reasons.js';
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const page = () => $('#page');
 const store = window.sessionStorage;
 let generation = 0;
-let refreshTimer = null;
+/** The page's fleet stream (aborted when the page changes). */
+let streamAbort = null;
 
 class Unauthorized extends Error {}
 
@@ -43,31 +44,185 @@ function status(text) {
 
 // ---- pages -------------------------------------------------------------------------------------------------
 
-async function fleetPage(gen) {
-  const data = await api('GET', '/v1/fleet');
-  if (gen !== generation) return;
+/**
+ * The fleet pushed by HQ (GET /v1/fleet-stream, server-sent events read with fetch so the token goes in the
+ * Authorization header): calls onPush for each push until the page changes; reconnects after a drop.
+ */
+function streamFleet(gen, onPush) {
+  const abort = new AbortController();
+  streamAbort = abort;
+  const run = async () => {
+    while (gen === generation && !abort.signal.aborted) {
+      try {
+        const token = store.getItem('roamlink.token');
+        const res = await fetch('/v1/fleet-stream', { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+        if (res.status === 401) return showLogin('That token was refused.');
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        const feed = sseParser();
+        status('live');
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          for (const e of feed(value)) if (e.event === 'fleet' && gen === generation) onPush(JSON.parse(e.data));
+        }
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        status(`live updates interrupted (${err.message}); reconnecting`);
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  };
+  void run();
+}
+
+const FLEET_COLUMNS = [
+  ['name', 'Vehicle'], ['state', 'State'], ['active', 'Active uplink'], ['signal', 'Signal'], ['site', 'Site'],
+  ['last_switch', 'Last switch'], ['lte_today', 'LTE today'], [null, 'Host'], ['heard', 'Heard'],
+];
+/** The fleet table's sort and search, kept across pushes and visits. */
+const fleetView = { rows: new Map(), online: 0, sort: 'name', dir: 'asc', query: '' };
+
+function fleetRowHtml(v, now) {
+  const ls = v.last_switch;
+  const last = ls ? `${esc(ls.from ?? '-')} → ${esc(ls.to)} (${esc(ls.reason)}), ${esc(ago(ls.at, now))}` : '<span class="muted">none</span>';
+  return `<tr data-vehicle="${esc(v.name)}">
+    <td><a href="#/vehicle/${encodeURIComponent(v.name)}">${esc(v.name)}</a></td>
+    <td><span class="badge ${v.online ? 'online' : 'offline'}">${v.online ? 'online' : 'offline'}</span></td>
+    <td class="active">${esc(v.active ?? '—')}</td>
+    <td class="signal">${esc(dbm(v.signal))}</td>
+    <td class="site">${esc(v.site ?? v.home_site ?? '—')}</td>
+    <td class="last-switch">${last}</td>
+    <td class="lte-today">${esc(megabytes(v.lte_bytes_today))}</td>
+    <td class="host">${esc(hostText(v.health))}</td>
+    <td class="heard muted">${esc(ago(v.last_heartbeat_at, now))}</td>
+  </tr>`;
+}
+
+/** Redraws the table body and summary from fleetView (the search box and headers stay as they are). */
+function drawFleet() {
+  const body = $('#fleet tbody');
+  if (!body) return;
+  const all = [...fleetView.rows.values()];
+  const shown = sortFleet(all.filter((r) => matchFleet(r, fleetView.query)), fleetView.sort, fleetView.dir);
   const now = Date.now();
-  const rows = data.vehicles
-    .map((v) => {
-      const ls = v.last_switch;
-      const last = ls ? `${esc(ls.from ?? '-')} → ${esc(ls.to)} (${esc(ls.reason)}), ${esc(ago(ls.at, now))}` : '<span class="muted">none</span>';
-      return `<tr data-vehicle="${esc(v.name)}">
-        <td><a href="#/vehicle/${encodeURIComponent(v.name)}">${esc(v.name)}</a></td>
-        <td><span class="badge ${v.online ? 'online' : 'offline'}">${v.online ? 'online' : 'offline'}</span></td>
-        <td class="active">${esc(v.active ?? '—')}</td>
-        <td class="signal">${esc(dbm(v.signal))}</td>
-        <td class="site">${esc(v.site ?? v.home_site ?? '—')}</td>
-        <td class="last-switch">${last}</td>
-        <td class="lte-today">${esc(megabytes(v.lte_bytes_today))}</td>
-        <td class="host">${esc(hostText(v.health))}</td>
-        <td class="heard muted">${esc(ago(v.last_heartbeat_at, now))}</td>
-      </tr>`;
-    })
-    .join('');
+  body.innerHTML = shown.map((v) => fleetRowHtml(v, now)).join('') || `<tr><td colspan="9" class="muted">${all.length ? 'no vehicle matches' : 'no vehicles registered'}</td></tr>`;
+  $('#fleet-summary').textContent = `${fleetView.online} of ${all.length} online${shown.length !== all.length ? `, ${shown.length} shown` : ''}`;
+  for (const th of document.querySelectorAll('#fleet th[data-sort]')) {
+    th.setAttribute('aria-sort', th.dataset.sort === fleetView.sort ? (fleetView.dir === 'asc' ? 'ascending' : 'descending') : 'none');
+  }
+}
+
+async function fleetPage(gen) {
   page().innerHTML = `<h1>Fleet</h1>
-    <p id="fleet-summary">${data.online} of ${data.vehicles.length} online</p>
-    <table id="fleet"><thead><tr><th>Vehicle</th><th>State</th><th>Active uplink</th><th>Signal</th><th>Site</th><th>Last switch</th><th>LTE today</th><th>Host</th><th>Heard</th></tr></thead>
-    <tbody>${rows || '<tr><td colspan="9" class="muted">no vehicles registered</td></tr>'}</tbody></table>`;
+    <p class="toolbar"><input id="fleet-search" type="search" placeholder="Search: name, site, uplink, state…" value="${esc(fleetView.query)}" aria-label="Search the fleet">
+      <button type="button" id="log-csv">Switch log (CSV, 7 days)</button> <a href="#/lte">LTE per day</a> <a href="#/vehicles">Add or revoke vehicles</a></p>
+    <p id="fleet-summary"></p>
+    <table id="fleet"><thead><tr>${FLEET_COLUMNS.map(([k, label]) => (k ? `<th data-sort="${k}" tabindex="0">${label}</th>` : `<th>${label}</th>`)).join('')}</tr></thead>
+    <tbody></tbody></table>`;
+  $('#fleet-search').addEventListener('input', (ev) => {
+    fleetView.query = ev.target.value;
+    drawFleet();
+  });
+  const sortBy = (th) => {
+    const k = th.dataset.sort;
+    fleetView.dir = fleetView.sort === k && fleetView.dir === 'asc' ? 'desc' : 'asc';
+    fleetView.sort = k;
+    drawFleet();
+  };
+  for (const th of document.querySelectorAll('#fleet th[data-sort]')) {
+    th.addEventListener('click', () => sortBy(th));
+    th.addEventListener('keydown', (ev) => ev.key === 'Enter' && sortBy(th));
+  }
+  $('#log-csv').addEventListener('click', () => downloadCsv('/v1/log.csv?since=7d', 'roamlink-switch-log.csv'));
+  // The first push is the whole fleet; until it comes, the last one seen.
+  drawFleet();
+  streamFleet(gen, (push) => {
+    fleetView.rows = applyFleetPush(fleetView.rows, push);
+    fleetView.online = push.online;
+    drawFleet();
+    status(`live, updated ${new Date().toLocaleTimeString()}`);
+  });
+}
+
+/** Fetches a CSV with the token (a plain link could not send it) and hands it to the browser as a download. */
+async function downloadCsv(path, filename) {
+  try {
+    const token = store.getItem('roamlink.token');
+    const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 401) return showLogin('That token was refused.');
+    if (!res.ok) throw new Error((await res.json().catch(() => null))?.error?.message ?? `HTTP ${res.status}`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    status(`CSV: ${err.message}`);
+  }
+}
+
+async function ltePage(gen) {
+  const data = await api('GET', '/v1/lte-days?days=7');
+  if (gen !== generation) return;
+  const rows = data.vehicles
+    .map((v) => `<tr data-vehicle="${esc(v.name)}"><td><a href="#/vehicle/${encodeURIComponent(v.name)}">${esc(v.name)}</a></td>${v.bytes.map((b, i) => `<td data-day="${esc(data.days[i])}">${esc(megabytes(b))}</td>`).join('')}<td class="total">${esc(megabytes(v.bytes.reduce((a, b) => a + (b ?? 0), 0)))}</td></tr>`)
+    .join('');
+  page().innerHTML = `<h1>LTE data per vehicle per day</h1>
+    <p class="muted">UTC days, from the heartbeats' interface counters (rx + tx of LTE uplinks); — where HQ did not hear the vehicle that day.</p>
+    <table id="lte-days"><thead><tr><th>Vehicle</th>${data.days.map((d) => `<th>${esc(d.slice(5))}</th>`).join('')}<th>7 days</th></tr></thead>
+    <tbody>${rows || `<tr><td colspan="${data.days.length + 2}" class="muted">no vehicles registered</td></tr>`}</tbody></table>`;
+}
+
+async function vehiclesPage(gen) {
+  const data = await api('GET', '/v1/audit/vehicles?limit=50');
+  if (gen !== generation) return;
+  const audit = data.audit
+    .map((a) => `<tr data-action="${esc(a.action)}"><td>${esc(a.at)}</td><td class="who">${esc(a.who)}</td><td class="action">${esc(a.action)}</td><td class="vehicle">${esc(a.vehicle ?? '—')}</td><td class="muted">${esc(a.detail)}</td></tr>`)
+    .join('');
+  page().innerHTML = `<h1>Add or revoke vehicles</h1>
+    <h2>Add a vehicle</h2>
+    <form id="vehicle-add" class="profile">
+      <label for="v-name">Name</label><input id="v-name" name="name" required><span class="hint">a-z 0-9 - _ .</span>
+      <label for="v-subnet">LAN subnet</label><input id="v-subnet" name="subnet"><span class="hint">empty: the next free /24</span>
+      <label for="v-site">Home site</label><input id="v-site" name="site"><span></span>
+      <label for="v-public_key">Public key</label><input id="v-public_key" name="public_key"><span class="hint">made on the vehicle; empty: an enrollment code instead</span>
+      <span></span><button type="submit">Add</button><span></span>
+    </form>
+    <p id="vehicle-add-error" class="error" role="alert"></p>
+    <div id="vehicle-add-result"></div>
+    <p class="muted">To revoke a vehicle, open it from the fleet.</p>
+    <h2>Audit</h2>
+    <table id="vehicle-audit"><thead><tr><th>At</th><th>Who</th><th>What</th><th>Vehicle</th><th>Detail</th></tr></thead><tbody>${audit || '<tr><td colspan="5" class="muted">nothing yet</td></tr>'}</tbody></table>`;
+  $('#vehicle-add').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('#vehicle-add-error').textContent = '';
+    for (const el of document.querySelectorAll('#vehicle-add input.invalid')) el.classList.remove('invalid');
+    const f = new FormData(ev.target);
+    const body = {};
+    for (const k of ['name', 'subnet', 'site', 'public_key']) if (String(f.get(k) ?? '').trim()) body[k] = String(f.get(k)).trim();
+    try {
+      const r = await api('POST', '/v1/vehicles', body);
+      await route();
+      const box = $('#vehicle-add-result');
+      if (r.enrollment) {
+        const e = r.enrollment;
+        box.innerHTML = `<p>Enrollment code for <strong>${esc(e.name)}</strong>, valid until ${esc(e.expires_at)}, once. It is a secret: give it to the vehicle's installer only; it is not shown again.</p>
+          <pre id="enroll-code">${esc(e.code)}</pre>
+          <p>On the vehicle: <code id="enroll-command">roamlink enroll ${esc(e.code)} --hq ${esc(e.hq ?? 'HQ-ADDRESS:PORT')}${e.pin ? ` --pin ${esc(e.pin)}` : ''}</code></p>`;
+      } else {
+        box.innerHTML = `<p id="vehicle-added">Vehicle <strong>${esc(r.vehicle.name)}</strong> added: tunnel address ${esc(r.vehicle.tunnel_address)}, subnet ${esc(r.vehicle.subnet)}.</p>`;
+      }
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin(err.message);
+      const input = document.getElementById(`v-${err.field}`);
+      if (input) input.classList.add('invalid');
+      $('#vehicle-add-error').textContent = err.field ? `${err.field}: ${err.message}` : err.message;
+    }
+  });
 }
 
 function timelineSvg(switches, fromMs, toMs) {
@@ -154,7 +309,47 @@ function legend(names) {
     .join('')}</div>`;
 }
 
+/** A vehicle's page: its live part redrawn when HQ pushes a change of it; CSV and revoke below, drawn once. */
 async function vehiclePage(gen, name) {
+  page().innerHTML = `<div id="vehicle-live"></div>
+    <h2>Switch log</h2>
+    <p><button type="button" id="vehicle-csv">Download this vehicle's switch log (CSV, 30 days)</button></p>
+    <h2>Revoke</h2>
+    <form id="vehicle-revoke" class="profile">
+      <label for="r-confirm">Type its name</label><input id="r-confirm" name="confirm" autocomplete="off"><span class="hint">its peer and route go at once; its key can never be used again</span>
+      <span></span><button type="submit" class="danger">Revoke ${esc(name)}</button><span></span>
+    </form>
+    <p id="vehicle-revoke-error" class="error" role="alert"></p>`;
+  $('#vehicle-csv').addEventListener('click', () => downloadCsv(`/v1/log.csv?vehicle=${encodeURIComponent(name)}&since=30d`, `roamlink-${name}-switch-log.csv`));
+  $('#vehicle-revoke').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if ($('#r-confirm').value.trim() !== name) {
+      $('#vehicle-revoke-error').textContent = `confirm: type ${name} to revoke it`;
+      return;
+    }
+    try {
+      await api('POST', `/v1/vehicles/${encodeURIComponent(name)}/revoke`, {});
+      location.hash = '#/vehicles';
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin(err.message);
+      $('#vehicle-revoke-error').textContent = err.field ? `${err.field}: ${err.message}` : err.message;
+    }
+  });
+  await drawVehicle(gen, name);
+  let pending = null;
+  streamFleet(gen, (push) => {
+    if (!push.full && !push.vehicles.some((r) => r.name === name) && !(push.removed ?? []).includes(name)) return;
+    if (pending) return; // one redraw at a time, at most one a second
+    pending = setTimeout(() => {
+      drawVehicle(gen, name)
+        .then(() => status(`live, updated ${new Date().toLocaleTimeString()}`))
+        .catch((err) => (err instanceof Unauthorized ? showLogin(err.message) : status(err.message)))
+        .finally(() => (pending = null));
+    }, 1000);
+  });
+}
+
+async function drawVehicle(gen, name) {
   const [v, log] = await Promise.all([api('GET', `/v1/fleet/${encodeURIComponent(name)}`), api('GET', `/v1/log?vehicle=${encodeURIComponent(name)}&order=desc&limit=500`)]);
   if (gen !== generation) return;
   const now = Date.now();
@@ -168,7 +363,10 @@ async function vehiclePage(gen, name) {
   const uplinkRows = (hb?.uplinks ?? [])
     .map((u) => `<tr data-uplink="${esc(u.name)}"><td>${esc(u.name)}${u.name === hb.active ? ' <strong>(active)</strong>' : ''}</td><td>${esc(u.kind)}</td><td>${esc(u.state)}</td><td>${esc(dbm(u.signal))}</td><td>${esc(ms(u.rtt_ms))}</td><td>${u.loss === null ? '—' : `${Math.round(u.loss * 100)} %`}</td><td>${esc(u.ap ? `${u.ap.ssid} ${u.ap.bssid}` : '—')}</td></tr>`)
     .join('');
-  page().innerHTML = `<h1 id="vehicle-name">${esc(v.name)} <span class="badge ${v.online ? 'online' : 'offline'}">${v.online ? 'online' : 'offline'}</span></h1>
+  const lteRows = (v.lte_days ?? []).slice(-7).reverse().map((d) => `<tr data-day="${esc(d.day)}"><td>${esc(d.day)}</td><td class="bytes">${esc(megabytes(d.bytes))}</td></tr>`).join('');
+  const live = $('#vehicle-live');
+  if (!live) return;
+  live.innerHTML = `<h1 id="vehicle-name">${esc(v.name)} <span class="badge ${v.online ? 'online' : 'offline'}">${v.online ? 'online' : 'offline'}</span></h1>
     <dl class="facts" id="vehicle-facts">
       <dt>Tunnel address</dt><dd>${esc(v.tunnel_address)}</dd>
       <dt>Active uplink</dt><dd class="active">${esc(v.active ?? '—')}</dd>
@@ -187,7 +385,9 @@ async function vehiclePage(gen, name) {
     <table id="switches"><thead><tr><th>At</th><th>Switch</th><th>Reason</th><th>To first packet</th><th>Site</th><th>Why</th></tr></thead><tbody>${rows || '<tr><td colspan="6" class="muted">no switches stored</td></tr>'}</tbody></table>
     ${reasonsLegend()}
     <h2>Signal</h2>
-    ${signalSvg(v.history ?? [])}`;
+    ${signalSvg(v.history ?? [])}
+    <h2>LTE data per day</h2>
+    <table id="vehicle-lte"><thead><tr><th>Day (UTC)</th><th>LTE</th></tr></thead><tbody>${lteRows || '<tr><td colspan="2" class="muted">none heard</td></tr>'}</tbody></table>`;
 }
 
 async function sitesPage(gen) {
@@ -329,15 +529,18 @@ async function sitePage(gen, name) {
 // ---- routing -----------------------------------------------------------------------------------------------
 
 const ROUTES = [
-  { re: /^#?\/?$/, nav: 'fleet', render: (gen) => fleetPage(gen), live: true },
-  { re: /^#\/vehicle\/(.+)$/, nav: 'fleet', render: (gen, m) => vehiclePage(gen, decodeURIComponent(m[1])), live: true },
+  { re: /^#?\/?$/, nav: 'fleet', render: (gen) => fleetPage(gen) },
+  { re: /^#\/vehicle\/(.+)$/, nav: 'fleet', render: (gen, m) => vehiclePage(gen, decodeURIComponent(m[1])) },
+  { re: /^#\/lte$/, nav: 'lte', render: (gen) => ltePage(gen) },
+  { re: /^#\/vehicles$/, nav: 'vehicles', render: (gen) => vehiclesPage(gen) },
   { re: /^#\/sites$/, nav: 'sites', render: (gen) => sitesPage(gen) },
   { re: /^#\/site\/(.+)$/, nav: 'sites', render: (gen, m) => sitePage(gen, decodeURIComponent(m[1])) },
 ];
 
 async function route() {
   const gen = ++generation;
-  clearInterval(refreshTimer);
+  streamAbort?.abort();
+  streamAbort = null;
   if (!store.getItem('roamlink.token')) return showLogin();
   $('#login').hidden = true;
   $('#logout').hidden = false;
@@ -369,7 +572,6 @@ async function route() {
     }
   };
   await draw();
-  if (r.live && gen === generation) refreshTimer = setInterval(draw, 5000);
 }
 
 $('#login-form').addEventListener('submit', (ev) => {
@@ -380,6 +582,7 @@ $('#login-form').addEventListener('submit', (ev) => {
   void route();
 });
 $('#logout').addEventListener('click', () => {
+  streamAbort?.abort();
   store.removeItem('roamlink.token');
   store.removeItem('roamlink.operator');
   void route();

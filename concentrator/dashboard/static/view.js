@@ -143,3 +143,72 @@ export function simulationRows(sim) {
     ['predicted failover outage', `${t.current.outage_ms} ms`, `${t.proposed.outage_ms} ms`],
   ].map(([label, a, b]) => [label, String(a), String(b)]);
 }
+
+/** The fleet table's sortable columns: each a value to compare (null sorts last either way). */
+export const FLEET_SORT = {
+  name: (r) => r.name,
+  state: (r) => (r.online ? 0 : 1),
+  active: (r) => r.active,
+  signal: (r) => r.signal,
+  site: (r) => r.site ?? r.home_site,
+  last_switch: (r) => (r.last_switch ? Date.parse(r.last_switch.at) : null),
+  lte_today: (r) => r.lte_bytes_today,
+  heard: (r) => (r.last_heartbeat_at ? Date.parse(r.last_heartbeat_at) : null),
+};
+
+/** Rows sorted by a FLEET_SORT key ('asc' or 'desc'), then by name; unknown values last. Pure: a new array. */
+export function sortFleet(rows, key, dir = 'asc') {
+  const get = FLEET_SORT[key] ?? FLEET_SORT.name;
+  const sign = dir === 'desc' ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const x = get(a);
+    const y = get(b);
+    if (x === y || (x == null && y == null)) return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    if (x == null) return 1;
+    if (y == null) return -1;
+    return (x < y ? -1 : 1) * sign;
+  });
+}
+
+/** Whether a row matches the search: every word found in its name, state, uplink, site or last switch. */
+export function matchFleet(row, query) {
+  const words = String(query ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return true;
+  const ls = row.last_switch;
+  const text = [row.name, row.online ? 'online' : 'offline', row.active, row.site, row.home_site, row.tunnel_address, ls?.reason, ls?.to].filter(Boolean).join(' ').toLowerCase();
+  return words.every((w) => text.includes(w));
+}
+
+/** A fleet push (server-sent event) applied to the rows by name: the whole table, or the changed rows and names gone. */
+export function applyFleetPush(rows, push) {
+  const next = push.full ? new Map() : new Map(rows);
+  for (const r of push.vehicles) next.set(r.name, r);
+  for (const n of push.removed ?? []) next.delete(n);
+  return next;
+}
+
+/** Server-sent events from a text stream, as chunks arrive: feed(chunk) returns the complete events [{event, data}]. */
+export function sseParser() {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk;
+    const out = [];
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let event = 'message';
+      const data = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue;
+        const c = line.indexOf(':');
+        const field = c < 0 ? line : line.slice(0, c);
+        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+        if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length) out.push({ event, data: data.join('\n') });
+    }
+    return out;
+  };
+}

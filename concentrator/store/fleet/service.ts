@@ -32,6 +32,10 @@ export class FleetStateStore {
         chunk.map((s) => sql`(${s.vehicle}, ${s.receivedAt}, ${JSON.stringify(s.last)}, ${JSON.stringify(s.lte)})`),
       )} ON CONFLICT (vehicle) DO UPDATE SET received_at = excluded.received_at, heartbeat = excluded.heartbeat, lte = excluded.lte
         WHERE excluded.received_at >= fleet_state.received_at`.execute(this.store.db);
+      // A vehicle revoked meanwhile (its row deleted with it) is not written back by a heartbeat that came before.
+      await sql`DELETE FROM fleet_state WHERE vehicle IN (${sql.join(chunk.map((s) => s.vehicle))})
+        AND vehicle IN (SELECT name FROM vehicles WHERE revoked_at IS NOT NULL)
+        AND vehicle NOT IN (SELECT name FROM vehicles WHERE revoked_at IS NULL)`.execute(this.store.db);
     }
   }
 
