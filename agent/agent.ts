@@ -12,6 +12,7 @@ import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
 import { createLinkMonitor } from './drivers/links/link.monitor.js';
 import { createProbePool } from './drivers/probe/probe.pool.js';
+import { createUdpProber } from './drivers/probe/udp.probe.js';
 import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { whyRecordOf } from './journal/record.js';
@@ -34,6 +35,7 @@ import { openRadios } from './start/radios.start.js';
 import { startHealth } from './start/health.start.js';
 import { createSiteApplier } from './start/sites.start.js';
 import { createSwitchSteer } from './start/switch.steer.js';
+import { startHqFailover, type HqFailover } from './start/hq.start.js';
 import { testHooks } from './start/test-hooks.js';
 import { createTunnelDeps, desiredOf, downDataPlane, readPrivateKey, startTunnel } from './start/tunnel.start.js';
 
@@ -75,12 +77,14 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
 
   let modem: RunningModem | null = null;
   let fleet: FleetLink | null = null;
+  let hq: HqFailover | null = null;
+  const peerNow = () => hq?.peer() ?? peer;
   const probes = createProbePool({ address: want.endpoint.address, port: cfg.concentrator.probe_port });
   const tunnelProbe = createTunnelProbe(cfg);
   const counters = createSysfsCounters(wgIf);
   const linkMonitor = createLinkMonitor();
   const switchSteer = createSwitchSteer({
-    steer: tunnelDeps.steer, routing, setPeer: () => wg.setPeer(wgIf, peer), slots: new Map(slots.map((s) => [s.name, s])),
+    steer: tunnelDeps.steer, routing, setPeer: () => wg.setPeer(wgIf, peerNow()), slots: new Map(slots.map((s) => [s.name, s])),
     wgMark: want.wgMark, endpoint: want.endpoint, peerConfigured: adopted.peerConfigured,
     journal: () => fleet, log, holdOperatorSteerMs: testHooks().holdOperatorSteerMs,
   });
@@ -171,6 +175,27 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
   arbiter.on('redundancy.changed', ({ via }) => void switchSteer.copy(via));
   const unlog = logArbiter(arbiter, log, () => clock.now());
   arbiter.start();
+  // Two HQs: the tunnel moves to the other when its HQ is silent on every path and the other answers.
+  hq = startHqFailover({
+    endpoints: cfg.concentrator.endpoints, probePort: cfg.concentrator.probe_port, peer, view, clock, log,
+    failoverMs: cfg.concentrator.failover_ms, standbyProbeMs: policy.probe_interval_ms,
+    async ask(bind, target, signal) {
+      const prober = await createUdpProber(bind, target);
+      try {
+        return await prober.probe(signal);
+      } finally {
+        prober.close();
+      }
+    },
+    retargetSteer: (ep) => switchSteer.retarget(ep),
+    retargetProbes: (target) => probes.retarget(target),
+    async replacePeer(p) {
+      // Not set yet (no path so far): the first steering sets this one.
+      if (!switchSteer.peerConfigured()) return;
+      await wg.removePeer(wgIf, p.publicKey);
+      await wg.setPeer(wgIf, p);
+    },
+  });
 
   // A reload puts the new policy, connect-list, SMS settings and log level into effect in the running machines.
   const reloader = createAgentReloader({
@@ -198,8 +223,8 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
   const keeper = startTunnelKeeper({
     probe: (signal) => tunnelProbe.probe(signal), view, peerConfigured: () => switchSteer.peerConfigured(), log,
     async rehandshake() {
-      await wg.removePeer(wgIf, peer.publicKey);
-      await wg.setPeer(wgIf, peer);
+      await wg.removePeer(wgIf, peerNow().publicKey);
+      await wg.setPeer(wgIf, peerNow());
     },
   });
   const control = await serveControl(cfg, arbiter, log, () => modem?.status() ?? null, {
@@ -221,6 +246,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
       await control.close();
       modem?.stop();
       keeper.stop();
+      hq?.stop();
       const leases = view().status;
       arbiter.stop();
       unlog();

@@ -244,6 +244,9 @@ export interface ArbiterView {
   site: string | null;
   /** The standby the outer packets are copied through (redundancy), null when none. */
   copying?: string | null;
+  /** Packets from the concentrator through the tunnel: when they last came, and whether they still come (the arbiter
+   *  is told of counter readings when that changes; tunnelAsOf). The HQ failover (agent/start/hq.start.ts) reads it. */
+  tunnelRx?: { at: number | null; moving: boolean };
 }
 
 /** The arbiter's view from any actor of its machine (typed loosely so that callers holding an Actor<AnyStateMachine> need no cast). */
@@ -254,6 +257,7 @@ export function arbiterView(arbiter: { getSnapshot(): { value: unknown; context:
   return {
     state: snap.value, active: c.active, status: c.status, pending: p ? { id: p.id, from: p.from, to: p.to, operator: p.operator } : null,
     holdDown: c.holdDown, policy: c.policy, site: c.site, copying: c.copying?.via ?? null,
+    tunnelRx: { at: c.tunnel.last_rx_at, moving: c.tunnel.rx_moving },
   };
 }
 

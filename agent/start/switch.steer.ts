@@ -37,6 +37,9 @@ export interface SwitchSteer {
   copy(via: UplinkStatus | null): Promise<void>;
   /** Whether the peer is set (the tunnel keeper only acts once it is). */
   peerConfigured(): boolean;
+  /** Another HQ (agent/start/hq.start.ts): the rule matches the outer packets to this endpoint from now on (applied at
+   *  once when the tunnel is steered already). */
+  retarget(endpoint: { address: string; port: number }): Promise<void>;
 }
 
 export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
@@ -45,8 +48,9 @@ export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
   let target: SteerTarget | null = null;
   let copy: (CopyTarget & { uplink: string }) | null = null;
   let chain: Promise<unknown> = Promise.resolve();
+  let endpoint = d.endpoint;
   const apply = (signal?: AbortSignal) => {
-    const p = chain.then(() => d.steer.steer({ wgMark: d.wgMark, endpoint: d.endpoint, target, copy: copy && target ? { mark: copy.mark, address: copy.address, gateway: copy.gateway, device: copy.device } : null }, signal));
+    const p = chain.then(() => d.steer.steer({ wgMark: d.wgMark, endpoint, target, copy: copy && target ? { mark: copy.mark, address: copy.address, gateway: copy.gateway, device: copy.device } : null }, signal));
     chain = p.catch(() => {});
     return p;
   };
@@ -102,5 +106,9 @@ export function createSwitchSteer(d: SwitchSteerDeps): SwitchSteer {
       }
     },
     peerConfigured: () => peerConfigured,
+    async retarget(to) {
+      endpoint = { address: to.address, port: to.port };
+      if (target) await apply();
+    },
   };
 }

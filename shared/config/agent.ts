@@ -79,7 +79,13 @@ const agentConfigObject = z.strictObject({
     implementation: z.enum(['auto', 'kernel', 'wireguard-go']).default('auto'),
   }),
   concentrator: z.strictObject({
-    endpoint,
+    /** One HQ's outer address (host:port). */
+    endpoint: endpoint.optional(),
+    /** Two HQs sharing one WireGuard identity (issue 14): the tunnel goes to the first and moves to the other when its
+     *  HQ stops answering on every path while the other answers (agent/policy/hq.failover.ts). Instead of `endpoint`. */
+    endpoints: z.array(endpoint).min(1, 'needs at least one host:port').max(2, 'takes at most two HQs').optional(),
+    /** ms of silence of the current HQ on every path (no probe reply) before the other HQ is asked and, answering, taken. */
+    failover_ms: z.number().int().min(100).max(60_000).default(800),
     public_key: wgKey,
     tunnel_address: ipv4,
     probe_port: z.number().int().min(1).max(65535).default(51821),
@@ -87,6 +93,15 @@ const agentConfigObject = z.strictObject({
     api_port: z.number().int().min(1).max(65535).default(8080),
     /** Networks behind HQ reached through the tunnel. */
     routes: z.array(cidr).default([]),
+  }).superRefine((c, ctx) => {
+    if (c.endpoint === undefined && c.endpoints === undefined) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'is required (host:port), or endpoints: [a, b]' });
+    if (c.endpoint !== undefined && c.endpoints !== undefined) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: 'give endpoint or endpoints, not both' });
+    const list = c.endpoints ?? [];
+    if (new Set(list).size !== list.length) ctx.addIssue({ code: 'custom', path: ['endpoints'], message: `the two HQs must differ (${JSON.stringify(list)})` });
+  }).transform(({ endpoint: one, endpoints: list, ...rest }) => {
+    // One shape for the rest of the agent: `endpoints` always (the first is where the tunnel starts), `endpoint` its first.
+    const all = list ?? [one!];
+    return { ...rest, endpoint: all[0]!, endpoints: all };
   }),
   lan: z.strictObject({
     interface: ifname,

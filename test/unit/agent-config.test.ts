@@ -31,7 +31,7 @@ test('a full config: every field as written, connect-list entries normalized', a
     fwmark: 0x5200, mtu: 1380, keepalive: 10, implementation: 'wireguard-go',
   });
   assert.deepEqual(cfg.concentrator, {
-    endpoint: '198.51.100.7:51820', public_key: HQ_PUB, tunnel_address: '10.99.0.1', probe_port: 51821, api_port: 8080, routes: ['192.168.10.0/24', '172.20.0.0/16'],
+    endpoint: '198.51.100.7:51820', endpoints: ['198.51.100.7:51820'], failover_ms: 800, public_key: HQ_PUB, tunnel_address: '10.99.0.1', probe_port: 51821, api_port: 8080, routes: ['192.168.10.0/24', '172.20.0.0/16'],
   });
   assert.deepEqual(cfg.lan, { interface: 'eth0', subnet: '10.20.7.0/24', direct_internet: false });
   assert.deepEqual(cfg.uplinks, [
@@ -80,6 +80,13 @@ test('each kind of mistake names the field', () => {
     { name: 'endpoint port out of range', edit: (c) => (c.concentrator.endpoint = '198.51.100.7:99999'), want: /concentrator\.endpoint: .*99999.*port/ },
     { name: 'endpoint port 0', edit: (c) => (c.concentrator.endpoint = '198.51.100.7:0'), want: /concentrator\.endpoint: .*port/ },
     { name: 'endpoint address out of range', edit: (c) => (c.concentrator.endpoint = '300.51.100.7:51820'), want: /concentrator\.endpoint: .*300\.51\.100\.7/ },
+    { name: 'neither endpoint nor endpoints', edit: (c) => delete c.concentrator.endpoint, want: /concentrator\.endpoint: is required \(host:port\), or endpoints: \[a, b\]/ },
+    { name: 'endpoint and endpoints', edit: (c) => (c.concentrator.endpoints = ['198.51.100.8:51820']), want: /concentrator\.endpoints: give endpoint or endpoints, not both/ },
+    { name: 'endpoints: the second not host:port', edit: (c) => { c.concentrator.endpoints = [c.concentrator.endpoint, '198.51.100.8']; delete c.concentrator.endpoint; }, want: /concentrator\.endpoints\[1\]: must be host:port/ },
+    { name: 'endpoints: three', edit: (c) => { c.concentrator.endpoints = ['198.51.100.7:1', '198.51.100.8:1', '198.51.100.9:1']; delete c.concentrator.endpoint; }, want: /concentrator\.endpoints: takes at most two HQs/ },
+    { name: 'endpoints: empty', edit: (c) => { c.concentrator.endpoints = []; delete c.concentrator.endpoint; }, want: /concentrator\.endpoints: needs at least one host:port/ },
+    { name: 'endpoints: the same twice', edit: (c) => { c.concentrator.endpoints = ['198.51.100.7:1', '198.51.100.7:1']; delete c.concentrator.endpoint; }, want: /concentrator\.endpoints: the two HQs must differ/ },
+    { name: 'failover_ms below its floor', edit: (c) => (c.concentrator.failover_ms = 10), want: /concentrator\.failover_ms: / },
     { name: 'direct_internet not a boolean', edit: (c) => (c.lan.direct_internet = 'yes'), want: /lan\.direct_internet: Invalid input: expected boolean/ },
     { name: 'duplicate uplink', edit: (c) => c.uplinks.push({ name: 'wlan0', kind: 'ethernet' }), want: /uplinks\[3\]\.name: duplicate uplink "wlan0"/ },
     { name: 'no uplinks', edit: (c) => (c.uplinks = []), want: /uplinks: needs at least one uplink/ },
@@ -118,6 +125,13 @@ test('endpoints that are fine', () => {
   for (const endpoint of ['198.51.100.7:1', '198.51.100.7:65535', 'hq.example.net:51820', 'hq-1:443']) {
     assert.equal(parseAgentConfig({ ...minimal(), concentrator: { ...minimal().concentrator, endpoint } }).concentrator.endpoint, endpoint);
   }
+});
+
+test('two HQs: endpoints kept in order, the first is where the tunnel starts; one endpoint is a list of one', () => {
+  const { endpoint: _one, ...rest } = minimal().concentrator;
+  const two = parseAgentConfig({ ...minimal(), concentrator: { ...rest, endpoints: ['198.51.100.2:51820', '198.51.100.3:51820'], failover_ms: 600 } }).concentrator;
+  assert.deepEqual([two.endpoint, two.endpoints, two.failover_ms], ['198.51.100.2:51820', ['198.51.100.2:51820', '198.51.100.3:51820'], 600]);
+  assert.deepEqual(parseAgentConfig(minimal()).concentrator.endpoints, [minimal().concentrator.endpoint]);
 });
 
 test('the psk is never quoted in an error', () => {

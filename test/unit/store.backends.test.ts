@@ -293,6 +293,30 @@ test('postgres: the database lost while running: the agents\' API answers 503 (n
   assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2], 'each once');
 });
 
+test('postgres: two HQs on one store (issue 14): a batch HQ a stored but never acknowledged, resent to HQ b, is acknowledged whole and stored once', async (t) => {
+  const a = await fresh(t, 'postgres');
+  await a.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
+  // HQ b: its own process on the same database (its own pool, its own group commit, its own fleet state).
+  const b = await openStores({ ...(a.cfg as Parameters<typeof openStores>[0]), state_dir: join(a.cfg.state_dir, '..', 'b') });
+  t.after(() => b.close());
+  const hq = (s: Stores) => {
+    const gc = new GroupCommit(s.events);
+    const app = buildAgentApi({ identify: (x) => s.vehicles.byAddress(x), ingest: (x) => gc.submit(x), fleet: new FleetState({ offlineAfterMs: 15_000 }) });
+    t.after(() => app.close());
+    return (events: SwitchEvent[]) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.99.0.2', payload: { events } });
+  };
+  const [postA, postB] = [hq(a), hq(b)];
+  assert.equal((await postA([ev(1), ev(2)])).statusCode, 200);
+  // HQ a stores 3 and 4, then powers off before its answer leaves: the agent still holds them unshipped.
+  await a.events.ingest([ev(3), ev(4)]);
+  // The agent ships what it holds, 3 and 4 again with 5, to HQ b: all acknowledged, none stored twice.
+  const r = await postB([ev(3), ev(4), ev(5)]);
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual([r.json().stored, r.json().inserted, r.json().duplicates], [[uuid(3), uuid(4), uuid(5)], 1, 2]);
+  assert.deepEqual((await b.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4, 5], 'each once, as either HQ reads it');
+  assert.deepEqual((await a.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4, 5]);
+});
+
 /** A store with something in every table. */
 async function fill(s: Stores): Promise<void> {
   await s.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
