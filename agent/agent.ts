@@ -12,7 +12,7 @@ import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
 import { createLinkMonitor } from './drivers/links/link.monitor.js';
 import { createProbePool } from './drivers/probe/probe.pool.js';
-import { createUdpProber } from './drivers/probe/udp.probe.js';
+import { probeOnce } from './drivers/probe/udp.probe.js';
 import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { whyRecordOf } from './journal/record.js';
@@ -179,22 +179,12 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
   hq = startHqFailover({
     endpoints: cfg.concentrator.endpoints, probePort: cfg.concentrator.probe_port, peer, view, clock, log,
     failoverMs: cfg.concentrator.failover_ms, standbyProbeMs: policy.probe_interval_ms,
-    async ask(bind, target, signal) {
-      const prober = await createUdpProber(bind, target);
-      try {
-        return await prober.probe(signal);
-      } finally {
-        prober.close();
-      }
-    },
+    ask: probeOnce,
     retargetSteer: (ep) => switchSteer.retarget(ep),
     retargetProbes: (target) => probes.retarget(target),
-    async replacePeer(p) {
-      // Not set yet (no path so far): the first steering sets this one.
-      if (!switchSteer.peerConfigured()) return;
-      await wg.removePeer(wgIf, p.publicKey);
-      await wg.setPeer(wgIf, p);
-    },
+    peerConfigured: () => switchSteer.peerConfigured(),
+    removePeer: (p) => wg.removePeer(wgIf, p.publicKey),
+    setPeer: (p) => wg.setPeer(wgIf, p),
   });
 
   // A reload puts the new policy, connect-list, SMS settings and log level into effect in the running machines.

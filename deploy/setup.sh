@@ -29,6 +29,9 @@ if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ]; then
     have aarch64-linux-gnu-g++ || need+=(g++-aarch64-linux-gnu)
     have qemu-aarch64-static   || need+=(qemu-user-static)
   fi
+  # The lab's two-HQ scenarios (test/lab/hq-power-off.test.ts): VRRP for HQ's LAN gateway. A production dependency of an
+  # HQ with two concentrators too (docs/operator-guide.md, "Two concentrators"); its unit starts only with a config.
+  have keepalived      || need+=(keepalived)
   # The store tests run on PostgreSQL too: test/unit/postgres.fixture.ts starts a private server from Debian's binaries
   # (/usr/lib/postgresql/N/bin) in a temp directory and stops it. The package is told to make no cluster of its own.
   if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then

@@ -21,6 +21,8 @@ import { LabRadios } from './radios.js';
 import { LabLte } from './lte.js';
 import { exportLabDrive, exportHqDrive } from './drive.js';
 import { AGENT_NODE_FLAGS, labAgentNodeArgs } from '../shared/runtime.js';
+import { startTestPostgres, type TestPostgres } from './postgres.js';
+import { keepalivedArgv, keepalivedConf } from './keepalived.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
 const APP_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -98,8 +100,11 @@ export interface AppliedFault {
   uplinks: string[];
   /** The uplink carrying the tunnel when the fault hit. */
   active: string | null;
-  /** A concentrator restart: when the new daemon said it was ready (scenario clock); its mode may also be reboot (RunOptions.hqReboot). */
+  /** A concentrator restart: when the new daemon said it was ready (scenario clock); its mode may also be reboot (RunOptions.hqReboot).
+   *  A power-off: when the machine's daemon was ready again after its power came back. */
   ready_ms?: number | null;
+  /** A power-off: the agent's move of the tunnel to the other HQ (its `hq.failover` line), or null when it made none. */
+  hq_failover?: { at_ms: number; from: string; to: string; silent_ms: number } | null;
 }
 
 interface AgentSwitchLine {
@@ -150,7 +155,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
   const aps = sc.aps.map((ap, i) => ({ ssid: ap.ssid, bssid: ap.bssid ?? `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` }));
   // The links that run through the emulator: those the scenario gives a `link` (the others are plain wires).
   const linkSpecs = labLinks(sc);
-  const topo = new Topology(aps, dir, { aps: sc.aps.map((ap) => ap.link !== undefined), lte: sc.lte?.link !== undefined });
+  const hqPlan = sc.hq ?? { replicas: 1 as const, store: 'sqlite' as const };
+  const twoHqs = hqPlan.replicas === 2;
+  const topo = new Topology(aps, dir, { aps: sc.aps.map((ap) => ap.link !== undefined), lte: sc.lte?.link !== undefined }, hqPlan.replicas);
+  let pg: TestPostgres | null = null;
+  /** The agent's moves between HQs (its `hq.failover` lines): wall ms, from, to, how long the old one was silent. */
+  const hqMoves: Array<{ at: number; from: string; to: string; silent_ms: number }> = [];
   const linkSteps = new Map<string, ReportLink['steps']>();
   const wg = createWg();
   let driveError: Error | null = null;
@@ -203,32 +213,59 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       linkSteps.set(spec.name, [{ at_ms: 0, applied_ms: 0, ...linkAt(spec.timeline, 0) }]);
     }
 
-    // HQ: the concentrator, and the vehicle registered by its public key.
+    // HQ: the concentrator, and the vehicle registered by its public key. Two HQs (hq.replicas: 2): the same key file
+    // (one WireGuard identity), one PostgreSQL (started here, privately), a state dir and control socket each.
     const hqKey = await wg.genKey();
     await writeFile(join(dir, 'hq.key'), hqKey, { mode: 0o600 });
-    const hqCfg = join(dir, 'hq.yaml');
-    await writeFile(hqCfg, JSON.stringify({
-      interface: topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
-      tunnel_network: PLAN.tunnelNet, state_dir: join(dir, 'hq'), control_socket: join(dir, 'hq.sock'),
-      lan_subnets: [PLAN.hqLan], log_level: 'info',
-    }));
+    const database = hqPlan.store === 'postgres' ? await (pg = startTestPostgres({ onSignals: false })).createDatabase('roamlink') : undefined;
+    const hqConfigFile = async (machine: 'hq-a' | 'hq-b' | null) => {
+      const own = machine ? join(dir, machine) : dir;
+      await mkdir(own, { recursive: true });
+      const file = join(own, 'hq.yaml');
+      await writeFile(file, JSON.stringify({
+        interface: machine === 'hq-b' ? topo.wg.hqb : topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
+        tunnel_network: PLAN.tunnelNet, state_dir: join(own, 'hq'), control_socket: join(own, 'hq.sock'),
+        lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}),
+      }));
+      return file;
+    };
+    const hqCfg = await hqConfigFile(twoHqs ? 'hq-a' : null);
+    const hqbCfg = twoHqs ? await hqConfigFile('hq-b') : null;
     let hqReady: (() => void) | null = null;
     // The build each daemon runs from: this one, until a restart fault with `upgrade` moves it to a copy.
     const builds = { hq: ROAMLINK, agent: ROAMLINK };
     let nextBuild: Promise<string> | null = null;
-    const startHq = () =>
-      topo.procs.start('hq', [process.execPath, builds.hq, 'hq', '--config', hqCfg], {
-        netns: topo.ns.hq,
+    const startHq = (machine: 'hq-a' | 'hq-b' = 'hq-a') =>
+      topo.procs.start(machine === 'hq-a' ? 'hq' : 'hq-b', [process.execPath, builds.hq, 'hq', '--config', machine === 'hq-a' ? hqCfg : hqbCfg!], {
+        netns: topo.hqNs(machine),
         onStderrLine: (line) => {
           if (line.includes('"concentrator ready"')) hqReady?.();
         },
       });
+    const hqUp = (machine: 'hq-a' | 'hq-b') => waitFor(() => run([process.execPath, ROAMLINK, 'hq', 'pubkey', '--config', machine === 'hq-a' ? hqCfg : hqbCfg!], { netns: topo.hqNs(machine), allowFail: true }).then((r) => r.exitCode === 0), 10_000, `the concentrator (${machine}) to start`, opts.signal);
+    // VRRP for HQ's LAN gateway: keepalived in each HQ machine (lab/keepalived.ts).
+    const startKeepalived = async (machine: 'hq-a' | 'hq-b') => {
+      const i = machine === 'hq-a' ? 0 : 1;
+      const conf = join(dir, machine, 'keepalived.conf');
+      await writeFile(conf, keepalivedConf({ name: machine, lanIf: 'lan0', wanIf: 'wan0', own: PLAN.hqLanOwn[i], peer: PLAN.hqLanOwn[1 - i]!, vip: `${PLAN.hqLanGw}/24`, priority: i === 0 ? 150 : 100 }));
+      return topo.procs.start(`keepalived-${machine}`, keepalivedArgv(conf, join(dir, machine)), { netns: topo.hqNs(machine) });
+    };
+    const holdsGateway = async (machine: 'hq-a' | 'hq-b') => (await run(['ip', '-j', 'addr', 'show', 'dev', 'lan0'], { netns: topo.hqNs(machine), allowFail: true })).stdout.includes(`"${PLAN.hqLanGw}"`);
     hq = startHq();
-    await waitFor(() => run([process.execPath, ROAMLINK, 'hq', 'pubkey', '--config', hqCfg], { netns: topo.ns.hq, allowFail: true }).then((r) => r.exitCode === 0), 10_000, 'the concentrator to start', opts.signal);
+    await hqUp('hq-a');
     const vehKey = await wg.genKey();
     await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
     const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json'], { netns: topo.ns.hq });
     const reg = JSON.parse(added.stdout.trim().split('\n').pop()!) as { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
+    // The second HQ reads the same registry (the vehicle is there already) and programs the same peer; hq-a's
+    // keepalived first, so that it is VRRP's master (neither preempts: the master keeps the address while it lives).
+    if (twoHqs) {
+      startHq('hq-b');
+      await hqUp('hq-b');
+      await startKeepalived('hq-a');
+      await waitFor(() => holdsGateway('hq-a'), 10_000, 'hq-a to hold the LAN gateway (VRRP)', opts.signal);
+      await startKeepalived('hq-b');
+    }
 
     // The radios: a wpa_supplicant control interface each, emulated, whose APs' signals follow the scenario.
     radios = new LabRadios(topo, sc, dir, () => tNow());
@@ -246,7 +283,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const base: Record<string, unknown> = {
       vehicle: 'lab-car',
       wireguard: { interface: topo.wg.veh, private_key_file: join(dir, 'vehicle.key'), address: reg.tunnel_address.split('/')[0] },
-      concentrator: { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}`, public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] },
+      concentrator: { ...(twoHqs ? { endpoints: [`${PLAN.hqWan}:${PLAN.wgPort}`, `${PLAN.hqbWan}:${PLAN.wgPort}`] } : { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}` }), public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] },
       lan: { interface: 'lan0', subnet: PLAN.vehLan },
       ...(lte ? { modem: { device: lte.devicePath, apn: 'internet' } } : {}),
       uplinks: [
@@ -274,6 +311,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         active = s.to;
         initialSeen?.(s);
         if (Number.isFinite(t0)) say({ type: 'switch', tMs: s.decided_at - t0, from: s.from, to: s.to, reason: s.reason, msToFirstPacket: s.ms_to_first_packet, why: s.why?.text ?? null });
+      } else if (v.event === 'hq.failover' && typeof v.time === 'number') {
+        hqMoves.push({ at: v.time, from: String(v.from), to: String(v.to), silent_ms: Number(v.silent_ms) });
       } else if (v.event === 'redundancy.changed' && typeof v.time === 'number') {
         copies.push({ at: v.time, via: typeof v.via === 'string' ? v.via : null });
       } else if (v.event === 'uplink.phase') {
@@ -337,6 +376,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const applied: AppliedFault[] = [];
     const note = (f: Fault, uplinks: string[]) => applied.push({
       kind: f.kind, ...(f.kind === 'restart' ? { target: f.target, mode: f.mode, ...(f.upgrade ? { upgrade: true } : {}) } : {}),
+      ...(f.kind === 'power-off' ? { target: f.target } : {}),
       at_ms: f.at, applied_ms: Math.round(tNow() * 10) / 10, uplinks, active,
     });
     const resolveUplinks = (sel: string): UplinkName[] =>
@@ -366,6 +406,25 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           const cut = async (u: UplinkName, up: boolean) => (u === PLAN.modem && lte ? lte.setCoverage(up) : topo.carrier(u, up));
           for (const u of targets) await cut(u, false);
           if (f.for) timers.push(setTimeout(() => void Promise.all(targets.map((u) => cut(u, true))).catch(() => {}), f.for));
+          break;
+        }
+        case 'power-off': {
+          note(f, active ? [active] : []);
+          const entry = applied[applied.length - 1]!;
+          entry.ready_ms = null;
+          say({ type: 'fault', tMs: tNow(), text: `power-off of ${f.target} for ${f.for} ms` });
+          // Every process in the machine killed at once (the daemon, its probe echo, wireguard-go, keepalived), links down.
+          await topo.powerOff(f.target);
+          timers.push(setTimeout(() => void (async () => {
+            await topo.powerOn(f.target);
+            say({ type: 'fault', tMs: tNow(), text: `${f.target} powered on` });
+            await startKeepalived(f.target);
+            const ready = (line: string) => {
+              if (line.includes('"concentrator ready"') && entry.ready_ms === null) entry.ready_ms = Math.round(tNow() * 10) / 10;
+            };
+            const p = topo.procs.start(f.target === 'hq-a' ? 'hq' : 'hq-b', [process.execPath, builds.hq, 'hq', '--config', f.target === 'hq-a' ? hqCfg : hqbCfg!], { netns: topo.hqNs(f.target), onStderrLine: ready });
+            if (f.target === 'hq-a') hq = p;
+          })().catch((err) => faultErrors.push(`power-on of ${f.target}: ${String(err)}`)), f.for));
           break;
         }
         case 'restart': {
@@ -468,8 +527,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       const answer = inRun.find((s) => s.decided_at - t0 >= f.applied_ms && s.decided_at - t0 < (next?.applied_ms ?? Infinity) && f.active !== null && s.from === f.active);
       // Copies flowed through a standby when it hit (the agent's last redundancy change before it).
       const copying = copies.filter((c) => c.at <= t0 + f.applied_ms).at(-1);
+      // A power-off: the agent's move to the other HQ that answered it.
+      const moved = f.kind === 'power-off' ? hqMoves.find((m) => m.at - t0 >= f.applied_ms && m.at - t0 < (next?.applied_ms ?? Infinity)) : undefined;
       return {
         ...f,
+        ...(f.kind === 'power-off' ? { hq_failover: moved ? { at_ms: Math.round((moved.at - t0) * 10) / 10, from: moved.from, to: moved.to, silent_ms: moved.silent_ms } : null } : {}),
         redundant: copying?.via != null,
         outage_ms: o.outage_ms,
         lost: o.by_direction.reduce((n, d) => n + d.lost, 0),
@@ -517,7 +579,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       faults: reportFaults,
       links: reportLinks,
       fault_errors: faultErrors,
-      lab: { id: topo.id, wireguard: 'see agent log' },
+      lab: { id: topo.id, wireguard: 'see agent log', dir, ...(pg ? { postgres: pg.dir } : {}) },
+      hq: { replicas: hqPlan.replicas, store: hqPlan.store, failovers: hqMoves.map((m) => ({ at_ms: Math.round((m.at - t0) * 10) / 10, from: m.from, to: m.to, silent_ms: m.silent_ms })) },
     };
     return report;
   } finally {
@@ -525,6 +588,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await radios?.stop().catch(() => {});
     await lte?.stop().catch(() => {});
     await topo.down();
+    // After the HQs (they hold connections to it): the lab's PostgreSQL, stopped and its directory removed.
+    try {
+      pg?.destroy();
+    } catch {
+      /* its directory goes with the lab's temp dir anyway */
+    }
     if (opts.drive && Number.isFinite(t0)) {
       await exportLabDrive(join(dir, 'agent-state', 'drives'), opts.drive, t0, t0 + sc.duration).catch((err) => {
         driveError = err instanceof Error ? err : new Error(String(err));

@@ -6,6 +6,10 @@
 //                                  │           └─ br0 ─ iap (intruder on AP 0's network, addIntruders())
 //                                  └─ ilte (intruder on the carrier's network, addIntruders())
 //
+// Two HQs (scenario `hq.replicas: 2`, issue 14): `hq` (hq-a, WAN .2) and `hqb` (hq-b, WAN .3), both on the internet
+// segment, their `lan0` ports on a bridge in `disp`; HQ's LAN gateway (10.0.0.1) is VRRP's virtual address, held by
+// whichever keepalived is master (hq-a 10.0.0.2, hq-b 10.0.0.3 of their own).
+//
 // An AP's or the carrier's link may be emulated (delay, jitter, loss, rate: lab/link/): then the AP's port `a<i>`
 // sits on a bridge `lb<i>` of its own, joined to `br<i>` through the link; the carrier's `ran0` (the far end of the
 // modem's wire) on a bridge `ranb`, joined to the router's side, the bridge `ranr`, which then holds its address.
@@ -25,6 +29,9 @@ export interface LabAp {
 
 export const PLAN = {
   hqWan: '198.51.100.2',
+  /** The second HQ (hq-b) and each HQ's own LAN address under two HQs (the gateway then floats between them). */
+  hqbWan: '198.51.100.3',
+  hqLanOwn: ['10.0.0.2', '10.0.0.3'] as const,
   netRouter: '198.51.100.1',
   lteWan: '198.51.100.30',
   apWan: (i: number) => `198.51.100.${10 + i}`,
@@ -104,9 +111,9 @@ export async function killNetnsPids(ns: string): Promise<void> {
 
 export class Topology {
   readonly id: string;
-  readonly ns: { veh: string; cam: string; air: string; net: string; lte: string; hq: string; disp: string; ap: string[]; lnk: string };
-  /** WireGuard interface names, unique machine-wide (wireguard-go's control sockets are global). */
-  readonly wg: { veh: string; hq: string };
+  readonly ns: { veh: string; cam: string; air: string; net: string; lte: string; hq: string; hqb: string; disp: string; ap: string[]; lnk: string };
+  /** WireGuard interface names, unique machine-wide (wireguard-go's control sockets are global); hqb's only with two HQs. */
+  readonly wg: { veh: string; hq: string; hqb: string };
   readonly procs = new ProcGroup();
   private readonly created: string[] = [];
   private associated = new Map<string, number | null>();
@@ -122,12 +129,14 @@ export class Topology {
     readonly aps: LabAp[],
     readonly runDir: string,
     readonly linkPlan: LinkPlan = { aps: [], lte: false },
+    /** HQ machines: 1, or 2 (hq and hqb, a bridged LAN with a VRRP gateway). */
+    readonly hqReplicas: 1 | 2 = 1,
   ) {
     const letter = String.fromCharCode(97 + (labCounter++ % 26));
     this.id = `rl${process.pid}${letter}`;
     const n = (role: string) => `${this.id}-${role}`;
-    this.ns = { veh: n('veh'), cam: n('cam'), air: n('air'), net: n('net'), lte: n('lte'), hq: n('hq'), disp: n('disp'), ap: aps.map((_, i) => n(`ap${i}`)), lnk: n('lnk') };
-    this.wg = { veh: `${this.id}v`, hq: `${this.id}h` };
+    this.ns = { veh: n('veh'), cam: n('cam'), air: n('air'), net: n('net'), lte: n('lte'), hq: n('hq'), hqb: n('hqb'), disp: n('disp'), ap: aps.map((_, i) => n(`ap${i}`)), lnk: n('lnk') };
+    this.wg = { veh: `${this.id}v`, hq: `${this.id}h`, hqb: `${this.id}i` };
     this.lteRouter = linkPlan.lte ? 'ranr' : 'ran0';
   }
 
@@ -173,7 +182,8 @@ export class Topology {
     await sweepStale();
     const { ns } = this;
     const linked = this.linkPlan.lte || this.linkPlan.aps.some(Boolean);
-    for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ns.disp, ...ns.ap, ...(linked ? [ns.lnk] : [])]) {
+    const two = this.hqReplicas === 2;
+    for (const name of [ns.veh, ns.cam, ns.air, ns.net, ns.lte, ns.hq, ...(two ? [ns.hqb] : []), ns.disp, ...ns.ap, ...(linked ? [ns.lnk] : [])]) {
       if (this.tornDown) throw new Error('the lab was torn down while it was being built');
       await run(['ip', 'netns', 'add', name]);
       this.created.push(name);
@@ -191,9 +201,22 @@ export class Topology {
 
     // HQ and its LAN.
     await wan(ns.hq, 'p-hq', PLAN.hqWan);
-    await this.veth({ ns: ns.hq, name: 'lan0' }, { ns: ns.disp, name: 'lan0' });
-    await this.addr(ns.hq, 'lan0', `${PLAN.hqLanGw}/24`);
-    await this.addr(ns.disp, 'lan0', `${PLAN.dispatcher}/24`);
+    if (!two) {
+      await this.veth({ ns: ns.hq, name: 'lan0' }, { ns: ns.disp, name: 'lan0' });
+      await this.addr(ns.hq, 'lan0', `${PLAN.hqLanGw}/24`);
+      await this.addr(ns.disp, 'lan0', `${PLAN.dispatcher}/24`);
+    } else {
+      // Two HQs on one LAN segment: the gateway address is VRRP's (keepalived adds it to the master's lan0).
+      await wan(ns.hqb, 'p-hqb', PLAN.hqbWan);
+      await this.ipn(ns.disp, 'link', 'add', 'br0', 'type', 'bridge');
+      await this.addr(ns.disp, 'br0', `${PLAN.dispatcher}/24`);
+      for (const [i, hq] of [ns.hq, ns.hqb].entries()) {
+        await this.veth({ ns: hq, name: 'lan0' }, { ns: ns.disp, name: `l${i}` });
+        await this.ipn(ns.disp, 'link', 'set', 'dev', `l${i}`, 'master', 'br0', 'up');
+        await this.addr(hq, 'lan0', `${PLAN.hqLanOwn[i]}/24`);
+        await this.sysctl(hq, 'net.ipv4.ip_forward=1');
+      }
+    }
     await this.ipn(ns.disp, 'route', 'add', 'default', 'via', PLAN.hqLanGw);
     await this.sysctl(ns.hq, 'net.ipv4.ip_forward=1');
 
@@ -257,6 +280,7 @@ export class Topology {
       `    udp dport ${PLAN.wgPort} counter\n    udp sport ${PLAN.wgPort} counter\n  }\n}\n`;
     await this.nft(ns.veh, watch('postrouting'));
     await this.nft(ns.hq, watch('prerouting'));
+    if (two) await this.nft(ns.hqb, watch('prerouting'));
     for (const ap of [...ns.ap, ns.lte]) await this.nft(ap, watch('forward'));
     await this.veth({ ns: ns.veh, name: 'lan0' }, { ns: ns.cam, name: 'lan0' });
     await this.addr(ns.veh, 'lan0', `${PLAN.vehLanGw}/24`);
@@ -353,6 +377,38 @@ export class Topology {
       await this.nft(end.ns, `delete table netdev ${table}`);
       this.blackholed.delete(uplink);
     }
+  }
+
+  /** An HQ machine's namespace by its scenario name. */
+  hqNs(machine: 'hq-a' | 'hq-b'): string {
+    return machine === 'hq-a' ? this.ns.hq : this.ns.hqb;
+  }
+
+  /**
+   * An HQ machine loses power: every process in it killed at once (its daemon, probe echo, wireguard-go, keepalived),
+   * what lived only in memory gone with them (the tunnel interface, VRRP's address), its links down.
+   */
+  async powerOff(machine: 'hq-a' | 'hq-b'): Promise<void> {
+    const ns = this.hqNs(machine);
+    const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
+    for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const dev of ['wan0', 'lan0']) await run(['ip', '-n', ns, 'link', 'set', 'dev', dev, 'down'], { allowFail: true });
+    const wgIf = machine === 'hq-a' ? this.wg.hq : this.wg.hqb;
+    await run(['ip', '-n', ns, 'link', 'del', 'dev', wgIf], { allowFail: true });
+    await rm(`/run/wireguard/${wgIf}.sock`, { force: true });
+    await run(['ip', '-n', ns, 'addr', 'del', `${PLAN.hqLanGw}/24`, 'dev', 'lan0'], { allowFail: true });
+  }
+
+  /** Power back: the links up (the runner starts its daemons again). */
+  async powerOn(machine: 'hq-a' | 'hq-b'): Promise<void> {
+    const ns = this.hqNs(machine);
+    for (const dev of ['wan0', 'lan0']) await this.ipn(ns, 'link', 'set', 'dev', dev, 'up');
   }
 
   /** Tears down everything: processes in every namespace, the namespaces, wireguard-go sockets. Idempotent. */

@@ -137,6 +137,8 @@ function restarts(m: Measured) {
 }
 const restartOutageMax = (m: Measured) => restarts(m).reduce((mx, f) => Math.max(mx, f.outage_ms ?? Infinity), 0);
 const restartLost = (m: Measured) => restarts(m).reduce((n, f) => n + (f.lost ?? Infinity), 0);
+/** The HQ power-offs (two HQs): the longest outage of the cameras' traffic from one (never recovered: infinite). */
+const powerOffOutageMax = (m: Measured) => (m.faults ?? []).filter((f) => f.kind === 'power-off').reduce((mx, f) => Math.max(mx, f.outage_ms ?? Infinity), 0);
 
 /** One row per expect name: `max` holds when actual ≤ limit, `min` when actual ≥ limit. A new limit is a new row. */
 export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actual: (m: Measured) => number }>> = {
@@ -148,6 +150,7 @@ export const EXPECT_RULES: Readonly<Record<string, { bound: 'max' | 'min'; actua
   hq_log_mismatch_max: { bound: 'max', actual: (m) => m.hq_log_mismatch ?? Infinity },
   restart_outage_max_ms: { bound: 'max', actual: restartOutageMax },
   restart_lost_max: { bound: 'max', actual: restartLost },
+  power_off_outage_max_ms: { bound: 'max', actual: powerOffOutageMax },
 };
 
 /**
@@ -245,7 +248,7 @@ export function formatSummary(report: Report): string {
     lines.push('', '  faults');
     const rows = [['at', 'fault', 'outage', 'lost']];
     for (const f of faults) {
-      const what = f.kind === 'restart' ? `restart ${f.target ?? ''} (${f.mode ?? 'graceful'})` : f.kind;
+      const what = f.kind === 'restart' ? `restart ${f.target ?? ''} (${f.mode ?? 'graceful'})` : f.kind === 'power-off' ? `power-off ${String(f.target ?? '')}` : f.kind;
       rows.push([seconds(f.applied_ms), what, f.outage_ms === null ? 'never back' : `${f.outage_ms} ms`, String(f.lost)]);
     }
     lines.push(...columns(rows, ['r', 'l', 'r', 'r'], '    '));

@@ -105,7 +105,9 @@ const agentOverrides = z
 
 const uplinkSelector = z.union([z.literal('active'), z.literal('all'), uplinkName], { error: expected('expected an uplink name, active or all') });
 
-export const FAULT_KINDS = ['blackhole', 'carrier-loss', 'restart', 'switch'] as const;
+export const FAULT_KINDS = ['blackhole', 'carrier-loss', 'restart', 'switch', 'power-off'] as const;
+/** The HQ machines of a scenario with `hq.replicas: 2`. */
+export const HQ_MACHINES = ['hq-a', 'hq-b'] as const;
 /** How a restart fault stops the daemon: SIGTERM and a grace period, or SIGKILL at once. */
 export const RESTART_MODES = ['graceful', 'kill'] as const;
 
@@ -127,6 +129,14 @@ const faultSchema = z.discriminatedUnion(
     }),
     /** An operator-forced switch. */
     z.strictObject({ kind: z.literal('switch'), at: timeMs, to: uplinkName }),
+    /** An HQ machine loses power (every process in it killed, its links down, what it held in memory gone) and is back
+     *  after `for` (its daemons start again). Needs `hq.replicas: 2`. */
+    z.strictObject({
+      kind: z.literal('power-off'),
+      at: timeMs,
+      target: z.enum(HQ_MACHINES, { error: expected(`expected one of ${HQ_MACHINES.join(', ')}`) }),
+      for: timeMs,
+    }),
   ],
   { error: (iss) => (iss.code === 'invalid_union' ? `expected one of ${FAULT_KINDS.join(', ')}` : undefined) },
 );
@@ -162,6 +172,12 @@ export const scenarioSchema = z
     aps: z.array(apSchema, { error: expected('expected a list of access points') }).default([]),
     lte: z.strictObject({ signal: lteTrace, link: linkSchema('lte', timeMs).optional() }, { error: expected('expected { signal: [[time, dBm], ...], link? }') }).optional(),
     agent: agentOverrides.default({}),
+    /** HQ: one machine on SQLite (the default), or two concentrators sharing one PostgreSQL, HQ's WireGuard identity
+     *  and, by VRRP (keepalived), HQ's LAN gateway (issue 14). */
+    hq: z.strictObject({
+      replicas: z.union([z.literal(1), z.literal(2)], { error: expected('expected 1 or 2') }).default(1),
+      store: z.enum(['sqlite', 'postgres'], { error: expected('expected sqlite or postgres') }).default('sqlite'),
+    }, { error: expected('expected { replicas, store }') }).optional(),
     faults: z.array(faultSchema, { error: expected('expected a list of faults') }).default([]),
     expect: expectSchema.default({}),
   }, { error: expected('expected a mapping of scenario fields (name, duration, traffic, aps, ...)') })
@@ -183,7 +199,10 @@ export const scenarioSchema = z
       });
     s.aps.forEach((ap, i) => late(ap.link, ['aps', i, 'link']));
     late(s.lte?.link, ['lte', 'link']);
+    if (s.hq?.replicas === 2 && s.hq.store !== 'postgres') ctx.addIssue({ code: 'custom', path: ['hq', 'store'], message: 'two HQs share one store: postgres' });
     s.faults.forEach((f, i) => {
+      if (f.kind === 'power-off' && s.hq?.replicas !== 2) ctx.addIssue({ code: 'custom', path: ['faults', i, 'target'], message: 'a power-off needs hq: { replicas: 2 }' });
+      if (f.kind === 'restart' && f.target === 'concentrator' && s.hq?.replicas === 2) ctx.addIssue({ code: 'custom', path: ['faults', i, 'target'], message: 'with two HQs, power off hq-a or hq-b' });
       if (f.at >= s.duration) {
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'at'], message: `${f.at}ms is not within the duration (${s.duration}ms)` });
       } else if ('for' in f && f.for !== undefined && f.at + f.for > s.duration) {

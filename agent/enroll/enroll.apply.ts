@@ -14,7 +14,8 @@ export function applyEnrollment(text: string, source: string, e: EnrollResponse,
   set(['vehicle'], e.vehicle);
   set(['wireguard', 'private_key_file'], o.keyFile);
   set(['wireguard', 'address'], e.tunnel_address);
-  set(['concentrator', 'endpoint'], o.endpoint ?? `${host}:${e.concentrator.listen_port}`);
+  // A file that lists two HQs (concentrator.endpoints) keeps them: the enrolling HQ is one of them.
+  if (!doc.hasIn(['concentrator', 'endpoints'])) set(['concentrator', 'endpoint'], o.endpoint ?? `${host}:${e.concentrator.listen_port}`);
   set(['concentrator', 'public_key'], e.concentrator.public_key);
   set(['concentrator', 'tunnel_address'], e.concentrator.tunnel_address);
   set(['concentrator', 'probe_port'], e.concentrator.probe_port);

@@ -37,7 +37,10 @@ export interface HqFailoverDeps {
   /** The steering's match on the endpoint (nft), the uplinks' probes' target, the peer itself. */
   retargetSteer: (endpoint: HqEndpoint) => Promise<void>;
   retargetProbes: (target: HqEndpoint) => void;
-  replacePeer: (peer: TunnelPeer) => Promise<void>;
+  /** The peer on the tunnel interface: whether it is set yet (the first steering sets it), its removal, its setting. */
+  peerConfigured: () => boolean;
+  removePeer: (peer: TunnelPeer) => Promise<void>;
+  setPeer: (peer: TunnelPeer) => Promise<void>;
   clock: Timer & { now(): number };
   log: Pick<Logger, 'info' | 'warn'>;
   /** Between two looks at the facts (default 100 ms). */
@@ -135,7 +138,11 @@ export function startHqFailover(d: HqFailoverDeps): HqFailover {
         await d.retargetSteer(ep);
         d.retargetProbes({ address: ep.address, port: d.probePort });
         peer = { ...d.peer, endpoint: to };
-        await d.replacePeer(peer);
+        // Removed and set again (a fresh handshake with the new HQ at once); not set yet, the first steering sets this one.
+        if (d.peerConfigured()) {
+          await d.removePeer(peer);
+          await d.setPeer(peer);
+        }
         current = action.to;
         since = d.clock.now();
         asked = null;

@@ -76,7 +76,11 @@ function world(clock: SimClock, opts: { endpoints?: string[] } = {}) {
       target = t.address;
       did.push(`probes ${t.address}:${t.port}`);
     },
-    async replacePeer(p) {
+    peerConfigured: () => true,
+    async removePeer(p) {
+      did.push(`peer ${p.publicKey} removed`);
+    },
+    async setPeer(p) {
       did.push(`peer ${p.endpoint}`);
     },
     clock, log: { info: () => {}, warn: () => {} },
@@ -99,7 +103,7 @@ test('HQ a powered off: asked at failover_ms, moved to b with the answer (steeri
   const off = clock.now();
   w.powered.delete('198.51.100.2');
   await clock.advance(3_000);
-  assert.deepEqual(w.did, ['steer 198.51.100.3:51820', 'probes 198.51.100.3:51821', 'peer 198.51.100.3:51820']);
+  assert.deepEqual(w.did, ['steer 198.51.100.3:51820', 'probes 198.51.100.3:51821', 'peer HQ removed', 'peer 198.51.100.3:51820']);
   assert.equal(w.hq.current(), 1);
   assert.equal(w.hq.peer().endpoint, '198.51.100.3:51820');
   // Asked through the uplink's own address, HQ b's probe port; once: the answer moved it.
@@ -110,7 +114,7 @@ test('HQ a powered off: asked at failover_ms, moved to b with the answer (steeri
   // HQ a back: the tunnel stays on b (which answers), no move back.
   w.powered.add('198.51.100.2');
   await clock.advance(5_000);
-  assert.equal(w.did.length, 3);
+  assert.equal(w.did.length, 4);
   assert.equal(w.hq.current(), 1);
   w.hq.stop();
 });

@@ -45,7 +45,7 @@ test('defaults and the other valid examples', async () => {
 test('invalid files fail with the file and the field', async () => {
   const table: Array<{ file: string; want: RegExp }> = [
     { file: 'positive-dbm.yaml', want: /positive-dbm\.yaml: aps\[1\]\.signal\[2\]: dBm must be negative/ },
-    { file: 'unknown-fault.yaml', want: /unknown-fault\.yaml: faults\[0\]\.kind: expected one of blackhole, carrier-loss, restart, switch/ },
+    { file: 'unknown-fault.yaml', want: /unknown-fault\.yaml: faults\[0\]\.kind: expected one of blackhole, carrier-loss, restart, switch, power-off/ },
     { file: 'fault-past-end.yaml', want: /faults\[0\]\.for: ends at 42000ms, past the duration \(40000ms\)/ },
     { file: 'times-descend.yaml', want: /aps\[0\]\.signal\[2\]: times must ascend/ },
     { file: 'bad-bssid.yaml', want: /aps\[0\]\.bssid: not a BSSID: "02:00:00:00:01"/ },
@@ -94,6 +94,14 @@ test('inline cases: values and cross-field checks', () => {
     { name: 'lost_max negative', given: { expect: { lost_max: -1 } }, want: /expect\.lost_max: must not be negative/ },
     { name: 'extra expect not a number', given: { expect: { p99_gap_ms: 'fast' } }, want: /expect\.p99_gap_ms: expected a number/ },
     { name: 'time negative', given: { duration: -5 }, want: /duration: not a duration: -5/ },
+    { name: 'hq replicas 3', given: { hq: { replicas: 3, store: 'postgres' } }, want: /hq\.replicas: expected 1 or 2/ },
+    { name: 'hq store unknown', given: { hq: { replicas: 1, store: 'mysql' } }, want: /hq\.store: expected sqlite or postgres/ },
+    { name: 'two HQs on SQLite', given: { hq: { replicas: 2, store: 'sqlite' } }, want: /hq\.store: two HQs share one store: postgres/ },
+    { name: 'power-off with one HQ', given: { faults: [{ at: '1s', kind: 'power-off', target: 'hq-a', for: '2s' }] }, want: /faults\[0\]\.target: a power-off needs hq: \{ replicas: 2 \}/ },
+    { name: 'power-off of a machine not there', given: { hq: { replicas: 2, store: 'postgres' }, faults: [{ at: '1s', kind: 'power-off', target: 'hq-c', for: '2s' }] }, want: /faults\[0\]\.target: expected one of hq-a, hq-b/ },
+    { name: 'power-off needs for', given: { hq: { replicas: 2, store: 'postgres' }, faults: [{ at: '1s', kind: 'power-off', target: 'hq-a' }] }, want: /faults\[0\]\.for: / },
+    { name: 'power-off past the end', given: { hq: { replicas: 2, store: 'postgres' }, faults: [{ at: '5s', kind: 'power-off', target: 'hq-a', for: '10s' }] }, want: /faults\[0\]\.for: ends at 15000ms, past the duration/ },
+    { name: 'a concentrator restart with two HQs', given: { hq: { replicas: 2, store: 'postgres' }, faults: [{ at: '1s', kind: 'restart', target: 'concentrator' }] }, want: /faults\[0\]\.target: with two HQs, power off hq-a or hq-b/ },
     { name: 'connect_list not a list', given: { agent: { connect_list: 'depot' } }, want: /agent\.connect_list: connect_list must be a list of entries/ },
     { name: 'connect_list entry checked by the agent schema', given: { agent: { connect_list: [{ ssid: 'a', bssid: '02:00' }] } }, want: /agent\.connect_list\[0\]\.bssid: "02:00" is not a MAC address/ },
   ];
@@ -106,6 +114,9 @@ test('inline cases: values and cross-field checks', () => {
   assert.deepEqual(kill.faults.map((f) => f.kind === 'restart' && f.mode), ['kill', 'graceful'], 'mode defaults to graceful');
   const up = parseScenario({ ...base, faults: [{ at: '2s', kind: 'restart', target: 'concentrator', upgrade: true }] }, 'inline');
   assert.deepEqual(up.faults, [{ at: 2000, kind: 'restart', target: 'concentrator', mode: 'graceful', upgrade: true }]);
+  const two = parseScenario({ ...base, hq: { replicas: 2, store: 'postgres' }, faults: [{ at: '1s', kind: 'power-off', target: 'hq-a', for: '10s' }], duration: '20s' }, 'inline');
+  assert.deepEqual([two.hq, two.faults], [{ replicas: 2, store: 'postgres' }, [{ at: 1000, kind: 'power-off', target: 'hq-a', for: 10_000 }]]);
+  assert.deepEqual(parseScenario({ ...base, hq: {} }, 'inline').hq, { replicas: 1, store: 'sqlite' }, 'hq\'s fields default to one HQ on SQLite');
   const lte = parseScenario({ ...base, lte: { signal: [[0, -135]] } }, 'inline');
   assert.deepEqual(lte.lte, { signal: [[0, -135]] }, 'RSRP reaches below Wi-Fi range');
 });

@@ -79,3 +79,13 @@ export async function createUdpProber(bindAddress: string, target: { address: st
     },
   };
 }
+
+/** One probe of `target` from `bindAddress` on a socket of its own, closed after (an HQ asked once: agent/start/hq.start.ts). */
+export async function probeOnce(bindAddress: string, target: { address: string; port: number }, signal: AbortSignal): Promise<number> {
+  const prober = await createUdpProber(bindAddress, target);
+  try {
+    return await prober.probe(signal);
+  } finally {
+    prober.close();
+  }
+}
