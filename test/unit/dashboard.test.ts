@@ -175,6 +175,20 @@ test('fleet feed: a newcomer gets every row, then only changed rows and names go
   off();
   assert.equal(feed.size, 0);
   assert.deepEqual(clock.delays(), [], 'no wait left once nobody listens');
+
+  // A big fleet: a read that takes 500 ms is not repeated within 5 s (10 % of the time), however often the fleet moves.
+  let slow = 0;
+  let lag = 0;
+  const big = new FleetFeed({
+    read: async () => (slow++, (lag += 500), { vehicles: rows, online: 1, offline_after_ms: 15_000 }),
+    signature: () => String(sig++), timer: clock, tickMs: 1000, now: () => clock.now() + lag,
+  });
+  const off2 = big.subscribe(() => {});
+  await big.tick();
+  for (let i = 0; i < 10; i++) await clock.advance(1000);
+  await big.tick();
+  assert.equal(slow, 3, 'one read at subscribe, then one every 5 s: 3 in 10 s of ticks');
+  off2();
 });
 
 test('vehicles from the admin API: a code (shown once, never logged) or a key; revoke; each audited with the operator; bad input named, nothing changed', async (t) => {
