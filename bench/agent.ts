@@ -11,27 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { driveSize } from '../agent/drive/size.js';
 import { writeFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { DriveLineWriter, parseDrive, type DriveHeader } from '../shared/wire/drive.js';
-import { buildAgentApi } from '../concentrator/agent-api/app.js';
-import { FleetState } from '../concentrator/agent-api/fleet.js';
-import { openDrivesDb } from '../concentrator/store/drives/db.js';
-import { SqliteDriveStore } from '../concentrator/store/drives/service.js';
-import { createAgentApiClient } from '../agent/ship/client.js';
+import { startLoopbackHq, type ShippedBytes } from './drive.loopback.js';
 import { DriveShipper, DEFAULT_DRIVE_SHIP } from '../agent/ship/drive.shipper.js';
 import { realClock } from '../shared/clock.js';
-
-/** Bytes each tunnel packet adds around a TCP segment of the agents' API: WireGuard's data header and tag (32), outer
- *  UDP (8) and IPv4 (20), inner IPv4 (20) and TCP with timestamps (32). */
-const TUNNEL_PACKET_BYTES = 112;
-const TUNNEL_MSS = 1368;
 
 /**
  * The steady span's drive shipped as the agent ships it (DriveShipper, the agents' API client) to the agents' API and
  * drives store over loopback: the pieces, their bodies, and every byte on the TCP connection both ways, with the
  * tunnel's per-packet overhead added (packets: the request's and the reply's segments, plus two bare ACKs).
  */
-async function shippedOverLoopback(text: string, fromWall: number, toWall: number, pieceMs: number): Promise<{ pieces: number; body: number; wire: number; tunnel: number }> {
+async function shippedOverLoopback(text: string, fromWall: number, toWall: number, pieceMs: number): Promise<ShippedBytes> {
   const seg = parseDrive(text).at(-1)!;
   // The span's lines as the recorder writes them (its first line with its t), in pieces of pieceMs of drive time:
   // the file grows by one piece, the shipper ships it, and so on (as the agent ships every pieceMs).
@@ -46,28 +36,8 @@ async function shippedOverLoopback(text: string, fromWall: number, toWall: numbe
   }
   const dir = await mkdtemp(join(tmpdir(), 'bench-ship-'));
   const file = join(dir, 'drive-bench.jsonl');
-  const store = new SqliteDriveStore(openDrivesDb(':memory:')!);
-  const app = buildAgentApi({ identify: async () => ({ name: seg.header.vehicle }), ingest: async () => ({ inserted: [], duplicates: 0 }), fleet: new FleetState({ offlineAfterMs: 15_000 }), drives: store });
-  const sockets: Socket[] = [];
-  app.server.on('connection', (s: Socket) => sockets.push(s));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as { port: number }).port;
-  const client = createAgentApiClient({ baseUrl: `http://127.0.0.1:${port}` });
-  let pieces = 0;
-  let body = 0;
-  let tunnel = 0;
-  const shipper = new DriveShipper({
-    dir, onLte: () => true, clock: realClock, policy: { lteBytesPerDay: Number.MAX_SAFE_INTEGER },
-    send: async (segment, offset, b, signal) => {
-      const before = sockets.reduce((n, s) => n + s.bytesRead + s.bytesWritten, 0);
-      const r = await client.postDrive(segment, offset, b, signal);
-      const bytes = sockets.reduce((n, s) => n + s.bytesRead + s.bytesWritten, 0) - before;
-      pieces++;
-      body += b.length;
-      tunnel += (Math.ceil(bytes / TUNNEL_MSS) + 2) * TUNNEL_PACKET_BYTES;
-      return r;
-    },
-  });
+  const hq = await startLoopbackHq(seg.header.vehicle);
+  const shipper = new DriveShipper({ dir, onLte: () => true, clock: realClock, policy: { lteBytesPerDay: Number.MAX_SAFE_INTEGER }, send: hq.send });
   let written = header;
   for (const p of pieceTexts) {
     written += p ?? '';
@@ -75,12 +45,10 @@ async function shippedOverLoopback(text: string, fromWall: number, toWall: numbe
     await shipper.flush();
   }
   await shipper.stop();
-  client.close();
-  const wire = sockets.reduce((n, s) => n + s.bytesRead + s.bytesWritten, 0);
-  await app.close();
-  store.close();
+  const shipped = hq.shipped();
+  await hq.close();
   await rm(dir, { recursive: true, force: true });
-  return { pieces, body, wire, tunnel };
+  return shipped;
 }
 
 const MEASURE_MS = Number(process.env.BENCH_AGENT_MS ?? 60_000);
