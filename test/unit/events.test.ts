@@ -73,6 +73,44 @@ test('group commit: concurrent submissions share one transaction; a failure reje
   assert.deepEqual(out.map((o) => o.status), ['rejected', 'rejected']);
 });
 
+test('group commit: one commit at a time; batches submitted while it runs share the next one', async () => {
+  const store = new EventStore(openEventsDb(':memory:'));
+  const commits: number[] = [];
+  let open = 0;
+  let most = 0;
+  let release: (() => void) | null = null;
+  // A slow store (PostgreSQL's commit is a round trip and an fsync): each commit waits until released.
+  const slow = {
+    ingestMany: async (b: ReadonlyArray<readonly SwitchEvent[]>) => {
+      open++;
+      most = Math.max(most, open);
+      commits.push(b.length);
+      await new Promise<void>((r) => (release = r));
+      open--;
+      return store.ingestMany(b);
+    },
+  };
+  const gc = new GroupCommit(slow);
+  const first = gc.submit([ev(1)]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(commits, [1], 'the first batch is being committed');
+  // Three more arrive, on separate turns of the loop, while it runs.
+  const later: Array<Promise<unknown>> = [];
+  for (const n of [2, 3, 4]) {
+    later.push(gc.submit([ev(n)]));
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(commits, [1], 'no second commit while the first runs');
+  release!();
+  await first;
+  for (let i = 0; i < 10 && commits.length < 2; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(commits, [1, 3], 'the three waiting share the next commit');
+  release!();
+  await Promise.all(later);
+  assert.equal(most, 1);
+  assert.equal(await store.count(), 4);
+});
+
 test('query: filters by vehicle, site, uplink (from or to), reason, since/until; order; cursors', async () => {
   const store = new EventStore(openEventsDb(':memory:'));
   (await store.ingest([ev(1, { site: 'depot' }), ev(2, { site: 'depot' }), ev(3), ev(4, { vehicle: 'van-2', seq: 1 }), ev(5)]));
