@@ -1,20 +1,28 @@
-// bench/hq: the concentrator at fleet scale, in one process plus a load worker, each part beside a baseline run the same way:
+// bench/hq: the concentrator at fleet scale, in one process plus a load worker, on SQLite and on PostgreSQL in the same
+// run, each part beside a baseline run the same way:
 //   ingest   10,000 registered vehicles, 2,000 sending heartbeats every 5 s and switch events at >= 5,000/s over real HTTP,
 //            each from its own address (loopback 127.64.0.0/18 stands in for the tunnel): request p50/p99, exactly once;
-//            agents shipping what accumulated (at most one POST a second) vs one POST per event
+//            agents shipping what accumulated (at most one POST a second) vs one POST per event; and where the
+//            server's time goes (phases of each request, the commits, the event loop's delay)
 //   query    a 24 h log query for one vehicle among 10 M stored events: the (vehicle, at) index vs a full scan
 //   memory   RSS and heap with the fleet's heartbeat history full
-//   cold     programming 10,000 peers and routes (root, a network namespace, wireguard-go): the reconciler's first
-//            pass as the daemon runs it (batched; median of BENCH_COLD_RUNS), one change at a time (measured on a
-//            sample, extrapolated), and bare `wg addconf` + `ip -batch` as the floor
+//   cold     each store opened and the registry and fleet state read; then programming 10,000 peers and routes (root,
+//            a network namespace, wireguard-go): the reconciler's first pass as the daemon runs it (batched; median of
+//            BENCH_COLD_RUNS), one change at a time (measured on a sample, extrapolated), and bare `wg addconf` +
+//            `ip -batch` as the floor
+// PostgreSQL is a private server (lab/postgres.ts, the store tests' and the lab's) with fsync on, started and removed by
+// the bench.
 // Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE
-// BENCH_COLD_RUNS; BENCH_ONLY=cold runs the cold start alone.
+// BENCH_COLD_RUNS; BENCH_STORES=sqlite,postgres (either); BENCH_SHIP=batched (skip one-POST-per-event);
+// BENCH_SQLITE_SYNC=NORMAL (fsync's share, not durable); BENCH_ONLY=cold (the cold start alone), ingest (ingest alone) or
+// query (the query and the stores' cold start).
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 
 const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const VEHICLES = env('BENCH_VEHICLES', 10_000);
@@ -140,6 +148,7 @@ async function loadWorker(o: LoadIn): Promise<LoadOut> {
   out.stormS = (performance.now() - start) / 1000;
   out.stormP99 = pct(storm, 99);
   out.hbLat = [];
+  parentPort?.postMessage('timed');
   start = performance.now();
   // Agents' shipping turns are spread over the interval, as in a fleet (not all on the same tick).
   for (let i = 0; i < o.active; i++) lastSent[i] = start - Math.random() * BATCH_EVERY_MS;
@@ -203,6 +212,221 @@ function table(header: string[], rows: string[][]): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Where the server's time goes: each POST /v1/events timed by phase (fastify's hooks, the ingest and the group
+// commit wrapped; a request known by its batch's first event id), the commits, and the event loop's delay.
+
+type EventStoreT = import('../concentrator/store/events/service.js').EventStore;
+type TimedEventT = import('../concentrator/store/events/schema.js').TimedEvent;
+type IngestResultT = import('../concentrator/store/events/service.js').IngestResult;
+
+interface Phases {
+  req0: number;
+  parsed?: number;
+  call?: number;
+  flushStart?: number;
+  flushEnd?: number;
+  done?: number;
+}
+
+class IngestProfile {
+  private readonly byId = new Map<string, Phases>();
+  private readonly identifyMs: number[] = [];
+  private readonly flushes: Array<{ ms: number; batches: number; events: number }> = [];
+  private readonly delay = monitorEventLoopDelay({ resolution: 1 });
+  private elu: ReturnType<typeof perf.eventLoopUtilization> | null = null;
+  private eluEnd: ReturnType<typeof perf.eventLoopUtilization> | null = null;
+  private cpu0: NodeJS.CpuUsage | null = null;
+  private cpu: NodeJS.CpuUsage | null = null;
+  private t0 = 0;
+  private t1 = 0;
+
+  start(): void {
+    this.delay.enable();
+    this.elu = perf.eventLoopUtilization();
+    this.cpu0 = process.cpuUsage();
+    this.t0 = performance.now();
+  }
+
+  stop(): void {
+    this.delay.disable();
+    this.eluEnd = perf.eventLoopUtilization(this.elu!);
+    this.cpu = process.cpuUsage(this.cpu0!);
+    this.t1 = performance.now();
+  }
+
+  wrapIdentify(f: (address: string) => Promise<{ name: string } | null>) {
+    return async (address: string) => {
+      const s = performance.now();
+      try {
+        return await f(address);
+      } finally {
+        this.identifyMs.push(performance.now() - s);
+      }
+    };
+  }
+
+  wrapIngest(f: (events: readonly TimedEventT[]) => Promise<IngestResultT>) {
+    return (events: readonly TimedEventT[]) => {
+      const p = events[0] && this.byId.get(events[0].id);
+      if (p) p.call = performance.now();
+      return f(events);
+    };
+  }
+
+  wrapStore(store: EventStoreT) {
+    return {
+      ingestMany: async (batches: ReadonlyArray<readonly TimedEventT[]>) => {
+        const s = performance.now();
+        const r = await store.ingestMany(batches);
+        const e = performance.now();
+        this.flushes.push({ ms: e - s, batches: batches.length, events: batches.reduce((n, b) => n + b.length, 0) });
+        for (const b of batches) {
+          const p = b[0] && this.byId.get(b[0].id);
+          if (p) Object.assign(p, { flushStart: s, flushEnd: e });
+        }
+        return r;
+      },
+    };
+  }
+
+  hook(app: import('fastify').FastifyInstance): void {
+    const began = new WeakMap<object, number>();
+    const idOf = new WeakMap<object, string>();
+    // Registered after the app's own onRequest (identity): this request's time from identified on.
+    app.addHook('onRequest', async (req) => {
+      if (req.url === '/v1/events') began.set(req, performance.now());
+    });
+    app.addHook('preValidation', async (req) => {
+      const id = (req.body as { events?: Array<{ id?: string }> } | undefined)?.events?.[0]?.id;
+      const t = began.get(req);
+      if (id === undefined || t === undefined) return;
+      idOf.set(req, id);
+      this.byId.set(id, { req0: t, parsed: performance.now() });
+    });
+    app.addHook('onResponse', async (req) => {
+      const id = idOf.get(req);
+      const p = id !== undefined ? this.byId.get(id) : undefined;
+      if (p) p.done = performance.now();
+    });
+  }
+
+  /** Server time of each POST /v1/events, identified to answered (as bench/hq has always reported it). */
+  serverMs(): number[] {
+    return [...this.byId.values()].filter((p) => p.done !== undefined).map((p) => p.done! - p.req0);
+  }
+
+  print(title: string): void {
+    const all = [...this.byId.values()].filter((p) => p.done !== undefined && p.flushEnd !== undefined && p.call !== undefined && p.parsed !== undefined);
+    if (!all.length) return;
+    const phases: Array<[string, (p: Phases) => number]> = [
+      ['body read + JSON parse', (p) => p.parsed! - p.req0],
+      ['zod + checks + times', (p) => p.call! - p.parsed!],
+      ['waiting for the group commit', (p) => p.flushStart! - p.call!],
+      ['commit (SQL, fsync)', (p) => p.flushEnd! - p.flushStart!],
+      ['answer (resolve, serialize, write)', (p) => p.done! - p.flushEnd!],
+      ['total', (p) => p.done! - p.req0],
+    ];
+    const total = (p: Phases) => p.done! - p.req0;
+    const slow = [...all].sort((a, b) => total(b) - total(a)).slice(0, Math.max(1, Math.ceil(all.length / 100)));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`  ${title} (${all.length} requests):`);
+    table(['    phase', 'median ms', 'p99 ms', 'mean in the slowest 1 %'], phases.map(([n, f]) => [`    ${n}`, fmt(med(all.map(f)), 2), fmt(pct(all.map(f), 99), 2), fmt(mean(slow.map(f)), 2)]));
+    const secs = (this.t1 - this.t0) / 1000;
+    const ev = this.flushes.map((f) => f.events);
+    console.log(`    identify (before the above, one SELECT a request): median ${fmt(med(this.identifyMs), 2)} ms, p99 ${fmt(pct(this.identifyMs, 99), 2)} ms`);
+    console.log(`    commits: ${fmt(this.flushes.length / secs, 0)}/s, ${fmt(med(this.flushes.map((f) => f.batches)), 0)} request(s) and ${fmt(med(ev), 0)} events each (median), commit median ${fmt(med(this.flushes.map((f) => f.ms)), 2)} ms, p99 ${fmt(pct(this.flushes.map((f) => f.ms), 99), 2)} ms, max ${fmt(Math.max(...this.flushes.map((f) => f.ms)), 1)} ms`);
+    console.log(`    event loop: delay median ${fmt(this.delay.percentile(50) / 1e6, 2)} ms, p99 ${fmt(this.delay.percentile(99) / 1e6, 2)} ms, max ${fmt(this.delay.max / 1e6, 1)} ms; utilization ${fmt((this.eluEnd?.utilization ?? NaN) * 100, 0)} %; process CPU (server + load worker) ${fmt(((this.cpu!.user + this.cpu!.system) / 1e6 / secs) * 100, 0)} % of a core`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The stores under test: SQLite (a file per run, as HQ's default) and PostgreSQL (a private server, durable).
+
+interface IngestTarget {
+  name: string;
+  identify: (address: string) => Promise<{ name: string } | null>;
+  /** A switch log for one run, empty. */
+  events(run: string): Promise<EventStoreT>;
+  done(events: EventStoreT): Promise<void>;
+  /** HQ's start, the store's part: openStores (schema checked), the whole registry and the fleet state read; medians. */
+  coldOpen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** openStores on `cfg` then every vehicle and the fleet state read, COLD_RUNS times: the medians, as a line. */
+async function coldOpenOf(cfg: { state_dir: string; database?: string }): Promise<string> {
+  const { openStores } = await import('../concentrator/store/stores.js');
+  const open: number[] = [];
+  const read: number[] = [];
+  let n = 0;
+  for (let k = 0; k < Math.max(1, COLD_RUNS); k++) {
+    const s0 = performance.now();
+    const stores = await openStores({ state_dir: cfg.state_dir, database: cfg.database, tunnel_network: '127.64.0.0/18', lan_subnets: [], vehicle_subnets: ['10.0.0.0/8'] } as never);
+    const s1 = performance.now();
+    n = (await stores.vehicles.active()).length;
+    await stores.fleet.load();
+    read.push(performance.now() - s1);
+    open.push(s1 - s0);
+    await stores.close();
+  }
+  return `open ${fmt(med(open), 1)} ms, ${n} vehicles and the fleet state read in ${fmt(med(read), 1)} ms (medians of ${open.length})`;
+}
+
+function sqliteTarget(
+  dir: string, reg: import('../concentrator/store/db.js').Db,
+  openEventsDb: typeof import('../concentrator/store/events/db.js').openEventsDb,
+  EventStore: typeof import('../concentrator/store/events/service.js').EventStore,
+  createVehicleLookup: typeof import('../concentrator/agent-api/identity.js').createVehicleLookup,
+): IngestTarget {
+  const sync = (process.env.BENCH_SQLITE_SYNC ?? 'FULL') as 'FULL' | 'NORMAL';
+  return {
+    name: `SQLite (WAL, synchronous=${sync})`,
+    identify: createVehicleLookup(reg),
+    events: async (run) => new EventStore(openEventsDb(join(dir, `ingest-${run}.sqlite`), { synchronous: sync })),
+    done: (e) => e.store.close(),
+    coldOpen: () => coldOpenOf({ state_dir: dir }),
+    close: async () => {},
+  };
+}
+
+/** A private PostgreSQL (lab/postgres.ts) with fsync on, as a production server runs. */
+async function startBenchPostgres() {
+  const { startTestPostgres, postgresBin } = await import('../lab/postgres.js');
+  if (!postgresBin()) {
+    console.log('\nPostgreSQL: skipped (not installed: ROAMLINK_SETUP_TESTS=1 bash deploy/setup.sh)');
+    return null;
+  }
+  return startTestPostgres({ durable: true, onSignals: true });
+}
+
+async function postgresTarget(server: import('../lab/postgres.js').TestPostgres, reg: import('../concentrator/store/db.js').Db): Promise<IngestTarget> {
+  const { openPostgres } = await import('../concentrator/store/postgres.js');
+  const { EventStore } = await import('../concentrator/store/events/service.js');
+  const { createVehicleLookup } = await import('../concentrator/agent-api/identity.js');
+  const { sql } = await import('kysely');
+  const url = await server.createDatabase('bench');
+  const store = await openPostgres(url);
+  // The same 10,000 vehicles as the SQLite registry.
+  const rows = reg.prepare('SELECT name, public_key, tunnel_address, subnet, site, created_at FROM vehicles ORDER BY id').all() as Array<Record<string, string>>;
+  for (let i = 0; i < rows.length; i += 1000) {
+    const chunk = rows.slice(i, i + 1000);
+    await sql`INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at) VALUES ${sql.join(chunk.map((r) => sql`(${r.name}, ${r.public_key}, ${r.tunnel_address}, ${r.subnet}, ${r.site}, ${r.created_at})`))}`.execute(store.db);
+  }
+  const shared = { db: store.db, dialect: store.dialect, close: async () => {} };
+  return {
+    name: 'PostgreSQL (fsync on, synchronous_commit on, unix socket)',
+    identify: createVehicleLookup(shared),
+    events: async () => {
+      await sql`TRUNCATE switch_events`.execute(store.db);
+      return new EventStore(shared);
+    },
+    done: async () => {},
+    coldOpen: () => coldOpenOf({ state_dir: tmpdir(), database: url }),
+    close: () => store.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The parts.
 
 async function main() {
@@ -242,66 +466,80 @@ async function main() {
     cleanup();
     return;
   }
-  if (ONLY !== undefined) throw new Error(`BENCH_ONLY must be "cold", not "${ONLY}"`);
+  if (ONLY !== undefined && ONLY !== 'ingest' && ONLY !== 'query') throw new Error(`BENCH_ONLY must be "cold", "ingest" or "query", not "${ONLY}"`);
 
   // ---- ingest ----
-  const ingestRun = async (batched: boolean, idBase: number) => {
-    const evDb = openEventsDb(join(dir, `ingest-${batched ? 'batched' : 'single'}.sqlite`));
-    const events = new EventStore(evDb);
-    const gc = new GroupCommit(events);
+  const ingestRun = async (batched: boolean, idBase: number, target: IngestTarget) => {
+    const events = await target.events(batched ? 'batched' : 'single');
+    const prof = new IngestProfile();
+    const gc = new GroupCommit(prof.wrapStore(events));
     const fleet = new FleetState({ offlineAfterMs: 15_000 });
     const metrics = new HqMetrics({ fleet, registered: () => VEHICLES });
-    const app = buildAgentApi({ identify: createVehicleLookup(reg), ingest: (b) => gc.submit(b), fleet, metrics });
-    // Server-side time of each POST /v1/events: from the request parsed to the answer sent (validation, durable commit).
-    const serverMs: number[] = [];
-    const began = new WeakMap<object, number>();
-    app.addHook('onRequest', async (req) => {
-      began.set(req, performance.now());
-    });
-    app.addHook('onResponse', async (req) => {
-      if (req.url === '/v1/events') serverMs.push(performance.now() - began.get(req)!);
-    });
+    const app = buildAgentApi({ identify: prof.wrapIdentify(target.identify), ingest: prof.wrapIngest((b) => gc.submit(b)), fleet, metrics });
+    prof.hook(app);
     await app.listen({ host: addr(1), port: 0, backlog: AGENT_API_BACKLOG });
     const port = (app.server.address() as { port: number }).port;
     const worker = new Worker(new URL(import.meta.url), { workerData: { host: addr(1), port, active: ACTIVE, rate: RATE, seconds: SECONDS, batched, idBase } satisfies LoadIn });
     const out = await new Promise<LoadOut>((resolve, reject) => {
-      worker.once('message', resolve);
+      worker.on('message', (m: LoadOut | 'timed') => (m === 'timed' ? prof.start() : resolve(m)));
       worker.once('error', reject);
     });
+    prof.stop();
     await worker.terminate();
     const stored = await events.count();
     await app.close();
-    evDb.close();
-    return { out, stored, online: fleet.onlineCount(), fleet, serverMs };
+    await target.done(events);
+    return { out, stored, online: fleet.onlineCount(), fleet, serverMs: prof.serverMs(), prof };
   };
 
-  console.log(`\ningest (real HTTP on loopback, group commit, synchronous=FULL; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} before):`);
-  const single = await ingestRun(false, 0);
-  const batched = await ingestRun(true, 1e9);
-  const row = (name: string, r: Awaited<ReturnType<typeof ingestRun>>) => [
-    name, String(r.out.generated), fmt(r.out.generated / r.out.elapsedS, 0), fmt(r.out.posts / r.out.elapsedS, 0),
-    fmt(med(r.out.eventLat), 2), fmt(pct(r.out.eventLat, 99), 2), fmt(pct(r.out.eventLatWarm, 99), 2), fmt(med(r.serverMs), 2), fmt(pct(r.serverMs, 99), 2), fmt(pct(r.out.hbLat, 99), 2),
-    r.stored === r.out.generated && r.out.acked === r.out.generated ? 'yes' : `NO (stored ${r.stored}, acked ${r.out.acked})`, String(r.online),
-  ];
-  table(['agents ship', 'events', 'events/s', 'POSTs/s', 'median ms', 'p99 ms', `p99 after ${WARMUP_MS / 1000} s`, 'server median ms', 'server p99 ms', 'heartbeat p99 ms', 'each stored once', 'online'], [
-    row('one POST per event', single),
-    row(`batched (<= 1 POST / ${BATCH_EVERY_MS} ms)`, batched),
-  ]);
-  for (const r of [single, batched]) if (r.out.errors.length) console.log(`  errors: ${r.out.errors.join('; ')}`);
-  console.log(`reconnect storm (${ACTIVE} agents' first heartbeat at once, as after an HQ restart): all answered in ${fmt(single.out.stormS, 2)} s / ${fmt(batched.out.stormS, 2)} s, p99 ${fmt(single.out.stormP99, 0)} / ${fmt(batched.out.stormP99, 0)} ms`);
-  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
-  console.log(`ratio (batched / one per event): p99 ${ratio(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99))}, POSTs ${ratio(batched.out.posts, single.out.posts)}`);
-  const bestP99 = Math.min(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99));
-  const warmP99 = Math.min(pct(batched.out.eventLatWarm, 99), pct(single.out.eventLatWarm, 99));
-  const rateOk = batched.out.generated / batched.out.elapsedS >= 5000 * 0.95;
-  const serverP99 = Math.min(pct(batched.serverMs, 99), pct(single.serverMs, 99));
-  console.log(`goal: ingest p99 <= 20 ms at >= 5,000 events/s: client-measured, whole run ${bestP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(bestP99, 2)} ms); after warm-up ${warmP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(warmP99, 2)} ms); server-side ${serverP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(serverP99, 2)} ms)`);
+  const targets: IngestTarget[] = [];
+  const only = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+  if (only.includes('sqlite')) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup));
+  const pgServer = only.includes('postgres') ? await startBenchPostgres() : null;
+  if (pgServer) targets.push(await postgresTarget(pgServer, reg));
+  const ingested: Array<{ target: IngestTarget; single: Awaited<ReturnType<typeof ingestRun>>; batched: Awaited<ReturnType<typeof ingestRun>> }> = [];
+  for (const target of ONLY === 'query' ? [] : targets) {
+    console.log(`\ningest on ${target.name} (real HTTP on loopback, group commit; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} before):`);
+    // BENCH_SHIP=batched skips the one-POST-per-event run (a profile of the batched case alone).
+    const batchedOnly = process.env.BENCH_SHIP === 'batched';
+    const batched = await ingestRun(true, 1e9, target);
+    const single = batchedOnly ? batched : await ingestRun(false, 0, target);
+    ingested.push({ target, single, batched });
+    const row = (name: string, r: Awaited<ReturnType<typeof ingestRun>>) => [
+      name, String(r.out.generated), fmt(r.out.generated / r.out.elapsedS, 0), fmt(r.out.posts / r.out.elapsedS, 0),
+      fmt(med(r.out.eventLat), 2), fmt(pct(r.out.eventLat, 99), 2), fmt(pct(r.out.eventLatWarm, 99), 2), fmt(med(r.serverMs), 2), fmt(pct(r.serverMs, 99), 2), fmt(pct(r.out.hbLat, 99), 2),
+      r.stored === r.out.generated && r.out.acked === r.out.generated ? 'yes' : `NO (stored ${r.stored}, acked ${r.out.acked})`, String(r.online),
+    ];
+    table(['agents ship', 'events', 'events/s', 'POSTs/s', 'median ms', 'p99 ms', `p99 after ${WARMUP_MS / 1000} s`, 'server median ms', 'server p99 ms', 'heartbeat p99 ms', 'each stored once', 'online'], [
+      ...(batchedOnly ? [] : [row('one POST per event', single)]),
+      row(`batched (<= 1 POST / ${BATCH_EVERY_MS} ms)`, batched),
+    ]);
+    for (const r of batchedOnly ? [batched] : [single, batched]) if (r.out.errors.length) console.log(`  errors: ${r.out.errors.slice(0, 2).join('; ')}`);
+    console.log(`reconnect storm (${ACTIVE} agents' first heartbeat at once, as after an HQ restart): all answered in ${fmt(single.out.stormS, 2)} s / ${fmt(batched.out.stormS, 2)} s, p99 ${fmt(single.out.stormP99, 0)} / ${fmt(batched.out.stormP99, 0)} ms`);
+    const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+    console.log(`ratio (batched / one per event): p99 ${ratio(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99))}, POSTs ${ratio(batched.out.posts, single.out.posts)}`);
+    for (const [name, r] of batchedOnly ? ([['batched', batched]] as const) : ([['one POST per event', single], ['batched', batched]] as const)) r.prof.print(`where the server's time goes, ${target.name}, ${name}`);
+    const bestP99 = Math.min(pct(batched.out.eventLat, 99), pct(single.out.eventLat, 99));
+    const warmP99 = Math.min(pct(batched.out.eventLatWarm, 99), pct(single.out.eventLatWarm, 99));
+    const rateOk = batched.out.generated / batched.out.elapsedS >= 5000 * 0.95;
+    const serverP99 = Math.min(pct(batched.serverMs, 99), pct(single.serverMs, 99));
+    console.log(`goal (${target.name}): ingest p99 <= 20 ms at >= 5,000 events/s: client-measured, whole run ${bestP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(bestP99, 2)} ms); after warm-up ${warmP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(warmP99, 2)} ms); server-side ${serverP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(serverP99, 2)} ms)`);
+  }
   console.log('  (client times include the load worker sharing the CPUs; on a 2-CPU machine with other work they are upper bounds)');
+  const batched = ingested[0]?.batched;
+  // BENCH_ONLY=ingest: the ingest alone (a CPU profile of it, --cpu-prof).
+  if (process.env.BENCH_ONLY === 'ingest') {
+    for (const t of targets) await t.close();
+    pgServer?.destroy();
+    reg.close();
+    cleanup();
+    return;
+  }
 
-  // ---- memory: the fleet's heartbeat history full (240 samples per heartbeating vehicle) ----
-  const fleet = batched.fleet;
+  // ---- memory: the fleet's heartbeat history full (240 samples per heartbeating vehicle); not with BENCH_ONLY=query ----
+  const fleet = batched?.fleet;
   const hbBase = Date.now();
-  for (let k = 0; k < 240; k++) {
+  for (let k = 0; fleet && k < 240; k++) {
     for (let i = 0; i < ACTIVE; i++) {
       fleet.heartbeat(heartbeatSchema.parse({
         vehicle: vehicleName(i), at: new Date(hbBase + k * HEARTBEAT_MS).toISOString(), active: 'wlan0', site: 'depot',
@@ -311,61 +549,109 @@ async function main() {
   }
   global.gc?.();
   const mem = process.memoryUsage();
-  console.log(`\nmemory with ${ACTIVE} vehicles' heartbeat history full (240 samples each): RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}${global.gc ? '' : ' (run with --expose-gc for a settled heap)'}`);
+  if (fleet) console.log(`\nmemory with ${ACTIVE} vehicles' heartbeat history full (240 samples each): RSS ${mb(mem.rss)}, heap used ${mb(mem.heapUsed)}${global.gc ? '' : ' (run with --expose-gc for a settled heap)'}`);
 
-  // ---- query ----
-  console.log(`\nquery: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (bulk insert, indexes built after)...`);
-  const qPath = join(dir, 'query.sqlite');
-  const qDb = openEventsDb(qPath, { synchronous: 'OFF' });
-  const t0 = performance.now();
-  qDb.exec('DROP INDEX switch_events_vehicle_at; DROP INDEX switch_events_at;');
-  const qIns = qDb.prepare('INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+  // ---- query: a 24 h log query for one vehicle among EVENTS stored events, each store ----
   const span = 30 * 86_400_000;
   const first = Date.now() - span;
-  const detail = JSON.stringify({ why: 'wlan0 below -75 dBm for 1 s', candidates: [{ name: 'wlan0', phase: 'ready', ready: true, signal: -78, rtt_ms: 12, loss: 0, score: null }] });
-  const id = Buffer.alloc(16);
-  id.writeUInt32BE(0x4000_0000, 4);
-  const bulk = qDb.transaction((from: number, to: number) => {
-    for (let n = from; n < to; n++) {
-      id.writeUInt32BE(Math.floor(n / 2 ** 32), 8);
-      id.writeUInt32BE(n >>> 0, 12);
-      const at = Math.floor(first + (n / EVENTS) * span);
-      qIns.run(id, vehicleName(n % VEHICLES), Math.floor(n / VEHICLES) + 1, at, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, null, detail, at + 40);
-    }
-  });
-  for (let n = 0; n < EVENTS; n += 200_000) bulk(n, Math.min(EVENTS, n + 200_000));
-  const t1 = performance.now();
-  qDb.exec('CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at); CREATE INDEX switch_events_at ON switch_events(at);');
-  const t2 = performance.now();
-  console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, indexes in ${fmt((t2 - t1) / 1000)} s`);
-  const store = new EventStore(qDb);
   const pick = () => {
     const v = vehicleName(Math.floor(Math.random() * VEHICLES));
     const since = first + Math.random() * (span - 86_400_000);
     return { v, since, until: since + 86_400_000 };
   };
-  const idx: number[] = [];
-  let rows = 0;
-  for (let k = 0; k < 300; k++) {
-    const q = pick();
-    const s = performance.now();
-    rows += (await store.query({ vehicle: q.v, sinceMs: q.since, untilMs: q.until })).length;
-    idx.push(performance.now() - s);
+  const queryTable = async (name: string, store: EventStoreT, scanOnce: (q: ReturnType<typeof pick>) => Promise<void>) => {
+    const idx: number[] = [];
+    let rows = 0;
+    for (let k = 0; k < 300; k++) {
+      const q = pick();
+      const s = performance.now();
+      rows += (await store.query({ vehicle: q.v, sinceMs: q.since, untilMs: q.until })).length;
+      idx.push(performance.now() - s);
+    }
+    const scan: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const q = pick();
+      const s = performance.now();
+      await scanOnce(q);
+      scan.push(performance.now() - s);
+    }
+    table([`24 h query, one vehicle, ${name}`, 'runs', 'rows/query', 'median ms', 'p99 ms'], [
+      ['(vehicle, at) index', String(idx.length), fmt(rows / idx.length), fmt(med(idx), 3), fmt(pct(idx, 99), 3)],
+      ['full scan (no index)', String(scan.length), '', fmt(med(scan), 1), fmt(pct(scan, 99), 1)],
+    ]);
+    console.log(`ratio (index / scan), median: ${(med(idx) / med(scan)).toExponential(2)}`);
+    return med(idx);
+  };
+  const detail = JSON.stringify({ why: 'wlan0 below -75 dBm for 1 s', candidates: [{ name: 'wlan0', phase: 'ready', ready: true, signal: -78, rtt_ms: 12, loss: 0, score: null }] });
+  const queryMedians: string[] = [];
+  if (only.includes('sqlite')) {
+    console.log(`\nquery on SQLite: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (bulk insert, indexes built after)...`);
+    const qDb = openEventsDb(join(dir, 'query.sqlite'), { synchronous: 'OFF' });
+    const t0 = performance.now();
+    qDb.exec('DROP INDEX switch_events_vehicle_at; DROP INDEX switch_events_at;');
+    const qIns = qDb.prepare('INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+    const id = Buffer.alloc(16);
+    id.writeUInt32BE(0x4000_0000, 4);
+    const bulk = qDb.transaction((from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        id.writeUInt32BE(Math.floor(n / 2 ** 32), 8);
+        id.writeUInt32BE(n >>> 0, 12);
+        const at = Math.floor(first + (n / EVENTS) * span);
+        qIns.run(id, vehicleName(n % VEHICLES), Math.floor(n / VEHICLES) + 1, at, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, null, detail, at + 40);
+      }
+    });
+    for (let n = 0; n < EVENTS; n += 200_000) bulk(n, Math.min(EVENTS, n + 200_000));
+    const t1 = performance.now();
+    qDb.exec('CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at); CREATE INDEX switch_events_at ON switch_events(at);');
+    const t2 = performance.now();
+    console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, indexes in ${fmt((t2 - t1) / 1000)} s`);
+    const scanStmt = qDb.prepare('SELECT * FROM switch_events NOT INDEXED WHERE vehicle = ? AND at >= ? AND at <= ? ORDER BY at');
+    const m = await queryTable('SQLite', new EventStore(qDb), async (q) => void scanStmt.all(q.v, q.since, q.until));
+    queryMedians.push(`SQLite ${fmt(m, 3)} ms`);
+    qDb.close();
   }
-  const scan: number[] = [];
-  const scanStmt = qDb.prepare('SELECT * FROM switch_events NOT INDEXED WHERE vehicle = ? AND at >= ? AND at <= ? ORDER BY at');
-  for (let k = 0; k < 3; k++) {
-    const q = pick();
-    const s = performance.now();
-    scanStmt.all(q.v, q.since, q.until);
-    scan.push(performance.now() - s);
+  if (pgServer) {
+    const { openPostgres } = await import('../concentrator/store/postgres.js');
+    const { sql } = await import('kysely');
+    console.log(`\nquery on PostgreSQL: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (INSERT ... SELECT generate_series in the server, indexes built after)...`);
+    const q = await openPostgres(await pgServer.createDatabase('query'));
+    const t0 = performance.now();
+    await sql`DROP INDEX switch_events_vehicle_at, switch_events_at, switch_events_received_at, switch_events_vehicle_seq`.execute(q.db);
+    await sql`ALTER TABLE switch_events DROP CONSTRAINT switch_events_vehicle_id_key`.execute(q.db);
+    // The same rows as SQLite's: id from n, vehicle n % VEHICLES, seq, at spread over 30 days, received 40 ms later.
+    const step = 1_000_000;
+    for (let n = 0; n < EVENTS; n += step) {
+      await sql`INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at)
+        SELECT decode(lpad(to_hex(n), 32, '0'), 'hex'), 'v' || (n % ${VEHICLES}), n / ${VEHICLES} + 1,
+               ${first}::bigint + floor(n::float8 / ${EVENTS} * ${span})::bigint, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, NULL, ${detail},
+               ${first}::bigint + floor(n::float8 / ${EVENTS} * ${span})::bigint + 40
+        FROM generate_series(${n}::bigint, ${Math.min(EVENTS, n + step) - 1}::bigint) AS n`.execute(q.db);
+    }
+    const t1 = performance.now();
+    await sql`ALTER TABLE switch_events ADD CONSTRAINT switch_events_vehicle_id_key UNIQUE (vehicle, id)`.execute(q.db);
+    await sql`CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at)`.execute(q.db);
+    await sql`CREATE INDEX switch_events_at ON switch_events(at)`.execute(q.db);
+    await sql`CREATE INDEX switch_events_received_at ON switch_events(received_at)`.execute(q.db);
+    await sql`CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq)`.execute(q.db);
+    await sql`ANALYZE switch_events`.execute(q.db);
+    const t2 = performance.now();
+    console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, constraint and indexes in ${fmt((t2 - t1) / 1000)} s`);
+    const m = await queryTable('PostgreSQL', new EventStore(q), async (x) => {
+      await q.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL enable_indexscan = off`.execute(trx);
+        await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
+        await sql`SELECT * FROM switch_events WHERE vehicle = ${x.v} AND at >= ${Math.floor(x.since)} AND at <= ${Math.floor(x.until)} ORDER BY at`.execute(trx);
+      });
+    });
+    queryMedians.push(`PostgreSQL ${fmt(m, 3)} ms`);
+    await q.close();
   }
-  table(['24 h query, one vehicle', 'runs', 'rows/query', 'median ms', 'p99 ms'], [
-    ['(vehicle, at) index', String(idx.length), fmt(rows / idx.length), fmt(med(idx), 3), fmt(pct(idx, 99), 3)],
-    ['full scan (NOT INDEXED)', String(scan.length), '', fmt(med(scan), 1), fmt(pct(scan, 99), 1)],
-  ]);
-  console.log(`ratio (index / scan), median: ${(med(idx) / med(scan)).toExponential(2)}`);
-  qDb.close();
+  console.log(`24 h query among ${(EVENTS / 1e6).toFixed(1)} M events, median: ${queryMedians.join(', ')}`);
+
+  // ---- cold start, the stores' part: open (migrations checked) and read the registry and fleet state, each store ----
+  for (const t of targets) console.log(`\ncold start, ${t.name}: ${await t.coldOpen()}`);
+  for (const t of targets) await t.close();
+  pgServer?.destroy();
 
   await coldPart(reg, dir);
   reg.close();

@@ -32,8 +32,9 @@ export function postgresBin(): string | null {
 /**
  * Starts one (about 2 s). Throws naming the package when PostgreSQL is not installed. `onSignals` (tests): a SIGTERM
  * or SIGINT stops it and exits; the lab leaves signals to its own abort, which tears down and calls destroy().
+ * `durable` (bench/hq): fsync and full page writes on, as a production server runs; default off.
  */
-export function startTestPostgres(o: { onSignals?: boolean } = {}): TestPostgres {
+export function startTestPostgres(o: { onSignals?: boolean; durable?: boolean } = {}): TestPostgres {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb): run ROAMLINK_SETUP_TESTS=1 bash deploy/setup.sh (Debian package postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'rl-pg-'));
@@ -52,8 +53,10 @@ export function startTestPostgres(o: { onSignals?: boolean } = {}): TestPostgres
   };
   let running = false;
   const start = () => {
-    // No TCP at all (listen_addresses ''): only the socket in our directory. fsync off: test data need not survive a crash.
-    run([join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-c listen_addresses='' -k ${dir} -c fsync=off -c full_page_writes=off`, 'start']);
+    // No TCP at all (listen_addresses ''): only the socket in our directory. fsync off unless durable: test data need
+    // not survive a crash.
+    const sync = o.durable ? '' : ' -c fsync=off -c full_page_writes=off';
+    run([join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-c listen_addresses='' -k ${dir}${sync}`, 'start']);
     running = true;
   };
   const stop = () => {
