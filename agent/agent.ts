@@ -172,7 +172,10 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     sites.apply(fleetLink);
   });
   // Redundancy: the copies steered with the tunnel's rule (the arbiter decides, the steering applies).
-  arbiter.on('redundancy.changed', ({ via }) => void switchSteer.copy(via));
+  // A switch onto the copies' path: its steering replaces the rule, copies and all (switch.steer drops them then).
+  arbiter.on('redundancy.changed', ({ via, bySwitch }) => {
+    if (!bySwitch) void switchSteer.copy(via);
+  });
   const unlog = logArbiter(arbiter, log, () => clock.now());
   arbiter.start();
   // Two HQs: the tunnel moves to the other when its HQ is silent on every path and the other answers.

@@ -139,7 +139,13 @@ export type ArbiterEmitted =
   | { type: 'watchdog.round'; round: WatchdogRoundEvent }
   | { type: 'watchdog.acted'; uplink: string; action: 'switch' | 'readdress'; why: string }
   /** Copies of the outer packets now go through `via` (null: no more copies); the composition root steers them. */
-  | { type: 'redundancy.changed'; via: UplinkStatus | null; why: string };
+  | {
+      type: 'redundancy.changed'; via: UplinkStatus | null; why: string;
+      /** The copies end because the tunnel is being steered onto their path: the steering's own rule ends them, in the
+       *  same nft transaction. Ended apart first, the packets would go, for as long as that nft call takes, only through
+       *  the failing active (2026-12-03, lab at load 14: 72 lost in a 530 ms gap). */
+      bySwitch?: string;
+    };
 
 interface Pending {
   /** The switch's id, from the decision on: its intent and its completion are one record. */
@@ -443,7 +449,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       endCopiesTo: enqueueActions(({ context, enqueue }) => {
         if (!context.copying || context.copying.via !== context.pending?.to) return;
         enqueue.assign({ copying: null, redundancy: { ...NO_REDUNDANCY } });
-        enqueue.emit({ type: 'redundancy.changed', via: null, why: `switching to ${context.pending.to}` });
+        enqueue.emit({ type: 'redundancy.changed', via: null, why: `switching to ${context.pending.to}`, bySwitch: context.pending.to });
       }),
       beginInitial: assign(({ context }) => ({ pending: begin(context, initialPick(context)!), decision: null })),
       finish: enqueueActions(({ context, event, enqueue }) => {

@@ -177,3 +177,18 @@ test('budgets at start: the saved spend loaded; a half-written file a warning na
   assert.deepEqual([heartbeatModemOf(null), heartbeatModemOf({ currency: 'EUR' }), heartbeatModemOf({ amount: 12.5, currency: 'EUR', at: 0 })],
     [null, null, { balance: 12.5, currency: 'EUR', balance_at: null, operator: null }]);
 });
+
+test('switch steering with copies: a switch onto the copies\' path is one nft call, steering and copies ended together (never the copies ended first)', async () => {
+  const specs: string[] = [];
+  const s = createSwitchSteer({
+    steer: { steer: async (spec) => void specs.push(`target ${spec.target?.address} copy ${spec.copy?.device ?? 'none'}`) },
+    routing: { setTunnelDefault: async () => {} }, setPeer: async () => {},
+    slots: new Map([['wlan0', { name: 'wlan0', slot: 1 }], ['wlan1', { name: 'wlan1', slot: 2 }]]),
+    wgMark: 0xca6c, endpoint: { address: '198.51.100.7', port: 51820 }, peerConfigured: true, journal: () => null, log: lines().log,
+  });
+  await s.steer(to('wlan0', '192.168.10.5'), new AbortController().signal);
+  await s.copy(to('wlan1', '192.168.11.7'));
+  // The arbiter's redundancy.changed with bySwitch: the agent does not call copy(null) first; the steering ends them.
+  await s.steer(to('wlan1', '192.168.11.7'), new AbortController().signal);
+  assert.deepEqual(specs, ['target 192.168.10.5 copy none', 'target 192.168.10.5 copy wlan1', 'target 192.168.11.7 copy none']);
+});

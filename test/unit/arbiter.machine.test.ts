@@ -1069,7 +1069,11 @@ test('redundancy: copies begin while the active rests at its 1 s pace (the lab\'
   const h = await Harness.steadyOn('wlan0', ['wlan0', 'wwan0'], { policy: policyWith({ redundancy: 'always' }) }, DEFAULT_TIMING);
   t.after(() => h.stop());
   const copies: Array<{ via: string | null; at: number }> = [];
-  h.actor.on('redundancy.changed', (e) => void copies.push({ via: e.via?.name ?? null, at: h.clock.now() }));
+  const endedBy: Array<string | undefined> = [];
+  h.actor.on('redundancy.changed', (e) => {
+    copies.push({ via: e.via?.name ?? null, at: h.clock.now() });
+    endedBy.push(e.bySwitch);
+  });
   h.flowing = true;
   await h.advance(2000);
   assert.equal(h.roleOf('wlan0').probeIntervalMs, 1000, 'the tunnel\'s packets prove the active: probed at the rest pace');
@@ -1096,4 +1100,5 @@ test('redundancy: copies begin while the active rests at its 1 s pace (the lab\'
   assert.deepEqual([rec?.from, rec?.to, rec?.reason], ['wlan0', 'wlan1', 'blackhole']);
   assert.match(rec!.why!.text, /its probes? unanswered.*copies flowing/);
   assert.equal(copies.at(-1)?.via, null, 'the switch to the copies\' path ends them');
+  assert.equal(endedBy.at(-1), 'wlan1', 'ended by the switch: its steering ends them, not an nft call of their own before it');
 });
