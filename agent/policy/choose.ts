@@ -325,14 +325,19 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
 }
 
 /**
- * While copies flow, what proves the active's path dead (a silence alone does not): one of its own probes unanswered,
- * given up (`failing`) or out for half the dead limit. Returns the why's words for it, or null when no probe of the
- * silence has gone unanswered yet (2026-12-03, lab: the copies began while the active was probed at its 1 s rest pace;
- * 432 ms later, with no probe even sent, it was left on 'blackhole' and held down).
+ * While copies flow, what proves the active's path dead (a silence alone does not): two of its own probes unanswered in
+ * a row, the second given up too or out for half the dead limit. Returns the why's words for it, or null. Nothing is
+ * lost meanwhile (the copies carry the tunnel), so one lost probe is not enough.
+ * 2026-12-03, lab: the copies began while the active was probed at its 1 s rest pace; 432 ms later, with no probe even
+ * sent, it was left on 'blackhole'. Then, at load 15, one probe of a healthy active given up (500 ms) did the same.
  */
 export function copyProof(p: ProbeStats, deadLimitMs: number, now: number): string | null {
-  if (p.failing) return `, its probes unanswered (the first given up ${fmtMs(now - p.failing.since)} ago; copies flowing)`;
-  if (p.in_flight_since !== undefined && now - p.in_flight_since >= deadLimitMs / 2) return `, its probe unanswered for ${fmtMs(now - p.in_flight_since)} (copies flowing)`;
+  const f = p.failing;
+  if (!f) return null;
+  if (f.last_at > f.since) return `, its last probes unanswered (the first given up ${fmtMs(now - f.since)} ago; copies flowing)`;
+  if (p.in_flight_since !== undefined && p.in_flight_since >= f.since && now - p.in_flight_since >= deadLimitMs / 2) {
+    return `, a probe given up ${fmtMs(now - f.since)} ago and the next unanswered for ${fmtMs(now - p.in_flight_since)} (copies flowing)`;
+  }
   return null;
 }
 
