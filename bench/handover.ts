@@ -2,7 +2,8 @@
 // 1. Planned (operator-forced) switches: loss and decision-to-first-packet time, beside a break-before-make baseline
 //    (the old uplink's carrier cut first, as a single radio must), run in the same process.
 // 2. Failovers: >= 20 carrier losses and >= 20 silent blackholes of the active uplink; the outage of each (from the
-//    fault to the first packet after the loss it caused, lab/meter/outage.ts), median and max; beside two baselines
+//    fault to the first packet after the loss it caused, lab/meter/outage.ts), median and max, on ideal links and again
+//    on realistic links (shared/link.ts) with what moved between the two; beside two baselines
 //    computed for the same faults: mwan3's default tracking and the field notes' NCM watchdog (bench/baselines.ts),
 //    their detection modelled from each fault's time with a seeded random phase of their ping loop, plus the switch
 //    time this run measured (their logic, our switch): ratios printed.
@@ -99,44 +100,94 @@ interface FaultOut {
   switch: { to: string; reason: string; detect_ms: number; ms_to_first_packet: number | null } | null;
 }
 
+/**
+ * The same scenario on the realistic links of shared/link.ts (each AP's Wi-Fi 4±1 ms, 0.1 % loss, 50 Mbit/s; the
+ * carrier's LTE 25±8 ms each way, 1 % loss, 20 Mbit/s), emulated by lab/link. Parsing is idempotent, so the parsed
+ * scenario is parsed again with the links added.
+ */
+function onRealisticLinks(s: Scenario): Scenario {
+  return parseScenario({
+    ...s, name: `${s.name}-realistic`,
+    aps: s.aps.map((ap) => ({ ...ap, link: 'realistic' })),
+    ...(s.lte ? { lte: { ...s.lte, link: 'realistic' } } : {}),
+  }, `${s.name}-realistic`);
+}
+
+type LinksKind = 'ideal' | 'realistic';
+
+interface FailoverRun {
+  kind: 'carrier-loss' | 'blackhole';
+  links: LinksKind;
+  goal: number;
+  faults: FaultOut[];
+  /** Switches the run made in all, and datagrams lost in all (both directions). */
+  switches: number;
+  lost: number;
+  sent: number;
+}
+
 async function failoverBench(): Promise<void> {
-  console.log(`\n2. failovers: ${FAILOVERS} carrier losses and ${FAILOVERS} silent blackholes of the active uplink at 1000 packets/s each way`);
-  const runs: Array<{ kind: 'carrier-loss' | 'blackhole'; goal: number; faults: FaultOut[] }> = [];
+  console.log(`\n2. failovers: ${FAILOVERS} carrier losses and ${FAILOVERS} silent blackholes of the active uplink at 1000 packets/s each way, on ideal links (veth) and on realistic links (lab/link), in this one process`);
+  const runs: FailoverRun[] = [];
   for (const [kind, every, forMs, goal] of [['carrier-loss', 2500, 1000, 100], ['blackhole', 3000, 1200, 500]] as const) {
-    const r = await runScenario(failovers(kind, every, forMs));
-    runs.push({ kind, goal, faults: (r.faults ?? []) as FaultOut[] });
+    for (const links of ['ideal', 'realistic'] as const) {
+      const scenario = failovers(kind, every, forMs);
+      const r = await runScenario(links === 'ideal' ? scenario : onRealisticLinks(scenario));
+      runs.push({ kind, links, goal, faults: (r.faults ?? []) as FaultOut[], switches: r.switches.length, lost: r.traffic.lost, sent: r.traffic.sent });
+    }
   }
   const rand = seeded(20261121);
   const rows: string[][] = [];
   const summary: string[] = [];
-  for (const run of runs) {
+  const stats = (run: FailoverRun) => {
     const outages = run.faults.map((f) => f.outage_ms).filter((x): x is number => x !== null);
-    const never = run.faults.length - outages.length;
     const detects = run.faults.map((f) => f.switch?.detect_ms).filter((x): x is number => typeof x === 'number');
     const switchMs = run.faults.map((f) => f.switch?.ms_to_first_packet).filter((x): x is number => typeof x === 'number');
-    const ourSwitch = median(switchMs);
-    // The baselines for the same faults: their detection, from a random phase of their loop, plus our switch time.
-    const mwan3 = run.faults.map(() => mwan3DetectMs(rand()) + ourSwitch);
-    const ncm = run.faults.map(() => ncmDetectMs(rand()) + ourSwitch);
-    const reasons = [...new Set(run.faults.map((f) => f.switch?.reason ?? 'none'))].join(',');
-    rows.push([`roamlink (${run.kind})`, String(run.faults.length), String(never), fmt(median(outages)), fmt(max(outages)), fmt(median(detects)), fmt(ourSwitch), reasons]);
-    rows.push([`  mwan3 default tracking`, String(run.faults.length), '-', fmt(median(mwan3), 0), fmt(max(mwan3), 0), fmt(median(mwan3) - ourSwitch, 0), fmt(ourSwitch), 'model']);
-    rows.push([`  NCM watchdog (field notes)`, String(run.faults.length), '-', fmt(median(ncm), 0), fmt(max(ncm), 0), fmt(median(ncm) - ourSwitch, 0), fmt(ourSwitch), 'model']);
-    const ok = never === 0 && max(outages) < run.goal && run.faults.length >= 20;
-    summary.push(
-      `${run.kind}: outage median ${fmt(median(outages))} ms, max ${fmt(max(outages))} ms over ${run.faults.length} faults (goal < ${run.goal} ms: ${ok ? 'met' : 'NOT met'}); ` +
-        `ratios (roamlink / baseline, medians): vs mwan3 ${(median(outages) / median(mwan3)).toFixed(4)}x (${(median(mwan3) / median(outages)).toFixed(0)} times faster), ` +
-        `vs NCM watchdog ${(median(outages) / median(ncm)).toFixed(4)}x (${(median(ncm) / median(outages)).toFixed(0)} times faster)`,
-    );
+    const switched = run.faults.filter((f) => f.switch).length;
+    return {
+      outages, never: run.faults.length - outages.length, medOutage: median(outages), maxOutage: max(outages), medDetect: median(detects), ourSwitch: median(switchMs),
+      // Switches no fault explains (a fault's own switch is in its record).
+      extra: Math.max(0, run.switches - switched),
+      reasons: [...new Set(run.faults.map((f) => f.switch?.reason ?? 'none'))].join(','),
+    };
+  };
+  for (const run of runs) {
+    const st = stats(run);
+    rows.push([`roamlink (${run.kind}, ${run.links} links)`, String(run.faults.length), String(st.never), fmt(st.medOutage), fmt(st.maxOutage), fmt(st.medDetect), fmt(st.ourSwitch), String(st.extra), `${run.lost}/${run.sent}`, st.reasons]);
+    const ok = st.never === 0 && st.maxOutage < run.goal && run.faults.length >= 20;
+    let line = `${run.kind}, ${run.links} links: outage median ${fmt(st.medOutage)} ms, max ${fmt(st.maxOutage)} ms over ${run.faults.length} faults (goal < ${run.goal} ms: ${ok ? 'met' : 'NOT met'})`;
+    if (run.links === 'ideal') {
+      // The baselines for the same faults: their detection, from a random phase of their loop, plus our switch time.
+      const mwan3 = run.faults.map(() => mwan3DetectMs(rand()) + st.ourSwitch);
+      const ncm = run.faults.map(() => ncmDetectMs(rand()) + st.ourSwitch);
+      rows.push([`  mwan3 default tracking`, String(run.faults.length), '-', fmt(median(mwan3), 0), fmt(max(mwan3), 0), fmt(median(mwan3) - st.ourSwitch, 0), fmt(st.ourSwitch), '-', '-', 'model']);
+      rows.push([`  NCM watchdog (field notes)`, String(run.faults.length), '-', fmt(median(ncm), 0), fmt(max(ncm), 0), fmt(median(ncm) - st.ourSwitch, 0), fmt(st.ourSwitch), '-', '-', 'model']);
+      line +=
+        `; ratios (roamlink / baseline, medians): vs mwan3 ${(st.medOutage / median(mwan3)).toFixed(4)}x (${(median(mwan3) / st.medOutage).toFixed(0)} times faster), ` +
+        `vs NCM watchdog ${(st.medOutage / median(ncm)).toFixed(4)}x (${(median(ncm) / st.medOutage).toFixed(0)} times faster)`;
+    } else {
+      // What moved: the realistic run beside the ideal one of the same kind, in this process.
+      const ideal = stats(runs.find((r) => r.kind === run.kind && r.links === 'ideal')!);
+      const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${fmt(a - b)} ms (${(a / b).toFixed(2)}x)`;
+      line +=
+        `; against ideal links: median outage ${d(st.medOutage, ideal.medOutage)}, max ${d(st.maxOutage, ideal.maxOutage)}, ` +
+        `median detection ${d(st.medDetect, ideal.medDetect)}, median switch to first packet ${d(st.ourSwitch, ideal.ourSwitch)}, ` +
+        `switches no fault explains ${ideal.extra} -> ${st.extra}`;
+    }
+    summary.push(line);
   }
-  table(['failover', 'faults', 'never', 'median outage ms', 'max outage ms', 'median detect ms', 'switch ms', 'reasons'], rows);
+  table(['failover', 'faults', 'never', 'median outage ms', 'max outage ms', 'median detect ms', 'switch ms', 'extra switches', 'lost/sent', 'reasons'], rows);
   for (const s of summary) console.log(s);
   console.log(
     `baselines: detection modelled (bench/baselines.ts) for the same fault times with a seeded random phase of their ping loops, assuming the fault lasts until ` +
       `they notice (this run's faults end after ${1000}-${1200} ms, which neither would notice at all); mwan3: ${MWAN3_DEFAULT.intervalMs / 1000} s interval, ` +
       `${MWAN3_DEFAULT.timeoutMs / 1000} s timeout, down after ${MWAN3_DEFAULT.down} failures, tracking only (netifd's ifdown hotplug on a carrier loss the OS sees is not modelled); ` +
-      `NCM watchdog: a ping every ${NCM_WATCHDOG.everyMs / 1000} s, ${NCM_WATCHDOG.tries} tries, then reconnect (the reconnect's own seconds not counted). ` +
-      `Both given roamlink's measured switch time after detection.`,
+      `NCM watchdog: a check every ${NCM_WATCHDOG.loopMs / 1000} s, ${NCM_WATCHDOG.tries} pings of ${NCM_WATCHDOG.pingWaitMs / 1000} s wait and ${NCM_WATCHDOG.everyMs / 1000} s sleep, then reconnect (the reconnect's own seconds not counted). ` +
+      `Both given roamlink's measured switch time after detection (ideal links).`,
+  );
+  console.log(
+    'realistic links: outage is measured at the receiver, so it includes the new path\'s one-way delay (Wi-Fi ~4 ms, LTE ~25 ms) where the ideal ' +
+      'links add none; lost/sent counts the links\' own random loss (0.1 % Wi-Fi, 1 % LTE, each way) beside the faults\'.',
   );
 }
 

@@ -9,9 +9,10 @@ test('mwan3 default tracking: 5 failed rounds of 4 s timeout + 10 s interval aft
   assert.equal(mwan3DetectMs(0.5, { intervalMs: 1000, timeoutMs: 1000, down: 1 }), 1500, 'one round: its start and its timeout');
 });
 
-test('NCM watchdog: 3 tries 3 s apart after the next one', () => {
-  assert.equal(ncmDetectMs(0), 9000);
-  assert.equal(ncmDetectMs(0.999), 2997 + 9000);
+test('NCM watchdog: its next check within its 60 s loop, then 3 pings of 10 s wait and 3 s sleep each', () => {
+  assert.equal(ncmDetectMs(0), 3 * 13_000);
+  assert.equal(ncmDetectMs(0.5), 30_000 + 39_000);
+  assert.equal(ncmDetectMs(0.5, { loopMs: 1000, pingWaitMs: 0, everyMs: 3000, tries: 3 }), 500 + 9000, 'no wait: 3 tries 3 s apart');
 });
 
 test('seeded phases are reproducible and uniform enough; median', () => {
