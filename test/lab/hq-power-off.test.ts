@@ -23,7 +23,7 @@ function processesMentioning(path: string): string[] {
   return out;
 }
 
-test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, HQ\'s log complete once hq-a is back', { timeout: 60_000 }, async () => {
+test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, HQ\'s log complete once hq-a is back', { timeout: 90_000 }, async () => {
   const log: string[] = [];
   const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log });
   const faults = (report.faults ?? []) as Array<{ kind: string; target?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number; hq_failover?: { at_ms: number; to: string; silent_ms: number } | null }>;
