@@ -16,7 +16,7 @@ import { probeOnce } from './drivers/probe/udp.probe.js';
 import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { whyRecordOf } from './journal/record.js';
-import { arbiterView, createArbiterMachine } from './machines/arbiter.machine.js';
+import { arbiterView, createArbiterMachine, runningTunnelOf } from './machines/arbiter.machine.js';
 import { createUplinkMachine } from './machines/uplink.machine.js';
 import { createWatchdogMachine } from './machines/watchdog.machine.js';
 import { startModem, type RunningModem } from './modem.js';
@@ -123,11 +123,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     dir: join(cfg.state_dir, 'drives'), header: driveHeaderOf(cfg.vehicle, arbiterInput, slots),
     clock, readBytes: sysfsBytes(wgIf), retentionMs: cfg.drive.retention_days * 86_400_000,
     // A day's new segment adopts the tunnel the arbiter runs on then (as a restarted agent adopts it).
-    running: () => {
-      const v = view();
-      const lease = v.active ? v.status[v.active]?.lease : null;
-      return v.active && lease ? { uplink: v.active, address: lease.address } : null;
-    },
+    running: () => runningTunnelOf(view()),
     onError: (err) => log.warn({ event: 'drive.failed', err: String(err) }, `drive recording: ${String(err)}`),
   });
   const arbiter = createActor(arbiterMachine, { input: arbiterInput, inspect: drive.inspect });

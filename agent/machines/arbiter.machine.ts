@@ -267,6 +267,12 @@ export function arbiterView(arbiter: { getSnapshot(): { value: unknown; context:
   };
 }
 
+/** The tunnel the arbiter runs on: its active uplink and that uplink's address (null: none active, or it has no lease). */
+export function runningTunnelOf(v: Pick<ArbiterView, 'active' | 'status'>): { uplink: string; address: string } | null {
+  const lease = v.active ? v.status[v.active]?.lease : null;
+  return v.active && lease ? { uplink: v.active, address: lease.address } : null;
+}
+
 /** A switch's record: as decided (confirmed null: its intent), or as it ended (confirmed, or timed out unconfirmed). */
 function recordOf(p: Pending, confirmed: { wall: number; mono: number } | null): SwitchRecord {
   return {

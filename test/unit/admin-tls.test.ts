@@ -13,18 +13,9 @@ import { loadHqConfig } from '../../shared/config/hq.js';
 import { loadAdminTls } from '../../shared/config/admin-tls.js';
 import { InputError } from '../../shared/errors.js';
 import { TOKEN, dashboardFixture } from './dashboard.fixtures.test.js';
+import { makeCert } from './tls.fixture.js';
 
 const WG_KEY = 'KPD+e8mvLdOOI+Wl9HYVjuOXj4U/izotj3qE2CZTbUA=';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made the way install.sh makes one. */
-function makeCert(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', '/CN=roamlink-test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-  chmodSync(key, 0o600);
-  return { cert, key };
-}
 
 function tmp(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'rl-admintls-'));

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, SimulatedClock } from 'xstate';
-import { arbiterView, createArbiterMachine, type ArbiterEmitted, type ArbiterInput, type SwitchRecord } from '../../agent/machines/arbiter.machine.js';
+import { arbiterView, createArbiterMachine, runningTunnelOf, type ArbiterEmitted, type ArbiterInput, type SwitchRecord } from '../../agent/machines/arbiter.machine.js';
 import { createUplinkMachine, type UplinkInput, type UplinkStatus } from '../../agent/machines/uplink.machine.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
 import type { RoutingDriver } from '../../agent/drivers/routing/uplink.routing.js';
@@ -1101,4 +1101,18 @@ test('redundancy: copies begin while the active rests at its 1 s pace (the lab\'
   assert.match(rec!.why!.text, /its last probes unanswered.*copies flowing/);
   assert.equal(copies.at(-1)?.via, null, 'the switch to the copies\' path ends them');
   assert.equal(endedBy.at(-1), 'wlan1', 'ended by the switch: its steering ends them, not an nft call of their own before it');
+});
+
+test('runningTunnelOf: the active uplink and its lease address, else null (what a new drive segment adopts)', () => {
+  const status = {
+    wlan0: { lease: { address: '192.168.1.120' } },
+    wlan1: { lease: null },
+  } as never;
+  const table: Array<{ name: string; active: string | null; want: { uplink: string; address: string } | null }> = [
+    { name: 'active with a lease', active: 'wlan0', want: { uplink: 'wlan0', address: '192.168.1.120' } },
+    { name: 'active without a lease', active: 'wlan1', want: null },
+    { name: 'active with no status yet', active: 'wwan0', want: null },
+    { name: 'nothing active', active: null, want: null },
+  ];
+  for (const { name, active, want } of table) assert.deepEqual(runningTunnelOf({ active, status }), want, name);
 });
