@@ -105,7 +105,11 @@ if [ "$CROSS" = 1 ]; then
     d="$app/node_modules/$m"
     [ -f "$d/binding.gyp" ] || continue
     log="$work/gyp-$m.log"
-    (cd "$d" && CC="$GNU-gcc" CXX="$GNU-g++" LINK="$GNU-g++" AR="$GNU-ar" \
+    # node-gyp takes npm's config from the environment over its own flags: under `npm run`/`npm test` an .npmrc's
+    # nodedir (e.g. /usr: the machine's own Node's headers) would win, so the target's are set there too.
+    (cd "$d" && env -u npm_config_target -u npm_config_runtime -u npm_config_dist_url \
+      npm_config_nodedir="$TARGET_NODE_DIR" npm_config_arch="$NODE_ARCH" \
+      CC="$GNU-gcc" CXX="$GNU-g++" LINK="$GNU-g++" AR="$GNU-ar" \
       node "$GYP" rebuild --release --arch="$NODE_ARCH" --nodedir="$TARGET_NODE_DIR" -j "$(nproc)" >"$log" 2>&1) \
       || { tail -20 "$log" >&2; die "--arch $ARCH: compiling $m failed (above)"; }
   done
