@@ -3,16 +3,17 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VEHICLES_V1 } from './vehicles/schema.js';
-import { FLEET_STATE_V1 } from './fleet/service.js';
-import { ENROLLMENTS_V1 } from './enrollments/schema.js';
+import { FLEET_STATE_TABLE } from './fleet/service.js';
+import { ENROLLMENT_TABLES } from './enrollments/schema.js';
+import { createTableSql, createTablesSql } from './table.js';
 
 export type Db = Database.Database;
 
 /** Each step's SQL runs once, in order, inside a transaction; never edit a released step, append a new one. */
 export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 1, sql: VEHICLES_V1 },
-  { version: 2, sql: FLEET_STATE_V1 },
-  { version: 3, sql: ENROLLMENTS_V1 },
+  { version: 2, sql: createTableSql(FLEET_STATE_TABLE, 'sqlite') },
+  { version: 3, sql: createTablesSql(ENROLLMENT_TABLES, 'sqlite') },
 ];
 
 export function schemaVersion(db: Db): number {

@@ -3,8 +3,13 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { redactSecret, redactUrl, type StoreDb } from './sql.js';
-import { FLEET_STATE_V1 } from './fleet/service.js';
-import { ENROLLMENTS_V1_PG } from './enrollments/schema.js';
+import { createTableSql, createTablesSql } from './table.js';
+import { VEHICLES_TABLE } from './vehicles/schema.js';
+import { SWITCH_EVENTS_TABLE } from './events/schema.js';
+import { SITE_TABLES } from './sites/schema.js';
+import { DRIVE_TABLES } from './drives/schema.js';
+import { FLEET_STATE_TABLE } from './fleet/service.js';
+import { ENROLLMENT_TABLES } from './enrollments/schema.js';
 
 /** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
 const INT8_OID = 20;
@@ -52,102 +57,14 @@ export function postgresStore(url: string, o: PostgresOptions = {}): StoreDb & {
 
 
 /**
- * The same tables as the SQLite files (registry, switch log, sites, drives) in their latest form; never edit a
- * released step, append one. `switch_events.log_id` is the follow cursor: a sequence, never reused.
+ * The same tables as the SQLite files (registry, switch log, sites, drives) in their latest form, written from the one
+ * description of each (store/table.ts) that SQLite's steps are written from too; never change a released step,
+ * append one. `switch_events.log_id` is the follow cursor: a sequence, never reused.
  */
 export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE vehicles (
-  id             BIGSERIAL PRIMARY KEY,
-  name           TEXT NOT NULL,
-  public_key     TEXT NOT NULL UNIQUE,
-  tunnel_address TEXT NOT NULL,
-  subnet         TEXT NOT NULL,
-  site           TEXT,
-  created_at     TEXT NOT NULL,
-  revoked_at     TEXT
-);
-CREATE UNIQUE INDEX vehicles_active_name ON vehicles(name) WHERE revoked_at IS NULL;
-CREATE UNIQUE INDEX vehicles_active_address ON vehicles(tunnel_address) WHERE revoked_at IS NULL;
-
-CREATE TABLE switch_events (
-  log_id             BIGSERIAL PRIMARY KEY,
-  id                 BYTEA NOT NULL,
-  vehicle            TEXT NOT NULL,
-  seq                BIGINT NOT NULL,
-  at                 BIGINT NOT NULL,
-  from_uplink        TEXT,
-  to_uplink          TEXT NOT NULL,
-  reason             TEXT NOT NULL,
-  site               TEXT,
-  ms_to_first_packet DOUBLE PRECISION,
-  gap_ms             DOUBLE PRECISION,
-  detail             TEXT NOT NULL,
-  received_at        BIGINT NOT NULL,
-  vehicle_at         BIGINT,
-  time_quality       TEXT,
-  clock_offset_ms    BIGINT,
-  UNIQUE (vehicle, id)
-);
-CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at);
-CREATE INDEX switch_events_at ON switch_events(at);
-CREATE INDEX switch_events_received_at ON switch_events(received_at);
-CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq);
-
-CREATE TABLE sites (
-  name        TEXT PRIMARY KEY,
-  version     BIGINT NOT NULL,
-  description TEXT,
-  match       TEXT NOT NULL,
-  profile     TEXT NOT NULL,
-  created_at  TEXT NOT NULL,
-  updated_at  TEXT NOT NULL
-);
-CREATE TABLE site_audit (
-  id       BIGSERIAL PRIMARY KEY,
-  site     TEXT NOT NULL,
-  version  BIGINT NOT NULL,
-  at       TEXT NOT NULL,
-  who      TEXT NOT NULL,
-  action   TEXT NOT NULL,
-  diff     TEXT NOT NULL,
-  snapshot TEXT
-);
-CREATE INDEX site_audit_site ON site_audit(site, id);
-
-CREATE TABLE drive_segments (
-  vehicle     TEXT NOT NULL,
-  segment     TEXT NOT NULL,
-  start_wall  BIGINT NOT NULL,
-  last_wall   BIGINT NOT NULL,
-  have        BIGINT NOT NULL,
-  received_at BIGINT NOT NULL,
-  PRIMARY KEY (vehicle, segment)
-);
-CREATE INDEX drive_segments_received ON drive_segments(received_at);
-CREATE TABLE drive_pieces (
-  vehicle  TEXT NOT NULL,
-  segment  TEXT NOT NULL,
-  "offset" BIGINT NOT NULL,
-  size     BIGINT NOT NULL,
-  data     BYTEA NOT NULL,
-  PRIMARY KEY (vehicle, segment, "offset"),
-  FOREIGN KEY (vehicle, segment) REFERENCES drive_segments(vehicle, segment) ON DELETE CASCADE
-);
-CREATE TABLE drive_sites (
-  vehicle TEXT NOT NULL,
-  segment TEXT NOT NULL,
-  site    TEXT NOT NULL,
-  PRIMARY KEY (vehicle, segment, site),
-  FOREIGN KEY (vehicle, segment) REFERENCES drive_segments(vehicle, segment) ON DELETE CASCADE
-);
-CREATE INDEX drive_sites_site ON drive_sites(site);
-`,
-  },
-  { version: 2, sql: FLEET_STATE_V1.replace(/INTEGER/g, 'BIGINT') },
-  { version: 3, sql: ENROLLMENTS_V1_PG },
+  { version: 1, sql: createTablesSql([VEHICLES_TABLE, SWITCH_EVENTS_TABLE, ...SITE_TABLES, ...DRIVE_TABLES], 'postgres') },
+  { version: 2, sql: createTableSql(FLEET_STATE_TABLE, 'postgres') },
+  { version: 3, sql: createTablesSql(ENROLLMENT_TABLES, 'postgres') },
 ];
 
 /** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */

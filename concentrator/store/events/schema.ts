@@ -1,6 +1,7 @@
 // The switch log's table and row shapes: one row per switch event, unique by (vehicle, id), indexed by (vehicle, at) and (vehicle, seq).
 import type { Candidate, Mono, SwitchEvent, WhyRecord } from '../../../shared/wire/switch-event.js';
 import { eventTime, type EventTime, type TimeQuality } from './time.js';
+import type { TableSpec } from '../table.js';
 
 /** The switch log's table, defined once: `unique` is version 1's id-only key or version 2's (vehicle, id). */
 function eventsTable(name: string, unique: 'id' | 'vehicle, id'): string {
@@ -73,6 +74,39 @@ CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq);
     sql: `ALTER TABLE switch_events RENAME COLUMN rowid TO log_id;`,
   },
 ];
+
+/**
+ * The switch log's table in its latest form: what SQLite's steps above arrive at (they keep their history: a released
+ * step is never edited), and what PostgreSQL's first step creates. store.schema.test checks the two agree.
+ */
+export const SWITCH_EVENTS_TABLE: TableSpec = {
+  name: 'switch_events',
+  columns: [
+    { name: 'log_id', kind: 'id' },
+    { name: 'id', kind: 'blob', notNull: true },
+    { name: 'vehicle', kind: 'text', notNull: true },
+    { name: 'seq', kind: 'int', notNull: true },
+    { name: 'at', kind: 'int', notNull: true },
+    { name: 'from_uplink', kind: 'text' },
+    { name: 'to_uplink', kind: 'text', notNull: true },
+    { name: 'reason', kind: 'text', notNull: true },
+    { name: 'site', kind: 'text' },
+    { name: 'ms_to_first_packet', kind: 'real' },
+    { name: 'gap_ms', kind: 'real' },
+    { name: 'detail', kind: 'text', notNull: true },
+    { name: 'received_at', kind: 'int', notNull: true },
+    { name: 'vehicle_at', kind: 'int' },
+    { name: 'time_quality', kind: 'text' },
+    { name: 'clock_offset_ms', kind: 'int' },
+  ],
+  unique: [['vehicle', 'id']],
+  indexes: [
+    { name: 'switch_events_vehicle_at', columns: ['vehicle', 'at'] },
+    { name: 'switch_events_at', columns: ['at'] },
+    { name: 'switch_events_received_at', columns: ['received_at'] },
+    { name: 'switch_events_vehicle_seq', columns: ['vehicle', 'seq'] },
+  ],
+};
 
 export interface EventRow {
   log_id: number;

@@ -4,15 +4,18 @@ import { sql } from 'kysely';
 import type { FleetSnapshot } from '../../agent-api/fleet.js';
 import type { Heartbeat } from '../../../shared/wire/heartbeat.js';
 import type { StoreDb } from '../sql.js';
+import type { TableSpec } from '../table.js';
 
 /** In the registry's database (SQLite: registry.sqlite, its schema version 2; PostgreSQL: version 2). */
-export const FLEET_STATE_V1 = `
-CREATE TABLE fleet_state (
-  vehicle     TEXT PRIMARY KEY,
-  received_at INTEGER NOT NULL,
-  heartbeat   TEXT NOT NULL,
-  lte         TEXT NOT NULL
-);`;
+export const FLEET_STATE_TABLE: TableSpec = {
+  name: 'fleet_state',
+  columns: [
+    { name: 'vehicle', kind: 'text', primaryKey: true },
+    { name: 'received_at', kind: 'int', notNull: true },
+    { name: 'heartbeat', kind: 'text', notNull: true },
+    { name: 'lte', kind: 'text', notNull: true },
+  ],
+};
 
 interface Row {
   vehicle: string;

@@ -1,36 +1,41 @@
 // The site entity: its tables (sites, and the audit of every change: who, when, what) and row shapes.
+import { createTablesSql, type TableSpec } from '../table.js';
 
 /**
  * Its own file (sites.sqlite) for now, with its own schema_version: the registry's migration list belongs to the
  * vehicle store. `site_audit.id` doubles as the profile set's version: it grows with every change to any site.
  */
-export const SITES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE sites (
-  name        TEXT PRIMARY KEY,
-  version     INTEGER NOT NULL,
-  description TEXT,
-  match       TEXT NOT NULL,
-  profile     TEXT NOT NULL,
-  created_at  TEXT NOT NULL,
-  updated_at  TEXT NOT NULL
-);
-CREATE TABLE site_audit (
-  id       INTEGER PRIMARY KEY AUTOINCREMENT,
-  site     TEXT NOT NULL,
-  version  INTEGER NOT NULL,
-  at       TEXT NOT NULL,
-  who      TEXT NOT NULL,
-  action   TEXT NOT NULL,
-  diff     TEXT NOT NULL,
-  snapshot TEXT
-);
-CREATE INDEX site_audit_site ON site_audit(site, id);
-`,
-  },
-];
+export const SITES_TABLE: TableSpec = {
+  name: 'sites',
+  columns: [
+    { name: 'name', kind: 'text', primaryKey: true },
+    { name: 'version', kind: 'int', notNull: true },
+    { name: 'description', kind: 'text' },
+    { name: 'match', kind: 'text', notNull: true },
+    { name: 'profile', kind: 'text', notNull: true },
+    { name: 'created_at', kind: 'text', notNull: true },
+    { name: 'updated_at', kind: 'text', notNull: true },
+  ],
+};
+
+export const SITE_AUDIT_TABLE: TableSpec = {
+  name: 'site_audit',
+  columns: [
+    { name: 'id', kind: 'id', neverReused: true },
+    { name: 'site', kind: 'text', notNull: true },
+    { name: 'version', kind: 'int', notNull: true },
+    { name: 'at', kind: 'text', notNull: true },
+    { name: 'who', kind: 'text', notNull: true },
+    { name: 'action', kind: 'text', notNull: true },
+    { name: 'diff', kind: 'text', notNull: true },
+    { name: 'snapshot', kind: 'text' },
+  ],
+  indexes: [{ name: 'site_audit_site', columns: ['site', 'id'] }],
+};
+
+export const SITE_TABLES = [SITES_TABLE, SITE_AUDIT_TABLE] as const;
+
+export const SITES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [{ version: 1, sql: createTablesSql(SITE_TABLES, 'sqlite') }];
 
 export interface SiteRow {
   name: string;

@@ -1,24 +1,31 @@
 // The vehicle entity: its table, its row and API shapes, and the rules a name, subnet, key and site must follow.
 import { InputError } from '../../../shared/errors.js';
+import { createTableSql, type TableSpec } from '../table.js';
 
 /**
  * Names are unique among vehicles not revoked (a revoked vehicle's name may be registered again, with a new key);
  * public keys are unique forever (a revoked key stays burned). Addresses and subnets are held by active vehicles.
  */
-export const VEHICLES_V1 = `
-CREATE TABLE vehicles (
-  id             INTEGER PRIMARY KEY,
-  name           TEXT NOT NULL,
-  public_key     TEXT NOT NULL UNIQUE,
-  tunnel_address TEXT NOT NULL,
-  subnet         TEXT NOT NULL,
-  site           TEXT,
-  created_at     TEXT NOT NULL,
-  revoked_at     TEXT
-);
-CREATE UNIQUE INDEX vehicles_active_name ON vehicles(name) WHERE revoked_at IS NULL;
-CREATE UNIQUE INDEX vehicles_active_address ON vehicles(tunnel_address) WHERE revoked_at IS NULL;
-`;
+export const VEHICLES_TABLE: TableSpec = {
+  name: 'vehicles',
+  columns: [
+    { name: 'id', kind: 'id' },
+    { name: 'name', kind: 'text', notNull: true },
+    { name: 'public_key', kind: 'text', notNull: true, unique: true },
+    { name: 'tunnel_address', kind: 'text', notNull: true },
+    { name: 'subnet', kind: 'text', notNull: true },
+    { name: 'site', kind: 'text' },
+    { name: 'created_at', kind: 'text', notNull: true },
+    { name: 'revoked_at', kind: 'text' },
+  ],
+  indexes: [
+    { name: 'vehicles_active_name', columns: ['name'], unique: true, where: 'revoked_at IS NULL' },
+    { name: 'vehicles_active_address', columns: ['tunnel_address'], unique: true, where: 'revoked_at IS NULL' },
+  ],
+};
+
+/** The registry's schema version 1 in SQLite. */
+export const VEHICLES_V1 = createTableSql(VEHICLES_TABLE, 'sqlite');
 
 /** A vehicle as stored, and as the API and `--json` show it. */
 export interface Vehicle {
