@@ -29,10 +29,14 @@ export function registerHq(program: Command): void {
       markStartup('modules');
       // A stop signal during the start (the socket answers before the last pass and the handlers below) is kept and
       // acted on once started, not left to Node's default action (killed, its stop for good undone).
+      // One listener per signal for the whole run, its action swapped: removing a signal's last listener closes
+      // libuv's handle, and a signal already caught for that handle but not yet dispatched is then dropped (a CI run
+      // lost a SIGUSR2 that way: the daemon ran on, its stop for good never done).
       const STOPS = ['SIGTERM', 'SIGINT', STOP_SIGNAL] as const;
       let pending: NodeJS.Signals | null = null;
-      const early = (signal: NodeJS.Signals) => void (pending ??= signal);
-      for (const s of STOPS) process.on(s, early);
+      let onStop: (signal: NodeJS.Signals) => void = (signal) => void (pending ??= signal);
+      const listener = (signal: NodeJS.Signals) => onStop(signal);
+      for (const s of STOPS) process.on(s, listener);
       const handle = await startHq(cfg, { log });
       const sd = startSdNotify({ status: `concentrator ready on ${cfg.interface}`, onError: (err) => log.warn({ err: err.message }, 'sd_notify') });
       const { createHqReloader } = await import('../concentrator/hq.reload.js');
@@ -53,17 +57,15 @@ export function registerHq(program: Command): void {
           sd.stopping();
           log.info({ signal, teardown }, teardown ? 'stopping for good' : 'stopping (tunnels stay up)');
           process.off('SIGHUP', hup);
-          for (const s of STOPS) process.off(s, stop);
+          // Stopping already: a second signal is logged, not acted on (the listener stays, see above).
+          onStop = (again) => log.info({ signal: again }, 'stopping already');
           handle.close({ teardown }).then(resolve, (err: Error) => {
             log.error({ err: err.message }, 'while stopping');
             resolve();
           });
         };
         process.on('SIGHUP', hup);
-        for (const s of STOPS) {
-          process.off(s, early);
-          process.on(s, stop);
-        }
+        onStop = stop;
         if (pending) stop(pending);
       });
       log.info('stopped');

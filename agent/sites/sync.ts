@@ -21,6 +21,7 @@ export class SiteSync {
   private cur: SiteSet | null = null;
   private handle: unknown = null;
   private inflight: Promise<void> | null = null;
+  private hinted: number | null = null; // a version HQ told of while a fetch was out
   private stopped = false;
   private readonly ac = new AbortController();
 
@@ -42,9 +43,15 @@ export class SiteSync {
     this.poll();
   }
 
-  /** HQ says its version is `version` (a heartbeat reply): fetch now if ours differs. */
+  /** HQ says its version is `version` (a heartbeat reply): fetch now if ours differs. A hint while a fetch is out
+   *  is kept, and fetched again as that one ends unless it brought the version: the fetch out may have been answered
+   *  before the change (or be waiting on a tunnel not up yet), and dropping the hint left the change to the next poll. */
   hint(version: number): void {
-    if (this.stopped || version === this.cur?.version || this.inflight) return;
+    if (this.stopped || version === this.cur?.version) return;
+    if (this.inflight) {
+      this.hinted = version;
+      return;
+    }
     this.d.timer.clear(this.handle);
     this.poll();
   }
@@ -67,7 +74,12 @@ export class SiteSync {
         if (!this.stopped) this.d.log?.warn({ event: 'sites.unreachable', err: (err as Error).message }, `site profiles: HQ not reachable; keeping version ${this.cur?.version ?? 'none'}`);
       } finally {
         this.inflight = null;
-        if (!this.stopped) this.handle = this.d.timer.set(() => this.poll(), this.d.intervalMs);
+        const hinted = this.hinted;
+        this.hinted = null;
+        if (!this.stopped) {
+          if (hinted !== null && hinted !== this.cur?.version) this.poll();
+          else this.handle = this.d.timer.set(() => this.poll(), this.d.intervalMs);
+        }
       }
     })();
   }

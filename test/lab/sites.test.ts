@@ -19,7 +19,9 @@ test('a site profile set at HQ mid-run changes the agent\'s thresholds without a
       addedAt = tNow();
     },
   });
-  const detail = JSON.stringify({ switches: report.switches, addedAt }, null, 1);
+  // On a failure, what the agent heard of sites and HQ (a CI run once showed no profile applied and nothing else).
+  const heard = agentLog.filter((l) => /"event":"(sites?\.|heartbeat|ship|hq\.)/.test(l)).slice(-20);
+  const detail = JSON.stringify({ switches: report.switches, addedAt, heard }, null, 1);
   const applied = agentLog.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).filter((v) => v.event === 'site.applied' && v.site === 'depot');
   assert.ok(applied.length >= 1, `the agent applied the depot profile: ${detail}`);
   assert.ok(report.switches.every((s) => s.at_ms > addedAt), `no switch before the profile: ${detail}`);

@@ -171,6 +171,52 @@ test('agent site sync: last good set from disk at once; new versions applied; in
   await sync.stop();
 });
 
+test('agent site sync: a hint while a fetch is out is fetched as that one ends, not at the next poll', async () => {
+  // The agent's first fetch goes out before HQ's change (or waits on a tunnel not up yet); the heartbeat reply telling
+  // of the change arrives meanwhile. A CI run lost that hint: the profile came only with the poll 30 s later.
+  const timer = new SimClock();
+  const applied: number[] = [];
+  let hq: SiteSet = SET(1, -70);
+  const out: Array<{ answer: () => void }> = [];
+  const sync = new SiteSync({
+    store: memorySiteStore(null), timer, intervalMs: 30_000, onChange: (s) => applied.push(s.version),
+    fetch: (v) => new Promise((resolve) => {
+      const seen = hq; // what HQ had when the request reached it
+      out.push({ answer: () => resolve(seen.version === v ? 'unchanged' : seen) });
+    }),
+  });
+  sync.start();
+  await settle();
+  assert.equal(out.length, 1);
+  hq = SET(2, -72);
+  sync.hint(2); // the fetch is still out
+  sync.hint(2); // twice: still one more fetch, not two
+  await settle();
+  assert.equal(out.length, 1, 'no second request while one is out');
+  out[0]!.answer(); // answered with version 1
+  await settle();
+  assert.deepEqual(applied, [1]);
+  assert.equal(out.length, 2, 'the hinted version fetched at once');
+  out[1]!.answer();
+  await settle();
+  assert.deepEqual(applied, [1, 2]);
+  // A hint for the version the fetch out brings needs nothing more: the next request is the poll, 30 s on.
+  hq = SET(3, -73);
+  await timer.advance(30_000);
+  assert.equal(out.length, 3);
+  sync.hint(3);
+  out[2]!.answer();
+  await settle();
+  assert.deepEqual(applied, [1, 2, 3]);
+  assert.equal(out.length, 3);
+  await timer.advance(29_000);
+  assert.equal(out.length, 3);
+  await timer.advance(1_000);
+  assert.equal(out.length, 4);
+  out[3]!.answer();
+  await sync.stop();
+});
+
 test('agent site store on disk: atomic save, reload, a corrupt file ignored', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-sites-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
