@@ -135,6 +135,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     return set ? (matchSite(set.sites, ap)?.name ?? null) : null;
   };
 
+  let heartbeatFailing = 0; // heartbeats failed in a row
   const heartbeat = new HeartbeatSender({
     timer: clock,
     intervalMs: o.heartbeatMs ?? 5000,
@@ -151,6 +152,8 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
     },
     send: (hb, signal) => client.postHeartbeat(hb, signal),
     onReply: (r) => {
+      if (heartbeatFailing) log.info({ event: 'heartbeat.resumed', after_failures: heartbeatFailing }, 'HQ answers heartbeats again');
+      heartbeatFailing = 0;
       hqTakesMono = r.mono === true;
       hqTakesHealth = r.health === true;
       sites.hint(r.sites_version);
@@ -158,7 +161,9 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       drives?.kick();
     },
     // HQ did not answer the heartbeat as it should: ship anyway (the shipper retries on its own).
-    onError: () => {
+    // Said once when they start failing (and again every 60th), not every 5 s while HQ is out of reach.
+    onError: (err) => {
+      if (heartbeatFailing++ % 60 === 0) log.warn({ event: 'heartbeat.failed', failures: heartbeatFailing, err: err.message }, `heartbeat not answered (${err.message})`);
       if (journal.backlog() > 0 && shipper.state === 'idle') shipper.kick();
     },
   });

@@ -62,7 +62,8 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   });
   const snapshot = () => ({ active: 'wlan0', status: { wlan0: status('wlan0', 'wifi', { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: -70 }), wwan0: status('wwan0', 'lte', null) } });
   const applied: SiteSet[] = [];
-  const opts = { vehicle: 'bus-7', stateDir: dir, apiUrl, localAddress: '127.0.0.1', snapshot, signalOf: (n: string) => (n === 'wwan0' ? -97 : null), heartbeatMs: 100, sitesPollMs: 60_000, onSites: (s: SiteSet) => applied.push(s), log: createLogger({ name: 'agent', level: 'silent' }) };
+  const logged: Array<{ event?: string }> = [];
+  const opts = { vehicle: 'bus-7', stateDir: dir, apiUrl, localAddress: '127.0.0.1', snapshot, signalOf: (n: string) => (n === 'wwan0' ? -97 : null), heartbeatMs: 100, sitesPollMs: 60_000, onSites: (s: SiteSet) => applied.push(s), log: createLogger({ name: 'agent', level: 'info', destination: { write: (l: string) => void logged.push(JSON.parse(l) as { event?: string }) } }) };
 
   let link = await startFleetLink(opts);
   await until('the site set', () => applied.length === 1); // a first start has no set until HQ answers
@@ -87,6 +88,8 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   link.recordSwitch(rec(3, 'wwan0', 'wlan0'));
   await sleep(300);
   assert.equal(link.journal.backlog(), 2);
+  // Heartbeats every 100 ms fail meanwhile: said once, not each time.
+  assert.equal(logged.filter((l) => l.event === 'heartbeat.failed').length, 1);
   await link.stop();
 
   // Restarted agent, HQ back: the last good site set applies at once; the backlog ships; nothing doubled.
