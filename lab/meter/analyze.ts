@@ -15,6 +15,10 @@ import { arrivalsOf, type MeterResult } from './result.js';
  *   consecutive lost seqs that overlaps the window, whole, with each run given to the nearest switch only.
  *   A lost seq's time is its slot in the sender's schedule (t0 + seq × 1000/pps; the pacer keeps within
  *   tx.lag_max_ms of it). Loss outside every window counts in the totals only (`unattributed_lost`).
+ * - Faults that cost traffic on their own, with no switch of the agent's answering them (an HQ power-off, a
+ *   concentrator restart: `outages`), compete for loss and gaps: a run or gap that begins nearer such a fault than
+ *   every switch whose window it overlaps is the fault's, not a switch's (so it counts in `unattributed_lost`). Without
+ *   this, an HQ power-off within a second of an operator switch was reported as that switch's loss (issue 14).
  */
 
 export interface SwitchIn {
@@ -43,6 +47,8 @@ export interface AnalyzeInput<S extends SwitchIn = SwitchIn> {
   runStartMs: number;
   directions: Direction[];
   switches: S[];
+  /** ms since the run start of faults that cost traffic with no switch answering them (see the definitions above). */
+  outages?: number[];
   beforeMs?: number;
   afterMs?: number;
 }
@@ -162,25 +168,32 @@ export function analyze<S extends SwitchIn>(input: AnalyzeInput<S>): Analysis<S>
   const facts = input.directions.map((d) => analyzeDirection(d, input.runStartMs));
   const windows = input.switches.map((s) => windowOf(s, input.runStartMs, before, after));
 
+  const outages = input.outages ?? [];
+  // Switch k may claim an interval (a lost run, a gap) when it overlaps k's window and no fault of `outages` is nearer
+  // its beginning (what began it: a switch decided while an HQ was already off does not own the silence).
+  const mayClaim = (k: number, iv: Interval) =>
+    overlaps(iv, windows[k]!) && !outages.some((at) => Math.abs(iv.from - at) < Math.abs(iv.from - input.switches[k]!.at_ms));
+
   const lost = input.switches.map(() => 0);
+  const gaps = input.switches.map(() => 0);
   let unattributed = 0;
   for (const f of facts) {
     for (const run of f.lostRuns) {
+      // A lost run is counted once: for the nearest switch that may claim it.
       let best = -1;
-      windows.forEach((w, k) => {
-        if (!overlaps(run, w)) return;
-        if (best < 0 || distance(input.switches[k]!.at_ms, run) < distance(input.switches[best]!.at_ms, run)) best = k;
+      input.switches.forEach((s, k) => {
+        if (mayClaim(k, run) && (best < 0 || distance(s.at_ms, run) < distance(input.switches[best]!.at_ms, run))) best = k;
       });
       if (best < 0) unattributed += run.count;
       else lost[best]! += run.count;
     }
+    // A switch's gap: the largest that it may claim.
+    for (const g of f.gaps) input.switches.forEach((_, k) => {
+      if (mayClaim(k, g)) gaps[k] = Math.max(gaps[k]!, g.to - g.from);
+    });
   }
 
-  const switches = input.switches.map((s, k) => {
-    let gap = 0;
-    for (const f of facts) for (const g of f.gaps) if (overlaps(g, windows[k]!)) gap = Math.max(gap, g.to - g.from);
-    return { ...s, gap_ms: Math.round(gap), lost: lost[k]! };
-  });
+  const switches = input.switches.map((s, k) => ({ ...s, gap_ms: Math.round(gaps[k]!), lost: lost[k]! }));
 
   const details = facts.map((f) => f.detail);
   const sum = (k: 'sent' | 'received' | 'lost' | 'duplicates') => details.reduce((n, d) => n + d[k], 0);

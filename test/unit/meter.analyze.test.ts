@@ -141,3 +141,25 @@ test('analyze: a window of your own', () => {
   assert.equal(analyze({ runStartMs: START, directions: dirs, switches: [sw(1000)] }).switches[0]!.lost, 0);
   assert.equal(analyze({ runStartMs: START, directions: dirs, switches: [sw(1000)], beforeMs: 900 }).switches[0]!.lost, 10);
 });
+
+test('analyze: an HQ power-off near a switch keeps its own loss and gap (issue 14)', () => {
+  // hq-power-off's shape: an operator switch decided at 2023 ms and confirmed at 2080 (window to 3080), hq-a off at
+  // 3000; the cameras lose 3025-3900 (175 datagrams at 200 pps) until the agent has moved to hq-b.
+  const dirs = [direction('down', 2400, 200, lostIf((s) => s >= 605 && s < 780))];
+  const switches = [sw(2023, { decided_at: START + 2023, done_at: START + 2080 })];
+  const before = analyze({ runStartMs: START, directions: dirs, switches });
+  assert.deepEqual(before.switches.map((s) => [s.gap_ms, s.lost]), [[880, 175]], 'without outages the power-off is the switch\'s');
+  const got = analyze({ runStartMs: START, directions: dirs, switches, outages: [3000] });
+  assert.deepEqual(got.switches.map((s) => [s.gap_ms, s.lost]), [[5, 0]]);
+  assert.equal(got.unattributed_lost, 175);
+  // A loss at the switch itself stays the switch's, the outage's beside it.
+  const both = [direction('down', 2400, 200, lostIf((s) => (s >= 405 && s < 410) || (s >= 605 && s < 780)))];
+  const got2 = analyze({ runStartMs: START, directions: both, switches, outages: [3000] });
+  assert.deepEqual(got2.switches.map((s) => [s.gap_ms, s.lost]), [[30, 5]]);
+  assert.equal(got2.unattributed_lost, 175);
+  // A switch decided while the HQ was already off (seen under load: asked at 1.5 s, decided at 3058 ms) does not own
+  // the silence the power-off began at 3000.
+  const late = [sw(3058, { decided_at: START + 3058 })];
+  assert.deepEqual(analyze({ runStartMs: START, directions: dirs, switches: late }).switches.map((s) => s.lost), [175]);
+  assert.deepEqual(analyze({ runStartMs: START, directions: dirs, switches: late, outages: [3000] }).switches.map((s) => [s.gap_ms, s.lost]), [[5, 0]]);
+});
