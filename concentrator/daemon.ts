@@ -127,7 +127,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     // interface it starts only once the peers are back: an echo while the vehicle's tunnel is still dead tells its
     // agent that the active path alone is broken, and it moves for nothing.
     mkdirSync(dirname(cfg.control_socket), { recursive: true, mode: 0o755 });
-    let echo = iface.created ? null : await ensureEcho(cfg.probe_port, echoPidfile(cfg));
+    let echo = iface.created ? null : await ensureEcho(cfg.probe_port, echoPidfile(cfg), { holding: cfg.vrrp_address });
 
     // Where each vehicle was last heard: given to peers that have to be added (a fresh interface), then kept up to date.
     const endpointStore = new EndpointStore(endpointsPath(cfg.state_dir), (msg) => log.warn(msg));
@@ -183,7 +183,7 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     const byKey = new Map((await vehicles.active()).map((v) => [v.public_key, v.tunnel_address]));
     const poke = r.changes.flatMap((a) => (a.ok && a.change.kind === 'peer.set' && a.change.endpoint !== undefined ? [byKey.get(a.change.publicKey)] : [])).filter((x): x is string => x !== undefined);
     if (poke.length) log.info({ peers: await pokePeers(poke), ms: since() }, 'handshakes started with peers at their stored endpoints');
-    echo ??= await ensureEcho(cfg.probe_port, echoPidfile(cfg));
+    echo ??= await ensureEcho(cfg.probe_port, echoPidfile(cfg), { holding: cfg.vrrp_address });
     log.info({ pid: echo.pid, adopted: echo.adopted, port: cfg.probe_port, ms: since() }, echo.adopted ? 'probe echo adopted' : 'probe echo started');
     keeper = setInterval(() => void saveEndpoints(), ENDPOINT_SAVE_MS);
     keeper.unref();

@@ -2,12 +2,15 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { decodeProbe } from '../agent/drivers/probe/udp.probe.js';
 
-/** Listens on all addresses (outer probes arrive on the WAN, in-tunnel ones on the tunnel address). */
-export async function startProbeResponder(port: number, address = '0.0.0.0'): Promise<Socket> {
+/**
+ * Listens on all addresses (outer probes arrive on the WAN, in-tunnel ones on the tunnel address); `answers(source)`
+ * says whether a probe from that address gets its echo (concentrator/probe.gate.ts; default: all).
+ */
+export async function startProbeResponder(port: number, address = '0.0.0.0', answers: (source: string) => boolean = () => true): Promise<Socket> {
   const sock = createSocket({ type: 'udp4' });
   sock.on('message', (msg, rinfo) => {
     // Same size back as came in: nothing to amplify.
-    if (decodeProbe(msg)) sock.send(msg, rinfo.port, rinfo.address);
+    if (decodeProbe(msg) && answers(rinfo.address)) sock.send(msg, rinfo.port, rinfo.address);
   });
   sock.on('error', () => { /* a failed send is the prober's timeout */ });
   await new Promise<void>((resolve, reject) => {

@@ -28,6 +28,12 @@ export const HqConfigSchema = z.strictObject({
   listen_port: z.number().int().min(1).max(65535).default(51820),
   /** UDP port where the agents' reachability probes are echoed (outer and in-tunnel). */
   probe_port: z.number().int().min(1).max(65535).default(51821),
+  /**
+   * Two concentrators (issue 14): HQ's LAN gateway address that VRRP (keepalived) moves between them. The probe echo
+   * then answers the agents only while this machine holds it, so an agent's tunnel goes only to the HQ that carries
+   * HQ's LAN (a backup, alive but not the gateway, does not draw tunnels it cannot serve). Absent: always answers.
+   */
+  vrrp_address: z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'not an IPv4 address (like 10.0.0.1)').optional(),
   /** File holding the base64 private key; must not be accessible to group or others. */
   private_key_file: z.string().min(1),
   /** The tunnel's IPv4 network; HQ takes its first host, vehicles the next free ones. */

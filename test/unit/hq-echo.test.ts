@@ -52,3 +52,22 @@ test('runningEcho: a pidfile naming another process, or garbage, is no echo', ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('ensureEcho: an echo started with other settings (vrrp_address) is replaced, one with the same adopted', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-echo-'));
+  const pidfile = join(dir, 'hq-probe-echo.pid');
+  const port = await freePort();
+  try {
+    const plain = await ensureEcho(port, pidfile);
+    const gated = await ensureEcho(port, pidfile, { holding: '192.0.2.1' });
+    assert.equal(gated.adopted, false);
+    assert.notEqual(gated.pid, plain.pid);
+    assert.equal(existsSync(`/proc/${plain.pid}`), false, 'the old echo is gone');
+    // Loopback is answered by a gated echo too (the daemon's own check): this machine does not hold 192.0.2.1.
+    assert.equal(await echoAnswers(port, 2000), true);
+    assert.deepEqual(await ensureEcho(port, pidfile, { holding: '192.0.2.1' }), { pid: gated.pid, adopted: true });
+  } finally {
+    stopEcho(pidfile);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
