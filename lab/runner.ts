@@ -225,7 +225,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       await writeFile(file, JSON.stringify({
         interface: machine === 'hq-b' ? topo.wg.hqb : topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
         tunnel_network: PLAN.tunnelNet, state_dir: join(own, 'hq'), control_socket: join(own, 'hq.sock'),
-        lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}),
+        lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}), ...(machine ? { vrrp_address: PLAN.hqLanGw } : {}),
       }));
       return file;
     };
@@ -511,7 +511,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       ...(up ? [{ name: 'up (camera → dispatcher)', sender: cam, receiver: disp }] : []),
       ...(down ? [{ name: 'down (dispatcher → camera)', sender: disp, receiver: cam }] : []),
     ];
-    const a = analyze({ runStartMs: t0, directions, switches: switchIn });
+    // An HQ power-off and a concentrator restart cost traffic with no switch answering them: their loss is theirs.
+    const outages = applied.filter((f) => f.kind === 'power-off' || (f.kind === 'restart' && f.target === 'concentrator')).map((f) => f.applied_ms);
+    const a = analyze({ runStartMs: t0, directions, switches: switchIn, outages });
     const reportSwitches = a.switches.map((s) => ({
       at_ms: s.at_ms, from: s.from, to: s.to, reason: s.reason, gap_ms: s.gap_ms, lost: s.lost,
       ms_to_first_packet: s.ms_to_first_packet as number | null,

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadScenario } from '../../shared/scenario.js';
 import { runScenario } from '../../lab/runner.js';
-import { labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { echoAnswersFrom, labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
 import { PLAN } from '../../lab/topology.js';
 
 /** Processes whose command line mentions `path` (the lab's keepalived configs, its PostgreSQL's directory). */
@@ -25,7 +26,18 @@ function processesMentioning(path: string): string[] {
 
 test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, HQ\'s log complete once hq-a is back', { timeout: 90_000 }, async () => {
   const log: string[] = [];
-  const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log });
+  // The probe echo answers only where VRRP's gateway is (hq.yaml's vrrp_address): asked from the internet's router,
+  // hq-b (backup) is silent and hq-a (master) answers before the power-off (at 1 s); hq-b answers once it is master (6 s).
+  const echo: Record<string, boolean> = {};
+  const during = async ({ tNow, topo }: { tNow: () => number; topo: { ns: { net: string } } }) => {
+    const ask = (address: string) => echoAnswersFrom(topo.ns.net, PLAN.netRouter, { address, port: 51821 });
+    const until = async (ms: number) => { while (tNow() < ms) await sleep(Math.min(50, ms - tNow())); };
+    await until(1000);
+    [echo.a_before, echo.b_before] = await Promise.all([ask(PLAN.hqWan), ask(PLAN.hqbWan)]);
+    await until(6000);
+    echo.b_after = await ask(PLAN.hqbWan);
+  };
+  const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log, during });
   const faults = (report.faults ?? []) as Array<{ kind: string; target?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number; hq_failover?: { at_ms: number; to: string; silent_ms: number } | null }>;
   const lab = report.lab as { dir: string; postgres?: string };
   const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, faults, hq: report.hq, hq_log_check: report.hq_log_check, fault_errors: report.fault_errors, lines: switchLines(log).map((l) => [l.reason, l.to]) }, null, 1);
@@ -37,6 +49,12 @@ test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, 
   assert.equal((report.hq as { failovers: unknown[] }).failovers.length, 1, detail);
   // The cameras' outage from the power-off: back within 2 s.
   assert.ok(off.outage_ms !== null && off.outage_ms <= 2000, `outage ${off.outage_ms} ms: ${detail}`);
+  assert.deepEqual(echo, { a_before: true, b_before: false, b_after: true }, detail);
+  // The planned switches lose nothing, on hq-a before the power-off and on hq-b after it (the power-off's loss is the
+  // power-off's: it was once reported as the loss of the switch a second before it).
+  const planned = report.switches.filter((s) => s.reason === 'forced');
+  assert.ok(planned.length >= 1, detail);
+  assert.deepEqual(planned.map((s) => s.lost), planned.map(() => 0), detail);
   // hq-a came back (its daemon ready again) and the log, read through it from the shared store, holds each switch once.
   assert.ok(typeof off.ready_ms === 'number', detail);
   const check = report.hq_log_check as { agent: number; stored: number; mismatch: number };

@@ -33,3 +33,19 @@ export function lostFrom(report: { traffic: { pps: number }; directions?: unknow
   }
   return n;
 }
+
+const PROBE = fileURLToPath(new URL('../../agent/drivers/probe/udp.probe.js', import.meta.url));
+
+/**
+ * Whether the probe echo at `target` answers a probe sent from namespace `ns`, from its address `from` (the agent's own
+ * prober, agent/drivers/probe/udp.probe.ts): up to `tries` probes of 300 ms each.
+ */
+export async function echoAnswersFrom(ns: string, from: string, target: { address: string; port: number }, tries = 3): Promise<boolean> {
+  const code = `import { probeOnce } from ${JSON.stringify(PROBE)};
+for (let i = 0; i < ${tries}; i++) {
+  try { await probeOnce(${JSON.stringify(from)}, ${JSON.stringify(target)}, AbortSignal.timeout(300)); process.exit(0); } catch {}
+}
+process.exit(1);`;
+  const r = await run([process.execPath, '--input-type=module', '-e', code], { netns: ns, allowFail: true });
+  return r.exitCode === 0;
+}

@@ -317,6 +317,53 @@ test('postgres: two HQs on one store (issue 14): a batch HQ a stored but never a
   assert.deepEqual((await a.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4, 5]);
 });
 
+for (const kind of BACKENDS) {
+  test(`${kind}: each event stored once across an HQ failover (issue 14): resent to the other HQ after the vehicle's clock stepped, and after its journal began again`, async (t) => {
+    const a = await fresh(t, kind);
+    await a.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
+    // HQ b: a process of its own on the same store (SQLite: the same files, a second connection; PostgreSQL: the database).
+    const cfg = a.cfg as Parameters<typeof openStores>[0];
+    const b = await openStores(kind === 'sqlite' ? cfg : { ...cfg, state_dir: join(a.cfg.state_dir, '..', 'b') });
+    t.after(() => b.close());
+    const hq = (s: Stores) => {
+      const gc = new GroupCommit(s.events);
+      const app = buildAgentApi({ identify: (x) => s.vehicles.byAddress(x), ingest: (x) => gc.submit(x), fleet: new FleetState({ offlineAfterMs: 15_000 }) });
+      t.after(() => app.close());
+      return async (events: SwitchEvent[], sent?: { wall: string; mono: { timeline: string; ms: number } }) => {
+        const r = await app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.99.0.2', payload: { ...(sent ? { sent } : {}), events } });
+        assert.equal(r.statusCode, 200, r.body);
+        return r.json() as { stored: string[]; inserted: number; duplicates: number };
+      };
+    };
+    const [postA, postB] = [hq(a), hq(b)];
+    const boot1 = '11111111-1111-4111-8111-111111111111';
+    const boot2 = '22222222-2222-4222-8222-222222222222';
+    const now = Date.now();
+    // The agent's process on timeline boot1: its events carry its monotonic clock, each batch the clock it was sent at.
+    const e1 = (n: number) => ev(n, { at: new Date(now - 60_000 + n * 1000).toISOString(), mono: { timeline: boot1, ms: n * 1000 } });
+    assert.deepEqual((await postA([e1(1), e1(2)], { wall: new Date(now).toISOString(), mono: { timeline: boot1, ms: 60_000 } })).inserted, 2);
+    // HQ a stores 3 and 4 and powers off before its answer leaves: the agent still holds them unshipped.
+    await a.events.ingest([e1(3), e1(4)]);
+    const before = await a.events.query({ vehicle: 'bus-7' });
+    // Meanwhile the vehicle's wall clock stepped back an hour (NTP); the agent resends 3 and 4 with 5, to HQ b.
+    const stepped = { wall: new Date(now - 3_600_000).toISOString(), mono: { timeline: boot1, ms: 61_000 } };
+    assert.deepEqual(await postB([e1(3), e1(4), e1(5)], stepped), { stored: [uuid(3), uuid(4), uuid(5)], inserted: 1, duplicates: 2 });
+    // A resend changes nothing stored: the rows of 3 and 4 are HQ a's, whole (time, receive time, cursor).
+    const after = await b.events.query({ vehicle: 'bus-7' });
+    assert.deepEqual(after.slice(0, 4), before);
+    // The vehicle's journal begins again (its file set aside, its seq floor lost: seq restarts at 1, a new process
+    // timeline): new events with new ids are stored although their seqs repeat old ones. This is why the key is the
+    // event's id, not its seq: a (vehicle, seq) key would drop them as duplicates, and they would be lost.
+    const e2 = (n: number, seq: number) => ev(n, { seq, mono: { timeline: boot2, ms: seq * 1000 } });
+    assert.deepEqual((await postB([e2(101, 1), e2(102, 2)], { wall: new Date(now).toISOString(), mono: { timeline: boot2, ms: 5_000 } })).inserted, 2);
+    // The old journal recovered and shipped again, to either HQ: all duplicates.
+    assert.deepEqual(await postA([1, 2, 3, 4, 5].map(e1)), { stored: [1, 2, 3, 4, 5].map(uuid), inserted: 0, duplicates: 5 });
+    const all = await a.events.query({ vehicle: 'bus-7' });
+    assert.deepEqual(all.map((e) => e.id).sort(), [1, 2, 3, 4, 5, 101, 102].map(uuid).sort(), 'each event once, none lost');
+    assert.equal(await b.events.count(), 7);
+  });
+}
+
 /** A store with something in every table. */
 async function fill(s: Stores): Promise<void> {
   await s.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1), site: 'depot' });
