@@ -8,6 +8,7 @@ import type { SiteService, SitePatch } from '../concentrator/store/sites/service
 import { openSiteStore } from '../concentrator/store/stores.js';
 import type { AuditEntry } from '../concentrator/store/sites/schema.js';
 import { registerSiteSimulate } from './simulate.js';
+import { columns } from './table.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -138,8 +139,7 @@ export function registerSite(program: Command): void {
         return;
       }
       const rows = [['NAME', 'VERSION', 'MATCH', 'CHANGED'], ...set.sites.map((s) => [s.name, String(s.version), [...s.match.ssid, ...s.match.bssid, ...s.match.area_prefix.map((p) => `${p}*`)].join(',') || '-', s.updated_at])];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+      for (const line of columns(rows)) out(line);
       process.stderr.write(`profile set version ${set.version}\n`);
     });
 

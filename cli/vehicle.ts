@@ -6,6 +6,7 @@ import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile, type HqConfig } fr
 import { createWg } from '../shared/wg.js';
 import { controlRequest } from '../concentrator/client.js';
 import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
+import { columns } from './table.js';
 
 /** The registry, loaded when a vehicle command runs (better-sqlite3 and the store, no fastify). */
 const openVehicles = async (...a: Parameters<typeof import('../concentrator/store/vehicles/open.js').openVehicles>) => (await import('../concentrator/store/vehicles/open.js')).openVehicles(...a);
@@ -156,8 +157,7 @@ export function registerVehicle(program: Command): void {
         return;
       }
       const rows = [['NAME', 'STATE', 'TUNNEL', 'SUBNET', 'SITE', 'PUBLIC KEY'], ...all.map((v) => [v.name, v.revoked_at ? 'revoked' : 'active', v.tunnel_address, v.subnet, v.site ?? '-', v.public_key])];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
+      for (const line of columns(rows)) out(line);
     });
 
   vehicle
@@ -177,6 +177,29 @@ export function registerVehicle(program: Command): void {
       const live = await controlRequest(cfg.control_socket, 'GET', `/v1/vehicles/${encodeURIComponent(name)}`, 5000).catch(() => null);
       const shown = live?.status === 200 && (live.body as Vehicle).public_key === v.public_key ? (live.body as Vehicle) : v;
       out(opts.json ? JSON.stringify(shown) : human(shown));
+    });
+
+  vehicle
+    .command('audit [NAME]')
+    .description("the registry's audit, oldest first: who issued, cancelled and redeemed enrollment codes (and from where refused ones came), who added and revoked vehicles, and when; one vehicle's with NAME")
+    .option('--limit <n>', 'the latest N lines (1 to 10000)', (v) => Number(v), 100)
+    .option('--json', 'one JSON object per line')
+    .option('--config <file>', 'HQ config file', DEFAULT_HQ_CONFIG)
+    .action(async (name: string | undefined, opts: { limit: number; json?: boolean; config: string }) => {
+      if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 10_000) throw new InputError(`${JSON.stringify(String(opts.limit))}: a whole number from 1 to 10000`, '--limit');
+      const cfg = await loadHqConfig(opts.config);
+      const { close, enrollments } = await openVehicles(cfg);
+      let lines;
+      try {
+        lines = (await enrollments.recentAudit(opts.limit, name)).reverse();
+      } finally {
+        await close();
+      }
+      if (opts.json) {
+        for (const a of lines) out(JSON.stringify(a));
+        return;
+      }
+      for (const line of columns([['AT', 'WHO', 'ACTION', 'VEHICLE', 'DETAIL'], ...lines.map((a) => [a.at, a.who, a.action, a.vehicle ?? '-', a.detail])])) out(line);
     });
 
   vehicle

@@ -19,7 +19,7 @@ import { openStores, type Stores } from './store/stores.js';
 import { redactSecret } from './store/sql.js';
 import { startFleetOps, type FleetOps } from './admin/fleet-ops.js';
 import { realClock } from '../shared/clock.js';
-import { applyHqFirewall } from './firewall/hq.nft.js';
+import { applyHqFirewall, hqFirewallSpec } from './firewall/hq.nft.js';
 import { markStartup, startupMarks } from '../shared/startup.js';
 
 export interface HqDeps {
@@ -170,9 +170,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     await routes.addressUp(ifname, `${cfg.tunnel_address}/${prefix}`);
     log.info({ interface: ifname, implementation: iface.implementation, created: iface.created, ms: since() }, iface.created ? 'interface created' : 'interface adopted');
     if (cfg.firewall.enabled) {
-      const f = cfg.firewall;
-      await applyHqFirewall({ ifname, tunnelAddress: cfg.tunnel_address, agentApiPort: cfg.agent_api_port, probePort: cfg.probe_port, vehicleTo: f.vehicle_to ?? cfg.lan_subnets, vehicleToVehicle: f.vehicle_to_vehicle });
-      log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicle_to ?? cfg.lan_subnets, vehicle_to_vehicle: f.vehicle_to_vehicle }, 'firewall applied');
+      const f = hqFirewallSpec(cfg);
+      await applyHqFirewall(f);
+      log.info({ table: 'inet roamlink_hq', vehicle_to: f.vehicleTo, vehicle_to_vehicle: f.vehicleToVehicle, ...(f.enroll ? { enroll_from: f.enroll.from, enroll_through_tunnel: f.enroll.throughTunnel } : {}) }, 'firewall applied');
     }
     if (!ops) await startOps();
 

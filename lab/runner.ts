@@ -73,6 +73,14 @@ export interface RunOptions {
   /** Write the vehicle's drive as HQ stored it (shipped inside the tunnel, `roamlink drive export`), over the
    *  scenario's clock: waits, bounded, for the agent to ship up to the run's end. */
   hqDrive?: string;
+  /**
+   * The vehicle enrolls as an installer enrolls one (issue 15): HQ listens for enrollments (enroll_listen on its WAN,
+   * HTTPS with this pair, the port open only from AP 0's NAT address), `roamlink vehicle add` prints a one-time code,
+   * and `roamlink enroll CODE --hq HOST --pin SHA256` runs in the vehicle's namespace over the depot's Wi-Fi (wlan0 on
+   * AP 0, an address of its own, before the agent starts and after it is undone): it makes the vehicle's key there and
+   * writes the agent config the agent then runs with. Without it, the lab registers a key it made (`--pubkey`).
+   */
+  enrollByCode?: { cert: string; key: string };
   during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology; agent: LabAgentHandle }) => Promise<void>;
 }
 
@@ -226,6 +234,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         interface: machine === 'hq-b' ? topo.wg.hqb : topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
         tunnel_network: PLAN.tunnelNet, state_dir: join(own, 'hq'), control_socket: join(own, 'hq.sock'),
         lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}), ...(machine ? { vrrp_address: PLAN.hqLanGw } : {}),
+        ...(opts.enrollByCode ? { enroll_listen: `0.0.0.0:${ENROLL_PORT}`, admin_tls: opts.enrollByCode, firewall: { enroll_from: [`${PLAN.apWan(0)}/32`] } } : {}),
       }));
       return file;
     };
@@ -251,12 +260,23 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       return topo.procs.start(`keepalived-${machine}`, keepalivedArgv(conf, join(dir, machine)), { netns: topo.hqNs(machine) });
     };
     const holdsGateway = async (machine: 'hq-a' | 'hq-b') => (await run(['ip', '-j', 'addr', 'show', 'dev', 'lan0'], { netns: topo.hqNs(machine), allowFail: true })).stdout.includes(`"${PLAN.hqLanGw}"`);
+    // Enrolling, HQ's listener must answer: the first "concentrator ready" (it listens for enrollments before then).
+    const firstReady = new Promise<void>((resolve) => (hqReady = () => ((hqReady = null), resolve())));
     hq = startHq();
     await hqUp('hq-a');
-    const vehKey = await wg.genKey();
-    await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
-    const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json'], { netns: topo.ns.hq });
-    const reg = JSON.parse(added.stdout.trim().split('\n').pop()!) as { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
+    // The vehicle registered by a key the lab made, or (enrollByCode) a one-time code for `roamlink enroll` below.
+    type Registered = { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
+    let reg: Registered | null = null;
+    let issued: { code: string; pin: string } | null = null;
+    if (opts.enrollByCode) {
+      const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--valid', '5m', '--config', hqCfg, '--json'], { netns: topo.ns.hq });
+      issued = JSON.parse(added.stdout.trim().split('\n').pop()!) as { code: string; pin: string };
+    } else {
+      const vehKey = await wg.genKey();
+      await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
+      const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json'], { netns: topo.ns.hq });
+      reg = JSON.parse(added.stdout.trim().split('\n').pop()!) as Registered;
+    }
     // The second HQ reads the same registry (the vehicle is there already) and programs the same peer; hq-a's
     // keepalived first, so that it is VRRP's master (neither preempts: the master keeps the address while it lives).
     if (twoHqs) {
@@ -280,11 +300,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
 
     // The agent, with the scenario's overrides.
     const agentCfg = join(dir, 'agent.yaml');
+    // Enrolling, the vehicle's own fields (name, key, tunnel, HQ's key and routes, LAN subnet) are left to `roamlink enroll`.
     const base: Record<string, unknown> = {
-      vehicle: 'lab-car',
-      wireguard: { interface: topo.wg.veh, private_key_file: join(dir, 'vehicle.key'), address: reg.tunnel_address.split('/')[0] },
-      concentrator: { ...(twoHqs ? { endpoints: [`${PLAN.hqWan}:${PLAN.wgPort}`, `${PLAN.hqbWan}:${PLAN.wgPort}`] } : { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}` }), public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] },
-      lan: { interface: 'lan0', subnet: PLAN.vehLan },
+      ...(reg ? { vehicle: 'lab-car' } : {}),
+      wireguard: { interface: topo.wg.veh, ...(reg ? { private_key_file: join(dir, 'vehicle.key'), address: reg.tunnel_address.split('/')[0] } : {}) },
+      ...(reg ? { concentrator: { ...(twoHqs ? { endpoints: [`${PLAN.hqWan}:${PLAN.wgPort}`, `${PLAN.hqbWan}:${PLAN.wgPort}`] } : { endpoint: `${PLAN.hqWan}:${PLAN.wgPort}` }), public_key: reg.concentrator.public_key, tunnel_address: reg.concentrator.tunnel_address.split('/')[0], routes: [PLAN.hqLan] } } : {}),
+      lan: { interface: 'lan0', ...(reg ? { subnet: PLAN.vehLan } : {}) },
       ...(lte ? { modem: { device: lte.devicePath, apn: 'internet' } } : {}),
       uplinks: [
         ...PLAN.radios.map((name) => ({ name, kind: 'wifi', ctrl_path: radios!.ctrlPath(name) })),
@@ -295,6 +316,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       ...(opts.hqDrive ? { drive: { interval_ms: 2000 } } : {}),
     };
     await writeFile(agentCfg, JSON.stringify(mergeConfig(base, sc.agent as Record<string, unknown>)));
+    if (issued) {
+      await Promise.race([firstReady, sleep(20_000, opts.signal).then(() => { throw new Error('the concentrator was not ready within 20 s'); })]);
+      await enrollOverDepotWifi(topo, issued, agentCfg, join(dir, 'vehicle.key'));
+    }
     const onAgentLine = (line: string) => {
       opts.agentLog?.push(line);
       recentAgent.push(line);
@@ -632,6 +657,30 @@ export function compareLogs(agent: readonly string[], hq: readonly string[]) {
 }
 
 /** The switch log as the concentrator stored it. */
+/** enroll_listen's port in the lab (enrollByCode). */
+export const ENROLL_PORT = 8444;
+
+/**
+ * `roamlink enroll` in the vehicle's namespace, over AP 0 (the depot) with a static address and a route to HQ's WAN
+ * only, then all of it undone: the agent starts on a vehicle as an installer leaves it. Throws with enroll's output.
+ */
+async function enrollOverDepotWifi(topo: Topology, issued: { code: string; pin: string }, config: string, key: string): Promise<void> {
+  const radio = PLAN.radios[0];
+  const address = `${PLAN.apNet(0)}.240/24`; // outside the AP's DHCP pool (.100-.199)
+  const ns = topo.ns.veh;
+  await topo.associate(radio, 0);
+  try {
+    await run(['ip', 'address', 'add', address, 'dev', radio], { netns: ns });
+    await run(['ip', 'route', 'add', `${PLAN.hqWan}/32`, 'via', `${PLAN.apNet(0)}.1`, 'dev', radio], { netns: ns });
+    const r = await run([process.execPath, ROAMLINK, 'enroll', issued.code, '--hq', `${PLAN.hqWan}:${ENROLL_PORT}`, '--pin', issued.pin, '--config', config, '--key', key, '--json'], { netns: ns, allowFail: true });
+    if (r.exitCode !== 0) throw new Error(`roamlink enroll exited ${r.exitCode}: ${r.stderr.trim()}`);
+  } finally {
+    await run(['ip', 'route', 'del', `${PLAN.hqWan}/32`], { netns: ns, allowFail: true });
+    await run(['ip', 'address', 'del', address, 'dev', radio], { netns: ns, allowFail: true });
+    await topo.associate(radio, null);
+  }
+}
+
 async function readHqLog(hqCfg: string, netns: string): Promise<Report['hq_log']> {
   const r = await run([process.execPath, ROAMLINK, 'log', '--json', '--config', hqCfg], { netns, allowFail: true });
   if (r.exitCode !== 0) return [];

@@ -1,8 +1,10 @@
 // What an enrollment writes into the agent config (pure): the vehicle's name, tunnel address and LAN subnet, HQ's key,
 // endpoint, tunnel address, ports and routes, and the key file; the rest of the file (uplinks, LAN interface, comments)
-// stays as it is. The result must pass the agent config's schema.
-import { parseDocument } from 'yaml';
+// stays as it is (a file in JSON, YAML's flow style, is written in block style at the top: one line would hold every
+// key). The result must pass the agent's own reader and its config's schema.
+import { isMap, parseDocument } from 'yaml';
 import { parseAgentConfig } from '../../shared/config/agent.js';
+import { parseYaml } from '../../shared/yaml.js';
 import { InputError } from '../../shared/errors.js';
 import type { EnrollResponse } from '../../shared/wire/enroll.js';
 
@@ -22,7 +24,8 @@ export function applyEnrollment(text: string, source: string, e: EnrollResponse,
   set(['concentrator', 'api_port'], e.concentrator.api_port);
   set(['concentrator', 'routes'], e.concentrator.routes);
   if (doc.hasIn(['lan'])) set(['lan', 'subnet'], e.subnet);
+  if (isMap(doc.contents)) doc.contents.flow = false;
   const out = doc.toString({ lineWidth: 0 });
-  parseAgentConfig(parseDocument(out).toJS(), source);
+  parseAgentConfig(parseYaml(out, source), source);
   return out;
 }

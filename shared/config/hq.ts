@@ -69,14 +69,18 @@ export const HqConfigSchema = z.strictObject({
   /**
    * HQ's own nftables table (concentrator/firewall): vehicles reach `vehicle_to` (default: lan_subnets) through HQ,
    * not each other unless `vehicle_to_vehicle`, and on HQ itself only the agents' API, the probe echo and ping.
+   * enroll_listen's port: only from `enroll_from` (needed with a non-loopback enroll_listen; [0.0.0.0/0] for anywhere),
+   * through the tunnel only with `enroll_through_tunnel`.
    */
   firewall: z
     .strictObject({
       enabled: z.boolean().default(true),
       vehicle_to: z.array(network('192.168.10.0/24')).optional(),
       vehicle_to_vehicle: z.boolean().default(false),
+      enroll_from: z.array(network('192.0.2.0/24')).optional(),
+      enroll_through_tunnel: z.boolean().default(false),
     })
-    .default({ enabled: true, vehicle_to_vehicle: false }),
+    .default({ enabled: true, vehicle_to_vehicle: false, enroll_through_tunnel: false }),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Fleet operations (switch log, heartbeats, sites, dashboard, metrics): concentrator/agent-api and concentrator/admin.
   /** TCP port of the agents' API, on tunnel_address only (reachable inside the tunnel). */
@@ -147,6 +151,19 @@ function checkAdminTransport(cfg: HqConfigFile, source: string): void {
   }
 }
 
+/** enroll_listen's port is closed by HQ's table but for firewall.enroll_from: say so at once, not by a silent drop. */
+function checkEnrollFirewall(cfg: HqConfigFile, source: string): void {
+  const f = cfg.firewall;
+  const from = f.enroll_from ?? [];
+  from.forEach((a, i) => {
+    const j = from.findIndex((b, k) => k < i && overlaps(parseCidr(a)!, parseCidr(b)!));
+    if (j >= 0) throw new InputError(`${source}: firewall.enroll_from[${i}]: ${a} overlaps firewall.enroll_from[${j}] ${from[j]} (give one)`);
+  });
+  if (!cfg.enroll_listen || !f.enabled || f.enroll_from) return;
+  if (isLoopbackHost(cfg.enroll_listen.slice(0, cfg.enroll_listen.lastIndexOf(':')))) return;
+  throw new InputError(`${source}: firewall.enroll_from: needed with enroll_listen ${cfg.enroll_listen}: the networks vehicles enroll from (e.g. [192.0.2.0/24]; [0.0.0.0/0] for anywhere); HQ's table drops the port otherwise`);
+}
+
 /** Checks an already-parsed document (paths resolved against `baseDir`). Pure: no I/O. */
 export function checkHqConfig(doc: unknown, source: string, baseDir: string): HqConfig {
   const cfg = parseOrThrow(HqConfigSchema, doc ?? {}, source);
@@ -155,6 +172,7 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
     if (overlaps(parseCidr(s)!, tunnel)) throw new InputError(`${source}: lan_subnets[${i}]: ${s} overlaps tunnel_network ${cfg.tunnel_network}`);
   });
   checkAdminTransport(cfg, source);
+  checkEnrollFirewall(cfg, source);
   return {
     ...cfg,
     ...(cfg.admin_tls ? { admin_tls: { cert: resolve(baseDir, cfg.admin_tls.cert), key: resolve(baseDir, cfg.admin_tls.key) } } : {}),

@@ -21,6 +21,7 @@ import { run } from '../../shared/exec.js';
 import { killNetnsPids } from '../../lab/topology.js';
 import { createWg, wireguardGoSocket } from '../../shared/wg.js';
 import { controlRequest } from '../../concentrator/client.js';
+import { tcpFrom } from './lab.helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NS = { hq: `rlt-fwh-${process.pid}`, a: `rlt-fwa-${process.pid}`, b: `rlt-fwb-${process.pid}`, lan: `rlt-fwl-${process.pid}` };
@@ -43,11 +44,7 @@ function exited(p: ChildProcess, ms: number): Promise<boolean> {
 
 /** One ping from `ns` (source `from`) to `to`, 1 s at most: true when answered. */
 const ping = async (ns: string, from: string, to: string) => (await run(['ping', '-c', '1', '-W', '1', '-I', from, to], { netns: ns, allowFail: true })).exitCode === 0;
-/** A TCP connection from `ns` to `host:port`, 2 s at most: 'open', 'refused' or 'timeout' (dropped). */
-const tcp = async (ns: string, host: string, port: number) => {
-  const r = await run(['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`], { netns: ns, allowFail: true });
-  return r.exitCode === 0 ? 'open' : r.exitCode === 124 ? 'timeout' : 'refused';
-};
+const tcp = tcpFrom;
 
 test("HQ's firewall with two vehicles: HQ's LAN yes, the other vehicle no (unless configured), the admin port never through the tunnel", { skip: notRoot, timeout: 60_000 }, async (t: TestContext) => {
   const dir = mkdtempSync(join(tmpdir(), 'rlt-fw-'));

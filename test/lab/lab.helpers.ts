@@ -1,4 +1,4 @@
-// Helpers of the lab tests: scenario paths, the agent's switch log lines, what the lab left behind.
+// Helpers of the lab tests: scenario paths, the agent's switch log lines, what the lab left behind, probes (UDP echo, TCP).
 import { fileURLToPath } from 'node:url';
 import { run } from '../../shared/exec.js';
 
@@ -48,4 +48,10 @@ for (let i = 0; i < ${tries}; i++) {
 process.exit(1);`;
   const r = await run([process.execPath, '--input-type=module', '-e', code], { netns: ns, allowFail: true });
   return r.exitCode === 0;
+}
+
+/** A TCP connection from `ns` to `host:port`, 2 s at most: 'open', 'refused' or 'timeout' (dropped). */
+export async function tcpFrom(ns: string, host: string, port: number): Promise<'open' | 'refused' | 'timeout'> {
+  const r = await run(['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`], { netns: ns, allowFail: true });
+  return r.exitCode === 0 ? 'open' : r.exitCode === 124 ? 'timeout' : 'refused';
 }

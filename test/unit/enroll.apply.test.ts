@@ -23,3 +23,15 @@ test('one HQ: the endpoint is the enrolling HQ\'s; two HQs listed: both kept, no
   assert.deepEqual(two.concentrator.endpoints, ['hq-a.example.net:51820', 'hq-b.example.net:51820']);
   assert.equal(two.vehicle, 'bus-7');
 });
+
+test('a config in JSON (YAML flow style) is enrolled into a file the agent reads: its top level written in block style', () => {
+  const json = JSON.stringify({
+    wireguard: { interface: 'rl-wg0' }, lan: { interface: 'lan0' }, control_socket: '/run/roamlink/agent.sock', run_dir: '/run/roamlink', state_dir: '/var/lib/roamlink',
+    connect_list: [{ ssid: 'depot', min_signal: -80 }], uplinks: [{ name: 'wlan0', kind: 'wifi', ctrl_path: '/run/wpa/wlan0' }, { name: 'wlan1', kind: 'wifi', ctrl_path: '/run/wpa/wlan1' }, { name: 'wwan0', kind: 'lte' }],
+    modem: { device: '/dev/ttyUSB2', apn: 'internet' },
+  });
+  const out = applyEnrollment(json, 'agent.yaml', response, { endpointHost: '198.51.100.2', keyFile: '/etc/roamlink/agent.key' });
+  const cfg = parseAgentConfig(parseYaml(out, 'agent.yaml'));
+  assert.deepEqual([cfg.vehicle, cfg.wireguard.address, cfg.lan?.subnet, cfg.concentrator.endpoints], ['bus-7', '10.99.0.7', '10.20.7.0/24', ['198.51.100.2:51820']]);
+  assert.ok(out.split('\n').length > 8, out);
+});

@@ -163,3 +163,37 @@ test('vehicle revoke exits 1 when the running concentrator cannot apply it, 0 wh
   assert.equal(done.code, 0, done.stderr);
   assert.match(done.stderr, /removed by the running concentrator/);
 });
+
+test('vehicle audit: who issued, cancelled, added and revoked, oldest first; one vehicle with NAME; --json a line each', { skip: !hasWg && 'needs wg' }, async (t) => {
+  const { config } = setup(t);
+  const env = { ...process.env, SUDO_USER: 'ann' };
+  const as = (...args: string[]) => new Promise<Ran>((resolve) => execFile('node', [join(ROOT, 'bin/roamlink'), ...args], { cwd: ROOT, env }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
+  for (const args of [['bus-1'], ['bus-1'], ['bus-2', '--pubkey', K(7)]]) {
+    const r = await as('vehicle', 'add', ...args, '--subnet', args[0] === 'bus-1' ? '10.20.1.0/24' : '10.20.2.0/24', '--config', config);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const code = /enrollment code for bus-1: (\S+)/.exec((await as('vehicle', 'add', 'bus-1', '--config', config)).stdout)?.[1];
+  assert.ok(code);
+  assert.equal((await as('vehicle', 'revoke', 'bus-2', '--config', config)).code, 0);
+
+  const all = await as('vehicle', 'audit', '--config', config);
+  assert.equal(all.code, 0, all.stderr);
+  const lines = all.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^AT\s+WHO\s+ACTION\s+VEHICLE\s+DETAIL$/);
+  assert.deepEqual(lines.slice(1).map((l) => l.split(/\s+/).slice(1, 4)), [
+    ['ann', 'code', 'bus-1'], ['ann', 'cancelled', 'bus-1'], ['ann', 'code', 'bus-1'], ['ann', 'added', 'bus-2'],
+    ['ann', 'cancelled', 'bus-1'], ['ann', 'code', 'bus-1'], ['ann', 'revoked', 'bus-2'],
+  ]);
+  assert.ok(!all.stdout.includes(code), 'the code itself is never in the audit');
+
+  const one = await as('vehicle', 'audit', 'bus-2', '--json', '--config', config);
+  const rows = one.stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; vehicle: string; who: string; at: string; detail: string });
+  assert.deepEqual(rows.map((r) => [r.action, r.vehicle, r.who]), [['added', 'bus-2', 'ann'], ['revoked', 'bus-2', 'ann']]);
+  assert.ok(rows[0]!.at <= rows[1]!.at && rows[0]!.detail.includes(K(7)), JSON.stringify(rows));
+  const latest = await as('vehicle', 'audit', '--limit', '1', '--json', '--config', config);
+  assert.deepEqual(latest.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action), ['revoked']);
+
+  const bad = await as('vehicle', 'audit', '--limit', '0', '--config', config);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--limit/);
+});

@@ -86,8 +86,9 @@ export class EnrollmentService {
     await sql`INSERT INTO vehicle_audit (at, who, action, vehicle, detail) VALUES (${this.now().toISOString()}, ${who}, ${action}, ${vehicle}, ${detail})`.execute(q);
   }
 
-  /** The latest audit lines, newest first. */
-  async recentAudit(limit = 100): Promise<AuditEntry[]> {
-    return (await sql<AuditEntry>`SELECT * FROM vehicle_audit ORDER BY id DESC LIMIT ${limit}`.execute(this.store.db)).rows.map((r) => ({ ...r, id: Number(r.id) }));
+  /** The latest audit lines, newest first; only `vehicle`'s when given. */
+  async recentAudit(limit = 100, vehicle?: string): Promise<AuditEntry[]> {
+    const only = vehicle === undefined ? sql`` : sql`WHERE vehicle = ${vehicle}`;
+    return (await sql<AuditEntry>`SELECT * FROM vehicle_audit ${only} ORDER BY id DESC LIMIT ${limit}`.execute(this.store.db)).rows.map((r) => ({ ...r, id: Number(r.id) }));
   }
 }
