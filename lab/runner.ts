@@ -1,6 +1,6 @@
 // Runs one scenario in the lab: builds the network, starts the concentrator and the agent, drives traffic, signals
 // and faults on the scenario's clock, and reports what was measured (design.md §2's report format).
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,14 @@ export function mergeConfig(base: Record<string, unknown>, over: Record<string, 
 
 export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<Report> {
   const say = (ev: LabEvent) => opts.onEvent?.(ev);
+  // Where a run's wall time goes (ms per phase, in order): set-up until the traffic clock starts, the run, tear-down.
+  const phases: Array<[string, number]> = [];
+  let phaseAt = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases.push([name, Math.round(now - phaseAt)]);
+    phaseAt = now;
+  };
   const dir = await mkdtemp(join(tmpdir(), 'roamlink-lab-'));
   const aps = sc.aps.map((ap, i) => ({ ssid: ap.ssid, bssid: ap.bssid ?? `02:00:00:00:00:${(i + 1).toString(16).padStart(2, '0')}` }));
   // The links that run through the emulator: those the scenario gives a `link` (the others are plain wires).
@@ -212,21 +220,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     // An abort (Ctrl-C) tears the lab down at once: that stops every process in it, the meters too.
     opts.signal?.addEventListener('abort', () => void topo.down(), { once: true });
     opts.signal?.throwIfAborted();
-    await topo.up();
-    // Each emulated link starts as its timeline's first step, before anything associates or dials.
-    for (const spec of linkSpecs) {
-      const link = topo.links.get(spec.name);
-      if (!link || !spec.timeline) continue;
-      await link.set(linkAt(spec.timeline, 0));
-      linkSteps.set(spec.name, [{ at_ms: 0, applied_ms: 0, ...linkAt(spec.timeline, 0) }]);
-    }
-
-    // HQ: the concentrator, and the vehicle registered by its public key. Two HQs (hq.replicas: 2): the same key file
-    // (one WireGuard identity), one PostgreSQL (started here, privately), a state dir and control socket each.
-    const hqKey = await wg.genKey();
-    await writeFile(join(dir, 'hq.key'), hqKey, { mode: 0o600 });
-    const database = hqPlan.store === 'postgres' ? await (pg = startTestPostgres({ onSignals: false })).createDatabase('roamlink') : undefined;
-    const hqConfigFile = async (machine: 'hq-a' | 'hq-b' | null) => {
+    // HQ's registry is made beside the network (neither needs the other): its key, its store (one PostgreSQL, started
+    // here, privately, for two HQs), and the vehicle registered by its public key before any daemon starts (each reads
+    // the registry as it starts: no reconcile to ask for). Two HQs (hq.replicas: 2): the same key file (one WireGuard
+    // identity), a state dir and control socket each.
+    const hqConfigFile = async (machine: 'hq-a' | 'hq-b' | null, database: string | undefined) => {
       const own = machine ? join(dir, machine) : dir;
       await mkdir(own, { recursive: true });
       const file = join(own, 'hq.yaml');
@@ -238,20 +236,58 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       }));
       return file;
     };
-    const hqCfg = await hqConfigFile(twoHqs ? 'hq-a' : null);
-    const hqbCfg = twoHqs ? await hqConfigFile('hq-b') : null;
+    const registry = (async () => {
+      const hqKey = await wg.genKey();
+      await writeFile(join(dir, 'hq.key'), hqKey, { mode: 0o600 });
+      const database = hqPlan.store === 'postgres' ? await (pg = startTestPostgres({ onSignals: false })).createDatabase('roamlink') : undefined;
+      const hqCfg = await hqConfigFile(twoHqs ? 'hq-a' : null, database);
+      const hqbCfg = twoHqs ? await hqConfigFile('hq-b', database) : null;
+      // The vehicle registered by a key the lab made, or (enrollByCode) a one-time code for `roamlink enroll` below. The
+      // CLI reaches the store by file or unix socket: no namespace needed (the network may not be there yet).
+      type Registered = { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
+      if (opts.enrollByCode) {
+        const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--valid', '5m', '--config', hqCfg, '--json']);
+        return { hqCfg, hqbCfg, reg: null, issued: JSON.parse(added.stdout.trim().split('\n').pop()!) as { code: string; pin: string } };
+      }
+      const vehKey = await wg.genKey();
+      await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
+      const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json']);
+      return { hqCfg, hqbCfg, reg: JSON.parse(added.stdout.trim().split('\n').pop()!) as Registered, issued: null };
+    })();
+    // Both settled before going on, so that nothing either started (PostgreSQL) outlives a failure of the other.
+    const [built, registered] = await Promise.allSettled([topo.up().then(() => phase('topology')), registry.then((r) => (phase('registry'), r))]);
+    if (built.status === 'rejected') throw built.reason;
+    if (registered.status === 'rejected') throw registered.reason;
+    const { hqCfg, hqbCfg, reg, issued } = registered.value;
+    // Each emulated link starts as its timeline's first step, before anything associates or dials.
+    for (const spec of linkSpecs) {
+      const link = topo.links.get(spec.name);
+      if (!link || !spec.timeline) continue;
+      await link.set(linkAt(spec.timeline, 0));
+      linkSteps.set(spec.name, [{ at_ms: 0, applied_ms: 0, ...linkAt(spec.timeline, 0) }]);
+    }
+
     let hqReady: (() => void) | null = null;
     // The build each daemon runs from: this one, until a restart fault with `upgrade` moves it to a copy.
     const builds = { hq: ROAMLINK, agent: ROAMLINK };
     let nextBuild: Promise<string> | null = null;
-    const startHq = (machine: 'hq-a' | 'hq-b' = 'hq-a') =>
+    const startHq = (machine: 'hq-a' | 'hq-b' = 'hq-a', onReady?: () => void) =>
       topo.procs.start(machine === 'hq-a' ? 'hq' : 'hq-b', [process.execPath, builds.hq, 'hq', '--config', machine === 'hq-a' ? hqCfg : hqbCfg!], {
         netns: topo.hqNs(machine),
         onStderrLine: (line) => {
-          if (line.includes('"concentrator ready"')) hqReady?.();
+          if (!line.includes('"concentrator ready"')) return;
+          hqReady?.();
+          onReady?.();
         },
       });
-    const hqUp = (machine: 'hq-a' | 'hq-b') => waitFor(() => run([process.execPath, ROAMLINK, 'hq', 'pubkey', '--config', machine === 'hq-a' ? hqCfg : hqbCfg!], { netns: topo.hqNs(machine), allowFail: true }).then((r) => r.exitCode === 0), 10_000, `the concentrator (${machine}) to start`, opts.signal);
+    /** Starts an HQ's daemon and waits (bounded) for its "concentrator ready": its peers programmed, its socket listening. */
+    const startHqReady = async (machine: 'hq-a' | 'hq-b') => {
+      let ready!: () => void;
+      const isReady = new Promise<void>((resolve) => (ready = resolve));
+      const p = startHq(machine, ready);
+      await within(Promise.race([isReady, p.exited.then((c) => { throw new Error(`the concentrator (${machine}) exited (${c}) during start-up`); })]), 10_000, `the concentrator (${machine}) to start`, opts.signal);
+      return p;
+    };
     // VRRP for HQ's LAN gateway: keepalived in each HQ machine (lab/keepalived.ts).
     const startKeepalived = async (machine: 'hq-a' | 'hq-b') => {
       const i = machine === 'hq-a' ? 0 : 1;
@@ -260,31 +296,16 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       return topo.procs.start(`keepalived-${machine}`, keepalivedArgv(conf, join(dir, machine)), { netns: topo.hqNs(machine) });
     };
     const holdsGateway = async (machine: 'hq-a' | 'hq-b') => (await run(['ip', '-j', 'addr', 'show', 'dev', 'lan0'], { netns: topo.hqNs(machine), allowFail: true })).stdout.includes(`"${PLAN.hqLanGw}"`);
-    // Enrolling, HQ's listener must answer: the first "concentrator ready" (it listens for enrollments before then).
-    const firstReady = new Promise<void>((resolve) => (hqReady = () => ((hqReady = null), resolve())));
-    hq = startHq();
-    await hqUp('hq-a');
-    // The vehicle registered by a key the lab made, or (enrollByCode) a one-time code for `roamlink enroll` below.
-    type Registered = { tunnel_address: string; concentrator: { public_key: string; tunnel_address: string } };
-    let reg: Registered | null = null;
-    let issued: { code: string; pin: string } | null = null;
-    if (opts.enrollByCode) {
-      const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--valid', '5m', '--config', hqCfg, '--json'], { netns: topo.ns.hq });
-      issued = JSON.parse(added.stdout.trim().split('\n').pop()!) as { code: string; pin: string };
-    } else {
-      const vehKey = await wg.genKey();
-      await writeFile(join(dir, 'vehicle.key'), vehKey, { mode: 0o600 });
-      const added = await run([process.execPath, ROAMLINK, 'vehicle', 'add', 'lab-car', '--subnet', PLAN.vehLan, '--pubkey', await wg.pubKey(vehKey), '--config', hqCfg, '--json'], { netns: topo.ns.hq });
-      reg = JSON.parse(added.stdout.trim().split('\n').pop()!) as Registered;
-    }
-    // The second HQ reads the same registry (the vehicle is there already) and programs the same peer; hq-a's
-    // keepalived first, so that it is VRRP's master (neither preempts: the master keeps the address while it lives).
+    hq = await startHqReady('hq-a');
+    phase('hq');
+    // The second HQ reads the same registry and programs the same peer; hq-a's keepalived first, so that it is VRRP's
+    // master (neither preempts: the master keeps the address while it lives).
     if (twoHqs) {
-      startHq('hq-b');
-      await hqUp('hq-b');
+      await startHqReady('hq-b');
       await startKeepalived('hq-a');
       await waitFor(() => holdsGateway('hq-a'), 10_000, 'hq-a to hold the LAN gateway (VRRP)', opts.signal);
       await startKeepalived('hq-b');
+      phase('hq-b');
     }
 
     // The radios: a wpa_supplicant control interface each, emulated, whose APs' signals follow the scenario.
@@ -298,6 +319,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       await topo.carrier(PLAN.modem, false);
     }
 
+    phase('radios-modem');
     // The agent, with the scenario's overrides.
     const agentCfg = join(dir, 'agent.yaml');
     // Enrolling, the vehicle's own fields (name, key, tunnel, HQ's key and routes, LAN subnet) are left to `roamlink enroll`.
@@ -316,8 +338,8 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       ...(opts.hqDrive ? { drive: { interval_ms: 2000 } } : {}),
     };
     await writeFile(agentCfg, JSON.stringify(mergeConfig(base, sc.agent as Record<string, unknown>)));
+    // Enrolling: HQ is ready (its enrollment listener answers from then), the vehicle redeems its code.
     if (issued) {
-      await Promise.race([firstReady, sleep(20_000, opts.signal).then(() => { throw new Error('the concentrator was not ready within 20 s'); })]);
       await enrollOverDepotWifi(topo, issued, agentCfg, join(dir, 'vehicle.key'));
     }
     const onAgentLine = (line: string) => {
@@ -361,6 +383,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       agent.exited.then((c) => { throw new Error(`the agent exited (${c}) during start-up${agentTail()}`); }),
     ]);
     initialSeen = null;
+    phase('agent-tunnel');
     // Every uplink the scenario can use should be ready before the clock starts (bounded wait).
     // (Each radio takes an AP of its own: with one AP, one radio stays unassociated.)
     const usable = [...PLAN.radios.slice(0, Math.min(PLAN.radios.length, sc.aps.length)), ...(sc.lte ? [PLAN.modem] : [])];
@@ -368,6 +391,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     // The tunnel carries traffic end to end before the clock starts.
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal)
       .catch(async (e: Error) => { throw new Error(`${e.message}${await tunnelDiagnosis()}${agentTail()}`); });
+    phase('uplinks-ping');
 
     // Traffic: dispatcher <-> camera, sequence-numbered, starting together.
     // Both meters must be listening before the first packet goes: a meter that comes up after its peer's start time
@@ -391,6 +415,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       if (attempt === 3) throw new Error(`the traffic meters were not listening ${1500 * attempt} ms after they were started`);
     }
     t0 = startAt;
+    phase('meters');
     opts.onClockStart?.(t0);
     const bytesAtStart = await uplinkTxBytes(topo.ns.veh);
     const initialUplink = initial.to;
@@ -521,6 +546,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     });
     opts.signal?.throwIfAborted();
     await duringDone;
+    phase('run');
     const [cam, disp] = results as [typeof results[0], typeof results[0]];
     // What each uplink sent over the run (its interface's tx bytes), and of that the copies (the steering's counters).
     const bytesAtEnd = await uplinkTxBytes(topo.ns.veh);
@@ -588,6 +614,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
         ...(counts ? { counted: counts } : {}),
       };
     }));
+    phase('results');
     const measured = { traffic: a.traffic, switches: reportSwitches, faults: reportFaults, hq_log_mismatch: hqCheck.mismatch };
     const expect = evaluateExpect(sc.expect as Record<string, number | undefined>, measured);
     if (faultErrors.length) expect.push({ name: 'faults_applied', limit: 0, actual: faultErrors.length, ok: false });
@@ -614,10 +641,12 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     for (const t of timers) clearTimeout(t);
     await radios?.stop().catch(() => {});
     await lte?.stop().catch(() => {});
+    phase('emulators-down');
     await topo.down();
+    phase('topology-down');
     // After the HQs (they hold connections to it): the lab's PostgreSQL, stopped and its directory removed.
     try {
-      pg?.destroy();
+      (pg as TestPostgres | null)?.destroy(); // assigned in the registry's closure (TypeScript sees only the null)
     } catch {
       /* its directory goes with the lab's temp dir anyway */
     }
@@ -627,6 +656,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       });
     }
     await rm(dir, { recursive: true, force: true });
+    phase('teardown');
+    if (process.env.ROAMLINK_LAB_TIMINGS) {
+      await appendFile(process.env.ROAMLINK_LAB_TIMINGS, `${JSON.stringify({ scenario: sc.name, duration_ms: sc.duration, phases: Object.fromEntries(phases) })}\n`).catch(() => {});
+    }
     if (driveError) throw driveError;
   }
 }
@@ -685,6 +718,19 @@ async function readHqLog(hqCfg: string, netns: string): Promise<Report['hq_log']
   const r = await run([process.execPath, ROAMLINK, 'log', '--json', '--config', hqCfg], { netns, allowFail: true });
   if (r.exitCode !== 0) return [];
   return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** `p`, or an error naming `what` after `timeoutMs` (or the abort's reason). */
+async function within<T>(p: Promise<T>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
+  const giveUp = new AbortController();
+  const onAbort = () => giveUp.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([p, sleep(timeoutMs, giveUp.signal).then(() => { throw new Error(`timed out waiting for ${what}`); })]);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    giveUp.abort();
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<void> {
