@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPort, runMeter, type MeterOptions } from './meter.js';
 
 const USAGE = `usage: node dist/lab/meter/meter.main.js --bind ADDR:PORT --peer ADDR:PORT --pps N --duration-ms N
-       [--send | --no-send] [--start-at EPOCH_MS] [--run-id N] [--drain-ms N] [--max-burst N] [--delays]`;
+       [--send | --no-send] [--start-at EPOCH_MS | --start-at stdin] [--run-id N] [--drain-ms N] [--max-burst N] [--delays]`;
 
 function intArg(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {
@@ -44,12 +44,38 @@ function options(argv: string[]): MeterOptions {
     pps,
     durationMs: intArg('duration-ms', v['duration-ms']),
     send: !v['no-send'],
-    startAtMs: v['start-at'] === undefined ? undefined : intArg('start-at', v['start-at']),
+    startAtMs: v['start-at'] === undefined ? undefined : v['start-at'] === 'stdin' ? startAtFromStdin() : intArg('start-at', v['start-at']),
     runId,
     drainMs: intArg('drain-ms', v['drain-ms'], 1000),
     maxBurst: v['max-burst'] === undefined ? undefined : Math.max(1, intArg('max-burst', v['max-burst'])),
     delays: v.delays ?? false,
   };
+}
+
+/** `--start-at stdin`: the start time is the first line on stdin (epoch ms), written once the meter listens. */
+function startAtFromStdin(): Promise<number> {
+  const at = new Promise<number>((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      process.stdin.off('data', onData).pause();
+      const line = text.slice(0, nl).trim();
+      try {
+        const at = intArg('start-at', line);
+        process.stderr.write(`meter: start at ${at}\n`);
+        resolve(at);
+      } catch (e) {
+        reject(e);
+      }
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => reject(new Error('--start-at stdin: stdin closed before a start time')));
+  });
+  at.catch(() => {}); // awaited by the meter once it listens; a failure before that is reported then
+  return at;
 }
 
 async function main(): Promise<void> {

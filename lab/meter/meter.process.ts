@@ -14,7 +14,8 @@ export interface MeterSpec {
   pps: number;
   durationMs: number;
   send?: boolean;
-  startAtMs?: number;
+  /** Epoch ms; 'stdin': told later, by start() (the meter listens meanwhile). */
+  startAtMs?: number | 'stdin';
   runId?: number;
   drainMs?: number;
   /** Keep each arrival's one-way delay (rx.delay_us). */
@@ -27,12 +28,14 @@ export interface MeterProcess {
   readonly result: Promise<MeterResult>;
   /** SIGTERM: the meter stops and still prints what it has. */
   stop(): void;
+  /** A meter started with `startAtMs: 'stdin'`: when it starts sending (epoch ms); resolves once it has read it. */
+  start(atMs: number): Promise<void>;
 }
 
 export function meterArgv(s: MeterSpec): string[] {
   const argv = [process.execPath, METER_MAIN, '--bind', s.bind, '--peer', s.peer, '--pps', String(s.pps), '--duration-ms', String(s.durationMs)];
   argv.push(s.send === false ? '--no-send' : '--send');
-  if (s.startAtMs !== undefined) argv.push('--start-at', String(Math.round(s.startAtMs)));
+  if (s.startAtMs !== undefined) argv.push('--start-at', s.startAtMs === 'stdin' ? 'stdin' : String(Math.round(s.startAtMs)));
   if (s.runId !== undefined) argv.push('--run-id', String(s.runId));
   if (s.drainMs !== undefined) argv.push('--drain-ms', String(s.drainMs));
   if (s.delays) argv.push('--delays');
@@ -50,6 +53,8 @@ export async function startMeter(spec: MeterSpec, opts: { readyTimeoutMs?: numbe
   });
   const where = spec.netns ? ` in ${spec.netns}` : '';
   let stderr = '';
+  let told: (() => void) | null = null;
+  child.stdin.on('error', () => {}); // a write racing the meter's exit
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`meter${where}: not listening after ${opts.readyTimeoutMs ?? 5000}ms: ${stderr.trim()}`)), opts.readyTimeoutMs ?? 5000);
     child.stderr.on('data', (chunk: Buffer) => {
@@ -58,6 +63,7 @@ export async function startMeter(spec: MeterSpec, opts: { readyTimeoutMs?: numbe
         clearTimeout(timer);
         resolve();
       }
+      if (told && stderr.includes('meter: start at ')) told();
     });
     void child.then((r) => {
       clearTimeout(timer);
@@ -76,5 +82,11 @@ export async function startMeter(spec: MeterSpec, opts: { readyTimeoutMs?: numbe
     child.kill('SIGKILL');
     throw e;
   }
-  return { pid: child.pid, result, stop: () => void child.kill('SIGTERM') };
+  const start = (atMs: number) => new Promise<void>((resolve, reject) => {
+    if (spec.startAtMs !== 'stdin') return reject(new Error(`meter${where}: not started with startAtMs 'stdin'`));
+    told = resolve;
+    child.stdin.end(`${Math.round(atMs)}\n`);
+    void result.then(() => reject(new Error(`meter${where} ended before it read its start time: ${stderr.trim()}`)), reject);
+  });
+  return { pid: child.pid, result, stop: () => void child.kill('SIGTERM'), start };
 }

@@ -18,8 +18,12 @@ export interface MeterOptions {
   durationMs: number;
   /** false: only receive. */
   send: boolean;
-  /** Epoch ms when sending starts (both meters of a run get the same); default: as soon as bound. */
-  startAtMs?: number;
+  /**
+   * Epoch ms when sending starts (both meters of a run get the same); default: as soon as bound. A promise: known only
+   * once the meter listens (the lab starts its meters early and says when to start once the tunnel carries traffic);
+   * what arrives before is kept.
+   */
+  startAtMs?: number | Promise<number>;
   /** Both meters of a run get the same id; datagrams with another are counted as strays and ignored. */
   runId: number;
   /** How long to keep receiving after the schedule's end. */
@@ -78,20 +82,22 @@ export async function runMeter(o: MeterOptions): Promise<MeterResult> {
     });
   });
 
-  const t0 = o.startAtMs ?? nowMs();
-  const total = o.send ? Math.round((o.pps * o.durationMs) / 1000) : 0;
-  const pace: Pace = { t0, pps: o.pps, total, maxBurst: o.maxBurst ?? defaultMaxBurst(o.pps) };
-  const rx = new RxRecorder(t0, o.delays ?? false);
-  const tx = { planned: total, sent: 0, first_ms: null as number | null, last_ms: null as number | null, lag_max_ms: 0, errors: 0 };
-
+  // Arrivals before the start time is known (the peer told first) are kept and recorded once it is.
+  let rx: RxRecorder | null = null;
+  const early: Array<{ msg: Buffer; at: number }> = [];
+  const receive = (msg: Buffer, at: number) => {
+    const d = decodeDatagram(msg, o.runId);
+    if (d) rx!.add(d.seq, at, d.sentMs);
+    else rx!.stray++;
+  };
   sock.on('message', (msg) => {
     const at = nowMs();
-    const d = decodeDatagram(msg, o.runId);
-    if (d) rx.add(d.seq, at, d.sentMs);
-    else rx.stray++;
+    if (rx) receive(msg, at);
+    else early.push({ msg, at });
   });
+  let sendErrors = 0;
   // ICMP errors (e.g. the peer not listening yet) must not end the run.
-  sock.on('error', () => tx.errors++);
+  sock.on('error', () => sendErrors++);
   o.onListening?.(o.bind);
 
   let timer: NodeJS.Timeout | undefined;
@@ -100,6 +106,17 @@ export async function runMeter(o: MeterOptions): Promise<MeterResult> {
   const onAbort = () => finish('signal');
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Stopped before it was told when to start: it ends at once, having sent nothing.
+  const startAt = await Promise.race([Promise.resolve(o.startAtMs), finished.then(() => undefined)]);
+  const t0 = startAt ?? nowMs();
+  const total = o.send ? Math.round((o.pps * o.durationMs) / 1000) : 0;
+  const pace: Pace = { t0, pps: o.pps, total, maxBurst: o.maxBurst ?? defaultMaxBurst(o.pps) };
+  rx = new RxRecorder(t0, o.delays ?? false);
+  for (const e of early.splice(0)) receive(e.msg, e.at);
+  const tx = { planned: total, sent: 0, first_ms: null as number | null, last_ms: null as number | null, lag_max_ms: 0, errors: sendErrors };
+  sock.removeAllListeners('error');
+  sock.on('error', () => tx.errors++);
 
   const drainAfter = (endMs: number) => {
     timer = setTimeout(() => finish('done'), Math.max(0, endMs + o.drainMs - nowMs()));
