@@ -387,9 +387,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     const down = sc.traffic.direction !== 'up';
     const meterCommon = { pps: sc.traffic.pps, durationMs: sc.duration, startAtMs: 'stdin' as const, drainMs: 1500 };
     const runUp = Math.floor(Math.random() * 1e9);
+    // What each sends (as the meter counts it): a receiver with all of it stops draining (lab/meter/meter.ts).
+    const perDirection = Math.round((sc.traffic.pps * sc.duration) / 1000);
     const metersListening = Promise.all([
-      startMeter({ ...meterCommon, netns: topo.ns.cam, bind: `${PLAN.camera}:${METER_PORT}`, peer: `${PLAN.dispatcher}:${METER_PORT}`, send: up, runId: runUp }),
-      startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp }),
+      startMeter({ ...meterCommon, netns: topo.ns.cam, bind: `${PLAN.camera}:${METER_PORT}`, peer: `${PLAN.dispatcher}:${METER_PORT}`, send: up, runId: runUp, expectRx: down ? perDirection : 0 }),
+      startMeter({ ...meterCommon, netns: topo.ns.disp, bind: `${PLAN.dispatcher}:${METER_PORT}`, peer: `${PLAN.camera}:${METER_PORT}`, send: down, runId: runUp, expectRx: up ? perDirection : 0 }),
     ]);
     metersListening.catch(() => {}); // awaited below, once the tunnel is up; a meter left running goes with its namespace
     say({ type: 'phase', text: 'starting the agent; waiting for the tunnel and every usable uplink' });

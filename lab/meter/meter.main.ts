@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPort, runMeter, type MeterOptions } from './meter.js';
 
 const USAGE = `usage: node dist/lab/meter/meter.main.js --bind ADDR:PORT --peer ADDR:PORT --pps N --duration-ms N
-       [--send | --no-send] [--start-at EPOCH_MS | --start-at stdin] [--run-id N] [--drain-ms N] [--max-burst N] [--delays]`;
+       [--send | --no-send] [--start-at EPOCH_MS | --start-at stdin] [--run-id N] [--drain-ms N] [--expect N] [--max-burst N] [--delays]`;
 
 function intArg(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {
@@ -28,6 +28,7 @@ function options(argv: string[]): MeterOptions {
       'start-at': { type: 'string' },
       'run-id': { type: 'string' },
       'drain-ms': { type: 'string' },
+      expect: { type: 'string' },
       'max-burst': { type: 'string' },
       delays: { type: 'boolean' },
     },
@@ -47,6 +48,7 @@ function options(argv: string[]): MeterOptions {
     startAtMs: v['start-at'] === undefined ? undefined : v['start-at'] === 'stdin' ? startAtFromStdin() : intArg('start-at', v['start-at']),
     runId,
     drainMs: intArg('drain-ms', v['drain-ms'], 1000),
+    expectRx: v.expect === undefined ? undefined : intArg('expect', v.expect),
     maxBurst: v['max-burst'] === undefined ? undefined : Math.max(1, intArg('max-burst', v['max-burst'])),
     delays: v.delays ?? false,
   };

@@ -18,6 +18,8 @@ export interface MeterSpec {
   startAtMs?: number | 'stdin';
   runId?: number;
   drainMs?: number;
+  /** How many datagrams the peer sends: the drain ends soon after they are all in (MeterOptions.expectRx). */
+  expectRx?: number;
   /** Keep each arrival's one-way delay (rx.delay_us). */
   delays?: boolean;
 }
@@ -38,6 +40,7 @@ export function meterArgv(s: MeterSpec): string[] {
   if (s.startAtMs !== undefined) argv.push('--start-at', s.startAtMs === 'stdin' ? 'stdin' : String(Math.round(s.startAtMs)));
   if (s.runId !== undefined) argv.push('--run-id', String(s.runId));
   if (s.drainMs !== undefined) argv.push('--drain-ms', String(s.drainMs));
+  if (s.expectRx !== undefined) argv.push('--expect', String(s.expectRx));
   if (s.delays) argv.push('--delays');
   return withNetns(s.netns, argv);
 }

@@ -28,6 +28,11 @@ export interface MeterOptions {
   runId: number;
   /** How long to keep receiving after the schedule's end. */
   drainMs: number;
+  /**
+   * How many datagrams the peer sends, when known: once every one of them is in and this meter's own sending is done,
+   * the drain ends COMPLETE_GRACE_MS later instead of after drainMs (a run that lost nothing waits no longer).
+   */
+  expectRx?: number;
   maxBurst?: number;
   /** Keep each arrival's one-way delay (rx.delay_us). */
   delays?: boolean;
@@ -71,6 +76,12 @@ export function formatHostPort(a: HostPort): string {
   return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/**
+ * How long a meter keeps listening once it has every datagram its peer sends: the lab's links add at most 25±8 ms one
+ * way (shared/link.ts, LTE's preset), so a copy through the slower of two paths comes well within it.
+ */
+export const COMPLETE_GRACE_MS = 250;
+
 /** Runs one meter to its end (or until aborted) and returns what it sent and received. */
 export async function runMeter(o: MeterOptions): Promise<MeterResult> {
   const sock = dgram.createSocket({ type: isIP(o.bind.host) === 6 ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
@@ -89,7 +100,11 @@ export async function runMeter(o: MeterOptions): Promise<MeterResult> {
     const d = decodeDatagram(msg, o.runId);
     if (d) rx!.add(d.seq, at, d.sentMs);
     else rx!.stray++;
+    if (draining && complete()) endSoon();
   };
+  let draining = false;
+  let ending = false;
+  const complete = () => o.expectRx !== undefined && rx !== null && rx.received >= o.expectRx;
   sock.on('message', (msg) => {
     const at = nowMs();
     if (rx) receive(msg, at);
@@ -119,7 +134,20 @@ export async function runMeter(o: MeterOptions): Promise<MeterResult> {
   sock.on('error', () => tx.errors++);
 
   const drainAfter = (endMs: number) => {
-    timer = setTimeout(() => finish('done'), Math.max(0, endMs + o.drainMs - nowMs()));
+    draining = true;
+    drainEnd = endMs + o.drainMs;
+    timer = setTimeout(() => finish('done'), Math.max(0, drainEnd - nowMs()));
+    if (complete()) endSoon();
+  };
+  // Everything the peer sends is in: late duplicates (a copy through a slower path) still have COMPLETE_GRACE_MS, and
+  // a meter that only receives still waits for the schedule's end.
+  let drainEnd = Infinity;
+  const endSoon = () => {
+    if (ending) return;
+    ending = true;
+    clearTimeout(timer);
+    const at = Math.min(drainEnd, Math.max(scheduleEnd, nowMs()) + COMPLETE_GRACE_MS);
+    timer = setTimeout(() => finish('done'), Math.max(0, at - nowMs()));
   };
   const scheduleEnd = t0 + o.durationMs;
   let next = 0;

@@ -123,3 +123,33 @@ test('two meters over loopback: every datagram both ways; strays ignored; abort 
   assert.ok(nowMs() - t < 2000);
   assert.ok(early.tx.sent > 20 && early.tx.sent < 200, `sent ${early.tx.sent}`);
 });
+
+test('two meters over loopback, one told its start only after it began: what came before is kept; the drain ends once all is in', async () => {
+  const portA = 20_000 + (process.pid % 20_000) * 2 + 1000;
+  const a = { host: '127.0.0.1', port: portA };
+  const b = { host: '127.0.0.1', port: portA + 1 };
+  const start = nowMs() + 200;
+  // A drain of 5 s that a complete run must not wait for (COMPLETE_GRACE_MS after the last datagram instead).
+  const common = { pps: 200, durationMs: 500, send: true, runId: 7, drainMs: 5000, expectRx: 100 };
+  // A is told 100 ms after the start: B's first ~20 datagrams reach it before it knows when the run began.
+  const toldLate = new Promise<number>((resolve) => setTimeout(() => resolve(start), start + 100 - nowMs()));
+  const [ra, rb] = await Promise.all([
+    runMeter({ ...common, bind: a, peer: b, startAtMs: toldLate }),
+    runMeter({ ...common, bind: b, peer: a, startAtMs: start }),
+  ]);
+  const ended = nowMs();
+  for (const r of [ra, rb]) {
+    assert.equal(r.stopped, 'done');
+    assert.equal(r.t0_ms, Math.round(start * 1000) / 1000);
+    assert.equal(r.tx.sent, 100);
+    assert.equal(r.rx.received, 100);
+    assert.equal(r.rx.duplicates, 0);
+  }
+  // Well inside the 5 s drain, with room for a loaded machine's stalls.
+  assert.ok(ended - (start + 500) < 2500, `ended ${Math.round(ended - start - 500)} ms after the schedule (drain 5000 ms)`);
+  // Without expectRx, the drain is waited for whole.
+  const t = nowMs();
+  const alone = await runMeter({ ...common, expectRx: undefined, drainMs: 600, durationMs: 0, send: false, bind: a, peer: b });
+  assert.ok(nowMs() - t >= 600, `a drain of 600 ms ended after ${Math.round(nowMs() - t)} ms`);
+  assert.equal(alone.rx.received, 0);
+});
