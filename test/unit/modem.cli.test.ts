@@ -97,7 +97,11 @@ test('no device, a device that never answers, a device unplugged mid-read: clear
   const emu = await startEmulator(t, { profile: 'huawei', habits: { slow: [{ match: /^AT\+COPS\?$/, delayMs: 3000 }] } });
   const unplugged = (async () => {
     const run = roamlink(['modem', 'status', '--device', emu.devicePath, '--at-timeout', '5s']);
-    for (let i = 0; i < 300 && !emu.commands.includes('AT+COPS?'); i++) await sleep(10);
+    // Unplugged once the command is mid-read (its AT+COPS? asked, the reply 3 s off). Waited for as an event: a bound of
+    // 3 s here unplugged the device before a slow start (Node alone took over 5 s under load) had even opened it, and
+    // the command then rightly said "no such device", not "went away".
+    for (let i = 0; i < 6000 && !emu.commands.includes('AT+COPS?'); i++) await sleep(10);
+    assert.ok(emu.commands.includes('AT+COPS?'), `the command never asked AT+COPS? in 60 s: ${JSON.stringify(emu.commands)}`);
     await emu.unplug();
     return run;
   })();

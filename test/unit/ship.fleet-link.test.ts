@@ -86,9 +86,11 @@ test('fleet link: journal, ship, heartbeat, sites; a restart ships what was left
   up = false;
   link.recordSwitch(rec(2, 'wlan0', 'wwan0'));
   link.recordSwitch(rec(3, 'wwan0', 'wlan0'));
+  // Heartbeats every 100 ms fail meanwhile: said once (waited for: under load the first failure may take longer than
+  // a few heartbeats' time), and not again at the next ones.
+  await until('a failed heartbeat said', () => logged.some((l) => l.event === 'heartbeat.failed'));
   await sleep(300);
   assert.equal(link.journal.backlog(), 2);
-  // Heartbeats every 100 ms fail meanwhile: said once, not each time.
   assert.equal(logged.filter((l) => l.event === 'heartbeat.failed').length, 1);
   await link.stop();
 
