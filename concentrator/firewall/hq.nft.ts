@@ -3,10 +3,12 @@
 // the agents' API, the probe echo and ping: the admin listener is unreachable through the tunnel. Deny by default.
 // The enrollment listener's port (enroll_listen) only from the networks the operator lists, and through the tunnel only
 // when asked.
-import { run as defaultRun, type Runner } from '../../shared/exec.js';
+import type { Runner } from '../../shared/exec.js';
+import { nftApply, nftRemoveScript, nftTableScript, type NftTable } from '../../shared/nft.js';
 import { isLoopbackHost, type HqConfig } from '../../shared/config/hq.js';
 
 export const HQ_NFT_TABLE = 'roamlink_hq';
+const TABLE: NftTable = { family: 'inet', name: HQ_NFT_TABLE };
 
 export interface HqFirewallSpec {
   /** The WireGuard interface the vehicles arrive on. */
@@ -36,10 +38,7 @@ export function hqFirewallSpec(cfg: Pick<HqConfig, 'interface' | 'tunnel_address
 export function hqFirewallScript(s: HqFirewallSpec): string {
   const iif = JSON.stringify(s.ifname);
   const e = s.enroll ?? null;
-  return [
-    `table inet ${HQ_NFT_TABLE}`,
-    `delete table inet ${HQ_NFT_TABLE}`,
-    `table inet ${HQ_NFT_TABLE} {`,
+  return nftTableScript(TABLE, [
     '  chain input {',
     '    type filter hook input priority filter; policy accept;',
     `    iifname ${iif} jump from_vehicles`,
@@ -70,16 +69,15 @@ export function hqFirewallScript(s: HqFirewallSpec): string {
     ...(s.vehicleTo.length ? [`    ip daddr { ${s.vehicleTo.join(', ')} } accept`] : []),
     '    counter drop comment "vehicle to anywhere not configured"',
     '  }',
-    '}',
-  ].join('\n') + '\n';
+  ]);
 }
 
 export function hqFirewallRemoveScript(): string {
-  return `table inet ${HQ_NFT_TABLE}\ndelete table inet ${HQ_NFT_TABLE}\n`;
+  return nftRemoveScript(TABLE);
 }
 
 /** Applies the table (atomically: nft runs a script as one transaction). Throws naming nft's complaint. */
 export async function applyHqFirewall(s: HqFirewallSpec, opts: { run?: Runner; netns?: string } = {}): Promise<void> {
-  const r = await (opts.run ?? defaultRun)(['nft', '-f', '-'], { input: hqFirewallScript(s), netns: opts.netns, allowFail: true }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+  const r = await nftApply(hqFirewallScript(s), { ...opts, allowFail: true }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
   if (r.exitCode !== 0) throw new Error(`firewall: nft refused HQ's table (${r.stderr.trim() || `exit ${r.exitCode}`}); install nftables, or set firewall.enabled: false`);
 }

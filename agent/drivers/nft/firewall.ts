@@ -9,10 +9,12 @@
 // Separate from the steering table (`ip roamlink`, steer.ts), which it never touches. Applying is level-triggered:
 // the script creates the table if it is missing, deletes it and writes it whole, in one transaction, so a packet
 // sees either the old rules or the new ones, never none (a restart re-applies it over the one the last process left).
-import { run as defaultRun, type Runner } from '../../../shared/exec.js';
+import type { Runner } from '../../../shared/exec.js';
+import { nftApply, nftRemoveScript, nftTableScript, type NftTable } from '../../../shared/nft.js';
 import { formatIPv4, lastOf, networkOf, parseCidr, parseIPv4, type Cidr } from '../../../concentrator/cidr.js';
 
 export const FW_TABLE = 'roamlink_fw';
+const TABLE: NftTable = { family: 'inet', name: FW_TABLE };
 
 export interface FirewallSpec {
   /** The vehicle LAN (cameras, phones), or null when the vehicle has none. */
@@ -50,10 +52,7 @@ export function firewallScript(s: FirewallSpec): string {
   const spoofed = setElements([...(lanNet ? [lanNet] : []), s.tunnel.address, s.tunnel.peer, ...s.tunnel.routes]);
   const inside = setElements([...(lanNet ? [lanNet] : []), s.tunnel.address]);
   const wg = q(s.tunnel.interface);
-  const lines = [
-    `table inet ${FW_TABLE}`,
-    `delete table inet ${FW_TABLE}`,
-    `table inet ${FW_TABLE} {`,
+  return nftTableScript(TABLE, [
     '  set uplinks {',
     '    type ifname',
     ...(s.uplinks.length ? [`    elements = ${set(s.uplinks.map(q))}`] : []),
@@ -82,9 +81,7 @@ export function firewallScript(s: FirewallSpec): string {
       `    oifname @uplinks ip saddr ${lanNet} masquerade`,
       '  }',
     ] : []),
-    '}',
-  ];
-  return lines.join('\n') + '\n';
+  ]);
 }
 
 export interface FirewallDriver {
@@ -94,13 +91,14 @@ export interface FirewallDriver {
   remove(signal?: AbortSignal): Promise<void>;
 }
 
-export function createFirewallDriver(netns?: string, run: Runner = defaultRun): FirewallDriver {
+export function createFirewallDriver(netns?: string, run?: Runner): FirewallDriver {
+  const at = { ...(run ? { run } : {}), ...(netns ? { netns } : {}) };
   return {
     async apply(s, signal) {
-      await run(['nft', '-f', '-'], { netns, input: firewallScript(s), signal });
+      await nftApply(firewallScript(s), { ...at, ...(signal ? { signal } : {}) });
     },
     async remove(signal) {
-      await run(['nft', '-f', '-'], { netns, input: `table inet ${FW_TABLE}\ndelete table inet ${FW_TABLE}\n`, signal, allowFail: true });
+      await nftApply(nftRemoveScript(TABLE), { ...at, ...(signal ? { signal } : {}), allowFail: true });
     },
   };
 }

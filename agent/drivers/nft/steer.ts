@@ -6,8 +6,11 @@
 // stateless source rewrite gives them the new uplink's address. The kernel module's outer packets pass the same
 // hook, so one mechanism serves both implementations.
 import { run as defaultRun, type Runner } from '../../../shared/exec.js';
+import { nftApply, nftCommandsScript, nftRemoveScript, nftTableName, nftTableScript, type NftTable } from '../../../shared/nft.js';
 
 export const NFT_TABLE = 'roamlink';
+const TABLE: NftTable = { family: 'ip', name: NFT_TABLE };
+const T = nftTableName(TABLE);
 
 export interface SteerTarget {
   /** Mark that selects the uplink's routing table. */
@@ -51,16 +54,12 @@ function steerRule(s: SteerSpec): string | null {
 /** The whole table, created anew: used once at start (the delete makes it idempotent). */
 export function steerTableScript(s: SteerSpec): string {
   const rule = steerRule(s);
-  return [
-    `table ip ${NFT_TABLE}`,
-    `delete table ip ${NFT_TABLE}`,
-    `table ip ${NFT_TABLE} {`,
+  return nftTableScript(TABLE, [
     '  chain steer {',
     '    type route hook output priority mangle; policy accept;',
     ...(rule ? [`    ${rule}`] : []),
     '  }',
-    '}',
-  ].join('\n') + '\n';
+  ]);
 }
 
 /** The named counter of the copies sent through an uplink (packets and bytes; kept across rule replacements). */
@@ -71,8 +70,8 @@ export function copyCounter(device: string): string {
 /** A switch: the chain's one rule replaced atomically (flush and add in one transaction). */
 export function steerSwitchScript(s: SteerSpec): string {
   const rule = steerRule(s);
-  const counter = s.copy && rule ? [`add counter ip ${NFT_TABLE} ${copyCounter(s.copy.device)}`] : [];
-  return [...counter, `flush chain ip ${NFT_TABLE} steer`, ...(rule ? [`add rule ip ${NFT_TABLE} steer ${rule}`] : [])].join('\n') + '\n';
+  const counter = s.copy && rule ? [`add counter ${T} ${copyCounter(s.copy.device)}`] : [];
+  return nftCommandsScript([...counter, `flush chain ${T} steer`, ...(rule ? [`add rule ${T} steer ${rule}`] : [])]);
 }
 
 /** The copies' counters as `nft -j list counters table ip roamlink` prints them: bytes per uplink (pure). */
@@ -137,11 +136,10 @@ export interface SteerDriver {
 }
 
 export function createSteerDriver(netns?: string, run: Runner = defaultRun): SteerDriver {
-  const nft = (script: string, signal?: AbortSignal, allowFail = false) =>
-    run(['nft', '-f', '-'], { netns, input: script, signal, allowFail });
+  const nft = (script: string, signal?: AbortSignal, allowFail = false) => nftApply(script, { run, ...(netns ? { netns } : {}), ...(signal ? { signal } : {}), allowFail });
   return {
     async read(signal) {
-      const r = await run(['nft', '-j', 'list', 'table', 'ip', NFT_TABLE], { netns, signal, allowFail: true });
+      const r = await run(['nft', '-j', 'list', 'table', TABLE.family, TABLE.name], { netns, signal, allowFail: true });
       if (r.exitCode !== 0) return null;
       return parseSteerTable(r.stdout);
     },
@@ -152,7 +150,7 @@ export function createSteerDriver(netns?: string, run: Runner = defaultRun): Ste
       await nft(steerSwitchScript(s), signal);
     },
     async remove(signal) {
-      await nft(`table ip ${NFT_TABLE}\ndelete table ip ${NFT_TABLE}\n`, signal, true);
+      await nft(nftRemoveScript(TABLE), signal, true);
     },
   };
 }
