@@ -192,12 +192,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     load: () => (opts.configFile ? loadAgentConfig(opts.configFile) : Promise.reject(new Error('the agent was started without a config file'))),
     log,
     targets: {
-      policy(p) {
-        sites.setPolicy(p);
-        sites.apply(fleetLink);
-        const site = view().site;
-        if (site) log.info({ event: 'config.policy', site }, `the config's new policy applies away from site ${site}, whose profile is in effect here`);
-      },
+      policy: (p) => sites.reloadPolicy(p, fleetLink),
       connectList: (list) => arbiter.send({ type: 'connect-list.set', list }),
       modem: (m) => modem?.reconfigure(m),
       logLevel(level) {

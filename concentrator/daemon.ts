@@ -196,9 +196,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     rmSync(cfg.control_socket, { force: true }); // stale: nothing answered on it above
     await app.listen({ path: cfg.control_socket });
     chmodSync(cfg.control_socket, 0o600);
-    // Once more now that the socket listens: a `vehicle add` or `revoke` made while this start ran found no socket to
-    // tell (it says so), and the pass above may have read the registry before it. From here on every change is told.
-    await reconciler.reconcile();
+    // Once more now that the socket listens (the loop's pass at once): a `vehicle add` or `revoke` made while this start
+    // ran found no socket to tell (it says so), and the pass above may have read the registry before it.
+    await loop.now();
     markStartup('ready');
     log.info({ socket: cfg.control_socket, public_key: publicKey, listen_port: cfg.listen_port, ms: since(), startup: startupMarks() }, 'concentrator ready');
     const fleetOps = ops!; // started above, before the socket listens

@@ -17,29 +17,36 @@ export interface SiteApplier {
   apply(link: FleetLink): void;
   /** Forget what was applied (a new profile set): the next apply sends again. */
   reset(): void;
-  /** The config's policy (a reload): in effect where no site's profile is; the next apply sends it. */
-  setPolicy(p: Policy): void;
+  /**
+   * A reload's policy from the config: in effect at once where no site's profile is (sent now); at a site, that site's
+   * profile stays in effect (the log says so), and the config's applies once the vehicle leaves it.
+   */
+  reloadPolicy(p: Policy, link: FleetLink): void;
 }
 
 export function createSiteApplier(o: { view: () => ArbiterView; send: (e: { type: 'policy.set'; policy: Policy; site: string | null }) => void; policy: Policy; log: Logger }): SiteApplier {
   let policy = o.policy;
   let lastSite: string | null | undefined;
   let lastVersion: number | null | undefined;
+  const apply = (link: FleetLink) => {
+    const applied = link.profileFor(apInUse(o.view()));
+    if (applied.site === lastSite && applied.version === lastVersion) return;
+    lastVersion = applied.version;
+    lastSite = applied.site;
+    o.send({ type: 'policy.set', policy: applied.site ? applied.policy : policy, site: applied.site });
+    o.log.info({ event: 'site.applied', site: applied.site, version: applied.version }, `thresholds of site ${applied.site ?? '(none: config)'}`);
+  };
   return {
-    apply(link) {
-      const applied = link.profileFor(apInUse(o.view()));
-      if (applied.site === lastSite && applied.version === lastVersion) return;
-      lastVersion = applied.version;
-      lastSite = applied.site;
-      o.send({ type: 'policy.set', policy: applied.site ? applied.policy : policy, site: applied.site });
-      o.log.info({ event: 'site.applied', site: applied.site, version: applied.version }, `thresholds of site ${applied.site ?? '(none: config)'}`);
-    },
+    apply,
     reset() {
       lastSite = undefined;
     },
-    setPolicy(p) {
+    reloadPolicy(p, link) {
       policy = p;
       lastSite = undefined;
+      apply(link);
+      const at = lastSite as string | null | undefined; // set by apply
+      if (at) o.log.info({ event: 'config.policy', site: at }, `the config's new policy applies away from site ${at}, whose profile is in effect here`);
     },
   };
 }

@@ -33,6 +33,22 @@ export class ReconcileLoop {
     this.after(last?.ok ?? false);
   }
 
+  /**
+   * A pass at once, outside the schedule (the daemon's, once its control socket listens: a change made while it started
+   * found no socket to tell); the next periodic pass is counted from its end. Its result, or its error.
+   */
+  async now(): Promise<ReconcileResult> {
+    let r: ReconcileResult;
+    try {
+      r = await this.o.reconcile();
+    } catch (err) {
+      this.after(false);
+      throw err;
+    }
+    this.after(r.ok);
+    return r;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.handle !== null) this.o.timer.clear(this.handle);
@@ -44,6 +60,8 @@ export class ReconcileLoop {
     this.failures = ok ? 0 : this.failures + 1;
     const ms = nextDelay(ok, this.failures, this.o.intervalMs);
     if (!ok) this.o.log.warn({ failures: this.failures, retry_ms: ms }, 'reconcile: not every change applied; retrying');
+    // One pass scheduled at a time: a pass run now replaces the one waiting.
+    if (this.handle !== null) this.o.timer.clear(this.handle);
     this.handle = this.o.timer.set(() => {
       this.handle = null;
       this.o.reconcile().then(

@@ -141,6 +141,22 @@ test('site: the active uplink\'s AP, else any radio\'s, else none; the applier s
   assert.deepEqual(sent, [{ site: 'depot', below: -70 }, { site: 'depot', below: -70 }, { site: null, below: DEFAULT_POLICY.switch_below }, { site: null, below: DEFAULT_POLICY.switch_below }]);
 });
 
+test("site applier, a reload's policy: sent at once away from any site; at a site, the site's profile stays and the log says the config's waits", () => {
+  const sent: Array<{ site: string | null; below: number }> = [];
+  let site: { site: string | null; version: number | null } = { site: null, version: 1 };
+  const link = { profileFor: () => ({ ...site, policy: { ...DEFAULT_POLICY, switch_below: -70 } }) } as unknown as FleetLink;
+  const { log, out } = lines();
+  const a = createSiteApplier({ view: () => ({ active: null, status: {} }) as never, send: (e) => void sent.push({ site: e.site, below: e.policy.switch_below }), policy: DEFAULT_POLICY, log });
+  a.apply(link);
+  a.reloadPolicy({ ...DEFAULT_POLICY, switch_below: -75 }, link);
+  site = { site: 'depot', version: 2 };
+  a.reloadPolicy({ ...DEFAULT_POLICY, switch_below: -77 }, link);
+  site = { site: null, version: 2 };
+  a.apply(link);
+  assert.deepEqual(sent, [{ site: null, below: DEFAULT_POLICY.switch_below }, { site: null, below: -75 }, { site: 'depot', below: -70 }, { site: null, below: -77 }]);
+  assert.deepEqual(out.filter((l) => l.event === 'config.policy').map((l) => l.site), ['depot']);
+});
+
 test('log rules: a watchdog round fails when every host is silent or DNS fails; phase keys name phase and state; the keeper\'s path check', () => {
   const round = (rtts: Array<number | null>, dns?: boolean) => ({ result: { hosts: rtts.map((rttMs, i) => ({ host: `h${i}`, rttMs })), dns: dns === undefined ? null : { ok: dns } } }) as never;
   assert.deepEqual([round([5, null]), round([null, null]), round([]), round([5], false), round([], true)].map(watchdogOk), [true, false, true, false, true]);

@@ -49,3 +49,37 @@ test('the loop retries a failed pass until it applies, then runs every interval;
   await settle();
   assert.equal(passes.length, 6);
 });
+
+test('now(): a pass at once, the next periodic one counted from it, one pass waiting at a time; its failure retried as any', async () => {
+  const timer = new SimClock();
+  const passes: number[] = [];
+  const outcomes: Array<boolean | 'throw'> = [true, true, 'throw', true];
+  const loop = new ReconcileLoop({
+    intervalMs: 10_000,
+    timer,
+    log: { warn: () => {} } as never,
+    reconcile: async (): Promise<ReconcileResult> => {
+      passes.push(timer.now());
+      const o = outcomes.shift() ?? true;
+      if (o === 'throw') throw new Error('wg: no such device');
+      return { at: String(timer.now()), ok: o, changes: [] };
+    },
+  });
+  const settle = () => new Promise((r) => setImmediate(r));
+  const run = async (ms: number) => {
+    for (let t = 0; t < ms; t += 500) {
+      await timer.advance(500);
+      await settle();
+    }
+  };
+  loop.start({ at: '0', ok: true, changes: [] }); // the daemon's first pass: the next due at 10 s
+  await run(4000);
+  assert.equal((await loop.now()).ok, true); // at 4 s: the periodic pass moves to 14 s (not 10 s and 14 s)
+  await run(12_000); // to 16 s
+  await assert.rejects(loop.now(), /no such device/); // at 16 s: thrown to the caller, and retried 1 s later
+  await run(12_000); // to 28 s
+  assert.deepEqual(passes, [4000, 14_000, 16_000, 17_000, 27_000]);
+  loop.stop();
+  await run(30_000);
+  assert.equal(passes.length, 5, 'nothing after stop()');
+});
