@@ -17,7 +17,7 @@
 // BENCH_SQLITE_SYNC=NORMAL (fsync's share, not durable); BENCH_ONLY=cold (the cold start alone), ingest (ingest alone) or
 // query (the query and the stores' cold start).
 import { Agent, request } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -344,6 +344,9 @@ class IngestProfile {
 
 interface IngestTarget {
   name: string;
+  /** Which store (the summary's row) and whether this is its baseline (the way before 2026-12-03's changes). */
+  store: 'SQLite' | 'PostgreSQL';
+  baseline: boolean;
   identify: (address: string) => Promise<{ name: string } | null>;
   /** A switch log for one run, empty. */
   events(run: string): Promise<EventStoreT>;
@@ -377,13 +380,29 @@ function sqliteTarget(
   openEventsDb: typeof import('../concentrator/store/events/db.js').openEventsDb,
   EventStore: typeof import('../concentrator/store/events/service.js').EventStore,
   createVehicleLookup: typeof import('../concentrator/agent-api/identity.js').createVehicleLookup,
+  sqliteEventWriter: typeof import('../concentrator/store/events/writer.js').sqliteEventWriter,
+  writerThread: boolean,
 ): IngestTarget {
   const sync = (process.env.BENCH_SQLITE_SYNC ?? 'FULL') as 'FULL' | 'NORMAL';
+  const writers = new Map<EventStoreT, ReturnType<typeof sqliteEventWriter>>();
   return {
-    name: `SQLite (WAL, synchronous=${sync})`,
+    store: 'SQLite',
+    baseline: !writerThread,
+    name: `SQLite (WAL, synchronous=${sync}), ${writerThread ? 'commits in the writer thread (as HQ runs)' : 'commits on the event loop (baseline: before the writer thread)'}`,
     identify: createVehicleLookup(reg),
-    events: async (run) => new EventStore(openEventsDb(join(dir, `ingest-${run}.sqlite`), { synchronous: sync })),
-    done: (e) => e.store.close(),
+    events: async (run) => {
+      const path = join(dir, `ingest-${run}-${writerThread ? 'thread' : 'loop'}.sqlite`);
+      const db = openEventsDb(path, { synchronous: sync });
+      if (!writerThread) return new EventStore(db);
+      const writer = sqliteEventWriter(path, { synchronous: sync });
+      const store = new EventStore(db, { writer });
+      writers.set(store, writer);
+      return store;
+    },
+    done: async (e) => {
+      await writers.get(e)?.close();
+      await e.store.close();
+    },
     coldOpen: () => coldOpenOf({ state_dir: dir }),
     close: async () => {},
   };
@@ -399,22 +418,33 @@ async function startBenchPostgres() {
   return startTestPostgres({ durable: true, onSignals: true });
 }
 
-async function postgresTarget(server: import('../lab/postgres.js').TestPostgres, reg: import('../concentrator/store/db.js').Db): Promise<IngestTarget> {
+/** The bench's PostgreSQL database with the same 10,000 vehicles as the SQLite registry. */
+async function postgresBenchDb(server: import('../lab/postgres.js').TestPostgres, reg: import('../concentrator/store/db.js').Db): Promise<string> {
   const { openPostgres } = await import('../concentrator/store/postgres.js');
-  const { EventStore } = await import('../concentrator/store/events/service.js');
-  const { createVehicleLookup } = await import('../concentrator/agent-api/identity.js');
   const { sql } = await import('kysely');
   const url = await server.createDatabase('bench');
   const store = await openPostgres(url);
-  // The same 10,000 vehicles as the SQLite registry.
   const rows = reg.prepare('SELECT name, public_key, tunnel_address, subnet, site, created_at FROM vehicles ORDER BY id').all() as Array<Record<string, string>>;
   for (let i = 0; i < rows.length; i += 1000) {
     const chunk = rows.slice(i, i + 1000);
     await sql`INSERT INTO vehicles (name, public_key, tunnel_address, subnet, site, created_at) VALUES ${sql.join(chunk.map((r) => sql`(${r.name}, ${r.public_key}, ${r.tunnel_address}, ${r.subnet}, ${r.site}, ${r.created_at})`))}`.execute(store.db);
   }
-  const shared = { db: store.db, dialect: store.dialect, close: async () => {} };
+  await store.close();
+  return url;
+}
+
+/** PostgreSQL as openStores opens it (lookups on a pool of their own), or, as the baseline, lookups on the commits' pool. */
+async function postgresTarget(url: string, lookupPool: boolean): Promise<IngestTarget> {
+  const { openPostgres } = await import('../concentrator/store/postgres.js');
+  const { EventStore } = await import('../concentrator/store/events/service.js');
+  const { createVehicleLookup } = await import('../concentrator/agent-api/identity.js');
+  const { sql } = await import('kysely');
+  const store = await openPostgres(url, lookupPool ? { lookupMax: 2 } : {});
+  const shared = { db: store.db, dialect: store.dialect, ...(store.lookup ? { lookup: store.lookup } : {}), close: async () => {} };
   return {
-    name: 'PostgreSQL (fsync on, synchronous_commit on, unix socket)',
+    store: 'PostgreSQL',
+    baseline: !lookupPool,
+    name: `PostgreSQL (fsync on, synchronous_commit on, unix socket), ${lookupPool ? 'lookups on a pool of their own (as HQ runs)' : 'lookups on the commits\' pool (baseline)'}`,
     identify: createVehicleLookup(shared),
     events: async () => {
       await sql`TRUNCATE switch_events`.execute(store.db);
@@ -494,9 +524,20 @@ async function main() {
 
   const targets: IngestTarget[] = [];
   const only = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
-  if (only.includes('sqlite')) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup));
+  // Each store as HQ runs it, after its baseline (BENCH_BASELINE=0: without): SQLite's commits on the event loop, and
+  // PostgreSQL's lookups sharing the commits' pool, as before 2026-12-03's changes.
+  const baseline = env('BENCH_BASELINE', 1) !== 0;
+  const { sqliteEventWriter } = await import('../concentrator/store/events/writer.js');
+  if (only.includes('sqlite')) {
+    if (baseline) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, false));
+    targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, true));
+  }
   const pgServer = only.includes('postgres') ? await startBenchPostgres() : null;
-  if (pgServer) targets.push(await postgresTarget(pgServer, reg));
+  if (pgServer) {
+    const url = await postgresBenchDb(pgServer, reg);
+    if (baseline) targets.push(await postgresTarget(url, false));
+    targets.push(await postgresTarget(url, true));
+  }
   const ingested: Array<{ target: IngestTarget; single: Awaited<ReturnType<typeof ingestRun>>; batched: Awaited<ReturnType<typeof ingestRun>> }> = [];
   for (const target of ONLY === 'query' ? [] : targets) {
     console.log(`\ningest on ${target.name} (real HTTP on loopback, group commit; ${os.cpus().length} CPUs, load average ${os.loadavg()[0]!.toFixed(1)} before):`);
@@ -526,7 +567,19 @@ async function main() {
     console.log(`goal (${target.name}): ingest p99 <= 20 ms at >= 5,000 events/s: client-measured, whole run ${bestP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(bestP99, 2)} ms); after warm-up ${warmP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(warmP99, 2)} ms); server-side ${serverP99 <= 20 && rateOk ? 'met' : 'NOT met'} (${fmt(serverP99, 2)} ms)`);
   }
   console.log('  (client times include the load worker sharing the CPUs; on a 2-CPU machine with other work they are upper bounds)');
-  const batched = ingested[0]?.batched;
+  // The summary: each store as HQ runs it beside its baseline (batched agents), server-side.
+  const summary = ingested.filter((x) => !x.target.baseline).map((x) => {
+    const base = ingested.find((b) => b.target.baseline && b.target.store === x.target.store);
+    const p99 = pct(x.batched.serverMs, 99);
+    const rate = x.batched.out.generated / x.batched.out.elapsedS;
+    const b99 = base ? pct(base.batched.serverMs, 99) : NaN;
+    return [x.target.store, fmt(rate, 0), base ? fmt(b99, 2) : '-', fmt(pct(x.batched.serverMs, 50), 2), fmt(p99, 2), base ? (p99 / b99).toFixed(3) : '-', p99 <= 20 && rate >= 5000 * 0.95 ? 'met' : 'NOT met'];
+  });
+  if (summary.length) {
+    console.log(`\ningest summary, batched agents, server side (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} now):`);
+    table(['store', 'events/s', 'baseline p99 ms', 'median ms', 'p99 ms', 'ratio p99 / baseline', 'goal p99 <= 20 ms at >= 5,000/s'], summary);
+  }
+  const batched = ingested[ingested.length - 1]?.batched;
   // BENCH_ONLY=ingest: the ingest alone (a CPU profile of it, --cpu-prof).
   if (process.env.BENCH_ONLY === 'ingest') {
     for (const t of targets) await t.close();
@@ -553,7 +606,7 @@ async function main() {
 
   // ---- query: a 24 h log query for one vehicle among EVENTS stored events, each store ----
   const span = 30 * 86_400_000;
-  const first = Date.now() - span;
+  let first = Date.now() - span;
   const pick = () => {
     const v = vehicleName(Math.floor(Math.random() * VEHICLES));
     const since = first + Math.random() * (span - 86_400_000);
@@ -585,26 +638,45 @@ async function main() {
   const detail = JSON.stringify({ why: 'wlan0 below -75 dBm for 1 s', candidates: [{ name: 'wlan0', phase: 'ready', ready: true, signal: -78, rtt_ms: 12, loss: 0, score: null }] });
   const queryMedians: string[] = [];
   if (only.includes('sqlite')) {
-    console.log(`\nquery on SQLite: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (bulk insert, indexes built after)...`);
-    const qDb = openEventsDb(join(dir, 'query.sqlite'), { synchronous: 'OFF' });
-    const t0 = performance.now();
-    qDb.exec('DROP INDEX switch_events_vehicle_at; DROP INDEX switch_events_at;');
-    const qIns = qDb.prepare('INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
-    const id = Buffer.alloc(16);
-    id.writeUInt32BE(0x4000_0000, 4);
-    const bulk = qDb.transaction((from: number, to: number) => {
-      for (let n = from; n < to; n++) {
-        id.writeUInt32BE(Math.floor(n / 2 ** 32), 8);
-        id.writeUInt32BE(n >>> 0, 12);
-        const at = Math.floor(first + (n / EVENTS) * span);
-        qIns.run(id, vehicleName(n % VEHICLES), Math.floor(n / VEHICLES) + 1, at, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, null, detail, at + 40);
-      }
-    });
-    for (let n = 0; n < EVENTS; n += 200_000) bulk(n, Math.min(EVENTS, n + 200_000));
-    const t1 = performance.now();
-    qDb.exec('CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at); CREATE INDEX switch_events_at ON switch_events(at);');
-    const t2 = performance.now();
-    console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, indexes in ${fmt((t2 - t1) / 1000)} s`);
+    // Generated once into a file under /tmp, kept for the next run: keyed by the switch log's schema version, the
+    // number of events and of vehicles (10 M rows take minutes on this machine).
+    const { EVENTS_MIGRATIONS } = await import('../concentrator/store/events/schema.js');
+    const version = EVENTS_MIGRATIONS[EVENTS_MIGRATIONS.length - 1]!.version;
+    const cached = join(tmpdir(), `roamlink-bench-hq-query-v${version}-${EVENTS}-${VEHICLES}.sqlite`);
+    let qDb = existsSync(cached) ? openEventsDb(cached, { synchronous: 'OFF' }) : null;
+    const complete = qDb && (qDb.prepare("SELECT value FROM bench_meta WHERE key = 'complete'").pluck().get() as string | undefined) === 'yes';
+    if (qDb && complete) {
+      first = qDb.prepare('SELECT MIN(at) FROM switch_events').pluck().get() as number;
+      console.log(`\nquery on SQLite: ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles, generated by an earlier run (${cached})`);
+    } else {
+      qDb?.close();
+      rmSync(cached, { force: true });
+      rmSync(`${cached}-wal`, { force: true });
+      rmSync(`${cached}-shm`, { force: true });
+      console.log(`\nquery on SQLite: generating ${EVENTS.toLocaleString('en')} events over 30 days for ${VEHICLES} vehicles (bulk insert, indexes built after) into ${cached}, kept for later runs...`);
+      qDb = openEventsDb(cached, { synchronous: 'OFF' });
+      const t0 = performance.now();
+      qDb.exec("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); DROP INDEX switch_events_vehicle_at; DROP INDEX switch_events_at; DROP INDEX switch_events_received_at; DROP INDEX switch_events_vehicle_seq;");
+      const qIns = qDb.prepare('INSERT INTO switch_events (id, vehicle, seq, at, from_uplink, to_uplink, reason, site, ms_to_first_packet, gap_ms, detail, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+      const id = Buffer.alloc(16);
+      id.writeUInt32BE(0x4000_0000, 4);
+      const bulk = qDb.transaction((from: number, to: number) => {
+        for (let n = from; n < to; n++) {
+          id.writeUInt32BE(Math.floor(n / 2 ** 32), 8);
+          id.writeUInt32BE(n >>> 0, 12);
+          const at = Math.floor(first + (n / EVENTS) * span);
+          qIns.run(id, vehicleName(n % VEHICLES), Math.floor(n / VEHICLES) + 1, at, 'wlan0', 'wlan1', 'signal', 'depot', 4.2, null, detail, at + 40);
+        }
+      });
+      for (let n = 0; n < EVENTS; n += 200_000) bulk(n, Math.min(EVENTS, n + 200_000));
+      const t1 = performance.now();
+      qDb.exec('CREATE INDEX switch_events_vehicle_at ON switch_events(vehicle, at); CREATE INDEX switch_events_at ON switch_events(at); CREATE INDEX switch_events_received_at ON switch_events(received_at); CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq); ANALYZE;');
+      qDb.exec("INSERT INTO bench_meta VALUES ('complete', 'yes')");
+      const t2 = performance.now();
+      console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, indexes in ${fmt((t2 - t1) / 1000)} s`);
+    }
+    const plan = (qDb.prepare('EXPLAIN QUERY PLAN SELECT * FROM switch_events WHERE vehicle = ? AND at >= ? AND at <= ? ORDER BY seq, at, log_id').all('v1', 0, 1) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+    console.log(`  the log query's plan: ${plan}`);
     const scanStmt = qDb.prepare('SELECT * FROM switch_events NOT INDEXED WHERE vehicle = ? AND at >= ? AND at <= ? ORDER BY at');
     const m = await queryTable('SQLite', new EventStore(qDb), async (q) => void scanStmt.all(q.v, q.since, q.until));
     queryMedians.push(`SQLite ${fmt(m, 3)} ms`);
@@ -635,7 +707,9 @@ async function main() {
     await sql`CREATE INDEX switch_events_vehicle_seq ON switch_events(vehicle, seq)`.execute(q.db);
     await sql`ANALYZE switch_events`.execute(q.db);
     const t2 = performance.now();
-    console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, constraint and indexes in ${fmt((t2 - t1) / 1000)} s`);
+    console.log(`  generated in ${fmt((t1 - t0) / 1000)} s, constraint and indexes in ${fmt((t2 - t1) / 1000)} s (generated anew each run: in the server, no file to keep)`);
+    const plan = (await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT * FROM switch_events WHERE vehicle = 'v1' AND at >= 0 AND at <= 1 ORDER BY seq, at, log_id`.execute(q.db)).rows.map((r) => r['QUERY PLAN'].trim()).join('; ');
+    console.log(`  the log query's plan: ${plan}`);
     const m = await queryTable('PostgreSQL', new EventStore(q), async (x) => {
       await q.db.transaction().execute(async (trx) => {
         await sql`SET LOCAL enable_indexscan = off`.execute(trx);
@@ -649,7 +723,7 @@ async function main() {
   console.log(`24 h query among ${(EVENTS / 1e6).toFixed(1)} M events, median: ${queryMedians.join(', ')}`);
 
   // ---- cold start, the stores' part: open (migrations checked) and read the registry and fleet state, each store ----
-  for (const t of targets) console.log(`\ncold start, ${t.name}: ${await t.coldOpen()}`);
+  for (const t of targets) if (!t.baseline) console.log(`\ncold start, ${t.name}: ${await t.coldOpen()}`);
   for (const t of targets) await t.close();
   pgServer?.destroy();
 

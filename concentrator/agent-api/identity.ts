@@ -5,5 +5,5 @@ import { sqliteStore, type StoreDb } from '../store/sql.js';
 
 export function createVehicleLookup(db: Db | StoreDb): (address: string) => Promise<{ name: string } | null> {
   const store = 'dialect' in db ? db : sqliteStore(db);
-  return async (address) => (await sql<{ name: string }>`SELECT name FROM vehicles WHERE tunnel_address = ${address} AND revoked_at IS NULL`.execute(store.db)).rows[0] ?? null;
+  return async (address) => (await sql<{ name: string }>`SELECT name FROM vehicles WHERE tunnel_address = ${address} AND revoked_at IS NULL`.execute(store.lookup ?? store.db)).rows[0] ?? null;
 }

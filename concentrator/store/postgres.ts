@@ -21,6 +21,8 @@ const types = {
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
   max?: number;
+  /** Connections in a second pool for lookups (StoreDb.lookup; default 0: none). */
+  lookupMax?: number;
   /** Give up connecting after this long (default 5 s): an unreachable server is an error, never a hang. */
   connectTimeoutMs?: number;
   /** A query running longer is cancelled by the server (default 30 s). */
@@ -31,25 +33,32 @@ export interface PostgresOptions {
 
 /** A pool on `url` behind Kysely (nothing connects until the first query). */
 export function postgresStore(url: string, o: PostgresOptions = {}): StoreDb & { pool: pg.Pool } {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: o.max ?? 10,
-    connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
-    statement_timeout: o.statementTimeoutMs ?? 30_000,
-    idleTimeoutMillis: 30_000,
-    types,
-  });
-  // Without a listener an idle client's error (the server went away) would crash the process.
-  pool.on('error', (err) => o.onIdleError?.(err));
-  // Nor must a checked-out client's (the server went away mid-query): the query rejects (503 to the agents), and the
-  // pool drops the broken client when it comes back, so the next query connects anew.
-  pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
+  const makePool = (max: number) => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
+      statement_timeout: o.statementTimeoutMs ?? 30_000,
+      idleTimeoutMillis: 30_000,
+      types,
+    });
+    // Without a listener an idle client's error (the server went away) would crash the process.
+    pool.on('error', (err) => o.onIdleError?.(err));
+    // Nor must a checked-out client's (the server went away mid-query): the query rejects (503 to the agents), and the
+    // pool drops the broken client when it comes back, so the next query connects anew.
+    pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
+    return pool;
+  };
+  const pool = makePool(o.max ?? 10);
   const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+  const lookup = o.lookupMax ? new Kysely({ dialect: new PostgresDialect({ pool: makePool(o.lookupMax) }) }) : undefined;
   return {
     db,
     pool,
     dialect: 'postgres',
+    ...(lookup ? { lookup } : {}),
     close: async () => {
+      await lookup?.destroy();
       await db.destroy(); // ends the pool
     },
   };

@@ -12,6 +12,10 @@ export interface StoreDb {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
   readonly dialect: DialectName;
+  /** PostgreSQL: a small pool of its own for the agents' API's per-request lookups (the caller's vehicle), so they
+   *  never queue for a connection behind the switch log's commits; absent: `db`. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly lookup?: Kysely<any>;
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import type { DriveRepository } from './drives/repository.js';
 import { SqlDriveStore } from './drives/service.js';
 import { eventsPath, openEventsDb } from './events/db.js';
 import { EventStore } from './events/service.js';
+import { sqliteEventWriter } from './events/writer.js';
 import { openSitesDb, sitesPath } from './sites/db.js';
 import { SiteService } from './sites/service.js';
 import { sqliteStore, type DialectName, type StoreDb } from './sql.js';
@@ -42,7 +43,7 @@ export interface OpenStoresOptions {
 }
 
 /** A store shared by several repositories: their own close() leaves it open; Stores.close() closes it. */
-const shared = (s: StoreDb): StoreDb => ({ db: s.db, dialect: s.dialect, close: async () => {} });
+const shared = (s: StoreDb): StoreDb => ({ db: s.db, dialect: s.dialect, ...(s.lookup ? { lookup: s.lookup } : {}), close: async () => {} });
 
 /**
  * Opens and migrates the stores the config names. An unreachable or wrong database throws a DatabaseError (the URL's
@@ -53,7 +54,9 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
   const eventOpts = o.now ? { now: o.now } : {};
   if (cfg.database) {
     const { openPostgres } = await import('./postgres.js');
-    const pgStore = await openPostgres(cfg.database, { onIdleError: o.onIdleError });
+    // Two connections of their own for the agents' API's lookup of each caller (bench/hq: with the commits' pool busy,
+    // the lookup waited seconds for a connection).
+    const pgStore = await openPostgres(cfg.database, { onIdleError: o.onIdleError, lookupMax: 2 });
     const s = shared(pgStore);
     let closed = false;
     return {
@@ -74,6 +77,8 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
   }
   // SQLite: a file per store (the switch log's and the drives' writes and vacuums never hold up the registry's).
   const files: StoreDb[] = [];
+  // The switch log's writes on a thread of their own (events/writer.ts): its commits' fsyncs off the event loop.
+  const writer = sqliteEventWriter(eventsPath(cfg.state_dir));
   const open = <T extends Parameters<typeof sqliteStore>[0]>(db: T) => {
     const s = sqliteStore(db);
     files.push(s);
@@ -87,7 +92,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       drives: open(openDrivesDb(drivesPath(cfg.state_dir))!),
     };
     const vehicles = new VehicleService(parts.registry, vehicleOpts);
-    const events = new EventStore(parts.events, eventOpts);
+    const events = new EventStore(parts.events, { ...eventOpts, writer });
     const sites = new SiteService(parts.sites);
     const drives = new SqlDriveStore(parts.drives);
     let closed = false;
@@ -103,10 +108,12 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       close: async () => {
         if (closed) return;
         closed = true;
+        await writer.close();
         for (const f of files) await f.close();
       },
     };
   } catch (err) {
+    await writer.close();
     for (const f of files) await f.close().catch(() => {});
     throw err;
   }

@@ -254,6 +254,34 @@ test('postgres: migrations run once, concurrently too; a newer schema is refused
   await assert.rejects(openPostgres(url), (e: Error) => e instanceof DatabaseError && /schema version \d+ is newer than this roamlink understands/.test(e.message));
 });
 
+test('postgres: the caller\'s lookup has connections of its own: it answers while every pooled connection is held by writes', async (t) => {
+  const stores = await fresh(t, 'postgres');
+  const a = (await stores.vehicles.add({ name: 'a', subnet: '10.20.1.0/24', publicKey: K(1) })).vehicle;
+  // The main pool's 10 connections, each in a transaction that waits (as group commits waiting on fsync would).
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let open = 0;
+  let opened!: () => void;
+  const allOpen = new Promise<void>((r) => (opened = r));
+  const held = Array.from({ length: 10 }, () =>
+    stores.parts.events.db.transaction().execute(async (trx) => {
+      await sql`SELECT 1`.execute(trx);
+      if (++open === 10) opened();
+      await gate;
+    }));
+  await allOpen;
+  // Released after 10 s at the latest, so a failing lookup fails the test instead of hanging it.
+  let releasedBy: 'lookup' | 'timer' | null = null;
+  const timer = setTimeout(() => ((releasedBy ??= 'timer'), release()), 10_000);
+  const who = await stores.vehicles.byAddress(a.tunnel_address);
+  releasedBy ??= 'lookup';
+  clearTimeout(timer);
+  release();
+  await Promise.all(held);
+  assert.deepEqual(who, { name: 'a' });
+  assert.equal(releasedBy, 'lookup', 'the lookup answered before the held connections were let go');
+});
+
 test('postgres: an unreachable or wrong database at start is a clear error within the connect timeout, the password never in it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-nopg-'));
   dirs.push(dir);

@@ -7,6 +7,8 @@ import type { SwitchEvent } from '../../../shared/wire/switch-event.js';
 import { sqliteStore, type StoreDb } from '../sql.js';
 import type { EventsDb } from './db.js';
 import { fromRow, toRow, type EventRow, type StoredEvent, type TimedEvent } from './schema.js';
+import { COLUMNS, INSERT_ROWS, insertText } from './insert.js';
+import type { EventWriter } from './writer.js';
 
 /** What `roamlink log`, the admin API and the dashboard filter on. Times are ms since the epoch. */
 export interface LogFilter {
@@ -34,45 +36,33 @@ export interface IngestResult {
   duplicates: number;
 }
 
-const COLUMNS = ['id', 'vehicle', 'seq', 'at', 'from_uplink', 'to_uplink', 'reason', 'site', 'ms_to_first_packet', 'gap_ms', 'detail', 'received_at', 'vehicle_at', 'time_quality', 'clock_offset_ms'] as const;
-/** Rows per INSERT statement: 15 parameters each, well inside SQLite's and PostgreSQL's limits. */
-const INSERT_ROWS = 500;
 /** Rows per page when iterating a large log. */
 const PAGE = 2000;
 
 type Order = { keys: Array<{ col: 'log_id' | 'seq' | 'at' | 'vehicle'; of: (r: EventRow) => number | string }>; desc: boolean };
 
-const key = (vehicle: string, id: Buffer) => `${vehicle}\u0000${id.toString('hex')}`;
+/** A stored row's key: its vehicle and id (as hex). */
+const key = (vehicle: string, idHex: string) => `${vehicle}\u0000${idHex}`;
 
-/** The ingest's INSERT for `rows` rows, as text with the dialect's placeholders, made once per size: building it
- *  through Kysely's sql template (15 parameters a row, compiled on every commit) was a fifth of HQ's main thread at
- *  5,000 events/s (bench/hq's CPU profile, 2026-12-03). */
-const insertTexts = new Map<string, string>();
-function insertText(dialect: StoreDb['dialect'], rows: number): string {
-  const k = `${dialect}:${rows}`;
-  let text = insertTexts.get(k);
-  if (!text) {
-    let n = 0;
-    const ph = () => (dialect === 'postgres' ? `$${++n}` : '?');
-    const values = Array.from({ length: rows }, () => `(${COLUMNS.map(ph).join(', ')})`).join(', ');
-    text = `INSERT INTO switch_events (${COLUMNS.join(', ')}) VALUES ${values} ON CONFLICT (vehicle, id) DO NOTHING RETURNING vehicle, id`;
-    insertTexts.set(k, text);
-  }
-  return text;
-}
 
 export class EventStore {
   readonly store: StoreDb;
   private readonly now: () => number;
+  private readonly writer: EventWriter | null;
 
   constructor(
     /** The switch log's database: an open SQLite file (openEventsDb) or a store (SQLite or PostgreSQL). */
     db: EventsDb | StoreDb,
-    /** HQ's wall clock (ms since the epoch): received_at. Default realClock.wallNow. */
-    opts: { now?: () => number } = {},
+    opts: {
+      /** HQ's wall clock (ms since the epoch): received_at. Default realClock.wallNow. */
+      now?: () => number;
+      /** SQLite: the writes (ingest, prune) go to this writer thread on the same file (writer.ts); reads stay on `db`. */
+      writer?: EventWriter;
+    } = {},
   ) {
     this.store = 'dialect' in db ? db : sqliteStore(db);
     this.now = opts.now ?? realClock.wallNow;
+    this.writer = opts.writer ?? null;
   }
 
   /**
@@ -98,10 +88,15 @@ export class EventStore {
         for (const r of chunk) for (const c of COLUMNS) params.push(r[c]);
         // Only a duplicate (vehicle, id) is skipped; any other constraint failing aborts the whole transaction.
         const r = await q.executeQuery<{ vehicle: string; id: Buffer }>(CompiledQuery.raw(insertText(this.store.dialect, chunk.length), params));
-        for (const x of r.rows) stored.add(key(x.vehicle, Buffer.from(x.id)));
+        for (const x of r.rows) stored.add(key(x.vehicle, Buffer.from(x.id).toString('hex')));
       }
     };
-    if (flat.length > INSERT_ROWS) await this.store.db.transaction().execute(insert);
+    if (this.writer && flat.length) {
+      // Ids go as hex (a 16-byte Buffer is a view of an 8 KB pool, which a message to a thread would copy whole).
+      const params: unknown[] = [];
+      for (const r of flat) for (const c of COLUMNS) params.push(c === 'id' ? r.id.toString('hex') : r[c]);
+      for (const x of await this.writer.insert(params)) stored.add(key(x.vehicle, x.id));
+    } else if (flat.length > INSERT_ROWS) await this.store.db.transaction().execute(insert);
     else if (flat.length) await insert(this.store.db);
     // The first occurrence of a stored key is the one inserted; any later one (in this call) is a duplicate.
     return batches.map((events, b) => {
@@ -109,7 +104,7 @@ export class EventStore {
       let duplicates = 0;
       events.forEach((e, i) => {
         const row = rows[b]![i]!;
-        const k = key(row.vehicle, row.id);
+        const k = key(row.vehicle, row.id.toString('hex'));
         if (stored.delete(k)) {
           const { time: _t, ...event } = e;
           inserted.push({ ...event, at: new Date(row.at).toISOString() });
@@ -189,6 +184,12 @@ export class EventStore {
   async prune(beforeMs: number, chunk = 10_000): Promise<number> {
     let total = 0;
     for (;;) {
+      if (this.writer) {
+        const n = await this.writer.prune(Math.floor(beforeMs), chunk);
+        total += n;
+        if (n < chunk) return total;
+        continue;
+      }
       const r = await sql`DELETE FROM switch_events WHERE log_id IN (SELECT log_id FROM switch_events WHERE received_at < ${Math.floor(beforeMs)} ORDER BY received_at LIMIT ${chunk})`.execute(this.store.db);
       const n = Number(r.numAffectedRows ?? 0n);
       total += n;

@@ -106,7 +106,8 @@ export class VehicleService {
 
   /** The active vehicle whose tunnel address this is (the agents' API's caller), else null: one indexed lookup per request. */
   async byAddress(address: string): Promise<{ name: string } | null> {
-    return (await sql<{ name: string }>`SELECT name FROM vehicles WHERE tunnel_address = ${address} AND revoked_at IS NULL`.execute(this.store.db)).rows[0] ?? null;
+    // Not cached: a revoke by the other concentrator or the CLI must take effect at once (the guide promises it).
+    return (await sql<{ name: string }>`SELECT name FROM vehicles WHERE tunnel_address = ${address} AND revoked_at IS NULL`.execute(this.store.lookup ?? this.store.db)).rows[0] ?? null;
   }
 
   /** A change: one transaction; on PostgreSQL the registry is locked first, so two writers (CLI, daemon) take turns. */
