@@ -64,6 +64,8 @@ for (const kind of BACKENDS) {
     await assert.rejects(vehicles.add({ name: 'c', subnet: '10.20.1.128/25', publicKey: K(3) }), /overlaps vehicle "a"/);
     assert.equal((await vehicles.list()).length, 2, 'the refusals stored nothing');
     assert.deepEqual(await vehicles.byAddress('10.99.0.3'), { name: 'b' });
+    // Asked at once (one query for all): each caller its own answer.
+    assert.deepEqual(await Promise.all(['10.99.0.3', '10.99.0.9', '10.99.0.2', '10.99.0.3'].map((x) => vehicles.byAddress(x))), [{ name: 'b' }, null, { name: a.name }, { name: 'b' }]);
     const r = await vehicles.revoke('b');
     assert.ok(r.revoked_at);
     assert.equal(await vehicles.byAddress('10.99.0.3'), null, 'a revoked vehicle is nobody');
@@ -273,12 +275,13 @@ test('postgres: the caller\'s lookup has connections of its own: it answers whil
   // Released after 10 s at the latest, so a failing lookup fails the test instead of hanging it.
   let releasedBy: 'lookup' | 'timer' | null = null;
   const timer = setTimeout(() => ((releasedBy ??= 'timer'), release()), 10_000);
-  const who = await stores.vehicles.byAddress(a.tunnel_address);
+  // As a reconnect storm asks: many callers at once, one of them not a vehicle.
+  const who = await Promise.all([...Array.from({ length: 300 }, () => stores.vehicles.byAddress(a.tunnel_address)), stores.vehicles.byAddress('10.99.0.200')]);
   releasedBy ??= 'lookup';
   clearTimeout(timer);
   release();
   await Promise.all(held);
-  assert.deepEqual(who, { name: 'a' });
+  assert.deepEqual(who, [...Array.from({ length: 300 }, () => ({ name: 'a' })), null]);
   assert.equal(releasedBy, 'lookup', 'the lookup answered before the held connections were let go');
 });
 
