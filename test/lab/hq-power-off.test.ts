@@ -30,12 +30,12 @@ test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, 
   // hq-b (backup) is silent and hq-a (master) answers before the power-off (at 1 s); hq-b answers once it is master (6 s).
   const echo: Record<string, boolean> = {};
   const during = async ({ tNow, topo }: { tNow: () => number; topo: { ns: { net: string } } }) => {
-    const ask = (address: string) => echoAnswersFrom(topo.ns.net, PLAN.netRouter, { address, port: 51821 });
+    const ask = (...addresses: string[]) => echoAnswersFrom(topo.ns.net, PLAN.netRouter, addresses.map((address) => ({ address, port: 51821 })));
     const until = async (ms: number) => { while (tNow() < ms) await sleep(Math.min(50, ms - tNow())); };
-    await until(1000);
-    [echo.a_before, echo.b_before] = await Promise.all([ask(PLAN.hqWan), ask(PLAN.hqbWan)]);
+    await until(700);
+    [echo.a_before, echo.b_before] = await ask(PLAN.hqWan, PLAN.hqbWan);
     await until(6000);
-    echo.b_after = await ask(PLAN.hqbWan);
+    [echo.b_after] = await ask(PLAN.hqbWan);
   };
   const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log, during });
   const faults = (report.faults ?? []) as Array<{ kind: string; target?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number; hq_failover?: { at_ms: number; to: string; silent_ms: number } | null }>;
