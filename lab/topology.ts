@@ -307,6 +307,12 @@ export class Topology {
       await link.plumb(`br${i}`, `lb${i}`, this.procs, 1000 + i);
     }
     if (this.linkPlan.lte) {
+      // Frames crossing the carrier's bridges are the link's, not the router's: with br_netfilter loaded (Docker hosts;
+      // each new namespace starts with it on) conntrack would see each flow twice, bridged on `ranb` and routed on
+      // `ranr`, and NAT would rewrite the bridged copy's ports to keep the two entries apart: HQ's replies then reached
+      // the vehicle from another port, and its WireGuard roamed there (the carrier loss onto LTE that never came back).
+      // `-e`: a kernel without br_netfilter has no such keys and nothing to turn off.
+      await run(['sysctl', '-e', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0'], { netns: ns.lte });
       const link = new LabLink('lte', ns.lte, 0, await this.underlay(ns.lte, 'ult', 2));
       this.links.set(link.name, link);
       await link.plumb('ranb', 'ranr', this.procs, 2000);
