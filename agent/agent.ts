@@ -36,6 +36,8 @@ import { startHealth } from './start/health.start.js';
 import { createSiteApplier } from './start/sites.start.js';
 import { createSwitchSteer } from './start/switch.steer.js';
 import { startHqFailover, type HqFailover } from './start/hq.start.js';
+import { startCopyMeter } from './start/copy.meter.js';
+import { REAL_CLOCK } from './machines/every.js';
 import { testHooks } from './start/test-hooks.js';
 import { createTunnelDeps, desiredOf, downDataPlane, readPrivateKey, startTunnel } from './start/tunnel.start.js';
 
@@ -168,9 +170,15 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
     sites.apply(fleetLink);
   });
   // Redundancy: the copies steered with the tunnel's rule (the arbiter decides, the steering applies).
+  // LTE's copies are spent from its lte_budget (read from their nft counter while LTE carries them).
+  const copyMeter = startCopyMeter({
+    read: () => tunnelDeps.steer.copyCounters(), spend: (uplink, bytes) => arbiter.send({ type: 'uplink.spent', uplink, bytes }),
+    clock: REAL_CLOCK, log,
+  });
   // A switch onto the copies' path: its steering replaces the rule, copies and all (switch.steer drops them then).
   arbiter.on('redundancy.changed', ({ via, bySwitch }) => {
     if (!bySwitch) void switchSteer.copy(via);
+    copyMeter.via(via);
   });
   const unlog = logArbiter(arbiter, log, () => clock.now());
   arbiter.start();
@@ -232,6 +240,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
       keeper.stop();
       hq?.stop();
       const leases = view().status;
+      copyMeter.stop();
       arbiter.stop();
       unlog();
       await drive.close();

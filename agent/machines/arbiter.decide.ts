@@ -1,7 +1,7 @@
 // The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
 // radio exclusions, the snapshot chooseUplink decides on.
 import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
-import { fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
+import { expectsReplies, fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
 /** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
@@ -171,6 +171,7 @@ export function viewOf(u: UplinkReport, o: ViewContext): UplinkView {
     probe: u.probe,
     holdDownUntil: o.holdDown[u.name] ?? null,
   };
+  if (u.kind === 'lte' && u.budgetLeft !== undefined) v.budget_left = u.budgetLeft;
   if (u.ap) {
     v.ssid = u.ap.ssid;
     v.bssid = u.ap.bssid;
@@ -245,7 +246,7 @@ export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string |
  * Returns the uplinks to ask (with carrier and an address; held-down ones too: they are witnesses) and the new
  * `askedFor`, or null when there is nothing to ask.
  */
-export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null; askedActiveFor?: number | null }):
+export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null; askedActiveFor?: number | null; copying?: boolean }):
   { ask: string[]; askedFor: number | null; askedActiveFor: number | null; recheckInMs?: number } | null {
   const a = i.uplinks.find((u) => u.name === i.active);
   if (!a) return null;
@@ -256,7 +257,7 @@ export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: str
   // The fast check (chooseUplink's rule 3), for a silence that began with the tunnel's packets stopping: the active's
   // own probe first, then, once it has been out its deadline, the others (their answers must come after it).
   const suspect = busy && fastApplies(i.tunnel.last_rx_at, heardAt, i.policy) ? suspectAfterMs(i.tunnel.rx_rate, i.policy) : null;
-  if (suspect !== null && i.now - heardAt > suspect) {
+  if (suspect !== null && i.now - heardAt > suspect && expectsReplies(i.tunnel, i.copying ?? false, suspect)) {
     const deadline = fastDeadlineMs(a, i.policy);
     if (i.askedActiveFor !== heardAt) return { ask: [a.name], askedFor: i.askedFor, askedActiveFor: heardAt, recheckInMs: deadline + 1 };
     const sent = a.probe.in_flight_since;

@@ -123,6 +123,8 @@ export type ArbiterEvent =
   | { type: 'tunnel.counters'; seen: TunnelSeen }
   /** A signal reading from outside (the modem machine), forwarded to that uplink. */
   | { type: 'uplink.signal'; uplink: string; dBm: number | null }
+  /** LTE's redundant copies since the last such event (the copies' nft counter), forwarded to that uplink's budget. */
+  | { type: 'uplink.spent'; uplink: string; bytes: number }
   /** New thresholds (a site's profile) and the site they come from. */
   | { type: 'policy.set'; policy: Policy; site: string | null }
   /** A new connect-list (a config reload), forwarded to every uplink. */
@@ -412,7 +414,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const now = clock(context);
         const r = standbysToAsk({
           uplinks: Object.values(context.status), active: context.active, tunnel: seenBy(context, now),
-          policy: context.policy, now, askedFor: context.askedFor, askedActiveFor: context.askedActiveFor,
+          policy: context.policy, now, askedFor: context.askedFor, askedActiveFor: context.askedActiveFor, copying: context.copying !== null,
         });
         if (!r) return;
         for (const name of r.ask) enqueue.sendTo(name, { type: 'uplink.probe-now' });
@@ -518,6 +520,11 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       'uplink.signal': {
         actions: enqueueActions(({ event, context, enqueue }) => {
           if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.signal', dBm: event.dBm });
+        }),
+      },
+      'uplink.spent': {
+        actions: enqueueActions(({ event, context, enqueue }) => {
+          if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.spent', bytes: event.bytes });
         }),
       },
       // The arbiter takes the thresholds; each uplink its part (probe and scan timing, the Wi-Fi floor).

@@ -13,7 +13,7 @@ import { boundedSignal, clockOf, every } from './every.js';
 import type { DhcpDriver, DhcpEvent, Lease } from '../drivers/dhcp/udhcpc.js';
 import type { RoutingDriver, UplinkSlot } from '../drivers/routing/uplink.routing.js';
 import type { RadioDriver, RadioEvent, ScanEntry } from '../drivers/radio.js';
-import { budgetStatus, mayProbeOutOfPace, recordProbe, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
+import { budgetStatus, mayProbeOutOfPace, recordProbe, recordSpend, DEFAULT_BUDGET, type BudgetUsage, type ProbeBudget } from '../policy/budget.js';
 import type { ProbeStats } from '../policy/choose.js';
 import { identityMatches } from '../policy/connect-list.js';
 import type { Addressing, ConnectList } from '../../shared/config/connect-list.js';
@@ -61,7 +61,11 @@ export interface UplinkStatus {
 }
 
 /** What the uplink machine reports: every field set. */
-export type UplinkReport = Required<UplinkStatus> & { ap: { ssid: string; bssid: string; signal: number; entry: number | null } | null };
+export type UplinkReport = Required<UplinkStatus> & {
+  ap: { ssid: string; bssid: string; signal: number; entry: number | null } | null;
+  /** LTE: bytes left of today's lte_budget (standby probes and redundant copies spend it); absent for other kinds. */
+  budgetLeft?: number;
+};
 
 export interface UplinkInput extends UplinkSlot {
   kind: UplinkStatus['kind'];
@@ -130,6 +134,8 @@ export type UplinkEvent =
   /** Probe now, out of the pace (the arbiter asks every standby at once when the active goes quiet); LTE on standby
    *  only when its budget allows (mayProbeOutOfPace). A probe already out is followed by another at once. */
   | { type: 'uplink.probe-now' }
+  /** LTE: bytes it carried as redundant copies, spent from its lte_budget like its standby probes. */
+  | { type: 'uplink.spent'; bytes: number }
   /** Internal: the role changed, so the waits timed for the old one start over. */
   | { type: 'uplink.retime' }
   /** A new connect-list (a config reload): the AP in use is matched against it again; radios choose by it from now on. */
@@ -321,7 +327,9 @@ export function createUplinkMachine(deps: UplinkDeps) {
     },
     actions: {
       report: enqueueActions(({ context, enqueue }) => {
-        enqueue.sendParent({ type: 'uplink.status', status: statusOf(context) });
+        const status = statusOf(context);
+        if (context.kind === 'lte') status.budgetLeft = budgetStatus(context.budgetUsage, wallNow(), budgetOf(context)).remaining_bytes;
+        enqueue.sendParent({ type: 'uplink.status', status });
         if (context.reported !== context.signal) enqueue.assign({ reported: context.signal });
       }),
       setRole: assign(({ context, event }) => {
@@ -331,6 +339,9 @@ export function createUplinkMachine(deps: UplinkDeps) {
       spendBudget: assign({
         budgetUsage: ({ context }) => (isLteStandby(context) ? recordProbe(context.budgetUsage, budgetOf(context).probe_bytes, wallNow(), budgetOf(context)) : context.budgetUsage),
       }),
+      tellCopies: ({ context }) => {
+        if (context.budgetUsage) deps.onBudget?.(context.name, context.budgetUsage);
+      },
       tellBudget: ({ context }) => {
         if (isLteStandby(context) && context.budgetUsage) deps.onBudget?.(context.name, context.budgetUsage);
       },
@@ -397,6 +408,17 @@ export function createUplinkMachine(deps: UplinkDeps) {
     type: 'parallel',
     on: {
       'uplink.role': { actions: ['setRole', 'report', raise({ type: 'uplink.retime' })] },
+      // LTE's redundant copies, spent from its budget (written to disk like its probes' spend) and reported; a standby's
+      // probe wait is timed again by what is left (past the budget: none until the next day).
+      'uplink.spent': {
+        guard: ({ context, event }) => context.kind === 'lte' && event.bytes > 0,
+        actions: [
+          assign({ budgetUsage: ({ context, event }) => recordSpend(context.budgetUsage, event.bytes, wallNow(), budgetOf(context)) }), 'tellCopies', 'report',
+          enqueueActions(({ context, enqueue }) => {
+            if (context.role !== 'active') enqueue.raise({ type: 'uplink.retime' });
+          }),
+        ],
+      },
       // New timing or floor: the waits start over with it (a radio on an AP now under the floor leaves it at its next scan).
       'uplink.policy': {
         guard: ({ context, event }) => context.probeIntervalMs !== event.probeIntervalMs || context.probeTimeoutMs !== event.probeTimeoutMs

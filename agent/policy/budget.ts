@@ -74,6 +74,14 @@ export function recordProbe(usage: BudgetUsage | null, bytes: number, now: numbe
   return { day_start: u.day_start, bytes: u.bytes + bytes, last_probe_at: now };
 }
 
+/** The usage after `bytes` spent on LTE by other than a probe: the redundant copies it carried (agent/start/copy.meter.ts).
+ *  They count against the same day's bytes, so that the standby probes' pace slows for them and LTE stops carrying
+ *  copies once the day's budget is spent (redundancy.ts). */
+export function recordSpend(usage: BudgetUsage | null, bytes: number, now: number, budget: ProbeBudget = DEFAULT_BUDGET): BudgetUsage {
+  const u = currentUsage(usage, now, budget);
+  return { day_start: u.day_start, bytes: u.bytes + Math.max(0, bytes), last_probe_at: u.last_probe_at };
+}
+
 /**
  * May a probe go now out of the pace: the arbiter asks every standby at once when the active goes quiet, to tell the
  * far end's silence from the active's (choose.ts, far-end). Only while the day's bytes allow one more probe and

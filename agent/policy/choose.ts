@@ -38,6 +38,8 @@ export interface UplinkView {
   probe: ProbeStats;
   /** Not to be taken before this time (set after it failed: the decision says until when). */
   holdDownUntil?: number | null;
+  /** LTE: bytes left of today's lte_budget (standby probes and redundant copies both spend it); absent when unknown. */
+  budget_left?: number;
   /** For the why. */
   ssid?: string;
   bssid?: string;
@@ -145,6 +147,9 @@ export type Decision =
  *                   dead_packets take at the rate they came (suspectAfterMs), the active's own probe sent since then is
  *                   unanswered for dead_fast_ms (or 3 of its RTTs), and another path answered since then: dead now
  *                   (a path at 1000 packets/s: ~50-100 ms). A sender that pauses is not a dead path: its probe answers.
+ *                   Only where replies are expected through the active (expectsReplies): no copies flowing, and the
+ *                   vehicle still sending into the silence. While copies flow the active is dead on its own probes only
+ *                   (copyProof).
  *     far-end       ...unless the concentrator is silent on every path: stay, hold nothing down (see farEndOf). When
  *                   another path hears it again first, the active has dead_idle_ms from then. An active not heard
  *                   since it took the tunnel is judged against dead_idle_ms too (its last probe may still be out).
@@ -248,7 +253,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   // it) is judged against dead_idle_ms, from when it took the tunnel or the concentrator was heard again.
   const unproven = (snapshot.activeSince !== null && heardAt < snapshot.activeSince) || memory.farEndBack !== undefined;
   const busySilentMs = busy && !unproven ? now - Math.max(aliveAt, memory.busySince!) : 0;
-  const fast = busy && !unproven && fastApplies(tunnel.last_rx_at, aliveAt, policy) ? fastDead(active, others, tunnel.rx_rate, aliveAt, policy, now) : null;
+  const fast = busy && !unproven && fastApplies(tunnel.last_rx_at, aliveAt, policy) ? fastDead(active, others, tunnel, !!snapshot.copying, aliveAt, policy, now) : null;
   if (fast) {
     const target = bestUsable(fast.answering, policy)!;
     return go('blackhole', target, fast.text, true);
@@ -361,6 +366,16 @@ export function fastApplies(lastRxAt: number | null, aliveAt: number, policy: Pi
   return lastRxAt !== null && aliveAt <= lastRxAt + policy.dead_fast_ms;
 }
 
+/**
+ * The fast check judges the tunnel's silence only where replies are expected through the active: not while copies flow
+ * (the concentrator answers through the copy it authenticated last, so the active's share of what comes back is
+ * unknown), and only while the vehicle kept sending into the silence (a packet out at least `suspectMs` after the last
+ * one came back: a sender that stopped expects nothing back).
+ */
+export function expectsReplies(t: { last_rx_at: number | null; last_tx_at: number | null }, copying: boolean, suspectMs: number): boolean {
+  return !copying && t.last_rx_at !== null && t.last_tx_at !== null && t.last_tx_at - t.last_rx_at >= suspectMs;
+}
+
 /** How long the active's probe of the fast check may go unanswered: dead_fast_ms, or 3 of its RTTs when longer. */
 export function fastDeadlineMs(active: Pick<UplinkView, 'probe'>, policy: Pick<Policy, 'dead_fast_ms'>): number {
   return Math.max(policy.dead_fast_ms, 3 * (active.probe.rtt_ms ?? 0));
@@ -372,9 +387,10 @@ export function fastDeadlineMs(active: Pick<UplinkView, 'probe'>, policy: Pick<P
  * long after the active's (standbysToAsk asks the active first, the others once its probe is that old). Returns
  * those that answered and the why, or null.
  */
-function fastDead(active: UplinkView, others: UplinkView[], rxRate: number | undefined, aliveAt: number, policy: Policy, now: number): { answering: UplinkView[]; text: string } | null {
+function fastDead(active: UplinkView, others: UplinkView[], tunnel: NonNullable<ArbiterSnapshot['tunnel']>, copying: boolean, aliveAt: number, policy: Policy, now: number): { answering: UplinkView[]; text: string } | null {
+  const rxRate = tunnel.rx_rate;
   const suspect = suspectAfterMs(rxRate, policy);
-  if (suspect === null || now - aliveAt <= suspect) return null;
+  if (suspect === null || now - aliveAt <= suspect || !expectsReplies(tunnel, copying, suspect)) return null;
   // Its probe sent since: still out (in_flight_since), or already given up (at most probe_timeout_ms after it was sent).
   const f = active.probe.failing;
   const sent = active.probe.in_flight_since ?? (f && f.last_at - policy.probe_timeout_ms >= aliveAt ? f.last_at - policy.probe_timeout_ms : undefined);

@@ -1,4 +1,5 @@
 // Redundancy (pure): whether the tunnel's outer packets are also copied through a standby, through which one, and why.
+// LTE carries copies only while its lte_budget has bytes left (its copies are counted against it: agent/start/copy.meter.ts).
 import { isUsable, type ArbiterSnapshot, type UplinkView } from './choose.js';
 import type { Policy } from './policy.js';
 
@@ -39,17 +40,25 @@ function clearOf(a: UplinkView, policy: Policy): boolean {
 }
 
 /**
- * A standby that can carry copies: usable (ready, carrier, addressed, probes answered, not held down) and Wi-Fi. LTE
- * carries no copies (2026-12: its copies' bytes are not counted against lte_budget yet, so it is never used for them).
+ * Why a standby cannot carry copies, or null when it can: it must be usable (ready, carrier, addressed, probes
+ * answered, not held down); LTE also needs bytes left of today's lte_budget, which its copies spend like its standby
+ * probes (an unknown budget is none: deny by default).
  */
+export function whyNoCopies(u: UplinkView, policy: Policy, now: number): string | null {
+  if (!isUsable(u, policy, now)) return `${u.name} ${u.state === 'hold-down' || (u.holdDownUntil ?? -Infinity) > now ? 'held down' : !u.ready ? 'not ready' : 'not usable'}`;
+  if (u.kind === 'lte' && !(u.budget_left !== undefined && u.budget_left > 0)) return `${u.name} past its lte_budget`;
+  return null;
+}
+
 export function canCarryCopies(u: UplinkView, policy: Policy, now: number): boolean {
-  return u.kind === 'wifi' && isUsable(u, policy, now);
+  return whyNoCopies(u, policy, now) === null;
 }
 
 /**
  * The redundancy wanted now. Modes: off (never), always (while a standby can carry copies), risk (from the moment the
- * active is at risk until it has been clear for risk_off_ms, and at least risk_off_ms once on). The standby: the one
- * already carrying copies while it can, else the strongest that can.
+ * active is at risk until it has been clear for risk_off_ms, and at least risk_off_ms once on). The standby: a Wi-Fi
+ * when one can (the one already carrying copies while it can, else the strongest), LTE within its lte_budget only when
+ * none can; a standby that cannot (whyNoCopies) is never used.
  */
 export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'active'>, policy: Policy, now: number, prev: RedundancyMemory = NO_REDUNDANCY): RedundancyDecision {
   const off = (why: string): RedundancyDecision => ({ via: null, why, memory: { ...NO_REDUNDANCY } });
@@ -79,8 +88,16 @@ export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'ac
     }
   }
   const standbys = snapshot.uplinks.filter((u) => u !== active && canCarryCopies(u, policy, now));
-  const kept = standbys.find((u) => u.name === prev.via);
-  const best = kept ?? [...standbys].sort((a, b) => (b.signal ?? -Infinity) - (a.signal ?? -Infinity) || (a.name < b.name ? -1 : 1))[0];
+  // Wi-Fi first (strongest, and the one already carrying copies while it can); LTE, costed, only when no Wi-Fi can.
+  const wifis = standbys.filter((u) => u.kind === 'wifi');
+  const pool = wifis.length > 0 ? wifis : standbys;
+  const kept = pool.find((u) => u.name === prev.via);
+  const best = kept ?? [...pool].sort((a, b) => (b.signal ?? -Infinity) - (a.signal ?? -Infinity) || (a.name < b.name ? -1 : 1))[0];
   const memory: RedundancyMemory = { via: best?.name ?? null, since, clearSince };
-  return best ? { via: best.name, why: `${why}: copies through ${best.name}`, memory } : { via: null, why: `${why}: no standby can carry copies`, memory };
+  if (best) {
+    const cost = best.kind === 'lte' ? ` (LTE: ${Math.round(best.budget_left! / 1000)} kB of lte_budget left)` : '';
+    return { via: best.name, why: `${why}: copies through ${best.name}${cost}`, memory };
+  }
+  const nots = snapshot.uplinks.filter((u) => u !== active).map((u) => whyNoCopies(u, policy, now)).filter((w) => w !== null);
+  return { via: null, why: `${why}: no standby can carry copies${nots.length ? ` (${nots.join(', ')})` : ''}`, memory };
 }

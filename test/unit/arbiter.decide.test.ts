@@ -50,6 +50,10 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null });
   assert.equal(ask(1025, {}, { ...P, dead_packets: 40 }), null, 'dead_packets: 40 packets, 40 ms');
   assert.equal(ask(1025, {}, P), null, 'dead_packets 0 (the default for now): no fast check');
+  // Only where replies are expected through the active (expectsReplies).
+  assert.equal(ask(1025, { last_tx_at: 1000 }), null, 'the vehicle stopped sending with the replies: nothing asked');
+  const copying = standbysToAsk({ uplinks: [quiet, up('wlan1')], active: 'wlan0', tunnel, policy: P20, now: 1025, askedFor: null, askedActiveFor: null, copying: true });
+  assert.equal(copying, null, 'copies flowing: the tunnel\'s silence is not the active\'s, no fast ask');
 });
 
 test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {

@@ -859,3 +859,21 @@ test('chooseUplink while copies flow: a silence is a blackhole only once two pro
   const quiet = snap([wifi('wlan0', -55), wifi('wlan1', -58, { probe: { rtt_ms: 7, loss: 0, last_ok_at: T - 900 } }), lte()], 'wlan1', { tunnel: { last_rx_at: T, last_tx_at: NOW - 5 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 10_000 } });
   check('no copies, silent 450 ms', chooseUplink(quiet, P, NOW), { action: 'switch', to: 'wlan0', rule: 'blackhole', holdDown: true });
 });
+
+// ---- the fast check (issue 13, item 3): only where replies are expected through the active --------------------------
+test('chooseUplink, fast check: judged only while the vehicle sends into the silence and no copies flow (expectsReplies)', () => {
+  const P20 = policyWith({ dead_packets: 20 });
+  // Packets came back at 1/ms until 100 ms ago; the active's own probe sent 90 ms ago is unanswered; wlan1, asked 40 ms
+  // later, answered.
+  const given = (tunnel: Partial<NonNullable<ArbiterSnapshot['tunnel']>>, over: Partial<ArbiterSnapshot> = {}) => snap([
+    wifi('wlan0', -55, { probe: { rtt_ms: 5, loss: 0, last_ok_at: NOW - 300, in_flight_since: NOW - 90 } }),
+    wifi('wlan1', -58, { probe: { rtt_ms: 5, loss: 0, last_ok_at: NOW - 10, last_ok_sent_at: NOW - 20 } }),
+  ], 'wlan0', { tunnel: { last_rx_at: NOW - 100, last_tx_at: NOW - 5, rx_rate: 1, ...tunnel }, memory: { ...EMPTY_MEMORY, busySince: NOW - 10_000 }, ...over });
+  check('sending into the silence: dead', chooseUplink(given({}), P20, NOW), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ });
+  check('the sender stopped with the replies: nothing expected, no fast verdict', chooseUplink(given({ last_tx_at: NOW - 100 }), P20, NOW), { action: 'stay', rule: 'none' });
+  check('sent only 10 ms into the silence (under the 20 packets\' time): not yet', chooseUplink(given({ last_tx_at: NOW - 90 }), P20, NOW), { action: 'stay', rule: 'none' });
+  // Copies began 100 ms ago: what comes back after them may come through the copy; the tunnel's silence is not the
+  // active's (before: taken for it, a false 'blackhole' under copies).
+  check('copies just began: no fast verdict', chooseUplink(given({}, { copying: { via: 'wlan1', since: NOW - 100 } }), P20, NOW), { action: 'stay', rule: 'none' });
+  check('the fast check off (dead_packets 0): the slow rule only', chooseUplink(given({}), P, NOW), { action: 'stay', rule: 'none' });
+});

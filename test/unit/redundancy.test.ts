@@ -18,7 +18,15 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
   { name: 'the strongest of two standbys', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], want: 'wlan2' },
   { name: 'the one already carrying copies while it can', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], prev: { via: 'wlan1', since: NOW - 500, clearSince: null }, want: 'wlan1' },
   { name: 'probes of the active unanswered: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
-  { name: 'LTE never carries copies (its bytes are not counted against lte_budget yet)', uplinks: [wifi('wlan0', -72), lte], want: null },
+  // LTE (issue 13, item 1): only within lte_budget, and only when no Wi-Fi can.
+  { name: 'LTE with budget left, no standby Wi-Fi: through LTE', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000 }], want: 'wwan0' },
+  { name: 'LTE past its budget: none', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 0 }], want: null },
+  { name: 'LTE whose budget is unknown: none (deny by default)', uplinks: [wifi('wlan0', -72), lte], want: null },
+  { name: 'a standby Wi-Fi and LTE with budget: the Wi-Fi', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000 }, wifi('wlan1', -78)], want: 'wlan1' },
+  { name: 'copies through LTE, a Wi-Fi standby can now: moved to the Wi-Fi', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000 }, wifi('wlan1', -70)], prev: { via: 'wwan0', since: NOW - 5000, clearSince: null }, want: 'wlan1' },
+  { name: 'copies through LTE, its budget spent: off', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 0 }], prev: { via: 'wwan0', since: NOW - 5000, clearSince: null }, want: null },
+  { name: 'LTE held down, budget left: none', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000, state: 'hold-down', holdDownUntil: NOW + 1000 }], want: null },
+  { name: 'a standby with no address (addressing): none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { state: 'addressing', ready: false })], want: null },
   { name: 'a standby in hold-down carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { state: 'hold-down', holdDownUntil: NOW + 1000 })], want: null },
   { name: 'a standby without an answered probe (no address yet) carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { ready: false, probe: { ...probe, last_ok_at: null } })], want: null },
   { name: 'a lossy standby carries none', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62, { probe: { ...probe, loss: 0.4 } })], want: null },
@@ -37,6 +45,13 @@ for (const c of CASES) {
     assert.equal(d.via, c.want, d.why);
   });
 }
+
+test('chooseRedundancy: the why names what each standby lacks, and LTE\'s budget left when it carries them', () => {
+  const at = (u: UplinkView[]) => chooseRedundancy({ uplinks: [wifi('wlan0', -72, { state: 'active' }), ...u], active: 'wlan0' }, P, NOW);
+  assert.equal(at([{ ...lte, budget_left: 0 }, wifi('wlan1', -62, { state: 'hold-down', holdDownUntil: NOW + 1 })]).why,
+    'wlan0 -72 dBm below risk_signal -70 dBm: no standby can carry copies (wwan0 past its lte_budget, wlan1 held down)');
+  assert.match(at([{ ...lte, budget_left: 1_234_000 }]).why, /copies through wwan0 \(LTE: 1234 kB of lte_budget left\)$/);
+});
 
 test('chooseRedundancy: the clear spell restarts when the risk comes back', () => {
   const on = { via: 'wlan1', since: NOW - 9000, clearSince: NOW - 2500 };

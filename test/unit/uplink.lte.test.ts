@@ -128,6 +128,25 @@ test('LTE budget: the active LTE\'s probes are traffic, not budget: nothing told
   assert.equal(r.budgetTold.length, told);
 });
 
+test('LTE budget: redundant copies it carried are spent from the day\'s bytes, told and reported (budgetLeft); past it, nothing left', async (t) => {
+  const r = new LteRig({});
+  t.after(() => r.stop());
+  await r.up();
+  const before = r.last.budgetLeft!;
+  assert.equal(before, BUDGET.bytes_per_day - 200, 'one probe paid for');
+  r.send({ type: 'uplink.spent', bytes: 100_000 });
+  await r.advance(1);
+  assert.equal(r.last.budgetLeft, before - 100_000);
+  assert.equal(r.budgetTold.at(-1)!.bytes, 200 + 100_000, 'told, to be written to disk like the probes\' spend');
+  r.send({ type: 'uplink.spent', bytes: 10_000_000 });
+  await r.advance(1);
+  assert.equal(r.last.budgetLeft, 0, 'past the budget: nothing left (redundancy.ts then uses LTE for no copies)');
+  // And the standby probes keep to what is left: none until the next day.
+  const n = r.probes;
+  await r.advance(120_000);
+  assert.equal(r.probes, n, 'no standby probe past the budget');
+});
+
 test('readdress of an LTE uplink whose bearer a modem dials: the modem is asked to redial; no new DHCP client, the lease kept', async (t) => {
   const r = new LteRig({ redial: true });
   t.after(() => r.stop());

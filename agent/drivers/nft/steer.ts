@@ -133,6 +133,8 @@ export interface SteerDriver {
   /** Moves the outer packets; may be called repeatedly with the same spec. */
   steer(s: SteerSpec, signal?: AbortSignal): Promise<void>;
   remove(signal?: AbortSignal): Promise<void>;
+  /** The copies' counters (packets and bytes per uplink, by copyCounter's name); {} when there is no table. */
+  copyCounters(signal?: AbortSignal): Promise<Record<string, { packets: number; bytes: number }>>;
 }
 
 export function createSteerDriver(netns?: string, run: Runner = defaultRun): SteerDriver {
@@ -151,6 +153,10 @@ export function createSteerDriver(netns?: string, run: Runner = defaultRun): Ste
     },
     async remove(signal) {
       await nft(nftRemoveScript(TABLE), signal, true);
+    },
+    async copyCounters(signal) {
+      const r = await run(['nft', '-j', 'list', 'counters', 'table', 'ip', NFT_TABLE], { netns, signal, allowFail: true });
+      return r.exitCode === 0 ? parseCopyCounters(r.stdout) : {};
     },
   };
 }
