@@ -41,8 +41,8 @@ const UPLINKS: UplinkName[] = ['wlan0', 'wlan1', 'wwan0'];
 const METER_PORT = 40000;
 /**
  * How far ahead of the traffic's start the listening meters are told it (on stdin). They answer at once: the time
- * from writing it to both answers was 10-21 ms at load 11-13 (2026-12-03, phase 'meters-told', 4 runs); 300 ms leaves
- * room for a stall fifteen times that. Told late, a meter still starts (catching up, at most maxBurst a tick).
+ * from writing it to both answers was 2-43 ms, median 4.5, at load 3-13 (2026-12-03, phase 'meters-told', 40 runs);
+ * 300 ms leaves room for a stall seven times the longest. Told late, a meter still starts (catching up, at most maxBurst a tick).
  */
 const METER_LEAD_MS = 300;
 
