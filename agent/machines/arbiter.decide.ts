@@ -1,7 +1,7 @@
 // The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
 // radio exclusions, the snapshot chooseUplink decides on.
 import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
-import { expectsReplies, fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
+import { expectsReplies, fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Copying, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
 /** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
@@ -185,7 +185,7 @@ export interface SnapshotInput extends ViewContext {
   tunnel: TunnelSeen;
   forced: { to: string; at: number } | null;
   memory: ArbiterMemory;
-  copying?: { via: string; since: number } | null;
+  copying?: Copying | null;
 }
 
 export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {

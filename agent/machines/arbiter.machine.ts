@@ -10,7 +10,7 @@
 // arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
 // to leave to the others. It re-steers, without a switch, when the active uplink's address changes.
 import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
-import { chooseUplink, EMPTY_MEMORY, rxBefore, type ArbiterMemory, type Decision, type Why } from '../policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, rxBefore, type ArbiterMemory, type Copying, type Decision, type Why } from '../policy/choose.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { ConnectList } from '../../shared/config/connect-list.js';
 import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../policy/redundancy.js';
@@ -199,7 +199,7 @@ interface Ctx extends ArbiterInput {
   /** The redundancy decision's memory (agent/policy/redundancy.ts), and the copies as asked for: through which
    *  standby, since when. */
   redundancy: RedundancyMemory;
-  copying: { via: string; since: number } | null;
+  copying: Copying | null;
 }
 
 function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
@@ -302,7 +302,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
    *  through either path, so its packets prove nothing of the active's (it is probed as if none came back). */
   const seenBy = (c: Ctx, now: number) => {
     const t = tunnelAsOf(c.tunnel, now, interval(c));
-    return c.copying ? { ...t, last_rx_at: rxBefore(t.last_rx_at, c.copying.since), rx_moving: false } : t;
+    return c.copying ? { ...t, last_rx_at: rxBefore(t.last_rx_at, c.copying), rx_moving: false } : t;
   };
   /** The initial choice: the configured initial uplink when it is ready, else the policy's. */
   const initialPick = (c: Ctx): SwitchDecision | null => {
@@ -432,7 +432,9 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const r = chooseRedundancy(snapshot(context, now), context.policy, now, context.redundancy);
         enqueue.assign({ redundancy: r.memory });
         if (r.via === (context.copying?.via ?? null)) return;
-        enqueue.assign({ copying: r.via ? { via: r.via, since: now } : null });
+        // Moved to another standby, they keep their start: the tunnel's packets since then are still no proof.
+        const rx_at = tunnelAsOf(context.tunnel, now, interval(context)).last_rx_at;
+        enqueue.assign({ copying: r.via ? { via: r.via, since: context.copying?.since ?? now, rx_at: context.copying ? context.copying.rx_at : rx_at } : null });
         enqueue.emit({ type: 'redundancy.changed', via: r.via ? context.status[r.via]! : null, why: r.why });
       }),
       decide: assign(({ context }) => {

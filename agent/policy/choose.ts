@@ -88,9 +88,17 @@ export interface ArbiterSnapshot {
   forced?: { to: string; at: number } | null;
   /** The memory returned by the previous call (EMPTY_MEMORY at start). */
   memory?: ArbiterMemory;
-  /** Copies of the outer packets go through this standby since then (redundancy.ts): the concentrator may answer
-   *  through either path, so the tunnel's packets after that prove neither; the active's life is its own probes. */
-  copying?: { via: string; since: number } | null;
+  /** Copies of the outer packets go through a standby (redundancy.ts): the concentrator may answer through either
+   *  path, so the tunnel's packets since they began prove neither; the active's life is its own probes. */
+  copying?: Copying | null;
+}
+
+/** Copies flowing: through which standby, since when (kept while they move to another standby), and the tunnel's last
+ *  packet received when they began (null: none yet; absent: unknown, their start stands in). */
+export interface Copying {
+  via: string;
+  since: number;
+  rx_at?: number | null;
 }
 
 /** The rules (their words are the switch log's reasons, shared/reasons.ts; the watchdog's is the arbiter's own). */
@@ -185,7 +193,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   const usable = (u: UplinkView) => usableNow(u) && u !== active;
   const candidates = snapshot.uplinks.map((u) => describe(u, u === active, usableNow(u)));
   const seen = snapshot.tunnel ?? { last_rx_at: null, last_tx_at: null };
-  const tunnel = snapshot.copying ? { ...seen, last_rx_at: rxBefore(seen.last_rx_at, snapshot.copying.since) } : seen;
+  const tunnel = snapshot.copying ? { ...seen, last_rx_at: rxBefore(seen.last_rx_at, snapshot.copying) } : seen;
   const busy = tunnel.last_tx_at !== null && now - tunnel.last_tx_at <= policy.busy_window_ms;
 
   // Memory for the next call, computed from this snapshot whatever the decision.
@@ -346,9 +354,13 @@ export function copyProof(p: ProbeStats, deadLimitMs: number, now: number): stri
   return null;
 }
 
-/** The tunnel's last packet as proof of the active's path: only those before the copies began (rxBefore). */
-export function rxBefore(lastRxAt: number | null, copyingSince: number): number | null {
-  return lastRxAt === null ? null : Math.min(lastRxAt, copyingSince);
+/** The tunnel's last packet as proof of the active's path: the last before the copies began. Not their start: a
+ *  silence that began the copies (the active's probes failing) is not restarted by HQ answering through them
+ *  (2026-12-03, lab: failover-idle's switch at 2128 ms against 1.5 s with redundancy risk). */
+export function rxBefore(lastRxAt: number | null, copying: Copying): number | null {
+  if (lastRxAt === null) return null;
+  const before = copying.rx_at === undefined ? copying.since : copying.rx_at;
+  return before === null ? null : Math.min(lastRxAt, before);
 }
 
 /** How long a silence of the tunnel's packets, at this rate (packets/ms), starts the fast check: the time dead_packets

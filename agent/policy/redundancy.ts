@@ -24,12 +24,16 @@ export interface RedundancyDecision {
 }
 
 /** Why the active is at risk (the first reason), or null: a Wi-Fi signal below risk_signal, probe loss at risk_loss,
- *  RTT at risk_rtt_ms, or its latest probes unanswered. */
+ *  RTT at risk_rtt_ms, or its last two probes unanswered in a row.
+ *  One unanswered probe is no risk: a realistic link loses one every hundred or so (copies for risk_off_ms after each),
+ *  and while copies flow the active is dead only on two in a row (copyProof), so copies begun on one made a blackhole's
+ *  switch wait for the second (2026-12-03, lab: failover-idle's switch at 2128 ms against 1.5 s with risk on). Two in a
+ *  row are the proof copyProof asks: copies begun on them never delay the switch. */
 export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms'>): string | null {
   if (a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal) return `${a.name} ${a.signal} dBm below risk_signal ${policy.risk_signal} dBm`;
   if (a.probe.loss >= policy.risk_loss) return `${a.name} probe loss ${Math.round(a.probe.loss * 100)}% at or above risk_loss ${Math.round(policy.risk_loss * 100)}%`;
   if (a.probe.rtt_ms !== null && a.probe.rtt_ms >= policy.risk_rtt_ms) return `${a.name} RTT ${Math.round(a.probe.rtt_ms)} ms at or above risk_rtt_ms ${policy.risk_rtt_ms} ms`;
-  if (a.probe.failing) return `${a.name} probes unanswered`;
+  if (a.probe.failing && a.probe.failing.last_at > a.probe.failing.since) return `${a.name} last two probes unanswered`;
   return null;
 }
 

@@ -1104,6 +1104,51 @@ test('redundancy: copies begin while the active rests at its 1 s pace (the lab\'
   assert.equal(endedBy.at(-1), 'wlan1', 'ended by the switch: its steering ends them, not an nft call of their own before it');
 });
 
+// A blackhole of the active under each redundancy mode (issue 13: risk is the default): the switch is as quick with
+// redundancy risk as without it. 2026-12-03, lab (failover-idle, 1 packet/s up): with risk on, the active's first
+// unanswered probe began copies through wlan1, HQ's next answer came back through them, and the active was judged
+// from the copies' start (its silence restarted) and on two unanswered probes: 2128 ms against 1.5 s.
+// Traffic: none; sparse (a packet out every 500 ms, HQ's answer back through whichever path still carries the tunnel
+// or its copies, as the lab's heartbeats and 1 packet/s); or 1000 packets/s.
+type Traffic = 'none' | 'sparse' | 'busy';
+const BLACKHOLE_CASES: Array<{ redundancy: 'off' | 'risk'; traffic: Traffic; risk_loss?: number; want: { to: string; after: number; within: number } }> = [
+  { redundancy: 'off', traffic: 'none', want: { to: 'wlan1', after: 700, within: 1200 + 200 + 25 } },
+  { redundancy: 'risk', traffic: 'none', want: { to: 'wlan1', after: 700, within: 1200 + 200 + 25 } },
+  { redundancy: 'off', traffic: 'sparse', want: { to: 'wlan1', after: 300, within: 1200 + 200 + 25 } },
+  { redundancy: 'risk', traffic: 'sparse', want: { to: 'wlan1', after: 300, within: 1200 + 200 + 25 } },
+  // A site's risk_loss of 5 %: the first unanswered probe (1 of 20) begins the copies; HQ answers through them, and
+  // that is no life of the active's (its silence is not restarted at the copies' start).
+  { redundancy: 'risk', traffic: 'sparse', risk_loss: 0.05, want: { to: 'wlan1', after: 300, within: 1200 + 200 + 25 } },
+  { redundancy: 'off', traffic: 'busy', want: { to: 'wlan1', after: 400, within: 400 + 50 + 25 } },
+  { redundancy: 'risk', traffic: 'busy', want: { to: 'wlan1', after: 400, within: 400 + 50 + 25 } },
+];
+for (const c of BLACKHOLE_CASES) {
+  test(`a blackhole of the active, traffic ${c.traffic}, redundancy ${c.redundancy}${c.risk_loss !== undefined ? `, risk_loss ${c.risk_loss}` : ''}: moved within ${c.want.within} ms, no later than without copies`, async (t) => {
+    const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1'], { policy: policyWith({ ...SLOW_ONLY.policy, redundancy: c.redundancy, risk_loss: c.risk_loss }) }, DEFAULT_TIMING);
+    t.after(() => h.stop());
+    let copiesVia: string | null = null;
+    h.actor.on('redundancy.changed', (e) => (copiesVia = e.via?.name ?? null));
+    h.flowing = c.traffic === 'busy';
+    await h.advance(2000);
+    const t0 = h.clock.now();
+    h.blackholed.add('wlan0');
+    for (let ms = 0; ms < c.want.within + 500 && h.steers.length === 0; ms += 50) {
+      // Whatever HQ sends back comes through a path that is not blackholed: the active's, or the copies'.
+      const back = !h.blackholed.has(h.active ?? '') || (copiesVia !== null && !h.blackholed.has(copiesVia));
+      if (c.traffic === 'busy') h.rxFlowing = back;
+      if (c.traffic === 'sparse' && ms % 500 === 0) {
+        h.tx++;
+        if (back) h.rx++;
+      }
+      await h.advance(50);
+    }
+    const texts = JSON.stringify(h.done().map((r) => r.why?.text));
+    assert.equal(h.steers[0]?.to, c.want.to, `moved: ${texts}`);
+    const detected = h.steers[0]!.at - t0;
+    assert.ok(detected > c.want.after && detected <= c.want.within, `detected after ${detected} ms: ${texts}`);
+  });
+}
+
 test('runningTunnelOf: the active uplink and its lease address, else null (what a new drive segment adopts)', () => {
   const status = {
     wlan0: { lease: { address: '192.168.1.120' } },

@@ -2,7 +2,7 @@
 import { seeded } from '../../shared/rng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseUplink, EMPTY_MEMORY, QUIET_KEPT, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, QUIET_KEPT, rxBefore, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
 import { activeProbeIntervalMs, policyWith, type Policy } from '../../agent/policy/policy.js';
 import { EMPTY_HISTORY, probeStatsOf, recordProbeResult, type ProbeHistory } from '../../agent/machines/probe.stats.js';
 
@@ -876,4 +876,17 @@ test('chooseUplink, fast check: judged only while the vehicle sends into the sil
   // active's (before: taken for it, a false 'blackhole' under copies).
   check('copies just began: no fast verdict', chooseUplink(given({}, { copying: { via: 'wlan1', since: NOW - 100 } }), P20, NOW), { action: 'stay', rule: 'none' });
   check('the fast check off (dead_packets 0): the slow rule only', chooseUplink(given({}), P, NOW), { action: 'stay', rule: 'none' });
+});
+
+test('rxBefore: the tunnel\'s last packet the active may claim while copies flow: the last before they began (table)', () => {
+  const T = 50_000;
+  const cases: Array<{ name: string; lastRx: number | null; copying: { via: string; since: number; rx_at?: number | null }; want: number | null }> = [
+    { name: 'nothing ever came back', lastRx: null, copying: { via: 'wlan1', since: T, rx_at: null }, want: null },
+    { name: 'packets flowed until the copies began', lastRx: T + 900, copying: { via: 'wlan1', since: T, rx_at: T - 20 }, want: T - 20 },
+    // The silence began the copies (the active's probes failing); HQ answered through them: not the active's life.
+    { name: 'silent 600 ms before the copies, HQ heard again through them', lastRx: T + 400, copying: { via: 'wlan1', since: T, rx_at: T - 600 }, want: T - 600 },
+    { name: 'nothing before the copies, HQ heard through them', lastRx: T + 400, copying: { via: 'wlan1', since: T, rx_at: null }, want: null },
+    { name: 'when they began unknown (older callers): their start', lastRx: T + 400, copying: { via: 'wlan1', since: T }, want: T },
+  ];
+  for (const c of cases) assert.equal(rxBefore(c.lastRx, c.copying), c.want, c.name);
 });

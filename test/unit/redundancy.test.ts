@@ -17,7 +17,10 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
   { name: 'signal below risk_signal: through the standby Wi-Fi', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62)], want: 'wlan1' },
   { name: 'the strongest of two standbys', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], want: 'wlan2' },
   { name: 'the one already carrying copies while it can', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], prev: { via: 'wlan1', since: NOW - 500, clearSince: null }, want: 'wlan1' },
-  { name: 'probes of the active unanswered: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
+  // One unanswered probe is no risk (a realistic link's 1 % loss; copyProof would then make a blackhole's switch wait
+  // for the second); two in a row are, the proof copyProof asks.
+  { name: 'one probe of the active unanswered: not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: null },
+  { name: 'two probes of the active unanswered in a row: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
   // LTE (issue 13, item 1): only within lte_budget, and only when no Wi-Fi can.
   { name: 'LTE with budget left, no standby Wi-Fi: through LTE', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000 }], want: 'wwan0' },
   { name: 'LTE past its budget: none', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 0 }], want: null },
