@@ -132,7 +132,7 @@ export type UplinkEvent =
   /** The policy's part for uplinks (a site's profile, via the arbiter): probe and scan timing, the Wi-Fi floor. */
   | { type: 'uplink.policy'; probeIntervalMs: number; probeTimeoutMs: number; scanIntervalMs: number; minSignal: number }
   /** Probe now, out of the pace (the arbiter asks every standby at once when the active goes quiet); LTE on standby
-   *  only when its budget allows (mayProbeOutOfPace). A probe already out is followed by another at once. */
+   *  only when its budget allows (mayProbeOutOfPace: bytes left, and no other such ask within min_interval_ms). A probe already out is followed by another at once. */
   | { type: 'uplink.probe-now' }
   /** LTE: bytes it carried as redundant copies, spent from its lte_budget like its standby probes. */
   | { type: 'uplink.spent'; bytes: number }
@@ -174,6 +174,8 @@ interface Ctx extends UplinkInput {
   inFlightSince: number | null;
   /** A probe out of the pace was asked for and has not gone yet. */
   probeNow: boolean;
+  /** LTE on standby: when (wall ms) the last probe out of the pace was granted (mayProbeOutOfPace); null: none yet. */
+  askedAt: number | null;
 }
 
 /** The same address, prefix and gateway (the lease time aside). */
@@ -369,8 +371,10 @@ export function createUplinkMachine(deps: UplinkDeps) {
         return { history, ready, phase: ready ? ('ready' as const) : ('probing' as const), inFlightSince: null };
       }),
       // Asked for a probe out of the pace (the active too: the arbiter's fast check); LTE on standby within its budget.
-      askProbe: assign({
-        probeNow: ({ context }) => !isLteStandby(context) || mayProbeOutOfPace(context.budgetUsage, wallNow(), budgetOf(context)),
+      askProbe: assign(({ context }) => {
+        if (!isLteStandby(context)) return { probeNow: true };
+        const wall = wallNow();
+        return mayProbeOutOfPace(context.budgetUsage, wall, budgetOf(context), context.askedAt) ? { probeNow: true, askedAt: wall } : {};
       }),
     },
     guards: {
@@ -397,7 +401,7 @@ export function createUplinkMachine(deps: UplinkDeps) {
     context: ({ input }) => ({
       ...input, phase: 'down', carrier: false, lease: null, applied: null, ready: false, history: { ...EMPTY_HISTORY },
       signal: null, role: 'standby', activeProbeIntervalMs: 50, radioPhase: input.kind === 'wifi' ? 'scanning' : null, ap: null, scan: [], exclude: [],
-      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0, inFlightSince: null, probeNow: false,
+      addressing: { mode: 'dhcp' }, budgetUsage: input.budgetUsage ?? null, reported: null, probeSeq: 0, inFlightSince: null, probeNow: false, askedAt: null,
       adoptLease: input.adopted?.lease ?? null,
       // An adopted lease is held as applied: the uplink starts probing on it, never down, addressing or configuring.
       ...(input.adopted?.lease ? { lease: input.adopted.lease, applied: input.adopted.lease, carrier: true, phase: 'probing' as const } : {}),

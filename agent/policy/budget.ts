@@ -85,11 +85,14 @@ export function recordSpend(usage: BudgetUsage | null, bytes: number, now: numbe
 /**
  * May a probe go now out of the pace: the arbiter asks every standby at once when the active goes quiet, to tell the
  * far end's silence from the active's (choose.ts, far-end). Only while the day's bytes allow one more probe and
- * min_interval_ms has passed since the last one; it is recorded like any other, so the day never spends more than
- * bytes_per_day: what it costs is taken from the pace of the rest of the day (budgetStatus spreads what is left).
+ * min_interval_ms has passed since the last such ask (`lastAskAt`, wall ms; null: none yet); it is recorded like any
+ * other, so the day never spends more than bytes_per_day: what it costs is taken from the pace of the rest of the day
+ * (budgetStatus spreads what is left). A paced probe shortly before does not forbid it (2026-12-03, lab, HQ powered
+ * off: LTE, the only witness, had been probed at its pace 337 ms before; refused, it gave the arbiter no evidence, and
+ * the far end's silence was taken for the active's: a blackhole switch to LTE instead of an HQ failover).
  */
-export function mayProbeOutOfPace(usage: BudgetUsage | null, now: number, budget: ProbeBudget = DEFAULT_BUDGET): boolean {
+export function mayProbeOutOfPace(usage: BudgetUsage | null, now: number, budget: ProbeBudget = DEFAULT_BUDGET, lastAskAt: number | null = null): boolean {
   const u = currentUsage(usage, now, budget);
   if (budget.bytes_per_day - u.bytes < budget.probe_bytes) return false;
-  return u.last_probe_at === null || now - u.last_probe_at >= budget.min_interval_ms;
+  return lastAskAt === null || now - lastAskAt >= budget.min_interval_ms;
 }

@@ -40,16 +40,19 @@ test('a day of probing as told stays within the budget and uses most of it', () 
   assert.equal(dayStart(D0 + DAY), D0 + DAY);
 });
 
-test('mayProbeOutOfPace: table (the far end asked about: out of the pace, never past the day\'s bytes or min_interval_ms)', () => {
-  const table: Array<{ name: string; usage: BudgetUsage | null; now: number; want: boolean }> = [
+test('mayProbeOutOfPace: table (the far end asked about: out of the pace, never past the day\'s bytes, one ask per min_interval_ms)', () => {
+  const table: Array<{ name: string; usage: BudgetUsage | null; now: number; lastAskAt?: number; want: boolean }> = [
     { name: 'nothing spent', usage: null, now: D0, want: true },
     { name: 'within the pace (3.5 s) but past min_interval_ms', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 12_000, want: true },
-    { name: 'within min_interval_ms of the last probe', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 11_999, want: false },
+    // 2026-12-03, lab: LTE probed at its pace 337 ms before HQ lost power, the ask refused, a false blackhole switch.
+    { name: 'a paced probe 337 ms before, no ask yet: asked', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 10_337, want: true },
+    { name: 'an ask within min_interval_ms', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 11_999, lastAskAt: D0 + 10_000, want: false },
+    { name: 'the last ask min_interval_ms ago', usage: { day_start: D0, bytes: 1000, last_probe_at: D0 + 10_000 }, now: D0 + 12_000, lastAskAt: D0 + 10_000, want: true },
     { name: 'one probe left today', usage: { day_start: D0, bytes: 4_999_800, last_probe_at: D0 }, now: D0 + 60_000, want: true },
     { name: 'less than a probe left today', usage: { day_start: D0, bytes: 4_999_900, last_probe_at: D0 }, now: D0 + 60_000, want: false },
     { name: 'spent yesterday: a new day', usage: { day_start: D0, bytes: 5_000_000, last_probe_at: D0 + DAY - 10_000 }, now: D0 + DAY, want: true },
   ];
-  for (const { name, usage, now, want } of table) assert.equal(mayProbeOutOfPace(usage, now), want, name);
+  for (const { name, usage, now, lastAskAt, want } of table) assert.equal(mayProbeOutOfPace(usage, now, DEFAULT_BUDGET, lastAskAt ?? null), want, name);
 });
 
 test('a day of probing at the pace plus an out-of-pace probe every 5 s: the day\'s bytes are never exceeded', () => {

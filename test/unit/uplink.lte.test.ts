@@ -117,6 +117,30 @@ test('LTE budget: started from the usage stored before a restart, it keeps to wh
   assert.deepEqual(r.budgetTold.map((u) => u.bytes), [stored.bytes + 200], 'the spend carries on from the stored usage');
 });
 
+test('LTE standby asked to probe at once (the active went quiet) 540 ms after its paced probe: probed at once; a second ask within min_interval_ms is not', async (t) => {
+  // Given: LTE on standby, probed at its pace (one probe per ~50 s here) at start-up. The arbiter asks 540 ms later,
+  // as when HQ lost power 337 ms after LTE's paced probe (2026-12-03, lab): without this probe, LTE (the only witness)
+  // gave no evidence and the far end's silence was taken for the active's (a blackhole switch, not an HQ failover).
+  const r = new LteRig({});
+  t.after(() => r.stop());
+  await r.up();
+  assert.equal(r.probes, 1);
+  await r.advance(540);
+  r.send({ type: 'uplink.probe-now' });
+  await r.advance(2);
+  assert.equal(r.probes, 2, 'want: the asked probe sent at once');
+  assert.notEqual(r.last.probe.in_flight_since, undefined, 'want: reported out, so the arbiter waits for its outcome');
+  await r.advance(1000);
+  r.send({ type: 'uplink.probe-now' });
+  await r.advance(2);
+  assert.equal(r.probes, 2, 'want: a second ask within min_interval_ms (2 s) of the first not sent');
+  await r.advance(1000);
+  r.send({ type: 'uplink.probe-now' });
+  await r.advance(2);
+  assert.equal(r.probes, 3, 'want: an ask min_interval_ms after the last sent');
+  assert.deepEqual(r.budgetTold.map((u) => u.bytes), [200, 400, 600], 'want: each paid from the day\'s bytes');
+});
+
 test('LTE budget: the active LTE\'s probes are traffic, not budget: nothing told', async (t) => {
   const r = new LteRig({});
   t.after(() => r.stop());
