@@ -8,9 +8,15 @@
 //    computed for the same faults: mwan3's default tracking and the field notes' NCM watchdog (bench/baselines.ts),
 //    their detection modelled from each fault's time with a seeded random phase of their ping loop, plus the switch
 //    time this run measured (their logic, our switch): ratios printed.
+// 3. Redundancy off, risk and always against fewer faults, beside a real duplicate-everything run (engarde's way, by
+//    nft dup: lab/dup-everything.ts) in the same process: lost per fault, bytes per uplink, copy bytes per tunnel byte.
+// Sections: BENCH_ONLY=planned|failover|redundancy.
 import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
+import { startDupEverything } from '../lab/dup-everything.js';
+import { PLAN } from '../lab/topology.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { median, MWAN3_DEFAULT, mwan3DetectMs, NCM_WATCHDOG, ncmDetectMs, seeded } from './baselines.js';
 
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 54);
@@ -19,6 +25,7 @@ const FAILOVERS = Math.max(20, Number(process.env.BENCH_FAILOVERS ?? 22));
 const ONLY = process.env.BENCH_ONLY; // planned | failover | redundancy
 const REDUNDANT_FAULTS = Number(process.env.BENCH_REDUNDANT_FAULTS ?? 8);
 const ORDER = ['wlan1', 'wwan0', 'wlan0'];
+const UPLINKS = ['wlan0', 'wlan1', 'wwan0'];
 
 const APS = [
   { ssid: 'depot', bssid: '02:00:00:00:00:01', signal: [[0, -50]] },
@@ -201,34 +208,102 @@ async function failoverBench(): Promise<void> {
 }
 
 /**
- * 3. Redundancy (issue 13, item 5): the same faults with redundancy off, risk and always, in one process: datagrams
- * lost per fault, bytes each uplink sent, and the copies' bytes per payload byte. The duplicate-everything baseline
- * (engarde: every packet on every link, always) is not run: its cost is modelled as one copy per other usable uplink
- * (here 2: the other radio and LTE), its loss as 0 while one link works. The lab's links are the kernel's veth pairs
- * (no delay or loss) until the link emulation of issue 13 item 4 lands.
+ * 3. Redundancy (issue 13, item 5): the same faults with redundancy off, risk and always, beside the duplicate-everything
+ * baseline (engarde's way: every outer WireGuard packet on every uplink, always), all in one process: datagrams lost per
+ * fault, bytes each uplink sent, and the copies' bytes per tunnel byte. The baseline is a real run, not a model: the
+ * agent with its own copies off, and lab/dup-everything.ts duplicating each outer packet onto every other uplink with a
+ * lease (nft `dup`, the copy's source its uplink's address, following DHCP). HQ's side is unchanged: its WireGuard takes
+ * the first copy and drops the rest by its replay window, and answers through the path of the copy it took (engarde's
+ * server would also send each reply down every path; nothing here does that). Links: ideal (veth), or the realistic
+ * ones with BENCH_REDUNDANCY_LINKS=realistic.
  */
+type RedundancyMode = 'duplicate everything' | 'off' | 'risk' | 'always';
+const REDUNDANCY_LINKS = process.env.BENCH_REDUNDANCY_LINKS === 'realistic' ? 'realistic' : 'ideal';
+
+interface RedundancyRow {
+  mode: RedundancyMode;
+  kind: 'blackhole' | 'carrier-loss';
+  faults: number;
+  redundant: number;
+  lost: number[];
+  /** Lost in the faults' windows, camera to dispatcher and back. */
+  lostUp: number;
+  lostDown: number;
+  lostTotal: number;
+  /** Each uplink interface's tx bytes (frames that left, copies included). */
+  sent: Record<string, number>;
+  /** The copies' IP bytes as nft counted them (the agent's steering counters, or the baseline's): sent or tried
+   *  (a copy handed to an uplink that has lost its carrier is counted here, and dropped there). */
+  copies: number;
+  switches: number;
+}
+
+async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-loss', every: number, forMs: number): Promise<RedundancyRow> {
+  const base = failovers(kind, every, forMs, REDUNDANT_FAULTS, mode === 'duplicate everything' ? 'off' : mode);
+  const scenario = REDUNDANCY_LINKS === 'realistic' ? onRealisticLinks(base) : base;
+  let dupCopies: Record<string, { packets: number; bytes: number }> = {};
+  let dupRenders = 0;
+  const r = await runScenario(scenario, mode !== 'duplicate everything' ? {} : {
+    // The baseline's copies from the traffic's start to its end (the first fault is 1.5 s in).
+    during: async ({ tNow, topo }) => {
+      const errors: unknown[] = [];
+      const dup = startDupEverything({ netns: topo.ns.veh, endpoint: { address: PLAN.hqWan, port: PLAN.wgPort }, devices: UPLINKS, onError: (e) => errors.push(e) });
+      try {
+        await dup.ready;
+        await sleep(Math.max(0, scenario.duration - tNow()));
+        dupCopies = await dup.counters();
+        dupRenders = dup.current().renders;
+      } finally {
+        await dup.stop();
+      }
+      if (errors.length) throw new Error(`duplicate everything: ${String(errors[0])}`);
+    },
+  });
+  const faults = (r.faults ?? []) as Array<FaultOut & { lost?: number; redundant?: boolean; outage_by_direction?: Array<{ name: string; lost: number }> }>;
+  const u = r.uplinks ?? {};
+  const lostIn = (dir: string) => faults.reduce((n, f) => n + (f.outage_by_direction ?? []).filter((d) => d.name.startsWith(dir)).reduce((m, d) => m + d.lost, 0), 0);
+  const copies = UPLINKS.reduce((n, x) => n + (mode === 'duplicate everything' ? (dupCopies[x]?.bytes ?? 0) : (u[x]?.bytes_redundant ?? 0)), 0);
+  if (mode === 'duplicate everything') console.log(`  duplicate everything (${kind}): rules rendered ${dupRenders} times (the uplinks' leases and routes as they changed)`);
+  return {
+    mode, kind, faults: faults.length, redundant: mode === 'duplicate everything' ? faults.length : faults.filter((f) => f.redundant).length,
+    lost: faults.map((f) => f.lost ?? 0), lostUp: lostIn('up'), lostDown: lostIn('down'), lostTotal: r.traffic.lost,
+    sent: Object.fromEntries(UPLINKS.map((n) => [n, u[n]?.bytes_sent ?? 0])), copies, switches: r.switches.length,
+  };
+}
+
 async function redundancyBench(): Promise<void> {
-  console.log(`\n3. redundancy: ${REDUNDANT_FAULTS} blackholes and ${REDUNDANT_FAULTS} carrier losses of the active with redundancy off, risk and always`);
-  const rows: string[][] = [];
-
-  for (const mode of ['off', 'risk', 'always'] as const) {
-    for (const [kind, every, forMs] of [['blackhole', 3000, 1200], ['carrier-loss', 2500, 1000]] as const) {
-      const r = await runScenario(failovers(kind, every, forMs, REDUNDANT_FAULTS, mode));
-      const faults = (r.faults ?? []) as Array<FaultOut & { lost?: number; redundant?: boolean }>;
-      const lost = faults.map((f) => f.lost ?? 0);
-      const u = r.uplinks ?? {};
-      const sent = Object.values(u).reduce((n, x) => n + x.bytes_sent, 0);
-      const copies = Object.values(u).reduce((n, x) => n + x.bytes_redundant, 0);
-      rows.push([
-        `${mode} (${kind})`, String(faults.length), String(faults.filter((f) => f.redundant).length), fmt(median(lost), 0), String(Math.max(0, ...lost)), String(r.traffic.lost),
-        ...['wlan0', 'wlan1', 'wwan0'].map((n) => `${fmt((u[n]?.bytes_sent ?? 0) / 1e6, 2)}/${fmt((u[n]?.bytes_redundant ?? 0) / 1e6, 2)}`),
-        sent > 0 ? fmt(copies / (sent - copies), 3) : '-',
-      ]);
-    }
+  console.log(`\n3. redundancy: ${REDUNDANT_FAULTS} blackholes and ${REDUNDANT_FAULTS} carrier losses of the active, duplicate everything (the baseline, run first) and redundancy off, risk and always, on ${REDUNDANCY_LINKS} links`);
+  const rows: RedundancyRow[] = [];
+  for (const mode of ['duplicate everything', 'off', 'risk', 'always'] as const) {
+    for (const [kind, every, forMs] of [['blackhole', 3000, 1200], ['carrier-loss', 2500, 1000]] as const) rows.push(await redundancyRun(mode, kind, every, forMs));
   }
-  rows.push(['engarde-like duplicate-everything (model)', '-', 'all', '0', '0', '0', '-', '-', '-', fmt(2, 3)]);
-  table(['run', 'faults', 'redundant', 'median lost/fault', 'max lost/fault', 'lost total', 'wlan0 MB sent/copies', 'wlan1 MB sent/copies', 'wwan0 MB sent/copies', 'copy bytes per tunnel byte'], rows);
-
+  const mb = (x: number) => fmt(x / 1e6, 2);
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(3)}x` : a === 0 ? '0 vs 0' : '-');
+  const total = (r: RedundancyRow) => Object.values(r.sent).reduce((a, b) => a + b, 0);
+  // Redundant bytes per payload byte: what the uplinks sent beyond what the same faults cost with no copies at all
+  // (the `off` run of the same kind, this process), per byte of that.
+  const extra = (r: RedundancyRow) => {
+    const off = total(rows.find((x) => x.mode === 'off' && x.kind === r.kind)!);
+    return off > 0 ? total(r) / off - 1 : NaN;
+  };
+  table(
+    ['run', 'faults', 'redundant', 'median lost/fault', 'max lost/fault', 'lost in faults up/down', 'lost total', 'switches', 'wlan0 MB', 'wlan1 MB', 'wwan0 MB', 'copies MB (nft)', 'redundant bytes per payload byte', 'vs duplicate everything: redundant bytes', 'lost total'],
+    rows.map((r) => {
+      const dup = rows.find((x) => x.mode === 'duplicate everything' && x.kind === r.kind)!;
+      return [
+        `${r.mode} (${r.kind})`, String(r.faults), String(r.redundant), fmt(median(r.lost), 0), String(Math.max(0, ...r.lost)), `${r.lostUp}/${r.lostDown}`, String(r.lostTotal), String(r.switches),
+        ...UPLINKS.map((n) => mb(r.sent[n]!)), mb(r.copies),
+        fmt(extra(r), 3), ratio(extra(r), extra(dup)), ratio(r.lostTotal, dup.lostTotal),
+      ];
+    }),
+  );
+  console.log(
+    'duplicate everything: a real run (lab/dup-everything.ts, nft dup onto every other uplink with a lease), the agent\'s own copies off; ' +
+      'the uplink direction is duplicated, the downlink is not (HQ\'s WireGuard answers through the copy it took). ' +
+      'MB: each uplink interface\'s tx bytes over the run (frames that left, copies included). copies (nft): the copies\' IP bytes as counted, ' +
+      'including those handed to an uplink with no carrier and dropped there. redundant bytes per payload byte: all uplinks\' tx bytes over ' +
+      'those of the `off` run of the same faults, less 1 (the traffic is the same 1000 packets/s each way).',
+  );
 }
 
 async function main() {
