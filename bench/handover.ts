@@ -10,13 +10,15 @@
 //    time this run measured (their logic, our switch): ratios printed.
 // 3. Redundancy off, risk and always against fewer faults, beside a real duplicate-everything run (engarde's way, by
 //    nft dup: lab/dup-everything.ts) in the same process: lost per fault, bytes per uplink, copy bytes per tunnel byte.
-// Sections: BENCH_ONLY=planned|failover|redundancy.
+// Sections: BENCH_ONLY=planned|failover|redundancy; BENCH_REDUNDANCY_LINKS=realistic; BENCH_REPORT_DIR=DIR keeps section 3's reports.
 import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
 import { startDupEverything } from '../lab/dup-everything.js';
 import { PLAN } from '../lab/topology.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { median, MWAN3_DEFAULT, mwan3DetectMs, NCM_WATCHDOG, ncmDetectMs, seeded } from './baselines.js';
 
 const SWITCHES = Number(process.env.BENCH_SWITCHES ?? 54);
@@ -219,6 +221,8 @@ async function failoverBench(): Promise<void> {
  */
 type RedundancyMode = 'duplicate everything' | 'off' | 'risk' | 'always';
 const REDUNDANCY_LINKS = process.env.BENCH_REDUNDANCY_LINKS === 'realistic' ? 'realistic' : 'ideal';
+/** A directory to write each redundancy run's report to (redundancy-<mode>-<kind>.json), for a closer look. */
+const REPORT_DIR = process.env.BENCH_REPORT_DIR;
 
 interface RedundancyRow {
   mode: RedundancyMode;
@@ -259,6 +263,7 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
       if (errors.length) throw new Error(`duplicate everything: ${String(errors[0])}`);
     },
   });
+  if (REPORT_DIR) await writeFile(join(REPORT_DIR, `redundancy-${mode.replace(/ /g, '-')}-${kind}.json`), JSON.stringify(r, null, 1));
   const faults = (r.faults ?? []) as Array<FaultOut & { lost?: number; redundant?: boolean; outage_by_direction?: Array<{ name: string; lost: number }> }>;
   const u = r.uplinks ?? {};
   const lostIn = (dir: string) => faults.reduce((n, f) => n + (f.outage_by_direction ?? []).filter((d) => d.name.startsWith(dir)).reduce((m, d) => m + d.lost, 0), 0);
@@ -274,7 +279,10 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
 async function redundancyBench(): Promise<void> {
   console.log(`\n3. redundancy: ${REDUNDANT_FAULTS} blackholes and ${REDUNDANT_FAULTS} carrier losses of the active, duplicate everything (the baseline, run first) and redundancy off, risk and always, on ${REDUNDANCY_LINKS} links`);
   const rows: RedundancyRow[] = [];
+  // BENCH_REDUNDANCY_MODES picks some (e.g. `duplicate everything,off`); `off` is always run, as the bytes' baseline.
+  const picked = process.env.BENCH_REDUNDANCY_MODES?.split(',').map((m) => m.trim());
   for (const mode of ['duplicate everything', 'off', 'risk', 'always'] as const) {
+    if (picked && mode !== 'off' && !picked.includes(mode)) continue;
     for (const [kind, every, forMs] of [['blackhole', 3000, 1200], ['carrier-loss', 2500, 1000]] as const) rows.push(await redundancyRun(mode, kind, every, forMs));
   }
   const mb = (x: number) => fmt(x / 1e6, 2);
@@ -289,7 +297,7 @@ async function redundancyBench(): Promise<void> {
   table(
     ['run', 'faults', 'redundant', 'median lost/fault', 'max lost/fault', 'lost in faults up/down', 'lost total', 'switches', 'wlan0 MB', 'wlan1 MB', 'wwan0 MB', 'copies MB (nft)', 'redundant bytes per payload byte', 'vs duplicate everything: redundant bytes', 'lost total'],
     rows.map((r) => {
-      const dup = rows.find((x) => x.mode === 'duplicate everything' && x.kind === r.kind)!;
+      const dup = rows.find((x) => x.mode === 'duplicate everything' && x.kind === r.kind) ?? r;
       return [
         `${r.mode} (${r.kind})`, String(r.faults), String(r.redundant), fmt(median(r.lost), 0), String(Math.max(0, ...r.lost)), `${r.lostUp}/${r.lostDown}`, String(r.lostTotal), String(r.switches),
         ...UPLINKS.map((n) => mb(r.sent[n]!)), mb(r.copies),
