@@ -454,7 +454,9 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           const targets = resolveUplinks(f.uplink);
           note(f, targets);
           say({ type: 'fault', tMs: tNow(), text: `blackhole on ${targets.join(', ') || 'nothing'} for ${f.for} ms` });
-          for (const u of targets) await topo.blackhole(u, true);
+          // All at once: one after the other, under load each nft took ~300 ms, and a path not yet blackholed answered
+          // the agent's at-once probe (far-end.test, 2026-12-03: every path blackholed taken for the active's alone).
+          await Promise.all(targets.map((u) => topo.blackhole(u, true)));
           timers.push(setTimeout(() => void Promise.all(targets.map((u) => topo.blackhole(u, false))).catch(() => {}), f.for));
           break;
         }
