@@ -15,7 +15,8 @@ import type { Stores } from '../store/stores.js';
 import { LastSwitches } from './fleet-view.js';
 import { adminRoutes } from './routes.js';
 import { buildAdminHttp, listenAddress } from './http.js';
-import { OperatorTable, loadOperators } from './operators.js';
+import { OperatorTable, loadOperators, type Operator } from './operators.js';
+import { adoptOperatorsFile, adoptedPath } from '../store/operators/service.js';
 import { InputError } from '../../shared/errors.js';
 import { sendError } from '../../shared/http/errors.js';
 import { OPERATOR } from './access.js';
@@ -39,7 +40,8 @@ export interface FleetOps {
   readonly events: EventStore;
   readonly metrics: HqMetrics;
   readonly sites: SiteService;
-  /** Re-reads admin_operators_file (and admin_token_file); a bad file keeps the table as it was and throws. */
+  /** Re-reads the operators from the store (adopting an old admin_operators_file first) and admin_token_file; a bad
+   *  file or an unreachable store keeps the table as it was and throws. */
   reloadOperators(): Promise<string[]>;
   readonly drives: DriveRepository;
   /** Stops the listeners and the retention job (the stores are closed by whoever opened them). Safe to call twice. */
@@ -49,7 +51,8 @@ export interface FleetOps {
 const HOUR = 3_600_000;
 /** How often the vehicles heard from are written to the store (a restart loses at most this much of it). */
 const FLEET_SAVE_MS = 5_000;
-/** How often the registered-vehicles gauge re-counts the registry (a CLI change lands within it). */
+/** How often the registered-vehicles gauge re-counts the registry (a CLI change lands within it), and the operators are
+ *  read again (a `roamlink hq operator add|remove` on the other concentrator lands within it). */
 const REGISTERED_REFRESH_MS = 5_000;
 /** listen(2) backlog of the agents' API (the kernel caps it at net.core.somaxconn). */
 export const AGENT_API_BACKLOG = 4096;
@@ -89,7 +92,10 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
       },
       (err: Error) => log.warn({ err: err.message }, 'counting the registered vehicles'),
     );
-  const recount = setInterval(() => void recountNow(), REGISTERED_REFRESH_MS);
+  const recount = setInterval(() => {
+    void recountNow();
+    if (cfg.admin_listen && operatorsSeen) void refreshOperators();
+  }, REGISTERED_REFRESH_MS);
   recount.unref();
   let closed = false;
 
@@ -105,14 +111,33 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   };
 
   const operators = new OperatorTable();
-  const operatorFiles = { operators: cfg.admin_operators_file, ...(cfg.admin_token_file ? { legacyToken: cfg.admin_token_file } : {}) };
+  // What the table was made from (names and hashes): the periodic read logs and replaces only when it changed.
+  let operatorsSeen = '';
+  const loadTable = async (): Promise<Operator[]> => {
+    const a = await adoptOperatorsFile(d.stores.operators, cfg.admin_operators_file);
+    if (a) log.info({ file: cfg.admin_operators_file, adopted: a.adopted, kept: a.kept }, `admin operators file moved into the store (${a.adopted.length} adopted, ${a.kept.length} known there already); kept as ${adoptedPath(cfg.admin_operators_file)}`);
+    return loadOperators({ stored: await d.stores.operators.active(), ...(cfg.admin_token_file ? { legacyToken: cfg.admin_token_file } : {}) });
+  };
   const reloadOperators = async () => {
-    operators.replace(await loadOperators(operatorFiles));
+    const ops = await loadTable();
+    operators.replace(ops);
+    operatorsSeen = JSON.stringify(ops);
     const names = operators.names();
     log.info({ operators: names }, `admin operators: ${names.length}`);
-    if (cfg.admin_listen && !names.length) log.warn({ file: cfg.admin_operators_file }, 'no admin operator: nobody can sign in to the admin listener (roamlink hq operator add NAME)');
+    if (cfg.admin_listen && !names.length) log.warn('no admin operator: nobody can sign in to the admin listener (roamlink hq operator add NAME)');
     return names;
   };
+  // The other concentrator's changes (same store): read with the registered-vehicles count; a failure keeps the table.
+  const refreshOperators = () =>
+    loadTable().then(
+      (ops) => {
+        if (JSON.stringify(ops) === operatorsSeen) return;
+        operators.replace(ops);
+        operatorsSeen = JSON.stringify(ops);
+        log.info({ operators: operators.names() }, `admin operators changed in the store: ${operators.names().length}`);
+      },
+      (err: Error) => log.warn({ err: err.message }, 'admin operators not read again (the table in force stays)'),
+    );
 
   try {
     // `roamlink hq operator add|remove` asks for this after changing the file; SIGHUP does it too.

@@ -1,5 +1,6 @@
 // Operators of the admin listener: each a name and the SHA-256 of a token shown once (`roamlink hq operator add`), kept
-// in admin_operators_file (mode 0600); a request's bearer token names the operator the audit records. Tokens are never
+// in the registry (store/operators: one list for both concentrators; before 2026-12, admin_operators_file, mode 0600,
+// which the store adopts once); a request's bearer token names the operator the audit records. Tokens are never
 // stored, logged or put in an error.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chown, rename, stat, writeFile } from 'node:fs/promises';
@@ -110,16 +111,16 @@ export class OperatorTable {
 }
 
 /**
- * The table the admin listener uses: admin_operators_file, plus the legacy admin_token_file's token as operator
+ * The table the admin listener uses: the store's operators, plus the legacy admin_token_file's token as operator
  * `admin` when configured (the migration path: see docs/operator-guide.md, "Operators and their tokens").
  */
-export async function loadOperators(files: { operators: string; legacyToken?: string }): Promise<Operator[]> {
-  const ops = await readOperatorsFile(files.operators);
-  if (files.legacyToken) {
+export async function loadOperators(src: { stored: readonly Operator[]; legacyToken?: string }): Promise<Operator[]> {
+  const ops = [...src.stored];
+  if (src.legacyToken) {
     if (ops.some((o) => o.name === LEGACY_OPERATOR)) {
-      throw new InputError(`operator "${LEGACY_OPERATOR}" is in ${files.operators} and also the name of admin_token_file's token: remove admin_token_file (or that operator)`, 'admin_token_file');
+      throw new InputError(`operator "${LEGACY_OPERATOR}" is in the store and also the name of admin_token_file's token: remove admin_token_file (or that operator)`, 'admin_token_file');
     }
-    const sha256 = tokenHash(await readTokenFile(files.legacyToken));
+    const sha256 = tokenHash(await readTokenFile(src.legacyToken));
     // Already adopted under a name (`operator add NAME --token-file`): that name is the one the audit shows.
     if (!ops.some((o) => o.sha256 === sha256)) ops.push({ name: LEGACY_OPERATOR, sha256 });
   }

@@ -20,6 +20,7 @@ export const TABLES: ReadonlyArray<{ name: string; part: keyof StoreParts; key: 
   { name: 'fleet_state', part: 'registry', key: ['vehicle'] },
   { name: 'enrollment_codes', part: 'registry', key: ['code_hash'] },
   { name: 'vehicle_audit', part: 'registry', key: ['id'], serial: 'id' },
+  { name: 'operators', part: 'registry', key: ['name'] },
   { name: 'sites', part: 'sites', key: ['name'] },
   { name: 'site_audit', part: 'sites', key: ['id'], serial: 'id' },
   { name: 'switch_events', part: 'events', key: ['log_id'], serial: 'log_id' },

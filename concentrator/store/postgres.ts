@@ -10,6 +10,7 @@ import { SITE_TABLES } from './sites/schema.js';
 import { DRIVE_TABLES } from './drives/schema.js';
 import { FLEET_STATE_TABLE } from './fleet/service.js';
 import { ENROLLMENT_TABLES } from './enrollments/schema.js';
+import { OPERATORS_TABLE } from './operators/service.js';
 
 /** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
 const INT8_OID = 20;
@@ -74,6 +75,7 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
   { version: 1, sql: createTablesSql([VEHICLES_TABLE, SWITCH_EVENTS_TABLE, ...SITE_TABLES, ...DRIVE_TABLES], 'postgres') },
   { version: 2, sql: createTableSql(FLEET_STATE_TABLE, 'postgres') },
   { version: 3, sql: createTablesSql(ENROLLMENT_TABLES, 'postgres') },
+  { version: 4, sql: createTableSql(OPERATORS_TABLE, 'postgres') },
 ];
 
 /** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */

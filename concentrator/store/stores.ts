@@ -16,6 +16,7 @@ import { keysDir, registryPath } from './vehicles/open.js';
 import { VehicleService } from './vehicles/service.js';
 import { FleetStateStore } from './fleet/service.js';
 import { EnrollmentService } from './enrollments/service.js';
+import { OperatorStore } from './operators/service.js';
 
 export interface Stores {
   readonly kind: DialectName;
@@ -27,6 +28,8 @@ export interface Stores {
   readonly fleet: FleetStateStore;
   /** Enrollment codes and the registry's audit (in the registry's database). */
   readonly enrollments: EnrollmentService;
+  /** The admin listener's operators (their tokens' hashes), in the registry's database: both concentrators' one list. */
+  readonly operators: OperatorStore;
   /** The databases behind them (backup, restore): PostgreSQL's one for all, or SQLite's file per store. */
   readonly parts: StoreParts;
   /** Closes every database (safe to call twice). */
@@ -67,6 +70,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       drives: new SqlDriveStore(s),
       fleet: new FleetStateStore(s),
       enrollments: new EnrollmentService(s),
+      operators: new OperatorStore(s),
       parts: { registry: s, events: s, sites: s, drives: s },
       close: async () => {
         if (closed) return;
@@ -104,6 +108,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       drives,
       fleet: new FleetStateStore(parts.registry),
       enrollments: new EnrollmentService(parts.registry),
+      operators: new OperatorStore(parts.registry),
       parts,
       close: async () => {
         if (closed) return;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-test('through the running fleet ops: operator add/remove take effect at once, the audit names the token\'s operator not a header, the legacy token is "admin", and no token is logged', async (t) => {
+test('through the running fleet ops: an old operators file adopted into the store; operator add/remove take effect at once, the audit names the token\'s operator not a header, the legacy token is "admin", and no token is logged', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-operators-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'hq.key'), `${WG_KEY}\n`, { mode: 0o600 });
@@ -98,6 +98,7 @@ test('through the running fleet ops: operator add/remove take effect at once, th
   const loaded = await loadHqConfig(config);
   assert.equal(loaded.admin_operators_file, join(dir, 'state', 'operators'), 'default: STATE_DIR/operators');
   const ann = newToken();
+  // ann from before the store held the operators: her file is adopted at start and renamed.
   await writeOperatorsFile(loaded.admin_operators_file, [{ name: 'ann', sha256: tokenHash(ann) }]);
 
   const lines: string[] = [];
@@ -135,6 +136,8 @@ test('through the running fleet ops: operator add/remove take effect at once, th
   };
 
   assert.equal(await whoami(ann), 'ann');
+  assert.ok(!existsSync(loaded.admin_operators_file) && existsSync(`${loaded.admin_operators_file}.in-store`), 'the old file moved into the store');
+  assert.ok(lines.some((l) => l.includes('admin operators file moved into the store')));
   assert.equal(await whoami(legacy), LEGACY_OPERATOR, 'the old single token still signs in, as "admin"');
   assert.equal((await call('GET', '/v1/whoami', { 'x-roamlink-operator': 'ann' })).status, 401, 'a header alone is nobody');
 
@@ -145,8 +148,7 @@ test('through the running fleet ops: operator add/remove take effect at once, th
   assert.match(bob, /^rl_[A-Za-z0-9_-]{43}$/);
   assert.match(add.stderr, /the running concentrator has the change/);
   assert.equal(await whoami(bob), 'bob');
-  assert.equal(statSync(loaded.admin_operators_file).mode & 0o777, 0o600);
-  assert.ok(!readFileSync(loaded.admin_operators_file, 'utf8').includes(bob), 'only the hash is stored');
+  assert.ok(!readFileSync(join(dir, 'state', 'registry.sqlite')).includes(bob), 'only the hash is stored');
   const again = await cli(['hq', 'operator', 'add', 'bob', '--config', config]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /NAME: operator bob exists/);
@@ -168,13 +170,17 @@ test('through the running fleet ops: operator add/remove take effect at once, th
   assert.deepEqual(list.stdout.trim().split('\n').map((l) => JSON.parse(l).name), ['bob']);
   assert.equal((await cli(['hq', 'operator', 'remove', 'ann', '--config', config])).code, 2);
 
-  // A broken file (open to others) is refused on reload, naming the field; the table in force stays.
+  // An old file put back open to others (copied by hand from the other machine) is refused on reload, naming the
+  // field and not adopted; the table in force stays. Closed, it is adopted: ann, removed since, does not come back.
+  await writeOperatorsFile(loaded.admin_operators_file, [{ name: 'ann', sha256: tokenHash(ann) }]);
   chmodSync(loaded.admin_operators_file, 0o644);
   const bad = await controlRequest(loaded.control_socket, 'POST', '/v1/operators/reload');
   assert.equal(bad?.status, 400);
   assert.match(JSON.stringify(bad?.body), /admin_operators_file: .*chmod 600/);
   assert.equal(await whoami(bob), 'bob');
   chmodSync(loaded.admin_operators_file, 0o600);
+  assert.equal((await controlRequest(loaded.control_socket, 'POST', '/v1/operators/reload'))?.status, 200);
+  assert.equal(await whoami(ann), 401, 'removed in the store: an old file does not bring her back');
 
   // The migration: the old token adopted as a named operator; from then on the audit names carol, not "admin".
   const adopt = await cli(['hq', 'operator', 'add', 'carol', '--token-file', join(dir, 'admin.token'), '--config', config]);

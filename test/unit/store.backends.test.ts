@@ -349,6 +349,48 @@ test('postgres: two HQs on one store (issue 14): a batch HQ a stored but never a
 });
 
 for (const kind of BACKENDS) {
+  test(`${kind}: operators (issue 14): kept as their tokens' hashes; add, remove, a removed name given again; an old file adopted once, never bringing back one removed`, async (t) => {
+    const s = await fresh(t, kind);
+    const { adoptOperatorsFile, adoptedPath } = await import('../../concentrator/store/operators/service.js');
+    const { tokenHash, writeOperatorsFile } = await import('../../concentrator/admin/operators.js');
+    const { existsSync, mkdirSync, readFileSync } = await import('node:fs');
+    const h = (n: number) => tokenHash(`rl_token-${n}`);
+    await s.operators.add({ name: 'ann', sha256: h(1) });
+    await s.operators.add({ name: 'bob', sha256: h(2) });
+    await assert.rejects(s.operators.add({ name: 'ann', sha256: h(3) }), /NAME: operator ann exists/);
+    await assert.rejects(s.operators.add({ name: 'cat', sha256: h(1) }), (e: Error) => /another operator's/.test(e.message) && !e.message.includes(h(1)));
+    await s.operators.remove('bob');
+    await assert.rejects(s.operators.remove('bob'), /NAME: no operator bob/);
+    assert.deepEqual(await s.operators.active(), [{ name: 'ann', sha256: h(1) }]);
+    // An operators file from before the store (or one copied to hq-b by hand): bob is in it, removed since: not back.
+    mkdirSync(s.cfg.state_dir, { recursive: true });
+    const file = join(s.cfg.state_dir, 'operators');
+    await writeOperatorsFile(file, [{ name: 'ann', sha256: h(9) }, { name: 'bob', sha256: h(2) }, { name: 'dan', sha256: h(4) }, { name: 'eve', sha256: h(1) }]);
+    const r = await adoptOperatorsFile(s.operators, file);
+    assert.deepEqual(r, { adopted: ['dan'], kept: ['ann', 'bob', 'eve'] }, 'the store wins: a known name, or a token already another\'s, is kept as it is there');
+    assert.ok(!existsSync(file) && existsSync(adoptedPath(file)), 'the file renamed, not read again');
+    assert.equal(await adoptOperatorsFile(s.operators, file), null);
+    assert.deepEqual((await s.operators.active()).map((o) => o.name), ['ann', 'dan']);
+    assert.equal((await s.operators.active())[0]!.sha256, h(1));
+    // A removed name given again, with a new token.
+    await s.operators.add({ name: 'bob', sha256: h(5) });
+    assert.deepEqual(await s.operators.active(), [{ name: 'ann', sha256: h(1) }, { name: 'bob', sha256: h(5) }, { name: 'dan', sha256: h(4) }]);
+    if (kind === 'sqlite') assert.ok(!readFileSync(join(s.cfg.state_dir, 'registry.sqlite')).includes('rl_token-'), 'no token at rest');
+  });
+}
+
+test('postgres: two HQs on one store (issue 14): an operator added through hq-a is one hq-b knows, and one removed through hq-b is gone for hq-a', async (t) => {
+  const a = await fresh(t, 'postgres');
+  const b = await openStores({ ...(a.cfg as Parameters<typeof openStores>[0]), state_dir: join(a.cfg.state_dir, '..', 'b') });
+  t.after(() => b.close());
+  const { tokenHash } = await import('../../concentrator/admin/operators.js');
+  await a.operators.add({ name: 'ann', sha256: tokenHash('rl_ann') });
+  assert.deepEqual(await b.operators.active(), [{ name: 'ann', sha256: tokenHash('rl_ann') }]);
+  await b.operators.remove('ann');
+  assert.deepEqual(await a.operators.active(), []);
+});
+
+for (const kind of BACKENDS) {
   test(`${kind}: each event stored once across an HQ failover (issue 14): resent to the other HQ after the vehicle's clock stepped, and after its journal began again`, async (t) => {
     const a = await fresh(t, kind);
     await a.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
@@ -408,6 +450,9 @@ async function fill(s: Stores): Promise<void> {
   const live = new FleetState({ offlineAfterMs: 15_000, now: () => T0 });
   live.heartbeat({ vehicle: 'bus-7', at: new Date(T0).toISOString(), active: null, site: null, journal_backlog: 0, uplinks: [] } as never);
   await s.fleet.save([live.snapshot('bus-7')!]);
+  await s.operators.add({ name: 'ann', sha256: 'a'.repeat(64) });
+  await s.operators.add({ name: 'bob', sha256: 'b'.repeat(64) });
+  await s.operators.remove('bob');
 }
 
 /** What the stores hold, as the API shows it (ids and cursors included). */
@@ -420,6 +465,7 @@ async function contents(s: Stores) {
     segments: await s.drives.segments({}),
     text: await s.drives.text('bus-7', 'd.jsonl'),
     fleet: await s.fleet.load(),
+    operators: await s.operators.active(),
   };
 }
 
@@ -440,6 +486,7 @@ for (const [from, to] of [['sqlite', 'postgres'], ['postgres', 'sqlite'], ['post
     writing = false;
     await writer;
     assert.equal(r.rows.vehicles, 2);
+    assert.equal(r.rows.operators, 2, 'operators in the backup, the removed one too (it must not come back from an old file)');
     assert.ok(r.rows.switch_events! >= 300 && r.rows.switch_events! < 300 + (n - 1000) + 1, JSON.stringify(r.rows));
     const b = await fresh(t, to);
     const back = await restore(b.parts, file);

@@ -7,6 +7,7 @@ import { openDb } from '../db.js';
 import { sqliteStore } from '../sql.js';
 import { VehicleService } from './service.js';
 import { EnrollmentService } from '../enrollments/service.js';
+import { OperatorStore } from '../operators/service.js';
 
 export function registryPath(cfg: Pick<HqConfig, 'state_dir'>): string {
   return join(cfg.state_dir, 'registry.sqlite');
@@ -16,8 +17,8 @@ export function keysDir(cfg: Pick<HqConfig, 'state_dir'>): string {
   return join(cfg.state_dir, 'keys');
 }
 
-/** Opens the registry (with its enrollment codes and audit) with the rules this config sets; close() when done. */
-export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise<{ vehicles: VehicleService; enrollments: EnrollmentService; close: () => Promise<void> }> {
+/** Opens the registry (with its enrollment codes, audit and operators) with the rules this config sets; close() when done. */
+export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise<{ vehicles: VehicleService; enrollments: EnrollmentService; operators: OperatorStore; close: () => Promise<void> }> {
   const store = cfg.database ? await (await import('../postgres.js')).openPostgres(cfg.database, { max: 1 }) : sqliteStore(openDb(registryPath(cfg)));
   const vehicles = new VehicleService(store, {
     tunnelNetwork: cfg.tunnel_network,
@@ -26,5 +27,5 @@ export async function openVehicles(cfg: HqConfig, hqPublicKey?: string): Promise
     hqPublicKey,
     keysDir: keysDir(cfg),
   });
-  return { vehicles, enrollments: new EnrollmentService(store), close: () => store.close() };
+  return { vehicles, enrollments: new EnrollmentService(store), operators: new OperatorStore(store), close: () => store.close() };
 }
