@@ -95,8 +95,9 @@ export const HqConfigSchema = z.strictObject({
   /** Plain HTTP on the admin listener: only with admin_listen on a loopback address (127.0.0.0/8, [::1], localhost). */
   admin_plain_http: z.boolean().default(false),
   /**
-   * The admin listener's operators: NAME and the SHA-256 of their token, one a line (mode 0600), written by `roamlink hq
-   * operator add|remove`. Default: STATE_DIR/operators.
+   * Before 2026-12, the admin listener's operators: NAME and the SHA-256 of their token, one a line (mode 0600). They
+   * live in the store now (store/operators): a file here is adopted once and renamed FILE.in-store. Default:
+   * STATE_DIR/operators.
    */
   admin_operators_file: z.string().min(1).optional(),
   /** Before operators: one shared bearer token (mode 0600 file), accepted as operator `admin`. Migrate to operators. */
