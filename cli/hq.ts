@@ -6,6 +6,7 @@ import { createLogger } from '../shared/log.js';
 import { existsSync, rmSync } from 'node:fs';
 import { markStartup } from '../shared/startup.js';
 import { registerOperator } from './operator.js';
+import { registerIdentity } from './identity.js';
 
 /** The signal that stops the concentrator for good (the unit's KillSignal); SIGTERM (its RestartKillSignal) restarts. */
 export const STOP_SIGNAL = 'SIGUSR2' as const;
@@ -92,6 +93,7 @@ export function registerHq(program: Command): void {
     });
 
   registerOperator(hq);
+  registerIdentity(hq);
 
   hq.command('backup <FILE>')
     .description('write the whole store (registry, switch log, sites, drives; SQLite or PostgreSQL) to FILE (gzip\'d JSON lines), consistent while the daemon runs')

@@ -237,7 +237,11 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       await writeFile(file, JSON.stringify({
         interface: machine === 'hq-b' ? topo.wg.hqb : topo.wg.hq, listen_port: PLAN.wgPort, private_key_file: join(dir, 'hq.key'),
         tunnel_network: PLAN.tunnelNet, state_dir: join(own, 'hq'), control_socket: join(own, 'hq.sock'),
-        lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}), ...(machine ? { vrrp_address: PLAN.hqLanGw } : {}),
+        lan_subnets: [PLAN.hqLan], log_level: 'info', ...(database ? { database } : {}),
+        // Two HQs: VRRP's address, and each machine's admin API on its own loopback (an operator's token, kept in the
+        // one store, works on both: hq-power-off.test asks hq-b with a token added through hq-a).
+        ...(machine ? { vrrp_address: PLAN.hqLanGw } : {}),
+        ...(machine && !opts.enrollByCode ? { admin_listen: `127.0.0.1:${LAB_ADMIN_PORT}`, admin_plain_http: true } : {}),
         ...(opts.enrollByCode ? { enroll_listen: `0.0.0.0:${ENROLL_PORT}`, admin_tls: opts.enrollByCode, firewall: { enroll_from: [`${PLAN.apWan(0)}/32`] } } : {}),
       }));
       return file;
@@ -704,6 +708,8 @@ export function compareLogs(agent: readonly string[], hq: readonly string[]) {
 /** The switch log as the concentrator stored it. */
 /** enroll_listen's port in the lab (enrollByCode). */
 export const ENROLL_PORT = 8444;
+/** Two HQs: each machine's admin API, plain HTTP on its own loopback. */
+export const LAB_ADMIN_PORT = 8443;
 
 /**
  * `roamlink enroll` in the vehicle's namespace, over AP 0 (the depot) with a static address and a route to HQ's WAN

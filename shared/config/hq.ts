@@ -189,7 +189,8 @@ export function checkHqConfig(doc: unknown, source: string, baseDir: string): Hq
 }
 
 /** Loads the HQ config YAML; relative paths in it are relative to the file. Throws InputError naming the field. */
-export async function loadHqConfig(path: string): Promise<HqConfig> {
+/** Reads and checks the config; `keys: false` leaves its key files unread (`roamlink hq identity import` writes them). */
+export async function loadHqConfig(path: string, o: { keys?: boolean } = {}): Promise<HqConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -206,6 +207,7 @@ export async function loadHqConfig(path: string): Promise<HqConfig> {
     throw new InputError(`${path}: expected a mapping of settings`);
   }
   const cfg = checkHqConfig(doc, path, dirname(resolve(path)));
+  if (o.keys === false) return cfg;
   try {
     await readPrivateKeyFile(cfg.private_key_file);
     if (cfg.admin_listen && cfg.admin_tls) await loadAdminTls(cfg.admin_tls);

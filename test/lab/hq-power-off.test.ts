@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadScenario } from '../../shared/scenario.js';
-import { runScenario } from '../../lab/runner.js';
+import { LAB_ADMIN_PORT, runScenario } from '../../lab/runner.js';
+import { run } from '../../shared/exec.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { echoAnswersFrom, labLeftovers, scenarioPath, switchLines } from './lab.helpers.js';
 import { PLAN } from '../../lab/topology.js';
@@ -29,13 +30,24 @@ test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, 
   // The probe echo answers only where VRRP's gateway is (hq.yaml's vrrp_address): asked from the internet's router,
   // hq-b (backup) is silent and hq-a (master) answers before the power-off (at 1 s); hq-b answers once it is master (6 s).
   const echo: Record<string, boolean> = {};
-  const during = async ({ tNow, topo }: { tNow: () => number; topo: { ns: { net: string } } }) => {
+  // An operator added through hq-a before the power-off (the token kept, hashed, in the one store) signs in on hq-b
+  // while hq-a is off (8 s): the answer of hq-b's admin API to GET /v1/whoami with that token.
+  let operatorAdd = '';
+  let whoamiOnB = '';
+  const during = async ({ tNow, topo, hq }: { tNow: () => number; topo: { ns: { net: string; hqb: string } }; hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }> }) => {
     const ask = (...addresses: string[]) => echoAnswersFrom(topo.ns.net, PLAN.netRouter, addresses.map((address) => ({ address, port: 51821 })));
     const until = async (ms: number) => { while (tNow() < ms) await sleep(Math.min(50, ms - tNow())); };
+    const added = await hq(['hq', 'operator', 'add', 'lab-op']);
+    operatorAdd = `exit ${added.exitCode}: ${added.stderr.trim()}`;
+    const token = added.stdout.trim();
     await until(700);
     [echo.a_before, echo.b_before] = await ask(PLAN.hqWan, PLAN.hqbWan);
     await until(6000);
     [echo.b_after] = await ask(PLAN.hqbWan);
+    await until(8000);
+    // The header on stdin: the token in no process's command line.
+    const r = await run(['curl', '-s', '-m', '2', '-H', '@-', `http://127.0.0.1:${LAB_ADMIN_PORT}/v1/whoami`], { netns: topo.ns.hqb, input: `Authorization: Bearer ${token}\n`, allowFail: true });
+    whoamiOnB = r.stdout.trim();
   };
   const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log, during });
   const faults = (report.faults ?? []) as Array<{ kind: string; target?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number; hq_failover?: { at_ms: number; to: string; silent_ms: number } | null }>;
@@ -50,6 +62,8 @@ test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, 
   // The cameras' outage from the power-off: back within 2 s.
   assert.ok(off.outage_ms !== null && off.outage_ms <= 2000, `outage ${off.outage_ms} ms: ${detail}`);
   assert.deepEqual(echo, { a_before: true, b_before: false, b_after: true }, detail);
+  assert.match(operatorAdd, /^exit 0:/, detail);
+  assert.deepEqual(JSON.parse(whoamiOnB || 'null'), { operator: 'lab-op' }, `hq-b's answer to lab-op's token while hq-a is off: ${whoamiOnB} (${operatorAdd}) ${detail}`);
   // The planned switches lose nothing, on hq-a before the power-off and on hq-b after it (the power-off's loss is the
   // power-off's: it was once reported as the loss of the switch a second before it).
   const planned = report.switches.filter((s) => s.reason === 'forced');
