@@ -5,7 +5,7 @@ import { createReloader, type ConfigReloader } from '../shared/config/reloader.j
 import type { Logger } from '../shared/log.js';
 
 /**
- * Live: the log level (the operators file's content is re-read by every reload, whatever changed). Anything else
+ * Live: the log level (the operators are read from the store again by every reload, whatever changed). Anything else
  * (interface, ports, keys, networks and pools, listeners and TLS, state, the firewall, retention and timing) needs a
  * restart, which keeps the tunnels up: a reload that changes it is refused, naming the fields, and nothing changes.
  */

@@ -34,6 +34,8 @@ export interface FleetOpsDeps {
   clock?: Clock;
   /** Programs the registry now (the daemon's reconcile), after a vehicle is added or revoked through the admin API. */
   reconcile?: () => void;
+  /** How often the registered vehicles and the operators are read again (default REGISTERED_REFRESH_MS; tests: less). */
+  refreshMs?: number;
 }
 
 export interface FleetOps {
@@ -95,7 +97,7 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
   const recount = setInterval(() => {
     void recountNow();
     if (cfg.admin_listen && operatorsSeen) void refreshOperators();
-  }, REGISTERED_REFRESH_MS);
+  }, d.refreshMs ?? REGISTERED_REFRESH_MS);
   recount.unref();
   let closed = false;
 
