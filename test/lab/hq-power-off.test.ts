@@ -45,9 +45,10 @@ test('hq-a powered off under traffic: the cameras back within 2 s through hq-b, 
     await until(6000);
     [echo.b_after] = await ask(PLAN.hqbWan);
     await until(8000);
-    // The header on stdin: the token in no process's command line.
-    const r = await run(['curl', '-s', '-m', '2', '-H', '@-', `http://127.0.0.1:${LAB_ADMIN_PORT}/v1/whoami`], { netns: topo.ns.hqb, input: `Authorization: Bearer ${token}\n`, allowFail: true });
-    whoamiOnB = r.stdout.trim();
+    // Plain HTTP/1.0 over bash's /dev/tcp (nothing to install), the token on stdin: in no process's command line.
+    const get = 'exec 3<>/dev/tcp/127.0.0.1/$0; printf "GET /v1/whoami HTTP/1.0\r\nAuthorization: Bearer %s\r\n\r\n" "$(cat)" >&3; cat <&3';
+    const r = await run(['timeout', '3', 'bash', '-c', get, String(LAB_ADMIN_PORT)], { netns: topo.ns.hqb, input: token, allowFail: true });
+    whoamiOnB = r.stdout.split('\r\n\r\n')[1]?.trim() ?? r.stdout.trim();
   };
   const report = await runScenario(await loadScenario(scenarioPath('hq-power-off.yaml')), { agentLog: log, during });
   const faults = (report.faults ?? []) as Array<{ kind: string; target?: string; applied_ms: number; ready_ms?: number | null; outage_ms: number | null; lost: number; hq_failover?: { at_ms: number; to: string; silent_ms: number } | null }>;
