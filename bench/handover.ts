@@ -14,7 +14,7 @@
 import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
-import { startDupEverything } from '../lab/dup-everything.js';
+import { startDupEverything, type DupEverything } from '../lab/dup-everything.js';
 import { PLAN } from '../lab/topology.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
@@ -247,22 +247,28 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
   const scenario = REDUNDANCY_LINKS === 'realistic' ? onRealisticLinks(base) : base;
   let dupCopies: Record<string, { packets: number; bytes: number }> = {};
   let dupRenders = 0;
-  const r = await runScenario(scenario, mode !== 'duplicate everything' ? {} : {
-    // The baseline's copies from the traffic's start to its end (the first fault is 1.5 s in).
-    during: async ({ tNow, topo }) => {
-      const errors: unknown[] = [];
-      const dup = startDupEverything({ netns: topo.ns.veh, endpoint: { address: PLAN.hqWan, port: PLAN.wgPort }, devices: UPLINKS, onError: (e) => errors.push(e) });
-      try {
+  let dup: DupEverything | null = null;
+  const dupErrors: unknown[] = [];
+  let r: Report;
+  try {
+    r = await runScenario(scenario, mode !== 'duplicate everything' ? {} : {
+      // The baseline's copies from before the traffic starts to its end.
+      beforeTraffic: async ({ topo }) => {
+        dup = startDupEverything({ netns: topo.ns.veh, endpoint: { address: PLAN.hqWan, port: PLAN.wgPort }, devices: UPLINKS, onError: (e) => dupErrors.push(e) });
         await dup.ready;
+      },
+      during: async ({ tNow }) => {
         await sleep(Math.max(0, scenario.duration - tNow()));
-        dupCopies = await dup.counters();
-        dupRenders = dup.current().renders;
-      } finally {
-        await dup.stop();
-      }
-      if (errors.length) throw new Error(`duplicate everything: ${String(errors[0])}`);
-    },
-  });
+        dupCopies = await dup!.counters();
+        dupRenders = dup!.current().renders;
+        await dup!.stop();
+      },
+    });
+  } finally {
+    // A run that failed half-way: the monitor stopped all the same (the lab's teardown deletes the namespace).
+    await (dup as DupEverything | null)?.stop();
+  }
+  if (dupErrors.length) throw new Error(`duplicate everything: ${String(dupErrors[0])}`);
   if (REPORT_DIR) await writeFile(join(REPORT_DIR, `redundancy-${mode.replace(/ /g, '-')}-${kind}.json`), JSON.stringify(r, null, 1));
   const faults = (r.faults ?? []) as Array<FaultOut & { lost?: number; redundant?: boolean; outage_by_direction?: Array<{ name: string; lost: number }> }>;
   const u = r.uplinks ?? {};

@@ -87,6 +87,9 @@ export interface RunOptions {
    * writes the agent config the agent then runs with. Without it, the lab registers a key it made (`--pubkey`).
    */
   enrollByCode?: { cert: string; key: string };
+  /** Runs once the tunnel carries traffic, before the traffic's clock starts; the traffic waits for it (a bench's
+   *  baseline set up in the vehicle's namespace, e.g. bench/handover's duplicate-everything). */
+  beforeTraffic?: (ctx: { topo: Topology }) => Promise<void>;
   during?: (ctx: { hq: (args: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>; tNow: () => number; topo: Topology; agent: LabAgentHandle }) => Promise<void>;
 }
 
@@ -420,6 +423,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal)
       .catch(async (e: Error) => { throw new Error(`${e.message}${await tunnelDiagnosis()}${agentTail()}`); });
     phase('uplinks-ping');
+    if (opts.beforeTraffic) {
+      await opts.beforeTraffic({ topo });
+      phase('before-traffic');
+    }
 
     if (nextBuild) await nextBuild;
     // Traffic: told when to start once the tunnel carries traffic, METER_LEAD_MS ahead (the meters already listen).
