@@ -106,9 +106,11 @@ async function main() {
     ]),
   );
   const [base, real] = rows as [Row, Row];
-  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(3)}x` : a === 0 ? '0 vs 0' : `${fmt(a, 4)} vs 0`);
-  console.log(`ratios (realistic / ideal baseline): lost share ${ratio(lostShare(real), lostShare(base))}, copy bytes per tunnel byte ${ratio(perTunnel(real), perTunnel(base))}, ` +
-    `switches per minute ${ratio(perMin(real.report.switches.length, real.ms), perMin(base.report.switches.length, base.ms))}, copying share of the run ${ratio(real.copyingMs / real.ms, base.copyingMs / base.ms)}`);
+  const ratio = (a: number, b: number, unit = (x: number) => fmt(x, 4)) => (b > 0 ? `${(a / b).toFixed(3)}x` : a === 0 ? '0 vs 0' : `${unit(a)} vs 0`);
+  const pct = (x: number) => `${fmt(x * 100, 3)} %`;
+  console.log(`ratios (realistic / ideal baseline): lost share ${ratio(lostShare(real), lostShare(base), pct)}, copy bytes per tunnel byte ${ratio(perTunnel(real), perTunnel(base))}, ` +
+    `switches per minute ${ratio(perMin(real.report.switches.length, real.ms), perMin(base.report.switches.length, base.ms))}, copying share of the run ${ratio(real.copyingMs / real.ms, base.copyingMs / base.ms, pct)}; ` +
+    `lost beyond what the links dropped themselves (both ways, set-up included): ${real.report.traffic.lost - linkDrops(real)}`);
   for (const r of rows) {
     for (const s of r.report.switches) console.log(`  false switch (${r.links}): at ${fmt(s.at_ms / 1000, 1)} s ${s.from} -> ${s.to} (${s.reason}), lost ${s.lost}`);
     if (r.why.length) console.log(`  copies began (${r.links}) because: ${r.why.slice(0, 5).join(' | ')}${r.why.length > 5 ? ' ...' : ''}`);
