@@ -1,7 +1,7 @@
 // The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
 // radio exclusions, the snapshot chooseUplink decides on.
 import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
-import { expectsReplies, fastApplies, fastDeadlineMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Copying, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
+import { expectsReplies, fastApplies, fastDeadlineMs, othersAfterMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Copying, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
 /** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
@@ -28,17 +28,39 @@ export interface TunnelSeen {
 /** Smoothing gain of rx_rate per reading at which rx grew. */
 export const RX_RATE_GAIN = 1 / 4;
 
+/**
+ * How often the agent reads the tunnel's counters (two sysfs reads, microseconds). A silence is seen at the first
+ * reading after a whole interval without a packet, so the interval is most of what the fast check's first step costs:
+ * at 50 ms, the lab's blackholes (1000 packets/s, realistic links) were first seen 80-110 ms after the fault; at 10 ms,
+ * 20-30 ms (2026-12-03, agent timing lines). 100 readings a second; the arbiter hears only of those that bring news.
+ */
+export const COUNTER_INTERVAL_MS = 10;
+
+/**
+ * A gap between two readings longer than this is a stall (of the agent, or of wireguard-go and the kernel's queues
+ * beside it), not a slow tick: what grew is dated at the later reading and a silence is not lengthened by the gap
+ * (seeCounters). Never less than two intervals. Fixed, not a multiple of the interval: on a loaded machine a 10 ms timer
+ * fires 15-30 ms late all the time, and such readings must still date a silence (taken as stalls, every late reading
+ * moved the silence on by its gap, and neither rule fired while the load lasted).
+ */
+export const COUNTER_STALL_MS = 100;
+
+/** The gap between readings up to which they count as regular (seeCounters): COUNTER_STALL_MS, or two intervals. */
+export function regularGapMs(intervalMs: number): number {
+  return Math.max(2 * intervalMs, COUNTER_STALL_MS);
+}
+
 export const NO_TUNNEL: Readonly<TunnelSeen> = Object.freeze({ rx: null, tx: null, readAt: null, last_rx_at: null, last_tx_at: null, rx_moving: false, tx_moving: false });
 
 /**
  * The tunnel after a counter reading (null: the read failed). A counter that grew is dated at the PREVIOUS reading
  * when readings are regular (the packet came after it, so this is the earliest it can have been: failure detection
- * never waits on the polling), but at `now` after a pause longer than two intervals (an event loop that stalled must
+ * never waits on the polling), but at `now` after a pause longer than regularGapMs (an event loop that stalled must
  * not make a live path look silent); one that did not grow has its silence moved on by the pause.
  */
 export function seeCounters(prev: TunnelSeen, c: { rx: number; tx: number } | null, now: number, intervalMs: number): TunnelSeen {
   if (!c) return { ...prev, readAt: now, rx_moving: false, tx_moving: false };
-  const regular = prev.readAt !== null && now - prev.readAt <= 2 * intervalMs;
+  const regular = prev.readAt !== null && now - prev.readAt <= regularGapMs(intervalMs);
   const at = regular ? prev.readAt! : now;
   const grew = (was: number | null, is: number) => was !== null && is !== was; // a reset (new interface) counts as life too
   const rxMoving = grew(prev.rx, c.rx);
@@ -242,7 +264,8 @@ export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string |
  * chooseUplink can tell the concentrator silent on every path (the far end: stay) from the active alone silent (move).
  * Quiet: nothing heard on the active (probe reply, tunnel packet) for half its dead limit (dead_busy_ms while traffic
  * flows, dead_idle_ms when idle), or, while traffic flows at a rate where dead_packets take less than dead_busy_ms, for
- * that long (suspectAfterMs): then the active is asked too, for the fast check. Asked once per silence: `askedFor` is the last sign of life they were asked about.
+ * that long (suspectAfterMs): then the active is asked too, for the fast check, and the others once its probe has been
+ * out othersAfterMs (each time with a recheck: of the active's probe, then at its deadline). Asked once per silence: `askedFor` is the last sign of life they were asked about.
  * Returns the uplinks to ask (with carrier and an address; held-down ones too: they are witnesses) and the new
  * `askedFor`, or null when there is nothing to ask.
  */
@@ -256,12 +279,15 @@ export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: str
   const others = i.uplinks.filter((u) => u.name !== a.name && u.carrier && u.lease !== null).map((u) => u.name);
   // The fast check (chooseUplink's rule 3), for a silence that began with the tunnel's packets stopping: the active's
   // own probe first, then, once it has been out its deadline, the others (their answers must come after it).
-  const suspect = busy && fastApplies(i.tunnel.last_rx_at, heardAt, i.policy) ? suspectAfterMs(i.tunnel.rx_rate, i.policy) : null;
+  const suspect = busy && fastApplies(i.tunnel.last_rx_at, i.now, i.policy) ? suspectAfterMs(i.tunnel.rx_rate, i.policy) : null;
   if (suspect !== null && i.now - heardAt > suspect && expectsReplies(i.tunnel, i.copying ?? false, suspect)) {
     const deadline = fastDeadlineMs(a, i.policy);
-    if (i.askedActiveFor !== heardAt) return { ask: [a.name], askedFor: i.askedFor, askedActiveFor: heardAt, recheckInMs: deadline + 1 };
+    const othersAfter = othersAfterMs(deadline);
+    if (i.askedActiveFor !== heardAt) return { ask: [a.name], askedFor: i.askedFor, askedActiveFor: heardAt, recheckInMs: othersAfter + 1 };
     const sent = a.probe.in_flight_since;
-    if (i.askedFor !== heardAt && sent !== undefined && sent >= heardAt && i.now - sent >= deadline) return { ask: others, askedFor: heardAt, askedActiveFor: heardAt };
+    if (i.askedFor !== heardAt && sent !== undefined && sent >= heardAt && i.now - sent >= othersAfter) {
+      return { ask: others, askedFor: heardAt, askedActiveFor: heardAt, recheckInMs: Math.max(1, sent + deadline + 1 - i.now) };
+    }
   }
   const limit = busy ? i.policy.dead_busy_ms : i.policy.dead_idle_ms;
   if (i.askedFor === heardAt || i.now - heardAt < limit / 2) return null;

@@ -16,7 +16,7 @@ import type { ConnectList } from '../../shared/config/connect-list.js';
 import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../policy/redundancy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
-import { decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { COUNTER_INTERVAL_MS, decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
 import { clockOf, every } from './every.js';
 
 export type { SwitchReason };
@@ -100,7 +100,7 @@ export interface ArbiterInput {
   site?: string | null;
   /** The active's probe interval while tunnel packets come back (default: the policy's probe_interval_ms, the standby pace). */
   restProbeMs?: number;
-  /** How often the tunnel's counters are read (default 25). */
+  /** How often the tunnel's counters are read (default COUNTER_INTERVAL_MS, 10). */
   counterIntervalMs?: number;
   /** The longest the arbiter goes without hearing of the counters while they move steadily (default 250): the
    *  decision tick of a steady tunnel. Silences are reported at every reading. */
@@ -289,7 +289,7 @@ function recordOf(p: Pending, confirmed: { wall: number; mono: number } | null):
 const NO_WATCHDOG = setup({}).createMachine({ id: 'no-watchdog' });
 
 export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateMachine, uplinkInputs: UplinkInput[], watchdogMachine?: AnyStateMachine) {
-  const interval = (c: Ctx) => c.counterIntervalMs ?? 25;
+  const interval = (c: Ctx) => c.counterIntervalMs ?? COUNTER_INTERVAL_MS;
   const heartbeat = (c: Ctx) => c.counterHeartbeatMs ?? 250;
   const clock = (c: Ctx) => decisionClock(deps.now(), c.tunnel, interval(c), heartbeat(c));
   const snapshot = (c: Ctx, now: number, over: Partial<{ active: string | null; status: Record<string, UplinkReport> }> = {}) =>

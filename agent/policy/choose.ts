@@ -261,7 +261,7 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   // it) is judged against dead_idle_ms, from when it took the tunnel or the concentrator was heard again.
   const unproven = (snapshot.activeSince !== null && heardAt < snapshot.activeSince) || memory.farEndBack !== undefined;
   const busySilentMs = busy && !unproven ? now - Math.max(aliveAt, memory.busySince!) : 0;
-  const fast = busy && !unproven && fastApplies(tunnel.last_rx_at, aliveAt, policy) ? fastDead(active, others, tunnel, !!snapshot.copying, aliveAt, policy, now) : null;
+  const fast = busy && !unproven && fastApplies(tunnel.last_rx_at, now, policy) ? fastDead(active, others, tunnel, !!snapshot.copying, aliveAt, policy, now) : null;
   if (fast) {
     const target = bestUsable(fast.answering, policy)!;
     return go('blackhole', target, fast.text, true);
@@ -371,11 +371,16 @@ export function suspectAfterMs(rxRate: number | undefined, policy: Pick<Policy, 
   return ms < policy.dead_busy_ms ? ms : null;
 }
 
-/** The fast check judges a silence that began with the tunnel's packets stopping: the active's last sign of life is
- *  their last (or a probe answered within dead_fast_ms of it). Once a probe sent since has answered, the slow rules
- *  govern that silence: a sender that pauses costs one round of probes, not one per reading. */
-export function fastApplies(lastRxAt: number | null, aliveAt: number, policy: Pick<Policy, 'dead_fast_ms'>): boolean {
-  return lastRxAt !== null && aliveAt <= lastRxAt + policy.dead_fast_ms;
+/**
+ * The fast check judges the first dead_busy_ms of a silence of the tunnel's packets; past that the slow rules govern
+ * (and the active's busy probe pace). Within it, an answer of the active's probe is its last sign of life: the check
+ * starts again from there (one more probe of the active, out of pace, after dead_packets' time), so a sender that
+ * pauses costs a probe every ~30 ms for dead_busy_ms, then the busy pace's.
+ * 2026-12-03, lab at load 15: the tunnel's packets stopped (wireguard-go stalled) 40 ms before the blackhole landed;
+ * the fast probe answered, and, judged only once per silence, the blackhole waited for the slow rule: found in 446 ms.
+ */
+export function fastApplies(lastRxAt: number | null, now: number, policy: Pick<Policy, 'dead_busy_ms'>): boolean {
+  return lastRxAt !== null && now - lastRxAt <= policy.dead_busy_ms;
 }
 
 /**
@@ -394,10 +399,21 @@ export function fastDeadlineMs(active: Pick<UplinkView, 'probe'>, policy: Pick<P
 }
 
 /**
+ * When the others are asked, after the active's probe of the fast check went out: half its deadline (at least 1.5 of
+ * its RTTs, 20 ms at the least). Only their answers to probes sent that late count (fastDead): the active's own answer,
+ * were its path alive, would have reached the host before they were even sent, so an agent that stalls and then
+ * handles every answer at once still handles the active's first (the kernel queues them in order). Half, not the
+ * whole deadline (as before 2026-12-03): the verdict comes at the deadline rather than a standby's RTT after it.
+ */
+export function othersAfterMs(deadlineMs: number): number {
+  return Math.ceil(deadlineMs / 2);
+}
+
+/**
  * The fast check of rule 3 (the active's last sign of life, `aliveAt`, is a tunnel packet): silent past suspectAfterMs,
- * its own probe sent since unanswered past max(dead_fast_ms, 3 RTTs), and another usable path answered a probe sent that
- * long after the active's (standbysToAsk asks the active first, the others once its probe is that old). Returns
- * those that answered and the why, or null.
+ * its own probe sent since unanswered past max(dead_fast_ms, 3 RTTs), and another usable path answered a probe sent
+ * othersAfterMs after the active's (standbysToAsk asks the active first, the others once its probe is that old).
+ * Returns those that answered and the why, or null.
  */
 function fastDead(active: UplinkView, others: UplinkView[], tunnel: NonNullable<ArbiterSnapshot['tunnel']>, copying: boolean, aliveAt: number, policy: Policy, now: number): { answering: UplinkView[]; text: string } | null {
   const rxRate = tunnel.rx_rate;
@@ -409,9 +425,9 @@ function fastDead(active: UplinkView, others: UplinkView[], tunnel: NonNullable<
   if (sent === undefined || sent < aliveAt) return null;
   const deadline = fastDeadlineMs(active, policy);
   if (now - sent <= deadline && !(f && f.last_at >= aliveAt && active.probe.in_flight_since === undefined)) return null;
-  // Another path's probe sent dead_fast_ms after the active's, answered while the active's is not: an ordering that
+  // Another path's probe sent othersAfterMs after the active's, answered while the active's is not: an ordering that
   // load does not fake (a stalled machine delays both answers alike; the active's, sent first, would come first).
-  const answering = others.filter((u) => !u.probe.failing && (u.probe.last_ok_sent_at ?? -Infinity) >= sent + deadline);
+  const answering = others.filter((u) => !u.probe.failing && (u.probe.last_ok_sent_at ?? -Infinity) >= sent + othersAfterMs(deadline));
   if (answering.length === 0) return null;
   const pps = Math.round(rxRate! * 1000);
   return {

@@ -1,6 +1,7 @@
 // What the arbiter and each uplink machine start with, from the config, the policy and what adoption found (pure).
 import type { AgentConfig } from '../../shared/config/agent.js';
 import type { AdoptPlan } from '../adopt/adopt.plan.js';
+import { COUNTER_INTERVAL_MS } from '../machines/arbiter.decide.js';
 import type { ArbiterInput } from '../machines/arbiter.machine.js';
 import type { UplinkInput } from '../machines/uplink.machine.js';
 import type { WatchdogConfig } from '../machines/watchdog.machine.js';
@@ -41,7 +42,7 @@ export function arbiterInputOf(cfg: AgentConfig, policy: Policy, adopted: AdoptP
   return {
     uplinks: cfg.uplinks.map((u) => u.name), initial: cfg.initial_uplink,
     settleMs: 1500, drainMs: cfg.timing.drain_ms, confirmTimeoutMs: cfg.timing.confirm_timeout_ms, confirmRetryMs: 50,
-    policy, counterIntervalMs: 50, watchdog: watchdogOf(cfg),
+    policy, counterIntervalMs: COUNTER_INTERVAL_MS, watchdog: watchdogOf(cfg),
     adopted: adopted.active && lease ? { uplink: adopted.active, address: lease.address } : null,
   };
 }

@@ -14,6 +14,7 @@ import type { SwitchRecord } from '../../agent/machines/arbiter.machine.js';
 import type { UplinkReport, UplinkStatus } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 import { DEFAULT_BUDGET } from '../../agent/policy/budget.js';
+import { COUNTER_INTERVAL_MS } from '../../agent/machines/arbiter.decide.js';
 import { arbiterInputOf, modemUplinkOf, uplinkInputsOf, watchdogOf } from '../../agent/start/arbiter.inputs.js';
 import { phaseKeys, watchdogOk } from '../../agent/start/arbiter.log.js';
 import { loadBudgets } from '../../agent/start/budget.start.js';
@@ -48,6 +49,7 @@ test('arbiter inputs: the adopted active with its address; a fresh start none; t
   const a = arbiterInputOf(cfg, DEFAULT_POLICY, adopted);
   assert.deepEqual([a.uplinks, a.initial, a.adopted, a.watchdog], [['wlan0', 'wlan1', 'wwan0'], 'wlan0', { uplink: 'wlan1', address: '192.168.11.7' }, null]);
   assert.equal(arbiterInputOf(cfg, DEFAULT_POLICY, plan()).adopted, null);
+  assert.equal(a.counterIntervalMs, COUNTER_INTERVAL_MS, 'the tunnel\'s counters read at the interval the fast check is timed for');
   // An active without a lease (cannot happen from planAdoption) is not adopted rather than a crash.
   assert.equal(arbiterInputOf(cfg, DEFAULT_POLICY, plan({ active: 'wlan0' })).adopted, null);
   const ups = uplinkInputsOf(cfg, DEFAULT_POLICY, DEFAULT_BUDGET, new Map([['wwan0', { day_start: 0, bytes: 900, last_probe_at: null }]]), adopted);

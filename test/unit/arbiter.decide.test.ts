@@ -1,7 +1,7 @@
 // The arbiter's pure helpers as tables: tunnel counters as times, the decision clock, state names, roles and exclusions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionClock, NO_TUNNEL, standbysToAsk, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+import { COUNTER_INTERVAL_MS, COUNTER_STALL_MS, decisionClock, NO_TUNNEL, regularGapMs, standbysToAsk, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
 import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 import { createSysfsCounters, parseCounter } from '../../agent/drivers/tunnel/counters.js';
@@ -35,7 +35,7 @@ test('seeCounters: rx_rate is what came back per ms between regular readings, sm
   assert.equal(stalled.rx_rate, t.rx_rate, 'not measured across a stall (the packets queued meanwhile would overstate it)');
 });
 
-test('standbysToAsk: while packets came back at 1/ms, the active is asked once dead_packets\' time has passed, the others once its probe is dead_fast_ms old', () => {
+test('standbysToAsk: while packets came back at 1/ms, the active is asked once dead_packets\' time has passed, the others once its probe is half its deadline old', () => {
   const tunnel: TunnelSeen = { rx: 9, tx: 9, readAt: 1050, last_rx_at: 1000, last_tx_at: 1040, rx_moving: false, tx_moving: true, rx_rate: 1 };
   const quiet = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900 } });
   const asking = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900, in_flight_since: 1025 } });
@@ -43,13 +43,17 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   const ask = (now: number, over: Partial<TunnelSeen> = {}, policy = P20, a = quiet, askedActiveFor: number | null = null) =>
     standbysToAsk({ uplinks: [a, up('wlan1')], active: 'wlan0', tunnel: { ...tunnel, ...over }, policy, now, askedFor: null, askedActiveFor });
   assert.equal(ask(1015), null, '15 ms: under the 20 packets\' time');
-  assert.deepEqual(ask(1025), { ask: ['wlan0'], askedFor: null, askedActiveFor: 1000, recheckInMs: 41 }, 'the active first, a recheck at its deadline');
-  assert.equal(ask(1050, {}, P20, asking, 1000), null, 'its probe out 25 ms: not yet');
-  assert.deepEqual(ask(1065, {}, P20, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000 }, 'out 40 ms: the others');
+  assert.deepEqual(ask(1025), { ask: ['wlan0'], askedFor: null, askedActiveFor: 1000, recheckInMs: 21 }, 'the active first, a recheck at half its deadline (40 ms)');
+  assert.equal(ask(1040, {}, P20, asking, 1000), null, 'its probe out 15 ms: not yet');
+  assert.deepEqual(ask(1045, {}, P20, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000, recheckInMs: 21 }, 'out 20 ms: the others, a recheck at its deadline');
+  const slow = up('wlan0', { probe: { rtt_ms: 30, loss: 0, last_ok_at: 900, in_flight_since: 1025 } });
+  assert.equal(ask(1060, {}, P20, slow, 1000), null, 'an RTT of 30 ms: a deadline of 90 ms, the others asked only at 45');
+  assert.deepEqual(ask(1070, {}, P20, slow, 1000)?.ask, ['wlan1']);
   assert.equal(ask(1025, { rx_rate: 0.01 }), null, 'at 10 packets/s, 20 packets take 2 s: the slow rule, asked at half of dead_busy_ms');
   assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null });
   assert.equal(ask(1025, {}, { ...P, dead_packets: 40 }), null, 'dead_packets: 40 packets, 40 ms');
-  assert.equal(ask(1025, {}, P), null, 'dead_packets 0 (the default for now): no fast check');
+  assert.equal(ask(1025, {}, { ...P, dead_packets: 0 }), null, 'dead_packets 0: no fast check');
+  assert.deepEqual(ask(1025, {}, P)?.ask, ['wlan0'], 'the default policy: the fast check on (20 packets)');
   // Only where replies are expected through the active (expectsReplies).
   assert.equal(ask(1025, { last_tx_at: 1000 }), null, 'the vehicle stopped sending with the replies: nothing asked');
   const copying = standbysToAsk({ uplinks: [quiet, up('wlan1')], active: 'wlan0', tunnel, policy: P20, now: 1025, askedFor: null, askedActiveFor: null, copying: true });
@@ -72,6 +76,27 @@ test('seeCounters: growth is dated at the previous reading when readings are reg
   assert.deepEqual([failed.readAt, failed.rx, failed.last_rx_at], [1075, 12, 1000], 'a failed read keeps what was known');
   const reset = seeCounters(t2, { rx: 0, tx: 0 }, 1075, 25);
   assert.deepEqual([reset.last_rx_at, reset.last_tx_at], [1050, 1050], 'a counter reset (new interface) is a change');
+});
+
+test('seeCounters at the agent\'s 10 ms interval on a loaded machine: readings 15-90 ms apart still date a silence; only a gap past COUNTER_STALL_MS is a stall', () => {
+  assert.equal(COUNTER_INTERVAL_MS, 10);
+  // Packets came back until the reading at 1000 (dated to the one before, 990); from then on only tx grows, and the
+  // readings come late as a busy event loop fires them.
+  let t: TunnelSeen = seeCounters(seeCounters({ ...NO_TUNNEL }, { rx: 0, tx: 0 }, 990, 10), { rx: 10, tx: 10 }, 1000, 10);
+  assert.equal(t.last_rx_at, 990);
+  const rows: Array<{ at: number; rx: number; tx: number }> = [
+    { at: 1025, rx: 990, tx: 1000 }, // 25 ms after the last: late, not a stall; tx dated to the reading before
+    { at: 1060, rx: 990, tx: 1025 }, // 35 ms
+    { at: 1150, rx: 990, tx: 1060 }, // 90 ms
+    { at: 1300, rx: 990 + 150, tx: 1300 }, // 150 ms: a stall; the silence is not lengthened by it, tx dated now
+  ];
+  let tx = 10;
+  for (const r of rows) {
+    t = seeCounters(t, { rx: 10, tx: (tx += 5) }, r.at, 10);
+    assert.deepEqual([t.last_rx_at, t.last_tx_at], [r.rx, r.tx], `reading at ${r.at}`);
+  }
+  assert.equal(regularGapMs(10), COUNTER_STALL_MS);
+  assert.equal(regularGapMs(80), 160, 'never less than two intervals');
 });
 
 test('decisionClock: never more than a heartbeat and an interval past the last reading heard of', () => {

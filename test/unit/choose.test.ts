@@ -2,7 +2,7 @@
 import { seeded } from '../../shared/rng.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseUplink, EMPTY_MEMORY, QUIET_KEPT, rxBefore, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, fastDeadlineMs, othersAfterMs, QUIET_KEPT, rxBefore, type ArbiterMemory, type ArbiterSnapshot, type Decision, type UplinkView } from '../../agent/policy/choose.js';
 import { activeProbeIntervalMs, policyWith, type Policy } from '../../agent/policy/policy.js';
 import { EMPTY_HISTORY, probeStatsOf, recordProbeResult, type ProbeHistory } from '../../agent/machines/probe.stats.js';
 
@@ -875,7 +875,8 @@ test('chooseUplink, fast check: judged only while the vehicle sends into the sil
   // Copies began 100 ms ago: what comes back after them may come through the copy; the tunnel's silence is not the
   // active's (before: taken for it, a false 'blackhole' under copies).
   check('copies just began: no fast verdict', chooseUplink(given({}, { copying: { via: 'wlan1', since: NOW - 100 } }), P20, NOW), { action: 'stay', rule: 'none' });
-  check('the fast check off (dead_packets 0): the slow rule only', chooseUplink(given({}), P, NOW), { action: 'stay', rule: 'none' });
+  check('the fast check off (dead_packets 0): the slow rule only', chooseUplink(given({}), policyWith({ dead_packets: 0 }), NOW), { action: 'stay', rule: 'none' });
+  check('the default policy: the fast check on (dead_packets 20)', chooseUplink(given({}), P, NOW), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ });
 });
 
 test('rxBefore: the tunnel\'s last packet the active may claim while copies flow: the last before they began (table)', () => {
@@ -890,3 +891,22 @@ test('rxBefore: the tunnel\'s last packet the active may claim while copies flow
   ];
   for (const c of cases) assert.equal(rxBefore(c.lastRx, c.copying), c.want, c.name);
 });
+
+test('chooseUplink, fast check: the others\' answers count for probes sent half the active\'s deadline after its own (othersAfterMs)', () => {
+  // Packets came back at 1/ms until 100 ms ago; the active's probe sent 60 ms ago (deadline 40 ms) is unanswered.
+  const given = (otherSentAgo: number, activeRtt = 5) => snap([
+    wifi('wlan0', -55, { probe: { rtt_ms: activeRtt, loss: 0, last_ok_at: NOW - 300, in_flight_since: NOW - 60 } }),
+    wifi('wlan1', -58, { probe: { rtt_ms: 5, loss: 0, last_ok_at: NOW - 2, last_ok_sent_at: NOW - otherSentAgo } }),
+  ], 'wlan0', { tunnel: { last_rx_at: NOW - 100, last_tx_at: NOW - 5, rx_rate: 1 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 10_000 } });
+  const rows: Array<{ name: string; otherSentAgo: number; activeRtt?: number; want: Want }> = [
+    { name: 'sent 20 ms after the active\'s (half of 40): counts', otherSentAgo: 40, want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ } },
+    { name: 'sent 15 ms after: may have raced the active\'s answer, does not count', otherSentAgo: 45, want: { action: 'stay', rule: 'none' } },
+    // An active RTT of 18 ms: a deadline of 54 ms, half of it 27: wlan1's probe sent 20 ms after is too early.
+    { name: 'a slower active: half of 3 RTTs', otherSentAgo: 40, activeRtt: 18, want: { action: 'stay', rule: 'none' } },
+    { name: 'a slower active, wlan1 asked 30 ms after', otherSentAgo: 30, activeRtt: 18, want: { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true } },
+  ];
+  for (const r of rows) check(r.name, chooseUplink(given(r.otherSentAgo, r.activeRtt), P, NOW), r.want);
+  assert.equal(othersAfterMs(40), 20);
+  assert.equal(othersAfterMs(fastDeadlineMs({ probe: { rtt_ms: 18, loss: 0, last_ok_at: null } }, P)), 27);
+});
+

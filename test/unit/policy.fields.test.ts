@@ -39,9 +39,9 @@ const ARBITER_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; base?: 
   { field: 'dead_idle_ms', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65)]), profile: { dead_idle_ms: 2000 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
   // The fast check: 1 packet/ms came back until 60 ms ago; wlan0's probe sent 50 ms ago is unanswered, wlan1 answered one
   // sent 42 ms after it.
-  // (The fast check is off by default, dead_packets 0: a site's profile turns it on.)
-  { field: 'dead_packets', given: fastCase(), profile: { dead_packets: 20 }, without: 'stay (none)', with: 'switch wlan1 (blackhole) hold-down until +30000' },
-  { field: 'dead_fast_ms', given: fastCase(), base: { dead_packets: 20 }, profile: { dead_fast_ms: 60 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
+  // (The fast check is on by default, dead_packets 20: a site's profile turns it off with 0, or asks more packets.)
+  { field: 'dead_packets', given: fastCase(), profile: { dead_packets: 0 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
+  { field: 'dead_fast_ms', given: fastCase(), profile: { dead_fast_ms: 60 }, without: 'switch wlan1 (blackhole) hold-down until +30000', with: 'stay (none)' },
   {
     field: 'busy_window_ms',
     given: snap([wifi('wlan0', -60, { probe: probe(NOW - 700) }), wifi('wlan1', -65)], { tunnel: { last_rx_at: null, last_tx_at: NOW - 300 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 5000 } }),
