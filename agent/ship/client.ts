@@ -1,8 +1,8 @@
 // The agent's HTTP client of HQ's agents' API, inside the tunnel: http://<concentrator tunnel address>:<port>/v1/...
 import { Agent, request } from 'node:http';
 import type { HeartbeatInput, HeartbeatReply } from '../../shared/wire/heartbeat.js';
-import type { SentClock, SwitchEvent } from '../../shared/wire/switch-event.js';
-import type { SendOutcome } from './shipper.js';
+import { durableMarkSchema, type SentClock, type SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { DurableOutcome, SendOutcome } from './shipper.js';
 import type { DriveSendOutcome } from './drive.shipper.js';
 
 export interface AgentApiClientOptions {
@@ -22,6 +22,8 @@ export interface HttpReply {
 export interface AgentApiClient {
   /** `sent`: the agent's clock as it sends (HQ learns the vehicle's clock offset from it). */
   postEvents(events: SwitchEvent[], signal: AbortSignal, sent?: SentClock): Promise<SendOutcome>;
+  /** How far HQ's log is durable, once it covers `want` (HQ waits up to 2 s for it). */
+  durable(want: { epoch: string; upto: number }, signal: AbortSignal): Promise<DurableOutcome>;
   postHeartbeat(hb: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatReply>;
   /** A piece of a drive file (brotli of its bytes from `offset`). */
   postDrive(segment: string, offset: number, body: Buffer, signal: AbortSignal): Promise<DriveSendOutcome>;
@@ -38,11 +40,30 @@ export function eventsOutcome(r: HttpReply): SendOutcome {
     if (Array.isArray(stored) && stored.every((s) => typeof s === 'string')) return { kind: 'ok', stored };
     return { kind: 'retry', error: 'HQ answered 200 without the stored ids' };
   }
+  if (r.status === 202) {
+    // Accepted, not yet durable (we asked with Prefer: respond-async): kept in the journal until a mark covers the ticket.
+    const b = r.body as { accepted?: unknown; epoch?: unknown; ticket?: unknown } | null;
+    const mark = durableMarkSchema.safeParse({ epoch: b?.epoch, upto: b?.ticket });
+    if (Array.isArray(b?.accepted) && b.accepted.every((s) => typeof s === 'string') && mark.success && typeof b?.ticket === 'number') return { kind: 'accepted', accepted: b.accepted, ticket: mark.data };
+    return { kind: 'retry', error: 'HQ answered 202 without the accepted ids and their ticket' };
+  }
   if (r.status === 413) return { kind: 'too-large' };
   if (r.status === 400 && err?.code === 'INVALID') {
     const m = /^events\[(\d+)\]/.exec(err.field ?? '');
     return { kind: 'refused', index: m ? Number(m[1]) : null, message: `${err.field ?? '?'}: ${err.message ?? 'invalid'}` };
   }
+  return { kind: 'retry', error: `HTTP ${r.status}${err ? ` ${err.code}: ${err.message}` : ''}` };
+}
+
+/** Classifies HQ's answer to GET /v1/events/durable (pure). */
+export function durableOutcome(r: HttpReply): DurableOutcome {
+  if (r.status === 200) {
+    const m = durableMarkSchema.safeParse(r.body);
+    return m.success ? { kind: 'mark', mark: m.data } : { kind: 'retry', error: 'HQ answered its durable mark without an epoch or upto' };
+  }
+  // This HQ does not know the route (an older one, after a downgrade or a failover): what it accepted is shipped again.
+  if (r.status === 404) return { kind: 'mark', mark: null };
+  const err = (r.body as { error?: { code?: string; message?: string } } | null)?.error;
   return { kind: 'retry', error: `HTTP ${r.status}${err ? ` ${err.code}: ${err.message}` : ''}` };
 }
 
@@ -63,7 +84,7 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 2, timeout: 60_000 });
   const timeoutMs = o.timeoutMs ?? 5000;
 
-  const call = (method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<HttpReply> =>
+  const call = (method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal, extra: Record<string, string> = {}): Promise<HttpReply> =>
     new Promise((resolve, reject) => {
       const raw = Buffer.isBuffer(body);
       const payload = body === undefined ? undefined : raw ? body : Buffer.from(JSON.stringify(body));
@@ -71,7 +92,7 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
         {
           protocol: base.protocol, hostname: base.hostname, port: base.port || 80, method, path, agent,
           localAddress: o.localAddress, signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-          headers: payload ? { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': payload.length } : {},
+          headers: { ...extra, ...(payload ? { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': payload.length } : {}) },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -96,7 +117,15 @@ export function createAgentApiClient(o: AgentApiClientOptions): AgentApiClient {
   return {
     async postEvents(events, signal, sent) {
       try {
-        return eventsOutcome(await call('POST', '/v1/events', sent ? { sent, events } : { events }, signal));
+        // HQ may answer before its commit (202); an older HQ ignores the header and answers once stored (200).
+        return eventsOutcome(await call('POST', '/v1/events', sent ? { sent, events } : { events }, signal, { prefer: 'respond-async' }));
+      } catch (err) {
+        return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
+      }
+    },
+    async durable(want, signal) {
+      try {
+        return durableOutcome(await call('GET', `/v1/events/durable?epoch=${encodeURIComponent(want.epoch)}&upto=${want.upto}`, undefined, signal));
       } catch (err) {
         return { kind: 'retry', error: (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message };
       }

@@ -116,6 +116,7 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       hqTakesMono
         ? client.postEvents(events, signal, { wall: new Date(clock.wallNow()).toISOString(), mono: { timeline: clock.timeline, ms: Math.round(clock.now() * 1000) / 1000 } })
         : client.postEvents(events.map(({ mono: _m, ...e }) => e), signal),
+    durable: (want, signal) => client.durable(want, signal),
     timer: clock,
     log,
     onShipped: (n) => metrics.onShipped(n),

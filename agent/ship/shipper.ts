@@ -1,11 +1,14 @@
-// Ships the journal to HQ: oldest first, in batches, retrying with backoff until HQ acknowledges; idempotent by id,
-// so a batch sent twice (acknowledgement lost, agent restarted) is stored once.
+// Ships the journal to HQ: oldest first, in batches, retrying with backoff until HQ acknowledges them durable;
+// idempotent by id, so a batch sent twice (acknowledgement lost, agent restarted, HQ restarted before its commit) is
+// stored once. An event leaves the journal's unshipped set only once HQ says it is on disk: at once (200), or after
+// HQ accepted it (202) and a durable mark of the same epoch covers its ticket; another epoch ships it again.
 //
-// idle ──kick()──▶ sending ──acknowledged, more left──▶ sending
-//                     │ └──acknowledged, none left──▶ idle
+// idle ──kick()──▶ sending ──acknowledged or accepted, more left──▶ sending
+//                     │ └──none left, accepted ones: asks for the durable mark──▶ sending
+//                     │ └──none left, none accepted──▶ idle
 //                     └──failed──▶ waiting ──timer or kick()──▶ sending
 import type { Logger } from '../../shared/log.js';
-import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { DurableMark, SwitchEvent } from '../../shared/wire/switch-event.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { Timer } from '../../shared/clock.js';
 
@@ -13,12 +16,20 @@ import type { Timer } from '../../shared/clock.js';
 export type SendOutcome =
   /** HQ stored (or already had) these ids. */
   | { kind: 'ok'; stored: string[] }
+  /** HQ queued these ids for its commit as `ticket` (202): durable once a mark of the same epoch reaches ticket.upto. */
+  | { kind: 'accepted'; accepted: string[]; ticket: DurableMark }
   /** Worth retrying as is: no route, HQ down or restarting, 5xx, 403 (not registered yet), a timeout. */
   | { kind: 'retry'; error: string }
   /** HQ will never take this batch as it is (400); `index` is the bad event's, when HQ named it. */
   | { kind: 'refused'; index: number | null; message: string }
   /** 413: send fewer at a time. */
   | { kind: 'too-large' };
+
+/** What asking HQ for its durable mark came to: the mark, or null when HQ knows no marks (ship again). */
+export type DurableOutcome = { kind: 'mark'; mark: DurableMark | null } | { kind: 'retry'; error: string };
+
+/** Accepted ids ask for the durable mark at most this many at a time (then shipping waits for the mark). */
+const MAX_ACCEPTED_BATCHES = 4;
 
 export interface ShipperJournal {
   unshipped(limit: number): SwitchEvent[];
@@ -29,6 +40,8 @@ export interface ShipperJournal {
 export interface ShipperDeps {
   journal: ShipperJournal;
   send: (events: SwitchEvent[], signal: AbortSignal) => Promise<SendOutcome>;
+  /** HQ's durable mark once it covers `want` (HQ waits a little); needed once HQ answers 'accepted'. */
+  durable?: (want: DurableMark, signal: AbortSignal) => Promise<DurableOutcome>;
   timer: Timer;
   random?: () => number;
   backoff?: Partial<BackoffPolicy>;
@@ -51,6 +64,8 @@ export class Shipper {
   private readonly maxBatch: number;
   private batch: number;
   private running: Promise<void> | null = null;
+  /** Batches HQ accepted, not yet known durable: not sent again while here; forgotten (so shipped again) on another epoch. */
+  private accepted: Array<{ ids: string[]; ticket: DurableMark }> = [];
 
   constructor(private readonly d: ShipperDeps) {
     this.policy = { ...DEFAULT_BACKOFF, ...d.backoff };
@@ -98,11 +113,61 @@ export class Shipper {
     }, ms);
   }
 
+  /** Ids HQ accepted and this shipper awaits the durable mark for. */
+  get awaitingDurable(): number {
+    return this.accepted.reduce((n, a) => n + a.ids.length, 0);
+  }
+
+  /** The oldest unshipped events not awaiting their durable mark. */
+  private next(): SwitchEvent[] {
+    if (!this.accepted.length) return this.d.journal.unshipped(this.batch);
+    const held = new Set(this.accepted.flatMap((a) => a.ids));
+    return this.d.journal.unshipped(this.batch + held.size).filter((e) => !held.has(e.id)).slice(0, this.batch);
+  }
+
+  /**
+   * Asks HQ for its durable mark; marks shipped what it covers and forgets what another epoch's mark cannot (shipped
+   * again). False when nothing came of it (the shipper has waited).
+   */
+  private async confirm(): Promise<boolean> {
+    const want = this.accepted[this.accepted.length - 1]!.ticket;
+    let out: DurableOutcome;
+    try {
+      out = this.d.durable ? await this.d.durable(want, this.ac.signal) : { kind: 'mark', mark: null };
+    } catch (err) {
+      out = { kind: 'retry', error: err instanceof Error ? err.message : String(err) };
+    }
+    if ((this.st as ShipperState) === 'stopped') return false;
+    if (out.kind === 'retry') {
+      this.wait(`durable mark: ${out.error}`);
+      return false;
+    }
+    const mark = out.mark;
+    const durable = this.accepted.filter((a) => mark !== null && a.ticket.epoch === mark.epoch && a.ticket.upto <= mark.upto);
+    const lost = this.accepted.filter((a) => mark === null || a.ticket.epoch !== mark.epoch);
+    this.accepted = this.accepted.filter((a) => !durable.includes(a) && !lost.includes(a));
+    const ids = durable.flatMap((a) => a.ids);
+    if (ids.length) {
+      this.d.journal.markShipped(ids);
+      this.d.onShipped?.(ids.length);
+    }
+    if (lost.length) this.d.log?.info({ event: 'ship.resend', events: lost.reduce((n, a) => n + a.ids.length, 0) }, 'HQ restarted or failed a commit before these were durable: shipping them again');
+    if (!ids.length && !lost.length) {
+      this.wait('HQ has not made the accepted events durable yet');
+      return false;
+    }
+    return true;
+  }
+
   private async pump(): Promise<void> {
     this.st = 'sending';
     for (;;) {
-      const events = this.d.journal.unshipped(this.batch);
+      const events = this.accepted.length >= MAX_ACCEPTED_BATCHES ? [] : this.next();
       if (!events.length) {
+        if (this.accepted.length) {
+          if (await this.confirm()) continue;
+          return;
+        }
         this.st = 'idle';
         return;
       }
@@ -123,6 +188,19 @@ export class Shipper {
           }
           this.d.journal.markShipped(acked);
           this.d.onShipped?.(acked.length);
+          if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
+          this.attempt = 0;
+          this.batch = Math.min(this.maxBatch, this.batch * 2);
+          continue;
+        }
+        case 'accepted': {
+          const sent = new Set(events.map((e) => e.id));
+          const ids = out.accepted.filter((id) => sent.has(id));
+          if (!ids.length) {
+            this.wait('HQ accepted none of the batch');
+            return;
+          }
+          this.accepted.push({ ids, ticket: out.ticket });
           if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
           this.attempt = 0;
           this.batch = Math.min(this.maxBatch, this.batch * 2);

@@ -8,7 +8,7 @@ import { FleetState } from '../agent-api/fleet.js';
 import { buildAgentApi } from '../agent-api/app.js';
 import { GroupCommit } from '../agent-api/ingest.js';
 import { HqMetrics } from '../metrics/hq.metrics.js';
-import type { EventStore } from '../store/events/service.js';
+import type { EventStore, IngestResult } from '../store/events/service.js';
 import type { DriveRepository } from '../store/drives/repository.js';
 import type { SiteService } from '../store/sites/service.js';
 import type { Stores } from '../store/stores.js';
@@ -109,6 +109,9 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     clearInterval(recount);
     clearInterval(fleetSaver);
     for (const l of listeners) await l.close().catch((err: Error) => log.warn({ err: err.message }, 'closing a fleet-ops listener'));
+    // Batches answered 202 and still queued are committed before the store closes (not needed for safety: their agents
+    // would ship them again, but it spares the resend).
+    await commit.flush().catch((err: Error) => log.warn({ err: err.message }, 'the last switch events queued were not committed at stop (their agents ship them again)'));
     await saveFleet().catch((err: Error) => log.warn({ err: err.message }, 'the fleet state was not saved at stop'));
   };
 
@@ -162,13 +165,21 @@ export async function startFleetOps(d: FleetOpsDeps): Promise<FleetOps> {
     };
     d.adminApp.register(adminRoutes({ events, fleet, lastSwitches, vehicles: vehicles, sites, drives, registry, origin: 'admin socket', timer: clock }));
 
+    const stored = (r: IngestResult) => {
+      lastSwitches.update(r.inserted);
+      for (const e of r.inserted) log.debug({ event: 'switch.stored', id: e.id, vehicle: e.vehicle, seq: e.seq, from: e.from, to: e.to, reason: e.reason }, `${e.vehicle}: ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
+      return r;
+    };
     const agentApi = buildAgentApi({
       identify: (address) => vehicles.byAddress(address),
-      ingest: async (batch) => {
-        const r = await commit.submit(batch);
-        lastSwitches.update(r.inserted);
-        for (const e of r.inserted) log.debug({ event: 'switch.stored', id: e.id, vehicle: e.vehicle, seq: e.seq, from: e.from, to: e.to, reason: e.reason }, `${e.vehicle}: ${e.from ?? '-'} -> ${e.to} (${e.reason})`);
-        return r;
+      ingest: async (batch) => stored(await commit.submit(batch)),
+      durability: {
+        accept: (batch) => {
+          const a = commit.accept(batch);
+          return a && { ...a, committed: a.committed.then(stored) };
+        },
+        mark: () => commit.mark(),
+        untilDurable: (want, signal) => commit.untilDurable(want, signal),
       },
       fleet,
       metrics,

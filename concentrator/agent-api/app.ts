@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/log.js';
 import { parseWire } from '../../shared/wire/common.js';
 import { heartbeatSchema, type HeartbeatReply } from '../../shared/wire/heartbeat.js';
 import type { SiteSet } from '../../shared/wire/site-profile.js';
-import { eventBatchSchema, type EventBatchReply } from '../../shared/wire/switch-event.js';
+import { DURABLE_WAIT_MS, durableMarkSchema, eventBatchSchema, type DurableMark, type EventBatchAccepted, type EventBatchReply } from '../../shared/wire/switch-event.js';
 import { realClock, type Clock } from '../../shared/clock.js';
 import type { TimedEvent } from '../store/events/schema.js';
 import type { IngestResult } from '../store/events/service.js';
@@ -23,6 +23,12 @@ export interface AgentApiOptions {
   identify: (address: string) => Promise<{ name: string } | null>;
   /** Stores a validated batch durably (group-committed); resolves once it is on disk. */
   ingest: (events: readonly TimedEvent[]) => Promise<IngestResult>;
+  /**
+   * Answering a batch before its commit, to an agent that asks (`Prefer: respond-async`), and telling it later how far
+   * the log is durable (GroupCommit: ingest.ts). Absent: every batch is answered once stored, and GET
+   * /v1/events/durable is 404.
+   */
+  durability?: Durability;
   fleet: FleetState;
   /** The site profile set agents fetch; absent: an empty set, version 0. */
   sites?: () => Promise<SiteSet>;
@@ -35,6 +41,15 @@ export interface AgentApiOptions {
   bodyLimit?: number;
   /** HQ's clock: receive times, and the ingest's duration (realClock). */
   clock?: Clock;
+}
+
+/** What the agents' API needs of the group commit to answer before the commit (GroupCommit has it). */
+export interface Durability {
+  /** The batch queued with its ticket, or null: answer it once stored (the store failing, the queue long). */
+  accept(events: readonly TimedEvent[]): { epoch: string; ticket: number; committed: Promise<IngestResult> } | null;
+  mark(): DurableMark;
+  /** The mark once it covers `want` or its epoch is another, or as it is when `signal` aborts. */
+  untilDurable(want: DurableMark, signal: AbortSignal): Promise<DurableMark>;
 }
 
 declare module 'fastify' {
@@ -85,12 +100,41 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     // The vehicle's clock: as this batch says it was when sent, else as its last heartbeat said (an older agent).
     const live = o.fleet.get(req.vehicle);
     const vclock: VehicleClock | null = p.value.sent ? clockOfBatch(p.value.sent, receivedAt) : live ? { offsetMs: live.clockOffsetMs } : null;
-    const r = await o.ingest(events.map((e) => ({ ...e, time: eventTime(e, vclock, receivedAt) })));
-    o.metrics?.stored(r.inserted, r.duplicates);
-    o.metrics?.ingestSeconds.observe((clock.now() - started) / 1000);
-    const body: EventBatchReply = { stored: events.map((e) => e.id), inserted: r.inserted.length, duplicates: r.duplicates };
+    const timed = events.map((e) => ({ ...e, time: eventTime(e, vclock, receivedAt) }));
+    const stored = (r: IngestResult) => {
+      o.metrics?.stored(r.inserted, r.duplicates);
+      o.metrics?.ingestSeconds.observe((clock.now() - started) / 1000);
+    };
+    // Asked for (RFC 7240) and HQ able: answered now, 202, not yet durable; the agent keeps the events until a durable
+    // mark covers the ticket. A commit that fails is logged here: the agent learns it from the epoch (ingest.ts).
+    const a = o.durability && /\brespond-async\b/i.test(String(req.headers.prefer ?? '')) ? o.durability.accept(timed) : null;
+    if (a) {
+      a.committed.then(stored, (err: Error) => req.log.warn({ event: 'ingest.commit_failed', vehicle: req.vehicle, ticket: a.ticket, err: err.message }, 'a batch answered 202 was not committed: its agent ships it again'));
+      const body: EventBatchAccepted = { accepted: events.map((e) => e.id), epoch: a.epoch, ticket: a.ticket, durable: o.durability!.mark() };
+      return reply.code(202).send(body);
+    }
+    const r = await o.ingest(timed);
+    stored(r);
+    const body: EventBatchReply = { stored: events.map((e) => e.id), inserted: r.inserted.length, duplicates: r.duplicates, ...(o.durability ? { durable: o.durability.mark() } : {}) };
     return body;
   });
+
+  if (o.durability) {
+    const durability = o.durability;
+    /** How far the log is durable: waits up to DURABLE_WAIT_MS for the mark asked for (or another epoch), then answers it as it is. */
+    app.get('/v1/events/durable', async (req, reply) => {
+      const q = parseWire(durableMarkSchema, req.query);
+      if (!q.ok) return reply.code(400).send(fail('INVALID', q.message, q.field));
+      const gone = new AbortController();
+      const timer = clock.set(() => gone.abort(), DURABLE_WAIT_MS);
+      reply.raw.once('close', () => gone.abort()); // the agent went away
+      try {
+        return await durability.untilDurable(q.value, gone.signal);
+      } finally {
+        clock.clear(timer);
+      }
+    });
+  }
 
   app.post('/v1/heartbeat', async (req, reply) => {
     const p = parseWire(heartbeatSchema, req.body);

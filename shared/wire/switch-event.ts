@@ -126,9 +126,38 @@ export const eventBatchSchema = z.strictObject({
   events: z.array(switchEventSchema).min(1, 'must hold at least one event').max(MAX_BATCH, `must hold at most ${MAX_BATCH} events`),
 });
 
-/** The answer: every id in the batch is now stored (new or already there), so the agent marks them all shipped. */
+/**
+ * How far HQ's switch log is durable: every batch HQ accepted with a ticket ≤ `upto` in this `epoch` is committed
+ * (on disk). The epoch is one HQ process's, begun afresh at its start and after any failed commit: a ticket of
+ * another epoch may never be committed, so its events are shipped again (HQ stores each (vehicle, id) once).
+ */
+export const durableMarkSchema = z.strictObject({
+  epoch: z.uuid(),
+  upto: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export type DurableMark = z.output<typeof durableMarkSchema>;
+
+/** The answer once stored (200): every id in the batch is now stored (new or already there), so the agent marks them
+ *  all shipped. `durable`: HQ's mark as it answered (HQs since 2026-12). */
 export interface EventBatchReply {
   stored: string[];
   inserted: number;
   duplicates: number;
+  durable?: DurableMark;
 }
+
+/**
+ * The answer before the commit (202), to an agent that asked for it with `Prefer: respond-async` (RFC 7240; an older
+ * HQ ignores the header and answers 200 once stored). The batch is valid and queued for the commit as ticket `ticket`
+ * of `epoch`; it is NOT yet durable: the agent keeps the events in its journal until a durable mark covers the ticket
+ * (GET /v1/events/durable?epoch=E&upto=N, which waits a little for it), and ships them again when the epoch changed.
+ */
+export interface EventBatchAccepted {
+  accepted: string[];
+  epoch: string;
+  ticket: number;
+  durable: DurableMark;
+}
+
+/** GET /v1/events/durable waits at most this long for the mark asked for, then answers the mark as it is. */
+export const DURABLE_WAIT_MS = 2000;

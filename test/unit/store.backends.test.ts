@@ -16,6 +16,10 @@ import { FleetState } from '../../concentrator/agent-api/fleet.js';
 import { GroupCommit } from '../../concentrator/agent-api/ingest.js';
 import type { SwitchEvent } from '../../shared/wire/switch-event.js';
 import { startTestPostgres, type TestPostgres } from './postgres.fixture.js';
+import { Journal } from '../../agent/journal/journal.js';
+import { Shipper } from '../../agent/ship/shipper.js';
+import { SimClock } from '../../shared/clock.js';
+import { hqProcess } from './hq-process.fixtures.test.js';
 
 const K = (n: number) => Buffer.alloc(32, n).toString('base64');
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -519,3 +523,34 @@ test('restore refuses a file that is not a backup, and a bad line leaves the sto
   await assert.rejects(restore(s.parts, bad), /line 3 is not a row of a known table/);
   assert.deepEqual(await s.vehicles.list(), [], 'nothing of it stayed');
 });
+
+for (const kind of BACKENDS) {
+  test(`${kind}: HQ answers 202 and dies before its commit: the agent's journal keeps the events and ships them to the next HQ, each stored once`, async (t) => {
+    const s = await fresh(t, kind);
+    const timer = new SimClock();
+    const j = Journal.open(':memory:');
+    let hq = hqProcess(s.events);
+    const shipper = new Shipper({ journal: j, send: (x) => hq.send(x), durable: (w) => hq.durable(w), timer, random: () => 0 });
+    t.after(() => shipper.stop());
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 400 && !ok(); i++) await sleep(5);
+      assert.ok(ok(), what);
+    };
+    const journal = (n: number) => j.append({ id: uuid(n), vehicle: 'bus-7', at: new Date(T0 + n * 1000).toISOString(), from: 'wlan0', to: 'wlan1', reason: 'signal' });
+    for (const n of [1, 2]) journal(n);
+    shipper.kick();
+    await until('1 and 2 durable', () => j.backlog() === 0 && shipper.state === 'idle');
+    hq.g.hold();
+    for (const n of [3, 4, 5]) journal(n);
+    shipper.kick();
+    await until('3 to 5 accepted', () => shipper.awaitingDurable === 3 && hq.g.held.length === 1);
+    assert.equal(j.backlog(), 3, 'accepted is not durable: kept in the journal');
+    hq.kill();
+    await until('the dead HQ\'s durable mark never came', () => shipper.state === 'waiting');
+    assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2], 'the dead HQ committed none of them');
+    hq = hqProcess(s.events);
+    timer.advance(60_000);
+    await until('3 to 5 durable at the next HQ', () => j.backlog() === 0 && shipper.state === 'idle');
+    assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4, 5], 'each once');
+  });
+}
