@@ -59,7 +59,7 @@ test('rules: copies counted and let go first; each uplink\'s packets duplicated 
     'add rule ip roamlink_dup out meta mark & 0x00100000 == 0x00100000 accept\n');
 });
 
-test('driver: renders at start, again when the routes change (DHCP), not when they do not', async () => {
+test('driver: the table, then the rules for the routes as they are at start; stop deletes the table', async () => {
   let now = routes;
   const scripts: string[] = [];
   const runner: Runner = async (argv, opts) => {
@@ -77,7 +77,7 @@ test('driver: renders at start, again when the routes change (DHCP), not when th
   assert.match(scripts.at(-1)!, /^table ip roamlink_dup\ndelete table ip roamlink_dup\n$/);
 });
 
-test('driver: a new lease (address and gateway) re-renders the rules', async () => {
+test('driver: a new lease (address and gateway) re-renders the rules; the same routes do not', async () => {
   const leased = JSON.parse(routes) as Array<Record<string, unknown>>;
   let now = JSON.stringify(leased);
   const scripts: string[] = [];
