@@ -1,6 +1,6 @@
 // Redundancy (pure): whether the tunnel's outer packets are also copied through a standby, through which one, and why.
 // LTE carries copies only while its lte_budget has bytes left (its copies are counted against it: agent/start/copy.meter.ts).
-import { isUsable, type ArbiterSnapshot, type UplinkView } from './choose.js';
+import { isUsable, type ArbiterMemory, type ArbiterSnapshot, type UplinkView } from './choose.js';
 import type { Policy } from './policy.js';
 
 /** What the decision remembers between calls (the caller hands it back). */
@@ -29,17 +29,31 @@ export interface RedundancyDecision {
  *  and while copies flow the active is dead only on two in a row (copyProof), so copies begun on one made a blackhole's
  *  switch wait for the second (2026-12-03, lab: failover-idle's switch at 2128 ms against 1.5 s with risk on). Two in a
  *  row are the proof copyProof asks: copies begun on them never delay the switch. */
-export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms'>): string | null {
+export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms' | 'probe_interval_ms'>, now = 0, quiet: ArbiterMemory['quiet'] = []): string | null {
   if (a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal) return `${a.name} ${a.signal} dBm below risk_signal ${policy.risk_signal} dBm`;
-  if (a.probe.loss >= policy.risk_loss) return `${a.name} probe loss ${Math.round(a.probe.loss * 100)}% at or above risk_loss ${Math.round(policy.risk_loss * 100)}%`;
+  if (a.probe.loss >= policy.risk_loss && !farEndLoss(a, policy, now, quiet)) return `${a.name} probe loss ${Math.round(a.probe.loss * 100)}% at or above risk_loss ${Math.round(policy.risk_loss * 100)}%`;
   if (a.probe.rtt_ms !== null && a.probe.rtt_ms >= policy.risk_rtt_ms) return `${a.name} RTT ${Math.round(a.probe.rtt_ms)} ms at or above risk_rtt_ms ${policy.risk_rtt_ms} ms`;
   if (a.probe.failing && a.probe.failing.last_at > a.probe.failing.since) return `${a.name} last two probes unanswered`;
   return null;
 }
 
+/**
+ * The active's probe loss may be the far end's: a quiet spell (the concentrator heard on no path, ArbiterMemory.quiet)
+ * is on, or ended within the loss window's span (its probes at the rest pace, probe_interval_ms). Those probes are not
+ * the path's own (the loss rule leaves them out too: choose.ts ownLoss), and copies cannot help against HQ's silence.
+ * 2026-12-03, lab (far-end.test with risk on): after every path was blackholed for 3 s, the active's loss window kept
+ * 25 % for 20 s; copies ran, and the blackhole of the active alone that followed was found on copyProof (1.1 s) against
+ * its 400 ms bound, or (idle) not in its 2 s at all.
+ */
+function farEndLoss(a: UplinkView, policy: Pick<Policy, 'probe_interval_ms'>, now: number, quiet: NonNullable<ArbiterMemory['quiet']>): boolean {
+  const last = quiet.at(-1);
+  if (!last) return false;
+  return last.to === null || now - last.to < (a.probe.probes ?? 20) * policy.probe_interval_ms;
+}
+
 /** The risk has passed: no risk, and a Wi-Fi's signal at risk_signal + hysteresis_db or above (no flapping around it). */
-function clearOf(a: UplinkView, policy: Policy): boolean {
-  if (riskOf(a, policy) !== null) return false;
+function clearOf(a: UplinkView, policy: Policy, now: number, quiet: ArbiterMemory['quiet']): boolean {
+  if (riskOf(a, policy, now, quiet) !== null) return false;
   return !(a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal + policy.hysteresis_db);
 }
 
@@ -64,7 +78,7 @@ export function canCarryCopies(u: UplinkView, policy: Policy, now: number): bool
  * when one can (the one already carrying copies while it can, else the strongest), LTE within its lte_budget only when
  * none can; a standby that cannot (whyNoCopies) is never used.
  */
-export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'active'>, policy: Policy, now: number, prev: RedundancyMemory = NO_REDUNDANCY): RedundancyDecision {
+export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'active' | 'memory'>, policy: Policy, now: number, prev: RedundancyMemory = NO_REDUNDANCY): RedundancyDecision {
   const off = (why: string): RedundancyDecision => ({ via: null, why, memory: { ...NO_REDUNDANCY } });
   if (policy.redundancy === 'off') return off('redundancy off');
   const active = snapshot.uplinks.find((u) => u.name === snapshot.active);
@@ -76,11 +90,12 @@ export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'ac
     since ??= now;
     why = 'redundancy always';
   } else {
-    const risk = riskOf(active, policy);
+    const quiet = snapshot.memory?.quiet ?? [];
+    const risk = riskOf(active, policy, now, quiet);
     if (risk !== null) {
       since ??= now;
       why = risk;
-    } else if (since !== null && !clearOf(active, policy)) {
+    } else if (since !== null && !clearOf(active, policy, now, quiet)) {
       why = `${active.name} not clear yet (signal below ${policy.risk_signal + policy.hysteresis_db} dBm)`;
     } else if (since !== null) {
       clearSince = prev.clearSince ?? now;

@@ -12,7 +12,7 @@ const wifi = (name: string, signal: number, over: Partial<UplinkView> = {}): Upl
 const lte: UplinkView = { name: 'wwan0', kind: 'lte', state: 'standby', signal: -95, ready: true, carrier: true, probe };
 const P = policyWith({ redundancy: 'risk' });
 
-const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemory; policy?: Parameters<typeof policyWith>[0]; want: string | null }> = [
+const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemory; policy?: Parameters<typeof policyWith>[0]; quiet?: Array<{ from: number; to: number | null }>; want: string | null }> = [
   { name: 'not at risk: none', uplinks: [wifi('wlan0', -60), wifi('wlan1', -62)], want: null },
   { name: 'signal below risk_signal: through the standby Wi-Fi', uplinks: [wifi('wlan0', -72), wifi('wlan1', -62)], want: 'wlan1' },
   { name: 'the strongest of two standbys', uplinks: [wifi('wlan0', -72), wifi('wlan1', -66), wifi('wlan2', -60)], want: 'wlan2' },
@@ -21,6 +21,12 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
   // for the second); two in a row are, the proof copyProof asks.
   { name: 'one probe of the active unanswered: not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: null },
   { name: 'two probes of the active unanswered in a row: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
+  // Probe loss from a far-end silence (every path quiet) is not the path's risk while the loss window may hold it
+  // (20 probes at the 1 s rest pace): copies cannot help against HQ's silence.
+  { name: 'probe loss at risk_loss: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, loss: 0.25, probes: 20 } }), wifi('wlan1', -62)], want: 'wlan1' },
+  { name: 'probe loss at risk_loss, a far-end silence ended 5 s ago: not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, loss: 0.25, probes: 20 } }), wifi('wlan1', -62)], quiet: [{ from: NOW - 8000, to: NOW - 5000 }], want: null },
+  { name: 'probe loss at risk_loss, the far end silent now: not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, loss: 0.25, probes: 20 } }), wifi('wlan1', -62)], quiet: [{ from: NOW - 800, to: null }], want: null },
+  { name: 'probe loss at risk_loss, a far-end silence ended 25 s ago (out of the window): at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, loss: 0.25, probes: 20 } }), wifi('wlan1', -62)], quiet: [{ from: NOW - 28_000, to: NOW - 25_000 }], want: 'wlan1' },
   // LTE (issue 13, item 1): only within lte_budget, and only when no Wi-Fi can.
   { name: 'LTE with budget left, no standby Wi-Fi: through LTE', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 2_000_000 }], want: 'wwan0' },
   { name: 'LTE past its budget: none', uplinks: [wifi('wlan0', -72), { ...lte, budget_left: 0 }], want: null },
@@ -44,7 +50,7 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
 for (const c of CASES) {
   test(`chooseRedundancy: ${c.name}`, () => {
     const uplinks = c.uplinks.map((u) => (u.name === 'wlan0' ? { ...u, state: 'active' as const } : u));
-    const d = chooseRedundancy({ uplinks, active: 'wlan0' }, c.policy ? policyWith({ redundancy: 'risk', ...c.policy }) : P, NOW, c.prev ?? NO_REDUNDANCY);
+    const d = chooseRedundancy({ uplinks, active: 'wlan0', ...(c.quiet ? { memory: { belowSince: null, betterSince: {}, busySince: null, quiet: c.quiet } } : {}) }, c.policy ? policyWith({ redundancy: 'risk', ...c.policy }) : P, NOW, c.prev ?? NO_REDUNDANCY);
     assert.equal(d.via, c.want, d.why);
   });
 }
