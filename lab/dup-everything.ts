@@ -15,7 +15,7 @@
 // change, so the copies follow DHCP as the agent's own steering does.
 import { Proc } from './procs.js';
 import { run as defaultRun, type Runner } from '../shared/exec.js';
-import { nftApply, nftCommandsScript, nftRemoveScript, nftTableName, nftTableScript, type NftTable } from '../shared/nft.js';
+import { countersByPrefix, nftApply, nftCommandsScript, nftRemoveScript, nftTableName, nftTableScript, type NftTable } from '../shared/nft.js';
 
 export const DUP_TABLE: NftTable = { family: 'ip', name: 'roamlink_dup' };
 const T = nftTableName(DUP_TABLE);
@@ -92,13 +92,7 @@ export function parseUplinkRoutes(json: string, devices: readonly string[]): Dup
 
 /** The copies' counters (`nft -j list counters table ip roamlink_dup`): packets and bytes per uplink (pure). */
 export function parseDupCounters(json: string): Record<string, { packets: number; bytes: number }> {
-  const doc = JSON.parse(json) as { nftables?: Array<{ counter?: { name?: string; packets?: number; bytes?: number } }> };
-  const out: Record<string, { packets: number; bytes: number }> = {};
-  for (const o of doc.nftables ?? []) {
-    const c = o.counter;
-    if (c?.name?.startsWith('dup_')) out[c.name.slice('dup_'.length)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
-  }
-  return out;
+  return countersByPrefix(json, 'dup_');
 }
 
 export interface DupEverything {

@@ -41,3 +41,15 @@ export interface NftRunOptions {
 export function nftApply(script: string, o: NftRunOptions = {}): Promise<RunResult> {
   return (o.run ?? defaultRun)(['nft', '-f', '-'], { input: script, netns: o.netns, signal: o.signal, allowFail: o.allowFail ?? false });
 }
+
+/** Packets and bytes of a table's named counters whose name starts with `prefix`, keyed by the rest of the name, from
+ *  `nft -j list counters table ...` (pure). */
+export function countersByPrefix(json: string, prefix: string): Record<string, { packets: number; bytes: number }> {
+  const doc = JSON.parse(json) as { nftables?: Array<{ counter?: { name?: string; packets?: number; bytes?: number } }> };
+  const out: Record<string, { packets: number; bytes: number }> = {};
+  for (const o of doc.nftables ?? []) {
+    const c = o.counter;
+    if (c?.name?.startsWith(prefix)) out[c.name.slice(prefix.length)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
 // stateless source rewrite gives them the new uplink's address. The kernel module's outer packets pass the same
 // hook, so one mechanism serves both implementations.
 import { run as defaultRun, type Runner } from '../../../shared/exec.js';
-import { nftApply, nftCommandsScript, nftRemoveScript, nftTableName, nftTableScript, type NftTable } from '../../../shared/nft.js';
+import { countersByPrefix, nftApply, nftCommandsScript, nftRemoveScript, nftTableName, nftTableScript, type NftTable } from '../../../shared/nft.js';
 
 export const NFT_TABLE = 'roamlink';
 const TABLE: NftTable = { family: 'ip', name: NFT_TABLE };
@@ -76,13 +76,7 @@ export function steerSwitchScript(s: SteerSpec): string {
 
 /** The copies' counters as `nft -j list counters table ip roamlink` prints them: bytes per uplink (pure). */
 export function parseCopyCounters(json: string): Record<string, { packets: number; bytes: number }> {
-  const doc = JSON.parse(json) as { nftables?: Array<{ counter?: { name?: string; packets?: number; bytes?: number } }> };
-  const out: Record<string, { packets: number; bytes: number }> = {};
-  for (const o of doc.nftables ?? []) {
-    const c = o.counter;
-    if (c?.name?.startsWith('copies_')) out[c.name.slice('copies_'.length)] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
-  }
-  return out;
+  return countersByPrefix(json, 'copies_');
 }
 
 /** The steering table as found (`nft -j list table ip roamlink`): null when there is none. */
