@@ -55,6 +55,12 @@ export interface ShipperDeps {
 
 export type ShipperState = 'idle' | 'sending' | 'waiting' | 'stopped';
 
+/** The ids HQ named that belong to this batch (an answer naming others proves nothing of it). */
+function ofBatch(events: readonly SwitchEvent[], ids: readonly string[]): string[] {
+  const sent = new Set(events.map((e) => e.id));
+  return ids.filter((id) => sent.has(id));
+}
+
 export class Shipper {
   private st: ShipperState = 'idle';
   private attempt = 0;
@@ -99,6 +105,13 @@ export class Shipper {
     this.st = 'stopped';
     this.ac.abort();
     await this.running?.catch(() => {});
+  }
+
+  /** HQ took (part of) a batch: the failures are over and the next batch may be twice as large. */
+  private progressed(): void {
+    if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
+    this.attempt = 0;
+    this.batch = Math.min(this.maxBatch, this.batch * 2);
   }
 
   private wait(error: string): void {
@@ -180,30 +193,24 @@ export class Shipper {
       if ((this.st as ShipperState) === 'stopped') return;
       switch (out.kind) {
         case 'ok': {
-          const sent = new Set(events.map((e) => e.id));
-          const acked = out.stored.filter((id) => sent.has(id));
+          const acked = ofBatch(events, out.stored);
           if (!acked.length) {
             this.wait('HQ acknowledged none of the batch');
             return;
           }
           this.d.journal.markShipped(acked);
           this.d.onShipped?.(acked.length);
-          if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
-          this.attempt = 0;
-          this.batch = Math.min(this.maxBatch, this.batch * 2);
+          this.progressed();
           continue;
         }
         case 'accepted': {
-          const sent = new Set(events.map((e) => e.id));
-          const ids = out.accepted.filter((id) => sent.has(id));
+          const ids = ofBatch(events, out.accepted);
           if (!ids.length) {
             this.wait('HQ accepted none of the batch');
             return;
           }
           this.accepted.push({ ids, ticket: out.ticket });
-          if (this.attempt) this.d.log?.info({ event: 'ship.resumed', after_failures: this.attempt }, 'switch log shipping resumed');
-          this.attempt = 0;
-          this.batch = Math.min(this.maxBatch, this.batch * 2);
+          this.progressed();
           continue;
         }
         case 'too-large':
