@@ -35,16 +35,20 @@ export interface AgentApiClient {
 /** Classifies HQ's answer to POST /v1/events (pure). */
 export function eventsOutcome(r: HttpReply): SendOutcome {
   const err = (r.body as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
+  // HQ's durable mark as it answered (HQs since 2026-12), in either answer: it settles earlier accepted batches without
+  // a request of their own. An answer without one (an older HQ), or with one malformed, is taken without it.
+  const mark = durableMarkSchema.safeParse((r.body as { durable?: unknown } | null)?.durable);
+  const durable = mark.success ? { durable: mark.data } : {};
   if (r.status === 200) {
     const stored = (r.body as { stored?: unknown })?.stored;
-    if (Array.isArray(stored) && stored.every((s) => typeof s === 'string')) return { kind: 'ok', stored };
+    if (Array.isArray(stored) && stored.every((s) => typeof s === 'string')) return { kind: 'ok', stored, ...durable };
     return { kind: 'retry', error: 'HQ answered 200 without the stored ids' };
   }
   if (r.status === 202) {
     // Accepted, not yet durable (we asked with Prefer: respond-async): kept in the journal until a mark covers the ticket.
     const b = r.body as { accepted?: unknown; epoch?: unknown; ticket?: unknown } | null;
-    const mark = durableMarkSchema.safeParse({ epoch: b?.epoch, upto: b?.ticket });
-    if (Array.isArray(b?.accepted) && b.accepted.every((s) => typeof s === 'string') && mark.success && typeof b?.ticket === 'number') return { kind: 'accepted', accepted: b.accepted, ticket: mark.data };
+    const ticket = durableMarkSchema.safeParse({ epoch: b?.epoch, upto: b?.ticket });
+    if (Array.isArray(b?.accepted) && b.accepted.every((s) => typeof s === 'string') && ticket.success && typeof b?.ticket === 'number') return { kind: 'accepted', accepted: b.accepted, ticket: ticket.data, ...durable };
     return { kind: 'retry', error: 'HQ answered 202 without the accepted ids and their ticket' };
   }
   if (r.status === 413) return { kind: 'too-large' };

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Heartbeat } from '../../shared/wire/heartbeat.js';
 import type { HostHealth } from '../../shared/wire/host-health.js';
 import { matchSite, type ApInUse, type SiteSet } from '../../shared/wire/site-profile.js';
-import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import { durableMarkSchema, type SwitchEvent } from '../../shared/wire/switch-event.js';
 import type { SwitchRecord } from '../machines/arbiter.machine.js';
 import type { UplinkStatus } from '../machines/uplink.machine.js';
 import { settleIntents, type IntentVerdict } from '../adopt/intents.plan.js';
@@ -158,6 +158,8 @@ export async function startFleetLink(o: FleetLinkOptions): Promise<FleetLink> {
       hqTakesMono = r.mono === true;
       hqTakesHealth = r.health === true;
       sites.hint(r.sites_version);
+      const mark = durableMarkSchema.safeParse(r.durable);
+      if (mark.success) shipper.observe(mark.data); // accepted batches it covers are shipped, without a GET
       if (journal.backlog() > 0) shipper.kick(); // HQ answers again: ship what waited, now
       drives?.kick();
     },

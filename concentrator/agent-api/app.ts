@@ -144,7 +144,8 @@ export function buildAgentApi(o: AgentApiOptions): FastifyInstance {
     }
     o.fleet.heartbeat(p.value);
     o.metrics?.heartbeats.inc();
-    const body: HeartbeatReply = { sites_version: await sitesVersion(), mono: true, health: true };
+    // The durable mark rides along: an agent waiting for one learns it here without asking (GET /v1/events/durable).
+    const body: HeartbeatReply = { sites_version: await sitesVersion(), mono: true, health: true, ...(o.durability ? { durable: o.durability.mark() } : {}) };
     return body;
   });
 

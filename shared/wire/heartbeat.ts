@@ -57,4 +57,9 @@ export interface HeartbeatReply {
   mono?: boolean;
   /** HQ takes the heartbeat's `health` (HQs since 2026-12); an older HQ refuses the field, so the agent leaves it out. */
   health?: boolean;
+  /**
+   * How far HQ's switch log is durable as it answered (HQs since 2026-12, switch-event.ts's DurableMark): settles the
+   * agent's accepted batches without a request of their own. Unvalidated until the agent parses it.
+   */
+  durable?: unknown;
 }

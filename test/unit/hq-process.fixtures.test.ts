@@ -30,7 +30,7 @@ function hqProcess(inner: BatchStore) {
   const died = new Promise<{ kind: 'retry'; error: string }>((resolve) => (dead = () => resolve({ kind: 'retry', error: 'socket hang up' })));
   const call = async <T>(f: () => Promise<T>) => Promise.race([f(), died]);
   return {
-    g, gc, posts: 0,
+    g, gc, posts: 0, gets: 0,
     send(events: SwitchEvent[]): Promise<SendOutcome> {
       this.posts++;
       return call(async () => {
@@ -39,9 +39,18 @@ function hqProcess(inner: BatchStore) {
       });
     },
     durable(want: DurableMark): Promise<DurableOutcome> {
+      this.gets++;
       return call(async () => {
         const r = await app.inject({ method: 'GET', url: `/v1/events/durable?epoch=${want.epoch}&upto=${want.upto}`, remoteAddress: '10.99.0.2' });
         return durableOutcome({ status: r.statusCode, body: r.json() });
+      });
+    },
+    /** A heartbeat (the agent's, every few seconds): its answer's `durable` (unvalidated, as the agent gets it). */
+    heartbeat(): Promise<unknown> {
+      return call(async () => {
+        const r = await app.inject({ method: 'POST', url: '/v1/heartbeat', remoteAddress: '10.99.0.2', payload: { vehicle: 'bus-7', at: new Date().toISOString(), active: null, uplinks: [] } });
+        if (r.statusCode !== 200) throw new Error(`heartbeat: HTTP ${r.statusCode} ${r.body}`);
+        return (r.json() as { durable?: unknown }).durable;
       });
     },
     kill: () => {

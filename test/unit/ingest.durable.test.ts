@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Journal, type NewSwitchEvent } from '../../agent/journal/journal.js';
 import { durableOutcome, eventsOutcome } from '../../agent/ship/client.js';
-import { Shipper, type DurableOutcome, type SendOutcome } from '../../agent/ship/shipper.js';
+import { DURABLE_GRACE_MS, Shipper, type DurableOutcome, type SendOutcome } from '../../agent/ship/shipper.js';
 import { SimClock } from '../../shared/clock.js';
 import { buildAgentApi } from '../../concentrator/agent-api/app.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
@@ -89,7 +89,7 @@ test('agents\' API: 202 only when the agent asks (Prefer: respond-async); 200 on
   assert.equal(r.statusCode, 202, r.body);
   const acc = r.json() as { accepted: string[]; epoch: string; ticket: number; durable: DurableMark };
   assert.deepEqual([acc.accepted, acc.ticket, acc.durable.upto], [[uuid(2)], 2, 1]);
-  assert.deepEqual(eventsOutcome({ status: r.statusCode, body: r.json() }), { kind: 'accepted', accepted: [uuid(2)], ticket: { epoch: acc.epoch, upto: 2 } });
+  assert.deepEqual(eventsOutcome({ status: r.statusCode, body: r.json() }), { kind: 'accepted', accepted: [uuid(2)], ticket: { epoch: acc.epoch, upto: 2 }, durable: { epoch: acc.epoch, upto: 1 } });
   const durable = app.inject({ method: 'GET', url: `/v1/events/durable?epoch=${acc.epoch}&upto=2`, remoteAddress: '10.99.0.2' });
   await settle();
   g.held.shift()!.go();
@@ -104,7 +104,11 @@ test('agents\' API: 202 only when the agent asks (Prefer: respond-async); 200 on
 test('classifying HQ\'s answers: 202 needs its ids and ticket; a durable mark; an HQ without the route (404) means ship again', () => {
   const epoch = '5a0c8a52-7f0e-4a43-9d52-6f7c5a0b9c11';
   const cases: Array<{ name: string; given: { status: number; body: unknown }; want: SendOutcome | DurableOutcome; durable?: boolean }> = [
-    { name: '202 whole', given: { status: 202, body: { accepted: ['a'], epoch, ticket: 7, durable: { epoch, upto: 3 } } }, want: { kind: 'accepted', accepted: ['a'], ticket: { epoch, upto: 7 } } },
+    { name: '202 whole', given: { status: 202, body: { accepted: ['a'], epoch, ticket: 7, durable: { epoch, upto: 3 } } }, want: { kind: 'accepted', accepted: ['a'], ticket: { epoch, upto: 7 }, durable: { epoch, upto: 3 } } },
+    { name: '202 from an HQ that tells no mark', given: { status: 202, body: { accepted: ['a'], epoch, ticket: 7 } }, want: { kind: 'accepted', accepted: ['a'], ticket: { epoch, upto: 7 } } },
+    { name: '202 with a malformed mark: taken without it', given: { status: 202, body: { accepted: ['a'], epoch, ticket: 7, durable: { epoch: 'x', upto: 3 } } }, want: { kind: 'accepted', accepted: ['a'], ticket: { epoch, upto: 7 } } },
+    { name: '200 with its mark', given: { status: 200, body: { stored: ['a'], inserted: 1, duplicates: 0, durable: { epoch, upto: 8 } } }, want: { kind: 'ok', stored: ['a'], durable: { epoch, upto: 8 } } },
+    { name: '200 from an older HQ', given: { status: 200, body: { stored: ['a'], inserted: 1, duplicates: 0 } }, want: { kind: 'ok', stored: ['a'] } },
     { name: '202 without a ticket', given: { status: 202, body: { accepted: ['a'], epoch } }, want: { kind: 'retry', error: 'HQ answered 202 without the accepted ids and their ticket' } },
     { name: '202 with a bad epoch', given: { status: 202, body: { accepted: ['a'], epoch: 'x', ticket: 1 } }, want: { kind: 'retry', error: 'HQ answered 202 without the accepted ids and their ticket' } },
     { name: 'mark', given: { status: 200, body: { epoch, upto: 9 } }, want: { kind: 'mark', mark: { epoch, upto: 9 } }, durable: true },
@@ -119,7 +123,7 @@ test('HQ dies between its 202 and its commit: the journal keeps the events, the 
   const timer = new SimClock();
   const j = Journal.open(':memory:');
   let hq = hqProcess(store);
-  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
+  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0, durableGraceMs: 0 });
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 500 && !ok(); i++) await settle();
     assert.ok(ok(), what);
@@ -156,7 +160,7 @@ test('HQ fails its commit after a 202 (the disk): the agent learns it from the e
   const timer = new SimClock();
   const j = Journal.open(':memory:');
   const hq = hqProcess(store);
-  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
+  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0, durableGraceMs: 0 });
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 500 && !ok(); i++) await settle();
     assert.ok(ok(), what);
@@ -171,4 +175,92 @@ test('HQ fails its commit after a 202 (the disk): the agent learns it from the e
   assert.equal(hq.posts, 2, 'the batch twice: accepted, lost, then again');
   assert.deepEqual((await store.query({ vehicle: 'bus-7' })).map((x) => x.seq), [1, 2, 3]);
   await shipper.stop();
+});
+
+test('the mark carried in answers: a busy agent learns it from its next batch\'s answer and an idle one from its heartbeat, without a GET; the GET only after the grace', async () => {
+  const store = new EventStore(openEventsDb(':memory:'));
+  const timer = new SimClock();
+  const j = Journal.open(':memory:');
+  const hq = hqProcess(store);
+  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 500 && !ok(); i++) await settle();
+    assert.ok(ok(), what);
+  };
+
+  // 1: answered 202; nothing else to send, so the shipper waits (the grace) rather than asking; HQ commits meanwhile.
+  j.append(e(1));
+  shipper.kick();
+  await until('1 accepted, waiting for a mark', () => shipper.awaitingDurable === 1 && shipper.state === 'waiting');
+  await until('1 committed', () => hq.gc.mark().upto === 1);
+  assert.equal(j.backlog(), 1, 'accepted, not yet known durable: still in the journal');
+
+  // 2: its answer carries the mark, which covers 1: 1 is shipped, 2 waits.
+  j.append(e(2));
+  shipper.kick();
+  await until('1 shipped by the answer to 2', () => j.backlog() === 1 && shipper.awaitingDurable === 1 && shipper.state === 'waiting');
+  await until('2 committed', () => hq.gc.mark().upto === 2);
+
+  // The heartbeat's answer carries the mark too: 2 is shipped, and the shipper goes idle.
+  const hb = await hq.heartbeat();
+  shipper.observe(hb as DurableMark);
+  await until('2 shipped by the heartbeat', () => j.backlog() === 0 && shipper.state === 'idle');
+  assert.deepEqual([hq.posts, hq.gets], [2, 0], 'two POSTs, no GET');
+  assert.deepEqual(timer.delays(), [], 'no timer left');
+
+  // An agent with nothing else to send and no heartbeat in time asks, once the grace is over.
+  j.append(e(3));
+  shipper.kick();
+  await until('3 accepted', () => shipper.awaitingDurable === 1 && shipper.state === 'waiting');
+  assert.deepEqual(timer.delays(), [DURABLE_GRACE_MS]);
+  timer.advance(DURABLE_GRACE_MS - 1);
+  await settle();
+  assert.equal(hq.gets, 0, 'not before the grace is over');
+  timer.advance(1);
+  await until('3 shipped by the GET', () => j.backlog() === 0 && shipper.state === 'idle');
+  assert.equal(hq.gets, 1);
+  assert.deepEqual((await store.query({ vehicle: 'bus-7' })).map((x) => x.seq), [1, 2, 3]);
+  await shipper.stop();
+});
+
+test('an HQ restart between its 202 and its commit: the next answer\'s mark is of another epoch, so the agent ships the batch again without a GET; each stored once', async () => {
+  const store = new EventStore(openEventsDb(':memory:'));
+  const timer = new SimClock();
+  const j = Journal.open(':memory:');
+  let hq = hqProcess(store);
+  const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 500 && !ok(); i++) await settle();
+    assert.ok(ok(), what);
+  };
+  hq.g.hold();
+  for (const n of [1, 2, 3]) j.append(e(n));
+  shipper.kick();
+  await until('1 to 3 accepted', () => shipper.awaitingDurable === 3 && hq.g.held.length === 1);
+  hq.kill();
+  const dead = hq;
+  hq = hqProcess(store);
+  // A new switch: its batch goes to the new HQ, whose answer tells the new epoch: 1 to 3 are shipped again.
+  j.append(e(4));
+  shipper.kick();
+  await until('4, then 1 to 3, accepted by the new HQ', () => hq.posts === 2 && shipper.state === 'waiting');
+  await until('the new HQ committed them', () => hq.gc.mark().upto === 2);
+  shipper.observe((await hq.heartbeat()) as DurableMark);
+  await until('all durable', () => j.backlog() === 0 && shipper.state === 'idle');
+  assert.deepEqual([dead.gets, hq.gets], [0, 0], 'no GET: the marks came in answers');
+  assert.deepEqual((await store.query({ vehicle: 'bus-7' })).map((x) => x.seq), [1, 2, 3, 4], 'each once');
+  await shipper.stop();
+});
+
+test('an old agent (no Prefer header) still gets 200 once stored, and the heartbeat\'s answer carries the mark', async (t) => {
+  const gc = new GroupCommit(new EventStore(openEventsDb(':memory:')));
+  const app = buildAgentApi({ identify: async () => ({ name: 'bus-7' }), ingest: (b) => gc.submit(b), durability: gc, fleet: new FleetState({ offlineAfterMs: 15_000 }) });
+  t.after(() => app.close());
+  const r = await app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.99.0.2', payload: { events: [{ ...e(1), seq: 1 }] } });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.deepEqual(r.json().stored, [uuid(1)]);
+  const hb = await app.inject({ method: 'POST', url: '/v1/heartbeat', remoteAddress: '10.99.0.2', payload: { vehicle: 'bus-7', at: '2026-11-21T10:00:00Z', active: null, uplinks: [] } });
+  assert.equal(hb.statusCode, 200, hb.body);
+  assert.deepEqual(hb.json().durable, gc.mark());
+  assert.equal(hb.json().durable.upto, 1);
 });

@@ -14,7 +14,7 @@ import { DatabaseError, migratePostgres, openPostgres, POSTGRES_MIGRATIONS } fro
 import { buildAgentApi } from '../../concentrator/agent-api/app.js';
 import { FleetState } from '../../concentrator/agent-api/fleet.js';
 import { GroupCommit } from '../../concentrator/agent-api/ingest.js';
-import type { SwitchEvent } from '../../shared/wire/switch-event.js';
+import type { DurableMark, SwitchEvent } from '../../shared/wire/switch-event.js';
 import { startTestPostgres, type TestPostgres } from './postgres.fixture.js';
 import { Journal } from '../../agent/journal/journal.js';
 import { Shipper } from '../../agent/ship/shipper.js';
@@ -530,7 +530,8 @@ for (const kind of BACKENDS) {
     const timer = new SimClock();
     const j = Journal.open(':memory:');
     let hq = hqProcess(s.events);
-    const shipper = new Shipper({ journal: j, send: (x) => hq.send(x), durable: (w) => hq.durable(w), timer, random: () => 0 });
+    // An agent that asks for the mark at once (no grace): the GET's path; the mark carried in answers is the next test.
+    const shipper = new Shipper({ journal: j, send: (x) => hq.send(x), durable: (w) => hq.durable(w), timer, random: () => 0, durableGraceMs: 0 });
     t.after(() => shipper.stop());
     const until = async (what: string, ok: () => boolean) => {
       for (let i = 0; i < 400 && !ok(); i++) await sleep(5);
@@ -552,5 +553,36 @@ for (const kind of BACKENDS) {
     timer.advance(60_000);
     await until('3 to 5 durable at the next HQ', () => j.backlog() === 0 && shipper.state === 'idle');
     assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4, 5], 'each once');
+  });
+}
+
+for (const kind of BACKENDS) {
+  test(`${kind}: HQ restarts between its 202 and its commit: the next answer's mark (another epoch) makes the agent ship again, without a GET; each stored once`, async (t) => {
+    const s = await fresh(t, kind);
+    const timer = new SimClock();
+    const j = Journal.open(':memory:');
+    let hq = hqProcess(s.events);
+    const shipper = new Shipper({ journal: j, send: (x) => hq.send(x), durable: (w) => hq.durable(w), timer, random: () => 0 });
+    t.after(() => shipper.stop());
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 400 && !ok(); i++) await sleep(5);
+      assert.ok(ok(), what);
+    };
+    const journal = (n: number) => j.append({ id: uuid(n), vehicle: 'bus-7', at: new Date(T0 + n * 1000).toISOString(), from: 'wlan0', to: 'wlan1', reason: 'signal' });
+    hq.g.hold();
+    for (const n of [1, 2, 3]) journal(n);
+    shipper.kick();
+    await until('1 to 3 accepted', () => shipper.awaitingDurable === 3 && hq.g.held.length === 1);
+    hq.kill();
+    const dead = hq;
+    hq = hqProcess(s.events);
+    journal(4);
+    shipper.kick();
+    await until('4, then 1 to 3 again, accepted by the next HQ', () => hq.posts === 2 && shipper.state === 'waiting');
+    await until('committed', () => hq.gc.mark().upto === 2);
+    shipper.observe((await hq.heartbeat()) as DurableMark);
+    await until('all durable', () => j.backlog() === 0 && shipper.state === 'idle');
+    assert.deepEqual([dead.gets, hq.gets], [0, 0], 'the marks came in answers');
+    assert.deepEqual((await s.events.query({ vehicle: 'bus-7' })).map((e) => e.seq), [1, 2, 3, 4], 'each once');
   });
 }
