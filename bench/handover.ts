@@ -16,6 +16,7 @@ import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
 import { startDupEverything, type DupEverything } from '../lab/dup-everything.js';
+import { startDupDown, type DupDown } from '../lab/dup-everything.hq.js';
 import { PLAN } from '../lab/topology.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
@@ -219,10 +220,10 @@ async function failoverBench(): Promise<void> {
  * baseline (engarde's way: every outer WireGuard packet on every uplink, always), all in one process: datagrams lost per
  * fault, bytes each uplink sent, and the copies' bytes per tunnel byte. The baseline is a real run, not a model: the
  * agent with its own copies off, and lab/dup-everything.ts duplicating each outer packet onto every other uplink with a
- * lease (nft `dup`, the copy's source its uplink's address, following DHCP). HQ's side is unchanged: its WireGuard takes
- * the first copy and drops the rest by its replay window, and answers through the path of the copy it took (engarde's
- * server would also send each reply down every path; nothing here does that). Links: ideal (veth), or the realistic
- * ones with BENCH_REDUNDANCY_LINKS=realistic.
+ * lease (nft `dup`, the copy's source its uplink's address, following DHCP); HQ's WireGuard takes the first copy and drops
+ * the rest by its replay window. HQ's side, as engarde's server does, sends each reply to every endpoint the vehicle was
+ * seen from in the last 3 s (lab/dup-everything.hq.ts: nft `dup` in HQ's namespace, the endpoints learned by a dynamic
+ * set), so the downlink is duplicated too. Links: ideal (veth), or the realistic ones with BENCH_REDUNDANCY_LINKS=realistic.
  */
 type RedundancyMode = 'duplicate everything' | 'off' | 'risk' | 'always';
 const REDUNDANCY_LINKS = process.env.BENCH_REDUNDANCY_LINKS === 'realistic' ? 'realistic' : 'ideal';
@@ -253,6 +254,9 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
   let dupCopies: Record<string, { packets: number; bytes: number }> = {};
   let dupRenders = 0;
   let dup: DupEverything | null = null;
+  let down: DupDown | null = null;
+  let downCopies: Record<string, { packets: number; bytes: number }> = {};
+  let downRenders = 0;
   const dupErrors: unknown[] = [];
   let r: Report;
   try {
@@ -260,18 +264,22 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
       // The baseline's copies from before the traffic starts to its end.
       beforeTraffic: async ({ topo }) => {
         dup = startDupEverything({ netns: topo.ns.veh, endpoint: { address: PLAN.hqWan, port: PLAN.wgPort }, devices: UPLINKS, onError: (e) => dupErrors.push(e) });
-        await dup.ready;
+        down = startDupDown({ netns: topo.ns.hq, port: PLAN.wgPort, device: 'wan0', onError: (e) => dupErrors.push(e) });
+        await Promise.all([dup.ready, down.ready]);
       },
       during: async ({ tNow }) => {
         await sleep(Math.max(0, scenario.duration - tNow()));
         dupCopies = await dup!.counters();
         dupRenders = dup!.current().renders;
-        await dup!.stop();
+        downCopies = await down!.counters();
+        downRenders = down!.current().renders;
+        await Promise.all([dup!.stop(), down!.stop()]);
       },
     });
   } finally {
     // A run that failed half-way: the monitor stopped all the same (the lab's teardown deletes the namespace).
     await (dup as DupEverything | null)?.stop();
+    await (down as DupDown | null)?.stop();
   }
   if (dupErrors.length) throw new Error(`duplicate everything: ${String(dupErrors[0])}`);
   if (REPORT_DIR) await writeFile(join(REPORT_DIR, `redundancy-${mode.replace(/ /g, '-')}-${kind}.json`), JSON.stringify(r, null, 1));
@@ -279,7 +287,11 @@ async function redundancyRun(mode: RedundancyMode, kind: 'blackhole' | 'carrier-
   const u = r.uplinks ?? {};
   const lostIn = (dir: string) => faults.reduce((n, f) => n + (f.outage_by_direction ?? []).filter((d) => d.name.startsWith(dir)).reduce((m, d) => m + d.lost, 0), 0);
   const copies = UPLINKS.reduce((n, x) => n + (mode === 'duplicate everything' ? (dupCopies[x]?.bytes ?? 0) : (u[x]?.bytes_redundant ?? 0)), 0);
-  if (mode === 'duplicate everything') console.log(`  duplicate everything (${kind}): rules rendered ${dupRenders} times (the uplinks' leases and routes as they changed)`);
+  if (mode === 'duplicate everything') {
+    const d = Object.values(downCopies);
+    console.log(`  duplicate everything (${kind}): the vehicle's rules rendered ${dupRenders} times (the uplinks' leases and routes as they changed); ` +
+      `HQ's ${downRenders} times (the endpoints seen), its copies down ${d.reduce((n, c) => n + c.packets, 0)} packets, ${fmt(d.reduce((n, c) => n + c.bytes, 0) / 1e6, 2)} MB to ${d.length} endpoints`);
+  }
   return {
     mode, kind, faults: faults.length, redundant: mode === 'duplicate everything' ? faults.length : faults.filter((f) => f.redundant).length,
     lost: faults.map((f) => f.lost ?? 0), lostUp: lostIn('up'), lostDown: lostIn('down'), lostTotal: r.traffic.lost,
@@ -318,7 +330,7 @@ async function redundancyBench(): Promise<void> {
   );
   console.log(
     'duplicate everything: a real run (lab/dup-everything.ts, nft dup onto every other uplink with a lease), the agent\'s own copies off; ' +
-      'the uplink direction is duplicated, the downlink is not (HQ\'s WireGuard answers through the copy it took). ' +
+      'both directions duplicated (HQ\'s side, lab/dup-everything.hq.ts: each reply to every endpoint the vehicle was seen from in 3 s; its copies are in the line above, not in the MB columns). ' +
       'MB: each uplink interface\'s tx bytes over the run (frames that left, copies included). copies (nft): the copies\' IP bytes as counted, ' +
       'including those handed to an uplink with no carrier and dropped there. redundant bytes per payload byte: all uplinks\' tx bytes over ' +
       'those of the `off` run of the same faults, less 1 (the traffic is the same 1000 packets/s each way).',
