@@ -129,7 +129,8 @@ export type ArbiterEvent =
   | { type: 'policy.set'; policy: Policy; site: string | null }
   /** A new connect-list (a config reload), forwarded to every uplink. */
   | { type: 'connect-list.set'; list: ConnectList }
-  /** The fast check's active probe has been out its deadline: time to ask the others (standbysToAsk). */
+  /** Decide again with no new fact: the fast check's active probe has been out its deadline (standbysToAsk), or a
+   *  silence reaches its dead limit (a decision's wakeAt). */
   | { type: 'arbiter.recheck' }
   | WatchdogRoundEvent;
 
@@ -200,7 +201,13 @@ interface Ctx extends ArbiterInput {
    *  standby, since when. */
   redundancy: RedundancyMemory;
   copying: Copying | null;
+  /** When the arbiter is to decide again with no new fact (a decision's wakeAt: the active's silence past its dead
+   *  limit), as scheduled (the delayed 'arbiter.recheck' with id DEAD_LIMIT); null when none is. */
+  wakeAt: number | null;
 }
+
+/** The id of the delayed recheck at the dead limit (one at a time: a new wakeAt replaces it). */
+const DEAD_LIMIT = 'dead-limit';
 
 function candidatesOf(status: Record<string, UplinkReport>, why: Why | null): SwitchCandidate[] {
   const byName = new Map((why?.candidates ?? []).map((c) => [c.name, c]));
@@ -437,10 +444,17 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         enqueue.assign({ copying: r.via ? { via: r.via, since: context.copying?.since ?? now, rx_at: context.copying ? context.copying.rx_at : rx_at } : null });
         enqueue.emit({ type: 'redundancy.changed', via: r.via ? context.status[r.via]! : null, why: r.why });
       }),
-      decide: assign(({ context }) => {
+      // Each decision says when to decide again if nothing happens (wakeAt: the dead limit of a silence): idle, no
+      // event may come by then (2026-12-04: decided at the next probe given up or counter heartbeat, 250 ms late).
+      decide: enqueueActions(({ context, enqueue }) => {
         const now = clock(context);
         const d = chooseUplink(snapshot(context, now), context.policy, now);
-        return { memory: d.memory, decision: d.action === 'switch' && !context.coolingDown ? d : null };
+        enqueue.assign({ memory: d.memory, decision: d.action === 'switch' && !context.coolingDown ? d : null });
+        const wakeAt = d.action === 'stay' ? (d.wakeAt ?? null) : null;
+        if (wakeAt === context.wakeAt) return;
+        if (context.wakeAt !== null) enqueue.cancel(DEAD_LIMIT);
+        if (wakeAt !== null) enqueue.raise({ type: 'arbiter.recheck' }, { id: DEAD_LIMIT, delay: Math.max(1, wakeAt - deps.now()) });
+        enqueue.assign({ wakeAt });
       }),
       begin: assign(({ context }) => {
         const d = context.decision!;
@@ -452,7 +466,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           if (ap) heldAps[ap.bssid.toLowerCase()] = d.holdDown.until;
         }
         for (const [k, until] of Object.entries(heldAps)) if (until <= clock(context)) delete heldAps[k];
-        return { pending: begin(context, d), decision: null, holdDown, heldAps, memory: d.memory };
+        return { pending: begin(context, d), decision: null, holdDown, heldAps, memory: d.memory, wakeAt: null };
       }),
       // The switch goes to the standby the copies go through: the copies end as it is steered (the steering's rule
       // replaces both); to another one, they go on through the switch.
@@ -506,7 +520,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       ...input, status: {}, active: input.adopted?.uplink ?? null, activeSince: input.adopted ? deps.now() : null, pending: null, coolingDown: false,
       policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
       forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {}, askedFor: null,
-      redundancy: { ...NO_REDUNDANCY }, copying: null, askedActiveFor: null,
+      redundancy: { ...NO_REDUNDANCY }, copying: null, askedActiveFor: null, wakeAt: null,
     }),
     invoke: [
       { src: 'links' },

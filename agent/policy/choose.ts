@@ -132,7 +132,13 @@ export interface Why {
 }
 
 export type Decision =
-  | { action: 'stay'; why: Why; memory: ArbiterMemory }
+  | {
+      action: 'stay'; why: Why; memory: ArbiterMemory;
+      /** When the active's silence (rule 3, counted from its last sign of life) passes its dead limit if nothing is
+       *  heard before: the time to decide again with no new fact (the caller's timer). Absent with no active, and
+       *  past the limit (while copies flow, the active's own probes bring the proof: copyProof). */
+      wakeAt?: number;
+    }
   | {
       action: 'switch';
       from: string | null;
@@ -219,7 +225,9 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
   };
 
   const why = (rule: Why['rule'], text: string): Why => ({ rule, text, at: now, active: active?.name ?? null, candidates });
-  const stay = (rule: Why['rule'], text: string): Decision => ({ action: 'stay', why: why(rule, text), memory });
+  // Set by rule 3 while the active is silent but not yet past its limit: the stays below carry it (Decision.wakeAt).
+  let wakeAt: number | undefined;
+  const stay = (rule: Why['rule'], text: string): Decision => ({ action: 'stay', why: why(rule, text), memory, ...(wakeAt !== undefined ? { wakeAt } : {}) });
   const go = (rule: Rule, to: UplinkView, text: string, failed = false): Decision => {
     const d: Decision = { action: 'switch', from: active?.name ?? null, to: to.name, rule, why: why(rule, `${text} → ${label(to)}`), memory: afterSwitch };
     if (failed && active) d.holdDown = { uplink: active.name, until: now + policy.hold_down_ms };
@@ -278,6 +286,13 @@ export function chooseUplink(snapshot: ArbiterSnapshot, policy: Policy, now: num
     const answering = others.filter((u) => !(u.probe.failing && u.probe.failing.last_at > heardAt));
     const target = (answering.length < others.length ? bestUsable(answering, policy) : undefined) ?? best;
     return target ? go('blackhole', target, text, true) : stay('none', `${text}; nothing usable to move to`);
+  }
+  // Not past either limit yet: the first moment it would be, with nothing heard meanwhile (a limit is passed when the
+  // silence is longer than it: one ms after). Idle, no other event need come by then (2026-12-04, lab: decided at the
+  // next probe given up or counter heartbeat, up to 250 ms after the limit).
+  if (Number.isFinite(aliveAt) && !(busySilentMs > policy.dead_busy_ms || silentMs > policy.dead_idle_ms)) {
+    const idleAt = aliveAt + policy.dead_idle_ms + 1;
+    wakeAt = busy && !unproven ? Math.min(idleAt, Math.max(aliveAt, memory.busySince!) + policy.dead_busy_ms + 1) : idleAt;
   }
 
   // 4. forced

@@ -879,6 +879,32 @@ test('chooseUplink, fast check: judged only while the vehicle sends into the sil
   check('the default policy: the fast check on (dead_packets 20)', chooseUplink(given({}), P, NOW), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ });
 });
 
+test('chooseUplink: a stay while the active is silent says when its dead limit passes (wakeAt), counted as rule 3 counts (table)', () => {
+  const busyFor = (since: number) => ({ memory: { ...EMPTY_MEMORY, busySince: since } });
+  const busyTx = { last_rx_at: null, last_tx_at: NOW - 10 };
+  const table: Array<{ name: string; given: ArbiterSnapshot; want: { action: 'stay' | 'switch'; wakeAt?: number } }> = [
+    { name: 'idle, last heard 500 ms ago: at dead_idle_ms after it', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 500) }), wifi('wlan1', -65)], 'wlan0'), want: { action: 'stay', wakeAt: NOW - 500 + 1201 } },
+    { name: 'busy for long, the tunnel\'s last packet 100 ms ago: at dead_busy_ms after it', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 5000) }), wifi('wlan1', -65)], 'wlan0', { tunnel: { last_rx_at: NOW - 100, last_tx_at: NOW - 10 }, ...busyFor(NOW - 5000) }), want: { action: 'stay', wakeAt: NOW - 100 + 401 } },
+    { name: 'traffic began 50 ms ago after 600 ms of silence: dead_busy_ms from when it began', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 600) }), wifi('wlan1', -65)], 'wlan0', { tunnel: busyTx, ...busyFor(NOW - 50) }), want: { action: 'stay', wakeAt: NOW - 50 + 401 } },
+    { name: 'not heard since it took the tunnel 300 ms ago: dead_idle_ms from then, busy or not', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 2000) }), wifi('wlan1', -65)], 'wlan0', { activeSince: NOW - 300, tunnel: busyTx, ...busyFor(NOW - 5000) }), want: { action: 'stay', wakeAt: NOW - 300 + 1201 } },
+    { name: 'past the limit: a switch, nothing to wake for', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65)], 'wlan0'), want: { action: 'switch' } },
+    // While copies flow a silence past the limit waits for the active's own probes (copyProof): their results wake it.
+    { name: 'past the limit while copies flow, no proof yet: no wake-up (the probes bring it)', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), wifi('wlan1', -65)], 'wlan0', { copying: { via: 'wlan1', since: NOW - 2000, rx_at: NOW - 2000 } }), want: { action: 'stay' } },
+    { name: 'heard just now: a whole dead limit away', given: snap([wifi('wlan0', -60, { probe: probe(NOW) }), wifi('wlan1', -65)], 'wlan0'), want: { action: 'stay', wakeAt: NOW + 1201 } },
+  ];
+  for (const { name, given, want } of table) {
+    const d = chooseUplink(given, P, NOW);
+    assert.equal(d.action, want.action, `${name}: ${d.why.text}`);
+    if (d.action === 'stay') assert.equal(d.wakeAt, want.wakeAt, `${name}: ${d.why.text}`);
+    if (want.wakeAt !== undefined) {
+      // Nothing heard until then (traffic still going out where it was): not a switch one ms before, a blackhole at it.
+      const at = (t: number) => chooseUplink({ ...given, memory: d.memory, ...(given.tunnel ? { tunnel: { ...given.tunnel, last_tx_at: t - 10 } } : {}) }, P, t);
+      assert.equal(at(want.wakeAt - 1).action, 'stay', `${name}: 1 ms before`);
+      assert.deepEqual([at(want.wakeAt).action, at(want.wakeAt).why.rule], ['switch', 'blackhole'], `${name}: at wakeAt`);
+    }
+  }
+});
+
 test('rxBefore: the tunnel\'s last packet the active may claim while copies flow: the last before they began (table)', () => {
   const T = 50_000;
   const cases: Array<{ name: string; lastRx: number | null; copying: { via: string; since: number; rx_at?: number | null }; want: number | null }> = [
