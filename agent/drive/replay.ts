@@ -96,7 +96,11 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
   const timeline = new Timeline(h.uplinks, window, yardstick);
   // When each decision's old path was last heard (at the decision: the failover's detection time starts there).
   const heardAt = new Map<number, number>();
+  // The recording's last line: past it the replay only lets a switch under way finish. A decision after it would be
+  // made on no facts at all (the arbiter's dead-limit timer taking the drive's end for a silence), not the agent's.
+  const end = seg.events.at(-1)?.t ?? 0;
   actor.on('switch.done', ({ record }: { record: SwitchRecord }) => {
+    if (record.decided_at > end) return;
     switches.push({ at_ms: Math.round(record.decided_at), from: record.from, to: record.to, reason: String(record.reason) });
     timeline.failover(record, heardAt.get(record.decided_at) ?? null);
   });
@@ -163,7 +167,6 @@ export async function replaySegment(seg: DriveSegment, policyOf: PolicyOf, windo
     }
     await settle();
   }
-  const end = seg.events.at(-1)?.t ?? 0;
   await advance(end + 2 * (h.arbiter.confirmTimeoutMs + h.arbiter.drainMs));
   timeline.end(Math.min(end, window.to));
   actor.stop();
