@@ -416,9 +416,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     initialSeen = null;
     phase('agent-tunnel');
     // Every uplink the scenario can use should be ready before the clock starts (bounded wait).
-    // (Each radio takes an AP of its own: with one AP, one radio stays unassociated.)
-    const usable = [...PLAN.radios.slice(0, Math.min(PLAN.radios.length, sc.aps.length)), ...(sc.lte ? [PLAN.modem] : [])];
-    await waitFor(async () => usable.every((u) => readyUplinks.has(u)) || false, 8000, 'all uplinks ready', opts.signal).catch(() => {});
+    // (Each radio takes an AP of its own: with one AP, one radio stays unassociated; an AP below its connect-list entry's
+    // min_signal at time 0 is joined by none, and waiting for it only spent the whole bound: 8 s of each selection-drive run.)
+    const radiosUsable = Math.min(PLAN.radios.length, joinableAtStart(sc));
+    await waitFor(async () => PLAN.radios.filter((r) => readyUplinks.has(r)).length >= radiosUsable && (!sc.lte || readyUplinks.has(PLAN.modem)), 8000, 'all uplinks ready', opts.signal).catch(() => {});
     // The tunnel carries traffic end to end before the clock starts.
     await waitFor(async () => (await run(['ping', '-c', '1', '-W', '1', PLAN.dispatcher], { netns: topo.ns.cam, allowFail: true })).exitCode === 0, 10_000, 'the tunnel to carry traffic', opts.signal)
       .catch(async (e: Error) => { throw new Error(`${e.message}${await tunnelDiagnosis()}${agentTail()}`); });
@@ -685,6 +686,19 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     }
     if (driveError) throw driveError;
   }
+}
+
+/**
+ * How many of the scenario's APs a radio may join at time 0: all but those weaker then than their connect-list entry's
+ * min_signal (the agent's floor is at least that: shared/policy.ts signalFloor). An AP with no entry, or an entry
+ * without min_signal, counts (waited for as before).
+ */
+export function joinableAtStart(sc: Pick<Scenario, 'aps' | 'agent'>): number {
+  const list = (sc.agent as { connect_list?: Array<{ ssid?: unknown; min_signal?: unknown }> }).connect_list ?? [];
+  return sc.aps.filter((ap) => {
+    const min = list.find((e) => e.ssid === ap.ssid)?.min_signal;
+    return typeof min !== 'number' || signalAt(ap.signal, 0) >= min;
+  }).length;
 }
 
 /** The scenario's links: each AP's and the carrier's, what it serves, and its timeline (none: an ideal wire). */
