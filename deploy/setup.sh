@@ -82,9 +82,32 @@ export npm_config_nodedir="$PWD/.runtime/node"
 # (native modules are built for one).
 stamp=node_modules/.roamlink-lock
 abi="node_modules/.roamlink-abi"
+# A fresh clone on a machine that installed the same lockfile for the same runtime before (CI: a clean clone each run)
+# unpacks that install from the machine's cache instead: npm ci was ~60 s of the CI's set-up, most of it compiling
+# better-sqlite3's SQLite; unpacking takes seconds. The cache is keyed by the lockfile, the runtime's version and the
+# architecture, written whole or not at all, and the newest 3 kept. ROAMLINK_DEPS_CACHE=off never uses it.
+deps_cache="${ROAMLINK_DEPS_CACHE:-}"
+if [ -z "$deps_cache" ]; then
+  if [ "$(id -u)" = 0 ]; then deps_cache=/var/cache/roamlink/node_modules; else deps_cache="${XDG_CACHE_HOME:-$HOME/.cache}/roamlink/node_modules"; fi
+fi
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp" || [ "$(cat "$abi" 2>/dev/null)" != "$(node -p process.versions.modules)" ]; then
-  echo "setup: npm ci (Node $(node --version))"
-  npm ci --no-audit --no-fund --loglevel=error
+  key=$( { cat package-lock.json; node --version; uname -m; } | sha256sum | cut -c1-32)
+  tarball="$deps_cache/$key.tar"
+  if [ "$deps_cache" != off ] && [ -f "$tarball" ] && rm -rf node_modules && tar -xf "$tarball" &&
+    node -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null; then
+    echo "setup: node_modules from $tarball (the same lockfile and Node, installed before on this machine)"
+  else
+    echo "setup: npm ci (Node $(node --version))"
+    npm ci --no-audit --no-fund --loglevel=error
+    # Kept only when its native module loads: a tarball is only ever a whole, working install.
+    if [ "$deps_cache" != off ] && node -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null && mkdir -p "$deps_cache" 2>/dev/null; then
+      if tar -cf "$tarball.$$" node_modules 2>/dev/null && mv "$tarball.$$" "$tarball"; then
+        ls -1t "$deps_cache"/*.tar 2>/dev/null | tail -n +4 | xargs -r rm -f
+      else
+        rm -f "$tarball.$$"
+      fi
+    fi
+  fi
   cp package-lock.json "$stamp"
   node -p process.versions.modules > "$abi"
 fi
