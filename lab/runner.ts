@@ -316,8 +316,18 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
       return topo.procs.start(`keepalived-${machine}`, keepalivedArgv(conf, join(dir, machine)), { netns: topo.hqNs(machine) });
     };
     const holdsGateway = async (machine: 'hq-a' | 'hq-b') => (await run(['ip', '-j', 'addr', 'show', 'dev', 'lan0'], { netns: topo.hqNs(machine), allowFail: true })).stdout.includes(`"${PLAN.hqLanGw}"`);
-    hq = await startHqReady('hq-a');
-    phase('hq');
+    // One HQ and no enrollment: the agent starts while HQ's daemon does, each ~1.4 s of Node start-up that the other
+    // need not wait for (phases 'hq' and 'agent-tunnel', 2026-12-04). The agent cannot get ahead of HQ: its uplinks are
+    // ready only once HQ's probe echo answers, and HQ starts that after its peers are programmed (concentrator/daemon.ts),
+    // so the agent's first handshake finds its peer. HQ's readiness is awaited before the agent's first switch is.
+    // Two HQs (VRRP below) and enrollment (HQ must answer the code first) keep the order: HQ ready, then the rest.
+    const hqStarting = startHqReady('hq-a');
+    hqStarting.catch(() => {}); // awaited below
+    const overlap = !twoHqs && !issued;
+    if (!overlap) {
+      hq = await hqStarting;
+      phase('hq');
+    }
     // The second HQ reads the same registry and programs the same peer; hq-a's keepalived first, so that it is VRRP's
     // master (neither preempts: the master keeps the address while it lives).
     if (twoHqs) {
@@ -411,6 +421,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     say({ type: 'phase', text: 'starting the agent; waiting for the tunnel and every usable uplink' });
     const firstSwitch = new Promise<AgentSwitchLine>((resolve) => (initialSeen = resolve));
     agent = startAgent();
+    if (overlap) {
+      hq = await hqStarting;
+      phase('hq');
+    }
     const initial = await Promise.race([
       firstSwitch,
       sleep(20_000, opts.signal).then(() => { throw new Error(`the agent did not bring the tunnel up within 20 s${agentTail()}`); }),
