@@ -7,7 +7,7 @@ import type { DriveRepository } from './drives/repository.js';
 import { SqlDriveStore } from './drives/service.js';
 import { eventsPath, openEventsDb } from './events/db.js';
 import { EventStore } from './events/service.js';
-import { sqliteEventWriter } from './events/writer.js';
+import { postgresEventWriter, sqliteEventWriter } from './events/writer.js';
 import { openSitesDb, sitesPath } from './sites/db.js';
 import { SiteService } from './sites/service.js';
 import { sqliteStore, type DialectName, type StoreDb } from './sql.js';
@@ -61,11 +61,14 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
     // the lookup waited seconds for a connection).
     const pgStore = await openPostgres(cfg.database, { onIdleError: o.onIdleError, lookupMax: 2 });
     const s = shared(pgStore);
+    // The switch log's ingest on a connection of its own in a thread of its own (events/writer.ts): the protocol work
+    // of its commits off the event loop, as SQLite's writer thread takes its fsyncs.
+    const writer = postgresEventWriter(cfg.database);
     let closed = false;
     return {
       kind: 'postgres',
       vehicles: new VehicleService(s, vehicleOpts),
-      events: new EventStore(s, eventOpts),
+      events: new EventStore(s, { ...eventOpts, writer }),
       sites: new SiteService(s),
       drives: new SqlDriveStore(s),
       fleet: new FleetStateStore(s),
@@ -75,6 +78,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       close: async () => {
         if (closed) return;
         closed = true;
+        await writer.close();
         await pgStore.close();
       },
     };

@@ -56,7 +56,7 @@ export class EventStore {
     opts: {
       /** HQ's wall clock (ms since the epoch): received_at. Default realClock.wallNow. */
       now?: () => number;
-      /** SQLite: the writes (ingest, prune) go to this writer thread on the same file (writer.ts); reads stay on `db`. */
+      /** The writes (ingest, prune) go to this writer thread on the same file or database (writer.ts); reads stay on `db`. */
       writer?: EventWriter;
     } = {},
   ) {

@@ -1,8 +1,8 @@
-// The switch log's writes on SQLite handed to a thread of their own (writer.worker.ts), which owns the file's write
-// connection: the INSERTs and the commit's fsync no longer run on HQ's event loop. bench/hq (2026-12-03) found the
-// loop 95-99 % busy at 5,000 events/s with SQLite's commit and fsync on it, and every request in flight waiting for
-// the slowest fsync. A write resolves once it is committed (synchronous=FULL: on disk), so an acknowledgement still
-// means durable.
+// The switch log's writes handed to a thread of their own, which owns the write connection: SQLite's file
+// (writer.worker.ts) or a PostgreSQL connection (pg-writer.worker.ts). The INSERTs and the commit (SQLite's fsync,
+// PostgreSQL's protocol work: parameters out, rows back) no longer run on HQ's event loop. bench/hq (2026-12-03) found
+// the loop 95-99 % busy at 5,000 events/s with SQLite's commit and fsync on it, and every request in flight waiting
+// for the slowest fsync. A write resolves once it is committed (on disk), so an acknowledgement still means durable.
 import { Worker } from 'node:worker_threads';
 
 export type WriterRequest =
@@ -35,6 +35,20 @@ class WriterError extends Error {
  * a new one.
  */
 export function sqliteEventWriter(path: string, o: { synchronous?: 'FULL' | 'NORMAL' | 'OFF' } = {}): EventWriter {
+  return threadWriter(new URL('./writer.worker.js', import.meta.url), { path, synchronous: o.synchronous ?? 'FULL' }, 'SQLITE_IOERR');
+}
+
+/**
+ * A writer thread with a connection of its own to the PostgreSQL database at `url` (already migrated by
+ * openPostgres). A lost connection rejects the write with its error (isStoreUnavailable: 503 to the agents) and the
+ * next write connects anew.
+ */
+export function postgresEventWriter(url: string, o: { connectTimeoutMs?: number; statementTimeoutMs?: number } = {}): EventWriter {
+  return threadWriter(new URL('./pg-writer.worker.js', import.meta.url), { url, connectTimeoutMs: o.connectTimeoutMs ?? 5000, statementTimeoutMs: o.statementTimeoutMs ?? 30_000 }, '08006');
+}
+
+/** The thread running `script` with `data`; `deadCode`: the error code of writes lost when the thread dies (a store-unavailable one). */
+function threadWriter(script: URL, data: unknown, deadCode: string): EventWriter {
   let worker: Worker | null = null;
   let seq = 0;
   let closed = false;
@@ -45,7 +59,7 @@ export function sqliteEventWriter(path: string, o: { synchronous?: 'FULL' | 'NOR
     pending.clear();
   };
   const start = (): Worker => {
-    const w = new Worker(new URL('./writer.worker.js', import.meta.url), { workerData: { path, synchronous: o.synchronous ?? 'FULL' } });
+    const w = new Worker(script, { workerData: data });
     w.on('message', (m: WriterReply) => {
       const p = pending.get(m.seq);
       if (!p) return;
@@ -54,10 +68,10 @@ export function sqliteEventWriter(path: string, o: { synchronous?: 'FULL' | 'NOR
       if (m.ok) p.resolve(m.value);
       else p.reject(new WriterError(m.message, m.code));
     });
-    w.on('error', (err) => failAll(new WriterError(`the switch log's writer thread failed: ${err.message}`, 'SQLITE_IOERR')));
+    w.on('error', (err) => failAll(new WriterError(`the switch log's writer thread failed: ${err.message}`, deadCode)));
     w.on('exit', () => {
       if (worker === w) worker = null;
-      failAll(new WriterError('the switch log\'s writer thread stopped', 'SQLITE_IOERR'));
+      failAll(new WriterError('the switch log\'s writer thread stopped', deadCode));
     });
     // An idle writer does not keep the process alive; one with a write under way does (ref'd in ask()).
     w.unref();
