@@ -71,6 +71,14 @@ if [ "${ROAMLINK_SETUP_TESTS:-}" = 1 ] && [ "$(id -u)" = 0 ] && [ "$(dpkg --prin
   fi
 fi
 
+# The lab's machine is also its HQ: HQ's receive buffers (deploy/sysctl/60-roamlink-hq.conf's net.core lines) on the
+# running kernel, raised and never lowered. They hold for every namespace (a namespace cannot set its own: EINVAL).
+if [ "$(id -u)" = 0 ]; then
+  while IFS='= ' read -r key want; do
+    have=$(sysctl -n "$key" 2>/dev/null) || continue
+    [ "$have" -ge "$want" ] || sysctl -q -w "$key=$want"
+  done < <(grep -E '^net\.core\.' deploy/sysctl/60-roamlink-hq.conf)
+fi
 # The runtime: the pinned Node LTS in .runtime/node (deploy/runtime.sh). Everything below runs on it: npm builds the
 # native modules against its headers (no download: they ship in the package), and the tests and the demo run on it.
 . deploy/runtime.sh

@@ -61,3 +61,24 @@ export async function tcpFrom(ns: string, host: string, port: number): Promise<'
   const r = await run(['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`], { netns: ns, allowFail: true });
   return r.exitCode === 0 ? 'open' : r.exitCode === 124 ? 'timeout' : 'refused';
 }
+
+/**
+ * Stops a namespace's wireguard-go (SIGSTOP) for `ms`, then lets it run again (SIGCONT, whatever happens in between):
+ * that machine's WireGuard stalled, as a loaded machine's process or a delivery stall on the way makes it. Resolves once
+ * it runs again, with when it stopped (the caller's clock) and for how long.
+ */
+export async function stallWireguard(ns: string, ms: number, now: () => number): Promise<{ at: number; ms: number }> {
+  const { readFile } = await import('node:fs/promises');
+  const pids = (await run(['ip', 'netns', 'pids', ns])).stdout.split(/\s+/).filter(Boolean).map(Number);
+  const comms = await Promise.all(pids.map((p) => readFile(`/proc/${p}/comm`, 'utf8').then((c) => c.trim(), () => '')));
+  const pid = pids.find((_, i) => comms[i] === 'wireguard-go');
+  if (pid === undefined) throw new Error(`no wireguard-go in ${ns}`);
+  const at = now();
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await new Promise((r) => setTimeout(r, ms));
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  return { at, ms: now() - at };
+}

@@ -165,4 +165,9 @@ test('sysctl files: forwarding on both sides, no reverse-path filter on the vehi
   assert.match(agent, /^net\.ipv4\.ip_forward = 1$/m);
   assert.match(agent, /^net\.ipv4\.conf\.all\.rp_filter = 0$/m);
   assert.match(hq, /^net\.ipv4\.ip_forward = 1$/m);
+  // HQ's WireGuard socket (wireguard-go sizes none) holds seconds of a vehicle's copies, not ~130 ms.
+  const core = Object.fromEntries([...hq.matchAll(/^(net\.core\.\w+) = (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  assert.ok(core['net.core.rmem_default']! >= 4 << 20 && core['net.core.rmem_max']! >= core['net.core.rmem_default']!, JSON.stringify(core));
+  // The lab's machine applies the same lines (deploy/setup.sh), so the lab's HQ is the one installed.
+  assert.match(readFileSync(join(ROOT, 'deploy/setup.sh'), 'utf8'), /grep -E '\^net\\\.core\\\.' deploy\/sysctl\/60-roamlink-hq\.conf/);
 });
