@@ -24,16 +24,19 @@ export interface RedundancyDecision {
 }
 
 /** Why the active is at risk (the first reason), or null: a Wi-Fi signal below risk_signal, probe loss at risk_loss,
- *  RTT at risk_rtt_ms, or its last two probes unanswered in a row.
+ *  RTT at risk_rtt_ms, or its last two probes unanswered in a row while another path answered after the first of
+ *  them was given up (HQ silent on every path loses every path's probes: copies cannot help, and with them flowing
+ *  the active is judged on copyProof; 2026-12-03, lab far-end.test busy under the risk default: moved on HQ's silence).
  *  One unanswered probe is no risk: a realistic link loses one every hundred or so (copies for risk_off_ms after each),
  *  and while copies flow the active is dead only on two in a row (copyProof), so copies begun on one made a blackhole's
  *  switch wait for the second (2026-12-03, lab: failover-idle's switch at 2128 ms against 1.5 s with risk on). Two in a
  *  row are the proof copyProof asks: copies begun on them never delay the switch. */
-export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms' | 'probe_interval_ms'>, now = 0, quiet: ArbiterMemory['quiet'] = []): string | null {
+export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms' | 'probe_interval_ms'>, now = 0, quiet: ArbiterMemory['quiet'] = [], others: UplinkView[] = []): string | null {
   if (a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal) return `${a.name} ${a.signal} dBm below risk_signal ${policy.risk_signal} dBm`;
   if (a.probe.loss >= policy.risk_loss && !farEndLoss(a, policy, now, quiet)) return `${a.name} probe loss ${Math.round(a.probe.loss * 100)}% at or above risk_loss ${Math.round(policy.risk_loss * 100)}%`;
   if (a.probe.rtt_ms !== null && a.probe.rtt_ms >= policy.risk_rtt_ms) return `${a.name} RTT ${Math.round(a.probe.rtt_ms)} ms at or above risk_rtt_ms ${policy.risk_rtt_ms} ms`;
-  if (a.probe.failing && a.probe.failing.last_at > a.probe.failing.since) return `${a.name} last two probes unanswered`;
+  // Two in a row while another path answered since the first was given up: the active's path, not the far end.
+  if (a.probe.failing && a.probe.failing.last_at > a.probe.failing.since && others.some((u) => (u.probe.last_ok_at ?? -Infinity) > a.probe.failing!.since)) return `${a.name} last two probes unanswered`;
   return null;
 }
 
@@ -52,8 +55,8 @@ function farEndLoss(a: UplinkView, policy: Pick<Policy, 'probe_interval_ms'>, no
 }
 
 /** The risk has passed: no risk, and a Wi-Fi's signal at risk_signal + hysteresis_db or above (no flapping around it). */
-function clearOf(a: UplinkView, policy: Policy, now: number, quiet: ArbiterMemory['quiet']): boolean {
-  if (riskOf(a, policy, now, quiet) !== null) return false;
+function clearOf(a: UplinkView, policy: Policy, now: number, quiet: ArbiterMemory['quiet'], others: UplinkView[]): boolean {
+  if (riskOf(a, policy, now, quiet, others) !== null) return false;
   return !(a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal + policy.hysteresis_db);
 }
 
@@ -91,11 +94,12 @@ export function chooseRedundancy(snapshot: Pick<ArbiterSnapshot, 'uplinks' | 'ac
     why = 'redundancy always';
   } else {
     const quiet = snapshot.memory?.quiet ?? [];
-    const risk = riskOf(active, policy, now, quiet);
+    const others = snapshot.uplinks.filter((u) => u !== active);
+    const risk = riskOf(active, policy, now, quiet, others);
     if (risk !== null) {
       since ??= now;
       why = risk;
-    } else if (since !== null && !clearOf(active, policy, now, quiet)) {
+    } else if (since !== null && !clearOf(active, policy, now, quiet, others)) {
       why = `${active.name} not clear yet (signal below ${policy.risk_signal + policy.hysteresis_db} dBm)`;
     } else if (since !== null) {
       clearSince = prev.clearSince ?? now;

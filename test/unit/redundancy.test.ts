@@ -21,6 +21,12 @@ const CASES: Array<{ name: string; uplinks: UplinkView[]; prev?: RedundancyMemor
   // for the second); two in a row are, the proof copyProof asks.
   { name: 'one probe of the active unanswered: not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 20, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: null },
   { name: 'two probes of the active unanswered in a row: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62)], want: 'wlan1' },
+  // ...but only while another path answered after the first was given up: the active's path, not HQ. The far end
+  // silent on every path loses the standbys' probes too (2026-12-03, lab far-end.test busy under the risk default: two
+  // unanswered probes of the active during HQ's 3 s silence began copies, and the tunnel was moved on copyProof: 1219 lost).
+  { name: 'two in a row, no other path answered since the first was given up (HQ silent on every path): not at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, last_ok_at: NOW - 1100, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62, { probe: { ...probe, last_ok_at: NOW - 900, failing: { since: NOW - 300, last_at: NOW - 300, lost_before: [] } } })], want: null },
+  { name: 'two in a row, the standby last answered just before the first was given up: not yet', uplinks: [wifi('wlan0', -60, { probe: { ...probe, last_ok_at: NOW - 1100, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62, { probe: { ...probe, last_ok_at: NOW - 521 } })], want: null },
+  { name: 'two in a row, the standby answered after the first was given up: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, last_ok_at: NOW - 1100, failing: { since: NOW - 520, last_at: NOW - 20, lost_before: [] } } }), wifi('wlan1', -62, { probe: { ...probe, last_ok_at: NOW - 519 } })], want: 'wlan1' },
   // Probe loss from a far-end silence (every path quiet) is not the path's risk while the loss window may hold it
   // (20 probes at the 1 s rest pace): copies cannot help against HQ's silence.
   { name: 'probe loss at risk_loss: at risk', uplinks: [wifi('wlan0', -60, { probe: { ...probe, loss: 0.25, probes: 20 } }), wifi('wlan1', -62)], want: 'wlan1' },
