@@ -52,7 +52,7 @@ export const POLICY_SPEC = {
   forced_hold_ms: field(ms(0, 86_400_000), 60_000, 'ms', 'how long an operator-forced switch pins the chosen uplink (failures still move it)'),
   lte: field(z.enum(LTE_PREFERENCES, { message: 'must be fallback, last-resort or never' }), 'fallback' as LtePreference, 'choice',
     'LTE carries the tunnel: fallback (no Wi-Fi good enough), last-resort (no Wi-Fi usable), never (only when forced)'),
-  redundancy: field(z.enum(REDUNDANCY_MODES, { message: 'must be off, risk or always' }), 'off' as RedundancyMode, 'choice',
+  redundancy: field(z.enum(REDUNDANCY_MODES, { message: 'must be off, risk or always' }), 'risk' as RedundancyMode, 'choice',
     'copies of the tunnel\'s outer packets through the best ready standby Wi-Fi (LTE within lte_budget when none can): off, risk (while the active is at risk: risk_signal, risk_loss, risk_rtt_ms) or always'),
   risk_signal: field(dbm(-110, -30), -70, 'dBm', 'an active Wi-Fi below this is at risk (redundancy: risk); it has passed at risk_signal + hysteresis_db'),
   risk_loss: field(z.number().min(0, 'must be ≥ 0').max(1, 'must be ≤ 1'), 0.1, 'fraction', 'an active whose probe loss (0..1) reaches this is at risk'),

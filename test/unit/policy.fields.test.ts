@@ -58,7 +58,7 @@ function copies(given: ArbiterSnapshot, profile: PolicyOverrides, prev = NO_REDU
   return chooseRedundancy(given, applyFor(set, null).policy, NOW, prev).via ?? 'none';
 }
 const REDUNDANCY_CASES: Array<{ field: PolicyField; given: ArbiterSnapshot; base?: PolicyOverrides; prev?: typeof NO_REDUNDANCY; profile: PolicyOverrides; without: string; with: string }> = [
-  // (redundancy is off by default for now: the risk fields' cases set it to risk.)
+  // (redundancy is risk by default; the risk fields' cases set it anyway, so each row says what it is judged under.)
   { field: 'redundancy', given: snap([wifi('wlan0', -60), wifi('wlan1', -65)]), profile: { redundancy: 'always' }, without: 'none', with: 'wlan1' },
   { field: 'risk_signal', given: snap([wifi('wlan0', -68), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, profile: { risk_signal: -66 }, without: 'none', with: 'wlan1' },
   { field: 'risk_loss', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 50, 0.05) }), wifi('wlan1', -65)]), base: { redundancy: 'risk' }, profile: { risk_loss: 0.05 }, without: 'none', with: 'wlan1' },
