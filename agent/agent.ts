@@ -12,7 +12,7 @@ import { createDriveRecorder, driveHeaderOf, sysfsBytes } from './drive/recorder
 import { createUdhcpcDriver } from './drivers/dhcp/udhcpc.js';
 import { createLinkMonitor } from './drivers/links/link.monitor.js';
 import { createProbePool } from './drivers/probe/probe.pool.js';
-import { probeOnce } from './drivers/probe/udp.probe.js';
+import { PROBE_WITNESS, probeOnce } from './drivers/probe/udp.probe.js';
 import { createSysfsCounters } from './drivers/tunnel/counters.js';
 import { createWatchdogDriver } from './drivers/watchdog/watchdog.driver.js';
 import { whyRecordOf } from './journal/record.js';
@@ -115,6 +115,22 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
       now: () => clock.now(),
       wallNow: () => clock.wallNow(),
       newId: () => randomUUID(),
+      // Two HQs: the other's probe echo asked through the active when it goes quiet (the far end's witness).
+      ...(cfg.concentrator.endpoints.length > 1 ? {
+        askOtherHq: async (bind: string, signal: AbortSignal) => {
+          const target = hq?.otherProbe();
+          if (!target) throw new Error('no other HQ yet');
+          const hqText = `${target.address}:${target.port}`;
+          try {
+            const rtt = await probeOnce(bind, target, signal, PROBE_WITNESS);
+            log.info({ event: 'hq.witness', from: bind, hq: hqText, answered: true, rtt_ms: Math.round(rtt * 10) / 10 }, `the other HQ (${hqText}) answers from ${bind} in ${Math.round(rtt)} ms: that path works`);
+            return rtt;
+          } catch (err) {
+            log.info({ event: 'hq.witness', from: bind, hq: hqText, answered: false }, `the other HQ (${hqText}) did not answer from ${bind}`);
+            throw err;
+          }
+        },
+      } : {}),
     },
     uplinkMachine,
     uplinkInputsOf(cfg, policy, budgets.budget, budgets.usage, adopted),

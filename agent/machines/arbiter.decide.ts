@@ -1,7 +1,7 @@
 // The arbiter's pure helpers around the policy: uplink views and states, the tunnel's counters as times, roles and
 // radio exclusions, the snapshot chooseUplink decides on.
 import { activeProbeIntervalMs, type Policy } from '../policy/policy.js';
-import { expectsReplies, fastApplies, fastDeadlineMs, othersAfterMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Copying, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
+import { expectsReplies, fastApplies, fastDeadlineMs, othersAfterMs, suspectAfterMs, type ArbiterMemory, type ArbiterSnapshot, type Copying, type OtherHqAsk, type Rule, type UplinkState, type UplinkView } from '../policy/choose.js';
 import type { UplinkReport, UplinkRole } from './uplink.machine.js';
 
 /** Why a switch happened: the policy's rule, or the watchdog's finding (shared/reasons.ts, the one list). */
@@ -208,6 +208,7 @@ export interface SnapshotInput extends ViewContext {
   forced: { to: string; at: number } | null;
   memory: ArbiterMemory;
   copying?: Copying | null;
+  otherHq?: OtherHqAsk | null;
 }
 
 export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
@@ -219,6 +220,7 @@ export function snapshotOf(i: SnapshotInput): ArbiterSnapshot {
     forced: i.forced,
     memory: i.memory,
     ...(i.copying ? { copying: i.copying } : {}),
+    ...(i.otherHq ? { otherHq: i.otherHq } : {}),
   };
 }
 
@@ -267,10 +269,11 @@ export function rolesFor(i: { uplinks: readonly UplinkReport[]; active: string |
  * that long (suspectAfterMs): then the active is asked too, for the fast check, and the others once its probe has been
  * out othersAfterMs (each time with a recheck: of the active's probe, then at its deadline). Asked once per silence: `askedFor` is the last sign of life they were asked about.
  * Returns the uplinks to ask (with carrier and an address; held-down ones too: they are witnesses) and the new
- * `askedFor`, or null when there is nothing to ask.
+ * `askedFor`, or null when there is nothing to ask. `otherHq`: with the others, the other HQ (two HQs) is to be asked
+ * through the active's own path (chooseUplink's far-end evidence when no other uplink can answer).
  */
 export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: string | null; tunnel: TunnelSeen; policy: Policy; now: number; askedFor: number | null; askedActiveFor?: number | null; copying?: boolean }):
-  { ask: string[]; askedFor: number | null; askedActiveFor: number | null; recheckInMs?: number } | null {
+  { ask: string[]; askedFor: number | null; askedActiveFor: number | null; recheckInMs?: number; otherHq?: true } | null {
   const a = i.uplinks.find((u) => u.name === i.active);
   if (!a) return null;
   const heardAt = Math.max(a.probe.last_ok_at ?? -Infinity, i.tunnel.last_rx_at ?? -Infinity);
@@ -286,10 +289,10 @@ export function standbysToAsk(i: { uplinks: readonly UplinkReport[]; active: str
     if (i.askedActiveFor !== heardAt) return { ask: [a.name], askedFor: i.askedFor, askedActiveFor: heardAt, recheckInMs: othersAfter + 1 };
     const sent = a.probe.in_flight_since;
     if (i.askedFor !== heardAt && sent !== undefined && sent >= heardAt && i.now - sent >= othersAfter) {
-      return { ask: others, askedFor: heardAt, askedActiveFor: heardAt, recheckInMs: Math.max(1, sent + deadline + 1 - i.now) };
+      return { ask: others, askedFor: heardAt, askedActiveFor: heardAt, recheckInMs: Math.max(1, sent + deadline + 1 - i.now), otherHq: true };
     }
   }
   const limit = busy ? i.policy.dead_busy_ms : i.policy.dead_idle_ms;
   if (i.askedFor === heardAt || i.now - heardAt < limit / 2) return null;
-  return { ask: others, askedFor: heardAt, askedActiveFor: i.askedActiveFor ?? null };
+  return { ask: others, askedFor: heardAt, askedActiveFor: i.askedActiveFor ?? null, otherHq: true };
 }

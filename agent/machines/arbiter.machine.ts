@@ -10,14 +10,14 @@
 // arbiter tells each uplink its role (active, standby, hold-down), the active's probe pace, and each radio which APs
 // to leave to the others. It re-steers, without a switch, when the active uplink's address changes.
 import { assign, emit, enqueueActions, fromCallback, fromPromise, setup, type AnyStateMachine, type EventObject } from 'xstate';
-import { chooseUplink, EMPTY_MEMORY, rxBefore, type ArbiterMemory, type Copying, type Decision, type Why } from '../policy/choose.js';
+import { chooseUplink, EMPTY_MEMORY, rxBefore, type ArbiterMemory, type Copying, type Decision, type OtherHqAsk, type Why } from '../policy/choose.js';
 import { DEFAULT_POLICY, type Policy } from '../policy/policy.js';
 import type { ConnectList } from '../../shared/config/connect-list.js';
 import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../policy/redundancy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
 import { COUNTER_INTERVAL_MS, decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
-import { clockOf, every } from './every.js';
+import { boundedSignal, clockOf, every } from './every.js';
 
 export type { SwitchReason };
 
@@ -83,6 +83,11 @@ export interface ArbiterDeps {
   /** Wall ms, for the records' stamps only (never a duration: it steps with NTP). */
   wallNow: () => number;
   newId: () => string;
+  /**
+   * Two HQs: one witness ask of the other HQ's probe echo from `bindAddress` (the active's own address, so through its
+   * path); resolves with the RTT, rejects on abort (the probe timeout). Absent with one HQ: nothing is asked.
+   */
+  askOtherHq?: (bindAddress: string, signal: AbortSignal) => Promise<number>;
 }
 
 export interface ArbiterInput {
@@ -132,6 +137,8 @@ export type ArbiterEvent =
   /** Decide again with no new fact: the fast check's active probe has been out its deadline (standbysToAsk), or a
    *  silence reaches its dead limit (a decision's wakeAt). */
   | { type: 'arbiter.recheck' }
+  /** The other HQ's answer to the witness ask sent at `sent_at` through the active (true), or its timeout (false). */
+  | { type: 'hq.witness'; sent_at: number; answered: boolean }
   | WatchdogRoundEvent;
 
 export type ArbiterEmitted =
@@ -204,6 +211,8 @@ interface Ctx extends ArbiterInput {
   /** When the arbiter is to decide again with no new fact (a decision's wakeAt: the active's silence past its dead
    *  limit), as scheduled (the delayed 'arbiter.recheck' with id DEAD_LIMIT); null when none is. */
   wakeAt: number | null;
+  /** The other HQ asked through the active during its latest silence (two HQs), and its answer so far. */
+  otherHq: OtherHqAsk | null;
 }
 
 /** The id of the delayed recheck at the dead limit (one at a time: a new wakeAt replaces it). */
@@ -303,7 +312,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
     snapshotOf({
       uplinks: Object.values(over.status ?? c.status), active: over.active !== undefined ? over.active : c.active, activeSince: c.activeSince,
       tunnel: tunnelAsOf(c.tunnel, now, interval(c)), forced: c.forced, memory: c.memory, holdDown: c.holdDown, policy: c.policy, now,
-      copying: c.copying,
+      copying: c.copying, otherHq: c.otherHq,
     });
   /** The tunnel as the roles and the asking see it: while copies go through a standby, the concentrator may answer
    *  through either path, so its packets prove nothing of the active's (it is probed as if none came back). */
@@ -426,6 +435,20 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         if (!r) return;
         for (const name of r.ask) enqueue.sendTo(name, { type: 'uplink.probe-now' });
         enqueue.assign({ askedFor: r.askedFor, askedActiveFor: r.askedActiveFor });
+        // Two HQs: the other HQ through the active's own path, once per silence (its answer: the far end's silence).
+        const lease = context.active ? context.status[context.active]?.lease : null;
+        const askOther = deps.askOtherHq;
+        if (r.otherHq && askOther && lease) {
+          const sent_at = deps.now();
+          enqueue.assign({ otherHq: { via: context.active!, sent_at, answered_at: null, given_up_at: null } });
+          enqueue(({ self }) => {
+            const bounded = boundedSignal(context.policy.probe_timeout_ms, undefined, clockOf(self));
+            Promise.resolve().then(() => askOther(lease.address, bounded.signal)).finally(bounded.release).then(
+              () => self.send({ type: 'hq.witness', sent_at, answered: true }),
+              () => self.send({ type: 'hq.witness', sent_at, answered: false }),
+            );
+          });
+        }
         if (r.recheckInMs !== undefined) enqueue.raise({ type: 'arbiter.recheck' }, { delay: r.recheckInMs });
       }),
       // Copies through a standby while the active is at risk (or always): decided after each decision of a steady
@@ -512,6 +535,13 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           enqueue.emit({ type: 'watchdog.acted', uplink: context.active, action: 'readdress', why });
         }
       }),
+      // The witness ask's outcome, if it is still the latest ask.
+      recordWitness: assign({
+        otherHq: ({ context, event }) => {
+          if (event.type !== 'hq.witness' || context.otherHq?.sent_at !== event.sent_at) return context.otherHq;
+          return { ...context.otherHq, ...(event.answered ? { answered_at: deps.now() } : { given_up_at: deps.now() }) };
+        },
+      }),
       refuse: emit(({ event }, params: { why: string }) => ({ type: 'switch.refused' as const, to: (event as { to: string }).to, why: params.why })),
     },
   }).createMachine({
@@ -520,7 +550,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       ...input, status: {}, active: input.adopted?.uplink ?? null, activeSince: input.adopted ? deps.now() : null, pending: null, coolingDown: false,
       policy: input.policy ?? { ...DEFAULT_POLICY }, site: input.site ?? null, memory: EMPTY_MEMORY, holdDown: {}, heldAps: {},
       forced: null, tunnel: { ...NO_TUNNEL }, steered: input.adopted ? { ...input.adopted } : null, decision: null, told: {}, askedFor: null,
-      redundancy: { ...NO_REDUNDANCY }, copying: null, askedActiveFor: null, wakeAt: null,
+      redundancy: { ...NO_REDUNDANCY }, copying: null, askedActiveFor: null, wakeAt: null, otherHq: null,
     }),
     invoke: [
       { src: 'links' },
@@ -533,6 +563,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
       'uplink.status': { actions: ['record', 'tell'] },
       'link.changed': { actions: ['forwardLink', 'recordCarrier'] },
       'tunnel.counters': { actions: ['recordCounters', 'tell'] },
+      'hq.witness': { actions: 'recordWitness' },
       'uplink.signal': {
         actions: enqueueActions(({ event, context, enqueue }) => {
           if (context.uplinks.includes(event.uplink)) enqueue.sendTo(event.uplink, { type: 'uplink.signal', dBm: event.dBm });
@@ -599,6 +630,7 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
           'link.changed': { actions: ['forwardLink', 'recordCarrier', 'decide', 'redund', 'tell'] },
           'tunnel.counters': { actions: ['recordCounters', 'tell', 'askStandbys', 'decide', 'redund', 'tell'] },
           'arbiter.recheck': { actions: ['askStandbys', 'decide', 'redund', 'tell'] },
+          'hq.witness': { actions: ['recordWitness', 'decide', 'redund', 'tell'] },
           'watchdog.round': { actions: 'onWatchdog' },
           'operator.switch': [
             { guard: ({ context, event }) => event.to === context.active, actions: { type: 'refuse', params: ({ event }) => ({ why: `${event.to} is already active` }) } },

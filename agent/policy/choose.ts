@@ -91,6 +91,18 @@ export interface ArbiterSnapshot {
   /** Copies of the outer packets go through a standby (redundancy.ts): the concentrator may answer through either
    *  path, so the tunnel's packets since they began prove neither; the active's life is its own probes. */
   copying?: Copying | null;
+  /** With two HQs (concentrator.endpoints): the other HQ asked through the active's own path when the active went quiet
+   *  (a witness ask, answered whatever VRRP says). Its answer says the active's path works: the silence is HQ's. */
+  otherHq?: OtherHqAsk | null;
+}
+
+/** The other HQ's probe echo asked through `via` (its own address) at `sent_at`; answered at `answered_at`, or given up
+ *  (its timeout, or no way to send it) at `given_up_at`; both null while it is out. */
+export interface OtherHqAsk {
+  via: string;
+  sent_at: number;
+  answered_at: number | null;
+  given_up_at: number | null;
 }
 
 /** Copies flowing: through which standby, since when (kept while they move to another standby), and the tunnel's last
@@ -480,6 +492,11 @@ function fastDead(active: UplinkView, others: UplinkView[], tunnel: NonNullable<
  * up to dead_idle_ms: an answer means move (at the dead limit, as before: a standby answers in its RTT), its timeout
  * means the far end (2026-11, before it: at the 1 s standby pace no standby probe could have failed by dead_busy_ms,
  * and the first decision of a far-end silence under traffic was a blackhole switch).
+ * With two HQs, the other HQ is asked too, through the active's own path (standbysToAsk; its probe echo answers such a
+ * witness ask whatever VRRP says): its answer is the verdict by itself, for it says the active's path works while our
+ * HQ is silent on it. The one witness when no other uplink can answer (a single uplink, LTE's day budget spent, LTE
+ * asked within min_interval_ms of the last ask): 2026-12, before it, such a silence was a blackhole switch to a path
+ * no better, and the HQ failover, whose silence restarts with a new active, came late.
  * Caveats (2026-12): a standby that loses its urgent probe on its own (a lossy path) delays the move of a real
  * blackhole until some path answers again (its next probe, about 1 s). Probes lost while the concentrator's probe
  * responder restarts and WireGuard keeps the tunnel up count as the paths' own for their loss window (20 probes).
@@ -507,13 +524,30 @@ function farEndOf(snapshot: ArbiterSnapshot, active: UplinkView, heardAt: number
   const witnesses = snapshot.uplinks.filter((u) => u !== active && u.carrier && u.probe.last_ok_at !== null);
   const answeredAfter = Math.max(heardAt, snapshot.activeSince ?? -Infinity) + activeProbeIntervalMs(policy, busySince !== null);
   if (witnesses.some((u) => !u.probe.failing && u.probe.last_ok_at! > answeredAfter)) return no;
-  const failed = witnesses.filter((u) => failedSince(u, lastHeard, quiet, policy, now)).map((u) => u.name);
   const held = was !== undefined && was.lastHeard === lastHeard;
+  // The other HQ asked through the active itself during this silence (two HQs): its answer says the active's path
+  // works and ours does not answer on it: the far end, whatever the other uplinks could say (none may: a single uplink,
+  // LTE's day budget spent or asked within min_interval_ms). Its timeout says nothing (the path, or both HQs).
+  const o = snapshot.otherHq;
+  const otherAsk = o && o.via === active.name && o.sent_at >= heardAt ? o : null;
+  if (otherAsk?.answered_at != null) {
+    return {
+      verdict: true,
+      lastHeard,
+      since: held ? was.since : now,
+      text: `concentrator silent on every path: nothing heard for ${fmtMs(now - lastHeard)} (${active.name} silent for ${fmtMs(silentMs)}), while the other HQ answers through ${active.name} (${fmtMs(otherAsk.answered_at - otherAsk.sent_at)}): the path works; staying on ${active.name}, nothing held down`,
+    };
+  }
+  const failed = witnesses.filter((u) => failedSince(u, lastHeard, quiet, policy, now)).map((u) => u.name);
   // A path probed at once when the active went quiet (standbysToAsk) and not answered yet: its answer says "move", its
-  // timeout "far end". Waited for (not longer than dead_idle_ms), unless the verdict already holds.
-  const pending = held ? [] : witnesses.filter((u) => u.probe.in_flight_since !== undefined && now - u.probe.in_flight_since <= policy.dead_idle_ms && !failed.includes(u.name));
+  // timeout "far end". Waited for (not longer than dead_idle_ms), unless the verdict already holds. The other HQ's ask
+  // through the active likewise (its answer says "far end"), but not longer than dead_busy_ms from when it went: sent at
+  // half the dead limit, it has had that long, and a real blackhole of the only path that could answer is moved no more
+  // than dead_busy_ms / 2 later for it.
+  const pending = held ? [] : witnesses.filter((u) => u.probe.in_flight_since !== undefined && now - u.probe.in_flight_since <= policy.dead_idle_ms && !failed.includes(u.name)).map((u) => u.name);
+  if (!held && otherAsk && otherAsk.given_up_at === null && now - otherAsk.sent_at <= policy.dead_busy_ms) pending.push(`the other HQ through ${active.name}`);
   if (pending.length > 0) {
-    return { ...no, waiting: `${active.name} silent for ${fmtMs(silentMs)}; is it the far end? waiting for ${pending.map((u) => u.name).join(', ')} probed at once${failed.length ? ` (${failed.join(', ')} failed)` : ''}` };
+    return { ...no, waiting: `${active.name} silent for ${fmtMs(silentMs)}; is it the far end? waiting for ${pending.join(', ')} probed at once${failed.length ? ` (${failed.join(', ')} failed)` : ''}` };
   }
   if (failed.length === 0 && !held) return no;
   const also = failed.length === 0 ? 'no path has answered since' : `${failed.join(', ')} ${failed.length === 1 ? 'fails' : 'fail'} too, none answers`;

@@ -54,6 +54,9 @@ export interface HqFailover {
   peer(): TunnelPeer;
   /** Index into `endpoints` of the HQ the tunnel goes to. */
   current(): number;
+  /** The other HQ's probe echo (its address, `probePort`), the arbiter's witness when its own HQ goes silent; null
+   *  with one HQ. */
+  otherProbe(): HqEndpoint | null;
   stop(): void;
 }
 
@@ -73,6 +76,11 @@ function viaOf(v: { active: string | null; status: Record<string, UplinkStatus> 
   const active = v.active ? v.status[v.active] : undefined;
   if (active?.lease && active.addressed !== false) return active;
   return Object.values(v.status).find((u) => u.lease && u.addressed !== false) ?? null;
+}
+
+/** The next endpoint after `current` (two HQs: the other one). */
+function nextOther(current: number, count: number): number {
+  return (current + 1) % count;
 }
 
 export function startHqFailover(d: HqFailoverDeps): HqFailover {
@@ -160,6 +168,7 @@ export function startHqFailover(d: HqFailoverDeps): HqFailover {
   return {
     peer: () => peer,
     current: () => current,
+    otherProbe: () => (d.endpoints.length > 1 ? { address: endpointOf(d.endpoints[nextOther(current, d.endpoints.length)]!).address, port: d.probePort } : null),
     stop() {
       stopped = true;
       if (handle !== null) d.clock.clear(handle);

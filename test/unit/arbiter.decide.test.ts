@@ -45,12 +45,12 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   assert.equal(ask(1015), null, '15 ms: under the 20 packets\' time');
   assert.deepEqual(ask(1025), { ask: ['wlan0'], askedFor: null, askedActiveFor: 1000, recheckInMs: 21 }, 'the active first, a recheck at half its deadline (40 ms)');
   assert.equal(ask(1040, {}, P20, asking, 1000), null, 'its probe out 15 ms: not yet');
-  assert.deepEqual(ask(1045, {}, P20, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000, recheckInMs: 21 }, 'out 20 ms: the others, a recheck at its deadline');
+  assert.deepEqual(ask(1045, {}, P20, asking, 1000), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: 1000, recheckInMs: 21, otherHq: true }, 'out 20 ms: the others (and the other HQ through the active), a recheck at its deadline');
   const slow = up('wlan0', { probe: { rtt_ms: 30, loss: 0, last_ok_at: 900, in_flight_since: 1025 } });
   assert.equal(ask(1060, {}, P20, slow, 1000), null, 'an RTT of 30 ms: a deadline of 90 ms, the others asked only at 45');
   assert.deepEqual(ask(1070, {}, P20, slow, 1000)?.ask, ['wlan1']);
   assert.equal(ask(1025, { rx_rate: 0.01 }), null, 'at 10 packets/s, 20 packets take 2 s: the slow rule, asked at half of dead_busy_ms');
-  assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null });
+  assert.deepEqual(ask(1205, { rx_rate: 0.01 }), { ask: ['wlan1'], askedFor: 1000, askedActiveFor: null, otherHq: true });
   assert.equal(ask(1025, {}, { ...P, dead_packets: 40 }), null, 'dead_packets: 40 packets, 40 ms');
   assert.equal(ask(1025, {}, { ...P, dead_packets: 0 }), null, 'dead_packets 0: no fast check');
   assert.deepEqual(ask(1025, {}, P)?.ask, ['wlan0'], 'the default policy: the fast check on (20 packets)');
@@ -58,6 +58,15 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   assert.equal(ask(1025, { last_tx_at: 1000 }), null, 'the vehicle stopped sending with the replies: nothing asked');
   const copying = standbysToAsk({ uplinks: [quiet, up('wlan1')], active: 'wlan0', tunnel, policy: P20, now: 1025, askedFor: null, askedActiveFor: null, copying: true });
   assert.equal(copying, null, 'copies flowing: the tunnel\'s silence is not the active\'s, no fast ask');
+});
+
+test('standbysToAsk: a single uplink still asks (nobody but the other HQ, through it), once per silence', () => {
+  const tunnel: TunnelSeen = { rx: 9, tx: 9, readAt: 1200, last_rx_at: 1000, last_tx_at: 1190, rx_moving: false, tx_moving: true };
+  const only = up('wlan0', { probe: { rtt_ms: 5, loss: 0, last_ok_at: 900 } });
+  const ask = (now: number, askedFor: number | null = null) => standbysToAsk({ uplinks: [only], active: 'wlan0', tunnel, policy: { ...P, dead_packets: 0 }, now, askedFor });
+  assert.equal(ask(1150), null, 'before half of dead_busy_ms');
+  assert.deepEqual(ask(1200), { ask: [], askedFor: 1000, askedActiveFor: null, otherHq: true });
+  assert.equal(ask(1300, 1000), null, 'asked once per silence');
 });
 
 test('seeCounters: growth is dated at the previous reading when readings are regular, at now after a stall', () => {

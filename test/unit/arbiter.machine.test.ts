@@ -90,8 +90,14 @@ class Harness {
   dnsAnswers = true;
   readonly watchdogCalls: string[] = [];
 
+  /** Two HQs (`opts.otherHq`): the other HQ's witness asks, from which address and when; whether it answers, and the
+   *  uplinks whose path itself is dead (`blackholed` is our HQ unanswered through them: HQ off, or the path dead). */
+  readonly otherHqAsks: Array<{ uplink: string; at: number }> = [];
+  otherHqAnswers = true;
+  readonly pathDead = new Set<string>();
+
   /** Probes: every uplink probed each probeIntervalMs on standby (LTE: within its budget), given up after probeTimeoutMs. */
-  constructor(input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING) {
+  constructor(input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING, opts: { otherHq?: boolean } = {}) {
     const clock = this.clock;
     this.uplinks = [
       { name: 'wlan0', slot: 1, kind: 'wifi', ...timing, connectList: [], scanIntervalMs: 3000 },
@@ -164,6 +170,13 @@ class Harness {
           let n = 0;
           return () => `sw-${++n}`;
         })(),
+        ...(opts.otherHq ? {
+          askOtherHq: (bind: string, signal: AbortSignal) => {
+            const name = owner(bind);
+            this.otherHqAsks.push({ uplink: name, at: clock.now() });
+            return this.otherHqAnswers && !this.pathDead.has(name) ? after(clock, RTT[name] ?? 20, signal, RTT[name] ?? 20) : never(signal);
+          },
+        } : {}),
       },
       uplinkMachine,
       this.uplinks,
@@ -259,8 +272,8 @@ class Harness {
   }
 
   /** Up to the steady state with `active` carrying the tunnel and the others ready as standbys. */
-  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0'], input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING): Promise<Harness> {
-    const h = new Harness({ initial: active, ...input }, timing);
+  static async steadyOn(active: string, ready: string[] = ['wlan0', 'wlan1', 'wwan0'], input: Partial<ArbiterInput> = {}, timing: typeof TIMING = TIMING, opts: { otherHq?: boolean } = {}): Promise<Harness> {
+    const h = new Harness({ initial: active, ...input }, timing, opts);
     for (const n of ready) await h.bringUp(n);
     await h.advance(ARBITER.settleMs + TUNNEL_RTT + ARBITER.drainMs + 1);
     assert.equal(h.active, active);
@@ -1145,6 +1158,57 @@ test('the active quiet: the standbys are asked once per silence, LTE within its 
   const lte = at('wwan0');
   assert.ok(lte.every((x, i) => i === 0 || x - lte[i - 1]! >= 2000), `LTE probes at least 2 s apart: ${lte}`);
   assert.deepEqual(h.steers, [], 'the active answered its own probes: no switch');
+});
+
+// ---- two HQs: the other HQ as the far end's witness (issue 14, item 3) ------------------------------------------
+/**
+ * Wi-Fi active, LTE the only other uplink and its day budget spent (no out-of-pace probe may go): HQ, our concentrator,
+ * silent on every path (powered off) while traffic flows. `otherHq`: two HQs, the other answers a witness ask.
+ */
+async function hqOff(t: { after(fn: () => void): void }, otherHq: boolean, activeDies = false): Promise<{ h: Harness; t0: number }> {
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wwan0'], SLOW_ONLY, DEFAULT_TIMING, { otherHq });
+  t.after(() => h.stop());
+  h.actor.send({ type: 'uplink.spent', uplink: 'wwan0', bytes: 10_000_000 });
+  h.flowing = true;
+  await h.advance(3000);
+  h.probeLog.length = 0;
+  h.intents.length = 0;
+  const t0 = h.clock.now();
+  if (activeDies) {
+    h.blackholed.add('wlan0');
+    h.pathDead.add('wlan0');
+  } else {
+    for (const n of ['wlan0', 'wwan0']) h.blackholed.add(n);
+    h.otherHqAnswers = true;
+  }
+  h.rxFlowing = false;
+  h.tunnelAnswers = false;
+  await h.advance(1500);
+  return { h, t0 };
+}
+
+test('two HQs, ours silent on every path, LTE\'s budget spent: the other HQ answers through the active, so no switch and nothing held down (one HQ: a useless blackhole switch to LTE)', async (t) => {
+  const one = await hqOff(t, false);
+  assert.deepEqual([one.h.steers.map((s) => s.to), one.h.intents[0]?.reason], [['wwan0'], 'blackhole'], 'one HQ: nothing tells the far end from the active, the slow rule moves to LTE');
+  assert.equal(one.h.probeLog.filter((p) => p.uplink === 'wwan0' && p.at < one.t0 + 400).length, 0, 'LTE was not asked: its budget is spent');
+
+  const { h, t0 } = await hqOff(t, true);
+  assert.deepEqual(h.steers, [], `no switch: ${JSON.stringify([h.intents.map((r) => r.why?.text), h.otherHqAsks, t0])}`);
+  assert.deepEqual(h.ctx.holdDown, {});
+  assert.equal(h.ctx.memory.farEnd?.uplink, 'wlan0', 'the far end is silent');
+  // Asked once, through the active, at half the dead limit (dead_busy_ms 400: ~200 ms), answered in its RTT.
+  assert.deepEqual(h.otherHqAsks.map((a) => a.uplink), ['wlan0']);
+  const askedAfter = h.otherHqAsks[0]!.at - t0;
+  assert.ok(askedAfter >= 180 && askedAfter <= 260, `asked ${askedAfter} ms into the silence (its last packet came up to a counter interval before)`);
+  assert.equal(h.ctx.otherHq?.answered_at, h.otherHqAsks[0]!.at + RTT.wlan0!);
+});
+
+test('two HQs, the active\'s own path dead, LTE\'s budget spent: the witness ask through it goes unanswered too, and the move to LTE comes no later than dead_busy_ms / 2 after the slow rule\'s', async (t) => {
+  const { h, t0 } = await hqOff(t, true, true);
+  assert.deepEqual([h.steers.map((s) => s.to), h.intents[0]?.reason], [['wwan0'], 'blackhole'], JSON.stringify(h.intents.map((r) => r.why?.text)));
+  const moved = h.steers[0]!.at - t0;
+  assert.ok(moved > 400 && moved <= 400 + 200 + 50, `moved ${moved} ms into the silence`);
+  assert.deepEqual(h.otherHqAsks.map((a) => a.uplink), ['wlan0']);
 });
 
 // ---- redundancy (issue 13, item 1): copies through a standby ------------------------------------------------------

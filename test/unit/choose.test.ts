@@ -502,6 +502,41 @@ test('chooseUplink: the concentrator silent on every path is the far end, not th
   }
 });
 
+test('chooseUplink: two HQs, the other HQ\'s answer through the active is the far end\'s witness when no other uplink can answer', () => {
+  const busy = { tunnel: { last_rx_at: null, last_tx_at: NOW - 10 }, memory: { ...EMPTY_MEMORY, busySince: NOW - 5000 } };
+  // The active silent for 450 ms while traffic flows; LTE, the only other uplink, not probed since (its day budget spent).
+  const silent = () => wifi('wlan0', -60, { probe: probe(NOW - 450) });
+  const asked = (sent: number, answered: number | null, givenUp: number | null = null, via = 'wlan0') => ({ otherHq: { via, sent_at: sent, answered_at: answered, given_up_at: givenUp } });
+  const witness = /^concentrator silent on every path: nothing heard for 450 ms \(wlan0 silent for 450 ms\), while the other HQ answers through wlan0 \(5 ms\): the path works; staying on wlan0, nothing held down$/;
+  const table: Array<{ name: string; given: ArbiterSnapshot; policy?: Partial<Policy>; want: Want }> = [
+    { name: 'nothing asked (one HQ): no evidence, the slow rule moves to LTE', given: snap([silent(), lte()], 'wlan0', busy), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'the other HQ answered through the active during this silence: the far end, stay', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 250, NOW - 245) }), want: { action: 'stay', rule: 'far-end', text: witness } },
+    { name: 'a single uplink: the far end too (not "nothing usable")', given: snap([silent()], 'wlan0', { ...busy, ...asked(NOW - 250, NOW - 245) }), want: { action: 'stay', rule: 'far-end', text: witness } },
+    { name: 'idle: the same after dead_idle_ms', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 1300) }), lte()], 'wlan0', asked(NOW - 700, NOW - 695)), want: { action: 'stay', rule: 'far-end', text: /while the other HQ answers through wlan0/ } },
+    { name: 'asked, not answered yet: waited for', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 250, null) }), want: { action: 'stay', rule: 'far-end', text: /^wlan0 silent for 450 ms; is it the far end\? waiting for the other HQ through wlan0 probed at once$/ } },
+    { name: 'asked dead_busy_ms ago, still no answer: no longer waited for', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 401, null) }), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'given up (the path, or both HQs): no evidence', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 250, null, NOW - 10) }), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'answered before the active\'s last sign of life: says nothing of this silence', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 460, NOW - 455) }), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'asked through another uplink: says nothing of the active\'s path', given: snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 250, NOW - 245, null, 'wwan0') }), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'a standby hears our HQ since the silence: it reaches our HQ, the active does not: move', given: snap([silent(), lte({ probe: probe(NOW - 100, 0, 60) })], 'wlan0', { ...busy, ...asked(NOW - 250, NOW - 245) }), want: { action: 'switch', to: 'wwan0', rule: 'blackhole', holdDown: true } },
+    { name: 'not yet the dead limit: normal judgement', given: snap([wifi('wlan0', -60, { probe: probe(NOW - 350) }), lte()], 'wlan0', { ...busy, ...asked(NOW - 150, NOW - 145) }), want: { action: 'stay', rule: 'none' } },
+  ];
+  for (const { name, given, policy, want } of table) {
+    const d = chooseUplink(given, policyWith(policy), NOW);
+    check(name, d, want);
+    if (d.why.rule === 'far-end' && d.action === 'stay' && !/waiting/.test(d.why.text)) assert.deepEqual(d.memory.farEnd, { uplink: 'wlan0', lastHeard: Math.max(...given.uplinks.map((u) => u.probe.last_ok_at ?? -Infinity)), since: NOW }, name);
+    assert.equal(JSON.stringify(d).includes('holdDown'), want.holdDown ?? false, name);
+  }
+  // The verdict holds while nothing is heard (the ask is not repeated in a silence), and ends when our HQ answers again.
+  const first = chooseUplink(snap([silent(), lte()], 'wlan0', { ...busy, ...asked(NOW - 250, NOW - 245) }), P, NOW);
+  const later = chooseUplink(snap([silent(), lte()], 'wlan0', { tunnel: { last_rx_at: null, last_tx_at: NOW + 290 }, memory: first.memory, ...asked(NOW - 250, NOW - 245) }), P, NOW + 300);
+  check('300 ms later', later, { action: 'stay', rule: 'far-end' });
+  assert.equal(later.memory.farEnd?.since, NOW);
+  const back = chooseUplink(snap([wifi('wlan0', -60, { probe: probe(NOW + 390) }), lte()], 'wlan0', { tunnel: { last_rx_at: null, last_tx_at: NOW + 390 }, memory: later.memory, ...asked(NOW - 250, NOW - 245) }), P, NOW + 400);
+  check('our HQ answers again (the tunnel moved to it, or it came back)', back, { action: 'stay', rule: 'none' });
+  assert.equal(back.memory.farEnd, undefined);
+});
+
 test('chooseUplink: the far end comes back: normal judgement at once, the active has dead_idle_ms from then', () => {
   const busyAt = (t: number) => ({ last_rx_at: null, last_tx_at: t - 10 });
   const tunnel = busyAt(NOW);

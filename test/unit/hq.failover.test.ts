@@ -100,12 +100,14 @@ test('HQ a powered off: asked at failover_ms, moved to b with the answer (steeri
   const w = world(clock);
   await clock.advance(5_000);
   assert.deepEqual([w.did, w.asks.length, w.hq.current()], [[], 0, 0], 'HQ a answers: nothing asked, nothing moved');
+  assert.deepEqual(w.hq.otherProbe(), { address: '198.51.100.3', port: 51821 }, 'the arbiter\'s witness: HQ b\'s probe echo');
   const off = clock.now();
   w.powered.delete('198.51.100.2');
   await clock.advance(3_000);
   assert.deepEqual(w.did, ['steer 198.51.100.3:51820', 'probes 198.51.100.3:51821', 'peer HQ removed', 'peer 198.51.100.3:51820']);
   assert.equal(w.hq.current(), 1);
   assert.equal(w.hq.peer().endpoint, '198.51.100.3:51820');
+  assert.deepEqual(w.hq.otherProbe(), { address: '198.51.100.2', port: 51821 }, 'on HQ b, the witness is HQ a');
   // Asked through the uplink's own address, HQ b's probe port; once: the answer moved it.
   assert.deepEqual(w.asks.map((a) => [a.bind, a.target]), [['192.168.10.100', { address: '198.51.100.3', port: 51821 }]]);
   // The ask came within a tick of failover_ms after the last answer (at most 50 ms before the power-off).
@@ -196,6 +198,7 @@ test('traffic flowing (the active probed only once a second, the tunnel\'s packe
 test('one endpoint: nothing ticks, nothing is asked', async () => {
   const clock = new SimClock();
   const w = world(clock, { endpoints: ['198.51.100.2:51820'] });
+  assert.equal(w.hq.otherProbe(), null);
   w.powered.clear();
   await clock.advance(10_000);
   assert.deepEqual([w.did, w.asks], [[], []]);

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { holdsAddress, probeGate } from '../../concentrator/probe.gate.js';
 import { startProbeResponder } from '../../concentrator/probe.responder.js';
-import { encodeProbe, decodeProbe } from '../../agent/drivers/probe/udp.probe.js';
+import { encodeProbe, decodeProbe, isWitnessAsk, PROBE_WITNESS } from '../../agent/drivers/probe/udp.probe.js';
 
 const v4 = (address: string): NetworkInterfaceInfo => ({ address, family: 'IPv4', netmask: '255.255.255.0', mac: '02:00:00:00:00:01', internal: false, cidr: `${address}/24` });
 const v6 = (address: string): NetworkInterfaceInfo => ({ address, family: 'IPv6', netmask: 'ffff:ffff:ffff:ffff::', mac: '02:00:00:00:00:01', internal: false, cidr: `${address}/64`, scopeid: 0 });
@@ -66,6 +66,30 @@ test('startProbeResponder: a probe the gate refuses gets no echo; the gate sees 
     open = true;
     assert.equal(await echoed(2, 2000), true);
     assert.deepEqual(sources, ['127.0.0.1', '127.0.0.1']);
+  } finally {
+    client.close();
+    server.close();
+  }
+});
+
+test('startProbeResponder: a witness ask (PROBE_WITNESS) is echoed whatever the gate says, a plain probe only when it opens', async () => {
+  const server = await startProbeResponder(0, '127.0.0.1', () => false); // VRRP's backup: the gate shut
+  const port = server.address().port;
+  const client = createSocket('udp4');
+  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+  const echoed = (seq: number, flags: number, ms: number) => new Promise<Buffer | null>((resolve) => {
+    const t = setTimeout(() => { client.off('message', on); resolve(null); }, ms);
+    const on = (m: Buffer) => { if (decodeProbe(m)?.seq === seq) { clearTimeout(t); client.off('message', on); resolve(m); } };
+    client.on('message', on);
+    client.send(encodeProbe(7, seq, flags), port, '127.0.0.1');
+  });
+  try {
+    assert.equal(await echoed(1, 0, 300), null, 'a plain probe: no echo from the backup');
+    const back = await echoed(2, PROBE_WITNESS, 2000);
+    assert.ok(back, 'the witness ask: echoed');
+    assert.deepEqual([back.length, isWitnessAsk(back), decodeProbe(back)], [24, true, { id: 7, seq: 2 }], 'the same bytes back (no amplification)');
+    assert.equal(isWitnessAsk(encodeProbe(7, 3)), false);
+    assert.equal(isWitnessAsk(Buffer.alloc(24, 1)), false, 'not a probe at all');
   } finally {
     client.close();
     server.close();

@@ -6,12 +6,27 @@ import { createSocket, type Socket } from 'node:dgram';
 export const PROBE_MAGIC = 0x524c5031; // "RLP1"
 export const PROBE_SIZE = 24;
 
-export function encodeProbe(id: number, seq: number): Buffer {
+/**
+ * Byte 12 of a probe: its flags (the rest of the probe is zero). WITNESS asks "are you there?" of an HQ that may not
+ * carry HQ's LAN (VRRP's backup): its echo answers it whatever its gate says (concentrator/probe.responder.ts), because
+ * the answer says only that the path to it works, never that the tunnel should go there (2026-12, issue 14: with two
+ * HQs the other HQ's answer through the active uplink tells the far end's silence from the active's). An echo older
+ * than the flag answers it as any probe (only while it holds the gateway): weaker evidence, never wrong.
+ */
+export const PROBE_WITNESS = 0x01;
+
+export function encodeProbe(id: number, seq: number, flags = 0): Buffer {
   const b = Buffer.alloc(PROBE_SIZE);
   b.writeUInt32BE(PROBE_MAGIC, 0);
   b.writeUInt32BE(id >>> 0, 4);
   b.writeUInt32BE(seq >>> 0, 8);
+  b.writeUInt8(flags & 0xff, 12);
   return b;
+}
+
+/** A well-formed probe that asks as a witness (PROBE_WITNESS). */
+export function isWitnessAsk(b: Buffer): boolean {
+  return decodeProbe(b) !== null && (b.readUInt8(12) & PROBE_WITNESS) !== 0;
 }
 
 export function decodeProbe(b: Buffer): { id: number; seq: number } | null {
@@ -27,8 +42,9 @@ export interface Prober {
 
 let nextId = (process.pid * 7919) >>> 0;
 
-/** A prober bound to a source address (the policy rule `from ADDR` routes it out of that uplink). */
-export async function createUdpProber(bindAddress: string, target: { address: string; port: number }): Promise<Prober> {
+/** A prober bound to a source address (the policy rule `from ADDR` routes it out of that uplink); `flags` go in each
+ *  probe (PROBE_WITNESS). */
+export async function createUdpProber(bindAddress: string, target: { address: string; port: number }, flags = 0): Promise<Prober> {
   const sock: Socket = createSocket({ type: 'udp4' });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
@@ -65,7 +81,7 @@ export async function createUdpProber(bindAddress: string, target: { address: st
           done();
           resolve(t - t0);
         });
-        sock.send(encodeProbe(id, s), target.port, target.address, (err) => {
+        sock.send(encodeProbe(id, s, flags), target.port, target.address, (err) => {
           if (err) {
             done();
             reject(err);
@@ -81,8 +97,8 @@ export async function createUdpProber(bindAddress: string, target: { address: st
 }
 
 /** One probe of `target` from `bindAddress` on a socket of its own, closed after (an HQ asked once: agent/start/hq.start.ts). */
-export async function probeOnce(bindAddress: string, target: { address: string; port: number }, signal: AbortSignal): Promise<number> {
-  const prober = await createUdpProber(bindAddress, target);
+export async function probeOnce(bindAddress: string, target: { address: string; port: number }, signal: AbortSignal, flags = 0): Promise<number> {
+  const prober = await createUdpProber(bindAddress, target, flags);
   try {
     return await prober.probe(signal);
   } finally {
