@@ -2,6 +2,7 @@
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { wallOrigin } from './clock.js';
 import { defaultMaxBurst, dueTime, paceStep, type Pace } from './pacer.js';
 import { encodeDatagram, decodeDatagram, RxRecorder, type MeterResult } from './result.js';
 
@@ -42,24 +43,10 @@ export interface MeterOptions {
   onListening?: (addr: HostPort) => void;
 }
 
-/**
- * Epoch ms with sub-ms precision, on the clock every process of the machine shares. The monotonic clock is tied to
- * the wall clock here, at the edge of a Date.now() millisecond (at most 1 ms of spinning, once), not through
- * performance.timeOrigin: that origin is sampled during the process's start-up, and two meters started together on a
- * loaded machine disagreed by ~48 ms (one direction's gaps +51 ms, the other's -47 ms in one agent-restart run).
- */
+/** Epoch ms with sub-ms precision, on the clock every process of the machine shares (clock.ts). */
 let origin: number | null = null;
 export function nowMs(): number {
-  if (origin === null) {
-    const d0 = Date.now();
-    let d = d0;
-    let p = 0;
-    while (d === d0) {
-      p = performance.now();
-      d = Date.now();
-    }
-    origin = d - p;
-  }
+  origin ??= wallOrigin({ wall: Date.now, mono: () => performance.now() }).origin;
   return origin + performance.now();
 }
 
