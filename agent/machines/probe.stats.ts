@@ -52,6 +52,7 @@ export function probeStatsOf(h: ProbeHistory): ProbeStats {
   if (h.misses > 0 && h.failingSince != null && missAt.length > 0) {
     const run = Math.min(h.misses, missAt.length);
     s.failing = { since: h.failingSince, last_at: missAt[missAt.length - 1]!, lost_before: missAt.slice(0, missAt.length - run) };
+    if (run >= 2) s.failing.prev_at = missAt[missAt.length - 2]!;
   }
   return s;
 }

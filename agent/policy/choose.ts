@@ -17,8 +17,9 @@ export interface ProbeStats {
   last_ok_at: number | null;
   /** Present while the latest probes go unanswered: when the first and the latest of them were given up (a probe is
    *  given up when it times out, so up to the probe timeout after it was sent), and when the other lost probes of the
-   *  loss window were. */
-  failing?: { since: number; last_at: number; lost_before: number[] };
+   *  loss window were; `prev_at`, when the run is two or more long and known, when the one before the latest was
+   *  (drives do not record it). */
+  failing?: { since: number; last_at: number; lost_before: number[]; prev_at?: number };
   /** When the probe now out was sent, while one is (its answer or its timeout is evidence still to come). */
   in_flight_since?: number;
   /** When the last answered probe was sent. */
@@ -571,7 +572,7 @@ function failedSince(u: UplinkView, t: number, quiet: NonNullable<ArbiterMemory[
 }
 
 /** A probe given up at `at` was lost in a quiet spell (given up up to dead_idle_ms after it: its timeout, and slack). */
-function inQuiet(at: number, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Policy, now: number): boolean {
+export function inQuiet(at: number, quiet: NonNullable<ArbiterMemory['quiet']>, policy: Pick<Policy, 'dead_idle_ms'>, now: number): boolean {
   return quiet.some((q) => at >= q.from && at <= (q.to ?? now) + policy.dead_idle_ms);
 }
 

@@ -1,6 +1,6 @@
 // Redundancy (pure): whether the tunnel's outer packets are also copied through a standby, through which one, and why.
 // LTE carries copies only while its lte_budget has bytes left (its copies are counted against it: agent/start/copy.meter.ts).
-import { isUsable, type ArbiterMemory, type ArbiterSnapshot, type UplinkView } from './choose.js';
+import { inQuiet, isUsable, type ArbiterMemory, type ArbiterSnapshot, type UplinkView } from './choose.js';
 import type { Policy } from './policy.js';
 
 /** What the decision remembers between calls (the caller hands it back). */
@@ -26,17 +26,21 @@ export interface RedundancyDecision {
 /** Why the active is at risk (the first reason), or null: a Wi-Fi signal below risk_signal, probe loss at risk_loss,
  *  RTT at risk_rtt_ms, or its last two probes unanswered in a row while another path answered after the first of
  *  them was given up (HQ silent on every path loses every path's probes: copies cannot help, and with them flowing
- *  the active is judged on copyProof; 2026-12-03, lab far-end.test busy under the risk default: moved on HQ's silence).
+ *  the active is judged on copyProof; 2026-12-03, lab far-end.test busy under the risk default: moved on HQ's silence),
+ *  the first of the two not lost in a quiet spell (HQ coming back answers some path first).
  *  One unanswered probe is no risk: a realistic link loses one every hundred or so (copies for risk_off_ms after each),
  *  and while copies flow the active is dead only on two in a row (copyProof), so copies begun on one made a blackhole's
  *  switch wait for the second (2026-12-03, lab: failover-idle's switch at 2128 ms against 1.5 s with risk on). Two in a
  *  row are the proof copyProof asks: copies begun on them never delay the switch. */
-export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms' | 'probe_interval_ms'>, now = 0, quiet: ArbiterMemory['quiet'] = [], others: UplinkView[] = []): string | null {
+export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk_loss' | 'risk_rtt_ms' | 'probe_interval_ms' | 'dead_idle_ms'>, now = 0, quiet: ArbiterMemory['quiet'] = [], others: UplinkView[] = []): string | null {
   if (a.kind === 'wifi' && a.signal !== null && a.signal < policy.risk_signal) return `${a.name} ${a.signal} dBm below risk_signal ${policy.risk_signal} dBm`;
   if (a.probe.loss >= policy.risk_loss && !farEndLoss(a, policy, now, quiet)) return `${a.name} probe loss ${Math.round(a.probe.loss * 100)}% at or above risk_loss ${Math.round(policy.risk_loss * 100)}%`;
   if (a.probe.rtt_ms !== null && a.probe.rtt_ms >= policy.risk_rtt_ms) return `${a.name} RTT ${Math.round(a.probe.rtt_ms)} ms at or above risk_rtt_ms ${policy.risk_rtt_ms} ms`;
-  // Two in a row while another path answered since the first was given up: the active's path, not the far end.
-  if (a.probe.failing && a.probe.failing.last_at > a.probe.failing.since && others.some((u) => (u.probe.last_ok_at ?? -Infinity) > a.probe.failing!.since)) return `${a.name} last two probes unanswered`;
+  // Two in a row while another path answered since the run's first was given up: the active's path, not the far end.
+  // Nor while the first of the last two was lost in a quiet spell: as HQ comes back another path may answer before the
+  // active's next probe does (copies for risk_off_ms, from LTE's budget where it carries them).
+  const f = a.probe.failing;
+  if (f && f.last_at > f.since && !inQuiet(f.prev_at ?? f.since, quiet, policy, now) && others.some((u) => (u.probe.last_ok_at ?? -Infinity) > f.since)) return `${a.name} last two probes unanswered`;
   return null;
 }
 

@@ -64,17 +64,19 @@ test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => 
   assert.equal(h.misses, 0);
 });
 
-test('probe stats: while the latest probes go unanswered, since when, the latest, and the window\'s other losses', () => {
+test('probe stats: while the latest probes go unanswered, since when, the latest and the one before it, and the window\'s other losses', () => {
   let h = { ...EMPTY_HISTORY };
   h = recordProbeResult(h, 10, 100);
   assert.equal(probeStatsOf(h).failing, undefined);
   h = recordProbeResult(h, null, 600);
   h = recordProbeResult(h, null, 1600);
-  assert.deepEqual(probeStatsOf(h).failing, { since: 600, last_at: 1600, lost_before: [] });
+  assert.deepEqual(probeStatsOf(h).failing, { since: 600, last_at: 1600, lost_before: [], prev_at: 600 });
+  h = recordProbeResult(h, null, 2600);
+  assert.deepEqual(probeStatsOf(h).failing, { since: 600, last_at: 2600, lost_before: [], prev_at: 1600 }, 'the one before the latest');
   h = recordProbeResult(h, 10, 1700);
   assert.equal(probeStatsOf(h).failing, undefined, 'answered: no longer failing');
   h = recordProbeResult(h, null, 2700);
-  assert.deepEqual(probeStatsOf(h).failing, { since: 2700, last_at: 2700, lost_before: [600, 1600] }, 'when the two earlier losses still in the window were');
+  assert.deepEqual(probeStatsOf(h).failing, { since: 2700, last_at: 2700, lost_before: [600, 1600, 2600] }, 'when the three earlier losses still in the window were');
   for (let i = 0; i < 18; i++) h = recordProbeResult(h, 10, 3000 + i);
   h = recordProbeResult(h, null, 4000);
   assert.deepEqual(probeStatsOf(h).failing, { since: 4000, last_at: 4000, lost_before: [2700] }, 'those that slid out of the window are gone');
