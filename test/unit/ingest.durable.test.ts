@@ -23,6 +23,11 @@ const e = (n: number): NewSwitchEvent => ({
 const timed = (n: number): TimedEvent => ({ ...e(n), seq: n, why: null, ms_to_first_packet: null, gap_ms: null, candidates: [], site: null });
 
 const settle = () => new Promise((r) => setImmediate(r));
+/** Lets the event loop turn (at most 500 times) until `ok`; fails naming `what`. */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !ok(); i++) await settle();
+  assert.ok(ok(), what);
+}
 
 test('group commit: the durable mark covers a ticket only once its commit is done; a failed commit begins another epoch', async () => {
   const g = gatedStore(new EventStore(openEventsDb(':memory:')));
@@ -124,10 +129,6 @@ test('HQ dies between its 202 and its commit: the journal keeps the events, the 
   const j = Journal.open(':memory:');
   let hq = hqProcess(store);
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0, durableGraceMs: 0 });
-  const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 500 && !ok(); i++) await settle();
-    assert.ok(ok(), what);
-  };
 
   // 1 and 2: accepted, committed, confirmed durable: shipped.
   for (const n of [1, 2]) j.append(e(n));
@@ -161,10 +162,6 @@ test('HQ fails its commit after a 202 (the disk): the agent learns it from the e
   const j = Journal.open(':memory:');
   const hq = hqProcess(store);
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0, durableGraceMs: 0 });
-  const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 500 && !ok(); i++) await settle();
-    assert.ok(ok(), what);
-  };
   hq.g.hold();
   for (const n of [1, 2, 3]) j.append(e(n));
   shipper.kick();
@@ -183,10 +180,6 @@ test('the mark carried in answers: a busy agent learns it from its next batch\'s
   const j = Journal.open(':memory:');
   const hq = hqProcess(store);
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
-  const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 500 && !ok(); i++) await settle();
-    assert.ok(ok(), what);
-  };
 
   // 1: answered 202; nothing else to send, so the shipper waits (the grace) rather than asking; HQ commits meanwhile.
   j.append(e(1));
@@ -229,10 +222,6 @@ test('an HQ restart between its 202 and its commit: the next answer\'s mark is o
   const j = Journal.open(':memory:');
   let hq = hqProcess(store);
   const shipper = new Shipper({ journal: j, send: (ev) => hq.send(ev), durable: (w) => hq.durable(w), timer, random: () => 0 });
-  const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 500 && !ok(); i++) await settle();
-    assert.ok(ok(), what);
-  };
   hq.g.hold();
   for (const n of [1, 2, 3]) j.append(e(n));
   shipper.kick();
