@@ -129,6 +129,8 @@ export function isStoreUnavailable(err: unknown): boolean {
   const code = e.code ?? '';
   // Connection-level errors from node (ECONNREFUSED, ...) and PostgreSQL's classes 08 (connection), 57P (shutdown), 53 (resources).
   if (/^E(CONNREFUSED|CONNRESET|PIPE|NOTFOUND|HOSTUNREACH|NETUNREACH|TIMEDOUT|AI_AGAIN)$/.test(code)) return true;
+  // A server on a unix socket that stopped: its socket file is gone (the writer thread passes the code and message on).
+  if (code === 'ENOENT' && /\bconnect ENOENT\b/.test(e.message ?? '')) return true;
   if (/^(08...|57P0[1-3]|53...)$/.test(code)) return true;
   // SQLite: the file is locked past busy_timeout, or the disk is full or failing.
   if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)/.test(code)) return true;

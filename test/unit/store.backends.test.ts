@@ -304,6 +304,14 @@ test('postgres: an unreachable or wrong database at start is a clear error withi
   await assert.rejects(openPostgres('mysql://x@y/z'), /is not a postgres:\/\/ URL/);
 });
 
+test('a server on a unix socket that stopped (its socket file gone) is the store unavailable (503), another missing file is not', async () => {
+  const { isStoreUnavailable } = await import('../../concentrator/store/sql.js');
+  assert.equal(isStoreUnavailable(Object.assign(new Error('connect ENOENT /run/postgresql/.s.PGSQL.5432'), { code: 'ENOENT', syscall: 'connect' })), true);
+  // As the switch log's writer thread passes it on: code and message.
+  assert.equal(isStoreUnavailable({ code: 'ENOENT', message: 'connect ENOENT /tmp/rl-pg-x/.s.PGSQL.5432' }), true);
+  assert.equal(isStoreUnavailable(Object.assign(new Error("ENOENT: no such file or directory, open '/etc/roamlink/x'"), { code: 'ENOENT' })), false);
+});
+
 test('postgres: the database lost while running: the agents\' API answers 503 (nothing acknowledged), then stores again by itself', async (t) => {
   const s = await fresh(t, 'postgres');
   await s.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) });
