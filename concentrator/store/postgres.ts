@@ -11,6 +11,7 @@ import { DRIVE_TABLES } from './drives/schema.js';
 import { FLEET_STATE_TABLE } from './fleet/service.js';
 import { ENROLLMENT_TABLES } from './enrollments/schema.js';
 import { OPERATORS_TABLE } from './operators/service.js';
+import { REGISTRY_CHANNEL } from './vehicles/watch.postgres.js';
 
 /** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
 const INT8_OID = 20;
@@ -76,6 +77,20 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
   { version: 2, sql: createTableSql(FLEET_STATE_TABLE, 'postgres') },
   { version: 3, sql: createTablesSql(ENROLLMENT_TABLES, 'postgres') },
   { version: 4, sql: createTableSql(OPERATORS_TABLE, 'postgres') },
+  // Every commit that changes the registry notifies the channel the concentrators' caller caches listen on
+  // (vehicles/watch.postgres.ts), whoever changed it: this HQ, the other one, the CLI, psql, a restore.
+  {
+    version: 5,
+    sql: `
+CREATE FUNCTION roamlink_registry_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('${REGISTRY_CHANNEL}', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER vehicles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON vehicles
+  FOR EACH STATEMENT EXECUTE FUNCTION roamlink_registry_changed();
+`,
+  },
 ];
 
 /** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */

@@ -47,7 +47,7 @@ type Backend = 'sqlite' | 'postgres';
 const BACKENDS: Backend[] = ['sqlite', 'postgres'];
 
 /** A fresh store of that kind, closed after the test. */
-async function fresh(t: { after: (fn: () => unknown) => void }, kind: Backend, o: { now?: () => number } = {}): Promise<Stores & { cfg: { state_dir: string; database?: string } }> {
+async function fresh(t: { after: (fn: () => unknown) => void }, kind: Backend, o: { now?: () => number; onRegistryChange?: () => void } = {}): Promise<Stores & { cfg: { state_dir: string; database?: string } }> {
   const dir = mkdtempSync(join(tmpdir(), 'rl-store-'));
   dirs.push(dir);
   const database = kind === 'postgres' ? await pgServer!.createDatabase(`t${++dbs}`) : undefined;
@@ -88,6 +88,53 @@ for (const kind of BACKENDS) {
     assert.equal(new Set(added.map((x) => x.vehicle.tunnel_address)).size, 8);
     assert.equal(new Set(added.map((x) => x.vehicle.subnet)).size, 8);
     assert.equal((await vehicles.active()).length, 8);
+  });
+
+  test(`${kind}: the agents' callers from memory, across two store clients (issue 14): a revoke or add through the other (the CLI, the other HQ) is seen by this one's next lookup`, async (t) => {
+    let told = 0;
+    const a = await fresh(t, kind, { onRegistryChange: () => told++ });
+    const bus = (await a.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) })).vehicle;
+    // The other client: SQLite, a second connection to the same files (as the CLI opens them); PostgreSQL, the other HQ.
+    const cfg = a.cfg as Parameters<typeof openStores>[0];
+    const b = await openStores(kind === 'sqlite' ? cfg : { ...cfg, state_dir: join(a.cfg.state_dir, '..', 'b') });
+    t.after(() => b.close());
+    const stats = () => ({ ...a.vehicles.callerStats()! });
+    /** Asks until the map answers (the first lookups go to the store while it is read). */
+    const warm = async (address: string) => {
+      for (let i = 0; i < 200; i++) {
+        const h = stats().hits;
+        const r = await a.vehicles.byAddress(address);
+        if (stats().hits > h) return r;
+        await sleep(5);
+      }
+      throw new Error('the map never answered');
+    };
+    assert.deepEqual(await warm(bus.tunnel_address), { name: 'bus-7' });
+    assert.equal(await warm('10.99.0.77'), null, 'nobody, from the map too');
+    /** What a answers from the moment `change` resolved until it answers `want`: [answer, ms taken]. */
+    const until = async (address: string, want: { name: string } | null): Promise<[unknown, number]> => {
+      const t0 = performance.now();
+      let r = await a.vehicles.byAddress(address);
+      // SQLite: at once (data_version is read on every lookup). PostgreSQL: when the notification arrives.
+      while (kind === 'postgres' && JSON.stringify(r) !== JSON.stringify(want) && performance.now() - t0 < 2000) r = (await sleep(1), await a.vehicles.byAddress(address));
+      return [r, performance.now() - t0];
+    };
+    await b.vehicles.revoke('bus-7');
+    const [gone, revokeMs] = await until(bus.tunnel_address, null);
+    assert.equal(gone, null, 'revoked through the other client: nobody');
+    const van = (await b.vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) })).vehicle;
+    const [added, addMs] = await until(van.tunnel_address, { name: 'van-2' });
+    assert.deepEqual(added, { name: 'van-2' }, 'added through the other client: known');
+    if (kind === 'sqlite') assert.ok(revokeMs < 50 && addMs < 50);
+    else assert.ok(revokeMs < 500 && addMs < 500, `seen after ${revokeMs.toFixed(1)} / ${addMs.toFixed(1)} ms`);
+    // PostgreSQL: the daemon is told too (it reconciles its peers at once); SQLite's CLI tells it through its socket.
+    if (kind === 'postgres') assert.ok(told >= 3, `told ${told} times (its own add, the other's revoke and add)`);
+    // This client's own change: at once on both (the map dropped before revoke() resolves).
+    assert.deepEqual(await warm(van.tunnel_address), { name: 'van-2' });
+    await a.vehicles.revoke('van-2');
+    assert.equal(await a.vehicles.byAddress(van.tunnel_address), null);
+    assert.ok(stats().loads >= 2, 'the map was read again after the changes');
+    t.diagnostic(`${kind}: seen by the other client after ${revokeMs.toFixed(2)} ms (revoke), ${addMs.toFixed(2)} ms (add); ${JSON.stringify(stats())}`);
   });
 
   test(`${kind}: switch log: idempotent by (vehicle, id) across batches and calls; another vehicle's id is its own`, async (t) => {
@@ -287,6 +334,41 @@ test('postgres: the caller\'s lookup has connections of its own: it answers whil
   await Promise.all(held);
   assert.deepEqual(who, [...Array.from({ length: 300 }, () => ({ name: 'a' })), null]);
   assert.equal(releasedBy, 'lookup', 'the lookup answered before the held connections were let go');
+});
+
+test('postgres: the registry\'s change feed down (its connection killed): lookups ask the database, so a revoke by the other HQ meanwhile takes effect at once; the map is used again once the feed is back', async (t) => {
+  const a = await fresh(t, 'postgres');
+  const bus = (await a.vehicles.add({ name: 'bus-7', subnet: '10.20.7.0/24', publicKey: K(1) })).vehicle;
+  await a.vehicles.add({ name: 'van-2', subnet: '10.20.8.0/24', publicKey: K(2) });
+  const b = await openStores({ ...(a.cfg as Parameters<typeof openStores>[0]), state_dir: join(a.cfg.state_dir, '..', 'b') });
+  t.after(() => b.close());
+  const { WATCH_APPLICATION } = await import('../../concentrator/store/vehicles/watch.postgres.js');
+  const stats = () => ({ ...a.vehicles.callerStats()! });
+  /** Asks until one lookup is answered as `hit` says (from the map or not); its answer. */
+  const ask = async (address: string, hit: boolean) => {
+    for (let i = 0; i < 400; i++) {
+      const h = stats().hits;
+      const r = await a.vehicles.byAddress(address);
+      if ((stats().hits > h) === hit) return r;
+      await sleep(5);
+    }
+    throw new Error(`no lookup answered ${hit ? 'from the map' : 'by the database'}`);
+  };
+  assert.deepEqual(await ask(bus.tunnel_address, true), { name: 'bus-7' });
+  // Every feed's connection killed by the server (as a restart or a cut would end it).
+  const killed = (await sql<{ n: number }>`SELECT COUNT(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = ${WATCH_APPLICATION}`.execute(b.parts.registry.db)).rows[0]!.n;
+  assert.equal(killed, 2, 'both HQs\' feeds');
+  assert.deepEqual(await ask(bus.tunnel_address, false), { name: 'bus-7' }, 'feed down: asked the database');
+  // No notification can arrive now; the revoke through b is seen at a's next lookup all the same.
+  await b.vehicles.revoke('bus-7');
+  assert.equal(await a.vehicles.byAddress(bus.tunnel_address), null);
+  // The feed reconnects (at most once a second, driven by lookups) and the map, read anew, answers again.
+  assert.deepEqual(await ask('10.99.0.3', true), { name: 'van-2' });
+  assert.equal(await a.vehicles.byAddress(bus.tunnel_address), null);
+  await b.vehicles.revoke('van-2');
+  let r = await a.vehicles.byAddress('10.99.0.3');
+  for (let i = 0; i < 200 && r !== null; i++) r = (await sleep(5), await a.vehicles.byAddress('10.99.0.3'));
+  assert.equal(r, null, 'the new feed\'s notification dropped the map');
 });
 
 test('postgres: an unreachable or wrong database at start is a clear error within the connect timeout, the password never in it', async () => {

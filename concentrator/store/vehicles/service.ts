@@ -10,6 +10,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db.js';
 import { sqliteStore, type StoreDb } from '../sql.js';
 import { assertSite, assertVehicleName, toVehicle, type Vehicle, type VehicleRow } from './schema.js';
+import { CallerCache, readCallers, type CallerStats, type RegistryWatch } from './callers.js';
 
 export interface VehicleServiceOptions {
   /** The tunnel's network (CIDR); its first host is HQ's and is never given to a vehicle. */
@@ -23,6 +24,12 @@ export interface VehicleServiceOptions {
   /** Where generated private keys are written (NAME.key, mode 0600). */
   keysDir?: string;
   now?: () => Date;
+  /**
+   * The registry's change feed (vehicles/callers.ts): given, byAddress answers from a map of the registry held in
+   * memory, read again whenever the feed says the registry changed (openStores gives one: the daemon's). Absent, each
+   * lookup asks the store (the CLI).
+   */
+  watch?: RegistryWatch;
 }
 
 export interface AddVehicle {
@@ -59,7 +66,7 @@ const LOOKUP_BATCH = 500;
  * lookups asked in one turn of the event loop go as one indexed query, over the lookup pool (StoreDb.lookup): at 2,000
  * agents a query per request queued for a connection for seconds (bench/hq, 2026-12-03, load 13). On SQLite each is
  * its own query at once (a few µs, in process; waiting for the next turn to batch cost more than it saved). Nothing is
- * cached: a revoke by the other concentrator or the CLI takes effect on the next request (the guide promises it).
+ * cached here: VehicleService puts a CallerCache (callers.ts) in front of it when given the registry's change feed.
  */
 export function addressLookup(store: StoreDb): (address: string) => Promise<{ name: string } | null> {
   if (store.dialect === 'sqlite') {
@@ -84,6 +91,7 @@ export class VehicleService {
   private readonly pool: Array<{ text: string; cidr: Cidr }>;
   private readonly now: () => Date;
   private readonly callers: (address: string) => Promise<{ name: string } | null>;
+  private readonly cache: CallerCache | null;
 
   constructor(
     /** The registry: an open SQLite file (openDb) or a store (SQLite or PostgreSQL). */
@@ -91,7 +99,9 @@ export class VehicleService {
     private readonly opts: VehicleServiceOptions,
   ) {
     this.store = 'dialect' in db ? db : sqliteStore(db);
-    this.callers = addressLookup(this.store);
+    const direct = addressLookup(this.store);
+    this.cache = opts.watch ? new CallerCache(readCallers(this.store), opts.watch, direct) : null;
+    this.callers = this.cache ? (address) => this.cache!.lookup(address) : direct;
     const t = parseCidr(opts.tunnelNetwork);
     if (!t) throw new InputError(`${opts.tunnelNetwork} is not an IPv4 CIDR`, 'tunnel_network');
     this.tunnel = t;
@@ -137,13 +147,23 @@ export class VehicleService {
     return this.callers(address);
   }
 
+  /** How byAddress was answered (null: not cached). */
+  callerStats(): Readonly<CallerStats> | null {
+    return this.cache?.stats ?? null;
+  }
+
 
   /** A change: one transaction; on PostgreSQL the registry is locked first, so two writers (CLI, daemon) take turns. */
-  private write<T>(fn: (trx: Q) => Promise<T>): Promise<T> {
-    return this.store.db.transaction().execute(async (trx) => {
-      if (this.store.dialect === 'postgres') await sql`LOCK TABLE vehicles IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
-      return fn(trx);
-    });
+  private async write<T>(fn: (trx: Q) => Promise<T>): Promise<T> {
+    try {
+      return await this.store.db.transaction().execute(async (trx) => {
+        if (this.store.dialect === 'postgres') await sql`LOCK TABLE vehicles IN SHARE ROW EXCLUSIVE MODE`.execute(trx);
+        return fn(trx);
+      });
+    } finally {
+      // Committed or not (a commit whose answer was lost may have happened): the map is read again before it answers.
+      this.cache?.invalidate();
+    }
   }
 
   async add(input: AddVehicle): Promise<AddedVehicle> {
