@@ -88,6 +88,8 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
   let keeper: NodeJS.Timeout | null = null;
   let loop: ReconcileLoop | null = null;
   let saveEndpoints: () => Promise<void> = async () => {};
+  /** PostgreSQL: the registry changed (the other concentrator's change included): a pass now, once the loop runs. */
+  let registryChanged: () => void = () => {};
   let closed = false;
   const close = async (opts: { teardown?: boolean } = {}) => {
     if (closed) return;
@@ -116,6 +118,8 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     stores = await openStores(cfg, {
       hqPublicKey: publicKey,
       onIdleError: (err) => log.warn({ err: redactSecret(err.message, cfg.database) }, 'a database connection broke while idle (the next query reconnects)'),
+      onRegistryChange: () => registryChanged(),
+      onWatchError: (err) => log.warn({ err: redactSecret(err.message, cfg.database) }, 'the registry\'s change feed is down: the agents\' API looks each caller up in the database until it is back'),
     });
     markStartup('store');
     const { vehicles } = stores;
@@ -179,6 +183,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
     const r = await reconciler.reconcile();
     loop = new ReconcileLoop({ reconcile: () => reconciler.reconcile(), intervalMs: cfg.reconcile_interval_ms, timer: realClock, log });
     loop.start(r);
+    // A vehicle added or revoked through the other concentrator (or the CLI) is programmed here at once, not at the next
+    // periodic pass (the Reconciler runs one pass at a time and queues one more, so a burst of changes is a pass or two).
+    registryChanged = () => void loop?.now().catch((err: Error) => log.warn({ err: err.message }, 'reconcile after a registry change'));
     // Peers added with a stored endpoint: HQ sends first, so their tunnels are back without waiting for the vehicles.
     const byKey = new Map((await vehicles.active()).map((v) => [v.public_key, v.tunnel_address]));
     const poke = r.changes.flatMap((a) => (a.ok && a.change.kind === 'peer.set' && a.change.endpoint !== undefined ? [byKey.get(a.change.publicKey)] : [])).filter((x): x is string => x !== undefined);
