@@ -2,8 +2,10 @@
 // run, each part beside a baseline run the same way:
 //   ingest   10,000 registered vehicles, 2,000 sending heartbeats every 5 s and switch events at >= 5,000/s over real HTTP,
 //            each from its own address (loopback 127.64.0.0/18 stands in for the tunnel): request p50/p99, exactly once;
-//            agents shipping what accumulated (at most one POST a second) vs one POST per event; and where the
-//            server's time goes (phases of each request, the commits, the event loop's delay)
+//            agents shipping what accumulated (at most one POST a second) vs one POST per event; the agents' callers
+//            from the registry in memory (as HQ runs) vs a query per request; and where the server's time goes (the
+//            caller's lookup and the phases after it, the commits, the event loop's delay, the CPU of HQ's event loop,
+//            its other threads, the load worker, PostgreSQL's processes and the rest of the machine)
 //   query    a 24 h log query for one vehicle among 10 M stored events: the (vehicle, at) index vs a full scan
 //   memory   RSS and heap with the fleet's heartbeat history full
 //   cold     each store opened and the registry and fleet state read; then programming 10,000 peers and routes (root,
@@ -17,12 +19,14 @@
 // 2026-12 agents); answered 202 and told the mark in their next batch's or heartbeat's answer, asking only when idle
 // (agents now). Its rate is events stored per second, from the timed run's start to the commit of its last event.
 // Knobs: BENCH_VEHICLES BENCH_ACTIVE BENCH_RATE BENCH_SECONDS BENCH_EVENTS BENCH_COLD (0: skip) BENCH_COLD_SAMPLE
-// BENCH_COLD_RUNS; BENCH_STORES=sqlite,postgres (either); BENCH_SHIP=batched (skip one-POST-per-event); BENCH_PG_LOOP=1
+// BENCH_COLD_RUNS; BENCH_STORES=sqlite,postgres (either); BENCH_LOOKUP=both|cached|direct (the agents' callers from the
+// map in memory as HQ runs, beside a query per request as before 2026-12-04; default both); BENCH_SHIP=batched (skip one-POST-per-event); BENCH_PG_LOOP=1
 // (PostgreSQL's commits on the event loop too, beside its writer thread); BENCH_BASELINE=1 (the stores of 2026-12-03);
 // BENCH_SQLITE_SYNC=NORMAL (fsync's share, not durable); BENCH_ONLY=cold (the cold start alone), ingest (ingest alone) or
 // query (the query and the stores' cold start).
 import { Agent, request } from 'node:http';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -322,6 +326,8 @@ type TimedEventT = import('../concentrator/store/events/schema.js').TimedEvent;
 type IngestResultT = import('../concentrator/store/events/service.js').IngestResult;
 
 interface Phases {
+  /** When its caller's lookup began (the app's own onRequest: identify). */
+  id0?: number;
   req0: number;
   parsed?: number;
   call?: number;
@@ -332,9 +338,55 @@ interface Phases {
   accepted?: boolean;
 }
 
+/** /proc's clock ticks per second. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** CPU ms of the process `root` and its children, live or exited (PostgreSQL's postmaster and its backends), from /proc. */
+function treeCpuMs(root: number): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name (which may hold spaces): state ppid ... utime (14th field) stime (15th).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // The root's own and its waited-for children's (cutime, cstime: a backend that exited meanwhile), and each live child's.
+    if (Number(d) === root) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (Number(f[1]) === root) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return (ticks / CLK_TCK) * 1000;
+}
+/** The machine's CPU ms, all and idle, summed over its CPUs (/proc/stat). */
+function machineCpuMs(): { all: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const all = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { all: (all / CLK_TCK) * 1000, idle: ((f[3]! + f[4]!) / CLK_TCK) * 1000 };
+}
+
 class IngestProfile {
   private readonly byId = new Map<string, Phases>();
   private readonly identifyMs: number[] = [];
+  /** When each address's latest lookup began (an agent has one request in flight: one socket, keep-alive). */
+  private readonly identStart = new Map<string, number>();
+  private pg0 = 0;
+  /** PostgreSQL's processes' CPU over the timed run (ms). */
+  pgMs = NaN;
+  private mach0: { all: number; idle: number } | null = null;
+  private mach: { all: number; idle: number } | null = null;
+  /** The load worker's CPU over the timed run (ms), told by ingestRun. */
+  loadCpuMs = NaN;
+  /** How the lookups were answered (a cache's stats), told by ingestRun. */
+  lookups = '';
+  constructor(private readonly pgPid: number | null = null) {}
   private readonly flushes: Array<{ ms: number; batches: number; events: number }> = [];
   private readonly delay = monitorEventLoopDelay({ resolution: 1 });
   private elu: ReturnType<typeof perf.eventLoopUtilization> | null = null;
@@ -346,6 +398,10 @@ class IngestProfile {
   private cpu: NodeJS.CpuUsage | null = null;
   private t0 = 0;
   private t1 = 0;
+  /** The timed run's length (s). */
+  get seconds(): number {
+    return (this.t1 - this.t0) / 1000;
+  }
   private lastCommitAt = 0;
 
   /** Events stored per second: from the timed run's start to the commit of its last event (the drain included). */
@@ -363,6 +419,8 @@ class IngestProfile {
     this.elu = perf.eventLoopUtilization();
     this.cpu0 = process.cpuUsage();
     this.thread0 = process.threadCpuUsage();
+    if (this.pgPid) this.pg0 = treeCpuMs(this.pgPid);
+    this.mach0 = machineCpuMs();
     this.t0 = performance.now();
   }
 
@@ -372,12 +430,16 @@ class IngestProfile {
     this.cpu = process.cpuUsage(this.cpu0!);
     const th = process.threadCpuUsage(this.thread0!);
     this.threadCpuMs = (th.user + th.system) / 1000;
+    if (this.pgPid) this.pgMs = treeCpuMs(this.pgPid) - this.pg0;
+    const m = machineCpuMs();
+    this.mach = { all: m.all - this.mach0!.all, idle: m.idle - this.mach0!.idle };
     this.t1 = performance.now();
   }
 
   wrapIdentify(f: (address: string) => Promise<{ name: string } | null>) {
     return async (address: string) => {
       const s = performance.now();
+      this.identStart.set(address, s);
       try {
         return await f(address);
       } finally {
@@ -427,22 +489,32 @@ class IngestProfile {
   hook(app: import('fastify').FastifyInstance): void {
     const began = new WeakMap<object, number>();
     const idOf = new WeakMap<object, string>();
+    const idStarted = new WeakMap<object, number>();
     // Registered after the app's own onRequest (identity): this request's time from identified on.
     app.addHook('onRequest', async (req) => {
-      if (req.url === '/v1/events') began.set(req, performance.now());
+      if (req.url !== '/v1/events') return;
+      began.set(req, performance.now());
+      const a = req.socket.remoteAddress ?? '';
+      const id0 = this.identStart.get(a.startsWith('::ffff:') ? a.slice(7) : a);
+      if (id0 !== undefined) idStarted.set(req, id0);
     });
     app.addHook('preValidation', async (req) => {
       const id = (req.body as { events?: Array<{ id?: string }> } | undefined)?.events?.[0]?.id;
       const t = began.get(req);
       if (id === undefined || t === undefined) return;
       idOf.set(req, id);
-      this.byId.set(id, { req0: t, parsed: performance.now() });
+      this.byId.set(id, { req0: t, parsed: performance.now(), id0: idStarted.get(req) });
     });
     app.addHook('onResponse', async (req) => {
       const id = idOf.get(req);
       const p = id !== undefined ? this.byId.get(id) : undefined;
       if (p) p.done = performance.now();
     });
+  }
+
+  /** Server time of each POST /v1/events from its lookup's start (the app's first hook) to answered. */
+  serverWithLookupMs(): number[] {
+    return [...this.byId.values()].filter((p) => p.done !== undefined && p.id0 !== undefined).map((p) => p.done! - p.id0!);
   }
 
   /** Server time of each POST /v1/events, identified to answered (as bench/hq has always reported it). */
@@ -454,8 +526,12 @@ class IngestProfile {
     const all = [...this.byId.values()].filter((p) => p.done !== undefined && p.flushEnd !== undefined && p.call !== undefined && p.parsed !== undefined);
     if (!all.length) return;
     const early = all.some((p) => p.accepted);
-    const phases: Array<[string, (p: Phases) => number]> = early
-      ? [
+    const lookup: Array<[string, (p: Phases) => number]> = all.every((p) => p.id0 !== undefined)
+      ? [['the caller\'s lookup (identify, before the rest)', (p) => p.req0 - p.id0!], ['total from the lookup\'s start to answered', (p) => p.done! - p.id0!]]
+      : [];
+    type Phase = [string, (p: Phases) => number];
+    const phases: Phase[] = [...lookup, ...(early
+      ? ([
         ['body read + JSON parse', (p) => p.parsed! - p.req0],
         ['zod + checks + times', (p) => p.call! - p.parsed!],
         ['answer 202 (queued, serialize, write)', (p) => p.done! - p.call!],
@@ -463,15 +539,15 @@ class IngestProfile {
         ['after the answer: waiting for the group commit', (p) => p.flushStart! - p.call!],
         ['after the answer: commit (SQL, fsync)', (p) => p.flushEnd! - p.flushStart!],
         ['identified to durable', (p) => p.flushEnd! - p.req0],
-      ]
-      : [
+      ] as Phase[])
+      : ([
         ['body read + JSON parse', (p) => p.parsed! - p.req0],
         ['zod + checks + times', (p) => p.call! - p.parsed!],
         ['waiting for the group commit', (p) => p.flushStart! - p.call!],
         ['commit (SQL, fsync)', (p) => p.flushEnd! - p.flushStart!],
         ['answer (resolve, serialize, write)', (p) => p.done! - p.flushEnd!],
         ['total', (p) => p.done! - p.req0],
-      ];
+      ] as Phase[]))];
     const total = (p: Phases) => p.done! - p.req0;
     const slow = [...all].sort((a, b) => total(b) - total(a)).slice(0, Math.max(1, Math.ceil(all.length / 100)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -479,9 +555,12 @@ class IngestProfile {
     table(['    phase', 'median ms', 'p99 ms', 'mean in the slowest 1 %'], phases.map(([n, f]) => [`    ${n}`, fmt(med(all.map(f)), 2), fmt(pct(all.map(f), 99), 2), fmt(mean(slow.map(f)), 2)]));
     const secs = (this.t1 - this.t0) / 1000;
     const ev = this.flushes.map((f) => f.events);
-    console.log(`    identify (before the above, one SELECT a request): median ${fmt(med(this.identifyMs), 2)} ms, p99 ${fmt(pct(this.identifyMs, 99), 2)} ms`);
+    console.log(`    identify, every request (POSTs, heartbeats, GETs): median ${fmt(med(this.identifyMs), 2)} ms, p99 ${fmt(pct(this.identifyMs, 99), 2)} ms${this.lookups ? `; ${this.lookups}` : ''}`);
     console.log(`    commits: ${fmt(this.flushes.length / secs, 0)}/s, ${fmt(med(this.flushes.map((f) => f.batches)), 0)} request(s) and ${fmt(med(ev), 0)} events each (median), commit median ${fmt(med(this.flushes.map((f) => f.ms)), 2)} ms, p99 ${fmt(pct(this.flushes.map((f) => f.ms), 99), 2)} ms, max ${fmt(Math.max(...this.flushes.map((f) => f.ms)), 1)} ms`);
     console.log(`    event loop: delay median ${fmt(this.delay.percentile(50) / 1e6, 2)} ms, p99 ${fmt(this.delay.percentile(99) / 1e6, 2)} ms, max ${fmt(this.delay.max / 1e6, 1)} ms; utilization ${fmt((this.eluEnd?.utilization ?? NaN) * 100, 0)} %; process CPU (server + load worker) ${fmt(((this.cpu!.user + this.cpu!.system) / 1e6 / secs) * 100, 0)} % of a core`);
+    const proc = (this.cpu!.user + this.cpu!.system) / 1000;
+    const share = (ms: number) => `${fmt((ms / 1000 / secs) * 100, 0)} %`;
+    console.log(`    CPU over the timed run, % of a core (${os.cpus().length} cores): HQ's event loop ${share(this.threadCpuMs)}, HQ's other threads (writer, GC, I/O) ${share(proc - this.threadCpuMs - this.loadCpuMs)}, the load worker ${share(this.loadCpuMs)}, PostgreSQL's processes ${Number.isFinite(this.pgMs) ? share(this.pgMs) : '-'}, the rest of the machine ${share(this.mach!.all - this.mach!.idle - proc - (Number.isFinite(this.pgMs) ? this.pgMs : 0))}, idle ${share(this.mach!.idle)}`);
   }
 }
 
@@ -493,7 +572,13 @@ interface IngestTarget {
   /** Which store (the summary's row) and whether this is its baseline (the way before 2026-12-03's changes). */
   store: 'SQLite' | 'PostgreSQL';
   baseline: boolean;
+  /** The summary's row: the store and how callers are looked up. */
+  label: string;
   identify: (address: string) => Promise<{ name: string } | null>;
+  /** How the lookups were answered so far (a cache's counts), or null (not cached). */
+  lookupStats: () => { hits: number; misses: number; loads: number } | null;
+  /** PostgreSQL's postmaster (its processes' CPU is measured), or null. */
+  pgPid: number | null;
   /** A switch log for one run, empty. */
   events(run: string): Promise<EventStoreT>;
   done(events: EventStoreT): Promise<void>;
@@ -521,6 +606,15 @@ async function coldOpenOf(cfg: { state_dir: string; database?: string }): Promis
   return `open ${fmt(med(open), 1)} ms, ${n} vehicles and the fleet state read in ${fmt(med(read), 1)} ms (medians of ${open.length})`;
 }
 
+/** The cache's parts, for a SQLite target (loaded in main). */
+interface Callers {
+  CallerCache: typeof import('../concentrator/store/vehicles/callers.js').CallerCache;
+  sqliteRegistryWatch: typeof import('../concentrator/store/vehicles/callers.js').sqliteRegistryWatch;
+  readCallers: typeof import('../concentrator/store/vehicles/callers.js').readCallers;
+  store: import('../concentrator/store/sql.js').StoreDb;
+}
+const cacheLine = (st: { hits: number; misses: number; loads: number }) => `callers from memory: ${st.hits} of ${st.hits + st.misses} lookups (${fmt((st.hits / Math.max(1, st.hits + st.misses)) * 100, 2)} %), the map read ${st.loads} time(s)`;
+
 function sqliteTarget(
   dir: string, reg: import('../concentrator/store/db.js').Db,
   openEventsDb: typeof import('../concentrator/store/events/db.js').openEventsDb,
@@ -528,16 +622,22 @@ function sqliteTarget(
   createVehicleLookup: typeof import('../concentrator/agent-api/identity.js').createVehicleLookup,
   sqliteEventWriter: typeof import('../concentrator/store/events/writer.js').sqliteEventWriter,
   writerThread: boolean,
+  callers: Callers | null,
 ): IngestTarget {
   const sync = (process.env.BENCH_SQLITE_SYNC ?? 'FULL') as 'FULL' | 'NORMAL';
   const writers = new Map<EventStoreT, ReturnType<typeof sqliteEventWriter>>();
+  const direct = createVehicleLookup(reg);
+  const cache = callers && new callers.CallerCache(callers.readCallers(callers.store), callers.sqliteRegistryWatch(callers.store), direct);
   return {
     store: 'SQLite',
-    baseline: !writerThread,
-    name: `SQLite (WAL, synchronous=${sync}), ${writerThread ? 'commits in the writer thread (as HQ runs)' : 'commits on the event loop (baseline: before the writer thread)'}`,
-    identify: createVehicleLookup(reg),
+    baseline: !writerThread || !cache,
+    label: `SQLite, ${!writerThread ? 'commits on the event loop, ' : ''}${cache ? 'callers from memory' : 'a lookup a request'}`,
+    name: `SQLite (WAL, synchronous=${sync}), ${writerThread ? 'commits in the writer thread' : 'commits on the event loop (baseline: before the writer thread)'}, ${cache ? 'callers from memory, data_version checked (as HQ runs)' : 'a SELECT per request for the caller (before 2026-12-04)'}`,
+    identify: cache ? (a) => cache.lookup(a) : direct,
+    lookupStats: () => (cache ? { ...cache.stats } : null),
+    pgPid: null,
     events: async (run) => {
-      const path = join(dir, `ingest-${run}-${writerThread ? 'thread' : 'loop'}.sqlite`);
+      const path = join(dir, `ingest-${run}-${writerThread ? 'thread' : 'loop'}-${cache ? 'cached' : 'direct'}.sqlite`);
       const db = openEventsDb(path, { synchronous: sync });
       if (!writerThread) return new EventStore(db);
       const writer = sqliteEventWriter(path, { synchronous: sync });
@@ -584,7 +684,7 @@ async function postgresBenchDb(server: import('../lab/postgres.js').TestPostgres
  * without the writer thread (commits on the event loop's pool, as before 2026-12-04), or, as the baseline of
  * 2026-12-03, lookups on the commits' pool too.
  */
-async function postgresTarget(url: string, lookupPool: boolean, writerThread: boolean): Promise<IngestTarget> {
+async function postgresTarget(url: string, lookupPool: boolean, writerThread: boolean, cached: boolean, pgPid: number | null): Promise<IngestTarget> {
   const { postgresEventWriter } = await import('../concentrator/store/events/writer.js');
   const writers = new Map<EventStoreT, ReturnType<typeof postgresEventWriter>>();
   const { openPostgres } = await import('../concentrator/store/postgres.js');
@@ -593,11 +693,20 @@ async function postgresTarget(url: string, lookupPool: boolean, writerThread: bo
   const { sql } = await import('kysely');
   const store = await openPostgres(url, lookupPool ? { lookupMax: 2 } : {});
   const shared = { db: store.db, dialect: store.dialect, ...(store.lookup ? { lookup: store.lookup } : {}), close: async () => {} };
+  const { CallerCache, readCallers } = await import('../concentrator/store/vehicles/callers.js');
+  const { postgresRegistryWatch } = await import('../concentrator/store/vehicles/watch.postgres.js');
+  const direct = createVehicleLookup(shared);
+  const watch = cached ? postgresRegistryWatch(url) : null;
+  await watch?.ready();
+  const cache = watch && new CallerCache(readCallers(shared), watch, direct);
   return {
     store: 'PostgreSQL',
-    baseline: !lookupPool || !writerThread,
-    name: `PostgreSQL (fsync on, synchronous_commit on, unix socket), ${!lookupPool ? 'lookups on the commits\' pool, commits on the event loop (baseline of 2026-12-03)' : writerThread ? 'lookups on a pool of their own, commits in a writer thread (as HQ runs)' : 'lookups on a pool of their own, commits on the event loop (before the writer thread)'}`,
-    identify: createVehicleLookup(shared),
+    baseline: !lookupPool || !writerThread || !cache,
+    label: `PostgreSQL, ${!writerThread ? 'commits on the event loop, ' : ''}${cache ? 'callers from memory' : 'a lookup a request'}`,
+    name: `PostgreSQL (fsync on, synchronous_commit on, unix socket), ${!lookupPool ? 'lookups on the commits\' pool, commits on the event loop (baseline of 2026-12-03)' : writerThread ? 'commits in a writer thread' : 'commits on the event loop (before the writer thread)'}, ${cache ? 'callers from memory, LISTEN/NOTIFY (as HQ runs)' : lookupPool ? 'a SELECT per request for the caller on a pool of its own (before 2026-12-04)' : 'a SELECT per request'}`,
+    identify: cache ? (a) => cache.lookup(a) : direct,
+    lookupStats: () => (cache ? { ...cache.stats } : null),
+    pgPid,
     events: async () => {
       await sql`TRUNCATE switch_events`.execute(store.db);
       if (!writerThread) return new EventStore(shared);
@@ -610,7 +719,10 @@ async function postgresTarget(url: string, lookupPool: boolean, writerThread: bo
       await writers.get(e)?.close();
     },
     coldOpen: () => coldOpenOf({ state_dir: tmpdir(), database: url }),
-    close: () => store.close(),
+    close: async () => {
+      await watch?.close();
+      await store.close();
+    },
   };
 }
 
@@ -661,7 +773,8 @@ async function main() {
   // asking for every mark (the first 2026-12 agents), or answered 202 and told the mark in later answers (agents now).
   const ingestRun = async (batched: boolean, idBase: number, target: IngestTarget, ship: ShipMode) => {
     const events = await target.events(`${batched ? 'batched' : 'single'}-${ship}`);
-    const prof = new IngestProfile();
+    const prof = new IngestProfile(target.pgPid);
+    const lookups0 = target.lookupStats();
     const gc = new GroupCommit(prof.wrapStore(events));
     const fleet = new FleetState({ offlineAfterMs: 15_000 });
     const metrics = new HqMetrics({ fleet, registered: () => VEHICLES });
@@ -676,7 +789,9 @@ async function main() {
       worker.once('error', reject);
     });
     prof.stop();
-    await worker.terminate();
+    prof.loadCpuMs = out.cpuMs;
+    const lookups1 = target.lookupStats();
+    if (lookups0 && lookups1) prof.lookups = cacheLine({ hits: lookups1.hits - lookups0.hits, misses: lookups1.misses - lookups0.misses, loads: lookups1.loads - lookups0.loads });
     const stored = await events.count();
     await app.close();
     await target.done(events);
@@ -690,17 +805,32 @@ async function main() {
   // PostgreSQL's lookups sharing the commits' pool.
   const baseline = env('BENCH_BASELINE', 0) !== 0;
   const { sqliteEventWriter } = await import('../concentrator/store/events/writer.js');
+  // BENCH_LOOKUP: how the agents' API finds each caller's vehicle: 'both' (default: a query per request, as before
+  // 2026-12-04, as the baseline beside the map in memory, as HQ runs now), 'cached' or 'direct' alone.
+  const lookupMode = process.env.BENCH_LOOKUP ?? 'both';
+  if (!['both', 'cached', 'direct'].includes(lookupMode)) throw new Error(`BENCH_LOOKUP must be "both", "cached" or "direct", not "${lookupMode}"`);
+  const lookupModes = lookupMode === 'both' ? [false, true] : [lookupMode === 'cached'];
+  const { CallerCache, sqliteRegistryWatch, readCallers } = await import('../concentrator/store/vehicles/callers.js');
+  const { sqliteStore } = await import('../concentrator/store/sql.js');
+  const callers: Callers = { CallerCache, sqliteRegistryWatch, readCallers, store: sqliteStore(reg) };
   if (only.includes('sqlite')) {
-    if (baseline) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, false));
-    targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, true));
+    if (baseline) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, false, null));
+    for (const cached of lookupModes) targets.push(sqliteTarget(dir, reg, openEventsDb, EventStore, createVehicleLookup, sqliteEventWriter, true, cached ? callers : null));
   }
   const pgServer = only.includes('postgres') ? await startBenchPostgres() : null;
   if (pgServer) {
     const url = await postgresBenchDb(pgServer, reg);
-    if (baseline) targets.push(await postgresTarget(url, false, false));
+    const pgPid = (() => {
+      try {
+        return Number(readFileSync(join(pgServer.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
+      } catch {
+        return null;
+      }
+    })();
+    if (baseline) targets.push(await postgresTarget(url, false, false, false, pgPid));
     // BENCH_PG_LOOP=1: PostgreSQL without the writer thread too, in the same run (what the thread changes).
-    if (env('BENCH_PG_LOOP', 0) !== 0) targets.push(await postgresTarget(url, true, false));
-    targets.push(await postgresTarget(url, true, true));
+    if (env('BENCH_PG_LOOP', 0) !== 0) targets.push(await postgresTarget(url, true, false, false, pgPid));
+    for (const cached of lookupModes) targets.push(await postgresTarget(url, true, true, cached, pgPid));
   }
   type Run = Awaited<ReturnType<typeof ingestRun>>;
   const ingested: Array<{ target: IngestTarget; single: Run; asked: Run; batched: Run; stored: Run }> = [];
@@ -749,7 +879,7 @@ async function main() {
     const cpuPerK = (r: Run) => (r.prof.threadCpuMs / Math.max(1, r.stored)) * 1000;
     const once = (r: Run) => r.stored === r.out.generated && r.out.acked === r.out.generated;
     return [
-      x.target.store, fmt(x.stored.prof.storedRate(x.stored.stored), 0), fmt(rate, 0), fmt(b99, 2), fmt(pct(x.asked.serverMs, 99), 2), fmt(p99, 2), (p99 / b99).toFixed(3),
+      x.target.label, fmt(x.stored.prof.storedRate(x.stored.stored), 0), fmt(rate, 0), fmt(b99, 2), fmt(pct(x.asked.serverMs, 99), 2), fmt(p99, 2), (p99 / b99).toFixed(3),
       fmt(cb99, 2), fmt(pct(x.asked.out.eventLat, 99), 2), fmt(c99, 2), (c99 / cb99).toFixed(3),
       fmt(pct(x.stored.out.durableLat, 99), 2), fmt(pct(x.batched.out.durableLat, 99), 2),
       fmt(cpuPerK(x.stored), 1), fmt(cpuPerK(x.asked), 1), fmt(cpuPerK(x.batched), 1), (cpuPerK(x.batched) / cpuPerK(x.stored)).toFixed(3),
@@ -759,7 +889,26 @@ async function main() {
   });
   if (summary.length) {
     console.log(`\ningest summary, batched agents (load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} now); baseline: the same store answering once stored; GET: 202 and a GET per batch; carried: 202, the mark in later answers (agents now):`);
-    table(['store', 'baseline stored/s', 'stored/s', 'baseline server p99 ms', 'GET server p99 ms', 'server p99 ms', 'ratio p99 / baseline', 'baseline client p99 ms', 'GET client p99 ms', 'client p99 ms', 'ratio client p99 / baseline', 'baseline durable p99 ms', 'durable p99 ms', 'baseline main-thread CPU ms / 1k', 'GET main-thread CPU ms / 1k', 'main-thread CPU ms / 1k', 'ratio CPU', 'event loop busy % (baseline / GET / carried)', 'each once', 'goal server p99 <= 20 ms at >= 5,000/s'], summary);
+    table(['store, callers', 'baseline stored/s', 'stored/s', 'baseline server p99 ms', 'GET server p99 ms', 'server p99 ms', 'ratio p99 / baseline', 'baseline client p99 ms', 'GET client p99 ms', 'client p99 ms', 'ratio client p99 / baseline', 'baseline durable p99 ms', 'durable p99 ms', 'baseline main-thread CPU ms / 1k', 'GET main-thread CPU ms / 1k', 'main-thread CPU ms / 1k', 'ratio CPU', 'event loop busy % (baseline / GET / carried)', 'each once', 'goal server p99 <= 20 ms at >= 5,000/s'], summary);
+  }
+  // Callers from memory beside a query per request, each store, agents as they ship now, in this process.
+  for (const store of ['SQLite', 'PostgreSQL'] as const) {
+    const direct = ingested.find((x) => x.target.store === store && x.target.lookupStats() === null && !x.target.label.includes('event loop'));
+    const cached = ingested.find((x) => x.target.store === store && x.target.lookupStats() !== null);
+    if (!direct || !cached) continue;
+    const d = direct.batched;
+    const c = cached.batched;
+    const cpuPerK = (r: Run) => (r.prof.threadCpuMs / Math.max(1, r.stored)) * 1000;
+    const pgShare = (r: Run) => (r.prof.pgMs / 1000 / r.prof.seconds) * 100;
+    const line = (name: string, a: number, b: number, digits = 2) => `${name} ${fmt(a, digits)} / ${fmt(b, digits)} (${(a / b).toFixed(3)}x)`;
+    console.log(`\n${store}, callers from memory / a query per request (agents now, 202 and the mark carried): ${[
+      line('server p99 ms', pct(c.serverMs, 99), pct(d.serverMs, 99)),
+      line('server p99 from the lookup\'s start ms', pct(c.prof.serverWithLookupMs(), 99), pct(d.prof.serverWithLookupMs(), 99)),
+      line('client p99 ms', pct(c.out.eventLat, 99), pct(d.out.eventLat, 99)),
+      line('stored/s', c.prof.storedRate(c.stored), d.prof.storedRate(d.stored), 0),
+      line('main-thread CPU ms / 1k events', cpuPerK(c), cpuPerK(d), 1),
+      ...(store === 'PostgreSQL' ? [line('PostgreSQL CPU % of a core', pgShare(c), pgShare(d), 0)] : []),
+    ].join('; ')}`);
   }
   const batched = ingested[ingested.length - 1]?.batched;
   // BENCH_ONLY=ingest: the ingest alone (a CPU profile of it, --cpu-prof).
