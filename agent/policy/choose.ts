@@ -8,6 +8,9 @@ export type UplinkState = 'down' | 'scanning' | 'associating' | 'addressing' | '
 export interface ProbeStats {
   /** Smoothed round trip of recent replies, null before the first. */
   rtt_ms: number | null;
+  /** A low percentile of the recent round trips (probe.stats rttLowOf): the path's own, without the agent's delays
+   *  (absent in older drives: rtt_ms stands in). */
+  rtt_low_ms?: number;
   /** Fraction of recent probes lost, 0..1, over about the last 20 probes (a shorter window makes loss_max jumpy). */
   loss: number;
   /** How many probes `loss` is over (the window; fewer at first). With `failing.lost_before`, it lets the decision
@@ -421,9 +424,15 @@ export function expectsReplies(t: { last_rx_at: number | null; last_tx_at: numbe
   return !copying && t.last_rx_at !== null && t.last_tx_at !== null && t.last_tx_at - t.last_rx_at >= suspectMs;
 }
 
-/** How long the active's probe of the fast check may go unanswered: dead_fast_ms, or 3 of its RTTs when longer. */
+/**
+ * How long the active's probe of the fast check may go unanswered: dead_fast_ms, or 3 of its RTTs when longer. The RTT
+ * is the path's low one (rtt_low_ms), not the smoothed: the smoothed RTT is timed to when the agent's loop handled each
+ * answer, so it grows with the machine's load, and the deadline with it (2026-12-04, lab at load 3.5, Wi-Fi RTTs of
+ * 8-12 ms: a smoothed 17-25 ms made the deadline 51-76 ms instead of 40). A loaded agent's late handling of the active's
+ * answer cannot fake a dead path: another path's answer counts only to a probe sent half the deadline later (fastDead).
+ */
 export function fastDeadlineMs(active: Pick<UplinkView, 'probe'>, policy: Pick<Policy, 'dead_fast_ms'>): number {
-  return Math.max(policy.dead_fast_ms, 3 * (active.probe.rtt_ms ?? 0));
+  return Math.max(policy.dead_fast_ms, 3 * (active.probe.rtt_low_ms ?? active.probe.rtt_ms ?? 0));
 }
 
 /**

@@ -971,3 +971,18 @@ test('chooseUplink, fast check: the others\' answers count for probes sent half 
   assert.equal(othersAfterMs(fastDeadlineMs({ probe: { rtt_ms: 18, loss: 0, last_ok_at: null } }, P)), 27);
 });
 
+test('fastDeadlineMs: dead_fast_ms, or 3 of the path\'s low RTTs (rtt_low_ms) when longer; the smoothed RTT only without them (older drives)', () => {
+  const rows: Array<{ name: string; rtt_ms: number | null; rtt_low_ms?: number; want: number }> = [
+    { name: 'no RTT yet', rtt_ms: null, want: 40 },
+    { name: 'Wi-Fi on a quiet machine', rtt_ms: 9, rtt_low_ms: 9, want: 40 },
+    // 2026-12-04, lab at load 3.5: Wi-Fi probes answered in 8-12 ms, a smoothed RTT of 17-25 ms (the agent's lag).
+    { name: 'Wi-Fi, the smoothed RTT inflated by a loaded agent', rtt_ms: 25, rtt_low_ms: 9, want: 40 },
+    { name: 'LTE: its own RTT is long', rtt_ms: 70, rtt_low_ms: 55, want: 165 },
+    { name: 'no low RTT (an older drive): the smoothed one', rtt_ms: 25, want: 75 },
+  ];
+  for (const r of rows) {
+    const probe = { rtt_ms: r.rtt_ms, loss: 0, last_ok_at: null, ...(r.rtt_low_ms !== undefined ? { rtt_low_ms: r.rtt_low_ms } : {}) };
+    assert.equal(fastDeadlineMs({ probe }, P), r.want, r.name);
+  }
+});
+

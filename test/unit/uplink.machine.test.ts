@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createActor, setup, SimulatedClock, type AnyActorRef } from 'xstate';
 import { createUplinkMachine, type UplinkInput, type UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { radioMove, ACTIVE_HOP_MARGIN_DB, type RadioRole } from '../../agent/machines/radio.choice.js';
-import { EMPTY_HISTORY, lossOf, probeStatsOf, recordProbeResult } from '../../agent/machines/probe.stats.js';
+import { EMPTY_HISTORY, lossOf, probeStatsOf, recordProbeResult, RTT_KEPT, rttLowOf } from '../../agent/machines/probe.stats.js';
 import type { DhcpEvent, Lease } from '../../agent/drivers/dhcp/udhcpc.js';
 import type { RadioDriver, RadioEvent, RadioNetwork, ScanEntry } from '../../agent/drivers/radio.js';
 import { parseConnectList } from '../../shared/config/connect-list.js';
@@ -50,7 +50,7 @@ test('radioMove: table', () => {
 test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => {
   let h = { ...EMPTY_HISTORY };
   h = recordProbeResult(h, 10, 1);
-  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, loss: 0, probes: 1, last_ok_at: 1, last_ok_sent_at: -9 }, 'answered at 1 after 10 ms: sent at -9');
+  assert.deepEqual(probeStatsOf(h), { rtt_ms: 10, rtt_low_ms: 10, loss: 0, probes: 1, last_ok_at: 1, last_ok_sent_at: -9 }, 'answered at 1 after 10 ms: sent at -9');
   h = recordProbeResult(h, 18, 2);
   assert.equal(h.srttMs, 11, '1/8 of the new sample');
   for (let i = 0; i < 5; i++) h = recordProbeResult(h, null, 3 + i);
@@ -62,6 +62,26 @@ test('probe stats: smoothed RTT, loss over the last 20, misses in a row', () => 
   assert.equal(probeStatsOf(h).probes, 20, "the window's size: what loss is over");
   assert.equal(lossOf(h), 0, 'the window forgets');
   assert.equal(h.misses, 0);
+});
+
+test('probe stats: the low RTT is the second lowest of the last RTT_KEPT answers (the lowest of fewer than 4), kept through misses', () => {
+  const table: Array<{ name: string; rtts: number[]; want: number | null }> = [
+    { name: 'none', rtts: [], want: null },
+    { name: 'one', rtts: [12], want: 12 },
+    { name: 'three: the lowest', rtts: [12, 9, 30], want: 9 },
+    { name: 'a loaded agent: late handling inflates most, one lucky sample does not set it', rtts: [25, 9, 31, 18, 10, 40, 8.5, 22], want: 9 },
+  ];
+  for (const r of table) assert.equal(rttLowOf(r.rtts), r.want, r.name);
+  let h = { ...EMPTY_HISTORY };
+  for (const rtt of [9, 10, 9.5]) h = recordProbeResult(h, rtt, 1);
+  // The agent's loop lags: the next answers are handled 10-20 ms late. The smoothed RTT follows; the low one does not.
+  for (let i = 0; i < 6; i++) h = recordProbeResult(h, 25 + i, 2 + i);
+  assert.ok(probeStatsOf(h).rtt_ms! > 14, `smoothed ${probeStatsOf(h).rtt_ms}`);
+  assert.equal(probeStatsOf(h).rtt_low_ms, 9.5);
+  h = recordProbeResult(h, null, 10);
+  assert.equal(probeStatsOf(h).rtt_low_ms, 9.5, 'a miss keeps the samples');
+  for (let i = 0; i < RTT_KEPT; i++) h = recordProbeResult(h, 20, 20 + i);
+  assert.equal(probeStatsOf(h).rtt_low_ms, 20, 'only the last RTT_KEPT answers count');
 });
 
 test('probe stats: while the latest probes go unanswered, since when, the latest and the one before it, and the window\'s other losses', () => {
