@@ -266,6 +266,7 @@ export async function runAgent(cfg: AgentConfig, log: Logger, opts: RunAgentOpti
       tunnelProbe.close();
       probes.close();
       counters.close();
+      tunnelDeps.steer.close();
       for (const r of radios.values()) await r.close().catch(() => {});
       if (mode === 'down') {
         for (const s of slots) await routing.clear(s, leases[s.name]?.lease ?? undefined);

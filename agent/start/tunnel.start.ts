@@ -4,6 +4,7 @@ import type { AgentConfig } from '../../shared/config/agent.js';
 import { Ip } from '../../shared/ip.js';
 import type { Logger } from '../../shared/log.js';
 import { readSecretFile } from '../../shared/secret-file.js';
+import { start } from '../../shared/exec.js';
 import { assertWgKey, createWg, type WgDriver } from '../../shared/wg.js';
 import { createSteerDriver, type SteerDriver } from '../drivers/nft/steer.js';
 import { createRoutingDriver } from '../drivers/routing/uplink.routing.js';
@@ -36,7 +37,7 @@ export function createTunnelDeps(cfg: AgentConfig, log: Logger, radio: (ifname: 
   // Unprivileged (the unit's User=), it cannot ask systemd for a scope: the unit's ExecStartPre=+ (`roamlink agent
   // tunnel-device`) made the interface in one as root, and this process adopts it.
   const wg = createWg(undefined, { ownScope: !!process.env.INVOCATION_ID && process.getuid?.() === 0 });
-  return { ip, wg, steer: createSteerDriver(), routing: createRoutingDriver(ip, cfg.wireguard.fwmark), radio, log };
+  return { ip, wg, steer: createSteerDriver(undefined, undefined, start), routing: createRoutingDriver(ip, cfg.wireguard.fwmark), radio, log };
 }
 
 export interface TunnelPeer {

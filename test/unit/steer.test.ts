@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSteerDriver, parseCopyCounters, steerSwitchScript, steerTableScript, type SteerSpec } from '../../agent/drivers/nft/steer.js';
-import { run, type Runner, type RunOptions } from '../../shared/exec.js';
+import { run, start, type Runner, type RunOptions, type Started, type Starter } from '../../shared/exec.js';
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/agent/${name}`, import.meta.url)), 'utf8');
 
@@ -49,6 +49,60 @@ test('steer driver: one `nft -f -` per call, the script on stdin, in its namespa
   assert.deepEqual(calls.map((c) => c.opts?.allowFail ?? false), [false, false, true]);
 });
 
+/** A model of started processes: what each was given, whether it was cancelled; `dies` makes the next one exit unused. */
+function fakeStarter() {
+  const procs: Array<{ argv: readonly string[]; netns: string | undefined; given: string | null; cancelled: boolean; dead: boolean }> = [];
+  const starter: Starter = (argv, opts) => {
+    const p = { argv, netns: opts?.netns, given: null as string | null, cancelled: false, dead: false };
+    procs.push(p);
+    const s: Started = {
+      ready: () => p.given === null && !p.cancelled && !p.dead,
+      async give(input) {
+        p.given = input;
+        return { stdout: '', stderr: '', exitCode: 0 };
+      },
+      cancel: () => void (p.cancelled = true),
+    };
+    return s;
+  };
+  return { starter, procs };
+}
+
+test('steer driver with a starter: a switch\'s script goes to an nft started before it (a spare, started again after each use); a dead spare is not used', async () => {
+  const calls: string[] = [];
+  const runner: Runner = async (_argv, opts) => {
+    calls.push(opts?.input ?? '');
+    return { stdout: '', stderr: '', exitCode: 0 };
+  };
+  const { starter, procs } = fakeStarter();
+  const d = createSteerDriver('rl-veh', runner, starter);
+  await d.init(nowhere);
+  assert.deepEqual(calls, [fixture('steer-table-no-target.nft')], 'the table: nft run then');
+  assert.equal(procs.length, 1, 'a spare once the table exists');
+  assert.deepEqual(procs[0]!.argv, ['nft', '-f', '-']);
+  assert.equal(procs[0]!.netns, 'rl-veh');
+  await d.steer(onWwan0);
+  assert.equal(procs[0]!.given, fixture('steer-switch.nft'), 'the switch given to the spare');
+  assert.equal(calls.length, 1, 'no nft started for the switch');
+  assert.equal(procs.length, 2, 'the next spare');
+  procs[1]!.dead = true;
+  await d.steer(onWlan0);
+  assert.equal(procs[1]!.cancelled, true);
+  assert.equal(calls.at(-1), steerSwitchScript(onWlan0), 'a dead spare: nft started then');
+  assert.equal(procs.length, 3);
+  await d.remove();
+  assert.equal(procs[2]!.cancelled, true, 'remove ends the spare');
+  assert.equal(procs.length, 3, 'and starts none');
+  await d.steer(onWwan0);
+  assert.equal(procs.length, 4);
+  d.close();
+  assert.equal(procs[3]!.cancelled, true, 'close ends the spare');
+  const aborted = new AbortController();
+  aborted.abort();
+  await d.steer(onWlan0, aborted.signal).catch(() => {});
+  assert.equal(procs.length, 4, 'no spare started for an agent that is stopping');
+});
+
 const isRoot = process.getuid?.() === 0;
 
 test('nft accepts the scripts (check mode, then for real, in a throwaway namespace)', { skip: !isRoot && 'needs root' }, async (t) => {
@@ -89,5 +143,21 @@ test('nft accepts the scripts (check mode, then for real, in a throwaway namespa
 
   await d.remove();
   await d.remove();
+  assert.equal((await run(['nft', 'list', 'ruleset'], { netns: ns })).stdout.trim(), '');
+
+  // With spares (the agent's way): the switches go to nft processes started before them; a bad script is an error.
+  const w = createSteerDriver(ns, run, start);
+  await w.init(nowhere);
+  await w.steer(onWlan0);
+  await w.steer(onWwan0);
+  assert.deepEqual((await w.read())?.rule, { wgMark: 0x5200, endpoint, target: onWwan0.target });
+  const bad = start(['nft', '-f', '-'], { netns: ns });
+  await assert.rejects(bad.give('flush chain ip nosuch steer\n'), /nft -f -/);
+  const unused = start(['nft', '-f', '-'], { netns: ns });
+  assert.equal(unused.ready(), true);
+  unused.cancel();
+  assert.equal(unused.ready(), false);
+  w.close();
+  await w.remove();
   assert.equal((await run(['nft', 'list', 'ruleset'], { netns: ns })).stdout.trim(), '');
 });
