@@ -12,6 +12,8 @@
 // 3. Redundancy off, risk and always against fewer faults, beside a real duplicate-everything run (engarde's way, by
 //    nft dup: lab/dup-everything.ts) in the same process: lost per fault, bytes per uplink, copy bytes per tunnel byte.
 // Sections: BENCH_ONLY=planned|failover|redundancy; BENCH_REDUNDANCY_LINKS=realistic; BENCH_REPORT_DIR=DIR keeps section 3's reports.
+// Section 2's rows: BENCH_FAILOVER_ROWS=blackhole-realistic (kind-links, comma-separated; links ideal, realistic, slow)
+// runs only those (a row whose comparison row did not run is printed without the comparison).
 import { parseScenario, type Scenario } from '../shared/scenario.js';
 import { runScenario } from '../lab/runner.js';
 import type { Report } from '../shared/report.js';
@@ -147,9 +149,12 @@ interface FailoverRun {
 async function failoverBench(): Promise<void> {
   console.log(`\n2. failovers: ${FAILOVERS} carrier losses and ${FAILOVERS} silent blackholes of the active uplink at 1000 packets/s each way, on ideal links (veth) and on realistic links (lab/link), in this one process`);
   const runs: FailoverRun[] = [];
+  const rowName = (kind: string, links: LinksKind) => `${kind}-${links === 'realistic, slow rule only' ? 'slow' : links}`;
+  const picked = process.env.BENCH_FAILOVER_ROWS?.split(',').map((r) => r.trim());
   for (const [kind, every, forMs, goal] of [['carrier-loss', 2500, 1000, 100], ['blackhole', 3000, 1200, 500]] as const) {
     const kinds: LinksKind[] = kind === 'blackhole' ? ['ideal', 'realistic', 'realistic, slow rule only'] : ['ideal', 'realistic'];
     for (const links of kinds) {
+      if (picked && !picked.includes(rowName(kind, links))) continue;
       const slow = links === 'realistic, slow rule only';
       // Redundancy off (the default is risk): these rows measure detection and the switch, not copies (section 3 does).
       const scenario = failovers(kind, every, forMs, FAILOVERS, 'off', slow ? SLOW_RULE_ONLY : {});
@@ -192,7 +197,12 @@ async function failoverBench(): Promise<void> {
     } else {
       // What moved: the realistic run beside the ideal one of the same kind (the slow rule alone beside the realistic
       // run with the fast check, the default), in this process.
-      const ideal = stats(runs.find((r) => r.kind === run.kind && r.links === (slowRun ? 'realistic' : 'ideal'))!);
+      const against = runs.find((r) => r.kind === run.kind && r.links === (slowRun ? 'realistic' : 'ideal'));
+      if (!against) {
+        summary.push(line);
+        continue;
+      }
+      const ideal = stats(against);
       const d = (a: number, b: number) => `${a - b >= 0 ? '+' : ''}${fmt(a - b)} ms (${(a / b).toFixed(2)}x)`;
       line +=
         `; against ${slowRun ? 'realistic links with the fast check (the default)' : 'ideal links'}: median outage ${d(st.medOutage, ideal.medOutage)}, max ${d(st.maxOutage, ideal.maxOutage)}, ` +
