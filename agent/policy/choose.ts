@@ -417,11 +417,16 @@ export function fastApplies(lastRxAt: number | null, now: number, policy: Pick<P
 /**
  * The fast check judges the tunnel's silence only where replies are expected through the active: not while copies flow
  * (the concentrator answers through the copy it authenticated last, so the active's share of what comes back is
- * unknown), and only while the vehicle kept sending into the silence (a packet out at least `suspectMs` after the last
- * one came back: a sender that stopped expects nothing back).
+ * unknown), and only while the vehicle kept sending into the silence (a packet out at least half of `suspectMs` after
+ * the last one came back: a sender that stopped expects nothing back).
+ * Half, not the whole (as before 2026-12-04): both times are the counter readings' (a packet dated to the reading
+ * before the one that counted it), so a packet sent as the silence reached suspectMs is dated up to a reading interval
+ * earlier, and the whole cost the fast check one more reading: its probe went 41-48 ms after the last packet back
+ * instead of about 30 (lab, 1000 packets/s, readings every 10 ms). A sender that stops sends nothing into the silence
+ * either way; one that stops just after the replies costs a probe of the active (answered), not a switch.
  */
 export function expectsReplies(t: { last_rx_at: number | null; last_tx_at: number | null }, copying: boolean, suspectMs: number): boolean {
-  return !copying && t.last_rx_at !== null && t.last_tx_at !== null && t.last_tx_at - t.last_rx_at >= suspectMs;
+  return !copying && t.last_rx_at !== null && t.last_tx_at !== null && t.last_tx_at - t.last_rx_at >= suspectMs / 2;
 }
 
 /**

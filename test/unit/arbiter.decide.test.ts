@@ -56,6 +56,8 @@ test('standbysToAsk: while packets came back at 1/ms, the active is asked once d
   assert.deepEqual(ask(1025, {}, P)?.ask, ['wlan0'], 'the default policy: the fast check on (20 packets)');
   // Only where replies are expected through the active (expectsReplies).
   assert.equal(ask(1025, { last_tx_at: 1000 }), null, 'the vehicle stopped sending with the replies: nothing asked');
+  assert.equal(ask(1025, { last_tx_at: 1005 }), null, 'a packet out 5 ms into the silence (under half of 20 packets\' time): nothing asked');
+  assert.deepEqual(ask(1025, { last_tx_at: 1010 })?.ask, ['wlan0'], 'out 10 ms into it (dated a reading early): the active asked');
   const copying = standbysToAsk({ uplinks: [quiet, up('wlan1')], active: 'wlan0', tunnel, policy: P20, now: 1025, askedFor: null, askedActiveFor: null, copying: true });
   assert.equal(copying, null, 'copies flowing: the tunnel\'s silence is not the active\'s, no fast ask');
 });

@@ -906,7 +906,9 @@ test('chooseUplink, fast check: judged only while the vehicle sends into the sil
   ], 'wlan0', { tunnel: { last_rx_at: NOW - 100, last_tx_at: NOW - 5, rx_rate: 1, ...tunnel }, memory: { ...EMPTY_MEMORY, busySince: NOW - 10_000 }, ...over });
   check('sending into the silence: dead', chooseUplink(given({}), P20, NOW), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ });
   check('the sender stopped with the replies: nothing expected, no fast verdict', chooseUplink(given({ last_tx_at: NOW - 100 }), P20, NOW), { action: 'stay', rule: 'none' });
-  check('sent only 10 ms into the silence (under the 20 packets\' time): not yet', chooseUplink(given({ last_tx_at: NOW - 90 }), P20, NOW), { action: 'stay', rule: 'none' });
+  check('sent only 5 ms into the silence (under half the 20 packets\' time): not yet', chooseUplink(given({ last_tx_at: NOW - 95 }), P20, NOW), { action: 'stay', rule: 'none' });
+  // A packet counted at the reading the silence reached 20 ms is dated to the reading before (10 ms earlier).
+  check('sent 10 ms into the silence (half the 20 packets\' time, a reading interval): dead', chooseUplink(given({ last_tx_at: NOW - 90 }), P20, NOW), { action: 'switch', to: 'wlan1', rule: 'blackhole', holdDown: true, text: /fast check/ });
   // Copies began 100 ms ago: what comes back after them may come through the copy; the tunnel's silence is not the
   // active's (before: taken for it, a false 'blackhole' under copies).
   check('copies just began: no fast verdict', chooseUplink(given({}, { copying: { via: 'wlan1', since: NOW - 100 } }), P20, NOW), { action: 'stay', rule: 'none' });
