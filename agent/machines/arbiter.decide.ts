@@ -151,6 +151,18 @@ export function isBusy(t: TunnelSeen, policy: Policy, now: number): boolean {
   return t.last_tx_at !== null && now - t.last_tx_at <= policy.busy_window_ms;
 }
 
+/**
+ * When the tunnel's replies stop proving the active (isRxFlowing turns false), for the arbiter to wake then and put the
+ * active back on its policy pace (rolesFor): null while they still come (the counter reader tells when they stop) or
+ * are already past. Without it the active stayed on the rest pace (1 s) until the next event, and a silence judged from
+ * the last reply reached dead_busy_ms with the active unprobed (2026-12-04 lab, failover-idle: 1 pps up and the agent's
+ * own requests through the tunnel, a false 'blackhole' in 2 of 12 runs: no probe of the active for 551 ms).
+ */
+export function rxLapseAt(t: TunnelSeen, policy: Policy, now: number): number | null {
+  if (t.rx_moving || !isRxFlowing(t, policy, now)) return null;
+  return t.last_rx_at! + policy.busy_window_ms + 1;
+}
+
 /** Authenticated packets come back through the tunnel: they prove the active path alive, as probe replies do. */
 export function isRxFlowing(t: TunnelSeen, policy: Policy, now: number): boolean {
   return t.last_rx_at !== null && now - t.last_rx_at <= policy.busy_window_ms;

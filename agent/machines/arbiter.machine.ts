@@ -16,7 +16,7 @@ import type { ConnectList } from '../../shared/config/connect-list.js';
 import { chooseRedundancy, NO_REDUNDANCY, type RedundancyMemory } from '../policy/redundancy.js';
 import type { UplinkInput, UplinkReport, UplinkStatus } from './uplink.machine.js';
 import type { WatchdogConfig, WatchdogRoundEvent } from './watchdog.machine.js';
-import { COUNTER_INTERVAL_MS, decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
+import { COUNTER_INTERVAL_MS, decisionClock, isBusy, isRxFlowing, NO_TUNNEL, NO_WATCH, rolesFor, rxLapseAt, snapshotOf, standbysToAsk, tunnelAsOf, watchCounters, type CounterWatch, type SwitchReason, type TunnelSeen } from './arbiter.decide.js';
 import { boundedSignal, clockOf, every } from './every.js';
 
 export type { SwitchReason };
@@ -209,7 +209,7 @@ interface Ctx extends ArbiterInput {
   redundancy: RedundancyMemory;
   copying: Copying | null;
   /** When the arbiter is to decide again with no new fact (a decision's wakeAt: the active's silence past its dead
-   *  limit), as scheduled (the delayed 'arbiter.recheck' with id DEAD_LIMIT); null when none is. */
+   *  limit; or the tunnel's replies no longer proving the active, rxLapseAt), as scheduled (the delayed 'arbiter.recheck' with id DEAD_LIMIT); null when none is. */
   wakeAt: number | null;
   /** The other HQ asked through the active during its latest silence (two HQs), and its answer so far. */
   otherHq: OtherHqAsk | null;
@@ -473,7 +473,10 @@ export function createArbiterMachine(deps: ArbiterDeps, uplinkMachine: AnyStateM
         const now = clock(context);
         const d = chooseUplink(snapshot(context, now), context.policy, now);
         enqueue.assign({ memory: d.memory, decision: d.action === 'switch' && !context.coolingDown ? d : null });
-        const wakeAt = d.action === 'stay' ? (d.wakeAt ?? null) : null;
+        // Also when the tunnel's replies stop proving the active: its pace changes then (rxLapseAt).
+        const lapse = context.copying ? null : rxLapseAt(context.tunnel, context.policy, now);
+        const at = d.action === 'stay' ? [d.wakeAt ?? null, lapse].filter((x): x is number => x !== null) : [];
+        const wakeAt = at.length > 0 ? Math.min(...at) : null;
         if (wakeAt === context.wakeAt) return;
         if (context.wakeAt !== null) enqueue.cancel(DEAD_LIMIT);
         if (wakeAt !== null) enqueue.raise({ type: 'arbiter.recheck' }, { id: DEAD_LIMIT, delay: Math.max(1, wakeAt - deps.now()) });

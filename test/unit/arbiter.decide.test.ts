@@ -1,7 +1,7 @@
 // The arbiter's pure helpers as tables: tunnel counters as times, the decision clock, state names, roles and exclusions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COUNTER_INTERVAL_MS, COUNTER_STALL_MS, decisionClock, NO_TUNNEL, regularGapMs, standbysToAsk, NO_WATCH, rolesFor, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
+import { COUNTER_INTERVAL_MS, COUNTER_STALL_MS, decisionClock, NO_TUNNEL, regularGapMs, standbysToAsk, NO_WATCH, rolesFor, rxLapseAt, seeCounters, stateOf, tunnelAsOf, viewOf, watchCounters, type CounterWatch, type TunnelSeen } from '../../agent/machines/arbiter.decide.js';
 import type { UplinkReport } from '../../agent/machines/uplink.machine.js';
 import { DEFAULT_POLICY } from '../../agent/policy/policy.js';
 import { createSysfsCounters, parseCounter } from '../../agent/drivers/tunnel/counters.js';
@@ -217,4 +217,16 @@ test('tunnel counters: sysfs files kept open and re-read from offset 0; an inter
   assert.throws(() => parseCounter('garbage', 'rx_packets'), /rx_packets: not a counter/);
   const gone = createSysfsCounters('nope', root);
   assert.throws(() => gone.read(), /ENOENT/);
+});
+
+test('rxLapseAt: when the tunnel\'s replies stop proving the active, while they have stopped and still do', () => {
+  const p = DEFAULT_POLICY; // busy_window_ms 250
+  const seen = (over: Partial<TunnelSeen>): TunnelSeen => ({ ...NO_TUNNEL, readAt: 1000, ...over });
+  const table: Array<[string, TunnelSeen, number, number | null]> = [
+    ['stopped 100 ms ago: at the window\'s end', seen({ last_rx_at: 900 }), 1000, 1151],
+    ['still coming: the counter reader tells when they stop', seen({ last_rx_at: 995, rx_moving: true }), 1000, null],
+    ['stopped longer ago than the window: already past', seen({ last_rx_at: 700 }), 1000, null],
+    ['never came', seen({ last_rx_at: null }), 1000, null],
+  ];
+  for (const [name, t, now, want] of table) assert.equal(rxLapseAt(t, p, now), want, name);
 });

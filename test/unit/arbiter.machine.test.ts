@@ -897,6 +897,35 @@ test('traffic out, nothing back through the tunnel, the path alive: the fast pro
   assert.deepEqual(h.steers, [], `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
 });
 
+test('replies through the tunnel stop while packets still go out: the active is back on its busy pace at once, not at the next event, so no false blackhole', async (t) => {
+  // The lab's failover-idle (2026-12-04, 2 of 12 runs): the agent's own requests came back through the tunnel (the
+  // active on the rest pace, 1 s), then only the camera's packets went out; no event came between the replies' window
+  // closing and dead_busy_ms after the last reply, and the active, unprobed for 551 ms, was left as a 'blackhole'.
+  const h = await Harness.steadyOn('wlan0', ['wlan0', 'wlan1'], SLOW_ONLY, { probeIntervalMs: 1000, probeTimeoutMs: 500, maxMisses: 3 });
+  t.after(() => h.stop());
+  h.flowing = true;
+  await h.advance(1000);
+  assert.equal(h.roleOf('wlan0').probeIntervalMs, 1000, 'replies prove the path: the rest pace');
+  // The replies stop just after the active's probe at that pace (its next one is a second away). LTE is down: its
+  // answer to the ask below would come right at the window's end and hide what is tested.
+  const probes = () => h.probeLog.filter((p) => p.uplink === 'wlan0').length;
+  const before = probes();
+  for (let i = 0; i < 1100 && probes() === before; i++) await h.advance(1);
+  await h.advance(RTT.wlan0! + 20);
+  h.flowing = false;
+  const lastRx = h.clock.now();
+  await h.advance(200);
+  h.flowing = true; // a packet out, no reply: busy, and told while the replies' window is still open
+  h.rxFlowing = false;
+  await h.advance(10);
+  h.flowing = false;
+  await h.advance(600);
+  assert.deepEqual(h.steers, [], `no false switch: ${JSON.stringify(h.done().map((r) => r.why?.text))}`);
+  const probed = h.probeLog.find((p) => p.uplink === 'wlan0' && p.at > lastRx + 200);
+  const window = policyWith({}).busy_window_ms;
+  assert.ok(probed && probed.at <= lastRx + window + 15, `the active probed at ${probed ? probed.at - lastRx : '-'} ms after the last reply (window ${window} ms)`);
+});
+
 test('the concentrator silent on every path while traffic flows: no switch, nothing held down; back: nothing happens', async (t) => {
   const h = await Harness.steadyOn('wlan0');
   t.after(() => h.stop());
