@@ -24,6 +24,8 @@ test('an AP link with 2 % loss and 10 ms, then 0 % and 30 ms: the traffic sees b
   const detail = JSON.stringify({ expect: report.expect, traffic: report.traffic, switches: report.switches, links: report.links, directions: dirs.map((d) => ({ ...d, lost_runs: d.lost_runs.slice(0, 20) })) }, null, 1);
   assert.equal(report.ok, true, detail);
   assert.deepEqual(report.switches, [], detail);
+  // No copies through LTE (the scenario turns redundancy off): every packet measured came over the AP's link.
+  assert.deepEqual(Object.entries(report.uplinks ?? {}).filter(([, u]) => u.bytes_redundant > 0), [], detail);
 
   // What the links were: the AP's two steps as asked, applied on time; LTE's realistic defaults.
   const links = report.links ?? [];
