@@ -1,17 +1,9 @@
 // The lab end to end: real WireGuard, NAT, DHCP and emulated radios; operator-forced switches lose no packet.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { loadScenario } from '../../shared/scenario.js';
 import { runScenario } from '../../lab/runner.js';
-import { run } from '../../shared/exec.js';
-
-const scenario = (name: string) => fileURLToPath(new URL(`../../../test/lab/scenarios/${name}`, import.meta.url));
-
-async function labLeftovers(): Promise<string[]> {
-  const ns = (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => new RegExp(`^rl${process.pid}[a-z]-`).test(n));
-  return ns;
-}
+import { labLeftovers, scenarioPath as scenario } from './lab.helpers.js';
 
 test('a dozen operator-forced switches across wlan0, wlan1 and wwan0 at 1000 packets/s each way lose nothing', { timeout: 120_000 }, async () => {
   const sc = await loadScenario(scenario('dozen-switches.yaml'));
@@ -26,5 +18,5 @@ test('a dozen operator-forced switches across wlan0, wlan1 and wwan0 at 1000 pac
   assert.equal(report.traffic.lost, 0, detail);
   assert.equal(report.ok, true, detail);
   for (const u of ['wlan0', 'wlan1', 'wwan0']) assert.ok((report.uplink_ms[u] ?? 0) > 2000, `${u} carried the tunnel: ${JSON.stringify(report.uplink_ms)}`);
-  assert.deepEqual(await labLeftovers(), [], 'the lab tore down its namespaces');
+  assert.deepEqual(await labLeftovers(), [], 'the lab tore down everything it made');
 });

@@ -1,4 +1,5 @@
 // Helpers of the lab tests: scenario paths, the agent's switch log lines, what the lab left behind, probes (UDP echo, TCP).
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../shared/exec.js';
 
@@ -16,9 +17,22 @@ export function switchLines(agentLog: string[]): Array<Record<string, unknown> &
   });
 }
 
-/** This process's lab namespaces still there (every test must tear its lab down, even when it fails). */
+/**
+ * What this process's labs left behind (every test must tear its lab down, even when it fails): their namespaces,
+ * wireguard-go's control sockets under /run/wireguard, and wireguard-go processes still running. Lab names and
+ * WireGuard interface names all start rl<pid><letter> (lab/topology.ts). A wireguard-go the lab killed can linger as
+ * a zombie until init reaps it (it detached: not our child); a zombie has no command line, so it is not counted.
+ */
 export async function labLeftovers(): Promise<string[]> {
-  return (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => new RegExp(`^rl${process.pid}[a-z]-`).test(n));
+  const mine = new RegExp(`^rl${process.pid}[a-z]`);
+  const namespaces = (await run(['ip', 'netns', 'list'], { allowFail: true })).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => mine.test(n));
+  const sockets = (await readdir('/run/wireguard').catch(() => [] as string[])).filter((f) => mine.test(f));
+  const wireguardGo: string[] = [];
+  for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[0]?.endsWith('wireguard-go') && argv.slice(1).some((a) => mine.test(a))) wireguardGo.push(pid);
+  }
+  return [...namespaces.map((n) => `namespace ${n}`), ...sockets.map((f) => `/run/wireguard/${f}`), ...wireguardGo.map((pid) => `wireguard-go pid ${pid}`)];
 }
 
 /**

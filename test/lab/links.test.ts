@@ -15,9 +15,11 @@ interface Dir {
 
 test('an AP link with 2 % loss and 10 ms, then 0 % and 30 ms: the traffic sees both, the report says so', { timeout: 120_000 }, async () => {
   const relays: number[] = [];
+  let whileRunning: string[] = [];
   const report = await runScenario(await loadScenario(scenarioPath('links.yaml')), {
     during: async ({ topo }) => {
       for (const l of topo.links.values()) if (l.pid !== undefined) relays.push(l.pid);
+      whileRunning = await labLeftovers();
     },
   });
   const dirs = (report.directions ?? []) as Dir[];
@@ -55,6 +57,10 @@ test('an AP link with 2 % loss and 10 ms, then 0 % and 30 ms: the traffic sees b
   const lost = report.traffic.lost;
   assert.ok(counted.up.dropped + counted.down.dropped >= lost && counted.up.dropped + counted.down.dropped <= lost + 30, detail);
 
+  // The leftovers check sees a lab while it runs (its namespaces, the two tunnel ends' sockets and wireguard-go), and
+  // none of it after.
+  const kinds = (l: string[]) => [...new Set(l.map((x) => x.split(' ')[0]!.replace(/\/run\/wireguard\/.*/, 'socket')))].sort();
+  assert.deepEqual(kinds(whileRunning), ['namespace', 'socket', 'wireguard-go'], whileRunning.join(', '));
   assert.deepEqual(await labLeftovers(), []);
   assert.equal(relays.length, 2);
   for (const pid of relays) assert.throws(() => process.kill(pid, 0), `the link relay ${pid} outlived the lab`);
