@@ -17,7 +17,7 @@
 //
 // A radio is "associated" when its peer port in `air` is enslaved to that AP's bridge and up; no AP, no carrier.
 // Every namespace is named `<id>-<role>` with the owner's pid in <id>, so stale ones can be swept.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { CommandError, run } from '../shared/exec.js';
 import { ProcGroup } from './procs.js';
 import { LabLink, type Underlay } from './link/link.js';
@@ -105,10 +105,29 @@ export async function killNetnsPids(...namespaces: string[]): Promise<void> {
       return false; // gone
     }
   });
-  if (!signal('SIGTERM').length) return;
-  // Waited for by polling (they are not our children: wireguard-go and the probe echo detach), at most 200 ms.
-  for (let i = 0; i < 20 && signal(0).length; i++) await new Promise((res) => setTimeout(res, 10));
-  signal('SIGKILL');
+  const termed = signal('SIGTERM');
+  if (!termed.length) return;
+  // Waited for by polling (they are not our children: wireguard-go and the probe echo detach), at most 200 ms. One
+  // that exited is a zombie until init reaps it, and a zombie still takes signal 0: so it is read from /proc.
+  let left = termed;
+  for (let i = 0; i < 20 && left.length; i++) {
+    await new Promise((res) => setTimeout(res, 10));
+    left = (await Promise.all(left.map(async (pid) => ((await isRunning(pid)) ? [pid] : [])))).flat();
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Whether a process exists and has not exited: a zombie (state Z, awaiting its parent's wait) has. */
+export async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // pid (comm) state ...: comm may hold spaces and parentheses, so the state follows the last ')'.
+  return stat !== null && !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
 }
 
 export class Topology {

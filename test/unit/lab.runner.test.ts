@@ -1,8 +1,11 @@
-// The lab runner's pure parts: how many APs a radio may join at time 0 (what the set-up waits for before the clock).
+// The lab runner's pure parts: how many APs a radio may join at time 0 (what the set-up waits for before the clock);
+// and how the teardown tells a process that exited from one still running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadScenario, parseScenario } from '../../shared/scenario.js';
+import { spawn } from 'node:child_process';
 import { joinableAtStart } from '../../lab/runner.js';
+import { isRunning } from '../../lab/topology.js';
 import { scenarioPath } from '../lab/lab.helpers.js';
 
 const base = { name: 'x', duration: '10s', traffic: { pps: 10 } };
@@ -26,4 +29,18 @@ test('joinableAtStart on the suite\'s scenarios: selection-drive\'s street AP st
   assert.equal(joinableAtStart(await loadScenario(scenarioPath('selection-drive.yaml'))), 1);
   assert.equal(joinableAtStart(await loadScenario(scenarioPath('failover-carrier.yaml'))), 2);
   assert.equal(joinableAtStart(await loadScenario(scenarioPath('selection-lte.yaml'))), 1);
+});
+
+test('isRunning: a live process yes; its zombie child (exited, not yet waited for) no, though signal 0 still reaches it', async () => {
+  // The child `true` exits at once; its parent has become `sleep`, which never waits: a zombie for a second.
+  const parent = spawn('bash', ['-c', 'true & echo $!; exec sleep 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zombie = Number(await new Promise<string>((res) => parent.stdout.once('data', (b: Buffer) => res(b.toString()))));
+  await new Promise((res) => setTimeout(res, 100));
+  assert.doesNotThrow(() => process.kill(zombie, 0), 'a zombie takes signal 0: why teardown waited its whole 200 ms for them');
+  assert.equal(await isRunning(zombie), false);
+  assert.equal(await isRunning(parent.pid!), true);
+  assert.equal(await isRunning(process.pid), true);
+  parent.kill();
+  await new Promise((res) => parent.once('exit', res));
+  assert.equal(await isRunning(parent.pid!), false, 'reaped by us: gone');
 });
