@@ -1,5 +1,6 @@
 // The arbiter's decision (pure): from a snapshot of the uplinks and the clock, stay or switch, and why.
 import { activeProbeIntervalMs, type Policy } from './policy.js';
+import { LOSS_WINDOW } from '../machines/probe.stats.js';
 import type { SwitchReason } from '../../shared/reasons.js';
 
 export type UplinkKind = 'wifi' | 'lte';
@@ -11,9 +12,10 @@ export interface ProbeStats {
   /** A low percentile of the recent round trips (probe.stats rttLowOf): the path's own, without the agent's delays
    *  (absent in older drives: rtt_ms stands in). */
   rtt_low_ms?: number;
-  /** Fraction of recent probes lost, 0..1, over about the last 20 probes (a shorter window makes loss_max jumpy). */
+  /** Fraction of recent probes lost, 0..1: those lost among the last 20 over 20, even while fewer have been sent (a
+   *  shorter window makes loss_max jumpy; probe.stats lossOf). Older drives have it over those sent. */
   loss: number;
-  /** How many probes `loss` is over (the window; fewer at first). With `failing.lost_before`, it lets the decision
+  /** How many probes the window holds (fewer than 20 at first). With `failing.lost_before`, it lets the decision
    *  take the probes lost while the far end was silent out of the path's own loss (absent in older drives). */
   probes?: number;
   /** When the last reply arrived (same clock as `now`), null if never. */
@@ -599,7 +601,8 @@ function ownLoss(p: ProbeStats, quiet: NonNullable<ArbiterMemory['quiet']>, poli
   if (!p.failing) return 0;
   if (p.probes === undefined || p.probes === 0) return p.loss;
   const farLost = p.failing.lost_before.filter((at) => inQuiet(at, quiet, policy, now)).length;
-  return Math.max(0, Math.round(p.loss * p.probes) - farLost) / p.probes;
+  const over = Math.max(p.probes, LOSS_WINDOW);
+  return Math.max(0, Math.round(p.loss * over) - farLost) / over;
 }
 
 /**

@@ -2,6 +2,7 @@
 // LTE carries copies only while its lte_budget has bytes left (its copies are counted against it: agent/start/copy.meter.ts).
 import { inQuiet, isUsable, type ArbiterMemory, type ArbiterSnapshot, type UplinkView } from './choose.js';
 import type { Policy } from './policy.js';
+import { LOSS_WINDOW } from '../machines/probe.stats.js';
 
 /** What the decision remembers between calls (the caller hands it back). */
 export interface RedundancyMemory {
@@ -55,7 +56,7 @@ export function riskOf(a: UplinkView, policy: Pick<Policy, 'risk_signal' | 'risk
 function farEndLoss(a: UplinkView, policy: Pick<Policy, 'probe_interval_ms'>, now: number, quiet: NonNullable<ArbiterMemory['quiet']>): boolean {
   const last = quiet.at(-1);
   if (!last) return false;
-  return last.to === null || now - last.to < (a.probe.probes ?? 20) * policy.probe_interval_ms;
+  return last.to === null || now - last.to < (a.probe.probes ?? LOSS_WINDOW) * policy.probe_interval_ms;
 }
 
 /** The risk has passed: no risk, and a Wi-Fi's signal at risk_signal + hysteresis_db or above (no flapping around it). */
