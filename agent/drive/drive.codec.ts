@@ -1,5 +1,6 @@
 // A drive's change-only lines (shared/wire/drive.ts), pure: the arbiter's events to lines (recording) and back (replay).
 import type { UplinkReport } from '../machines/uplink.machine.js';
+import { LOSS_WINDOW } from '../machines/probe.stats.js';
 import type { TunnelSeen } from '../machines/arbiter.decide.js';
 import type { CountersLine, DriveHeader, StatusLine } from '../../shared/wire/drive.js';
 
@@ -23,6 +24,9 @@ export function flatStatus(u: UplinkReport, t0: number, t: number): Flat {
     q: u.probe.rtt_ms === null ? null : Math.round(u.probe.rtt_ms),
     l: Math.round(u.probe.loss * 10_000) / 10_000,
     pn: u.probe.probes,
+    lo: u.probe.rtt_low_ms ?? null,
+    ks: back(u.probe.last_ok_sent_at),
+    fp: back(f?.prev_at),
     k: back(u.probe.last_ok_at),
     i: back(u.probe.in_flight_since),
     f: f ? [back(f.since)!, back(f.last_at)!, ...f.lost_before.map((x) => back(x)!)] : null,
@@ -36,7 +40,7 @@ export function flatStatus(u: UplinkReport, t0: number, t: number): Flat {
 
 function flatCounters(s: TunnelSeen, t0: number, t: number): FlatCounters {
   const back = (x: number | null) => (x === null ? null : t - seg(t0, x));
-  return { ra: back(s.readAt), rx: back(s.last_rx_at), tx: back(s.last_tx_at), mv: (s.rx_moving ? 1 : 0) + (s.tx_moving ? 2 : 0) };
+  return { ra: back(s.readAt), rx: back(s.last_rx_at), tx: back(s.last_tx_at), mv: (s.rx_moving ? 1 : 0) + (s.tx_moving ? 2 : 0), rr: s.rx_rate ?? null };
 }
 
 /** The keys whose values differ (arrays compared whole). */
@@ -81,8 +85,11 @@ export class DriveDecoder {
   private readonly flat = new Map<string, Flat>();
   private counters: FlatCounters = { ra: null, rx: null, tx: null, mv: 0 };
   private readonly uplinks: Map<string, DriveHeader['uplinks'][number]>;
+  /** Before version 4 the loss was over the probes sent so far (`pn`), not over the window. */
+  private readonly lossOverSent: boolean;
   constructor(header: DriveHeader) {
     this.uplinks = new Map(header.uplinks.map((u) => [u.name, u]));
+    this.lossOverSent = header.version < 4;
   }
 
   /** The uplink's whole status after this line; throws on a line about an uplink the header does not name. */
@@ -94,7 +101,8 @@ export class DriveDecoder {
     this.flat.set(line.n, f);
     const at = (back: number | null | undefined) => (back === null || back === undefined ? null : t - back);
     const lastOk = at(f.k);
-    const failing = f.f ? { since: t - f.f[0]!, last_at: t - f.f[1]!, lost_before: f.f.slice(2).map((b) => t - b) } : undefined;
+    const failing = f.f ? { since: t - f.f[0]!, last_at: t - f.f[1]!, lost_before: f.f.slice(2).map((b) => t - b), ...(f.fp != null ? { prev_at: t - f.fp } : {}) } : undefined;
+    const loss = this.lossOverSent && f.l !== undefined && f.pn !== undefined ? lossOverWindow(f.l, f.pn) : (f.l ?? 0);
     return {
       name: up.name, slot: up.slot, kind: up.kind, phase: f.ph ?? 'down', carrier: f.c ?? false,
       lease: f.a ? { address: f.a, prefix: 0, router: '', leaseSeconds: 0 } : null,
@@ -102,8 +110,9 @@ export class DriveDecoder {
       ap: f.ap ? { ssid: f.ap[0], bssid: f.ap[1], signal: f.ap[2], entry: f.ap[3] } : null,
       addressed: f.ad ?? false,
       probe: {
-        rtt_ms: f.q ?? null, loss: f.l ?? 0, last_ok_at: lastOk, ...(f.pn !== undefined ? { probes: f.pn } : {}), ...(failing ? { failing } : {}),
+        rtt_ms: f.q ?? null, loss, last_ok_at: lastOk, ...(f.pn !== undefined ? { probes: f.pn } : {}), ...(failing ? { failing } : {}),
         ...(f.i !== undefined && f.i !== null ? { in_flight_since: t - f.i } : {}),
+        ...(f.lo != null ? { rtt_low_ms: f.lo } : {}), ...(f.ks != null ? { last_ok_sent_at: t - f.ks } : {}),
       },
       signal: f.s ?? null, role: f.ro ?? 'standby', radio: f.rd ?? null, addressing: (f.am ?? 'dhcp') as UplinkReport['addressing'],
     };
@@ -114,6 +123,15 @@ export class DriveDecoder {
     this.counters = { ...this.counters, ...d };
     const c = this.counters;
     const at = (back: number | null | undefined) => (back === null || back === undefined ? null : t - back);
-    return { rx: 0, tx: 0, readAt: at(c.ra), last_rx_at: at(c.rx), last_tx_at: at(c.tx), rx_moving: ((c.mv ?? 0) & 1) !== 0, tx_moving: ((c.mv ?? 0) & 2) !== 0 };
+    return {
+      rx: 0, tx: 0, readAt: at(c.ra), last_rx_at: at(c.rx), last_tx_at: at(c.tx), rx_moving: ((c.mv ?? 0) & 1) !== 0, tx_moving: ((c.mv ?? 0) & 2) !== 0,
+      ...(c.rr != null ? { rx_rate: c.rr } : {}),
+    };
   }
+}
+
+/** An older drive's loss (over the `probes` sent so far) as version 4 has it: over the whole window while it fills. */
+export function lossOverWindow(lossOverSent: number, probes: number): number {
+  if (probes === 0) return lossOverSent;
+  return Math.round(lossOverSent * probes) / Math.max(probes, LOSS_WINDOW);
 }

@@ -25,8 +25,10 @@ import { uplinkName, vehicleName } from './common.js';
 export const DRIVE_FORMAT = 'roamlink-drive';
 /** The version this code writes and the newest it reads. 2 (2026-12): `u` lines add `i` (the probe in flight) and `pn`
  *  (the loss window's size), which the far-end rule and a far-end silence's loss read, and the header's arbiter the
- *  tunnel adopted at start (`adopted`, `adoptMs`). 3 (2026-12): times as `d` between anchors. Older files read as before. */
-export const DRIVE_VERSION = 3;
+ *  tunnel adopted at start (`adopted`, `adoptMs`). 3 (2026-12): times as `d` between anchors. 4 (2026-12-04): `l` is
+ *  the lost over 20 also while the window fills (probe.stats lossOf; a replay of an older file converts it), and what the
+ *  fast check and the risk rule read: `u` lines add `lo`, `ks` and `fp`, `c` lines `rr`. Older files read as before. */
+export const DRIVE_VERSION = 4;
 /** The longest a drive goes without an absolute `t` (version 3): a piece HQ receives from the middle of a file learns
  *  its times from the first one in it, and HQ's store dates a segment by its last known time. Every 10 s: a piece
  *  shipped each minute always holds several, a lab run's 2-second pieces date the segment within 10 s (a minute let
@@ -90,8 +92,14 @@ export const statusLineSchema = z.strictObject({
   s: z.number().min(-200).max(100).nullable().optional(),
   /** smoothed probe RTT, ms */
   q: z.number().min(0).nullable().optional(),
-  /** probe loss 0..1 */
+  /** probe loss 0..1 (version 4: the lost among the last 20 over 20; before, over `pn`) */
   l: z.number().min(0).max(1).optional(),
+  /** the path's low RTT, ms (version 4) */
+  lo: z.number().min(0).nullable().optional(),
+  /** when the last answered probe was sent, ms before t (version 4) */
+  ks: ago.nullable().optional(),
+  /** failing: when the one before the latest was given up, ms before t (version 4) */
+  fp: ago.nullable().optional(),
   /** how many probes the loss is over (version 2) */
   pn: z.number().int().min(0).max(1000).optional(),
   /** the probe now out: sent ms before t, null when none (version 2) */
@@ -120,6 +128,8 @@ export const countersLineSchema = z.strictObject({
   tx: ago.nullable().optional(),
   /** moving at that reading: 1 rx, 2 tx (a sum) */
   mv: z.number().int().min(0).max(3).optional(),
+  /** the rate packets came back at, per ms (version 4; the fast check's) */
+  rr: z.number().min(0).nullable().optional(),
 });
 export const operatorLineSchema = z.strictObject({ t: ms, e: z.literal('o'), to: uplinkName });
 export const policyLineSchema = z.strictObject({ t: ms, e: z.literal('p'), policy: z.record(z.string(), z.union([z.number(), z.string()])), site: z.string().max(63).nullable() });

@@ -100,6 +100,23 @@ test('codec: an unchanged status writes only its time; decoding gives back what 
   assert.deepEqual([d2.readAt, d2.last_rx_at, d2.last_tx_at], [4550, 4500, 4500]);
 });
 
+test('codec, version 4: what the fast check and the risk rule read comes back; an older file\'s loss over the probes sent is read over the window', () => {
+  const enc = new DriveEncoder(0);
+  const v4 = parseDrive(`${HEADER.replace('"version":1', `"version":${DRIVE_VERSION}`)}\n`)[0]!.header;
+  assert.equal(DRIVE_VERSION, 4);
+  const u = report({ misses: 2, probe: { rtt_ms: 14, rtt_low_ms: 8.5, loss: 0.15, probes: 10, last_ok_at: 900, last_ok_sent_at: 891.5, failing: { since: 1500, last_at: 2000, lost_before: [600], prev_at: 1500 } } });
+  const line = enc.status(2000, u);
+  assert.deepEqual([line.lo, line.ks, line.fp], [8.5, 1108, 500]);
+  const back = new DriveDecoder(v4).status(line).probe;
+  assert.deepEqual(back, { rtt_ms: 14, rtt_low_ms: 8.5, loss: 0.15, probes: 10, last_ok_at: 900, last_ok_sent_at: 892, failing: { since: 1500, last_at: 2000, lost_before: [600], prev_at: 1500 } });
+  const seen: TunnelSeen = { rx: 9, tx: 9, readAt: 5000, last_rx_at: 4950, last_tx_at: 4950, rx_moving: true, tx_moving: true, rx_rate: 0.9871 };
+  assert.equal(new DriveDecoder(v4).tunnel(enc.counters(5000, seen)).rx_rate, 0.9871);
+  // Version 3 and older: 3 lost of the first 10 written as 0.3; read as 3 of the window's 20. A full window is as it was.
+  const v3 = parseDrive(`${HEADER.replace('"version":1', '"version":3')}\n`)[0]!.header;
+  const old = (l: number, pn: number) => new DriveDecoder(v3).status({ t: 100, e: 'u', n: 'wlan0', l, pn }).probe.loss;
+  assert.deepEqual([old(0.3, 10), old(0.3, 20), old(0.5, 2), old(0, 0)], [0.15, 0.3, 0.05, 0]);
+});
+
 test('replay: recorded lab drives reproduce the agent\'s switches (from, to, reason; within 1 s)', async () => {
   for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl', 'lab-dozen-forced.jsonl']) {
     const segs = parseDrive(fixture(name), name);
