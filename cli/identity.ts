@@ -36,4 +36,24 @@ export function registerIdentity(hq: Command): void {
       if (Object.values(r.files).some((w) => w !== 'unchanged')) note('restart the concentrator to use them: systemctl restart roamlink-hq (the tunnels stay up)');
       process.stdout.write(`${JSON.stringify(r.summary)}\n`);
     });
+
+  id.command('adopt')
+    .description("make this concentrator's WireGuard key HQ's in the registry: the fleet moves to it (a concentrator with another key is refused at start)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const cfg = await loadHqConfig(cmd.optsWithGlobals<{ config: string }>().config);
+      const { readIdentity } = await import('../concentrator/identity.js');
+      const { openHqKeyStore } = await import('../concentrator/store/stores.js');
+      const { hostname } = await import('node:os');
+      const { summary } = await readIdentity(cfg);
+      const s = await openHqKeyStore(cfg);
+      try {
+        const before = await s.store.adopt(summary.public_key, hostname());
+        if (!before) note(`HQ's key is now ${summary.public_key} (none was recorded)`);
+        else if (before.public_key === summary.public_key) note(`HQ's key was already ${summary.public_key}`);
+        else note(`HQ's key is now ${summary.public_key}, was ${before.public_key} (recorded by ${before.recorded_by} at ${before.recorded_at}): every vehicle needs the new one`);
+        process.stdout.write(`${JSON.stringify({ public_key: summary.public_key, was: before?.public_key ?? null })}\n`);
+      } finally {
+        await s.close();
+      }
+    });
 }

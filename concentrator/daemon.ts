@@ -2,7 +2,7 @@
 import { ensureEcho, stopEcho } from './echo.js';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
@@ -121,6 +121,9 @@ export async function startHq(cfg: HqConfig, deps: HqDeps): Promise<HqHandle> {
       onRegistryChange: () => registryChanged(),
       onWatchError: (err) => log.warn({ err: redactSecret(err.message, cfg.database) }, 'the registry\'s change feed is down: the agents\' API looks each caller up in the database until it is back'),
     });
+    // The vehicles know one HQ key: a start with another (a second HQ without the identity imported, a regenerated
+    // key) is refused here, before the interface is touched.
+    if ((await stores.hqKey.check(publicKey, hostname())).recorded) log.info({ public_key: publicKey }, 'HQ\'s key recorded in the registry: a concentrator with another will not start on it');
     markStartup('store');
     const { vehicles } = stores;
     log.info({ store: stores.kind }, `store: ${stores.kind === 'postgres' ? 'PostgreSQL' : `SQLite in ${cfg.state_dir}`}`);

@@ -21,6 +21,7 @@ export const TABLES: ReadonlyArray<{ name: string; part: keyof StoreParts; key: 
   { name: 'enrollment_codes', part: 'registry', key: ['code_hash'] },
   { name: 'vehicle_audit', part: 'registry', key: ['id'], serial: 'id' },
   { name: 'operators', part: 'registry', key: ['name'] },
+  { name: 'hq_key', part: 'registry', key: ['id'] },
   { name: 'sites', part: 'sites', key: ['name'] },
   { name: 'site_audit', part: 'sites', key: ['id'], serial: 'id' },
   { name: 'switch_events', part: 'events', key: ['log_id'], serial: 'log_id' },

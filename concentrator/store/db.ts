@@ -6,6 +6,7 @@ import { VEHICLES_V1 } from './vehicles/schema.js';
 import { FLEET_STATE_TABLE } from './fleet/service.js';
 import { ENROLLMENT_TABLES } from './enrollments/schema.js';
 import { OPERATORS_TABLE } from './operators/service.js';
+import { HQ_KEY_TABLE } from './identity/service.js';
 import { createTableSql, createTablesSql } from './table.js';
 
 export type Db = Database.Database;
@@ -16,6 +17,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
   { version: 2, sql: createTableSql(FLEET_STATE_TABLE, 'sqlite') },
   { version: 3, sql: createTablesSql(ENROLLMENT_TABLES, 'sqlite') },
   { version: 4, sql: createTableSql(OPERATORS_TABLE, 'sqlite') },
+  { version: 5, sql: createTableSql(HQ_KEY_TABLE, 'sqlite') },
 ];
 
 export function schemaVersion(db: Db): number {

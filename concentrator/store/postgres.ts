@@ -11,6 +11,7 @@ import { DRIVE_TABLES } from './drives/schema.js';
 import { FLEET_STATE_TABLE } from './fleet/service.js';
 import { ENROLLMENT_TABLES } from './enrollments/schema.js';
 import { OPERATORS_TABLE } from './operators/service.js';
+import { HQ_KEY_TABLE } from './identity/service.js';
 import { REGISTRY_CHANNEL } from './vehicles/watch.postgres.js';
 
 /** BIGINT (int8) as a JS number: ids, counts and ms since the epoch stay far below 2^53. */
@@ -91,6 +92,7 @@ CREATE TRIGGER vehicles_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON 
   FOR EACH STATEMENT EXECUTE FUNCTION roamlink_registry_changed();
 `,
   },
+  { version: 6, sql: createTableSql(HQ_KEY_TABLE, 'postgres') },
 ];
 
 /** Any number that says "roamlink's migrations" to pg_advisory_xact_lock. */

@@ -18,6 +18,7 @@ import { sqliteRegistryWatch } from './vehicles/callers.js';
 import { FleetStateStore } from './fleet/service.js';
 import { EnrollmentService } from './enrollments/service.js';
 import { OperatorStore } from './operators/service.js';
+import { HqKeyStore } from './identity/service.js';
 
 export interface Stores {
   readonly kind: DialectName;
@@ -31,6 +32,8 @@ export interface Stores {
   readonly enrollments: EnrollmentService;
   /** The admin listener's operators (their tokens' hashes), in the registry's database: both concentrators' one list. */
   readonly operators: OperatorStore;
+  /** HQ's WireGuard public key as the registry knows it: checked at each start (identity/service.ts). */
+  readonly hqKey: HqKeyStore;
   /** The databases behind them (backup, restore): PostgreSQL's one for all, or SQLite's file per store. */
   readonly parts: StoreParts;
   /** Closes every database (safe to call twice). */
@@ -84,6 +87,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       fleet: new FleetStateStore(s),
       enrollments: new EnrollmentService(s),
       operators: new OperatorStore(s),
+      hqKey: new HqKeyStore(s),
       parts: { registry: s, events: s, sites: s, drives: s },
       close: async () => {
         if (closed) return;
@@ -125,6 +129,7 @@ export async function openStores(cfg: Pick<HqConfig, 'state_dir' | 'database' | 
       fleet: new FleetStateStore(parts.registry),
       enrollments: new EnrollmentService(parts.registry),
       operators: new OperatorStore(parts.registry),
+      hqKey: new HqKeyStore(parts.registry),
       parts,
       close: async () => {
         if (closed) return;
@@ -165,4 +170,9 @@ export function openDriveStore(cfg: Pick<HqConfig, 'state_dir' | 'database'>) {
     const db = openDrivesDb(drivesPath(cfg.state_dir), { mustExist: true });
     return db && sqliteStore(db);
   }, (s) => new SqlDriveStore(s));
+}
+
+/** HQ's key as the registry knows it (`roamlink hq identity adopt`). */
+export function openHqKeyStore(cfg: Pick<HqConfig, 'state_dir' | 'database'>) {
+  return openOne(cfg, () => sqliteStore(openDb(registryPath(cfg))), (s) => new HqKeyStore(s)) as Promise<{ store: HqKeyStore; close: () => Promise<void> }>;
 }

@@ -97,3 +97,36 @@ test('identity: exported from hq-a (mode 0600), imported on hq-b: the same key a
     assert.ok(!all.includes(secret!), `${what} appears in an output or error`);
   }
 });
+
+test("HQ's key in the registry: a start with another key (a reinstall's new key, a second HQ without the import) is refused before the interface is touched, until `identity adopt`", async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'rl-identity-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const hq = machine(root, 'hq', KEY_A);
+  const { loadHqConfig } = await import('../../shared/config/hq.js');
+  const { startHq } = await import('../../concentrator/daemon.js');
+  const { createLogger } = await import('../../shared/log.js');
+  const { publicKeyOf } = await import('../../shared/wg.keys.js');
+  const touched: string[] = [];
+  // The WireGuard driver, faked: the start is stopped where it would first touch the interface.
+  const wg = new Proxy({}, { get: (_o, name) => async () => { touched.push(String(name)); throw new Error('the interface: here the start goes on'); } });
+  const start = async () => startHq(await loadHqConfig(hq.config), { log: createLogger({ name: 'hq', level: 'silent' }), wg: wg as never });
+
+  await assert.rejects(start(), /the interface: here the start goes on/, 'the first start records its key and goes on');
+  assert.deepEqual(touched, ['createInterface']);
+  writeFileSync(join(hq.dir, 'hq.key'), `${KEY_B}\n`, { mode: 0o600 }); // a reinstall made a new key
+  touched.length = 0;
+  const refused = await start().then(() => null, (e: Error) => e);
+  assert.ok(refused, 'refused');
+  assert.match(refused.message, new RegExp(`^private_key_file: its public key ${esc(publicKeyOf(KEY_B))} is not HQ's \\(${esc(publicKeyOf(KEY_A))}, recorded by `));
+  assert.ok(!refused.message.includes(KEY_A) && !refused.message.includes(KEY_B), 'no private key in the error');
+  assert.deepEqual(touched, [], 'the interface untouched');
+
+  const r = await cli(['hq', '--config', hq.config, 'identity', 'adopt']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { public_key: publicKeyOf(KEY_B), was: publicKeyOf(KEY_A) });
+  assert.match(r.stderr, /every vehicle needs the new one/);
+  assert.ok(![r.stdout, r.stderr].some((o) => o.includes(KEY_A) || o.includes(KEY_B)), 'no private key in the output');
+  await assert.rejects(start(), /the interface: here the start goes on/, 'adopted: it starts');
+});
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import { InputError } from '../../shared/errors.js';
 import { PRIVATE_RANGES } from '../../concentrator/cidr.js';
 import { openStores, type Stores } from '../../concentrator/store/stores.js';
 import { EnrollmentService } from '../../concentrator/store/enrollments/service.js';
@@ -472,6 +473,38 @@ for (const kind of BACKENDS) {
     if (kind === 'sqlite') assert.ok(!readFileSync(join(s.cfg.state_dir, 'registry.sqlite')).includes('rl_token-'), 'no token at rest');
   });
 }
+
+for (const kind of BACKENDS) {
+  test(`${kind}: HQ's key (issue 14): the first start records it, the same key passes, another is refused naming both public keys until adopted; a backup carries it`, async (t) => {
+    const s = await fresh(t, kind);
+    const [pubA, pubB] = [K(7), K(8)];
+    assert.equal(await s.hqKey.recorded(), null);
+    assert.deepEqual(await s.hqKey.check(pubA, 'hq-a'), { recorded: true });
+    assert.deepEqual(await s.hqKey.check(pubA, 'hq-b'), { recorded: false }, 'the other HQ with the identity imported');
+    await assert.rejects(s.hqKey.check(pubB, 'hq-b'), (e: Error) =>
+      e instanceof InputError && e.field === 'private_key_file' && e.message.includes(pubB) && e.message.includes(pubA) && /recorded by hq-a/.test(e.message) && /roamlink hq identity adopt/.test(e.message));
+    assert.equal((await s.hqKey.recorded())!.public_key, pubA, 'a refused start changes nothing');
+    // The fleet moves to B: adopted, B passes and A is the one refused.
+    assert.equal((await s.hqKey.adopt(pubB, 'hq-b'))!.public_key, pubA);
+    assert.deepEqual(await s.hqKey.check(pubB, 'hq-b'), { recorded: false });
+    await assert.rejects(s.hqKey.check(pubA, 'hq-a'), /private_key_file: its public key/);
+    // Restored elsewhere, it keeps HQ's key: a machine with another one is refused there too.
+    const { backup, restore } = await import('../../concentrator/store/backup.js');
+    const file = join(s.cfg.state_dir, '..', 'key.backup');
+    assert.equal((await backup(s.parts, s.kind, file)).rows.hq_key, 1);
+    const other = await fresh(t, kind);
+    await restore(other.parts, file);
+    await assert.rejects(other.hqKey.check(pubA, 'hq-c'), new RegExp(`HQ's \\(${pubB.replace(/[+/]/g, '\\$&')}`));
+  });
+}
+
+test('postgres: two HQs on one store start at once with different keys: one is recorded, the other refused', async (t) => {
+  const a = await fresh(t, 'postgres');
+  const b = await openStores({ ...(a.cfg as Parameters<typeof openStores>[0]), state_dir: join(a.cfg.state_dir, '..', 'b') });
+  t.after(() => b.close());
+  const r = await Promise.allSettled([a.hqKey.check(K(1), 'hq-a'), b.hqKey.check(K(2), 'hq-b')]);
+  assert.deepEqual(r.map((x) => x.status).sort(), ['fulfilled', 'rejected']);
+});
 
 test('postgres: two HQs on one store (issue 14): an operator added through hq-a is one hq-b knows, and one removed through hq-b is gone for hq-a', async (t) => {
   const a = await fresh(t, 'postgres');

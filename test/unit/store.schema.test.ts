@@ -17,9 +17,10 @@ import { DRIVE_TABLES } from '../../concentrator/store/drives/schema.js';
 import { FLEET_STATE_TABLE } from '../../concentrator/store/fleet/service.js';
 import { ENROLLMENT_TABLES } from '../../concentrator/store/enrollments/schema.js';
 import { OPERATORS_TABLE } from '../../concentrator/store/operators/service.js';
+import { HQ_KEY_TABLE } from '../../concentrator/store/identity/service.js';
 import { startTestPostgres, type TestPostgres } from './postgres.fixture.js';
 
-const ALL: TableSpec[] = [VEHICLES_TABLE, FLEET_STATE_TABLE, ...ENROLLMENT_TABLES, OPERATORS_TABLE, SWITCH_EVENTS_TABLE, ...SITE_TABLES, ...DRIVE_TABLES];
+const ALL: TableSpec[] = [VEHICLES_TABLE, FLEET_STATE_TABLE, ...ENROLLMENT_TABLES, OPERATORS_TABLE, HQ_KEY_TABLE, SWITCH_EVENTS_TABLE, ...SITE_TABLES, ...DRIVE_TABLES];
 
 /** A table as both stores can be read back: columns in order, and the indexes made by CREATE INDEX. */
 interface Shape {

@@ -31,7 +31,7 @@ test('the database: WAL, schema version recorded, reopening migrates nothing', a
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(schemaVersion(db), MIGRATIONS[MIGRATIONS.length - 1]!.version);
   const again = openDb(join(dir, 'state', 'registry.sqlite'));
-  assert.equal(schemaVersion(again), 4, 'version 4: the operators');
+  assert.equal(schemaVersion(again), 5, "version 5: HQ's key");
   assert.equal((again.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n, MIGRATIONS.length, 'each step once');
   again.close();
 });
