@@ -4,7 +4,7 @@
 // moment: when the other HQ dies. The first concentrator to start on a registry records its key; any later start with
 // another is refused before anything is changed, until an operator adopts the new key (`roamlink hq identity adopt`).
 // Public keys only: never a private one.
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { InputError } from '../../../shared/errors.js';
 import type { StoreDb } from '../sql.js';
 import type { TableSpec } from '../table.js';
@@ -20,6 +20,9 @@ export const HQ_KEY_TABLE: TableSpec = {
   ],
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Q = Kysely<any>;
+
 export interface HqKeyRecord {
   public_key: string;
   recorded_at: string;
@@ -34,7 +37,7 @@ export class HqKeyStore {
 
   /** The key recorded, or null before any concentrator started on this registry. */
   async recorded(): Promise<HqKeyRecord | null> {
-    return (await sql<HqKeyRecord>`SELECT public_key, recorded_at, recorded_by FROM hq_key WHERE id = 1`.execute(this.store.db)).rows[0] ?? null;
+    return this.row(this.store.db);
   }
 
   /**
@@ -59,10 +62,14 @@ export class HqKeyStore {
   /** Makes `publicKey` HQ's from now on (the fleet moves to a new key); returns the one it replaced. */
   async adopt(publicKey: string, by: string): Promise<HqKeyRecord | null> {
     return this.store.db.transaction().execute(async (trx) => {
-      const before = (await sql<HqKeyRecord>`SELECT public_key, recorded_at, recorded_by FROM hq_key WHERE id = 1`.execute(trx)).rows[0] ?? null;
+      const before = await this.row(trx);
       await sql`INSERT INTO hq_key (id, public_key, recorded_at, recorded_by) VALUES (1, ${publicKey}, ${this.now().toISOString()}, ${by})
         ON CONFLICT (id) DO UPDATE SET public_key = excluded.public_key, recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by`.execute(trx);
       return before;
     });
+  }
+
+  private async row(q: Q): Promise<HqKeyRecord | null> {
+    return (await sql<HqKeyRecord>`SELECT public_key, recorded_at, recorded_by FROM hq_key WHERE id = 1`.execute(q)).rows[0] ?? null;
   }
 }
