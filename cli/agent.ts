@@ -1,6 +1,6 @@
 // `roamlink agent` (the vehicle daemon) and `roamlink switch` / `roamlink status` (talk to it over its control socket).
 import type { Command } from 'commander';
-import { request } from 'node:http';
+import { controlRequest, type ControlReply } from '../shared/control.js';
 import { loadAgentConfig } from '../shared/config/agent.js';
 import { InputError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
@@ -10,28 +10,11 @@ import type { HostHealth } from '../shared/wire/host-health.js';
 
 const DEFAULT_CONFIG = '/etc/roamlink/agent.yaml';
 
-/** One HTTP request over a unix socket; bounded in time. */
-export function controlRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath, method, path, timeout: timeoutMs, headers: data ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
-        } catch {
-          resolve({ status: res.statusCode ?? 0, body: text });
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new Error(`the agent is not running (no control socket at ${socketPath})`) : err));
-    if (data) req.write(data);
-    req.end();
-  });
+/** A request to the agent on its control socket (shared/control.ts); an error when none listens there. */
+export async function agentRequest(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 10_000): Promise<ControlReply> {
+  const r = await controlRequest(socketPath, method, path, { body, timeoutMs });
+  if (!r) throw new Error(`the agent is not running (no control socket at ${socketPath})`);
+  return r;
 }
 
 async function socketOf(opts: { socket?: string; config?: string }): Promise<string> {
@@ -93,7 +76,7 @@ export function registerAgent(program: Command): void {
       const opts = cmd.optsWithGlobals<{ config: string; socket?: string; json?: boolean }>();
       // The socket from the running config when the file is broken: the refusal is the agent's to explain.
       const socket = opts.socket ?? (await loadAgentConfig(opts.config).then((c) => c.control_socket, () => '/run/roamlink/agent.sock'));
-      const r = await controlRequest(socket, 'POST', '/v1/reload', undefined, 30_000);
+      const r = await agentRequest(socket, 'POST', '/v1/reload', undefined, 30_000);
       const body = r.body as { ok?: boolean; result?: string; message?: string };
       if (r.status !== 200 || typeof body.ok !== 'boolean') throw new Error(`agent answered ${r.status}`);
       if (opts.json) console.log(JSON.stringify(body));
@@ -134,7 +117,7 @@ export function registerAgent(program: Command): void {
     .option('--json', 'print the switch record as JSON')
     .action(async (uplink: string, opts: { config?: string; socket?: string; json?: boolean }) => {
       if (!/^[a-zA-Z0-9_.=+-]{1,15}$/.test(uplink)) throw new InputError(`"${uplink}" is not an uplink name`, 'UPLINK');
-      const r = await controlRequest(await socketOf(opts), 'POST', '/v1/switch', { to: uplink });
+      const r = await agentRequest(await socketOf(opts), 'POST', '/v1/switch', { to: uplink });
       const body = r.body as { error?: { message?: string }; switched?: { from: string | null; to: string; ms_to_first_packet: number | null } };
       if (r.status === 400) throw new InputError(body.error?.message ?? 'bad request', 'UPLINK');
       if (r.status !== 200 || !body.switched) throw new Error(body.error?.message ?? `agent answered ${r.status}`);
@@ -149,7 +132,7 @@ export function registerAgent(program: Command): void {
     .option('--socket <path>', 'the agent control socket (instead of --config)')
     .option('--json', 'JSON output')
     .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
-      const r = await controlRequest(await socketOf(opts), 'GET', '/v1/status');
+      const r = await agentRequest(await socketOf(opts), 'GET', '/v1/status');
       const s = r.body as {
         active: string | null; site?: string | null;
         uplinks: Array<{ name: string; phase: string; ready: boolean; lease: { address: string } | null; rttMs: number | null }>;

@@ -77,8 +77,8 @@ export function registerHq(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const { config } = cmd.optsWithGlobals<{ config: string }>();
       const cfg = await loadHqConfig(config);
-      const { controlRequest } = await import('../concentrator/client.js');
-      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', 5000).catch(() => null)) {
+      const { controlRequest } = await import('../shared/control.js');
+      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', { timeoutMs: 5000 }).catch(() => null)) {
         process.stderr.write(`a concentrator is running on ${cfg.control_socket}: stop it for good first (systemctl stop roamlink-hq, or kill -${STOP_SIGNAL.slice(3)} its pid)\n`);
         process.exitCode = 1;
         return;
@@ -111,8 +111,8 @@ export function registerHq(program: Command): void {
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const { config } = cmd.optsWithGlobals<{ config: string }>();
       const cfg = await loadHqConfig(config);
-      const { controlRequest } = await import('../concentrator/client.js');
-      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', 5000).catch(() => null)) {
+      const { controlRequest } = await import('../shared/control.js');
+      if (await controlRequest(cfg.control_socket, 'GET', '/v1/health', { timeoutMs: 5000 }).catch(() => null)) {
         process.stderr.write(`a concentrator is running on ${cfg.control_socket}: stop it first (systemctl stop roamlink-hq)\n`);
         process.exitCode = 1;
         return;

@@ -2,7 +2,7 @@
 import { readSecretFile } from '../shared/secret-file.js';
 import type { Command } from 'commander';
 import { InputError } from '../shared/errors.js';
-import { controlRequest } from './agent.js';
+import { agentRequest } from './agent.js';
 import { parseDuration } from '../shared/duration.js';
 import { createLogger } from '../shared/log.js';
 import { AtError } from '../agent/drivers/modem/at.engine.js';
@@ -54,7 +54,7 @@ async function status(opts: StatusOpts): Promise<void> {
   } catch (err) {
     // A running agent holds the port (serial ports are exclusive): ask the agent what its modem says instead.
     if (err instanceof DeviceError && /lock|busy/i.test(err.message)) {
-      const fromAgent = await controlRequest(opts.socket, 'GET', '/v1/modem', undefined, 5000).catch(() => null);
+      const fromAgent = await agentRequest(opts.socket, 'GET', '/v1/modem', undefined, 5000).catch(() => null);
       if (fromAgent?.status === 200) {
         const m = fromAgent.body as Record<string, unknown>;
         if (opts.json) process.stdout.write(`${JSON.stringify({ source: 'agent', ...m })}\n`);

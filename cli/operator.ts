@@ -3,7 +3,7 @@
 // the change at once, the other within 5 s.
 import type { Command } from 'commander';
 import { loadHqConfig, type HqConfig } from '../shared/config/hq.js';
-import { controlRequest } from '../concentrator/client.js';
+import { controlRequest } from '../shared/control.js';
 import { checkOperatorName, newToken, readTokenFile, tokenHash } from '../concentrator/admin/operators.js';
 import type { OperatorStore } from '../concentrator/store/operators/service.js';
 
@@ -11,7 +11,7 @@ const note = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Tells the running concentrator to re-read the operators; without one, says when it will. */
 async function reloadNow(cfg: HqConfig): Promise<void> {
-  const reply = await controlRequest(cfg.control_socket, 'POST', '/v1/operators/reload', 10_000).catch((err: Error) => err);
+  const reply = await controlRequest(cfg.control_socket, 'POST', '/v1/operators/reload', { timeoutMs: 10_000 }).catch((err: Error) => err);
   if (reply instanceof Error) note(`warning: could not reach the concentrator on ${cfg.control_socket} (${reply.message}); it reads the operators on SIGHUP, every 5 s, or at start`);
   else if (!reply) note(`no concentrator is running on ${cfg.control_socket}: it reads the operators when it starts`);
   else if (reply.status === 200) note('the running concentrator has the change');

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { InputError } from '../shared/errors.js';
 import { DEFAULT_HQ_CONFIG, loadHqConfig, readPrivateKeyFile, type HqConfig } from '../shared/config/hq.js';
 import { createWg } from '../shared/wg.js';
-import { controlRequest } from '../concentrator/client.js';
+import { controlRequest } from '../shared/control.js';
 import type { Vehicle } from '../concentrator/store/vehicles/schema.js';
 import { columns } from './table.js';
 
@@ -38,7 +38,7 @@ async function programNow(cfg: HqConfig): Promise<void> {
  * pass from here. ok only when the peer and route are gone (or there is no interface to carry them).
  */
 async function applyRevocation(cfg: HqConfig): Promise<{ ok: boolean; how: string }> {
-  const reply = await controlRequest(cfg.control_socket, 'POST', '/v1/reconcile', 10_000).catch(() => null);
+  const reply = await controlRequest(cfg.control_socket, 'POST', '/v1/reconcile', { timeoutMs: 10_000 }).catch(() => null);
   if (reply?.status === 200) return { ok: true, how: 'removed by the running concentrator' };
   if (reply) {
     const msg = (reply.body as { error?: { message?: string } })?.error?.message ?? `HTTP ${reply.status}`;
@@ -174,7 +174,7 @@ export function registerVehicle(program: Command): void {
       } finally {
         await close();
       }
-      const live = await controlRequest(cfg.control_socket, 'GET', `/v1/vehicles/${encodeURIComponent(name)}`, 5000).catch(() => null);
+      const live = await controlRequest(cfg.control_socket, 'GET', `/v1/vehicles/${encodeURIComponent(name)}`, { timeoutMs: 5000 }).catch(() => null);
       const shown = live?.status === 200 && (live.body as Vehicle).public_key === v.public_key ? (live.body as Vehicle) : v;
       out(opts.json ? JSON.stringify(shown) : human(shown));
     });

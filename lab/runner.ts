@@ -26,7 +26,7 @@ import { keepalivedArgv, keepalivedConf } from './keepalived.js';
 import { loadHqConfig } from '../shared/config/hq.js';
 import { openEventLog } from '../concentrator/store/stores.js';
 import { jsonLine } from '../cli/log.js';
-import { controlRequest } from '../cli/agent.js';
+import { agentRequest } from '../cli/agent.js';
 
 const ROAMLINK = fileURLToPath(new URL('../../bin/roamlink', import.meta.url));
 const APP_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -479,7 +479,7 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
           // The request `roamlink switch` makes, sent from here: a CLI process of its own took 1-2 s to start under CI's
           // load (stop 23's CI, dozen-switches: each request a second apart reached the agent late, and 4 of 13 met the
           // one before still under way). What the scenario times is the agent's switch, not Node's start-up.
-          const r = await controlRequest(join(dir, 'agent.sock'), 'POST', '/v1/switch', { to: f.to }).catch((e: Error) => ({ status: 0, body: { error: { message: e.message } } }));
+          const r = await agentRequest(join(dir, 'agent.sock'), 'POST', '/v1/switch', { to: f.to }).catch((e: Error) => ({ status: 0, body: { error: { message: e.message } } }));
           const body = r.body as { error?: { message?: string } } | null;
           if (r.status !== 200) faultErrors.push(`switch to ${f.to} at ${f.at} ms: ${body?.error?.message ?? `the agent answered ${r.status}`}`);
           break;

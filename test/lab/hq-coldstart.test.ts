@@ -17,7 +17,7 @@ import { run } from '../../shared/exec.js';
 import { killNetnsPids } from '../../lab/topology.js';
 import { loadHqConfig } from '../../shared/config/hq.js';
 import { createWg, parseWgDump, wireguardGoSocket } from '../../shared/wg.js';
-import { controlRequest } from '../../concentrator/client.js';
+import { controlRequest } from '../../shared/control.js';
 import { openVehicles } from '../../concentrator/daemon.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -118,7 +118,7 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
     // Ready: the pass run once the socket listens is done too (the socket answers while it runs).
     await until('the concentrator ready', 15_000, async () => (state.log.includes('"msg":"concentrator ready"') ? true : undefined));
     const health = await until('the concentrator to answer', 15_000, async () => {
-      const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
+      const r = await controlRequest(socket, 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null);
       return r?.status === 200 ? (r.body as { ok: boolean; last_reconcile: { ok: boolean; changes: number } }) : undefined;
     });
     // The first pass made every change; the one run once the control socket listens (daemon.ts) found nothing left.
@@ -139,7 +139,7 @@ test(`roamlink hq cold start: ${VEHICLES} registered vehicles become peers and r
     again.stderr!.on('data', (c: Buffer) => (state.log += c));
     const adopted = await until('the restarted concentrator to answer', 15_000, async () => {
       if (again.exitCode !== null) throw new Error(`roamlink hq exited ${again.exitCode}`);
-      const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
+      const r = await controlRequest(socket, 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null);
       return r?.status === 200 ? (r.body as { last_reconcile: { ok: boolean; changes: number } }) : undefined;
     });
     assert.deepEqual(adopted.last_reconcile && { ok: adopted.last_reconcile.ok, changes: adopted.last_reconcile.changes }, { ok: true, changes: 0 });

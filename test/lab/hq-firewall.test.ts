@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../shared/exec.js';
 import { killNetnsPids } from '../../lab/topology.js';
 import { createWg, wireguardGoSocket } from '../../shared/wg.js';
-import { controlRequest } from '../../concentrator/client.js';
+import { controlRequest } from '../../shared/control.js';
 import { tcpFrom } from './lab.helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -96,7 +96,7 @@ test("HQ's firewall with two vehicles: HQ's LAN yes, the other vehicle no (unles
     proc.daemon = d;
     await until('the concentrator to answer', 20_000, async () => {
       if (d.exitCode !== null) throw new Error(`roamlink hq exited ${d.exitCode}: ${log}`);
-      return (await controlRequest(join(dir, 'hq.sock'), 'GET', '/v1/health', 2000).catch(() => null))?.status === 200;
+      return (await controlRequest(join(dir, 'hq.sock'), 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null))?.status === 200;
     });
   };
   writeConfig(false);

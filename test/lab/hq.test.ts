@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../../shared/exec.js';
 import { killNetnsPids } from '../../lab/topology.js';
 import { createWg, parseWgDump, wireguardGoSocket } from '../../shared/wg.js';
-import { controlRequest } from '../../concentrator/client.js';
+import { controlRequest } from '../../shared/control.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NS_HQ = `rlt-hq-${process.pid}`;
@@ -135,7 +135,7 @@ async function scenario(config: string, socket: string, state: { daemon?: ChildP
   let daemon = startDaemon();
   const health = await until('the concentrator to answer', 15_000, async () => {
     if (daemon.exitCode !== null) throw new Error(`roamlink hq exited ${daemon.exitCode}: ${state.log}`);
-    const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
+    const r = await controlRequest(socket, 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null);
     return r?.status === 200 ? (r.body as { ok: boolean; implementation: string; public_key: string }) : undefined;
   });
   assert.equal(health.ok, true);
@@ -205,7 +205,7 @@ async function scenario(config: string, socket: string, state: { daemon?: ChildP
   daemon = startDaemon();
   await until('the concentrator to answer again', 15_000, async () => {
     if (daemon.exitCode !== null) throw new Error(`roamlink hq exited ${daemon.exitCode}: ${state.log}`);
-    const r = await controlRequest(socket, 'GET', '/v1/health', 2000).catch(() => null);
+    const r = await controlRequest(socket, 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null);
     return r?.status === 200 ? true : undefined;
   });
   const seen = JSON.parse((await watch).stdout.trim()) as Record<'probe' | 'api', { answers: number; max_gap_ms: number; gap_from: number | null }>;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freshRoot, inRoot, ROOT, sh, skip, SUITE, type Ran } from './debroot.js';
-import { controlRequest } from '../../concentrator/client.js';
+import { controlRequest } from '../../shared/control.js';
 import { run } from '../../shared/exec.js';
 import { killNetnsPids } from '../../lab/topology.js';
 import { createWg, wireguardGoSocket } from '../../shared/wg.js';
@@ -224,7 +224,7 @@ test('HQ routing: a LAN host reaches a vehicle through the LAN router\'s static 
       await sleep(100);
     }
   };
-  await until('the concentrator', 15_000, async () => (await controlRequest(join(dir, 'hq.sock'), 'GET', '/v1/health', 2000).catch(() => null))?.status === 200);
+  await until('the concentrator', 15_000, async () => (await controlRequest(join(dir, 'hq.sock'), 'GET', '/v1/health', { timeoutMs: 2000 }).catch(() => null))?.status === 200);
 
   // The vehicle: its tunnel to HQ's public address, HQ's LAN routed into it (what the agent sets up).
   await wg.createInterface(wgCar, { netns: ns.v });

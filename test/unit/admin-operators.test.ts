@@ -16,7 +16,7 @@ import Fastify from 'fastify';
 import { LEGACY_OPERATOR, OperatorTable, formatOperators, newToken, parseOperators, tokenHash, writeOperatorsFile } from '../../concentrator/admin/operators.js';
 import { installAccessGuard } from '../../concentrator/admin/access.js';
 import { startFleetOps } from '../../concentrator/admin/fleet-ops.js';
-import { controlRequest } from '../../concentrator/client.js';
+import { controlRequest } from '../../shared/control.js';
 import { openStores } from '../../concentrator/store/stores.js';
 import { loadHqConfig } from '../../shared/config/hq.js';
 import { InputError } from '../../shared/errors.js';
