@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadScenario, parseScenario } from '../../shared/scenario.js';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { joinableAtStart } from '../../lab/runner.js';
 import { isRunning } from '../../lab/topology.js';
 import { scenarioPath } from '../lab/lab.helpers.js';
@@ -32,10 +33,13 @@ test('joinableAtStart on the suite\'s scenarios: selection-drive\'s street AP st
 });
 
 test('isRunning: a live process yes; its zombie child (exited, not yet waited for) no, though signal 0 still reaches it', async () => {
-  // The child `true` exits at once; its parent has become `sleep`, which never waits: a zombie for a second.
-  const parent = spawn('bash', ['-c', 'true & echo $!; exec sleep 1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The child exits half a second after its parent has become `sleep`, which never waits: a zombie until the parent
+  // ends. (Exiting before the exec, bash would reap it: CI's first try of this test, on a loaded machine.)
+  const parent = spawn('bash', ['-c', 'sleep 0.5 & echo $!; exec sleep 3'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const zombie = Number(await new Promise<string>((res) => parent.stdout.once('data', (b: Buffer) => res(b.toString()))));
-  await new Promise((res) => setTimeout(res, 100));
+  const state = async () => (await readFile(`/proc/${zombie}/stat`, 'utf8').catch(() => '')).replace(/^.*\) /s, '')[0];
+  for (let i = 0; i < 250 && (await state()) !== 'Z'; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(await state(), 'Z', 'a zombie now');
   assert.doesNotThrow(() => process.kill(zombie, 0), 'a zombie takes signal 0: why teardown waited its whole 200 ms for them');
   assert.equal(await isRunning(zombie), false);
   assert.equal(await isRunning(parent.pid!), true);
