@@ -118,7 +118,7 @@ test('codec, version 4: what the fast check and the risk rule read comes back; a
 });
 
 test('replay: recorded lab drives reproduce the agent\'s switches (from, to, reason; within 1 s)', async () => {
-  for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl', 'lab-dozen-forced.jsonl']) {
+  for (const name of ['lab-flap.jsonl', 'lab-blackhole.jsonl', 'lab-dozen-forced.jsonl', 'lab-fast-blackhole.jsonl']) {
     const segs = parseDrive(fixture(name), name);
     const s = await simulateDrive(segs, {});
     assert.ok(s.recorded.length >= 2, `${name}: the agent switched`);
@@ -129,6 +129,24 @@ test('replay: recorded lab drives reproduce the agent\'s switches (from, to, rea
       assert.ok(Math.abs(b.at_ms - r.at_ms) <= 1000, `${name} switch ${i}: ${b.at_ms} vs ${r.at_ms}`);
     }
   }
+});
+
+test('replay, version 4: the fast check\'s blackholes (failover-blackhole.yaml at 1000 packets/s, recorded 2026-12-04) come back within 5 ms; without what version 4 adds, not at all', async () => {
+  const text = fixture('lab-fast-blackhole.jsonl');
+  const s = await simulateDrive(parseDrive(text, 'fast'), {});
+  assert.deepEqual(s.recorded.map((r) => [r.to, r.reason]), [['wlan1', 'blackhole'], ['wwan0', 'blackhole']]);
+  assert.deepEqual(s.baseline.switches.map((b) => [b.to, b.reason]), s.recorded.map((r) => [r.to, r.reason]));
+  for (const [i, b] of s.baseline.switches.entries()) assert.ok(Math.abs(b.at_ms - s.recorded[i]!.at_ms) <= 5, `${b.at_ms} vs ${s.recorded[i]!.at_ms}`);
+  // The same lines without the fields version 4 added (as version 3 wrote them): the replay cannot tell the fast check's
+  // facts, and its switches are not the agent's.
+  const v3 = text.split('\n').map((l) => {
+    if (!l) return l;
+    const j = JSON.parse(l) as Record<string, unknown>;
+    for (const k of ['lo', 'ks', 'fp', 'rr']) delete j[k];
+    return JSON.stringify(j);
+  }).join('\n');
+  const old = await simulateDrive(parseDrive(v3, 'v3'), {});
+  assert.notDeepEqual(old.baseline.switches.map((b) => [b.to, Math.round(b.at_ms / 100)]), s.recorded.map((r) => [r.to, Math.round(r.at_ms / 100)]));
 });
 
 test('replay: a wider hysteresis on a flapping drive switches less; a narrow one is flagged', async () => {
