@@ -45,10 +45,14 @@ export class HqKeyStore {
    * and throws an InputError naming private_key_file when it is another. Two first starts at once record one of them.
    */
   async check(publicKey: string, by: string): Promise<{ recorded: boolean }> {
-    const inserted = await sql`INSERT INTO hq_key (id, public_key, recorded_at, recorded_by) VALUES (1, ${publicKey}, ${this.now().toISOString()}, ${by})
-      ON CONFLICT (id) DO NOTHING`.execute(this.store.db);
-    if (Number(inserted.numAffectedRows ?? 0n) > 0) return { recorded: true };
-    const r = await this.recorded();
+    // Read first: every start but the first writes nothing (no transaction to commit, nor fsync, on SQLite).
+    let r = await this.recorded();
+    if (!r) {
+      const inserted = await sql`INSERT INTO hq_key (id, public_key, recorded_at, recorded_by) VALUES (1, ${publicKey}, ${this.now().toISOString()}, ${by})
+        ON CONFLICT (id) DO NOTHING`.execute(this.store.db);
+      if (Number(inserted.numAffectedRows ?? 0n) > 0) return { recorded: true };
+      r = await this.recorded();
+    }
     if (r && r.public_key !== publicKey) {
       throw new InputError(
         `its public key ${publicKey} is not HQ's (${r.public_key}, recorded by ${r.recorded_by} at ${r.recorded_at}), which the vehicles are configured with: ` +
