@@ -592,6 +592,10 @@ export async function runScenario(sc: Scenario, opts: RunOptions = {}): Promise<
     });
     opts.signal?.throwIfAborted();
     await duringDone;
+    // A concentrator restarted late in the run may not have said it is ready by its end on a loaded machine (a CI on a
+    // clean clone of a83fc59: upgrade.test's, restarted at 5 s of 8): a few more seconds for it, so that its report
+    // says when it was, rather than nothing.
+    if (hqReady) await waitFor(async () => hqReady === null, 10_000, 'the restarted concentrator to say it is ready', opts.signal).catch(() => {});
     phase('run');
     const [cam, disp] = results as [typeof results[0], typeof results[0]];
     // What each uplink sent over the run (its interface's tx bytes), and of that the copies (the steering's counters).
