@@ -97,7 +97,7 @@ export async function killNetnsPids(...namespaces: string[]): Promise<void> {
   // One `ip` for all of them: their pids, one namespace's after another (which is whose does not matter here).
   const r = await run(['ip', '-force', '-batch', '-'], { input: namespaces.map((n) => `netns pids ${n}\n`).join(''), allowFail: true });
   const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p > 0);
-  const signal = (sig: NodeJS.Signals | 0) => pids.filter((pid) => {
+  const signal = (sig: NodeJS.Signals, to = pids) => to.filter((pid) => {
     try {
       process.kill(pid, sig);
       return true;
@@ -114,13 +114,7 @@ export async function killNetnsPids(...namespaces: string[]): Promise<void> {
     await new Promise((res) => setTimeout(res, 10));
     left = (await Promise.all(left.map(async (pid) => ((await isRunning(pid)) ? [pid] : [])))).flat();
   }
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
+  signal('SIGKILL', left);
 }
 
 /** Whether a process exists and has not exited: a zombie (state Z, awaiting its parent's wait) has. */
